@@ -1,0 +1,73 @@
+# The two commands of the README:
+#   make lab    set everything up and open the lessons in JupyterLab
+#   make test   set everything up and run every test (unit, nbval, browser)
+# Both need only Python 3.11 and make on a Debian machine.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+ARTIFACTS := test-artifacts
+CHROMIUM ?= /usr/bin/chromium
+
+# Deterministic tracebacks in notebooks (nbval compares them as text).
+export IPYKERNEL_CELL_NAME := <IPY-INPUT>
+export PYTHONHASHSEED := 0
+
+.PHONY: lab test test-unit test-browser browser-deps notebooks check-notebooks bench clean help
+
+help:
+	@echo "make lab          set up .venv and open the lessons in JupyterLab"
+	@echo "make test         set up .venv and run all tests"
+	@echo "make notebooks    rebuild and re-execute every lesson from its source"
+	@echo "make bench        run the benchmarks"
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade --quiet pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks/00_start_here.ipynb --notebook-dir=notebooks
+
+test: test-unit test-browser
+	@echo "Test artifacts (browser screenshots): $(CURDIR)/$(ARTIFACTS)"
+
+# Unit tests of the package, plus nbval in strict mode over the learner and solved lessons.
+test-unit: $(STAMP)
+	$(BIN)/python -m pytest -n 2 --dist loadscope -p no:cacheprovider \
+		tests notebooks --nbval --sanitize-with tests/nbval_sanitize.cfg \
+		--ignore=tests/browser
+
+# The lessons in a real browser. Installs Debian's chromium when running as root;
+# otherwise skips with a message that says how to enable it.
+test-browser: $(STAMP) browser-deps
+	@if [ -x "$(CHROMIUM)" ]; then \
+		mkdir -p $(ARTIFACTS) && \
+		$(BIN)/python -m pytest -p no:cacheprovider tests/browser --artifacts=$(ARTIFACTS)/browser; \
+	else \
+		echo; \
+		echo "SKIPPED: browser suite (no $(CHROMIUM))."; \
+		echo "  Enable it with:  sudo apt-get install -y chromium   (or: sudo make browser-deps)"; \
+		echo; \
+	fi
+
+browser-deps:
+	@if [ ! -x "$(CHROMIUM)" ] && [ -z "$$SKIP_BROWSER" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Installing Debian's chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+# Rebuild learner + solved notebooks from their sources and execute them.
+notebooks: $(STAMP)
+	$(BIN)/python .ci/build_notebooks.py
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_optim.py
+	$(BIN)/python benchmarks/bench_explorer.py
+	$(BIN)/python benchmarks/notebook_times.py
+
+clean:
+	rm -rf $(VENV) $(ARTIFACTS) .pytest_cache
