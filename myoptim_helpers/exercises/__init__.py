@@ -1,0 +1,53 @@
+"""Exercise checkers, hints and reference solutions for every lesson.
+
+In a notebook::
+
+    from myoptim_helpers.exercises import check, hint, show_solution
+    check("03.2", my_sgd_step)     # prints ✓ / ✗ / ○ and specific feedback; never raises
+    hint("03.2")                   # first hint; hint("03.2", 2) for the second
+    show_solution("03.2")          # prints the reference solution's source
+
+Key "NN.k" loads ``myoptim_helpers.exercises.lessonNN`` on first use. Lesson modules
+register graders with :func:`exercise` and the helpers in ``_core`` (see that module's
+docstring and ``notebooks/_source/README.md``). Importing this package loads torch only:
+no matplotlib, no ipywidgets.
+"""
+
+from ._core import (  # noqa: F401
+    CORRECT,
+    ERROR,
+    INCORRECT,
+    NOT_ATTEMPTED,
+    Exercise,
+    Feedback,
+    Mismatch,
+    Reject,
+    call,
+    check,
+    correct,
+    error,
+    exercise,
+    exercises_of,
+    expect_callable,
+    expect_close,
+    expect_finite,
+    expect_number,
+    expect_same_steps,
+    expect_tensor,
+    expect_type,
+    fail,
+    first_mismatch,
+    fmt,
+    grade,
+    hint,
+    incorrect,
+    is_stub,
+    not_attempted,
+    preserved_global_state,
+    private_copy,
+    seeded,
+    show_solution,
+    stub_reason,
+    tolerance,
+)
+from ._core import __all__  # noqa: F401

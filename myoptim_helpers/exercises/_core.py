@@ -1,0 +1,803 @@
+"""The exercise system: registration, grading, and the helpers graders share.
+
+A lesson module (``lesson03.py``) registers graders with :func:`exercise`::
+
+    from ._core import exercise, correct, incorrect, call, expect_tensor, first_mismatch
+
+    def _sgd_step(param, grad, lr):                 # the reference solution
+        return param - lr * grad
+
+    @exercise("03.1", title="One SGD step", solution=_sgd_step,
+              hints=["The update is p - lr * g.", "Return a new tensor; don't modify `param`."])
+    def grade_sgd_step(sgd_step):                   # one argument per answer passed to check()
+        p, g = torch.tensor([1.0, 2.0]), torch.tensor([0.5, -1.0])
+        got = expect_tensor(call(sgd_step, p, g, 0.1), "the value returned by sgd_step",
+                            shape=p.shape)
+        if not torch.allclose(got, _sgd_step(p, g, 0.1)):
+            return incorrect("wrong values: did you subtract lr * grad?")
+        return correct("your SGD step matches torch.optim.SGD.")
+
+Notebooks call ``check("03.1", sgd_step)``, ``hint("03.1")`` and ``show_solution("03.1")``.
+
+How grading works (:func:`grade`):
+
+1. The key "03.1" imports ``myoptim_helpers.exercises.lesson03`` on first use; the
+   module itself is the registry (every :class:`Exercise` found in it), so there is no
+   global mutable state.
+2. Any answer that is still a stub (``...``, or a function/class whose body is only
+   ``...``/``pass``/a docstring) gives "not attempted yet" without calling the grader.
+3. The grader runs inside :func:`preserved_global_state` (torch/python/numpy RNG,
+   default dtype and grad mode are restored afterwards) and must not modify the
+   learner's answers (:func:`grade` verifies this, and reports a checker bug if it does).
+4. Helpers raise :class:`Reject` to end grading with their feedback, so a grader is a
+   straight line of ``expect_*``/``call`` and a final ``return correct(...)``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import dataclasses
+import dis
+import importlib
+import inspect
+import math
+import numbers
+import os
+import random
+import re
+import sys
+import textwrap
+import traceback
+import types
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+import torch
+
+__all__ = [
+    # what notebooks call
+    "check", "hint", "show_solution", "grade",
+    # registration
+    "exercise", "Exercise", "Feedback", "exercises_of",
+    "NOT_ATTEMPTED", "CORRECT", "INCORRECT", "ERROR",
+    "correct", "incorrect", "not_attempted", "error", "Reject", "fail",
+    # helpers for graders
+    "stub_reason", "is_stub", "call", "private_copy", "seeded", "preserved_global_state",
+    "expect_type", "expect_callable", "expect_tensor", "expect_finite", "expect_number",
+    "expect_close", "expect_same_steps", "first_mismatch", "Mismatch", "tolerance", "fmt",
+]
+
+NOT_ATTEMPTED = "not attempted"
+CORRECT = "correct"
+INCORRECT = "incorrect"
+ERROR = "error"
+
+# What check() prints before the key; the build script reads these lines back.
+_MARKS = {CORRECT: "✓", INCORRECT: "✗", ERROR: "✗", NOT_ATTEMPTED: "○"}
+_LABELS = {CORRECT: "correct", INCORRECT: "incorrect", ERROR: "error",
+           NOT_ATTEMPTED: "not attempted yet"}
+_KEY_RE = re.compile(r"^(\d\d)\.(\d+)$")
+
+
+# --------------------------------------------------------------------------- feedback
+
+@dataclasses.dataclass(frozen=True)
+class Feedback:
+    """The result of grading one attempt: a status and a message for the learner.
+
+    ``status`` is one of "not attempted", "correct", "incorrect", "error".
+    ``str(feedback)`` is the line :func:`check` prints, e.g.
+    ``✗ 03.2 incorrect: matches torch for step 1, differs at step 2 ...``.
+    """
+
+    status: str
+    message: str
+    key: str = ""
+
+    def __post_init__(self):
+        if self.status not in _MARKS:
+            raise ValueError(f"unknown feedback status {self.status!r}; use one of {list(_MARKS)}")
+
+    @property
+    def ok(self) -> bool:
+        """True when the answer is correct."""
+        return self.status == CORRECT
+
+    def __str__(self) -> str:
+        head = f"{_MARKS[self.status]} {self.key} {_LABELS[self.status]}".replace("  ", " ")
+        return f"{head}: {self.message}" if self.message else head
+
+
+def correct(message: str = "well done.") -> Feedback:
+    """Return a "correct" Feedback (say what the learner got right)."""
+    return Feedback(CORRECT, message)
+
+
+def incorrect(message: str) -> Feedback:
+    """Return an "incorrect" Feedback: say what is wrong and, if you can, why."""
+    return Feedback(INCORRECT, message)
+
+
+def not_attempted(message: str = "") -> Feedback:
+    """Return a "not attempted" Feedback (the answer is still the stub)."""
+    return Feedback(NOT_ATTEMPTED, message or _NOT_ATTEMPTED_MESSAGE)
+
+
+def error(message: str) -> Feedback:
+    """Return an "error" Feedback (learner code raised, or the call itself was wrong)."""
+    return Feedback(ERROR, message)
+
+
+_NOT_ATTEMPTED_MESSAGE = "replace the `...` with your answer, then run this cell again."
+
+
+class Reject(Exception):
+    """Raised by grader helpers to stop grading with ``feedback``; :func:`grade` catches it."""
+
+    def __init__(self, feedback: Feedback):
+        super().__init__(feedback.message)
+        self.feedback = feedback
+
+
+def fail(message: str) -> "NoReturn":  # noqa: F821 - typing only
+    """Stop grading with an "incorrect" Feedback carrying ``message``."""
+    raise Reject(incorrect(message))
+
+
+# --------------------------------------------------------------------------- registry
+
+@dataclasses.dataclass(frozen=True)
+class Exercise:
+    """One registered exercise: its key, title, grader, hints and reference solution."""
+
+    key: str
+    title: str
+    grader: Callable[..., Feedback]
+    hints: tuple = ()
+    solution: Any = None  # a callable (its source is shown) or a source string
+
+    def solution_source(self) -> str:
+        """Return the reference solution as source code."""
+        if self.solution is None:
+            return ""
+        if isinstance(self.solution, str):
+            return textwrap.dedent(self.solution).strip("\n")
+        return textwrap.dedent(inspect.getsource(self.solution)).strip("\n")
+
+    def answer_names(self) -> list:
+        """Return the names of the answers the grader takes, in order."""
+        return [p.name for p in inspect.signature(self.grader).parameters.values()
+                if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)]
+
+
+def exercise(key: str, *, title: str, hints: Sequence[str] = (), solution: Any = None):
+    """Decorator: register ``grader(*answers) -> Feedback`` as exercise ``key`` ("NN.k").
+
+    The decorated name becomes an :class:`Exercise`; give each grader its own name.
+    ``solution`` is the reference solution, a function (``show_solution`` prints its
+    source) or a string of code.
+    """
+    _split_key(key)
+    if isinstance(hints, str):
+        raise TypeError("hints must be a list of strings, not one string")
+
+    def register(grader):
+        return Exercise(key=key, title=title, grader=grader, hints=tuple(hints),
+                        solution=solution)
+
+    return register
+
+
+def _split_key(key) -> tuple:
+    if not isinstance(key, str) or not _KEY_RE.match(key):
+        raise ValueError(f"{key!r} is not an exercise key: keys look like \"03.2\" "
+                         "(lesson 03, exercise 2)")
+    lesson, number = _KEY_RE.match(key).groups()
+    return lesson, int(number)
+
+
+def exercises_of(lesson: str) -> dict:
+    """Return ``{key: Exercise}`` of lesson "NN", in exercise order (imports lessonNN)."""
+    modname = f"{__package__}.lesson{lesson}"
+    try:
+        module = importlib.import_module(modname)
+    except ModuleNotFoundError as exc:
+        if exc.name != modname:
+            raise
+        return {}
+    found = {}
+    for obj in vars(module).values():
+        if isinstance(obj, Exercise):
+            if obj.key in found and found[obj.key] is not obj:
+                raise ValueError(f"{modname} registers {obj.key} twice")
+            found[obj.key] = obj
+    return dict(sorted(found.items(), key=lambda kv: _split_key(kv[0])[1]))
+
+
+def _lookup(key) -> Exercise:
+    """Return the Exercise for ``key`` or raise Reject with a message listing valid keys."""
+    try:
+        lesson, _ = _split_key(key)
+    except ValueError as exc:
+        raise Reject(error(str(exc))) from None
+    known = exercises_of(lesson)
+    if key in known:
+        return known[key]
+    if not known:
+        raise Reject(error(f"lesson {lesson} has no exercises."))
+    listing = "; ".join(f'"{k}" ({ex.title})' for k, ex in known.items())
+    raise Reject(error(f"there is no exercise {key}. Lesson {lesson} has: {listing}."))
+
+
+# --------------------------------------------------------------------------- notebook API
+
+def grade(key: str, *answers) -> Feedback:
+    """Grade ``answers`` for exercise ``key`` and return the Feedback (never raises)."""
+    try:
+        ex = _lookup(key)
+    except Reject as rej:
+        return dataclasses.replace(rej.feedback, key=key)
+    return dataclasses.replace(_grade(ex, answers), key=key)
+
+
+def _grade(ex: Exercise, answers: tuple) -> Feedback:
+    for name, answer in zip(_answer_labels(ex, len(answers)), answers):
+        reason = stub_reason(answer, name)
+        if reason:
+            return not_attempted(reason)
+    try:
+        inspect.signature(ex.grader).bind(*answers)
+    except TypeError:
+        names = ex.answer_names()
+        return error(f'check("{ex.key}", ...) takes {len(names)} answer(s) '
+                     f'({", ".join(names)}); got {len(answers)}.')
+    labels = _answer_labels(ex, len(answers))
+    before = [_fingerprint(a) for a in answers]
+    try:
+        with preserved_global_state():
+            result = ex.grader(*answers)
+    except Reject as rej:
+        result = rej.feedback
+    except Exception as exc:  # a bug in the grader, or an answer it did not foresee
+        return error(f"the checker itself failed ({type(exc).__name__}: {exc}). "
+                     "Check the type of your answer; if it looks right, please report this.")
+    if not isinstance(result, Feedback):
+        return error(f"the checker returned {type(result).__name__}, not Feedback (a checker bug).")
+    for label, b, answer in zip(labels, before, answers):
+        changed = _first_difference(b, _fingerprint(answer), label.strip("`"))
+        if changed is not None:
+            return error(f"the checker modified your answer ({changed}); please report this bug.")
+    return result
+
+
+def _answer_labels(ex: Exercise, count: int) -> list:
+    names = ex.answer_names()
+    return [f"`{names[i]}`" if i < len(names) else f"answer {i + 1}" for i in range(count)]
+
+
+def check(key: str, *answers) -> None:
+    """Grade your answer to exercise ``key`` (e.g. "03.2") and print the feedback."""
+    print(grade(key, *answers))
+
+
+def hint(key: str, n: int | None = None) -> None:
+    """Print hint ``n`` (1-based) for exercise ``key``, or the first hint."""
+    try:
+        ex = _lookup(key)
+    except Reject as rej:
+        print(dataclasses.replace(rej.feedback, key=key))
+        return
+    count = len(ex.hints)
+    if count == 0:
+        print(f"{key} has no hints; show_solution(\"{key}\") prints the solution.")
+        return
+    i = 1 if n is None else n
+    if not isinstance(i, int) or not 1 <= i <= count:
+        print(f"{key} has {count} hint(s): use hint(\"{key}\", n) with n from 1 to {count}.")
+        return
+    more = (f"  (next: hint(\"{key}\", {i + 1}))" if i < count
+            else f"  (still stuck? show_solution(\"{key}\"))")
+    print(f"Hint {i}/{count} for {key} ({ex.title}): {ex.hints[i - 1]}{more}")
+
+
+def show_solution(key: str) -> None:
+    """Print the reference solution of exercise ``key`` as source code."""
+    try:
+        ex = _lookup(key)
+    except Reject as rej:
+        print(dataclasses.replace(rej.feedback, key=key))
+        return
+    source = ex.solution_source()
+    print(f"# Solution to {key}: {ex.title}\n{source}" if source
+          else f"{key} has no stored solution.")
+
+
+# --------------------------------------------------------------------------- stubs
+
+def _significant_ops(code: types.CodeType) -> list:
+    skip = {"RESUME", "NOP", "CACHE", "COPY_FREE_VARS", "MAKE_CELL", "PRECALL",
+            "PUSH_NULL", "EXTENDED_ARG"}
+    return [(ins.opname, ins.argval) for ins in dis.get_instructions(code)
+            if ins.opname not in skip]
+
+
+def _is_stub_code(code: types.CodeType) -> bool:
+    """True for bytecode of a body that is only ``...``, ``pass``, a docstring,
+    ``return ...`` or ``raise NotImplementedError``."""
+    ops = _significant_ops(code)
+    if ops in ([("LOAD_CONST", None), ("RETURN_VALUE", None)],
+               [("LOAD_CONST", Ellipsis), ("RETURN_VALUE", None)],
+               [("RETURN_CONST", None)], [("RETURN_CONST", Ellipsis)]):
+        return True
+    names = [op for op in ops if op[0] in ("LOAD_GLOBAL", "LOAD_NAME")]
+    return (bool(names) and names[0][1] == "NotImplementedError"
+            and ops[-1][0] == "RAISE_VARARGS" and len(ops) <= 4)
+
+
+def stub_reason(answer, name: str = "your answer") -> str:
+    """Return why ``answer`` is still an unsolved stub, or "" if it is not one.
+
+    A stub is ``...``; a container holding ``...``; a function whose body is only
+    ``...``/``pass``/a docstring (checked on bytecode, so a function that merely forgets
+    ``return`` is *not* a stub); or a class with such a method.
+    """
+    if answer is Ellipsis:
+        return f"{name} is still `...`: replace it with your answer, then run this cell again."
+    if isinstance(answer, (list, tuple)) and any(a is Ellipsis for a in answer):
+        return f"{name} still contains `...`: fill in every entry, then run this cell again."
+    if isinstance(answer, dict) and any(v is Ellipsis for v in answer.values()):
+        return f"{name} still contains `...`: fill in every entry, then run this cell again."
+    if isinstance(answer, types.FunctionType) and _is_stub_code(answer.__code__):
+        return (f"{_function_label(answer)} still has an empty body: write its code, "
+                "then run this cell again.")
+    if isinstance(answer, type):
+        for attr, member in vars(answer).items():
+            func = getattr(member, "__func__", member)
+            if isinstance(func, types.FunctionType) and _is_stub_code(func.__code__):
+                return (f"`{answer.__name__}.{attr}` still has an empty body: write its code, "
+                        "then run this cell again.")
+    return ""
+
+
+def is_stub(answer) -> bool:
+    """True if ``answer`` is still an unsolved stub (see :func:`stub_reason`)."""
+    return bool(stub_reason(answer))
+
+
+# --------------------------------------------------------------------------- global state
+
+@contextlib.contextmanager
+def preserved_global_state():
+    """Restore torch/python/numpy RNG state, default dtype and grad mode on exit."""
+    torch_rng = torch.get_rng_state()
+    py_rng = random.getstate()
+    np_random = sys.modules.get("numpy.random")
+    np_rng = np_random.get_state() if np_random is not None else None
+    dtype = torch.get_default_dtype()
+    grad = torch.is_grad_enabled()
+    try:
+        yield
+    finally:
+        torch.set_rng_state(torch_rng)
+        random.setstate(py_rng)
+        if np_rng is not None:
+            np_random.set_state(np_rng)
+        torch.set_default_dtype(dtype)
+        torch.set_grad_enabled(grad)
+
+
+@contextlib.contextmanager
+def seeded(seed: int):
+    """Run a block with ``torch.manual_seed(seed)``, restoring the caller's RNG state after."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
+
+
+def private_copy(*objs):
+    """Return a deep copy of ``objs`` (as a tuple, or the object if one), links between
+    them kept: ``model, opt = private_copy(model, opt)`` gives an optimizer over the copy."""
+    copied = copy.deepcopy(objs)
+    return copied[0] if len(objs) == 1 else copied
+
+
+# --------------------------------------------------------------------------- calling learner code
+
+def _library_dirs() -> tuple:
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # myoptim_helpers/
+    roots = {here, os.path.dirname(os.__file__), os.path.dirname(contextlib.__file__)}
+    for path in sys.path:
+        if path.endswith(("site-packages", "dist-packages")):
+            roots.add(path)
+    return tuple(os.path.abspath(r) + os.sep for r in roots)
+
+
+def _learner_frame(tb):
+    """Return the innermost traceback entry that belongs to the learner's code, or None."""
+    libs = _library_dirs()
+    found = None
+    for frame, lineno in traceback.walk_tb(tb):
+        filename = frame.f_code.co_filename
+        if filename.startswith("<frozen") or (
+                not filename.startswith("<") and os.path.abspath(filename).startswith(libs)):
+            continue
+        found = (frame, lineno)
+    return found
+
+
+def _where(tb) -> str:
+    entry = _learner_frame(tb)
+    if entry is None:
+        return ""
+    frame, lineno = entry
+    filename = frame.f_code.co_filename
+    func = frame.f_code.co_name
+    in_func = f" in `{func}`" if func not in ("<module>", "<lambda>") else ""
+    # With IPYKERNEL_CELL_NAME set, every cell shares one file name, so linecache may
+    # hold another cell's text: quote the line only where the file name is unique.
+    shared = filename == os.environ.get("IPYKERNEL_CELL_NAME")
+    text = "" if shared else _source_line(filename, lineno)
+    cell = filename.startswith("<") or "ipykernel_" in filename
+    place = f"line {lineno} of your cell" if cell else f"line {lineno} of {os.path.basename(filename)}"
+    return f" ({place}{in_func}{': ' + text if text else ''})"
+
+
+def _source_line(filename, lineno) -> str:
+    import linecache
+    line = linecache.getline(filename, lineno).strip()
+    return f"`{line}`" if line else ""
+
+
+def call(fn, *args, name: str | None = None, returns=None, may_modify: Iterable[str] = (),
+         **kwargs):
+    """Call learner code ``fn(*args, **kwargs)`` safely and return its result.
+
+    Stops grading (raises :class:`Reject`) with a one-line message when ``fn`` is not
+    callable or still a stub, when it raises (exception type, message and the line of
+    the learner's own code), when it modifies an argument in place (naming the
+    argument; arguments named in ``may_modify``, e.g. ``("model", "optimizer")`` for a
+    training step, are allowed to change), or, if ``returns`` is a type, when the result
+    is None or not a ``returns``. Pass the grader's own inputs, never the learner's objects.
+    """
+    label = name or _function_label(fn)
+    expect_callable(fn, label)
+    reason = stub_reason(fn, label)
+    if reason:
+        raise Reject(not_attempted(reason))
+    arg_names = _argument_names(fn, args, kwargs)
+    before = [_fingerprint(a) for a in args] + [_fingerprint(v) for v in kwargs.values()]
+    try:
+        result = fn(*args, **kwargs)
+    except Reject:
+        raise
+    except Exception as exc:
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise Reject(error(f"{label} raised {type(exc).__name__}"
+                           f"{': ' + message if message else ''}"
+                           f"{_where(exc.__traceback__)}")) from None
+    after = [_fingerprint(a) for a in args] + [_fingerprint(v) for v in kwargs.values()]
+    for arg_name, b, a in zip(arg_names, before, after):
+        if arg_name in may_modify:
+            continue
+        diff = _first_difference(b, a, arg_name)
+        if diff is not None:
+            raise Reject(incorrect(
+                f"{label} modified its argument `{arg_name}` in place ({diff}). "
+                "Compute a new tensor instead of `+=`, `-=` or a method ending in `_`."))
+    if returns is not None:
+        if result is None:
+            fail(f"{label} returned None: did it forget to `return` its result?")
+        expect_type(result, returns, f"the value returned by {label}")
+    return result
+
+
+def _function_label(fn) -> str:
+    fname = getattr(fn, "__name__", None)
+    if fname is None or not callable(fn):
+        return "your answer"
+    return "your lambda" if fname == "<lambda>" else f"`{fname}`"
+
+
+def _argument_names(fn, args, kwargs) -> list:
+    try:
+        bound = inspect.signature(fn).bind(*args, **kwargs)
+        names = []
+        for pname, value in bound.arguments.items():
+            kind = inspect.signature(fn).parameters[pname].kind
+            if kind == inspect.Parameter.VAR_POSITIONAL:
+                names += [f"{pname}[{i}]" for i in range(len(value))]
+            elif kind == inspect.Parameter.VAR_KEYWORD:
+                names += list(value)
+            else:
+                names.append(pname)
+        if len(names) == len(args) + len(kwargs):
+            return names
+    except (TypeError, ValueError):
+        pass
+    return [f"argument {i + 1}" for i in range(len(args))] + list(kwargs)
+
+
+def _fingerprint(obj, depth: int = 0):
+    """A comparable snapshot of the tensors and plain values inside ``obj``.
+
+    Shapes: ("tensor", values, grad), ("value", v), ("array", a), or
+    ("map", [(path_piece, fingerprint), ...]) for containers, modules and optimizers.
+    Objects of other types are not tracked (None).
+    """
+    if depth > 6:
+        return None
+    if isinstance(obj, torch.Tensor):
+        grad = obj.grad if obj.is_leaf else None
+        return ("tensor", obj.detach().clone(),
+                None if grad is None else grad.detach().clone())
+    if isinstance(obj, torch.nn.Module):
+        named = list(obj.named_parameters()) + list(obj.named_buffers())
+        return ("map", [(f".{n}", _fingerprint(t, depth + 1)) for n, t in named])
+    if isinstance(obj, torch.optim.Optimizer):
+        items = []
+        for i, group in enumerate(obj.param_groups):
+            for k, v in group.items():
+                items.append((f".param_groups[{i}][{k!r}]", _fingerprint(v, depth + 1)))
+        for j, state in enumerate(obj.state.values()):
+            for k, v in state.items():
+                items.append((f".state[{j}][{k!r}]", _fingerprint(v, depth + 1)))
+        return ("map", items)
+    if isinstance(obj, (list, tuple)):
+        return ("map", [(f"[{i}]", _fingerprint(o, depth + 1)) for i, o in enumerate(obj)])
+    if isinstance(obj, dict):
+        return ("map", [(f"[{k!r}]", _fingerprint(v, depth + 1)) for k, v in obj.items()])
+    if isinstance(obj, (numbers.Number, str, bytes, type(None))):
+        return ("value", obj)
+    if type(obj).__module__ == "numpy" and hasattr(obj, "copy"):
+        return ("array", obj.copy())
+    return None
+
+
+def _first_difference(before, after, where: str = "") -> str | None:
+    """Describe the first difference between two fingerprints (e.g. "[0].weight values
+    changed"), or None if they are equal."""
+    if before is None or after is None:
+        return None
+    subject = where.lstrip(".") or "it"
+    if before[0] != after[0]:
+        return f"{subject} changed type"
+    kind = before[0]
+    if kind == "tensor":
+        (_, b, b_grad), (_, a, a_grad) = before, after
+        if b.shape != a.shape or b.dtype != a.dtype:
+            return (f"{subject} changed from shape {tuple(b.shape)} {b.dtype} "
+                    f"to {tuple(a.shape)} {a.dtype}")
+        if not torch.equal(b.isnan(), a.isnan()) or not torch.equal(
+                torch.nan_to_num(b), torch.nan_to_num(a)):
+            return f"{subject} values changed"
+        if (b_grad is None) != (a_grad is None) or (
+                b_grad is not None and not torch.equal(b_grad, a_grad)):
+            return f"{subject}.grad changed"
+        return None
+    if kind == "value":
+        same = before[1] == after[1] or (before[1] != before[1] and after[1] != after[1])
+        return None if same else f"{subject} changed from {before[1]!r} to {after[1]!r}"
+    if kind == "array":
+        import numpy
+        return None if numpy.array_equal(before[1], after[1], equal_nan=True) \
+            else f"{subject} values changed"
+    b_items, a_items = before[1], after[1]
+    if [k for k, _ in b_items] != [k for k, _ in a_items]:
+        return f"{subject} changed length or keys"
+    for (label, b), (_, a) in zip(b_items, a_items):
+        diff = _first_difference(b, a, where + label)
+        if diff is not None:
+            return diff
+    return None
+
+
+# --------------------------------------------------------------------------- checks on values
+
+def _type_names(types_) -> str:
+    types_ = types_ if isinstance(types_, tuple) else (types_,)
+    return " or ".join(getattr(t, "__qualname__", str(t)) for t in types_)
+
+
+def expect_type(value, types_, name: str):
+    """Return ``value`` if it is an instance of ``types_``; otherwise stop with a message."""
+    if isinstance(value, types_) and not (isinstance(value, bool) and bool not in
+                                          (types_ if isinstance(types_, tuple) else (types_,))):
+        return value
+    if value is None:
+        fail(f"{name} is None; expected a {_type_names(types_)}.")
+    fail(f"{name} should be a {_type_names(types_)}, got {type(value).__name__}.")
+
+
+def expect_callable(value, name: str):
+    """Return ``value`` if it is callable; otherwise stop with a message."""
+    if value is None or not callable(value):
+        fail(f"{name} should be a function, got {type(value).__name__}.")
+    return value
+
+
+def expect_tensor(value, name: str, *, shape=None, dtype=None, finite: bool = True):
+    """Return ``value`` if it is a tensor with the given shape/dtype (and finite)."""
+    expect_type(value, torch.Tensor, name)
+    if shape is not None and tuple(value.shape) != tuple(shape):
+        fail(f"{name} has shape {tuple(value.shape)}, expected {tuple(shape)}.")
+    if dtype is not None and value.dtype != dtype:
+        fail(f"{name} has dtype {value.dtype}, expected {dtype}.")
+    if finite:
+        expect_finite(value, name)
+    return value
+
+
+def expect_finite(value, name: str):
+    """Return ``value`` (tensor or number) if it has no NaN/inf; otherwise say where."""
+    t = torch.as_tensor(value).detach()
+    if t.is_floating_point() or t.is_complex():
+        bad = ~torch.isfinite(t)
+        if bad.any():
+            idx = tuple(int(i) for i in bad.nonzero()[0]) if t.dim() else ()
+            what = "NaN" if torch.isnan(t[idx] if idx else t) else "inf"
+            at = f" at index {list(idx)}" if idx else ""
+            fail(f"{name} contains {what}{at}.")
+    return value
+
+
+def expect_number(value, name: str) -> float:
+    """Return ``value`` as a float if it is a real finite number (int, float, 0-d tensor)."""
+    if isinstance(value, torch.Tensor):
+        if value.numel() != 1:
+            fail(f"{name} should be a single number, got a tensor of shape {tuple(value.shape)}.")
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        if value is None:
+            fail(f"{name} is None; expected a number.")
+        fail(f"{name} should be a number, got {type(value).__name__}.")
+    value = float(value)
+    if not math.isfinite(value):
+        fail(f"{name} is {value}; expected a finite number.")
+    return value
+
+
+def tolerance(dtype=torch.float32) -> tuple:
+    """Return ``(rtol, atol)`` for comparing against torch: float64 1e-12, else 1e-5."""
+    return (1e-12, 1e-12) if dtype == torch.float64 else (1e-5, 1e-5)
+
+
+def fmt(got, expected=None) -> str:
+    """Format a number with 4 significant digits, more if needed to differ from ``expected``."""
+    got = float(got)
+    if expected is None:
+        return f"{got:.4g}"
+    for digits in range(4, 18):
+        a, b = f"{got:.{digits}g}", f"{float(expected):.{digits}g}"
+        if a != b:
+            return a
+    return f"{got:.17g}"
+
+
+def expect_close(got, expected, name: str, *, rtol=None, atol=None):
+    """Stop with "name: got X, expected Y" unless ``got`` is close to ``expected``.
+
+    Works for numbers and tensors (shape is checked first); tolerance defaults to
+    :func:`tolerance` of the expected dtype.
+    """
+    m = _compare(got, expected, rtol, atol)
+    if m is not None:
+        index, g, e, detail = m
+        fail(f"{name}{_index_text(index)}: {detail or f'got {fmt(g, e)}, expected {fmt(e, g)}'}.")
+    return got
+
+
+def _compare(got, expected, rtol, atol):
+    """Return None if close, else (index, got_value, expected_value, detail)."""
+    if isinstance(expected, torch.Tensor) or isinstance(got, torch.Tensor):
+        if not isinstance(got, torch.Tensor):
+            if isinstance(got, numbers.Real) and not isinstance(got, bool) and expected.numel() == 1:
+                got = torch.tensor(float(got), dtype=expected.dtype)
+            else:
+                return ((), None, None, f"got {type(got).__name__}, expected a tensor")
+        expected = torch.as_tensor(expected)
+        if got.shape != expected.shape:
+            return ((), None, None, f"shape {tuple(got.shape)}, expected {tuple(expected.shape)}")
+        d_rtol, d_atol = tolerance(expected.dtype)
+        rtol = d_rtol if rtol is None else rtol
+        atol = d_atol if atol is None else atol
+        g = got.detach().to(torch.float64)
+        e = expected.detach().to(torch.float64)
+        close = torch.isclose(g, e, rtol=rtol, atol=atol, equal_nan=True)
+        if bool(close.all()):
+            return None
+        idx = tuple(int(i) for i in (~close).nonzero()[0]) if close.dim() else ()
+        gv = g[idx].item() if idx else g.item()
+        ev = e[idx].item() if idx else e.item()
+        return (idx if got.numel() > 1 else (), gv, ev, "")
+    try:
+        g, e = float(got), float(expected)
+    except (TypeError, ValueError):
+        return ((), None, None, f"got {type(got).__name__}, expected a number")
+    d_rtol, d_atol = tolerance(torch.float64 if isinstance(expected, float) else torch.float32)
+    rtol = d_rtol if rtol is None else rtol
+    atol = d_atol if atol is None else atol
+    if math.isclose(g, e, rel_tol=rtol, abs_tol=atol) or (math.isnan(g) and math.isnan(e)):
+        return None
+    return ((), g, e, "")
+
+
+def _index_text(index) -> str:
+    return f"[{', '.join(map(str, index))}]" if index else ""
+
+
+# --------------------------------------------------------------------------- step-by-step comparison
+
+@dataclasses.dataclass(frozen=True)
+class Mismatch:
+    """Where a learner's run first differs from the reference run.
+
+    ``step`` is 1-based; ``name`` names the tensor within the step ("param 'w'");
+    ``str(mismatch)`` reads "matches torch for steps 1–3, differs at step 4 (param 'w':
+    got 0.8123, expected 0.8100)".
+    """
+
+    step: int
+    name: str
+    got: float | None
+    expected: float | None
+    index: tuple = ()
+    detail: str = ""
+    reference: str = "torch"
+
+    def __str__(self) -> str:
+        if self.step == 1:
+            head = f"differs from {self.reference} already at step 1"
+        elif self.step == 2:
+            head = f"matches {self.reference} for step 1, differs at step 2"
+        else:
+            head = f"matches {self.reference} for steps 1–{self.step - 1}, differs at step {self.step}"
+        what = self.detail or f"got {fmt(self.got, self.expected)}, expected {fmt(self.expected, self.got)}"
+        name = f"{self.name}{_index_text(self.index)}" if self.name else \
+            (f"element {_index_text(self.index)}" if self.index else "")
+        return f"{head} ({name + ': ' if name else ''}{what})"
+
+
+def _named(step) -> list:
+    if isinstance(step, Mapping):
+        return [(f"param {k!r}" if isinstance(k, str) else str(k), v) for k, v in step.items()]
+    if isinstance(step, (list, tuple)):
+        return [(f"param {i}", v) for i, v in enumerate(step)]
+    return [("", step)]
+
+
+def first_mismatch(got: Sequence, expected: Sequence, *, rtol=None, atol=None,
+                   reference: str = "torch") -> Mismatch | None:
+    """Return the first step where ``got`` differs from ``expected``, or None.
+
+    Both are sequences with one entry per step; an entry is a tensor, a number, a list of
+    tensors, or a dict ``{name: tensor}``. Tolerance defaults to :func:`tolerance`.
+    """
+    got, expected = list(got), list(expected)
+    for step, (g_step, e_step) in enumerate(zip(got, expected), start=1):
+        g_items = dict(_named(g_step)) if isinstance(g_step, (Mapping, list, tuple)) else {"": g_step}
+        for name, e_val in _named(e_step):
+            if name not in g_items:
+                return Mismatch(step, name, None, None, detail="missing", reference=reference)
+            m = _compare(g_items[name], e_val, rtol, atol)
+            if m is not None:
+                index, g, e, detail = m
+                return Mismatch(step, name, g, e, index, detail, reference)
+    if len(got) != len(expected):
+        return Mismatch(min(len(got), len(expected)) + 1, "", None, None,
+                        detail=f"your run has {len(got)} steps, {reference}'s has {len(expected)}",
+                        reference=reference)
+    return None
+
+
+def expect_same_steps(got: Sequence, expected: Sequence, *, diagnose=None, rtol=None,
+                      atol=None, reference: str = "torch"):
+    """Stop with an "incorrect" message at the first step where ``got`` differs.
+
+    ``diagnose(mismatch) -> str | None`` adds the likely cause, e.g. for step 2:
+    "is the momentum buffer initialised from the first gradient?".
+    """
+    m = first_mismatch(got, expected, rtol=rtol, atol=atol, reference=reference)
+    if m is None:
+        return
+    cause = diagnose(m) if diagnose is not None else None
+    fail(f"{m}{': ' + cause if cause else '.'}")
