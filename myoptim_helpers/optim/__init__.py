@@ -1,0 +1,44 @@
+"""Five optimizers built from scratch, exact to ``torch.optim`` number for number.
+
+Each algorithm lives in its own short file, split the way torch splits it:
+
+- a pure *update function* holds the maths for one tensor
+  (``sgd_update``, ``adam_update``, ``rmsprop_update``, ``adagrad_update``);
+  read it with ``inspect.getsource(adam_update)``;
+- a ``torch.optim.Optimizer`` subclass does the bookkeeping: it validates the
+  hyperparameters, loops over parameter groups, skips parameters without a
+  gradient, creates the state and calls the update function.
+
+The classes take torch's arguments and defaults, keep torch's state keys
+(``step``, ``momentum_buffer``, ``exp_avg``, ``exp_avg_sq``, ``max_exp_avg_sq``,
+``square_avg``, ``grad_avg``, ``sum``) and raise torch's errors, so a
+``state_dict`` moves freely between these optimizers and torch's. They leave out
+only torch's performance flags (``foreach``, ``fused``, ``capturable``,
+``differentiable``).
+
+>>> import torch
+>>> from myoptim_helpers.optim import SGD
+>>> w = torch.nn.Parameter(torch.tensor([3.0]))
+>>> opt = SGD([w], lr=0.25)
+>>> (w ** 2).sum().backward()
+>>> opt.step()
+>>> w.data                      # 3 - 0.25 * (2 * 3)
+tensor([1.5000])
+"""
+
+from .adagrad import Adagrad, adagrad_update
+from .adam import Adam, AdamW, adam_update
+from .rmsprop import RMSprop, rmsprop_update
+from .sgd import SGD, sgd_update
+
+__all__ = [
+    "SGD",
+    "Adam",
+    "AdamW",
+    "RMSprop",
+    "Adagrad",
+    "sgd_update",
+    "adam_update",
+    "rmsprop_update",
+    "adagrad_update",
+]
