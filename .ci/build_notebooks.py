@@ -1,0 +1,628 @@
+#!/usr/bin/env python3
+"""Build the lessons: one source, two executed notebooks.
+
+``notebooks/_source/NN_slug.py`` (jupytext "percent" format with solution markers, see
+``notebooks/_source/README.md``) becomes
+
+- ``notebooks/solutions/NN_slug.ipynb``: every exercise solved;
+- ``notebooks/NN_slug.ipynb``: the learner's version, solutions replaced by stubs.
+
+Both are executed with nbclient and written with outputs and deterministic JSON. The
+README's lesson map (between ``<!-- lessons:begin`` and ``<!-- lessons:end -->``) is
+regenerated from the sources.
+
+Usage::
+
+    python .ci/build_notebooks.py                 # build and execute every lesson
+    python .ci/build_notebooks.py 00 03           # only these lessons
+    python .ci/build_notebooks.py 03 --no-execute # write cells only (outputs cleared)
+    python .ci/build_notebooks.py --jobs 2        # two notebooks at once
+    python .ci/build_notebooks.py --check [NN]    # committed notebooks match the sources?
+
+Exit status is non-zero, with the notebook, cell and error named, when a cell fails, a
+checker prints the wrong verdict, or (``--check``) a committed notebook drifted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import copy
+import dataclasses
+import hashlib
+import json
+import os
+import re
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCE_DIR = ROOT / "notebooks" / "_source"
+LEARNER_DIR = ROOT / "notebooks"
+SOLVED_DIR = ROOT / "notebooks" / "solutions"
+README = ROOT / "README.md"
+
+SOLVED, LEARNER = "solved", "learner"
+VERSIONS = (SOLVED, LEARNER)
+
+SOURCE_NAME_RE = re.compile(r"^(?P<number>\d\d)_(?P<name>[a-z0-9_]+)\.py$")
+CELL_MARKER_RE = re.compile(r"^# %%(?P<rest>.*)$")
+BEGIN_RE = re.compile(r"^(?P<indent>\s*)# BEGIN SOLUTION\s*$")
+END_RE = re.compile(r"^\s*# END SOLUTION\s*$")
+STUB_RE = re.compile(r"^(?P<indent>\s*)# STUB:(?: (?P<code>.*))?$")
+CHECK_CALL_RE = re.compile(r"""\bcheck\(\s*["'](?P<key>\d\d\.\d+)["']""")
+PLACEHOLDER_RE = re.compile(r"\{\{\s*\w+\s*\}\}")
+PLACEHOLDER_LINE_RE = re.compile(r"^\s*\{\{\s*\w+\s*\}\}\s*$", re.M)
+README_BEGIN_RE = re.compile(r"^<!-- lessons:begin.*-->$", re.M)
+README_END = "<!-- lessons:end -->"
+
+# What check() prints for a solved / unsolved exercise (see myoptim_helpers/exercises/_core.py).
+VERDICT = {SOLVED: "✓ {key} correct", LEARNER: "○ {key} not attempted yet"}
+
+KERNEL_ENV = {"IPYKERNEL_CELL_NAME": "<IPY-INPUT>", "PYTHONHASHSEED": "0"}
+KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+LANGUAGE_INFO = {  # what ipykernel reports, minus the Python version (it changes per machine)
+    "codemirror_mode": {"name": "ipython", "version": 3},
+    "file_extension": ".py",
+    "mimetype": "text/x-python",
+    "name": "python",
+    "nbconvert_exporter": "python",
+    "pygments_lexer": "ipython3",
+}
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+COLAB_BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
+BINDER_BADGE = "https://mybinder.org/badge_logo.svg"
+
+
+class BuildError(Exception):
+    """A source that cannot be built, a failing cell, or a wrong checker verdict."""
+
+
+# --------------------------------------------------------------------------- sources
+
+@dataclasses.dataclass
+class Cell:
+    """One cell of a lesson source."""
+
+    kind: str  # "code" or "markdown"
+    source: str
+    tags: list
+    line: int  # line of its marker in the source file, for messages
+
+
+@dataclasses.dataclass
+class Lesson:
+    """A parsed lesson source."""
+
+    number: str
+    slug: str
+    path: Path
+    summary: str
+    cells: list
+
+    @property
+    def title(self) -> str:
+        """The first heading of the first markdown cell, e.g. "00 · Start here"."""
+        for cell in self.cells:
+            if cell.kind == "markdown":
+                for line in cell.source.splitlines():
+                    if line.startswith("# "):
+                        return line[2:].strip()
+        raise BuildError(f"{self.path.name}: no '# Title' heading in the first markdown cell")
+
+    def notebook_path(self, version: str) -> Path:
+        """Where the notebook of ``version`` ("solved"/"learner") is written."""
+        return (SOLVED_DIR if version == SOLVED else LEARNER_DIR) / f"{self.slug}.ipynb"
+
+
+def parse_percent(text: str, name: str = "<source>") -> tuple:
+    """Parse jupytext percent text into ``(header: dict, cells: list[Cell])``."""
+    lines = text.splitlines()
+    header, i = {}, 0
+    if lines and lines[0].strip() == "# ---":
+        try:
+            end = next(j for j in range(1, len(lines)) if lines[j].strip() == "# ---")
+        except StopIteration:
+            raise BuildError(f"{name}:1: header '# ---' is never closed") from None
+        for j in range(1, end):
+            body = lines[j][1:].strip() if lines[j].startswith("#") else lines[j].strip()
+            if body:
+                key, sep, value = body.partition(":")
+                if not sep:
+                    raise BuildError(f"{name}:{j + 1}: header lines look like '# key: value'")
+                header[key.strip()] = value.strip()
+        i = end + 1
+
+    cells, current = [], None
+    for lineno, line in enumerate(lines[i:], start=i + 1):
+        marker = CELL_MARKER_RE.match(line)
+        if marker:
+            current = _new_cell(marker.group("rest"), lineno, name)
+            cells.append(current)
+            continue
+        if current is None:
+            if line.strip():
+                raise BuildError(f"{name}:{lineno}: text before the first '# %%' cell marker")
+            continue
+        if current.kind == "markdown" and line.strip():
+            if line == "#":
+                line = ""
+            elif line.startswith("# "):
+                line = line[2:]
+            else:
+                raise BuildError(f"{name}:{lineno}: markdown lines must start with '# '")
+        current.source += line + "\n"
+    for cell in cells:
+        cell.source = cell.source.strip("\n")
+        if cell.kind == "markdown":
+            cell.source = cell.source.strip()
+    return header, cells
+
+
+def _new_cell(rest: str, lineno: int, name: str) -> Cell:
+    rest = rest.strip()
+    kind = "code"
+    if rest.startswith("[markdown]") or rest.startswith("[md]"):
+        kind = "markdown"
+        rest = rest.split("]", 1)[1].strip()
+    tags = []
+    if rest:
+        match = re.fullmatch(r"tags=(\[.*\])", rest)
+        if not match:
+            raise BuildError(f"{name}:{lineno}: unsupported cell marker '# %% {rest}' "
+                             "(only [markdown] and tags=[...] are allowed)")
+        try:
+            tags = json.loads(match.group(1))
+        except json.JSONDecodeError as exc:
+            raise BuildError(f"{name}:{lineno}: tags must be a JSON list: {exc}") from None
+        if not all(isinstance(t, str) for t in tags):
+            raise BuildError(f"{name}:{lineno}: tags must be strings")
+    return Cell(kind, "", tags, lineno)
+
+
+def load_lesson(path: Path) -> Lesson:
+    """Parse the lesson source at ``path``."""
+    match = SOURCE_NAME_RE.match(path.name)
+    if not match:
+        raise BuildError(f"{path.name}: lesson sources are named NN_slug.py")
+    header, cells = parse_percent(path.read_text(encoding="utf-8"), path.name)
+    if not header.get("summary"):
+        raise BuildError(f"{path.name}: the header needs a one-line '# summary: ...'")
+    return Lesson(match.group("number"), path.stem, path, header["summary"], cells)
+
+
+def find_lessons(numbers=None) -> list:
+    """Return the lessons in ``notebooks/_source`` (all, or those numbered ``numbers``)."""
+    lessons = [load_lesson(p) for p in sorted(SOURCE_DIR.glob("[0-9][0-9]_*.py"))]
+    if numbers:
+        wanted = {n.zfill(2) for n in numbers}
+        missing = wanted - {l.number for l in lessons}
+        if missing:
+            raise BuildError(f"no lesson source for {sorted(missing)} in {SOURCE_DIR}")
+        lessons = [l for l in lessons if l.number in wanted]
+    return lessons
+
+
+# --------------------------------------------------------------------------- rendering
+
+def series_config() -> dict:
+    """Return ``{"repository": "OWNER/NAME", "branch": ...}`` from pyproject.toml."""
+    with open(ROOT / "pyproject.toml", "rb") as f:
+        config = tomllib.load(f)["tool"]["myoptim-series"]
+    return {"repository": config["repository"], "branch": config["branch"]}
+
+
+def colab_url(cfg: dict, relpath: str) -> str:
+    """The Colab URL that opens ``relpath`` (e.g. "notebooks/00_start_here.ipynb")."""
+    return (f"https://colab.research.google.com/github/{cfg['repository']}/blob/"
+            f"{cfg['branch']}/{relpath}")
+
+
+def binder_url(cfg: dict, relpath: str) -> str:
+    """The Binder URL that opens ``relpath`` in JupyterLab."""
+    return f"https://mybinder.org/v2/gh/{cfg['repository']}/{cfg['branch']}?urlpath=lab/tree/{relpath}"
+
+
+def badges(lesson: Lesson, version: str, cfg: dict) -> str:
+    """Markdown for the Colab and Binder badges of one notebook."""
+    rel = lesson.notebook_path(version).relative_to(ROOT).as_posix()
+    text = (f"[![Open In Colab]({COLAB_BADGE})]({colab_url(cfg, rel)}) "
+            f"[![Binder]({BINDER_BADGE})]({binder_url(cfg, rel)})")
+    if version == SOLVED:
+        text += (f"\n\n*This is the solved version. The exercises are in "
+                 f"[../{lesson.slug}.ipynb](../{lesson.slug}.ipynb).*")
+    return text
+
+
+def colab_setup(cfg: dict) -> str:
+    """The first lines of every lesson's setup cell: install the helpers in Colab only."""
+    url = f"git+https://github.com/{cfg['repository']}@{cfg['branch']}"
+    return (
+        "import sys\n"
+        'if "google.colab" in sys.modules:  # Colab only: install the helpers, keep Colab\'s torch\n'
+        "    import subprocess\n"
+        '    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",\n'
+        f'                    "{url}"], check=True)'
+    )
+
+
+def resolve_solutions(source: str, version: str, where: str = "") -> str:
+    """Apply the solution markers of one code cell for ``version``.
+
+    Solved: the block without its marker and STUB lines. Learner: the block's STUB lines,
+    uncommented at their indentation, or one ``...`` at the BEGIN line's indentation.
+    """
+    out, block, begin = [], None, None
+    for offset, line in enumerate(source.splitlines()):
+        if BEGIN_RE.match(line):
+            if block is not None:
+                raise BuildError(f"{where}: nested '# BEGIN SOLUTION' (cell line {offset + 1})")
+            block, begin = [], BEGIN_RE.match(line)
+            continue
+        if END_RE.match(line):
+            if block is None:
+                raise BuildError(f"{where}: '# END SOLUTION' without BEGIN (cell line {offset + 1})")
+            stubs = [m for m in map(STUB_RE.match, block) if m]
+            if version == SOLVED:
+                out += [l for l in block if not STUB_RE.match(l)]
+            elif stubs:
+                out += [m.group("indent") + (m.group("code") or "") for m in stubs]
+            else:
+                out.append(begin.group("indent") + "...")
+            block = None
+            continue
+        if block is not None:
+            block.append(line)
+        elif STUB_RE.match(line):
+            raise BuildError(f"{where}: '# STUB:' outside a solution block (cell line {offset + 1})")
+        else:
+            out.append(line)
+    if block is not None:
+        raise BuildError(f"{where}: '# BEGIN SOLUTION' is never closed")
+    return "\n".join(out)
+
+
+def render(lesson: Lesson, version: str, cfg: dict) -> list:
+    """Return the cells of ``version`` with placeholders filled and solutions resolved."""
+    cells, first_code = [], True
+    for cell in lesson.cells:
+        where = f"{lesson.path.name}:{cell.line}"
+        source = cell.source
+        if cell.kind == "markdown":
+            source = source.replace("{{badges}}", badges(lesson, version, cfg))
+        else:
+            if "{{colab_setup}}" in source and not first_code:
+                raise BuildError(f"{where}: {{{{colab_setup}}}} belongs in the first code cell")
+            source = source.replace("{{colab_setup}}", colab_setup(cfg))
+            source = resolve_solutions(source, version, where)
+            first_code = False
+        leftover = (PLACEHOLDER_RE.search(source) if cell.kind == "markdown"
+                    else PLACEHOLDER_LINE_RE.search(source))
+        if leftover:
+            raise BuildError(f"{where}: unknown or misplaced placeholder {leftover.group(0)}")
+        cells.append(Cell(cell.kind, source, list(cell.tags), cell.line))
+    return cells
+
+
+def to_notebook(cells: list):
+    """Build an nbformat v4 notebook (no outputs) from rendered cells."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata = {"kernelspec": dict(KERNELSPEC), "language_info": copy.deepcopy(LANGUAGE_INFO)}
+    for index, cell in enumerate(cells):
+        metadata = {"tags": list(cell.tags)} if cell.tags else {}
+        if cell.kind == "markdown":
+            node = nbformat.v4.new_markdown_cell(cell.source, metadata=metadata)
+        else:
+            node = nbformat.v4.new_code_cell(cell.source, metadata=metadata)
+        node.id = f"cell-{index:02d}"  # stable ids: rebuilding gives the same JSON
+        nb.cells.append(node)
+    return nb
+
+
+# --------------------------------------------------------------------------- executing
+
+def execute(nb, path: Path, timeout: int):
+    """Execute ``nb`` as if it lived at ``path``; raise BuildError naming the failing cell."""
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError
+
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
+                            store_widget_state=True,
+                            resources={"metadata": {"path": str(path.parent)}})
+    try:
+        client.execute(env={**os.environ, **KERNEL_ENV})
+    except (CellExecutionError, CellTimeoutError) as exc:
+        index, cell = _failed_cell(nb)
+        first = cell.source.splitlines()[0] if cell is not None and cell.source else "?"
+        what = (f"{exc.ename}: {exc.evalue}" if isinstance(exc, CellExecutionError)
+                else f"timed out after {timeout} s")
+        raise BuildError(f"{_rel(path)}: cell {index} ({first!r}) failed: {what}") from None
+    return nb
+
+
+def _failed_cell(nb):
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "code" and "raises-exception" not in cell.metadata.get("tags", []):
+            if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
+                return index, cell
+    last = max((i for i, c in enumerate(nb.cells)
+                if c.cell_type == "code" and c.get("execution_count")), default=0)
+    following = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and i > last]
+    index = following[0] if following else last
+    return index, nb.cells[index] if nb.cells else None
+
+
+def verify_verdicts(nb, version: str, name: str) -> list:
+    """Return problems: a check("NN.k") cell whose output is not the expected verdict."""
+    problems = []
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code" or "check-demo" in cell.metadata.get("tags", []):
+            continue
+        keys = CHECK_CALL_RE.findall(cell.source)
+        text = "".join(o.get("text", "") for o in cell.get("outputs", [])
+                       if o.get("output_type") == "stream")
+        lines = text.splitlines()
+        for key in keys:
+            want = VERDICT[version].format(key=key)
+            if not any(line.startswith(want) for line in lines):
+                got = next((l for l in lines if f" {key} " in l), text.strip() or "(no output)")
+                problems.append(f"{name}: cell {index}: expected '{want}...', got: {got}")
+    return problems
+
+
+def clean(nb, seed: str):
+    """Strip what changes from run to run; keep outputs and widget state."""
+    nb.metadata = {k: v for k, v in nb.metadata.items() if k in ("kernelspec", "widgets")}
+    nb.metadata["kernelspec"] = dict(KERNELSPEC)
+    nb.metadata["language_info"] = copy.deepcopy(LANGUAGE_INFO)
+    for cell in nb.cells:
+        tags = cell.metadata.get("tags")
+        cell.metadata = {"tags": tags} if tags else {}
+        if cell.cell_type == "code":
+            cell.outputs = _coalesce_streams(cell.outputs)
+    return _renumber_widgets(nb, seed)
+
+
+def _coalesce_streams(outputs):
+    merged = []
+    for out in outputs:
+        if (merged and out.get("output_type") == "stream"
+                and merged[-1].get("output_type") == "stream" and merged[-1].name == out.name):
+            merged[-1].text += out.text
+        else:
+            merged.append(out)
+    return merged
+
+
+def _renumber_widgets(nb, seed: str):
+    """Replace random widget model ids by ids derived from ``seed`` and order of use."""
+    state = nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+    if not state:
+        nb.metadata.pop("widgets", None)
+        return nb
+    hex_id = re.compile(r"[0-9a-f]{32}")
+    order = []
+
+    def visit(text):
+        for model_id in hex_id.findall(text):
+            if model_id in state and model_id not in order:
+                order.append(model_id)
+
+    visit(json.dumps([c.get("outputs", []) for c in nb.cells], sort_keys=True))
+    i = 0
+    while i < len(order):  # breadth first through IPY_MODEL_ references
+        visit(json.dumps(state[order[i]], sort_keys=True))
+        i += 1
+    rest = sorted((m for m in state if m not in order),
+                  key=lambda m: json.dumps(state[m], sort_keys=True))
+    for model_id in rest:
+        order.append(model_id)
+        visit(json.dumps(state[model_id], sort_keys=True))
+    mapping = {old: hashlib.sha1(f"{seed}:{n}".encode()).hexdigest()[:32]
+               for n, old in enumerate(order)}
+    text = json.dumps(nb)
+    for old, new in mapping.items():
+        text = text.replace(old, new)
+    import nbformat
+    return nbformat.from_dict(json.loads(text))
+
+
+def write_notebook(nb, path: Path) -> None:
+    """Write ``nb`` as deterministic JSON (sorted keys, one-space indent, final newline)."""
+    import nbformat
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = nbformat.writes(nb, version=4)
+    path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+
+
+def build_one(lesson_path: str, version: str, run: bool, timeout: int) -> tuple:
+    """Render, execute and write one notebook; return ``(relative path, seconds)``."""
+    import nbformat
+
+    lesson = load_lesson(Path(lesson_path))
+    cfg = series_config()
+    nb = to_notebook(render(lesson, version, cfg))
+    path = lesson.notebook_path(version)
+    start = time.perf_counter()
+    if run:
+        nb = execute(nb, path, timeout)
+        problems = verify_verdicts(nb, version, _rel(path))
+        if problems:
+            raise BuildError("\n".join(problems))
+    nb = clean(nb, f"{lesson.slug}:{version}")
+    nbformat.validate(nb)
+    write_notebook(nb, path)
+    return _rel(path), time.perf_counter() - start
+
+
+# --------------------------------------------------------------------------- --check
+
+def check_lesson(lesson: Lesson, cfg: dict | None = None) -> list:
+    """Return problems with the committed notebooks of ``lesson`` (empty if up to date).
+
+    Cell types, sources and tags must equal what the source produces now, and every code
+    cell must have been executed in order with no stored error (except ``raises-exception``).
+    """
+    import nbformat
+
+    cfg = cfg or series_config()
+    problems = []
+    for version in VERSIONS:
+        path = lesson.notebook_path(version)
+        name = _rel(path)
+        if not path.exists():
+            problems.append(f"{name}: missing; run .ci/build_notebooks.py {lesson.number}")
+            continue
+        committed = nbformat.read(path, as_version=4)
+        expected = render(lesson, version, cfg)
+        if len(committed.cells) != len(expected):
+            problems.append(f"{name}: {len(committed.cells)} cells, the source makes "
+                            f"{len(expected)}; rebuild with .ci/build_notebooks.py {lesson.number}")
+            continue
+        count = 0
+        for index, (got, want) in enumerate(zip(committed.cells, expected)):
+            tags = list(got.metadata.get("tags", []))
+            if got.cell_type != want.kind or got.source != want.source or tags != want.tags:
+                what = ("type" if got.cell_type != want.kind
+                        else "source" if got.source != want.source else "tags")
+                problems.append(f"{name}: cell {index} {what} differs from {lesson.path.name}:"
+                                f"{want.line}; rebuild with .ci/build_notebooks.py {lesson.number}")
+                break
+            if got.cell_type != "code":
+                continue
+            count += 1
+            if got.execution_count != count:
+                problems.append(f"{name}: cell {index} has execution count "
+                                f"{got.execution_count}, expected {count} (not executed in order)")
+                break
+            errors = [o for o in got.outputs if o.get("output_type") == "error"]
+            if errors and "raises-exception" not in tags:
+                problems.append(f"{name}: cell {index} stores an error: "
+                                f"{errors[0].get('ename')}: {errors[0].get('evalue')}")
+                break
+    return problems
+
+
+# --------------------------------------------------------------------------- README map
+
+def readme_map(lessons: list, cfg: dict) -> str:
+    """The Markdown lesson map for the README."""
+    first = "notebooks/00_start_here.ipynb"
+    rows = [
+        f"Open the series in the browser: [![Binder]({BINDER_BADGE})]({binder_url(cfg, first)}) "
+        "(JupyterLab on lesson 00, nothing to install), or run `make lab` locally.",
+        "",
+        "| Lesson | What you learn | Colab | Binder | Solved |",
+        "|---|---|---|---|---|",
+    ]
+    for lesson in lessons:
+        learner = lesson.notebook_path(LEARNER).relative_to(ROOT).as_posix()
+        solved = lesson.notebook_path(SOLVED).relative_to(ROOT).as_posix()
+        rows.append(
+            f"| [{lesson.title}]({learner}) | {lesson.summary} "
+            f"| [![Open In Colab]({COLAB_BADGE})]({colab_url(cfg, learner)}) "
+            f"| [![Binder]({BINDER_BADGE})]({binder_url(cfg, learner)}) "
+            f"| [solved]({solved}) |")
+    return "\n".join(rows)
+
+
+def render_readme(text: str, lessons: list, cfg: dict) -> str:
+    """Return README ``text`` with the region between the lesson markers regenerated."""
+    begin = README_BEGIN_RE.search(text)
+    end = text.find(README_END)
+    if begin is None or end < begin.end():
+        raise BuildError("README.md: missing '<!-- lessons:begin ... -->' / "
+                         "'<!-- lessons:end -->' markers")
+    return text[:begin.end()] + "\n" + readme_map(lessons, cfg) + "\n" + text[end:]
+
+
+def update_readme(cfg: dict) -> bool:
+    """Regenerate README's lesson map from all sources; return True if it changed."""
+    text = README.read_text(encoding="utf-8")
+    new = render_readme(text, find_lessons(), cfg)
+    if new != text:
+        README.write_text(new, encoding="utf-8")
+    return new != text
+
+
+def check_readme(cfg: dict | None = None) -> list:
+    """Return a problem if README's lesson map is not what the sources produce."""
+    cfg = cfg or series_config()
+    text = README.read_text(encoding="utf-8")
+    if render_readme(text, find_lessons(), cfg) != text:
+        return ["README.md: the lesson map is out of date; run .ci/build_notebooks.py --no-execute"]
+    return []
+
+
+# --------------------------------------------------------------------------- main
+
+def _rel(path: Path) -> str:
+    try:
+        return path.relative_to(ROOT).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def main(argv=None) -> int:
+    """Command-line entry point; returns the exit status."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("lessons", nargs="*", help="lesson numbers (default: all)")
+    parser.add_argument("--check", action="store_true",
+                        help="only verify the committed notebooks against the sources")
+    parser.add_argument("--no-execute", action="store_true",
+                        help="write the cells without executing (outputs cleared)")
+    parser.add_argument("--jobs", type=int, default=1, help="notebooks built at once")
+    parser.add_argument("--timeout", type=int, default=120, help="seconds per cell")
+    args = parser.parse_args(argv)
+
+    try:
+        cfg = series_config()
+        lessons = find_lessons(args.lessons)
+        if args.check:
+            problems = [p for lesson in lessons for p in check_lesson(lesson, cfg)]
+            if not args.lessons:
+                problems += check_readme(cfg)
+            for problem in problems:
+                print(problem, file=sys.stderr)
+            if not problems:
+                print(f"{len(lessons)} lesson(s) up to date")
+            return 1 if problems else 0
+
+        update_readme(cfg)
+        tasks = [(str(l.path), v, not args.no_execute, args.timeout)
+                 for l in lessons for v in VERSIONS]
+        failures = []
+        if args.jobs > 1:
+            with concurrent.futures.ProcessPoolExecutor(args.jobs) as pool:
+                futures = [pool.submit(build_one, *t) for t in tasks]
+                for future in futures:
+                    failures += _report(future.result)
+        else:
+            for task in tasks:
+                failures += _report(lambda t=task: build_one(*t))
+        for failure in failures:
+            print(failure, file=sys.stderr)
+        return 1 if failures else 0
+    except BuildError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _report(get) -> list:
+    try:
+        name, seconds = get()
+    except BuildError as exc:
+        return [f"FAILED {exc}"]
+    print(f"built {name} ({seconds:.1f} s)")
+    return []
+
+
+if __name__ == "__main__":
+    sys.exit(main())
