@@ -1,0 +1,391 @@
+"""Draw what :mod:`myoptim_helpers.training` recorded.
+
+Every function takes the data (a ``History``, or a dict ``name -> History``
+to compare several), an optional matplotlib ``ax`` to draw on, and returns the
+``ax``. Without an ``ax`` a new standalone ``matplotlib.figure.Figure`` is
+made (not registered with pyplot); show it in a notebook by ending the cell
+with ``ax.figure``, or draw into your own axes::
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    plot_trajectories(histories, "rosenbrock", ax=left)
+    plot_losses(histories, ax=right)
+
+Nothing here changes matplotlib's global settings (rcParams) or pyplot state.
+matplotlib is imported by this module only, so ``import myoptim_helpers``
+stays light.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import matplotlib
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+
+from . import problems
+from .training import FitHistory, History
+
+__all__ = [
+    "plot_trajectories",
+    "plot_surface",
+    "plot_losses",
+    "plot_lr_schedule",
+    "plot_state",
+    "plot_fit",
+    "diverged_label",
+]
+
+# Surfaces whose values span more than this ratio between the 10% and 90%
+# quantiles get log-spaced contour levels (rosenbrock, beale).
+_LOG_LEVELS_RATIO = 50.0
+DIVERGED_MARKER = "X"
+"""The marker drawn at the last finite point of a diverged run."""
+
+
+def _colors() -> list:
+    """The current colour cycle (read, never changed), so a run keeps its colour across panels."""
+    cycle = matplotlib.rcParams["axes.prop_cycle"].by_key().get("color")
+    return list(cycle) if cycle else ["C0", "C1", "C2", "C3", "C4", "C5", "C6", "C7", "C8", "C9"]
+
+
+def _new_axes(figsize: tuple[float, float]):
+    fig = Figure(figsize=figsize, layout="constrained")
+    return fig.add_subplot()
+
+
+def _as_dict(histories, kind=History) -> dict:
+    """Normalise one record, a sequence of records or a dict name -> record to a dict."""
+    if isinstance(histories, kind):
+        return {histories.label: histories}
+    if isinstance(histories, Mapping):
+        items = dict(histories)
+    elif isinstance(histories, Sequence) and not isinstance(histories, str):
+        items = {}
+        for h in histories:
+            label = h.label
+            n = 2
+            while label in items:
+                label, n = f"{h.label} #{n}", n + 1
+            items[label] = h
+    else:
+        raise TypeError(
+            f"expected a {kind.__name__}, a list of them or a dict name -> {kind.__name__}, "
+            f"got {type(histories).__name__}"
+        )
+    for name, h in items.items():
+        if not isinstance(h, kind):
+            raise TypeError(f"{name!r} is a {type(h).__name__}, not a {kind.__name__}")
+    if not items:
+        raise ValueError(f"nothing to plot: no {kind.__name__} given")
+    return items
+
+
+def diverged_label(label: str, record) -> str:
+    """Return ``label``, plus ``" (diverged at step k)"`` when the record diverged."""
+    if record.diverged_at is None:
+        return label
+    unit = "epoch" if isinstance(record, FitHistory) else "step"
+    return f"{label} (diverged at {unit} {record.diverged_at})"
+
+
+def _mark_divergence(ax, x, y, color, clip_to=None):
+    """Draw the ✕ at the last finite point (pulled onto the plot's edge if it is outside ``clip_to``)."""
+    clip_on = True
+    if clip_to is not None:
+        (xmin, xmax), (ymin, ymax) = clip_to
+        inside = xmin <= x <= xmax and ymin <= y <= ymax
+        x, y = min(max(x, xmin), xmax), min(max(y, ymin), ymax)
+        clip_on = inside
+    (marker,) = ax.plot(
+        [x], [y], linestyle="none", marker=DIVERGED_MARKER, markersize=12,
+        color=color, markeredgecolor="black", zorder=6, clip_on=clip_on,
+    )
+    return marker
+
+
+# ---------------------------------------------------------------------------
+# Surfaces and trajectories
+# ---------------------------------------------------------------------------
+
+
+def _contour_data(surface: problems.Surface, grid_size: int, log: bool | None):
+    """Return ``(X, Y, T, log)``: the grid and the values to contour (log10 of the height above the grid's minimum when log)."""
+    X, Y, Z = surface.grid(grid_size)
+    X, Y, Z = X.numpy(), Y.numpy(), Z.numpy()
+    shifted = Z - Z.min()
+    if log is None:
+        q10, q90 = np.quantile(shifted, [0.1, 0.9])
+        log = bool(q10 > 0 and q90 / q10 > _LOG_LEVELS_RATIO)
+    if log:
+        # Contour log10(f − min) with even levels = contours of f at log-spaced heights.
+        floor = max(np.quantile(shifted, 0.001), 1e-12 * shifted.max())
+        return X, Y, np.log10(shifted + floor), True
+    return X, Y, Z, False
+
+
+def plot_surface(
+    surface: str | problems.Surface,
+    ax=None,
+    *,
+    levels: int = 20,
+    log: bool | None = None,
+    grid_size: int = 200,
+    cmap: str = "Blues_r",
+):
+    """Draw the surface's contours and its known minima and saddle points; return the ``ax``.
+
+    Filled contours plus thin contour lines over the surface's ``bounds``.
+    ``log=None`` picks log-spaced levels when the surface's values span
+    decades (rosenbrock, beale); ``True``/``False`` force it. The global
+    minimum is a black star, other local minima hollow stars, saddle points
+    a black plus.
+    """
+    surface = problems.get_surface(surface)
+    if ax is None:
+        ax = _new_axes((6.0, 5.0))
+    X, Y, T, log = _contour_data(surface, grid_size, log)
+    ax.contourf(X, Y, T, levels=levels, cmap=cmap, alpha=0.55, extend="both", zorder=0)
+    ax.contour(X, Y, T, levels=levels, colors="0.35", linewidths=0.5, alpha=0.6, zorder=1)
+    if surface.minima:
+        gx, gy = surface.minima[0]
+        ax.plot([gx], [gy], linestyle="none", marker="*", markersize=15, color="black",
+                markeredgecolor="white", zorder=5, label="minimum" if len(surface.minima) == 1 else "global minimum")
+        if len(surface.minima) > 1:
+            lx, ly = zip(*surface.minima[1:])
+            ax.plot(lx, ly, linestyle="none", marker="*", markersize=12, color="black",
+                markerfacecolor="none", zorder=5, label="local minimum")
+    if surface.saddle_points:
+        sx, sy = zip(*surface.saddle_points)
+        ax.plot(sx, sy, linestyle="none", marker="P", markersize=11, color="black",
+                markeredgecolor="white", zorder=5, label="saddle point")
+    (xmin, xmax), (ymin, ymax) = surface.bounds
+    ax.set_xlim(xmin, xmax)
+    ax.set_ylim(ymin, ymax)
+    ax.set_xlabel("x")
+    ax.set_ylabel("y")
+    ax.set_title(f"{surface.name} ({'log-spaced' if log else 'evenly spaced'} contours)", fontsize="medium")
+    return ax
+
+
+def _draw_trajectories(ax, items: dict, bounds) -> None:
+    """Draw each History's path, its start and (if it diverged) its ✕; used by plot_trajectories and the explorer."""
+    starts = []
+    colors = _colors()
+    for i, (name, h) in enumerate(items.items()):
+        xy = h.positions.detach().cpu().double().numpy()
+        color = colors[i % len(colors)]
+        ax.plot(xy[:, 0], xy[:, 1], marker="o", markersize=2.5, linewidth=1.5, color=color,
+                label=diverged_label(name, h), zorder=3)
+        starts.append(xy[0])
+        if h.diverged:
+            _mark_divergence(ax, xy[-1, 0], xy[-1, 1], color, clip_to=bounds)
+    unique = np.unique(np.array(starts), axis=0)
+    ax.plot(unique[:, 0], unique[:, 1], linestyle="none", marker="o", markersize=9,
+            markerfacecolor="white", markeredgecolor="black", markeredgewidth=1.5, zorder=4, label="start")
+
+
+def plot_trajectories(
+    histories,
+    surface: str | problems.Surface | None = None,
+    ax=None,
+    *,
+    levels: int = 20,
+    log: bool | None = None,
+    grid_size: int = 200,
+    legend: bool = True,
+):
+    """Draw one or more runs' paths over the surface's contours; return the ``ax``.
+
+    ``histories`` is a History, a list of them, or a dict ``name -> History``
+    (the names go in the legend). ``surface`` defaults to the one the runs
+    were made on. Each path is a line with a dot per step; the start is a
+    white circle, the minimum a star; a run that diverged ends in a ✕ at its
+    last finite point (on the plot's edge if it left the plot) and its legend
+    entry says at which step. Axis limits are the surface's ``bounds``.
+    """
+    items = _as_dict(histories)
+    if surface is None:
+        surface = next(iter(items.values())).surface
+    surface = problems.get_surface(surface)
+    ax = plot_surface(surface, ax, levels=levels, log=log, grid_size=grid_size)
+    _draw_trajectories(ax, items, surface.bounds)
+    if legend:
+        ax.legend(loc="best", fontsize="small", framealpha=0.85)
+    return ax
+
+
+# ---------------------------------------------------------------------------
+# Curves over steps
+# ---------------------------------------------------------------------------
+
+
+def _loss_curve(h: History, mode: str) -> np.ndarray:
+    losses = h.losses.detach().cpu().double().numpy()
+    if mode == "gap":
+        return losses - h.surface.minimum_value
+    return losses
+
+
+def _loss_mode(items: dict, log: bool) -> tuple[str, str, str]:
+    """Return ``(mode, yscale, ylabel)`` for plotting the losses of ``items``."""
+    if not log:
+        return "loss", "linear", "loss"
+    if all(bool((h.losses > 0).all()) for h in items.values()):
+        return "loss", "log", "loss (log scale)"
+    if all(h.surface.minimum_value is not None for h in items.values()):
+        return "gap", "log", "loss − minimum (log scale)"
+    return "loss", "symlog", "loss (symmetric log scale)"
+
+
+def plot_losses(histories, ax=None, log: bool = True, *, legend: bool = True):
+    """Draw the loss at every step of one or more runs; return the ``ax``.
+
+    With ``log=True`` (the default) the y axis is logarithmic. When a loss is
+    zero or negative (the bumpy surface dips below zero) it plots the loss
+    minus the surface's minimum instead, and says so on the axis; on a
+    surface without a minimum (saddle) it uses a symmetric log scale. A
+    diverged run ends in a ✕.
+    """
+    items = _as_dict(histories)
+    if ax is None:
+        ax = _new_axes((6.0, 4.0))
+    mode, yscale, ylabel = _loss_mode(items, log)
+    colors = _colors()
+    for i, (name, h) in enumerate(items.items()):
+        y = _loss_curve(h, mode)
+        color = colors[i % len(colors)]
+        ax.plot(np.arange(len(y)), y, linewidth=1.5, color=color, label=diverged_label(name, h))
+        if h.diverged:
+            _mark_divergence(ax, len(y) - 1, y[-1], color)
+    if yscale == "symlog":
+        ax.set_yscale("symlog", linthresh=1.0)
+    else:
+        ax.set_yscale(yscale)
+    ax.set_xlabel("step")
+    ax.set_ylabel(ylabel)
+    if legend:
+        ax.legend(loc="best", fontsize="small")
+    return ax
+
+
+def _as_curve(values) -> np.ndarray:
+    if isinstance(values, History):
+        values = values.lrs
+    if isinstance(values, torch.Tensor):
+        return values.detach().cpu().double().numpy()
+    return np.asarray(values, dtype=float)
+
+
+def plot_lr_schedule(lrs, ax=None, *, xlabel: str = "step", log: bool = False, legend: bool = True):
+    """Draw a learning-rate schedule; return the ``ax``.
+
+    ``lrs`` is a sequence or tensor of learning rates (entry ``k`` used for
+    step ``k + 1``), a History (its ``lrs``), or a dict ``name -> either`` to
+    compare schedules. Each rate is held until the next step (a staircase).
+    ``xlabel`` names the unit, e.g. ``"epoch"``.
+    """
+    if ax is None:
+        ax = _new_axes((6.0, 3.5))
+    if isinstance(lrs, Mapping):
+        curves = {name: _as_curve(v) for name, v in lrs.items()}
+    else:
+        curves = {None: _as_curve(lrs)}
+    for name, y in curves.items():
+        if y.ndim != 1:
+            raise ValueError(f"a learning-rate schedule must be 1-D, got shape {y.shape}")
+        ax.plot(np.arange(len(y)), y, drawstyle="steps-post", linewidth=1.8, label=name)
+    if log:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("learning rate (log scale)" if log else "learning rate")
+    if legend and None not in curves:
+        ax.legend(loc="best", fontsize="small")
+    return ax
+
+
+def _state_curve(history: History, key: str) -> tuple[np.ndarray, str]:
+    """Return ``(values of shape (n, ...), ylabel)`` for a state key or a derived key."""
+    if key == "update":
+        return history.updates.detach().cpu().double().numpy(), "update Δθ (step taken)"
+    if key == "effective_lr":
+        updates = history.updates.abs()
+        grads = history.grads[:-1].abs()
+        ratio = torch.where(grads > 0, updates / grads, torch.full_like(updates, float("nan")))
+        return ratio.detach().cpu().double().numpy(), "effective step size |Δθ| / |g|"
+    if key not in history.state:
+        recorded = ", ".join(repr(k) for k in history.state) or "none"
+        raise KeyError(
+            f"state {key!r} was not recorded (recorded: {recorded}); "
+            f"run with record_state=({key!r},), or use 'update' or 'effective_lr'"
+        )
+    return history.state[key].detach().cpu().double().numpy(), key
+
+
+def plot_state(history: History, key: str, ax=None, *, log: bool | None = None, legend: bool = True):
+    """Draw one optimizer state entry, per coordinate, over the steps of a run; return the ``ax``.
+
+    ``key`` is a state key recorded by ``run(..., record_state=(key,))``, e.g.
+    Adam's ``"exp_avg_sq"``, or one of two quantities derived from every run:
+    ``"update"`` (the step actually taken, ``Δθ``) and ``"effective_lr"``
+    (``|Δθ| / |g|``, how far the optimizer moved per unit of gradient: the
+    learning rate itself for plain SGD, adapted per coordinate for Adam).
+    ``log=None`` uses a log scale for positive values spanning decades.
+    Row ``k`` is the state after step ``k + 1``, so the x axis starts at 1.
+    """
+    if not isinstance(history, History):
+        raise TypeError(f"plot_state takes one History, got {type(history).__name__}")
+    values, ylabel = _state_curve(history, key)
+    if ax is None:
+        ax = _new_axes((6.0, 3.5))
+    steps = np.arange(1, values.shape[0] + 1)
+    if values.ndim == 1:
+        ax.plot(steps, values, linewidth=1.5, label=key)
+    else:
+        flat = values.reshape(values.shape[0], -1)
+        names = ["x", "y"] if flat.shape[1] == 2 else [str(i) for i in range(flat.shape[1])]
+        for i, name in enumerate(names):
+            ax.plot(steps, flat[:, i], linewidth=1.5, label=f"{key}, {name}")
+    if log is None:
+        finite = values[np.isfinite(values)]
+        log = bool(finite.size and (finite > 0).all() and finite.max() / finite.min() > 100)
+    if log:
+        ax.set_yscale("log")
+        ylabel += " (log scale)"
+    ax.set_xlabel("step")
+    ax.set_ylabel(ylabel)
+    ax.set_title(history.label, fontsize="medium")
+    if legend:
+        ax.legend(loc="best", fontsize="small")
+    return ax
+
+
+def plot_fit(fit_histories, ax=None, *, log: bool = True, legend: bool = True):
+    """Draw training (solid) and validation (dashed) loss per epoch; return the ``ax``.
+
+    ``fit_histories`` is a FitHistory, a list of them or a dict
+    ``name -> FitHistory``; each run keeps one colour for both curves.
+    Epoch 0 is the loss before training. A diverged run ends in a ✕.
+    """
+    items = _as_dict(fit_histories, kind=FitHistory)
+    if ax is None:
+        ax = _new_axes((6.0, 4.0))
+    colors = _colors()
+    for i, (name, h) in enumerate(items.items()):
+        train = h.train_losses.numpy()
+        epochs = np.arange(len(train))
+        color = colors[i % len(colors)]
+        ax.plot(epochs, train, linewidth=1.5, color=color, label=f"{diverged_label(name, h)}, training")
+        if h.val_losses is not None:
+            ax.plot(epochs, h.val_losses.numpy(), linewidth=1.5, linestyle="--", color=color,
+                    label=f"{name}, validation")
+        if h.diverged:
+            _mark_divergence(ax, epochs[-1], train[-1], color)
+    if log:
+        ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss (log scale)" if log else "loss")
+    if legend:
+        ax.legend(loc="best", fontsize="small")
+    return ax
