@@ -1,0 +1,298 @@
+"""Tables and a tiny harness shared by the optimizer tests.
+
+``CASES`` drives every parity and behaviour test: one row per
+(optimizer, constructor kwargs, description). Adding an optimizer or a flag
+combination means adding rows here, nothing else.
+
+``INVALID`` drives the validation tests: one row per
+(optimizer, constructor kwargs, exception type, message or None). The expected
+message is always read from torch itself; a message written in the row is an
+extra, explicit check.
+
+The harness builds the same small model for ours and torch's optimizer:
+
+- two parameter groups with different hyperparameters (group 1 halves ``lr`` and
+  sets its own ``weight_decay``);
+- ``sometimes``, a parameter left out of the loss on steps 1, 4, 7, ... so that
+  its gradient is None there;
+- ``never``, a parameter that never gets a gradient.
+"""
+
+import inspect
+
+import torch
+
+import myoptim_helpers.optim as ours
+
+OPTIMIZERS = {
+    "SGD": (ours.SGD, torch.optim.SGD),
+    "Adam": (ours.Adam, torch.optim.Adam),
+    "AdamW": (ours.AdamW, torch.optim.AdamW),
+    "RMSprop": (ours.RMSprop, torch.optim.RMSprop),
+    "Adagrad": (ours.Adagrad, torch.optim.Adagrad),
+}
+
+# torch's performance flags, which our optimizers leave out on purpose.
+PERFORMANCE_FLAGS = ("foreach", "fused", "capturable", "differentiable")
+
+T = torch.tensor
+
+# (optimizer, kwargs, description). Every constructor flag of every optimizer appears
+# in at least one row (tests/test_optim_behaviour.py checks that), and so do the pairs
+# whose interaction is easy to get wrong.
+CASES = [
+    ("SGD", {}, "defaults: lr=1e-3, no momentum"),
+    ("SGD", {"lr": 0.1}, "plain SGD"),
+    ("SGD", {"lr": 0.1, "weight_decay": 0.1}, "weight_decay without momentum"),
+    ("SGD", {"lr": 0.1, "momentum": 0.9}, "momentum"),
+    ("SGD", {"lr": 0.1, "momentum": 0.9, "dampening": 0.3}, "momentum + dampening"),
+    ("SGD", {"lr": 0.1, "momentum": 0.9, "nesterov": True}, "nesterov"),
+    ("SGD", {"lr": 0.1, "momentum": 0.9, "nesterov": True, "weight_decay": 0.1}, "nesterov + weight_decay"),
+    ("SGD", {"lr": 0.1, "momentum": 0.9, "nesterov": True, "maximize": True}, "nesterov + maximize"),
+    ("SGD", {"lr": 0.1, "maximize": True}, "maximize without momentum"),
+    (
+        "SGD",
+        {"lr": 0.05, "momentum": 0.5, "dampening": 0.5, "weight_decay": 0.01, "maximize": True},
+        "momentum + dampening + weight_decay + maximize",
+    ),
+    ("SGD", {"lr": T(0.1), "momentum": 0.9}, "0-dim tensor lr + momentum"),
+    ("SGD", {"lr": T([0.1]), "momentum": 0.9, "nesterov": True}, "1-element 1-dim tensor lr + nesterov"),
+    ("SGD", {"lr": 0.1, "weight_decay": T(0.1)}, "tensor weight_decay"),
+    ("Adam", {}, "defaults: lr=1e-3, betas=(0.9, 0.999)"),
+    ("Adam", {"lr": 0.01, "betas": (0.8, 0.99)}, "other betas"),
+    ("Adam", {"lr": 0.01, "betas": (0.0, 0.0)}, "betas zero: no averaging at all"),
+    ("Adam", {"lr": 0.01, "eps": 1e-2}, "large eps, so where eps enters shows"),
+    ("Adam", {"lr": 0.01, "weight_decay": 0.1}, "L2 weight_decay"),
+    ("Adam", {"lr": 0.01, "maximize": True}, "maximize"),
+    ("Adam", {"lr": 0.01, "amsgrad": True}, "amsgrad"),
+    ("Adam", {"lr": 0.01, "amsgrad": True, "maximize": True}, "amsgrad + maximize"),
+    ("Adam", {"lr": 0.01, "amsgrad": True, "weight_decay": 0.1}, "amsgrad + L2 weight_decay"),
+    ("Adam", {"lr": 0.01, "weight_decay": 0.1, "decoupled_weight_decay": True}, "decoupled_weight_decay"),
+    (
+        "Adam",
+        {"lr": 0.01, "weight_decay": 0.1, "decoupled_weight_decay": True, "amsgrad": True},
+        "decoupled_weight_decay + amsgrad",
+    ),
+    ("Adam", {"lr": T(0.01), "weight_decay": 0.1}, "tensor lr + L2 weight_decay"),
+    ("Adam", {"lr": T([0.01]), "weight_decay": 0.1, "decoupled_weight_decay": True}, "1-dim tensor lr + decoupled"),
+    ("Adam", {"lr": 0.01, "betas": (T(0.1), T(0.999))}, "tensor betas: float32 values, float32 bias corrections"),
+    ("AdamW", {}, "defaults: weight_decay=1e-2"),
+    ("AdamW", {"lr": 0.01, "weight_decay": 0.1}, "strong decoupled decay"),
+    ("AdamW", {"lr": 0.01, "amsgrad": True}, "amsgrad"),
+    ("AdamW", {"lr": 0.01, "weight_decay": 0.0, "maximize": True}, "maximize, no decay"),
+    ("AdamW", {"lr": T(0.01), "betas": (0.5, 0.9), "eps": 1e-4}, "tensor lr + betas + eps"),
+    ("RMSprop", {}, "defaults: lr=1e-2, alpha=0.99"),
+    ("RMSprop", {"alpha": 0.9, "eps": 1e-3}, "alpha + eps"),
+    ("RMSprop", {"weight_decay": 0.1}, "weight_decay"),
+    ("RMSprop", {"maximize": True}, "maximize"),
+    ("RMSprop", {"momentum": 0.9}, "momentum"),
+    ("RMSprop", {"centered": True}, "centered"),
+    ("RMSprop", {"centered": True, "momentum": 0.9}, "centered + momentum"),
+    ("RMSprop", {"centered": True, "weight_decay": 0.1, "maximize": True}, "centered + weight_decay + maximize"),
+    ("RMSprop", {"lr": T(0.01), "momentum": 0.5, "centered": True}, "tensor lr + centered + momentum"),
+    ("Adagrad", {}, "defaults: lr=1e-2"),
+    ("Adagrad", {"lr": 0.1, "lr_decay": 0.1}, "lr_decay"),
+    ("Adagrad", {"lr": 0.1, "weight_decay": 0.1}, "weight_decay"),
+    ("Adagrad", {"lr": 0.1, "lr_decay": 0.1, "weight_decay": 0.1}, "lr_decay + weight_decay"),
+    ("Adagrad", {"lr": 0.1, "initial_accumulator_value": 0.5}, "initial_accumulator_value"),
+    ("Adagrad", {"lr": 0.1, "eps": 1e-3, "maximize": True}, "eps + maximize"),
+    (
+        "Adagrad",
+        {"lr": T([0.1]), "lr_decay": 0.05, "initial_accumulator_value": 0.1, "weight_decay": 0.01},
+        "1-dim tensor lr + lr_decay + initial_accumulator_value + weight_decay",
+    ),
+]
+
+
+def case_id(case):
+    """Return a readable pytest id for a CASES row, e.g. ``SGD-nesterov + maximize``."""
+    name, _, description = case
+    return f"{name}-{description}"
+
+
+# Parameters that the validation rows can pass instead of a good parameter list.
+def _good_params():
+    return [torch.zeros(2, requires_grad=True)]
+
+
+def _same_param_in_two_groups():
+    p = torch.zeros(2, requires_grad=True)
+    return [{"params": [p]}, {"params": [p]}]
+
+
+BAD_PARAMS = {
+    "a single tensor": lambda: torch.zeros(2, requires_grad=True),
+    "the same parameter in two groups": _same_param_in_two_groups,
+    "an empty list": lambda: [],
+}
+
+_TYPE = "params argument given to the optimizer should be an iterable of Tensors or dicts, but got torch.FloatTensor"
+_TWO = "some parameters appear in more than one parameter group"
+_EMPTY = "optimizer got an empty parameter list"
+_NESTEROV = "Nesterov momentum requires a momentum and zero dampening"
+
+# (optimizer, kwargs, exception type, explicit message or None). A kwargs key "params"
+# names an entry of BAD_PARAMS; without it the parameters are fine.
+INVALID = [
+    ("SGD", {"lr": -0.1}, ValueError, "Invalid learning rate: -0.1"),
+    ("SGD", {"lr": T([0.1, 0.2])}, ValueError, "Tensor lr must be 1-element"),
+    ("SGD", {"lr": T(-0.1)}, ValueError, None),
+    ("SGD", {"momentum": -0.5}, ValueError, "Invalid momentum value: -0.5"),
+    ("SGD", {"weight_decay": -1e-4}, ValueError, "Invalid weight_decay value: -0.0001"),
+    ("SGD", {"nesterov": True}, ValueError, _NESTEROV),
+    ("SGD", {"nesterov": True, "momentum": 0.9, "dampening": 0.1}, ValueError, _NESTEROV),
+    ("SGD", {"lr": -1.0, "momentum": -1.0}, ValueError, "Invalid learning rate: -1.0"),
+    ("SGD", {"params": "a single tensor"}, TypeError, _TYPE),
+    ("SGD", {"params": "the same parameter in two groups"}, ValueError, _TWO),
+    ("SGD", {"params": "an empty list"}, ValueError, _EMPTY),
+    ("SGD", {"params": "an empty list", "lr": -1.0}, ValueError, "Invalid learning rate: -1.0"),
+    ("Adam", {"lr": -1e-3}, ValueError, "Invalid learning rate: -0.001"),
+    ("Adam", {"lr": float("nan")}, ValueError, "Invalid learning rate: nan"),
+    ("Adam", {"lr": T([1e-3, 1e-3])}, ValueError, "Tensor lr must be 1-element"),
+    ("Adam", {"eps": -1e-8}, ValueError, "Invalid epsilon value: -1e-08"),
+    ("Adam", {"betas": (-0.1, 0.999)}, ValueError, "Invalid beta parameter at index 0: -0.1"),
+    ("Adam", {"betas": (1.0, 0.999)}, ValueError, "Invalid beta parameter at index 0: 1.0"),
+    ("Adam", {"betas": (0.9, 1.0)}, ValueError, "Invalid beta parameter at index 1: 1.0"),
+    ("Adam", {"betas": (0.9, -0.5)}, ValueError, "Invalid beta parameter at index 1: -0.5"),
+    ("Adam", {"betas": (0, 0.999)}, ValueError, "betas must be either both floats or both Tensors"),
+    ("Adam", {"betas": (T(0.9), 0.999)}, ValueError, "betas must be either both floats or both Tensors"),
+    ("Adam", {"betas": (T([0.9, 0.8]), T(0.999))}, RuntimeError, None),
+    ("Adam", {"weight_decay": -0.1}, ValueError, "Invalid weight_decay value: -0.1"),
+    ("Adam", {"lr": -1.0, "eps": -1.0}, ValueError, "Invalid learning rate: -1.0"),
+    ("Adam", {"params": "a single tensor"}, TypeError, _TYPE),
+    ("Adam", {"params": "the same parameter in two groups"}, ValueError, _TWO),
+    ("Adam", {"params": "an empty list"}, ValueError, _EMPTY),
+    ("AdamW", {"lr": -1e-3}, ValueError, "Invalid learning rate: -0.001"),
+    ("AdamW", {"lr": T([1e-3, 1e-3])}, ValueError, "Tensor lr must be 1-element"),
+    ("AdamW", {"eps": -1.0}, ValueError, None),
+    ("AdamW", {"betas": (0.9, 1.5)}, ValueError, "Invalid beta parameter at index 1: 1.5"),
+    ("AdamW", {"betas": (2.0, 0.999)}, ValueError, None),
+    ("AdamW", {"weight_decay": -1e-2}, ValueError, "Invalid weight_decay value: -0.01"),
+    ("AdamW", {"params": "a single tensor"}, TypeError, _TYPE),
+    ("AdamW", {"params": "an empty list"}, ValueError, _EMPTY),
+    ("RMSprop", {"lr": -0.01}, ValueError, "Invalid learning rate: -0.01"),
+    ("RMSprop", {"lr": T([0.01, 0.01])}, ValueError, "Tensor lr must be 1-element"),
+    ("RMSprop", {"eps": -1e-8}, ValueError, None),
+    ("RMSprop", {"momentum": -0.9}, ValueError, "Invalid momentum value: -0.9"),
+    ("RMSprop", {"weight_decay": -0.1}, ValueError, None),
+    ("RMSprop", {"alpha": -0.99}, ValueError, "Invalid alpha value: -0.99"),
+    ("RMSprop", {"momentum": -1.0, "alpha": -1.0}, ValueError, "Invalid momentum value: -1.0"),
+    ("RMSprop", {"params": "the same parameter in two groups"}, ValueError, _TWO),
+    ("RMSprop", {"params": "an empty list"}, ValueError, _EMPTY),
+    ("Adagrad", {"lr": -0.01}, ValueError, "Invalid learning rate: -0.01"),
+    ("Adagrad", {"lr": T([0.01, 0.01])}, ValueError, "Tensor lr must be 1-element"),
+    ("Adagrad", {"lr_decay": -0.1}, ValueError, "Invalid lr_decay value: -0.1"),
+    ("Adagrad", {"weight_decay": -0.1}, ValueError, None),
+    (
+        "Adagrad",
+        {"initial_accumulator_value": -0.1},
+        ValueError,
+        "Invalid initial_accumulator_value value: -0.1",
+    ),
+    ("Adagrad", {"eps": -1e-10}, ValueError, "Invalid epsilon value: -1e-10"),
+    ("Adagrad", {"params": "a single tensor"}, TypeError, _TYPE),
+    ("Adagrad", {"params": "the same parameter in two groups"}, ValueError, _TWO),
+    ("Adagrad", {"params": "an empty list"}, ValueError, _EMPTY),
+]
+
+# (optimizer, kwargs, description): unusual values that torch accepts, so ours must too.
+VALID_EDGES = [
+    ("SGD", {"lr": 0.0}, "lr=0"),
+    ("SGD", {"lr": float("nan")}, "SGD checks lr < 0, which is False for nan"),
+    ("SGD", {"momentum": 0.9, "dampening": 1.5}, "dampening is not range-checked"),
+    ("SGD", {"dampening": -1.0}, "negative dampening without nesterov"),
+    ("Adam", {"betas": (0.0, 0.0), "eps": 0.0, "weight_decay": 0.0}, "all zeros"),
+    ("Adam", {"betas": (T(0.9), T([0.999]))}, "tensor betas, one of them 1-dim"),
+    ("AdamW", {"weight_decay": 0}, "AdamW without decay"),
+    ("RMSprop", {"alpha": 1.5}, "alpha above 1 is not checked"),
+    ("Adagrad", {"lr_decay": 0.0, "initial_accumulator_value": 0.0, "eps": 0.0}, "all zeros"),
+]
+
+
+def default_lr(name):
+    """Return torch's default ``lr`` for optimizer ``name``."""
+    return inspect.signature(OPTIMIZERS[name][1]).parameters["lr"].default
+
+
+PARAM_SHAPES = {"w1": (4, 3), "b1": (4,), "w2": (2, 4), "sometimes": (3,), "never": (2,)}
+GROUPS = (("w1", "b1"), ("w2", "sometimes", "never"))
+
+
+def initial_values(dtype, seed=0):
+    """Return the starting value of every parameter, by name, drawn from a seeded generator."""
+    g = torch.Generator().manual_seed(seed)
+    return {name: torch.randn(shape, generator=g, dtype=dtype) for name, shape in PARAM_SHAPES.items()}
+
+
+def batches(dtype, steps, seed=1):
+    """Return ``steps`` (x, y) batches for the model, drawn from a seeded generator."""
+    g = torch.Generator().manual_seed(seed)
+    return [(torch.randn(5, 3, generator=g, dtype=dtype), torch.randn(5, 2, generator=g, dtype=dtype)) for _ in range(steps)]
+
+
+def make_params(values):
+    """Return fresh leaf parameters (by name) holding copies of ``values``."""
+    return {name: torch.nn.Parameter(v.clone()) for name, v in values.items()}
+
+
+def param_groups(name, kwargs, params):
+    """Return the two parameter groups for optimizer ``name``: group 1 halves lr and sets weight_decay=0.05."""
+    lr = kwargs.get("lr", default_lr(name))
+    return [
+        {"params": [params[n] for n in GROUPS[0]]},
+        {"params": [params[n] for n in GROUPS[1]], "lr": lr * 0.5, "weight_decay": 0.05},
+    ]
+
+
+def loss_fn(params, batch, step):
+    """Return the model's loss on ``batch``; ``sometimes`` takes part except on steps 1, 4, 7, ...
+
+    ``never`` never takes part, so its gradient stays None.
+    """
+    x, y = batch
+    out = torch.tanh(x @ params["w1"].T + params["b1"]) @ params["w2"].T
+    loss = ((out - y) ** 2).mean()
+    if step % 3 != 1:
+        s = params["sometimes"]
+        loss = loss + 0.5 * (s**2).sum() + (s * x[0]).sum()
+    return loss
+
+
+def train_step(opt, params, batch, step):
+    """Run zero_grad, forward, backward and ``opt.step()`` once; return the loss."""
+    opt.zero_grad()
+    loss = loss_fn(params, batch, step)
+    loss.backward()
+    opt.step()
+    return loss
+
+
+TOLERANCES = {
+    torch.float64: {"atol": 1e-12, "rtol": 1e-12},
+    torch.float32: {"atol": 1e-5, "rtol": 1e-5},
+}
+
+
+def assert_same(ours_opt, ours_params, ref_opt, ref_params, tol, where):
+    """Assert that every parameter and every state entry agree within ``tol``; name what differs.
+
+    State must have the same keys, the same value types, and tensors the same
+    dtype, device and shape (``torch.testing.assert_close`` checks those).
+    """
+    for name in PARAM_SHAPES:
+        ours_p, ref_p = ours_params[name], ref_params[name]
+        torch.testing.assert_close(
+            ours_p.detach(), ref_p.detach(), **tol, msg=lambda m, name=name: f"{where}, param {name!r}: {m}"
+        )
+        assert (ours_p in ours_opt.state) == (ref_p in ref_opt.state), f"{where}, param {name!r}: state exists in one only"
+        ours_state, ref_state = ours_opt.state.get(ours_p, {}), ref_opt.state.get(ref_p, {})
+        assert sorted(ours_state) == sorted(ref_state), f"{where}, param {name!r}: state keys differ"
+        for key, ref_value in ref_state.items():
+            value = ours_state[key]
+            assert type(value) is type(ref_value), f"{where}, {name!r} state {key!r}: {type(value)} vs {type(ref_value)}"
+            if isinstance(ref_value, torch.Tensor):
+                torch.testing.assert_close(
+                    value, ref_value, **tol, msg=lambda m, name=name, key=key: f"{where}, {name!r} state {key!r}: {m}"
+                )
+            else:
+                assert value == ref_value, f"{where}, {name!r} state {key!r}: {value} vs {ref_value}"
