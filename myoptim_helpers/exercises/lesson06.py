@@ -1,0 +1,1004 @@
+"""Checkers for lesson 06 · Custom optimizers: subclassing ``torch.optim.Optimizer``.
+
+- 06.1 ``MomentumSGD``: a minimal SGD with momentum, checked against ``torch.optim.SGD``.
+- 06.2 ``make_closure``: the closure ``torch.optim.LBFGS`` calls, checked call by call.
+- 06.3 ``Signum``: sign-SGD with momentum (Bernstein et al., 2018), checked against :class:`Signum`.
+- 06.4 ``Lion``: Lion (Chen et al., 2023), checked against :class:`Lion`.
+
+The three optimizer classes are graded by one harness. It builds its own float64
+parameters (``w`` and ``b`` take part in the loss, ``frozen`` never gets a gradient),
+runs the learner's class and the reference side by side for a few steps, and compares
+parameters and state after every step. The loss at step ``t`` is a quadratic bowl plus
+a fixed "noise" term ``n_t · θ``, so gradients change sign from step to step, as with
+minibatches: without that, a sign-based optimizer hides most mistakes. When a run
+differs, the grader runs the known wrong variants of the exercise and names the one the
+learner's numbers match.
+
+:class:`Signum` and :class:`Lion` are the reference implementations, written from the
+papers' pseudocode; the lesson also uses them for its demonstrations.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import io
+import pickle
+from typing import Callable
+
+import torch
+from torch.optim import Optimizer
+
+from ._core import (
+    Reject, call, correct, exercise, expect_callable, expect_number, fail, first_mismatch, fmt,
+    is_stub, not_attempted,
+)
+
+__all__ = ["MomentumSGD", "make_closure", "Signum", "Lion"]
+
+_DTYPE = torch.float64
+_STEPS = 6
+
+
+# ----------------------------------------------------------------------------- reference solutions
+
+class MomentumSGD(torch.optim.Optimizer):
+    """SGD with momentum in torch's convention: the smallest optimizer with per-parameter state.
+
+    ``buf = grad`` on the first step, then ``buf = momentum * buf + grad``;
+    ``param = param - lr * buf`` (``momentum=0`` is plain SGD and keeps no state).
+    """
+
+    def __init__(self, params, lr=1e-3, momentum=0.0):
+        if lr < 0.0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if momentum < 0.0:
+            raise ValueError(f"Invalid momentum value: {momentum}")
+        super().__init__(params, {"lr": lr, "momentum": momentum})
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                d_p = p.grad
+                if group["momentum"] != 0:
+                    state = self.state[p]
+                    if "momentum_buffer" not in state:
+                        state["momentum_buffer"] = d_p.clone()
+                    else:
+                        state["momentum_buffer"].mul_(group["momentum"]).add_(d_p)
+                    d_p = state["momentum_buffer"]
+                p.add_(d_p, alpha=-group["lr"])
+        return loss
+
+
+def make_closure(optimizer, xy, f):
+    """Return the closure LBFGS needs: clear the gradient, evaluate ``f(xy)``, backpropagate, return the loss."""
+    def closure():
+        optimizer.zero_grad()
+        loss = f(xy)
+        loss.backward()
+        return loss
+    return closure
+
+
+class Signum(torch.optim.Optimizer):
+    r"""Sign-SGD with momentum ("Signum"); ``momentum=0`` gives plain sign-SGD.
+
+    Per parameter, with the buffer starting at zero::
+
+        m     = momentum * m + (1 - momentum) * grad      # an average of gradients
+        param = param - lr * sign(m)                      # every coordinate moves by exactly lr
+
+    Unlike torch's SGD, the buffer is an exponential *average* (the ``1 - momentum``
+    factor) that starts at 0; with a sign in front, the scale of ``m`` does not matter,
+    but the balance between old and new gradients does.
+
+    State per parameter: ``momentum_buffer``.
+
+    Reference: Bernstein, Wang, Azizzadenesheli, Anandkumar (2018), "signSGD: Compressed
+    Optimisation for Non-Convex Problems", ICML, Algorithm 3 (Signum).
+    https://arxiv.org/abs/1802.04434
+    """
+
+    def __init__(self, params, lr=1e-3, momentum=0.9):
+        if lr < 0.0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= momentum < 1.0:
+            raise ValueError(f"Invalid momentum value: {momentum}")
+        super().__init__(params, {"lr": lr, "momentum": momentum})
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        """Update every parameter that has a gradient; return ``closure()``'s loss, or None."""
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state[p]
+                if "momentum_buffer" not in state:
+                    state["momentum_buffer"] = torch.zeros_like(p)        # m_0 = 0
+                m = state["momentum_buffer"]
+                m.mul_(group["momentum"]).add_(p.grad, alpha=1 - group["momentum"])
+                p.add_(m.sign(), alpha=-group["lr"])
+        return loss
+
+
+class Lion(torch.optim.Optimizer):
+    r"""Lion ("EvoLved Sign Momentum"), with decoupled weight decay, as in the paper.
+
+    Per parameter, with ``exp_avg`` (m) starting at zero::
+
+        c     = beta1 * m + (1 - beta1) * grad              # interpolate: old momentum, new gradient
+        param = param - lr * (sign(c) + weight_decay * param)
+        m     = beta2 * m + (1 - beta2) * grad              # then update the momentum
+
+    Two betas: ``beta1`` mixes for the *step*, ``beta2`` for the *memory*. The weight
+    decay is decoupled (as in AdamW): it shrinks the parameter outside the sign and is
+    scaled by ``lr``. Every coordinate moves by exactly ``lr`` (plus the decay), so Lion
+    wants a learning rate 3-10x smaller than AdamW's.
+
+    State per parameter: ``exp_avg``. Defaults are those of the paper's code
+    (``lr=1e-4, betas=(0.9, 0.99), weight_decay=0.0``).
+
+    Reference: Chen, Liang, Huang, Real, Wang, Liu, Pham, Dong, Luong, Hsieh, Lu, Le
+    (2023), "Symbolic Discovery of Optimization Algorithms", NeurIPS, Algorithm 2.
+    https://arxiv.org/abs/2302.06675
+    """
+
+    def __init__(self, params, lr=1e-4, betas=(0.9, 0.99), weight_decay=0.0):
+        if lr < 0.0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= betas[0] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+        if not 0.0 <= betas[1] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+        if weight_decay < 0.0:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        super().__init__(params, {"lr": lr, "betas": betas, "weight_decay": weight_decay})
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        """Update every parameter that has a gradient; return ``closure()``'s loss, or None."""
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            beta1, beta2 = group["betas"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state[p]
+                if "exp_avg" not in state:
+                    state["exp_avg"] = torch.zeros_like(p)               # m_0 = 0
+                m = state["exp_avg"]
+                c = m.mul(beta1).add_(p.grad, alpha=1 - beta1)
+                p.mul_(1 - group["lr"] * group["weight_decay"])           # decay uses θ_{t-1}
+                p.add_(c.sign(), alpha=-group["lr"])
+                m.mul_(beta2).add_(p.grad, alpha=1 - beta2)
+        return loss
+
+
+# ----------------------------------------------------------------------------- the toy problem
+
+def _generator(seed):
+    return torch.Generator().manual_seed(seed)
+
+
+def _fresh_params(seed=0):
+    """Return ``{"w": (3, 2), "b": (2,), "frozen": (4,)}``: float64 leaves that require grad."""
+    g = _generator(seed)
+    shapes = {"w": (3, 2), "b": (2,), "frozen": (4,)}
+    return {name: torch.randn(*shape, generator=g, dtype=_DTYPE).requires_grad_()
+            for name, shape in shapes.items()}
+
+
+def _loss_terms(seed=1, steps=_STEPS):
+    """Return curvature, centre and per-step noise for ``w`` and ``b`` (``frozen`` is never used)."""
+    g = _generator(seed)
+    terms = {}
+    for name, shape in (("w", (3, 2)), ("b", (2,))):
+        curvature = 0.5 + 1.5 * torch.rand(*shape, generator=g, dtype=_DTYPE)
+        centre = torch.randn(*shape, generator=g, dtype=_DTYPE)
+        noise = torch.randn(steps, *shape, generator=g, dtype=_DTYPE)
+        terms[name] = (curvature, centre, noise)
+    return terms
+
+
+def _loss(params, t):
+    """The loss at step ``t``: ``sum 0.5 a (θ - c)^2 + n_t · θ`` over ``w`` and ``b``."""
+    terms = _loss_terms()
+    total = 0
+    for name, (a, c, noise) in terms.items():
+        p = params[name]
+        total = total + (0.5 * a * (p - c) ** 2).sum() + (noise[t % len(noise)] * p).sum()
+    return total
+
+
+@dataclasses.dataclass(frozen=True)
+class _Case:
+    """One configuration: constructor kwargs and, optionally, how to group the parameters."""
+
+    label: str
+    kwargs: dict
+    groups: Callable | None = None
+
+    def param_groups(self, params):
+        if self.groups is None:
+            return [params["w"], params["b"], params["frozen"]]
+        return self.groups(params)
+
+
+@dataclasses.dataclass
+class _Run:
+    """What happened in one run: parameters and state after every step."""
+
+    params: list   # per step: {name: tensor}
+    state: list    # per step: {name: {key: tensor}}
+
+
+def _snapshot(params, opt):
+    values = {n: p.detach().clone() for n, p in params.items()}
+    names = {id(p): n for n, p in params.items()}
+    state = {}
+    for p, s in opt.state.items():
+        if isinstance(p, torch.Tensor) and id(p) in names:
+            state[names[id(p)]] = {k: (v.detach().clone() if isinstance(v, torch.Tensor) else v)
+                                   for k, v in s.items()}
+    return values, state
+
+
+def _backward(params, t):
+    for p in params.values():
+        p.grad = None
+    _loss(params, t).backward()
+
+
+def _reference_run(make, case, steps=_STEPS, start=0, params=None, opt=None):
+    """Run a trusted optimizer (torch's, a reference or a variant) and record every step."""
+    params = _fresh_params() if params is None else params
+    opt = make(case.param_groups(params), **case.kwargs) if opt is None else opt
+    run = _Run([], [])
+    for t in range(start, start + steps):
+        _backward(params, t)
+        opt.step()
+        values, state = _snapshot(params, opt)
+        run.params.append(values)
+        run.state.append(state)
+    return run
+
+
+# ----------------------------------------------------------------------------- running learner classes
+
+# Exception text → the likely cause, appended to the one-line error message.
+_STEP_ADVICE = (
+    ("leaf Variable that requires grad is being used in an in-place operation",
+     "decorate `step` with `@torch.no_grad()` so the in-place update is not recorded by autograd."),
+    ("NoneType",
+     "a parameter without a gradient has `p.grad is None`: skip it with `if p.grad is None: continue`."),
+    ("does not require grad and does not have a grad_fn",
+     "`step` runs under `@torch.no_grad()`, so the closure's `backward()` needs "
+     "`with torch.enable_grad(): loss = closure()`."),
+    ("positional argument but 2 were given",
+     "give `step` an optional closure: `def step(self, closure=None):`."),
+    ("object has no attribute 'param_groups'",
+     "call `super().__init__(params, defaults)` at the end of `__init__`."),
+    ("must match the size of tensor",
+     "is some state shared between parameters (kept in the group dict instead of `self.state[p]`)?"),
+)
+
+
+def _with_advice(reject):
+    message = reject.feedback.message
+    for needle, advice in _STEP_ADVICE:
+        if needle in message:
+            return Reject(dataclasses.replace(reject.feedback,
+                                              message=f"{message.rstrip('.')}. Likely cause: {advice}"))
+    return reject
+
+
+def _construct(cls, groups, kwargs):
+    args = ", ".join(["params"] + [f"{k}={v!r}" for k, v in kwargs.items()])
+    try:
+        # torch's add_param_group fills the defaults into the group dicts it is given
+        return call(cls, groups, name=f"`{cls.__name__}({args})`",
+                    may_modify=_parameter_names(cls), **kwargs)
+    except Reject as rej:
+        raise _with_advice(rej) from None
+
+
+def _learner_step(opt, closure=None):
+    label = f"`{type(opt).__name__}.step`"
+    try:
+        if closure is None:
+            return call(opt.step, name=label)
+        return call(opt.step, closure, name=label)
+    except Reject as rej:
+        raise _with_advice(rej) from None
+
+
+def _learner_run(cls, case, steps=_STEPS, start=0, params=None, opt=None):
+    """Run the learner's class on the toy problem, checking each step's side effects."""
+    params = _fresh_params() if params is None else params
+    opt = _construct(cls, case.param_groups(params), case.kwargs) if opt is None else opt
+    name = cls.__name__
+    run = _Run([], [])
+    for t in range(start, start + steps):
+        _backward(params, t)
+        grads = {n: p.grad.clone() for n, p in params.items() if p.grad is not None}
+        frozen = params["frozen"].detach().clone()
+        _learner_step(opt)
+        for n, g in grads.items():
+            if params[n].grad is None or not torch.equal(params[n].grad, g):
+                fail(f"`{name}.step` changed `{n}.grad` (step {t + 1}, case {case.label}): "
+                     "read the gradient, never modify it; use out-of-place operations such as "
+                     "`grad.add(...)` or a new tensor.")
+        if not torch.equal(params["frozen"].detach(), frozen):
+            fail(f"`{name}.step` changed a parameter whose `.grad` is None (step {t + 1}): "
+                 "skip it with `if p.grad is None: continue`, as torch does.")
+        values, state = _snapshot(params, opt)
+        for n, v in values.items():
+            if not torch.isfinite(v).all():
+                fail(f"after step {t + 1} (case {case.label}) param '{n}' contains NaN or inf.")
+        if state.get("frozen"):
+            fail(f"`{name}` created state {sorted(state['frozen'])} for a parameter whose `.grad` "
+                 "is None: create state lazily, inside the loop, after the `p.grad is None` check.")
+        run.params.append(values)
+        run.state.append(state)
+    return run
+
+
+def _expect_optimizer_class(answer, name):
+    """Stop unless ``answer`` is a subclass of torch.optim.Optimizer whose methods are not stubs."""
+    if isinstance(answer, Optimizer):
+        fail(f"pass the class `{name}` itself, not an instance: `check(..., {name})` "
+             "without parentheses.")
+    if not isinstance(answer, type):
+        fail(f"`{name}` should be a class (a subclass of torch.optim.Optimizer), "
+             f"got {type(answer).__name__}.")
+    if not issubclass(answer, Optimizer):
+        fail(f"`{answer.__name__}` must subclass torch.optim.Optimizer: "
+             f"`class {answer.__name__}(torch.optim.Optimizer):`.")
+    # torch wraps `step` in a hook wrapper the first time the class is instantiated;
+    # look through it, so an empty `step` is still recognised as a stub.
+    for attr in ("__init__", "step"):
+        method = _unwrap(getattr(answer, attr))
+        if method is _unwrap(getattr(Optimizer, attr)):
+            fail(f"`{answer.__name__}` does not define `{attr}`: write "
+                 f"`def {attr}(self, ...)` in the class.")
+        if is_stub(method):
+            raise Reject(not_attempted(f"`{answer.__name__}.{attr}` still has an empty body: "
+                                       "write its code, then run this cell again."))
+
+
+def _unwrap(fn):
+    while hasattr(fn, "__wrapped__"):
+        fn = fn.__wrapped__
+    return fn
+
+
+def _expect_validation(cls, rows):
+    """Each row ``(kwargs, message)``: ``cls(params, **kwargs)`` must raise torch's ValueError."""
+    for kwargs, message in rows:
+        args = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
+        p = torch.zeros(2, dtype=_DTYPE, requires_grad=True)
+        try:
+            cls([p], **kwargs)
+        except ValueError as exc:
+            if str(exc) != message:
+                fail(f"`{cls.__name__}(params, {args})` raised ValueError({str(exc)!r}); "
+                     f"torch's words are ValueError({message!r}).")
+            continue
+        except Exception as exc:  # noqa: BLE001 - reported to the learner
+            fail(f"`{cls.__name__}(params, {args})` raised {type(exc).__name__} "
+                 f"({str(exc).strip().splitlines()[0] if str(exc).strip() else ''}); "
+                 f"expected ValueError({message!r}).")
+        fail(f"`{cls.__name__}(params, {args})` should raise ValueError({message!r}) "
+             "before calling `super().__init__`, as torch's optimizers do; it raised nothing.")
+
+
+def _expect_defaults(cls, defaults):
+    p = torch.zeros(2, dtype=_DTYPE, requires_grad=True)
+    opt = _construct(cls, [p], {})
+    group = opt.param_groups[0]
+    for key, value in defaults.items():
+        if key not in group:
+            fail(f"`{cls.__name__}(params)` has no '{key}' in its param group: put every "
+                 "hyperparameter in the `defaults` dict you pass to `super().__init__`.")
+        got = group[key]
+        got = tuple(got) if isinstance(value, tuple) and isinstance(got, (list, tuple)) else got
+        if got != value:
+            fail(f"the default {key} should be {value!r}, got {got!r}.")
+
+
+def _state_text(state):
+    return ", ".join(f"'{k}'" for k in sorted(state)) or "nothing"
+
+
+def _compare_runs(name, case, got, expected, reference, diagnose):
+    """Stop at the first step where params or state differ; ``diagnose(kind)`` adds the cause."""
+    m = first_mismatch(got.params, expected.params, reference=reference)
+    if m is not None:
+        cause = diagnose("params")
+        fail(f"with {case.label}: {m}{': ' + cause if cause else '.'}")
+    for step, (g_state, e_state) in enumerate(zip(got.state, expected.state), start=1):
+        for pname, e_entries in e_state.items():
+            g_entries = g_state.get(pname, {})
+            for key, e_val in e_entries.items():
+                if key not in g_entries:
+                    fail(f"with {case.label}: after step {step}, `self.state` of param '{pname}' "
+                         f"holds {_state_text(g_entries)}; {reference} keeps '{key}'. "
+                         f"Store it as `self.state[p]['{key}']`: `state_dict()` saves only "
+                         "`self.state` and the param groups.")
+                mm = first_mismatch([g_entries[key]], [e_val], reference=reference)
+                if mm is not None:
+                    cause = diagnose("state")
+                    where = f"[{', '.join(map(str, mm.index))}]" if mm.index else ""
+                    fail(f"with {case.label}: the parameters match {reference}, but after step "
+                         f"{step} state['{key}'] of param '{pname}'{where} is "
+                         f"{fmt(mm.got, mm.expected) if mm.got is not None else mm.detail}"
+                         f"{'' if mm.got is None else ', expected ' + fmt(mm.expected, mm.got)}"
+                         f"{': ' + cause if cause else '.'}")
+
+
+def _matches(got, variant, with_state=False):
+    if first_mismatch(got.params, variant.params) is not None:
+        return False
+    if not with_state:
+        return True
+    for g_state, v_state in zip(got.state, variant.state):
+        for pname, entries in v_state.items():
+            for key, value in entries.items():
+                g = g_state.get(pname, {}).get(key)
+                if g is None or first_mismatch([g], [value]) is not None:
+                    return False
+    return True
+
+
+def _diagnoser(got, case, variants):
+    """Return ``diagnose(kind)``: the message of the first known wrong variant ``got`` matches."""
+    def diagnose(kind):
+        for message, make, with_state in variants:
+            try:
+                variant = _reference_run(make, case)
+            except Exception:  # noqa: BLE001 - a variant that cannot run this case
+                continue
+            if _matches(got, variant, with_state=with_state or kind == "state"):
+                return message
+        return None
+    return diagnose
+
+
+def _expect_closure_support(cls, case, make_reference):
+    """``step(closure)`` calls the closure once with grad enabled and returns its loss."""
+    params = _fresh_params()
+    opt = _construct(cls, case.param_groups(params), case.kwargs)
+    calls = []
+
+    def closure():
+        calls.append(1)
+        for p in params.values():
+            p.grad = None
+        loss = _loss(params, 0)
+        loss.backward()
+        return loss
+
+    returned = _learner_step(opt, closure)
+    name = cls.__name__
+    if not calls:
+        fail(f"`{name}.step(closure)` never called the closure: start `step` with "
+             "`if closure is not None: with torch.enable_grad(): loss = closure()`.")
+    if len(calls) > 1:
+        fail(f"`{name}.step(closure)` called the closure {len(calls)} times; call it once.")
+    if returned is None:
+        fail(f"`{name}.step(closure)` returned None: return the loss the closure returned, "
+             "as torch's optimizers do.")
+    if not isinstance(returned, torch.Tensor) or returned.numel() != 1:
+        fail(f"`{name}.step(closure)` returned {type(returned).__name__}; return the closure's loss.")
+    expected = _reference_run(make_reference, case, steps=1)
+    m = first_mismatch([_snapshot(params, opt)[0]], expected.params, reference="the reference")
+    if m is not None:
+        fail(f"`{name}.step(closure)` updated the parameters differently from `step()` after "
+             f"`backward()` ({m}): compute the closure's loss first, then take the step.")
+
+
+def _expect_round_trip(cls, case, make_reference, split=3):
+    """Save after ``split`` steps (``torch.save`` to memory), load into a new optimizer, continue."""
+    name = cls.__name__
+    params = _fresh_params()
+    opt = _construct(cls, case.param_groups(params), case.kwargs)
+    _learner_run(cls, case, steps=split, params=params, opt=opt)
+    try:
+        buffer = io.BytesIO()
+        torch.save(opt.state_dict(), buffer)
+        buffer.seek(0)
+        saved = torch.load(buffer, weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, TypeError, AttributeError) as exc:
+        fail(f"`{name}().state_dict()` could not be saved and loaded with torch.save/torch.load "
+             f"({type(exc).__name__}): keep only tensors and plain numbers in `self.state[p]` "
+             "and in the param groups.")
+    resumed = {n: p.detach().clone().requires_grad_() for n, p in params.items()}
+    opt2 = _construct(cls, case.param_groups(resumed), case.kwargs)
+    try:
+        opt2.load_state_dict(saved)
+    except Exception as exc:  # noqa: BLE001 - reported to the learner
+        fail(f"`load_state_dict` failed on your optimizer's own state_dict "
+             f"({type(exc).__name__}: {exc}).")
+    got = _learner_run(cls, case, steps=_STEPS - split, start=split, params=resumed, opt=opt2)
+    expected = _reference_run(make_reference, case)
+    m = first_mismatch(got.params, expected.params[split:], reference="the uninterrupted run")
+    if m is not None:
+        fail(f"after saving at step {split} (with {case.label}) and loading into a new "
+             f"`{name}`, the resumed run differs at step {split + m.step} "
+             f"({m.name}): everything a step "
+             "needs must live in `self.state[p]` and the param groups, the only things "
+             "`state_dict()` saves, not in attributes of the optimizer (a step counter, "
+             "`self.lr`, a dict of buffers).")
+
+
+def _grade_optimizer_class(answer, name, *, reference, make_reference, validation, defaults,
+                           cases, variants, round_trip_case, what):
+    """The shared grader of 06.1, 06.3 and 06.4."""
+    _expect_optimizer_class(answer, name)
+    _expect_validation(answer, validation)
+    _expect_defaults(answer, defaults)
+    for case in cases:
+        got = _learner_run(answer, case)
+        expected = _reference_run(make_reference, case)
+        if all(torch.equal(s[n], _fresh_params()[n].detach()) for s in got.params for n in ("w", "b")):
+            fail(f"`{name}.step` did not change any parameter (with {case.label}): does it "
+                 "loop over `self.param_groups` and update each `p` in place (`p.add_(...)`)?")
+        _compare_runs(name, case, got, expected, reference, _diagnoser(got, case, variants))
+    _expect_closure_support(answer, cases[0], make_reference)
+    _expect_round_trip(answer, round_trip_case, make_reference)
+    return correct(f"`{name}` matches {what} at every step ({len(cases)} configurations, "
+                   "param groups included), validates like torch, skips parameters without a "
+                   "gradient, returns the closure's loss and resumes exactly from its state_dict.")
+
+
+class _Rule(Optimizer):
+    """A trusted loop around ``update(p, grad, state, group)``, used to build wrong variants.
+
+    ``hyper="defaults"`` reads the hyperparameters from ``self.defaults`` instead of the
+    group (the mistake of ignoring param groups); ``fresh_state=True`` forgets the state
+    between steps.
+    """
+
+    def __init__(self, params, *, update, defaults, hyper="group", fresh_state=False, **kwargs):
+        self._update = update
+        self._hyper = hyper
+        self._fresh_state = fresh_state
+        super().__init__(params, {**defaults, **kwargs})
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        for group in self.param_groups:
+            hyper = self.defaults if self._hyper == "defaults" else group
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = {} if self._fresh_state else self.state[p]
+                self._update(p, p.grad, state, hyper)
+
+
+def _variant(update, defaults, **options):
+    def make(params, **kwargs):
+        return _Rule(params, update=update, defaults=defaults, **options, **kwargs)
+    return make
+
+
+# ----------------------------------------------------------------------------- 06.1 MomentumSGD
+
+def _sgd_ema(p, g, state, h):
+    if h["momentum"] == 0:
+        p.add_(g, alpha=-h["lr"])
+        return
+    if "momentum_buffer" not in state:
+        state["momentum_buffer"] = g.clone()
+    else:
+        state["momentum_buffer"].mul_(h["momentum"]).add_(g, alpha=1 - h["momentum"])
+    p.add_(state["momentum_buffer"], alpha=-h["lr"])
+
+
+def _sgd_ema_zero(p, g, state, h):
+    buf = state.setdefault("momentum_buffer", torch.zeros_like(p))
+    buf.mul_(h["momentum"]).add_(g, alpha=1 - h["momentum"])
+    p.add_(buf if h["momentum"] else g, alpha=-h["lr"])
+
+
+def _sgd_lr_inside(p, g, state, h):
+    if h["momentum"] == 0:
+        p.add_(g, alpha=-h["lr"])
+        return
+    if "momentum_buffer" not in state:
+        state["momentum_buffer"] = g.mul(h["lr"])
+    else:
+        state["momentum_buffer"].mul_(h["momentum"]).add_(g, alpha=h["lr"])
+    p.sub_(state["momentum_buffer"])
+
+
+def _sgd_torch_rule(p, g, state, h, *, sign=-1.0, use_buffer=True):
+    if h["momentum"] != 0:
+        if "momentum_buffer" not in state:
+            state["momentum_buffer"] = g.clone()
+        else:
+            state["momentum_buffer"].mul_(h["momentum"]).add_(g)
+    d = state["momentum_buffer"] if (h["momentum"] != 0 and use_buffer) else g
+    p.add_(d, alpha=sign * h["lr"])
+
+
+def _sgd_nesterov(p, g, state, h):
+    if "momentum_buffer" not in state:
+        state["momentum_buffer"] = g.clone()
+    else:
+        state["momentum_buffer"].mul_(h["momentum"]).add_(g)
+    p.add_(g.add(state["momentum_buffer"], alpha=h["momentum"]), alpha=-h["lr"])
+
+
+_SGD_DEFAULTS = {"lr": 1e-3, "momentum": 0.0}
+
+_SGD_VARIANTS = (
+    ("the parameters move uphill: subtract the step, `p.add_(buf, alpha=-lr)`.",
+     _variant(lambda p, g, s, h: _sgd_torch_rule(p, g, s, h, sign=1.0), _SGD_DEFAULTS), False),
+    ("this is plain SGD: is the momentum buffer kept in `self.state[p]` and reused at the next "
+     "step, instead of being created afresh every step?",
+     _variant(_sgd_torch_rule, _SGD_DEFAULTS, fresh_state=True), False),
+    ("the buffer is updated but the step uses the raw gradient: move by `lr * buf`, "
+     "not `lr * grad`.",
+     _variant(lambda p, g, s, h: _sgd_torch_rule(p, g, s, h, use_buffer=False), _SGD_DEFAULTS), False),
+    ("`buf = momentum * buf + (1 - momentum) * grad` is an exponential average; torch's SGD "
+     "adds the whole gradient: `buf = momentum * buf + grad` (dampening=0).",
+     _variant(_sgd_ema, _SGD_DEFAULTS), False),
+    ("`buf = momentum * buf + (1 - momentum) * grad` from a zero buffer is an exponential "
+     "average; torch's SGD starts from the first gradient and adds the whole gradient: "
+     "`buf = momentum * buf + grad`.",
+     _variant(_sgd_ema_zero, _SGD_DEFAULTS), False),
+    ("this is Nesterov momentum (`grad + momentum * buf`); plain momentum steps along `buf`.",
+     _variant(_sgd_nesterov, _SGD_DEFAULTS), False),
+    ("the second param group has its own lr and momentum, but your step used the "
+     "constructor's: read the hyperparameters from each `group` (`group['lr']`), "
+     "not from `self.defaults` or attributes such as `self.lr`.",
+     _variant(_sgd_torch_rule, _SGD_DEFAULTS, hyper="defaults"), False),
+    ("your buffer is lr times torch's: torch keeps lr outside the buffer "
+     "(`buf = momentum * buf + grad`, then `p -= lr * buf`), which the paper by Sutskever "
+     "et al. puts inside (`v = momentum * v + lr * grad`, `p -= v`). The two agree only "
+     "while lr is constant.",
+     _variant(_sgd_lr_inside, _SGD_DEFAULTS), True),
+)
+
+_SGD_CASES = (
+    _Case("lr=0.1", {"lr": 0.1}),
+    _Case("lr=0.05, momentum=0.9", {"lr": 0.05, "momentum": 0.9}),
+    _Case("two param groups (w: lr=0.05, momentum=0.9; b: lr=0.2, momentum=0.5)",
+          {"lr": 0.05, "momentum": 0.9},
+          groups=lambda P: [{"params": [P["w"]]},
+                            {"params": [P["b"], P["frozen"]], "lr": 0.2, "momentum": 0.5}]),
+)
+
+
+@exercise("06.1", title="A minimal SGD with momentum", solution=MomentumSGD, hints=[
+    "`__init__`: validate first, in torch's words (`raise ValueError(f\"Invalid learning rate: "
+    "{lr}\")`, `f\"Invalid momentum value: {momentum}\"`), then "
+    "`super().__init__(params, {\"lr\": lr, \"momentum\": momentum})`.",
+    "`step`: decorate it with `@torch.no_grad()`; loop `for group in self.param_groups:` and "
+    "`for p in group[\"params\"]:`, skip `p.grad is None`, read `group[\"lr\"]` and "
+    "`group[\"momentum\"]`.",
+    "Momentum in torch's convention: on the first step `state[\"momentum_buffer\"] = "
+    "p.grad.clone()`, afterwards `buf.mul_(momentum).add_(p.grad)`; then `p.add_(buf, alpha=-lr)`. "
+    "With a closure: `with torch.enable_grad(): loss = closure()` before the loop, "
+    "and `return loss`.",
+])
+def grade_momentum_sgd(momentum_sgd_class):
+    """06.1: the learner's class against torch.optim.SGD, step by step."""
+    return _grade_optimizer_class(
+        momentum_sgd_class, "MomentumSGD", reference="torch", make_reference=torch.optim.SGD,
+        validation=(({"lr": -0.1}, "Invalid learning rate: -0.1"),
+                    ({"lr": 0.1, "momentum": -0.5}, "Invalid momentum value: -0.5")),
+        defaults=_SGD_DEFAULTS, cases=_SGD_CASES, variants=_SGD_VARIANTS,
+        round_trip_case=_SGD_CASES[1], what="torch.optim.SGD")
+
+
+# ----------------------------------------------------------------------------- 06.2 make_closure
+
+def _rosenbrock(xy):
+    return (1 - xy[0]) ** 2 + 100 * (xy[1] - xy[0] ** 2) ** 2
+
+
+def _tilted_bowl(xy):
+    return 0.5 * xy[0] ** 2 + 2.0 * xy[1] ** 2 + 0.5 * xy[0] * xy[1] - xy[0]
+
+
+_CLOSURE_CASES = (("the Rosenbrock function", _rosenbrock, (-1.2, 1.0)),
+                  ("a tilted bowl", _tilted_bowl, (2.0, -1.0)))
+_LBFGS_KWARGS = {"lr": 1.0, "max_iter": 10, "history_size": 10, "line_search_fn": "strong_wolfe"}
+_LBFGS_STEPS = 2
+
+
+def _true_loss_and_grad(f, xy):
+    with torch.enable_grad():
+        z = xy.detach().clone().requires_grad_()
+        loss = f(z)
+        (grad,) = torch.autograd.grad(loss, z)
+    return loss.detach(), grad
+
+
+def _watched(closure, f, xy, calls):
+    """Wrap the learner's closure: after every call, check the loss it returned and xy.grad."""
+    def watched():
+        before = None if xy.grad is None else xy.grad.detach().clone()
+        out = closure()
+        calls.append(1)
+        n = len(calls)
+        if out is None:
+            fail("your closure returned None: end it with `return loss`; LBFGS reads the loss "
+                 "from the value the closure returns.")
+        value = expect_number(out, "the value your closure returned")
+        loss, grad = _true_loss_and_grad(f, xy)
+        if xy.grad is None:
+            fail(f"after call {n} of your closure, xy.grad is None: the closure must call "
+                 "`optimizer.zero_grad()` first and `loss.backward()` last (on the `optimizer` "
+                 "and `xy` passed to make_closure, not on global variables).")
+        if first_mismatch([xy.grad], [grad]) is not None:
+            if before is not None and first_mismatch([xy.grad], [before + grad]) is None:
+                fail(f"the gradients pile up: at call {n} of your closure, xy.grad is the sum of "
+                     "this call's gradient and the previous one. LBFGS calls the closure several "
+                     "times per step, so the closure must start with `optimizer.zero_grad()`.")
+            fail(f"after call {n} of your closure, xy.grad is [{fmt(xy.grad[0], grad[0])}, "
+                 f"{fmt(xy.grad[1], grad[1])}], but the gradient of f at xy is "
+                 f"[{fmt(grad[0], xy.grad[0])}, {fmt(grad[1], xy.grad[1])}]: call "
+                 "`loss.backward()` once, on `loss = f(xy)`.")
+        if first_mismatch([value], [loss.item()]) is not None:
+            fail(f"your closure returned {fmt(value, loss)}, but f(xy) is {fmt(loss, value)}: "
+                 "return the loss you called backward() on.")
+        return out
+    return watched
+
+
+def _parameter_names(fn):
+    """The names of ``fn``'s parameters (make_closure may leave its arguments' grads alone or not)."""
+    try:
+        return tuple(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):
+        return ()
+
+
+def _lbfgs_run(make, f, start):
+    xy = torch.tensor(start, dtype=_DTYPE, requires_grad=True)
+    opt = torch.optim.LBFGS([xy], **_LBFGS_KWARGS)
+    closure = make(opt, xy, f)
+    positions = []
+    for _ in range(_LBFGS_STEPS):
+        opt.step(closure)
+        positions.append(xy.detach().clone())
+    return positions, opt.state[xy]["func_evals"]
+
+
+@exercise("06.2", title="A closure for LBFGS", solution=make_closure, hints=[
+    "Inside `make_closure`, define `def closure():` and end with `return closure` "
+    "(the function itself, not `closure()`).",
+    "The closure does what one training step does before `step()`: `optimizer.zero_grad()`, "
+    "`loss = f(xy)`, `loss.backward()`, and then `return loss`.",
+])
+def grade_make_closure(make_closure_fn):
+    """06.2: run LBFGS with the learner's closure and check every call of it."""
+    expect_callable(make_closure_fn, "`make_closure`")
+    for label, f, start in _CLOSURE_CASES:
+        xy = torch.tensor(start, dtype=_DTYPE, requires_grad=True)
+        opt = torch.optim.LBFGS([xy], **_LBFGS_KWARGS)
+        closure = call(make_closure_fn, opt, xy, f, name="`make_closure`",
+                       may_modify=_parameter_names(make_closure_fn))
+        if closure is None:
+            fail("`make_closure` returned None: end it with `return closure` (the function, "
+                 "without calling it).")
+        if isinstance(closure, (torch.Tensor, float, int)):
+            fail(f"`make_closure` returned a {type(closure).__name__}, the loss itself: return "
+                 "the function `closure` without calling it (`return closure`, not "
+                 "`return closure()`); LBFGS calls it as often as it needs.")
+        expect_callable(closure, "the value returned by `make_closure`")
+        if xy.grad is not None:
+            fail("`make_closure` already ran a backward pass: it should only define the closure "
+                 "and return it; the optimizer decides when to call it.")
+        calls = []
+        positions = []
+        for _ in range(_LBFGS_STEPS):
+            call(opt.step, _watched(closure, f, xy, calls), name="your closure")
+            positions.append(xy.detach().clone())
+        expected, evals = _lbfgs_run(make_closure, f, start)
+        m = first_mismatch(positions, expected, reference="the reference closure")
+        if m is not None:
+            fail(f"on {label}: {m}.")
+        if len(calls) != evals:
+            fail(f"on {label}, LBFGS called your closure {len(calls)} times; with the reference "
+                 f"closure it needs {evals}.")
+    return correct(f"LBFGS with your closure follows the reference exactly on "
+                   f"{len(_CLOSURE_CASES)} functions: every call cleared the gradient, "
+                   "backpropagated once and returned the loss.")
+
+
+# ----------------------------------------------------------------------------- 06.3 Signum
+
+def _signum_rule(p, g, state, h, *, init="zeros", add=None, sign=True, direction=-1.0,
+                 use_grad=False):
+    beta = h["momentum"]
+    if "momentum_buffer" not in state:
+        state["momentum_buffer"] = torch.zeros_like(p) if init == "zeros" else g.clone()
+        if init == "zeros":
+            state["momentum_buffer"].add_(g, alpha=1 - beta if add is None else 1.0)
+    else:
+        state["momentum_buffer"].mul_(beta).add_(g, alpha=1 - beta if add is None else 1.0)
+    d = g if use_grad else state["momentum_buffer"]
+    p.add_(d.sign() if sign else d, alpha=direction * h["lr"])
+
+
+_SIGNUM_DEFAULTS = {"lr": 1e-3, "momentum": 0.9}
+
+_SIGNUM_VARIANTS = (
+    ("the parameters move uphill: subtract the step, `p.add_(m.sign(), alpha=-lr)`.",
+     _variant(lambda p, g, s, h: _signum_rule(p, g, s, h, direction=1.0), _SIGNUM_DEFAULTS), False),
+    ("the step is `lr * m`; Signum moves by `lr * sign(m)`, so every coordinate moves by "
+     "exactly lr.",
+     _variant(lambda p, g, s, h: _signum_rule(p, g, s, h, sign=False), _SIGNUM_DEFAULTS), False),
+    ("the step uses the sign of the gradient, which is sign-SGD without momentum: move by "
+     "`lr * sign(m)`, the sign of the averaged buffer.",
+     _variant(lambda p, g, s, h: _signum_rule(p, g, s, h, use_grad=True), _SIGNUM_DEFAULTS), False),
+    ("this is torch's SGD momentum (`m = momentum * m + grad`); Signum averages: "
+     "`m = momentum * m + (1 - momentum) * grad`.",
+     _variant(lambda p, g, s, h: _signum_rule(p, g, s, h, init="grad", add=1.0),
+              _SIGNUM_DEFAULTS), False),
+    ("`m = momentum * m + grad` lets the old buffer weigh too much; Signum averages: "
+     "`m = momentum * m + (1 - momentum) * grad`.",
+     _variant(lambda p, g, s, h: _signum_rule(p, g, s, h, add=1.0), _SIGNUM_DEFAULTS), False),
+    ("the buffer starts at the first gradient; in Signum it starts at zero "
+     "(`torch.zeros_like(p)`), so the first average is `(1 - momentum) * grad`.",
+     _variant(lambda p, g, s, h: _signum_rule(p, g, s, h, init="grad"), _SIGNUM_DEFAULTS), True),
+    ("this is plain sign-SGD: is the buffer kept in `self.state[p]` and reused at the next "
+     "step?",
+     _variant(_signum_rule, _SIGNUM_DEFAULTS, fresh_state=True), False),
+    ("the second param group has its own lr and momentum, but your step used the "
+     "constructor's: read them from each `group`.",
+     _variant(_signum_rule, _SIGNUM_DEFAULTS, hyper="defaults"), False),
+)
+
+_SIGNUM_CASES = (
+    _Case("lr=0.05, momentum=0.9", {"lr": 0.05, "momentum": 0.9}),
+    _Case("lr=0.05, momentum=0 (sign-SGD)", {"lr": 0.05, "momentum": 0.0}),
+    _Case("two param groups (w: lr=0.05, momentum=0.9; b: lr=0.1, momentum=0.5)",
+          {"lr": 0.05, "momentum": 0.9},
+          groups=lambda P: [{"params": [P["w"]]},
+                            {"params": [P["b"], P["frozen"]], "lr": 0.1, "momentum": 0.5}]),
+)
+
+
+@exercise("06.3", title="Signum: sign-SGD with momentum", solution=Signum, hints=[
+    "Create the buffer lazily: `if \"momentum_buffer\" not in state: state[\"momentum_buffer\"] "
+    "= torch.zeros_like(p)`.",
+    "Average, then take the sign: `m.mul_(momentum).add_(p.grad, alpha=1 - momentum)`, then "
+    "`p.add_(m.sign(), alpha=-lr)`.",
+])
+def grade_signum(signum_class):
+    """06.3: the learner's Signum against the reference :class:`Signum`, step by step."""
+    return _grade_optimizer_class(
+        signum_class, "Signum", reference="the reference", make_reference=Signum,
+        validation=(({"lr": -0.1}, "Invalid learning rate: -0.1"),
+                    ({"lr": 0.1, "momentum": 1.0}, "Invalid momentum value: 1.0")),
+        defaults=_SIGNUM_DEFAULTS, cases=_SIGNUM_CASES, variants=_SIGNUM_VARIANTS,
+        round_trip_case=_SIGNUM_CASES[0], what="the reference Signum")
+
+
+# ----------------------------------------------------------------------------- 06.4 Lion
+
+def _lion_rule(p, g, state, h, *, order="paper", swap=False, decay="decoupled", sign=True,
+               init="zeros", interpolate=True, c_in_place=False):
+    beta1, beta2 = h["betas"]
+    if swap:
+        beta1, beta2 = beta2, beta1
+    lr, wd = h["lr"], h["weight_decay"]
+    if decay == "coupled":
+        g = g.add(p, alpha=wd)
+    if "exp_avg" not in state:
+        state["exp_avg"] = torch.zeros_like(p) if init == "zeros" else g.clone()
+    m = state["exp_avg"]
+    if order == "momentum_first":
+        m.mul_(beta2).add_(g, alpha=1 - beta2)
+    if c_in_place:
+        c = m.mul_(beta1).add_(g, alpha=1 - beta1)
+    else:
+        c = m.mul(beta1).add_(g, alpha=1 - beta1) if interpolate else m.clone()
+    _lion_apply(p, c, lr, wd, decay, sign)
+    if order != "momentum_first":
+        m.mul_(beta2).add_(g, alpha=1 - beta2)
+
+
+def _lion_apply(p, c, lr, wd, decay, sign):
+    step = c.sign() if sign else c
+    if decay == "decoupled":
+        p.mul_(1 - lr * wd)
+        p.add_(step, alpha=-lr)
+    elif decay == "after":
+        p.add_(step, alpha=-lr)
+        p.mul_(1 - lr * wd)
+    elif decay == "no_lr":
+        p.mul_(1 - wd)
+        p.add_(step, alpha=-lr)
+    else:  # coupled: already inside the gradient
+        p.add_(step, alpha=-lr)
+
+
+_LION_DEFAULTS = {"lr": 1e-4, "betas": (0.9, 0.99), "weight_decay": 0.0}
+
+
+def _lion(**options):
+    return _variant(lambda p, g, s, h: _lion_rule(p, g, s, h, **options), _LION_DEFAULTS)
+
+
+_LION_VARIANTS = (
+    ("the step is `lr * c`; Lion moves by `lr * sign(c)`.", _lion(sign=False), False),
+    ("the momentum is updated before the step, so `c` mixes the gradient in twice: compute "
+     "`c = beta1 * m + (1 - beta1) * grad` from the old m, step, and only then update "
+     "`m = beta2 * m + (1 - beta2) * grad`.", _lion(order="momentum_first"), False),
+    ("`c` was computed in place on the momentum (`m.mul_(beta1)...`), so m is changed twice "
+     "per step: compute c out of place, `c = m.mul(beta1).add(grad, alpha=1 - beta1)` "
+     "(no underscore on `mul`), and update m once, with beta2.", _lion(c_in_place=True), False),
+    ("the betas are swapped: beta1 interpolates for the step (`c`), beta2 updates the "
+     "momentum (`m`).", _lion(swap=True), False),
+    ("the step uses sign(m), the old momentum alone: interpolate with the new gradient first, "
+     "`c = beta1 * m + (1 - beta1) * grad`.", _lion(interpolate=False), False),
+    ("Lion's weight decay is decoupled: shrink the parameter outside the sign, "
+     "`p.mul_(1 - lr * weight_decay)`, instead of adding `weight_decay * p` to the gradient.",
+     _lion(decay="coupled"), False),
+    ("the decay is scaled by the learning rate: `p.mul_(1 - lr * weight_decay)`, not "
+     "`p.mul_(1 - weight_decay)`.", _lion(decay="no_lr"), False),
+    ("the decay shrinks the parameter after the sign step; the paper decays θ_{t-1}, the "
+     "parameter before the step: `p.mul_(1 - lr * weight_decay)` first, then "
+     "`p.add_(sign(c), alpha=-lr)`.", _lion(decay="after"), False),
+    ("exp_avg starts at the first gradient; Lion starts it at zero "
+     "(`torch.zeros_like(p)`).", _lion(init="grad"), True),
+    ("this is sign-SGD: is `exp_avg` kept in `self.state[p]` and reused at the next step?",
+     _variant(_lion_rule, _LION_DEFAULTS, fresh_state=True), False),
+    ("the second param group has its own hyperparameters, but your step used the "
+     "constructor's: read them from each `group`.",
+     _variant(_lion_rule, _LION_DEFAULTS, hyper="defaults"), False),
+)
+
+_LION_CASES = (
+    _Case("lr=0.05", {"lr": 0.05}),
+    _Case("lr=0.05, betas=(0.5, 0.9), weight_decay=0.8",
+          {"lr": 0.05, "betas": (0.5, 0.9), "weight_decay": 0.8}),
+    _Case("two param groups (w: lr=0.05, weight_decay=0.8; b: lr=0.1, betas=(0.8, 0.95), "
+          "weight_decay=0)", {"lr": 0.05, "weight_decay": 0.8},
+          groups=lambda P: [{"params": [P["w"]]},
+                            {"params": [P["b"], P["frozen"]], "lr": 0.1, "betas": (0.8, 0.95),
+                             "weight_decay": 0.0}]),
+)
+
+
+@exercise("06.4", title="Lion", solution=Lion, hints=[
+    "`__init__` validates like AdamW: `f\"Invalid learning rate: {lr}\"`, "
+    "`f\"Invalid beta parameter at index 0: {betas[0]}\"` (and index 1, each in [0, 1)), "
+    "`f\"Invalid weight_decay value: {weight_decay}\"`.",
+    "Per parameter: `m = state[\"exp_avg\"]` (zeros at first); "
+    "`c = m.mul(beta1).add_(p.grad, alpha=1 - beta1)` (out of place: m must not change yet).",
+    "Then `p.mul_(1 - lr * weight_decay)`, `p.add_(c.sign(), alpha=-lr)`, and last "
+    "`m.mul_(beta2).add_(p.grad, alpha=1 - beta2)`.",
+])
+def grade_lion(lion_class):
+    """06.4: the learner's Lion against the reference :class:`Lion` (the paper's Algorithm 2)."""
+    return _grade_optimizer_class(
+        lion_class, "Lion", reference="the reference", make_reference=Lion,
+        validation=(({"lr": -0.1}, "Invalid learning rate: -0.1"),
+                    ({"betas": (1.0, 0.99)}, "Invalid beta parameter at index 0: 1.0"),
+                    ({"betas": (0.9, -0.1)}, "Invalid beta parameter at index 1: -0.1"),
+                    ({"weight_decay": -0.1}, "Invalid weight_decay value: -0.1")),
+        defaults=_LION_DEFAULTS, cases=_LION_CASES, variants=_LION_VARIANTS,
+        round_trip_case=_LION_CASES[1], what="the reference Lion (Chen et al., 2023)")
