@@ -1,0 +1,252 @@
+"""Lesson 01's checkers: the reference is accepted, stubs are "not attempted", and realistic
+wrong answers get the specific feedback that names the mistake.
+
+One table drives every case: (key, answers, expected status, fragments of the message).
+"""
+
+import pytest
+import torch
+
+from myoptim_helpers.exercises import grade
+from myoptim_helpers.exercises.lesson01 import _add_new_head, _last_layer_optimizer, _per_layer_sgd
+
+# 01.2 "head weight twice" passes a duplicated tensor on purpose; torch warns about it.
+pytestmark = pytest.mark.filterwarnings("ignore:optimizer contains a parameter group with duplicate")
+
+
+# ----------------------------------------------------------------------------- 01.1 answers
+
+def stub_builder(model):
+    ...
+
+
+def all_parameters(model):
+    return torch.optim.SGD(model.parameters(), lr=0.1)
+
+
+def weight_only(model):
+    return torch.optim.SGD([model[-1].weight], lr=0.1)
+
+
+def default_lr(model):
+    return torch.optim.SGD(model[-1].parameters())
+
+
+def adam_instead(model):
+    return torch.optim.Adam(model[-1].parameters(), lr=0.1)
+
+
+def freezes_the_body(model):
+    for p in model[:-1].parameters():
+        p.requires_grad_(False)
+    return torch.optim.SGD(model.parameters(), lr=0.1)
+
+
+def hard_coded_index(model):
+    return torch.optim.SGD(model[4].parameters(), lr=0.1)
+
+
+def hard_coded_middle(model):
+    return torch.optim.SGD(model[2].parameters(), lr=0.1)
+
+
+def counted_then_reused(model):
+    params = model[-1].parameters()
+    print_count = sum(p.numel() for p in params)  # noqa: F841 - consumes the generator
+    return torch.optim.SGD([{"params": params}], lr=0.1)
+
+
+def forgets_return(model):
+    torch.optim.SGD(model[-1].parameters(), lr=0.1)
+
+
+def returns_parameters(model):
+    return model[-1].parameters()
+
+
+def ours_sgd(model):
+    from myoptim_helpers.optim import SGD
+    return SGD(model[-1].parameters(), lr=0.1)
+
+
+# ----------------------------------------------------------------------------- 01.2 answers
+
+def lrs_swapped(model):
+    return torch.optim.SGD([{"params": model[:-1].parameters(), "lr": 0.1},
+                            {"params": model[-1].parameters(), "lr": 0.01}], momentum=0.9)
+
+
+def first_layer_only(model):
+    return torch.optim.SGD([{"params": model[0].parameters(), "lr": 0.01},
+                            {"params": model[-1].parameters()}], lr=0.1, momentum=0.9)
+
+
+def head_generator_counted(model):
+    head = model[-1].parameters()
+    n_head = sum(p.numel() for p in head)  # noqa: F841 - consumes the generator
+    body = [p for layer in list(model)[:-1] for p in layer.parameters()]
+    return torch.optim.SGD([{"params": body, "lr": 0.01}, {"params": head}], lr=0.1, momentum=0.9)
+
+
+def no_momentum(model):
+    return torch.optim.SGD([{"params": model[:-1].parameters(), "lr": 0.01},
+                            {"params": model[-1].parameters()}], lr=0.1)
+
+
+def overlapping_groups(model):
+    return torch.optim.SGD([{"params": model.parameters(), "lr": 0.01},
+                            {"params": model[-1].parameters()}], lr=0.1, momentum=0.9)
+
+
+def one_group_per_layer(model):
+    linears = [m for m in model if isinstance(m, torch.nn.Linear)]
+    groups = [{"params": m.parameters(), "lr": 0.01} for m in linears[:-1]]
+    return torch.optim.SGD(groups + [{"params": linears[-1].parameters(), "lr": 0.1}],
+                           momentum=0.9)
+
+
+def head_twice(model):
+    return torch.optim.SGD([{"params": model[:-1].parameters(), "lr": 0.01},
+                            {"params": [*model[-1].parameters(), model[-1].weight]}],
+                           lr=0.1, momentum=0.9)
+
+
+def momentum_only_on_head(model):
+    return torch.optim.SGD([{"params": model[:-1].parameters(), "lr": 0.01},
+                            {"params": model[-1].parameters(), "momentum": 0.9}], lr=0.1)
+
+
+# ----------------------------------------------------------------------------- 01.4 answers
+
+def stub_add(optimizer, head):
+    ...
+
+
+def returns_new_optimizer(optimizer, head):
+    return torch.optim.SGD(head.parameters(), lr=0.01)
+
+
+def default_lr_group(optimizer, head):
+    optimizer.add_param_group({"params": head.parameters()})
+
+
+def appended_to_group_0(optimizer, head):
+    optimizer.param_groups[0]["params"].extend(head.parameters())
+
+
+def counted_head_generator(optimizer, head):
+    params = head.parameters()
+    n = len(list(params))  # noqa: F841 - consumes the generator
+    optimizer.add_param_group({"params": params, "lr": 0.01})
+
+
+def momentum_zero(optimizer, head):
+    optimizer.add_param_group({"params": head.parameters(), "lr": 0.01, "momentum": 0})
+
+
+def added_twice(optimizer, head):
+    optimizer.add_param_group({"params": head.parameters(), "lr": 0.01})
+    optimizer.add_param_group({"params": head.parameters(), "lr": 0.01})
+
+
+def state_cleared(optimizer, head):
+    optimizer.state.clear()
+    optimizer.add_param_group({"params": head.parameters(), "lr": 0.01})
+
+
+# ----------------------------------------------------------------------------- the table
+
+CASES = [
+    # 01.1: an optimizer over the last layer only
+    ("01.1", "reference", (_last_layer_optimizer,), "correct", ["exactly the last layer"]),
+    ("01.1", "myoptim_helpers SGD", (ours_sgd,), "correct", ["exactly the last layer"]),
+    ("01.1", "stub", (stub_builder,), "not attempted", []),
+    ("01.1", "all parameters", (all_parameters,), "incorrect",
+     ["also holds 0.weight, 0.bias, 2.weight, 2.bias", "every parameter it holds"]),
+    ("01.1", "weight only", (weight_only,), "incorrect", ["misses 4.bias"]),
+    ("01.1", "default lr", (default_lr,), "incorrect", ["learning rate is 0.001", "lr=0.1"]),
+    ("01.1", "Adam", (adam_instead,), "incorrect", ["returned Adam", "SGD"]),
+    ("01.1", "freezes the body", (freezes_the_body,), "incorrect",
+     ["changed `requires_grad` of 0.weight"]),
+    ("01.1", "hard-coded model[4]", (hard_coded_index,), "error",
+     ["raised IndexError", "2 Linear layers", "model[-1]"]),
+    ("01.1", "hard-coded model[2]", (hard_coded_middle,), "incorrect",
+     ["holds 2.weight, 2.bias", "last layer is layer 4", "hard-code"]),
+    ("01.1", "exhausted generator", (counted_then_reused,), "incorrect",
+     ["group 0 holds no parameters", "already consumed", "list(...)"]),
+    ("01.1", "forgets return", (forgets_return,), "incorrect", ["returned None", "forget to `return` the optimizer"]),
+    ("01.1", "returns parameters", (returns_parameters,), "incorrect",
+     ["returned a generator, not an optimizer"]),
+    ("01.1", "not a function", (0.1,), "incorrect", ["should be a function"]),
+    # 01.2: a learning rate per layer
+    ("01.2", "reference", (_per_layer_sgd,), "correct", ["exactly one group"]),
+    ("01.2", "one group per layer", (one_group_per_layer,), "correct", ["exactly one group"]),
+    ("01.2", "stub", (stub_builder,), "not attempted", []),
+    ("01.2", "lrs swapped", (lrs_swapped,), "incorrect",
+     ["0.weight (in group 0) learns with lr=0.1", "should learn with lr=0.01"]),
+    ("01.2", "first layer only", (first_layer_only,), "incorrect",
+     ["2.weight, 2.bias are in no group", "never train"]),
+    ("01.2", "consumed head generator", (head_generator_counted,), "incorrect",
+     ["group 1 holds no parameters", "already consumed"]),
+    ("01.2", "no momentum", (no_momentum,), "incorrect", ["momentum=0", "momentum=0.9"]),
+    ("01.2", "momentum only on the head", (momentum_only_on_head,), "incorrect",
+     ["group 0 has momentum=0"]),
+    ("01.2", "overlapping groups", (overlapping_groups,), "error",
+     ["raised ValueError", "more than one parameter group", "leave the last layer out"]),
+    ("01.2", "head weight twice", (head_twice,), "incorrect", ["4.weight appears twice in group 1"]),
+    # 01.3: which parameters change
+    ("01.3", "reference", ({"4.weight", "4.bias"},), "correct", ["only the last layer"]),
+    ("01.3", "as a list", (["4.bias", "4.weight"],), "correct", ["only the last layer"]),
+    ("01.3", "stub", (...,), "not attempted", []),
+    ("01.3", "frozen but held", ({"0.weight", "0.bias", "4.weight", "4.bias"},), "incorrect",
+     ["0.weight does not change", "frozen", ".grad stays None"]),
+    ("01.3", "has grad but not held", ({"2.weight", "2.bias", "4.weight", "4.bias"},),
+     "incorrect", ["2.weight does not change", "does not hold it"]),
+    ("01.3", "forgot the bias", ({"4.weight"},), "incorrect", ["4.bias does change"]),
+    ("01.3", "everything with a grad", ({"2.weight", "2.bias", "4.weight"},), "incorrect",
+     ["2.weight does not change"]),
+    ("01.3", "unknown name", ({"layer4.weight"},), "incorrect",
+     ["no parameter called 'layer4.weight'", "0.weight, 0.bias"]),
+    ("01.3", "one string", ("4.weight",), "incorrect", ["one string"]),
+    ("01.3", "a number", (2,), "incorrect", ["should be a set of parameter names", "got int"]),
+    # 01.4: add a late layer with add_param_group
+    ("01.4", "reference", (_add_new_head,), "correct", ["its own group with lr=0.01"]),
+    ("01.4", "stub", (stub_add,), "not attempted", []),
+    ("01.4", "returns a new optimizer", (returns_new_optimizer,), "incorrect",
+     ["returned a new optimizer", "in place"]),
+    ("01.4", "default lr", (default_lr_group,), "incorrect", ["lr=0.1", "lr=0.01"]),
+    ("01.4", "appended to group 0", (appended_to_group_0,), "incorrect",
+     ["group 0 changed its parameters", "added to it"]),
+    ("01.4", "consumed generator", (counted_head_generator,), "incorrect",
+     ["holds no parameters", "already consumed"]),
+    ("01.4", "momentum 0", (momentum_zero,), "incorrect", ["momentum=0", "defaults (0.9)"]),
+    ("01.4", "added twice", (added_twice,), "error",
+     ["raised ValueError", "more than one parameter group"]),
+    ("01.4", "state cleared", (state_cleared,), "incorrect", ["momentum buffers were lost"]),
+]
+
+
+@pytest.mark.parametrize("key, answers, status, fragments",
+                         [pytest.param(k, a, s, f, id=f"{k} {d}") for k, d, a, s, f in CASES])
+def test_feedback(key, answers, status, fragments):
+    feedback = grade(key, *answers)
+    assert feedback.status == status, str(feedback)
+    for fragment in fragments:
+        assert fragment in feedback.message, str(feedback)
+
+
+def test_every_exercise_has_a_reference_case():
+    from myoptim_helpers.exercises import exercises_of
+    keys = set(exercises_of("01"))
+    assert keys == {"01.1", "01.2", "01.3", "01.4"}
+    assert keys == {k for k, d, _, s, _ in CASES if d == "reference" and s == "correct"}
+
+
+def test_grading_leaves_global_state_alone():
+    rng = torch.get_rng_state()
+    dtype = torch.get_default_dtype()
+    for key, _, answers, _, _ in CASES:
+        grade(key, *answers)
+    assert torch.equal(torch.get_rng_state(), rng)
+    assert torch.get_default_dtype() == dtype
+    assert torch.is_grad_enabled()
