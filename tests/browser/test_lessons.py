@@ -1,0 +1,82 @@
+"""Every lesson, as a learner sees it in JupyterLab: it runs clean and its explorers respond.
+
+Each learner notebook ``notebooks/NN_*.ipynb`` is opened in chromium, its old outputs are
+cleared and *Run → Run All Cells* is clicked (fixture ``lesson`` in ``conftest.py``). Then:
+
+- no cell shows an error, a traceback or a broken widget (cells tagged ``raises-exception``
+  may show the error they demonstrate), and every code cell ran;
+- every widget with a slider draws a plot, and moving its first slider with the keyboard
+  changes the slider's readout and the pixels of the plot.
+
+Run:  .venv/bin/python -m pytest tests/browser --artifacts=test-artifacts/browser
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from lab_driver import explorer_text, move_slider
+
+pytestmark = pytest.mark.browser
+
+# How long one explorer may take to redraw after a slider move (a loaded 2-core machine).
+REDRAW_TIMEOUT = 60.0
+
+
+def test_run_all_cells_shows_no_error(lesson):
+    problems = lesson.problems()
+    if problems:
+        lesson.scroll_to_cell(problems[0].cell)  # the failure screenshot shows the first one
+    details = "\n".join(str(p) for p in problems)
+    console = "\n".join(f"    {line[:300]}" for line in lesson.console_errors[-10:])
+    if problems:
+        pytest.fail(f"{lesson.notebook}: {len(problems)} problem(s) after Run All Cells:\n{details}"
+                    + (f"\n  browser console errors:\n{console}" if console else ""), pytrace=False)
+
+
+def _describe_plot(plot) -> dict:
+    return plot.evaluate(
+        "(img) => ({w: img.getBoundingClientRect().width, h: img.getBoundingClientRect().height,"
+        " natural: img.naturalWidth, complete: img.complete})")
+
+
+def test_explorers_redraw_when_a_slider_moves(lesson):
+    explorers = lesson.explorers()
+    if not explorers:
+        pytest.skip(f"{lesson.notebook} shows no widget with a slider")
+    failures = []
+    for number, explorer in enumerate(explorers, start=1):
+        cell = lesson.cell_of(explorer)
+        where = f"explorer {number} (cell {cell})"
+        name = f"explorer-{number}-cell-{cell}"
+        explorer.scroll_into_view_if_needed()
+        sliders = [s for s in explorer.locator(".widget-slider").all()
+                   if s.is_visible() and not s.locator(".noUi-handle[disabled]").count()]
+        plots = [p for p in explorer.locator("img").all() if p.is_visible()]
+        if not sliders:
+            failures.append(f"{where}: no visible, enabled slider")
+            continue
+        if not plots:
+            failures.append(f"{where}: sliders but no visible plot image; text shown: {explorer_text(explorer)[:200]!r}")
+            continue
+        plot = plots[0]
+        size = _describe_plot(plot)
+        if not (size["w"] > 0 and size["h"] > 0 and size["natural"] > 0):
+            failures.append(f"{where}: the plot image is empty ({size})")
+            continue
+        lesson.screenshot(f"{name}-before", explorer)
+        log_offset = lesson.server.log_size()
+        move = move_slider(lesson.page, explorer, sliders[0], plot, timeout=REDRAW_TIMEOUT)
+        lesson.screenshot(f"{name}-after", explorer)
+        moved = (f"{where}: slider {move.label!r} moved with {move.keys} "
+                 f"({move.readout_before!r} -> {move.readout_after!r}, {move.seconds:.1f} s)")
+        if move.readout_after == move.readout_before:
+            failures.append(f"{moved}: the slider's readout did not change")
+        if not move.plot_changed:
+            kernel_log = lesson.server.log_since(log_offset).strip()
+            failures.append(
+                f"{moved}: the plot did not change within {REDRAW_TIMEOUT:.0f} s"
+                + (f"\n  kernel/server log meanwhile:\n    " + kernel_log[-3000:].replace("\n", "\n    ")
+                   if kernel_log else ""))
+    if failures:
+        pytest.fail(f"{lesson.notebook}:\n" + "\n".join(failures), pytrace=False)
