@@ -338,8 +338,9 @@ def stub_reason(answer, name: str = "your answer") -> str:
     """Return why ``answer`` is still an unsolved stub, or "" if it is not one.
 
     A stub is ``...``; a container holding ``...``; a function whose body is only
-    ``...``/``pass``/a docstring (checked on bytecode, so a function that merely forgets
-    ``return`` is *not* a stub); or a class with such a method.
+    ``...``/``pass``/a docstring/``raise NotImplementedError`` (checked on bytecode, so a
+    function that merely forgets ``return`` is *not* a stub; a body of only ``return None``
+    is, as its bytecode is that of ``pass``); or a class with such a method.
     """
     if answer is Ellipsis:
         return f"{name} is still `...`: replace it with your answer, then run this cell again."
@@ -581,13 +582,18 @@ def _first_difference(before, after, where: str = "") -> str | None:
         import numpy
         return None if numpy.array_equal(before[1], after[1], equal_nan=True) \
             else f"{subject} values changed"
-    b_items, a_items = before[1], after[1]
-    if [k for k, _ in b_items] != [k for k, _ in a_items]:
-        return f"{subject} changed length or keys"
-    for (label, b), (_, a) in zip(b_items, a_items):
-        diff = _first_difference(b, a, where + label)
-        if diff is not None:
-            return diff
+    b_items, a_items = dict(before[1]), dict(after[1])
+    for label, b in b_items.items():
+        if label in a_items:
+            diff = _first_difference(b, a_items[label], where + label)
+            if diff is not None:
+                return diff
+    for label in a_items:
+        if label not in b_items:
+            return f"{where}{label} appeared".lstrip(".")
+    for label in b_items:
+        if label not in a_items:
+            return f"{where}{label} disappeared".lstrip(".")
     return None
 
 
