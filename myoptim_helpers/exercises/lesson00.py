@@ -31,11 +31,12 @@ def make_model():
 
 # --------------------------------------------------------------------------- 00.1
 
-def _make_optimizer(model):
+def make_optimizer(model):
+    """Return SGD over all of ``model``'s parameters with lr=0.1 (solution of 00.1)."""
     return torch.optim.SGD(model.parameters(), lr=0.1)
 
 
-@exercise("00.1", title="Attach SGD to a model", solution=_make_optimizer, hints=[
+@exercise("00.1", title="Attach SGD to a model", solution=make_optimizer, hints=[
     "An optimizer is built from the tensors it will update: `model.parameters()`.",
     "`torch.optim.SGD(params, lr=...)`; use the `model` argument, not a global one.",
     "`return torch.optim.SGD(model.parameters(), lr=0.1)`",
@@ -82,12 +83,16 @@ def grade_make_optimizer(make_optimizer):
 
 # --------------------------------------------------------------------------- 00.2
 
-def _train_step(model, optimizer, loss_fn, x, y):
+def train_step(model, optimizer, loss_fn, x, y):
+    """Do one training step and return the loss before it (solution of 00.2)."""
     optimizer.zero_grad()          # forget the previous step's gradients
     loss = loss_fn(model(x), y)    # forward
     loss.backward()                # gradients into p.grad
     optimizer.step()               # p <- p - lr * p.grad
     return loss.item()
+
+
+_REFERENCE_STEP = train_step  # the graders' parameters shadow the name
 
 
 def _no_zero_grad(model, optimizer, loss_fn, x, y):
@@ -143,14 +148,14 @@ def _run(train_step, learner=False):
     return params, losses
 
 
-@exercise("00.2", title="One training step", solution=_train_step, hints=[
+@exercise("00.2", title="One training step", solution=train_step, hints=[
     "Four calls, in this order: zero the gradients, compute the loss, backpropagate, step.",
     "`optimizer.zero_grad()`, `loss = loss_fn(model(x), y)`, `loss.backward()`, "
     "`optimizer.step()`; then `return loss.item()`.",
 ])
 def grade_train_step(train_step):
     """train_step(model, optimizer, loss_fn, x, y) must do one SGD step and return the loss."""
-    expected_params, expected_losses = _run(_train_step)
+    expected_params, expected_losses = _run(_REFERENCE_STEP)
     got_params, got_losses = _run(train_step, learner=True)
     mismatch = first_mismatch(got_params, expected_params)
     if mismatch is not None:
@@ -177,7 +182,7 @@ def _adam_losses(lr, epochs=ADAM_EPOCHS, optimizer_class=torch.optim.Adam):
     optimizer = optimizer_class(model.parameters(), lr=lr)
     losses = []
     for _ in range(epochs):
-        losses.append(_train_step(model, optimizer, nn.MSELoss(), x, y))
+        losses.append(_REFERENCE_STEP(model, optimizer, nn.MSELoss(), x, y))
     return losses
 
 

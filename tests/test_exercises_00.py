@@ -1,0 +1,269 @@
+"""Lesson 00 checkers: each accepts the reference solution, rejects realistic mistakes with
+the right message, and calls the stub "not attempted"."""
+
+import pytest
+import torch
+from torch import nn
+
+from myoptim_helpers.exercises import exercises_of, grade
+
+OTHER_MODEL = nn.Linear(1, 1)  # stands for the notebook's global `model`
+
+
+# --------------------------------------------------------------------------- 00.1 answers
+
+def make_optimizer_ref(model):
+    return torch.optim.SGD(model.parameters(), lr=0.1)
+
+
+def make_optimizer_stub(model):
+    ...
+
+
+def make_optimizer_class(model):
+    return torch.optim.SGD
+
+
+def make_optimizer_adam(model):
+    return torch.optim.Adam(model.parameters(), lr=0.1)
+
+
+def make_optimizer_global(model):
+    return torch.optim.SGD(OTHER_MODEL.parameters(), lr=0.1)
+
+
+def make_optimizer_weight_only(model):
+    return torch.optim.SGD([model.weight], lr=0.1)
+
+
+def make_optimizer_default_lr(model):
+    return torch.optim.SGD(model.parameters())
+
+
+def make_optimizer_wrong_lr(model):
+    return torch.optim.SGD(model.parameters(), lr=0.01)
+
+
+def make_optimizer_exhausted(model):
+    params = model.parameters()
+    print(len(list(params)))
+    return torch.optim.SGD(params, lr=0.1)
+
+
+def make_optimizer_no_return(model):
+    torch.optim.SGD(model.parameters(), lr=0.1)
+
+
+def make_optimizer_groups(model):
+    return torch.optim.SGD([{"params": [model.weight]}, {"params": [model.bias]}], lr=0.1)
+
+
+def make_optimizer_copies(model):
+    return torch.optim.SGD([nn.Parameter(p.detach().clone()) for p in model.parameters()], lr=0.1)
+
+
+def make_optimizer_helpers_sgd(model):
+    from myoptim_helpers.optim import SGD
+    return SGD(model.parameters(), lr=0.1)
+
+
+# --------------------------------------------------------------------------- 00.2 answers
+
+def train_step_ref(model, optimizer, loss_fn, x, y):
+    optimizer.zero_grad()
+    loss = loss_fn(model(x), y)
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+def train_step_stub(model, optimizer, loss_fn, x, y):
+    ...
+
+
+def train_step_zero_grad_last(model, optimizer, loss_fn, x, y):
+    loss = loss_fn(model(x), y)
+    loss.backward()
+    optimizer.step()
+    optimizer.zero_grad()
+    return loss.item()
+
+
+def train_step_manual_mse(model, optimizer, loss_fn, x, y):
+    optimizer.zero_grad()
+    loss = ((model(x) - y) ** 2).mean()
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+def train_step_no_zero_grad(model, optimizer, loss_fn, x, y):
+    loss = loss_fn(model(x), y)
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+def train_step_zero_grad_before_step(model, optimizer, loss_fn, x, y):
+    loss = loss_fn(model(x), y)
+    loss.backward()
+    optimizer.zero_grad()
+    optimizer.step()
+    return loss.item()
+
+
+def train_step_no_step(model, optimizer, loss_fn, x, y):
+    optimizer.zero_grad()
+    loss = loss_fn(model(x), y)
+    loss.backward()
+    return loss.item()
+
+
+def train_step_step_first(model, optimizer, loss_fn, x, y):
+    optimizer.step()
+    optimizer.zero_grad()
+    loss = loss_fn(model(x), y)
+    loss.backward()
+    return loss.item()
+
+
+def train_step_no_return(model, optimizer, loss_fn, x, y):
+    optimizer.zero_grad()
+    loss = loss_fn(model(x), y)
+    loss.backward()
+    optimizer.step()
+
+
+def train_step_loss_after(model, optimizer, loss_fn, x, y):
+    optimizer.zero_grad()
+    loss = loss_fn(model(x), y)
+    loss.backward()
+    optimizer.step()
+    return loss_fn(model(x), y).item()
+
+
+def train_step_sum_loss(model, optimizer, loss_fn, x, y):
+    optimizer.zero_grad()
+    loss = ((model(x) - y) ** 2).sum()
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+def train_step_typo(model, optimizer, loss_fn, x, y):
+    optimizer.zero_grad()
+    loss = loss_fn(model(x), y)
+    loss.backwards()
+    optimizer.step()
+    return loss.item()
+
+
+def train_step_modifies_x(model, optimizer, loss_fn, x, y):
+    optimizer.zero_grad()
+    x /= 2
+    loss = loss_fn(model(x), y)
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+# --------------------------------------------------------------------------- the table
+
+CASES = [
+    # (key, answer, status, message fragment)
+    ("00.1", make_optimizer_ref, "correct", "SGD over model.weight and model.bias with lr=0.1."),
+    ("00.1", make_optimizer_groups, "correct", "with lr=0.1"),
+    ("00.1", make_optimizer_helpers_sgd, "correct", "with lr=0.1"),
+    ("00.1", make_optimizer_stub, "not attempted", "`make_optimizer_stub` still has an empty body"),
+    ("00.1", ..., "not attempted", "is still `...`"),
+    ("00.1", make_optimizer_class, "incorrect", "returned the class SGD itself; call it"),
+    ("00.1", make_optimizer_adam, "incorrect", "you built Adam; this exercise asks for SGD."),
+    ("00.1", make_optimizer_global, "incorrect",
+     "holds 2 tensor(s) that are not parameters of the `model` argument"),
+    ("00.1", make_optimizer_copies, "incorrect", "or copies of its tensors?"),
+    ("00.1", make_optimizer_weight_only, "incorrect", "does not update model.bias"),
+    ("00.1", make_optimizer_default_lr, "incorrect",
+     "the learning rate is 0.001 (SGD's default); the exercise asks for lr=0.1."),
+    ("00.1", make_optimizer_wrong_lr, "incorrect", "the learning rate is 0.01; the exercise asks"),
+    ("00.1", make_optimizer_exhausted, "error",
+     "raised ValueError: optimizer got an empty parameter list"),
+    ("00.1", make_optimizer_exhausted, "error", "`model.parameters()` is a generator"),
+    ("00.1", make_optimizer_no_return, "incorrect", "returned None: did it forget to `return`"),
+    ("00.1", torch.optim.SGD([nn.Parameter(torch.ones(1))]), "incorrect",
+     "your answer should be a function, got SGD."),
+
+    ("00.2", train_step_ref, "correct", "4 steps match torch"),
+    ("00.2", train_step_zero_grad_last, "correct", "4 steps match torch"),
+    ("00.2", train_step_manual_mse, "correct", "4 steps match torch"),
+    ("00.2", train_step_stub, "not attempted", "`train_step_stub` still has an empty body"),
+    ("00.2", train_step_no_zero_grad, "incorrect",
+     "matches torch for step 1, differs at step 2 (param 'weight': got 1.656, expected 1.236): "
+     "the gradients add up from step to step"),
+    ("00.2", train_step_zero_grad_before_step, "incorrect",
+     "differs from torch already at step 1 (param 'weight': got 0.5153, expected 0.9346): "
+     "the parameters never change"),
+    ("00.2", train_step_no_step, "incorrect", "the parameters never change"),
+    ("00.2", train_step_step_first, "incorrect",
+     "`optimizer.step()` runs before `loss.backward()`"),
+    ("00.2", train_step_no_return, "incorrect",
+     "train_step returned None: did it forget to `return loss.item()`?"),
+    ("00.2", train_step_loss_after, "incorrect",
+     "the parameters match torch, but at step 1 train_step returned 2.948 instead of the loss "
+     "5.199"),
+    ("00.2", train_step_sum_loss, "incorrect", "zero_grad, forward, backward, step, in this order"),
+    ("00.2", train_step_typo, "error",
+     "`train_step_typo` raised AttributeError: 'Tensor' object has no attribute 'backwards'"),
+    ("00.2", train_step_modifies_x, "incorrect", "modified its argument `x` in place"),
+
+    ("00.3", 0.1, "correct", "Adam with lr=0.1 reaches loss 0.0090 after 100 epochs "
+                             "(SGD with the same lr ends at 0.0089)."),
+    ("00.3", 1.0, "correct", "(SGD with the same lr diverges)."),
+    ("00.3", torch.tensor(0.05), "correct", "Adam with lr=0.05 reaches"),
+    ("00.3", ..., "not attempted", "`adam_lr` is still `...`"),
+    ("00.3", 0.001, "incorrect",
+     "with lr=0.001 the loss is still 4.5315 after 100 epochs (target < 0.02) and falling "
+     "slowly: lr is too small."),
+    ("00.3", 0.01, "incorrect", "lr is too small"),
+    ("00.3", 1000.0, "incorrect", "jumps around (lowest 0.0593): lr is too large."),
+    ("00.3", 1e9, "incorrect", "the loss blows up"),
+    ("00.3", -0.1, "incorrect", "ValueError: Invalid learning rate: -0.1"),
+    ("00.3", 0, "incorrect", "with lr=0 Adam never moves the parameters."),
+    ("00.3", "0.1", "incorrect", "adam_lr should be a number, got str."),
+    ("00.3", float("nan"), "incorrect", "adam_lr is nan; expected a finite number."),
+]
+
+
+@pytest.mark.parametrize("key, answer, status, fragment", CASES,
+                         ids=[f"{c[0]}-{getattr(c[1], '__name__', repr(c[1])[:20])}-{c[2]}"
+                              for c in CASES])
+def test_checker(key, answer, status, fragment):
+    feedback = grade(key, answer)
+    assert (feedback.status, fragment in feedback.message) == (status, True), feedback.message
+
+
+def test_every_exercise_has_hints_and_a_solution():
+    found = exercises_of("00")
+    assert list(found) == ["00.1", "00.2", "00.3"]
+    for exercise in found.values():
+        assert exercise.hints and exercise.solution_source(), exercise.key
+
+
+@pytest.mark.parametrize("key", ["00.1", "00.2"])
+def test_the_shown_solution_is_accepted(key):
+    namespace = {"torch": torch, "nn": nn}
+    exec(exercises_of("00")[key].solution_source(), namespace)
+    solution = namespace[{"00.1": "make_optimizer", "00.2": "train_step"}[key]]
+    assert grade(key, solution).status == "correct"
+
+
+def test_the_shown_adam_solution_is_accepted():
+    namespace = {}
+    exec(exercises_of("00")["00.3"].solution_source(), namespace)
+    assert grade("00.3", namespace["adam_lr"]).status == "correct"
+
+
+def test_the_learners_model_is_left_alone():
+    model = nn.Linear(1, 1)
+    before = [p.detach().clone() for p in model.parameters()]
+    grade("00.1", lambda m: torch.optim.SGD(model.parameters(), lr=0.1))
+    assert all(torch.equal(a, p.detach()) for a, p in zip(before, model.parameters()))
