@@ -24,6 +24,7 @@ import dataclasses
 import inspect
 import io
 import pickle
+from types import MappingProxyType
 from typing import Callable
 
 import torch
@@ -103,7 +104,7 @@ class Signum(torch.optim.Optimizer):
     State per parameter: ``momentum_buffer``.
 
     Reference: Bernstein, Wang, Azizzadenesheli, Anandkumar (2018), "signSGD: Compressed
-    Optimisation for Non-Convex Problems", ICML, Algorithm 3 (Signum).
+    Optimisation for Non-Convex Problems", ICML (the optimiser they call Signum).
     https://arxiv.org/abs/1802.04434
     """
 
@@ -646,7 +647,7 @@ def _sgd_nesterov(p, g, state, h):
     p.add_(g.add(state["momentum_buffer"], alpha=h["momentum"]), alpha=-h["lr"])
 
 
-_SGD_DEFAULTS = {"lr": 1e-3, "momentum": 0.0}
+_SGD_DEFAULTS = MappingProxyType({"lr": 1e-3, "momentum": 0.0})
 
 _SGD_VARIANTS = (
     ("the parameters move uphill: subtract the step, `p.add_(buf, alpha=-lr)`.",
@@ -721,7 +722,7 @@ def _tilted_bowl(xy):
 
 _CLOSURE_CASES = (("the Rosenbrock function", _rosenbrock, (-1.2, 1.0)),
                   ("a tilted bowl", _tilted_bowl, (2.0, -1.0)))
-_LBFGS_KWARGS = {"lr": 1.0, "max_iter": 10, "history_size": 10, "line_search_fn": "strong_wolfe"}
+_LBFGS_KWARGS = MappingProxyType({"lr": 1.0, "max_iter": 10, "history_size": 10, "line_search_fn": "strong_wolfe"})
 _LBFGS_STEPS = 2
 
 
@@ -841,7 +842,7 @@ def _signum_rule(p, g, state, h, *, init="zeros", add=None, sign=True, direction
     p.add_(d.sign() if sign else d, alpha=direction * h["lr"])
 
 
-_SIGNUM_DEFAULTS = {"lr": 1e-3, "momentum": 0.9}
+_SIGNUM_DEFAULTS = MappingProxyType({"lr": 1e-3, "momentum": 0.9})
 
 _SIGNUM_VARIANTS = (
     ("the parameters move uphill: subtract the step, `p.add_(m.sign(), alpha=-lr)`.",
@@ -935,7 +936,7 @@ def _lion_apply(p, c, lr, wd, decay, sign):
         p.add_(step, alpha=-lr)
 
 
-_LION_DEFAULTS = {"lr": 1e-4, "betas": (0.9, 0.99), "weight_decay": 0.0}
+_LION_DEFAULTS = MappingProxyType({"lr": 1e-4, "betas": (0.9, 0.99), "weight_decay": 0.0})
 
 
 def _lion(**options):
