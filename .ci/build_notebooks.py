@@ -381,7 +381,8 @@ def clean(nb, seed: str):
     nb.metadata = {k: v for k, v in nb.metadata.items() if k in ("kernelspec", "widgets")}
     nb.metadata["kernelspec"] = dict(KERNELSPEC)
     nb.metadata["language_info"] = copy.deepcopy(LANGUAGE_INFO)
-    for cell in nb.cells:
+    for index, cell in enumerate(nb.cells):
+        cell.id = f"cell-{index:02d}"
         tags = cell.metadata.get("tags")
         cell.metadata = {"tags": tags} if tags else {}
         if cell.cell_type == "code":
