@@ -37,7 +37,7 @@ class BrowserRun:
 
     artifacts: Path
     current: LessonPage | None = None
-    timings: list[str] = field(default_factory=list)
+    summary: list[str] = field(default_factory=list)
 
 
 RUN = pytest.StashKey[BrowserRun]()
@@ -157,9 +157,10 @@ def lesson(lesson_name, lab_server, browser, pytestconfig, artifacts_dir):
         except BaseException:
             page.screenshot("FAILED-setup")
             raise
-        run.timings.append(f"{stem}: Run All Cells took {page.run_seconds:.1f} s")
+        page.record(f"Run All Cells took {page.run_seconds:.1f} s")
         yield page
     finally:
+        run.summary.extend(f"{stem}: {note}" for note in page.notes)
         run.current = None
         page.close()
 
@@ -185,7 +186,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     if RUN not in config.stash:
         return
     run = config.stash[RUN]
-    for line in run.timings:
+    for line in run.summary:
         terminalreporter.write_line(line)
     if run.artifacts.exists():
         terminalreporter.write_line(f"Browser artifacts (screenshots, JupyterLab log): {run.artifacts}")

@@ -363,6 +363,7 @@ class LessonPage:
         self.page.on("console", lambda m: m.type == "error" and self.console_errors.append(m.text))
         self.page.on("pageerror", lambda e: self.console_errors.append(f"page error: {e}"))
         self.run_seconds = 0.0
+        self.notes: list[str] = []
         self.cells = json.loads((server.root_dir / notebook).read_text())["cells"]
 
     # -- opening and running ---------------------------------------------------------------
@@ -391,9 +392,15 @@ class LessonPage:
             raise AssertionError(
                 f"the kernel of {self.notebook} did not become idle within {self.timeout_ms / 1000:.0f} s"
                 f" (status bar: {self._status_text()!r})") from None
-        shown = page.locator(f"#{self.panel_id} .jp-Notebook-cell").count()
-        if shown != len(self.cells):
-            raise AssertionError(f"JupyterLab shows {shown} cells, the notebook file has {len(self.cells)}")
+        # JupyterLab adds the cells to the page in batches after the notebook is "ready".
+        try:
+            page.wait_for_function(
+                "([id, n]) => document.getElementById(id).querySelectorAll('.jp-Notebook-cell').length === n",
+                arg=[self.panel_id, len(self.cells)], timeout=60_000, polling=250)
+        except Exception:
+            shown = page.locator(f"#{self.panel_id} .jp-Notebook-cell").count()
+            raise AssertionError(
+                f"JupyterLab shows {shown} cells, the notebook file has {len(self.cells)}") from None
 
     def _status_text(self) -> str:
         return self.page.locator(".jp-StatusBar-Widget").first.inner_text(timeout=2000)
@@ -504,6 +511,10 @@ class LessonPage:
 
     # -- artifacts ---------------------------------------------------------------------------
 
+    def record(self, note: str) -> None:
+        """Keep a line for the session's closing summary (timings, what was moved)."""
+        self.notes.append(note)
+
     def screenshot(self, name: str, element=None) -> Path:
         """Save a screenshot of the page (or of ``element``) as ``<artifacts>/<name>.png``."""
         path = self.artifacts / f"{name}.png"
@@ -527,9 +538,80 @@ class SliderMove:
     keys: str
     readout_before: str
     readout_after: str
-    text_changed: bool
+    text_before: str
+    text_after: str
     plot_changed: bool
     seconds: float
+
+    @property
+    def text_changed(self) -> bool:
+        """Whether the explorer's own text readout changed."""
+        return self.text_after != self.text_before
+
+
+def _wait_for(check, seconds: float, every: float = 0.25) -> bool:
+    deadline = time.monotonic() + seconds
+    while True:
+        if check():
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(every)
+
+
+def move_slider(page, explorer, slider, plot, timeout: float) -> SliderMove:
+    """Move ``slider`` with the keyboard, wait for the plot to change, then for it to settle.
+
+    Focuses the handle and presses ArrowRight three times (ArrowLeft when the slider is at its
+    maximum); if the plot has not changed after that, PageUp twice for a bigger move. Waits up
+    to ``timeout`` seconds for the plot's pixels to change, then until neither the plot nor the
+    text has changed for a second and a half: each key press is a separate update, and the
+    first redraw is not the last.
+    """
+    labels = slider.locator(".widget-label")
+    label = labels.first.inner_text().strip() if labels.count() else "?"
+    handle = slider.locator(".noUi-handle").first
+    readout_before = slider_readout(slider)
+    text_before = explorer_text(explorer)
+    plot_before = _image_digest(plot)
+    started = time.monotonic()
+    pressed = []
+
+    def press(key: str, times: int) -> None:
+        handle.focus()
+        for _ in range(times):
+            page.keyboard.press(key)
+        pressed.append(f"{key} x{times}")
+
+    press("ArrowRight", 3)
+    if not _wait_for(lambda: slider_readout(slider) != readout_before, 3.0):
+        press("ArrowLeft", 6)  # it was at its maximum: go the other way
+        _wait_for(lambda: slider_readout(slider) != readout_before, 3.0)
+    plot_changed = _wait_for(lambda: _image_digest(plot) != plot_before, timeout)
+    if not plot_changed:
+        press("PageUp", 2)
+        plot_changed = _wait_for(lambda: _image_digest(plot) != plot_before, timeout)
+    seconds = time.monotonic() - started
+    settle(explorer, plot, quiet=1.5, timeout=timeout)
+    return SliderMove(label, ", ".join(pressed), readout_before, slider_readout(slider),
+                      text_before, explorer_text(explorer), plot_changed, seconds)
+
+
+def settle(explorer, plot, quiet: float, timeout: float) -> bool:
+    """Wait until the plot and the explorer's text stay the same for ``quiet`` seconds."""
+    def state():
+        return _image_digest(plot), explorer_text(explorer)
+
+    deadline = time.monotonic() + timeout
+    last, since = state(), time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.25)
+        now = state()
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            return True
+    return False
 
 
 def slider_readout(slider) -> str:
@@ -542,53 +624,9 @@ def slider_readout(slider) -> str:
 
 
 def explorer_text(explorer) -> str:
-    """Return the explorer's own text (labels, readouts, status lines), slider readouts excluded."""
+    """Return the explorer's own text (its readout, status lines), controls excluded."""
     return explorer.evaluate(
         "(el) => { const c = el.cloneNode(true);"
-        " c.querySelectorAll('.widget-slider').forEach(s => s.remove());"
+        " c.querySelectorAll('.widget-slider, .widget-dropdown, .widget-text, .widget-toggle-buttons,"
+        " .widget-checkbox, .widget-button, .widget-label').forEach(s => s.remove());"
         " return (c.textContent || '').replace(/\\s+/g, ' ').trim(); }")
-
-
-def move_slider(page, explorer, slider, plot, timeout: float) -> SliderMove:
-    """Move ``slider`` with the keyboard and wait until the readout and the plot change.
-
-    Focuses the handle and presses ArrowRight three times (ArrowLeft when the slider is at its
-    maximum); if the plot has not changed after that, PageUp twice for a bigger move. Waits for
-    the plot's pixels to change, up to ``timeout`` seconds per attempt.
-    """
-    label = slider.locator(".widget-label").first.inner_text().strip() if slider.locator(".widget-label").count() else "?"
-    handle = slider.locator(".noUi-handle").first
-    readout_before = slider_readout(slider)
-    text_before = explorer_text(explorer)
-    plot_before = _image_digest(plot)
-    started = time.monotonic()
-    pressed = []
-
-    def press(key: str, times: int) -> None:
-        handle.focus()
-        for _ in range(times):
-            page.keyboard.press(key)
-        pressed.append(f"{key}x{times}")
-
-    def wait_for(check, seconds: float) -> bool:
-        deadline = time.monotonic() + seconds
-        while True:
-            if check():
-                return True
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(0.25)
-
-    press("ArrowRight", 3)
-    if not wait_for(lambda: slider_readout(slider) != readout_before, 3.0):
-        press("ArrowLeft", 6)  # at its maximum: go the other way
-        wait_for(lambda: slider_readout(slider) != readout_before, 3.0)
-    plot_changed = wait_for(lambda: _image_digest(plot) != plot_before, timeout)
-    if not plot_changed:
-        press("PageUp", 2)
-        plot_changed = wait_for(lambda: _image_digest(plot) != plot_before, timeout)
-    seconds = time.monotonic() - started
-    # The explorer's text readout may update a moment after the picture.
-    text_changed = wait_for(lambda: explorer_text(explorer) != text_before, 2.0)
-    return SliderMove(label, " ".join(pressed), readout_before, slider_readout(slider),
-                      text_changed, plot_changed, seconds)

@@ -69,14 +69,19 @@ def test_explorers_redraw_when_a_slider_moves(lesson):
         move = move_slider(lesson.page, explorer, sliders[0], plot, timeout=REDRAW_TIMEOUT)
         lesson.screenshot(f"{name}-after", explorer)
         moved = (f"{where}: slider {move.label!r} moved with {move.keys} "
-                 f"({move.readout_before!r} -> {move.readout_after!r}, {move.seconds:.1f} s)")
+                 f"({move.readout_before!r} -> {move.readout_after!r})")
         if move.readout_after == move.readout_before:
             failures.append(f"{moved}: the slider's readout did not change")
+        if move.text_before and not move.text_changed:
+            failures.append(f"{moved}: the explorer's readout did not change: {move.text_after[:300]!r}")
         if not move.plot_changed:
             kernel_log = lesson.server.log_since(log_offset).strip()
             failures.append(
-                f"{moved}: the plot did not change within {REDRAW_TIMEOUT:.0f} s"
-                + (f"\n  kernel/server log meanwhile:\n    " + kernel_log[-3000:].replace("\n", "\n    ")
+                f"{moved}: the plot did not change within {REDRAW_TIMEOUT:.0f} s; "
+                f"the explorer shows {move.text_after[:300]!r}"
+                + ("\n  kernel/server log meanwhile:\n    " + kernel_log[-3000:].replace("\n", "\n    ")
                    if kernel_log else ""))
+        lesson.record(f"{where}: {move.label!r} {move.readout_before} -> {move.readout_after}, "
+                      f"plot redrawn in {move.seconds:.1f} s")
     if failures:
         pytest.fail(f"{lesson.notebook}:\n" + "\n".join(failures), pytrace=False)
