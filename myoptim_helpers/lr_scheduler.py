@@ -238,7 +238,8 @@ class LRScheduler:
         finally:
             self._get_lr_called_within_step = False
 
-        for group, lr in zip(self.optimizer.param_groups, values):
+        # strict: a param group added after the scheduler was built fails here, as in torch.
+        for group, lr in zip(self.optimizer.param_groups, values, strict=True):
             _set_group_value(group, "lr", lr)
         self._last_lr = _group_values(self.optimizer, "lr")
 
@@ -403,13 +404,13 @@ class CosineAnnealingLR(LRScheduler):
             return [
                 self.eta_min
                 + (base_lr - self.eta_min) * (1 + math.cos((self.last_epoch) * math.pi / self.T_max)) / 2
-                for base_lr in self.base_lrs
+                for base_lr, group in zip(self.base_lrs, self.optimizer.param_groups, strict=True)
             ]
         if (self.last_epoch - 1 - self.T_max) % (2 * self.T_max) == 0:
             # Leaving the minimum: the ratio below would divide by 1 + cos(pi) = 0.
             return [
                 group["lr"] + (base_lr - self.eta_min) * (1 - math.cos(math.pi / self.T_max)) / 2
-                for base_lr, group in zip(self.base_lrs, self.optimizer.param_groups)
+                for base_lr, group in zip(self.base_lrs, self.optimizer.param_groups, strict=True)
             ]
         return [
             (1 + math.cos(math.pi * self.last_epoch / self.T_max))
@@ -462,7 +463,9 @@ class LambdaLR(LRScheduler):
     def get_lr(self):
         """Return ``base_lr * lr_lambda(last_epoch)`` for every group."""
         self._warn_if_get_lr_called_outside_step()
-        return [base_lr * lmbda(self.last_epoch) for lmbda, base_lr in zip(self.lr_lambdas, self.base_lrs)]
+        return [
+            base_lr * lmbda(self.last_epoch) for lmbda, base_lr in zip(self.lr_lambdas, self.base_lrs, strict=True)
+        ]
 
     def state_dict(self):
         """Return the state without the optimizer; each lambda is None, or a callable object's attributes."""
@@ -905,7 +908,7 @@ class OneCycleLR(LRScheduler):
             max_momentums = _per_group("max_momentum", optimizer, max_momentum)
             base_momentums = _per_group("base_momentum", optimizer, base_momentum)
             if last_epoch == -1:
-                for group, group_max, group_base in zip(optimizer.param_groups, max_momentums, base_momentums):
+                for group, group_max, group_base in zip(optimizer.param_groups, max_momentums, base_momentums, strict=True):
                     self._set_momentum(group, group_max)
                     group["max_momentum"] = group_max
                     group["base_momentum"] = group_base

@@ -304,6 +304,13 @@ class Run:
         self.epoch += 1
 
 
+def advanced(run, epochs):
+    """Return ``run`` after ``epochs`` more epochs."""
+    for _ in range(epochs):
+        run.advance()
+    return run
+
+
 # ---------------------------------------------------------------- exact comparison
 
 
@@ -408,15 +415,23 @@ def test_deprecated_step_with_epoch_matches_torch(case):
     run_side_by_side(*runs, 5, " stepping on after step(epoch)")
 
 
+@pytest.mark.parametrize("case", CASES, ids=case_id)
+def test_a_param_group_added_mid_run_is_handled_like_torch(case):
+    """Whatever torch does (go on, or raise which error), we do the same, at the same epoch."""
+    runs = [advanced(Run(library, case, "torch.optim"), 3) for library in (our_schedulers, torch_schedulers)]
+    for run in runs:
+        run.optimizer.add_param_group({"params": [torch.zeros(4, dtype=torch.float64)], "lr": 0.2})
+    for epoch in range(3, 20):
+        outcomes = [error_from(run.advance) for run in runs]
+        assert outcomes[0] == outcomes[1], f"epoch {epoch}: ours {outcomes[0]}, torch {outcomes[1]}"
+        if outcomes[1] is not None:
+            return
+        assert runs[0].scheduler.get_last_lr() == runs[1].scheduler.get_last_lr(), f"epoch {epoch}"
+
+
 # ---------------------------------------------------------------- tests: saving and resuming
 
 STATE_DICT_SPLIT = 23
-
-
-def advanced(run, epochs):
-    for _ in range(epochs):
-        run.advance()
-    return run
 
 
 def restored(library, case, saved):
