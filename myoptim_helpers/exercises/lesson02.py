@@ -1,0 +1,358 @@
+"""Checkers for lesson 02 · zero_grad, backward, step: the order of operations.
+
+Prediction exercises (02.1–02.3) take numbers; each grader replays the lesson's set-up with
+``torch.optim.SGD`` for the true values and recognises the classic wrong answers by
+computing them (sign flipped, lr forgotten, gradient not accumulated, ...). The
+gradient-accumulation exercise (02.4) runs the learner's training step against one
+big-batch step and names the mistake by replaying the known wrong loops.
+"""
+
+import math
+import numbers
+
+import torch
+from torch import nn
+
+from ._core import call, correct, exercise, expect_number, fail, first_mismatch, fmt, seeded
+
+# ----------------------------------------------------------------------------- shared
+
+
+def _numbers(answer, count, name, what):
+    """Return ``answer`` (list/tuple/1-D tensor of ``count`` numbers) as a list of floats."""
+    if isinstance(answer, torch.Tensor):
+        answer = answer.detach().reshape(-1).tolist() if answer.dim() <= 1 else answer
+    if isinstance(answer, numbers.Real) and not isinstance(answer, bool) and count > 1:
+        fail(f"{name} is a single number; give {count} numbers, {what}.")
+    if not isinstance(answer, (list, tuple)):
+        fail(f"{name} should be a list of {count} numbers ({what}), got {type(answer).__name__}.")
+    if len(answer) != count:
+        fail(f"{name} has {len(answer)} number(s); give {count}, {what}.")
+    return [expect_number(v, f"{name}[{i}]") for i, v in enumerate(answer)]
+
+
+def _same(a, b, tol=1e-3):
+    """True when a learner's typed number ``a`` equals ``b`` up to rounding."""
+    return math.isclose(a, b, rel_tol=tol, abs_tol=tol)
+
+
+# ----------------------------------------------------------------------------- 02.1
+
+_W0, _TARGET, _LR = (1.0, -2.0), (3.0, 1.0), 0.1
+
+
+def _one_sgd_step():
+    """The lesson's 02.1 set-up run by torch: w after zero_grad → backward → step."""
+    w = torch.tensor(_W0, dtype=torch.float64, requires_grad=True)
+    target = torch.tensor(_TARGET, dtype=torch.float64)
+    opt = torch.optim.SGD([w], lr=_LR)
+    opt.zero_grad()
+    ((w - target) ** 2).sum().backward()
+    opt.step()
+    return w.detach().tolist()
+
+
+def _step_mistakes(w, t, lr):
+    """Return ``[(value, cause), ...]``: what each classic mistake predicts for one element."""
+    g = 2 * (w - t)
+    return [
+        (w + lr * g, "that moves *up* the gradient. step() subtracts: w ← w − lr · ∂L/∂w"),
+        (w - g, "that subtracts the whole gradient. SGD scales it by the learning rate first "
+                f"(lr = {lr:g})"),
+        (w - lr * (w - t), "that uses (w − target) as the gradient. The derivative of "
+                           "(w − target)² is 2(w − target)"),
+        (g, "that is the gradient ∂L/∂w = 2(w − target), not the new value of w"),
+        (-lr * g, "that is the change −lr · ∂L/∂w. Add it to the old w"),
+        (w, "that is w before the step. step() moves it by −lr · ∂L/∂w"),
+        (t, "that is the target. One SGD step moves only part of the way there"),
+    ]
+
+
+_SOLUTION_02_1 = '''
+# loss = (w[0] - 3)**2 + (w[1] - 1)**2, so  dL/dw = 2 * (w - target) = [-4, -6]
+# step():  w <- w - lr * dL/dw = [1, -2] - 0.1 * [-4, -6]
+w_after = [1.4, -1.4]
+'''
+
+
+@exercise("02.1", title="Predict one SGD step", solution=_SOLUTION_02_1, hints=[
+    "First the gradient: for loss = Σ (w_i − target_i)², ∂L/∂w_i = 2 (w_i − target_i).",
+    "Then step(): w_i ← w_i − lr · ∂L/∂w_i, with lr = 0.1. zero_grad() only clears old "
+    "gradients, so it does not change the result here.",
+])
+def grade_one_step(w_after):
+    """02.1: the two values of w after one zero_grad → backward → step."""
+    got = _numbers(w_after, 2, "`w_after`", "the new w[0] and w[1]")
+    truth = _one_sgd_step()
+    for i, (g, e) in enumerate(zip(got, truth)):
+        if _same(g, e):
+            continue
+        right = "w[0] is right, but " if i == 1 else ""
+        for value, cause in _step_mistakes(_W0[i], _TARGET[i], _LR):
+            if _same(g, value):
+                fail(f"{right}w[{i}] = {fmt(g)}: {cause}.")
+        fail(f"{right}w[{i}]: got {fmt(g, e)}, expected {fmt(e, g)}. Compute "
+             f"∂L/∂w[{i}] = 2 (w[{i}] − target[{i}]) first, then w[{i}] − lr · ∂L/∂w[{i}].")
+    return correct(f"w = [{fmt(truth[0])}, {fmt(truth[1])}]: the gradient is "
+                   "2(w − target) = [−4, −6], and step() subtracts lr times it.")
+
+
+# ----------------------------------------------------------------------------- 02.2
+
+def _no_zero_grad_run(zero_grad=False, accumulate_in_step=True, steps=3):
+    """The 02.2 loop (w = 1, loss (w − 3)², SGD lr 0.1, no zero_grad); return w.grad per pass.
+
+    ``zero_grad=True`` gives the correct loop; ``accumulate_in_step=False`` models the
+    belief that step() uses only the newest gradient while .grad still accumulates.
+    """
+    w = torch.tensor(1.0, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.SGD([w], lr=0.1)
+    grads = []
+    for _ in range(steps):
+        if zero_grad:
+            opt.zero_grad()
+        before = 0.0 if w.grad is None else w.grad.item()
+        ((w - 3) ** 2).backward()
+        grads.append(w.grad.item())
+        if accumulate_in_step:
+            opt.step()
+        else:  # the mistaken belief: step() applies only the newest gradient
+            with torch.no_grad():
+                w -= 0.1 * (w.grad.item() - before)
+    return grads
+
+
+_SOLUTION_02_2 = '''
+# backward 1 at w = 1:     fresh gradient 2(1 - 3) = -4;       w.grad = -4
+#   step: w = 1 - 0.1 * (-4) = 1.4
+# backward 2 at w = 1.4:   fresh gradient 2(1.4 - 3) = -3.2;   w.grad = -4 + (-3.2) = -7.2
+#   step uses the whole .grad: w = 1.4 - 0.1 * (-7.2) = 2.12
+# backward 3 at w = 2.12:  fresh gradient 2(2.12 - 3) = -1.76; w.grad = -7.2 + (-1.76) = -8.96
+grads = [-4.0, -7.2, -8.96]
+'''
+
+
+@exercise("02.2", title="What .grad becomes without zero_grad", solution=_SOLUTION_02_2, hints=[
+    "backward() adds the new gradient to whatever .grad holds: w.grad ← w.grad + ∂L/∂w.",
+    "step() uses the whole accumulated w.grad, so w moves further each time. Compute w after "
+    "each step, then the new gradient 2(w − 3) at that w.",
+])
+def grade_accumulated_grads(grads):
+    """02.2: w.grad after each of three backward → step iterations without zero_grad."""
+    got = _numbers(grads, 3, "`grads`", "w.grad after each of the 3 backward() calls")
+    truth = _no_zero_grad_run()
+    wrong = next((i for i, (g, e) in enumerate(zip(got, truth)) if not _same(g, e)), None)
+    if wrong is None:
+        return correct("w.grad = −4, −7.2, −8.96: each backward() adds the gradient at the new "
+                       "w to what .grad already held, and step() uses the sum.")
+    g, e = got[wrong], truth[wrong]
+    where = (f"backward 1{'–' + str(wrong) if wrong > 1 else ''} "
+             f"{'is' if wrong == 1 else 'are'} right; after backward {wrong + 1}"
+             if wrong else "after backward 1")
+    if all(_same(a, -b) for a, b in zip(got, truth)):
+        fail("the signs are flipped: w < 3, so every gradient 2(w − 3) is negative.")
+    known = [
+        (_no_zero_grad_run(zero_grad=True),
+         "those are the gradients of the loop *with* zero_grad(). Without it, backward() adds "
+         "each new gradient to what .grad already holds"),
+        ([-4.0, -3.2, -1.76],
+         "that is the newest gradient alone. Without zero_grad(), backward() adds it to the "
+         "old .grad (−4 + (−3.2) = −7.2)"),
+        ([-4.0, -8.0, -12.0],
+         "that adds −4 each time, as if w stayed at 1. But step() moves w, and each backward() "
+         "computes the gradient at the new w"),
+        (_no_zero_grad_run(accumulate_in_step=False),
+         "step() uses the whole accumulated .grad (−7.2 at step 2), not just the newest "
+         "gradient, so w after step 2 is 2.12"),
+    ]
+    # the whole answer first (two mistakes can share a prefix), then up to the first error
+    for upto in (len(got), wrong + 1):
+        for sequence, cause in known:
+            if all(_same(a, b) for a, b in zip(got[:upto], sequence[:upto])):
+                fail(f"{where} you have {fmt(g, e)}: {cause}.")
+    fail(f"{where} w.grad is {fmt(e, g)}, you have {fmt(g, e)}. Track w after each step and "
+         "add each new gradient 2(w − 3) to the previous .grad.")
+
+
+# ----------------------------------------------------------------------------- 02.3
+
+def _after_zero_grad(set_to_none, momentum=0.5, lr=0.1, extra_steps=2):
+    """The 02.3 set-up: one real step, zero_grad(set_to_none=...), then two steps without backward."""
+    w = torch.tensor(1.0, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.SGD([w], lr=lr, momentum=momentum)
+    ((w - 3) ** 2).backward()
+    opt.step()
+    opt.zero_grad(set_to_none=set_to_none)
+    for _ in range(extra_steps):
+        opt.step()
+    return w.item()
+
+
+_SOLUTION_02_3 = '''
+# step 1 (real gradient -4): momentum_buffer = -4, w = 1 - 0.1 * (-4) = 1.4
+# zeros: .grad is a tensor of 0, so both steps run:
+#   buffer = 0.5 * (-4) + 0 = -2  ->  w = 1.4 + 0.2 = 1.6
+#   buffer = 0.5 * (-2) + 0 = -1  ->  w = 1.6 + 0.1 = 1.7
+# None: step() skips w, it stays at 1.4
+w_zeros, w_none = 1.7, 1.4
+'''
+
+
+@exercise("02.3", title="set_to_none and momentum", solution=_SOLUTION_02_3, hints=[
+    "After step 1 the momentum buffer is −4 and w = 1.4. What does step() do with a gradient "
+    "of 0, and with a gradient of None?",
+    "A zero gradient still runs the update: buffer ← 0.5 · buffer + 0, then w ← w − lr · buffer. "
+    "A None gradient makes step() skip the parameter entirely.",
+])
+def grade_set_to_none(w_zeros, w_none):
+    """02.3: w after two more steps, with zero-filled grads and with None grads."""
+    zeros = expect_number(w_zeros, "`w_zeros`")
+    none = expect_number(w_none, "`w_none`")
+    true_zeros, true_none = _after_zero_grad(False), _after_zero_grad(True)
+    after_step_1 = _after_zero_grad(True, extra_steps=0)
+    if _same(zeros, true_none) and _same(none, true_zeros):
+        fail("the two answers are swapped: zero-filled gradients keep w moving, None "
+             "gradients make step() skip it.")
+    if not _same(none, true_none):
+        if _same(none, 1.0):
+            fail("`w_none`: step 1 had a real gradient (−4) and moved w to 1.4. Only the steps "
+                 "after zero_grad() see no gradient.")
+        if _same(none, true_zeros):
+            fail("`w_none`: with set_to_none=True, .grad is None, and step() skips parameters "
+                 "whose .grad is None, so the momentum buffer is never applied: w stays at "
+                 f"{fmt(true_none)}.")
+        fail(f"`w_none`: got {fmt(none, true_none)}, expected {fmt(true_none, none)}: a None "
+             "gradient makes step() skip w, so it stays where step 1 left it.")
+    if not _same(zeros, true_zeros):
+        if _same(zeros, after_step_1):
+            fail("`w_zeros`: a zero-filled .grad is still a gradient, so step() runs. The "
+                 "momentum buffer (−4) keeps pushing: buffer ← 0.5 · buffer + 0, "
+                 "w ← w − 0.1 · buffer, twice.")
+        if _same(zeros, _after_zero_grad(False, extra_steps=1)):
+            fail("`w_zeros`: that counts one step after zero_grad(); there are two, and the "
+                 "buffer halves each time (−2, then −1).")
+        if _same(zeros, after_step_1 + 2 * 0.1 * 4):
+            fail("`w_zeros`: the momentum buffer decays: buffer ← 0.5 · buffer + 0, so it is "
+                 "−2 and then −1, not −4 both times.")
+        fail(f"`w_zeros`: got {fmt(zeros, true_zeros)}, expected {fmt(true_zeros, zeros)}. "
+             "Apply buffer ← 0.5 · buffer + 0 and w ← w − 0.1 · buffer twice, from 1.4.")
+    return correct(f"zeros: w = {fmt(true_zeros)} (momentum keeps moving it); None: "
+                   f"w = {fmt(true_none)} (step() skips it).")
+
+
+# ----------------------------------------------------------------------------- 02.4
+
+def _accumulated_step(model, optimizer, x, y, n_micro):
+    optimizer.zero_grad()
+    for xb, yb in zip(x.chunk(n_micro), y.chunk(n_micro)):
+        loss = nn.functional.mse_loss(model(xb), yb) / n_micro  # mean over the big batch
+        loss.backward()  # adds this micro-batch's share to .grad
+    optimizer.step()
+
+
+def _big_batch_step(model, optimizer, x, y, n_micro):
+    optimizer.zero_grad()
+    nn.functional.mse_loss(model(x), y).backward()
+    optimizer.step()
+
+
+def _variant(scale=True, zero_grad="before", step="after", divide_by="n_micro", fixed_n=None):
+    """A training step with a known mistake (see ``_WRONG_LOOPS``)."""
+    def step_fn(model, optimizer, x, y, n_micro):
+        n_micro = fixed_n or n_micro
+        if zero_grad == "before":
+            optimizer.zero_grad()
+        for xb, yb in zip(x.chunk(n_micro), y.chunk(n_micro)):
+            if zero_grad == "inside":
+                optimizer.zero_grad()
+            loss = nn.functional.mse_loss(model(xb), yb)
+            if scale:
+                loss = loss / (n_micro if divide_by == "n_micro" else len(x))
+            loss.backward()
+            if step == "inside":
+                optimizer.step()
+        if step == "after":
+            optimizer.step()
+    return step_fn
+
+
+_WRONG_LOOPS = [
+    (_variant(scale=False),
+     "each micro-batch loss must be divided by n_micro. With mean-reduced losses the sum of "
+     "the n_micro micro-batch gradients is n_micro times the big batch's gradient"),
+    (_variant(divide_by="batch"),
+     "divide each micro-batch loss by n_micro (the number of micro-batches), not by the "
+     "number of samples: mse_loss already averages over the samples of a micro-batch"),
+    (_variant(zero_grad="none"),
+     "the gradients of the previous call were still in .grad and were added to the new ones. "
+     "Call optimizer.zero_grad() once, before the micro-batch loop"),
+    (_variant(zero_grad="inside"),
+     "zero_grad() inside the loop erases the earlier micro-batches: only the last one's "
+     "gradient reached step(). Call it once, before the loop"),
+    (_variant(step="inside"),
+     "step() runs once per micro-batch, so each call takes n_micro small steps. Call it once, "
+     "after the loop, when .grad holds the whole batch's gradient"),
+    (_variant(zero_grad="inside", step="inside"),
+     "zero_grad() and step() inside the loop make this plain SGD on micro-batches, not "
+     "accumulation. Clear once before the loop and step once after it"),
+    (_variant(fixed_n=4),
+     "it behaves as if n_micro were always 4. Use the argument `n_micro`, not a fixed number"),
+]
+
+
+def _setup(batch, n_features=3, seed=0):
+    """A float64 MLP, a momentum SGD optimizer over it, and a batch (x, y)."""
+    with seeded(seed):
+        model = nn.Sequential(nn.Linear(n_features, 4, dtype=torch.float64), nn.Tanh(),
+                              nn.Linear(4, 1, dtype=torch.float64))
+        x = torch.randn(batch, n_features, dtype=torch.float64)
+        y = torch.randn(batch, 1, dtype=torch.float64)
+    return model, torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9), x, y
+
+
+def _trajectory(step_fn, batch, n_micro, steps, *, label=None):
+    """Run ``steps`` calls of ``step_fn`` on a fresh set-up; return the params after each call."""
+    model, opt, x, y = _setup(batch)
+    out = []
+    for _ in range(steps):
+        if label is None:
+            step_fn(model, opt, x, y, n_micro)
+        else:  # learner code: safe call; model and optimizer are meant to change, x and y not
+            call(lambda model, optimizer, x, y: step_fn(model, optimizer, x, y, n_micro),
+                 model, opt, x, y, name=label, may_modify=("model", "optimizer"))
+        out.append({n: p.detach().clone() for n, p in model.named_parameters()})
+    return out
+
+
+@exercise("02.4", title="Gradient accumulation over micro-batches", solution=_accumulated_step,
+          hints=[
+              "One call = one optimizer step. Clear the gradients once, run backward() once per "
+              "micro-batch (x.chunk(n_micro) splits the batch), then step() once.",
+              "mse_loss averages over its micro-batch. The big batch's mean is the average of "
+              "the n_micro micro-batch means, so divide each micro-batch loss by n_micro before "
+              "backward().",
+          ])
+def grade_accumulation(accumulated_step):
+    """02.4: ``accumulated_step(model, optimizer, x, y, n_micro)`` equals one big-batch step."""
+    label = "`accumulated_step`"
+    steps = 3
+    for batch, n_micro in ((8, 4), (6, 2)):
+        got = _trajectory(accumulated_step, batch, n_micro, steps, label=label)
+        expected = _trajectory(_big_batch_step, batch, n_micro, steps)
+        start = _trajectory(lambda *args: None, batch, n_micro, 1)[0]
+        if all(torch.equal(got[0][n], start[n]) for n in start):
+            fail(f"{label} did not change the parameters: call optimizer.step() after the "
+                 "backward() calls.")
+        mismatch = first_mismatch(got, expected, reference="one big-batch step")
+        if mismatch is None:
+            continue
+        where = str(mismatch)
+        for wrong, cause in _WRONG_LOOPS:
+            replay = _trajectory(wrong, batch, n_micro, steps)
+            if first_mismatch(got, replay, rtol=1e-9, atol=1e-12) is None:
+                fail(f"with a batch of {batch} in {n_micro} micro-batches, your run {where}: "
+                     f"{cause}.")
+        fail(f"with a batch of {batch} in {n_micro} micro-batches, your run {where}. Clear once, "
+             "backward() each micro-batch loss divided by n_micro, step once.")
+    return correct("three accumulated steps match three big-batch steps (float64, to 1e-12), "
+                   "for 4 micro-batches of 2 and 2 micro-batches of 3.")

@@ -1,0 +1,200 @@
+"""Lesson 02's checkers: the reference is accepted, stubs are "not attempted", and realistic
+wrong answers get the specific feedback that names the mistake.
+
+One table drives every case: (key, description, answers, expected status, message fragments).
+The expected numbers are written out by hand, never computed by the code under test.
+"""
+
+import pytest
+import torch
+from torch import nn
+
+from myoptim_helpers.exercises import exercises_of, grade
+from myoptim_helpers.exercises.lesson02 import _accumulated_step
+
+mse = nn.functional.mse_loss
+
+
+# ----------------------------------------------------------------------------- 02.4 answers
+
+def stub_step(model, optimizer, x, y, n_micro):
+    ...
+
+
+def split_instead_of_chunk(model, optimizer, x, y, n_micro):
+    optimizer.zero_grad()
+    size = len(x) // n_micro
+    for xb, yb in zip(x.split(size), y.split(size)):
+        (mse(model(xb), yb) / n_micro).backward()
+    optimizer.step()
+
+
+def summed_then_one_backward(model, optimizer, x, y, n_micro):
+    optimizer.zero_grad()
+    total = sum(mse(model(xb), yb) for xb, yb in zip(x.chunk(n_micro), y.chunk(n_micro)))
+    (total / n_micro).backward()
+    optimizer.step()
+
+
+def not_scaled(model, optimizer, x, y, n_micro):
+    optimizer.zero_grad()
+    for xb, yb in zip(x.chunk(n_micro), y.chunk(n_micro)):
+        mse(model(xb), yb).backward()
+    optimizer.step()
+
+
+def scaled_by_batch_size(model, optimizer, x, y, n_micro):
+    optimizer.zero_grad()
+    for xb, yb in zip(x.chunk(n_micro), y.chunk(n_micro)):
+        (mse(model(xb), yb) / len(x)).backward()
+    optimizer.step()
+
+
+def no_zero_grad(model, optimizer, x, y, n_micro):
+    for xb, yb in zip(x.chunk(n_micro), y.chunk(n_micro)):
+        (mse(model(xb), yb) / n_micro).backward()
+    optimizer.step()
+
+
+def zero_grad_inside(model, optimizer, x, y, n_micro):
+    for xb, yb in zip(x.chunk(n_micro), y.chunk(n_micro)):
+        optimizer.zero_grad()
+        (mse(model(xb), yb) / n_micro).backward()
+    optimizer.step()
+
+
+def step_inside(model, optimizer, x, y, n_micro):
+    optimizer.zero_grad()
+    for xb, yb in zip(x.chunk(n_micro), y.chunk(n_micro)):
+        (mse(model(xb), yb) / n_micro).backward()
+        optimizer.step()
+
+
+def plain_minibatch_sgd(model, optimizer, x, y, n_micro):
+    for xb, yb in zip(x.chunk(n_micro), y.chunk(n_micro)):
+        optimizer.zero_grad()
+        (mse(model(xb), yb) / n_micro).backward()
+        optimizer.step()
+
+
+def forgets_step(model, optimizer, x, y, n_micro):
+    optimizer.zero_grad()
+    for xb, yb in zip(x.chunk(n_micro), y.chunk(n_micro)):
+        (mse(model(xb), yb) / n_micro).backward()
+
+
+def hard_coded_four(model, optimizer, x, y, n_micro):
+    optimizer.zero_grad()
+    for xb, yb in zip(x.chunk(4), y.chunk(4)):
+        (mse(model(xb), yb) / 4).backward()
+    optimizer.step()
+
+
+def scales_x_in_place(model, optimizer, x, y, n_micro):
+    x /= 1.0 + 1e-3  # modifies the caller's batch
+    _accumulated_step(model, optimizer, x, y, n_micro)
+
+
+def typo_raises(model, optimizer, x, y, n_micro):
+    optimizer.zero_grad()
+    for xb, yb in zip(x.chunks(n_micro), y.chunk(n_micro)):
+        (mse(model(xb), yb) / n_micro).backward()
+    optimizer.step()
+
+
+# ----------------------------------------------------------------------------- the table
+
+CASES = [
+    # 02.1: w after one zero_grad → backward → step (w = [1, -2], target = [3, 1], lr = 0.1)
+    ("02.1", "reference", ([1.4, -1.4],), "correct", ["[−4, −6]"]),
+    ("02.1", "as a tensor", (torch.tensor([1.4, -1.4]),), "correct", []),
+    ("02.1", "as a tuple, rounded", ((1.40, -1.400),), "correct", []),
+    ("02.1", "stub", (...,), "not attempted", []),
+    ("02.1", "sign flipped", ([0.6, -2.6],), "incorrect", ["w[0] = 0.6", "*up* the gradient"]),
+    ("02.1", "forgot lr", ([5.0, 4.0],), "incorrect", ["whole gradient", "lr = 0.1"]),
+    ("02.1", "dropped the 2", ([1.2, -1.7],), "incorrect", ["2(w − target)"]),
+    ("02.1", "gave the gradient", ([-4.0, -6.0],), "incorrect", ["that is the gradient"]),
+    ("02.1", "gave the change", ([0.4, 0.6],), "incorrect", ["that is the change"]),
+    ("02.1", "unchanged", ([1.0, -2.0],), "incorrect", ["w before the step"]),
+    ("02.1", "second element wrong", ([1.4, -2.6],), "incorrect",
+     ["w[0] is right, but w[1] = -2.6", "*up* the gradient"]),
+    ("02.1", "unexplained", ([1.5, -1.4],), "incorrect", ["w[0]: got 1.5, expected 1.4"]),
+    ("02.1", "one number", (1.4,), "incorrect", ["single number", "give 2"]),
+    ("02.1", "three numbers", ([1.4, -1.4, 0.0],), "incorrect", ["has 3 number(s)"]),
+    ("02.1", "NaN", ([float("nan"), -1.4],), "incorrect", ["`w_after`[0] is nan"]),
+    ("02.1", "a string", ("1.4, -1.4",), "incorrect", ["should be a list of 2 numbers"]),
+    # 02.2: w.grad after 3 backward → step iterations without zero_grad
+    ("02.2", "reference", ([-4.0, -7.2, -8.96],), "correct", ["−7.2"]),
+    ("02.2", "stub", (...,), "not attempted", []),
+    ("02.2", "the loop with zero_grad", ([-4.0, -3.2, -2.56],), "incorrect",
+     ["backward 1 is right; after backward 2", "*with* zero_grad()"]),
+    ("02.2", "newest gradient only", ([-4.0, -3.2, -1.76],), "incorrect",
+     ["newest gradient alone", "−4 + (−3.2)"]),
+    ("02.2", "w stays at 1", ([-4.0, -8.0, -12.0],), "incorrect",
+     ["as if w stayed at 1", "at the new w"]),
+    ("02.2", "step uses newest gradient", ([-4.0, -7.2, -9.76],), "incorrect",
+     ["backward 1–2 are right; after backward 3", "whole accumulated .grad"]),
+    ("02.2", "signs flipped", ([4.0, 7.2, 8.96],), "incorrect", ["signs are flipped", "negative"]),
+    ("02.2", "unexplained", ([-4.0, -7.2, -9.0],), "incorrect",
+     ["after backward 3 w.grad is -8.96, you have -9"]),
+    ("02.2", "two numbers", ([-4.0, -7.2],), "incorrect", ["has 2 number(s); give 3"]),
+    # 02.3: zero-filled vs None gradients with momentum 0.5, two steps without backward
+    ("02.3", "reference", (1.7, 1.4), "correct", ["momentum keeps moving it"]),
+    ("02.3", "stub", (..., ...), "not attempted", []),
+    ("02.3", "zeros do nothing", (1.4, 1.4), "incorrect",
+     ["zero-filled .grad is still a gradient"]),
+    ("02.3", "None also moves", (1.7, 1.7), "incorrect", ["`w_none`", "skips parameters"]),
+    ("02.3", "swapped", (1.4, 1.7), "incorrect", ["swapped"]),
+    ("02.3", "one step only", (1.6, 1.4), "incorrect", ["there are two"]),
+    ("02.3", "buffer not decayed", (2.2, 1.4), "incorrect", ["buffer decays"]),
+    ("02.3", "forgot step 1", (1.7, 1.0), "incorrect", ["step 1 had a real gradient"]),
+    ("02.3", "a tensor of two", (torch.tensor([1.7, 1.4]), 1.4), "incorrect",
+     ["single number"]),
+    ("02.3", "wrong count", (1.7,), "error", ["takes 2 answer(s)"]),
+    # 02.4: gradient accumulation equals one big-batch step
+    ("02.4", "reference", (_accumulated_step,), "correct", ["match three big-batch steps"]),
+    ("02.4", "split instead of chunk", (split_instead_of_chunk,), "correct", []),
+    ("02.4", "sum, then one backward", (summed_then_one_backward,), "correct", []),
+    ("02.4", "stub", (stub_step,), "not attempted", []),
+    ("02.4", "loss not scaled", (not_scaled,), "incorrect",
+     ["differs from one big-batch step already at step 1", "divided by n_micro"]),
+    ("02.4", "scaled by batch size", (scaled_by_batch_size,), "incorrect",
+     ["not by the number of samples"]),
+    ("02.4", "no zero_grad", (no_zero_grad,), "incorrect",
+     ["matches one big-batch step for step 1, differs at step 2", "previous call"]),
+    ("02.4", "zero_grad inside the loop", (zero_grad_inside,), "incorrect",
+     ["only the last one's gradient"]),
+    ("02.4", "step inside the loop", (step_inside,), "incorrect", ["once per micro-batch"]),
+    ("02.4", "plain minibatch SGD", (plain_minibatch_sgd,), "incorrect",
+     ["plain SGD on micro-batches"]),
+    ("02.4", "forgets step", (forgets_step,), "incorrect", ["did not change the parameters"]),
+    ("02.4", "hard-coded 4 micro-batches", (hard_coded_four,), "incorrect",
+     ["batch of 6 in 2 micro-batches", "as if n_micro were always 4"]),
+    ("02.4", "modifies x in place", (scales_x_in_place,), "incorrect",
+     ["modified its argument `x` in place"]),
+    ("02.4", "raises", (typo_raises,), "error", ["raised AttributeError", "chunks"]),
+]
+
+
+@pytest.mark.parametrize("key, answers, status, fragments",
+                         [pytest.param(k, a, s, f, id=f"{k} {d}") for k, d, a, s, f in CASES])
+def test_feedback(key, answers, status, fragments):
+    feedback = grade(key, *answers)
+    assert feedback.status == status, str(feedback)
+    for fragment in fragments:
+        assert fragment in feedback.message, str(feedback)
+
+
+def test_every_exercise_has_a_reference_case():
+    keys = set(exercises_of("02"))
+    assert keys == {"02.1", "02.2", "02.3", "02.4"}
+    assert keys == {k for k, d, _, s, _ in CASES if d == "reference" and s == "correct"}
+
+
+def test_grading_leaves_global_state_alone():
+    rng = torch.get_rng_state()
+    for key, _, answers, _, _ in CASES:
+        grade(key, *answers)
+    assert torch.equal(torch.get_rng_state(), rng)
+    assert torch.get_default_dtype() == torch.float32
+    assert torch.is_grad_enabled()
