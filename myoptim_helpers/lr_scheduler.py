@@ -93,15 +93,16 @@ def _set_group_value(group, key, value):
 
 
 def _per_group(name, optimizer, value):
-    """Return ``value`` repeated for every param group, or the list checked for length."""
+    """Return one copy of ``value`` per param group, or the given list checked for length (copied)."""
     if isinstance(value, (list, tuple)):
         if len(value) != len(optimizer.param_groups):
             raise ValueError(
                 f"{name} must have the same length as optimizer.param_groups. "
                 f"{name} has {len(value)} values, param_groups has {len(optimizer.param_groups)}."
             )
-        return [v.clone() if isinstance(v, Tensor) else v for v in value]
-    return [value] * len(optimizer.param_groups)
+    else:
+        value = [value] * len(optimizer.param_groups)
+    return [v.clone() if isinstance(v, Tensor) else v for v in value]
 
 
 def _track_optimizer_step(optimizer):
@@ -285,6 +286,7 @@ class StepLR(LRScheduler):
         return [group["lr"] * self.gamma for group in self.optimizer.param_groups]
 
     def _get_closed_form_lr(self):
+        """Return the class docstring's closed formula at ``last_epoch`` (used by step(epoch), SequentialLR)."""
         return [base_lr * self.gamma ** (self.last_epoch // self.step_size) for base_lr in self.base_lrs]
 
 
@@ -323,6 +325,7 @@ class MultiStepLR(LRScheduler):
         ]
 
     def _get_closed_form_lr(self):
+        """Return the class docstring's closed formula at ``last_epoch`` (used by step(epoch), SequentialLR)."""
         milestones = sorted(self.milestones.elements())
         return [
             base_lr * self.gamma ** bisect_right(milestones, self.last_epoch)
@@ -363,6 +366,7 @@ class ExponentialLR(LRScheduler):
         return [group["lr"] * self.gamma for group in self.optimizer.param_groups]
 
     def _get_closed_form_lr(self):
+        """Return the class docstring's closed formula at ``last_epoch`` (used by step(epoch), SequentialLR)."""
         return [base_lr * self.gamma**self.last_epoch for base_lr in self.base_lrs]
 
 
@@ -421,6 +425,7 @@ class CosineAnnealingLR(LRScheduler):
         ]
 
     def _get_closed_form_lr(self):
+        """Return the class docstring's closed formula at ``last_epoch`` (used by step(epoch), SequentialLR)."""
         return [
             self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
             for base_lr in self.base_lrs
@@ -539,6 +544,7 @@ class LinearLR(LRScheduler):
         ]
 
     def _get_closed_form_lr(self):
+        """Return the class docstring's closed formula at ``last_epoch`` (used by step(epoch), SequentialLR)."""
         return [
             base_lr
             * (
@@ -878,7 +884,9 @@ class OneCycleLR(LRScheduler):
         if three_phase:
             self._schedule_phases = [
                 phase(warmup_end, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
-                phase(float(2 * pct_start * self.total_steps) - 2, "max_lr", "initial_lr", "base_momentum", "max_momentum"),
+                phase(
+                    float(2 * pct_start * self.total_steps) - 2, "max_lr", "initial_lr", "base_momentum", "max_momentum"
+                ),
                 phase(self.total_steps - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum"),
             ]
         else:
@@ -890,7 +898,9 @@ class OneCycleLR(LRScheduler):
         if pct_start < 0 or pct_start > 1 or not isinstance(pct_start, float):
             raise ValueError(f"Expected float between 0 and 1 pct_start, but got {pct_start}")
         if anneal_strategy not in ["cos", "linear"]:
-            raise ValueError(f"anneal_strategy must be one of 'cos' or 'linear', instead got {anneal_strategy}")
+            raise ValueError(
+                f"anneal_strategy must be one of 'cos' or 'linear', instead got {anneal_strategy}"
+            )
         self._anneal_func_type = anneal_strategy
 
         max_lrs = _per_group("max_lr", optimizer, max_lr)
@@ -903,12 +913,15 @@ class OneCycleLR(LRScheduler):
         self.cycle_momentum = cycle_momentum
         if cycle_momentum:
             if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
-                raise ValueError("optimizer must support momentum or beta1 with `cycle_momentum` option enabled")
+                raise ValueError(
+                    "optimizer must support momentum or beta1 with `cycle_momentum` option enabled"
+                )
             self.use_beta1 = "betas" in optimizer.defaults
             max_momentums = _per_group("max_momentum", optimizer, max_momentum)
             base_momentums = _per_group("base_momentum", optimizer, base_momentum)
             if last_epoch == -1:
-                for group, group_max, group_base in zip(optimizer.param_groups, max_momentums, base_momentums, strict=True):
+                momenta = zip(optimizer.param_groups, max_momentums, base_momentums, strict=True)
+                for group, group_max, group_base in momenta:
                     self._set_momentum(group, group_max)
                     group["max_momentum"] = group_max
                     group["base_momentum"] = group_base

@@ -61,9 +61,9 @@ def make_optimizer(kind, source="torch.optim"):
     """Return a fresh optimizer with three float64 param groups, lrs GROUP_LRS; the same every call."""
     generator = torch.Generator().manual_seed(0)
     params = [torch.randn(4, dtype=torch.float64, generator=generator).requires_grad_() for _ in GROUP_LRS]
-    tensor_lr = kind.endswith("_tensor_lr")
+    tensor_lr_dtype = {"sgd_tensor_lr": torch.float64, "sgd_tensor_lr_float32": torch.float32}.get(kind)
     groups = [
-        {"params": [p], "lr": torch.tensor(lr, dtype=torch.float64) if tensor_lr else lr}
+        {"params": [p], "lr": torch.tensor(lr, dtype=tensor_lr_dtype) if tensor_lr_dtype else lr}
         for p, lr in zip(params, GROUP_LRS)
     ]
     optim = optimizer_module(source)
@@ -165,6 +165,7 @@ CASES = [
     Case("CosineAnnealingLR", dict(T_max=1, eta_min=0.001), "T_max 1 flips every epoch"),
     Case("CosineAnnealingLR", dict(T_max=20, eta_min=0.08), "eta_min above one group's lr anneals it upwards"),
     Case("CosineAnnealingLR", dict(T_max=12, eta_min=0.002), "tensor lr", "sgd_tensor_lr"),
+    Case("CosineAnnealingLR", dict(T_max=12, eta_min=0.002), "float32 tensor lr", "sgd_tensor_lr_float32"),
     # LambdaLR
     Case("LambdaLR", dict(lr_lambda=decay_95), "one function for every group"),
     Case("LambdaLR", dict(lr_lambda=[inverse_time, halve_after_10, PolynomialDecay(50, 2.0)]), "one function per group, one a callable object"),
@@ -178,6 +179,7 @@ CASES = [
     Case("LinearLR", dict(start_factor=0.5, end_factor=0.0, total_iters=60), "decay to zero at the last epoch"),
     Case("LinearLR", dict(start_factor=0.25, end_factor=0.75, total_iters=100), "total_iters longer than the run"),
     Case("LinearLR", dict(start_factor=0.2, total_iters=0), "total_iters 0: stays at start_factor"),
+    Case("LinearLR", dict(start_factor=0.1, total_iters=10), "float32 tensor lr", "sgd_tensor_lr_float32"),
     # SequentialLR
     Case(
         "SequentialLR",
