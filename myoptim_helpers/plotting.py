@@ -40,6 +40,8 @@ __all__ = [
 # Surfaces whose values span more than this ratio between the 10% and 90%
 # quantiles get log-spaced contour levels (rosenbrock, beale).
 _LOG_LEVELS_RATIO = 50.0
+# The largest value a log-scaled y axis shows (see _limit_log_axis).
+_LOG_AXIS_LIMIT = 1e200
 DIVERGED_MARKER = "X"
 """The marker drawn at the last finite point of a diverged run."""
 
@@ -90,19 +92,45 @@ def diverged_label(label: str, record) -> str:
     return f"{label} (diverged at {unit} {record.diverged_at})"
 
 
-def _mark_divergence(ax, x, y, color, clip_to=None):
-    """Draw the ✕ at the last finite point (pulled onto the plot's edge if it is outside ``clip_to``)."""
-    clip_on = True
-    if clip_to is not None:
-        (xmin, xmax), (ymin, ymax) = clip_to
-        inside = xmin <= x <= xmax and ymin <= y <= ymax
-        x, y = min(max(x, xmin), xmax), min(max(y, ymin), ymax)
-        clip_on = inside
+def _mark_divergence(ax, x, y, color, xlim=None, ylim=None):
+    """Draw the ✕ at the last finite point; a point outside ``xlim``/``ylim`` is pulled onto the plot's edge."""
+    inside = True
+    for limits, value in ((xlim, x), (ylim, y)):
+        if limits is not None and not limits[0] <= value <= limits[1]:
+            inside = False
+    if xlim is not None:
+        x = min(max(x, xlim[0]), xlim[1])
+    if ylim is not None:
+        y = min(max(y, ylim[0]), ylim[1])
     (marker,) = ax.plot(
         [x], [y], linestyle="none", marker=DIVERGED_MARKER, markersize=12,
-        color=color, markeredgecolor="black", zorder=6, clip_on=clip_on,
+        color=color, markeredgecolor="black", zorder=6, clip_on=inside,
     )
     return marker
+
+
+def _limit_log_axis(ax, curves, yscale: str):
+    """Keep a log-like y axis drawable; return the y limits set, or ``None`` when autoscaling is fine.
+
+    A run about to overflow records losses up to ~1e308, and matplotlib's log
+    axes fail near float64's limit (their tick and margin arithmetic
+    overflows). When values pass ``_LOG_AXIS_LIMIT`` the axis stops there;
+    the curve leaves the top of the plot and a ✕ marks the edge.
+    """
+    if yscale == "linear":
+        return None
+    values = np.concatenate([np.ravel(c)[np.isfinite(np.ravel(c))] for c in curves])
+    if yscale == "log":
+        values = values[values > 0]
+    if values.size == 0 or np.abs(values).max() <= _LOG_AXIS_LIMIT:
+        return None
+    low, high = values.min(), values.max()
+    if yscale == "log":
+        limits = (low / 2, min(high, _LOG_AXIS_LIMIT))
+    else:
+        limits = (max(low, -_LOG_AXIS_LIMIT), min(high, _LOG_AXIS_LIMIT))
+    ax.set_ylim(*limits)
+    return limits
 
 
 # ---------------------------------------------------------------------------
@@ -180,7 +208,7 @@ def _draw_trajectories(ax, items: dict, bounds) -> None:
                 label=diverged_label(name, h), zorder=3)
         starts.append(xy[0])
         if h.diverged:
-            _mark_divergence(ax, xy[-1, 0], xy[-1, 1], color, clip_to=bounds)
+            _mark_divergence(ax, xy[-1, 0], xy[-1, 1], color, xlim=bounds[0], ylim=bounds[1])
     unique = np.unique(np.array(starts), axis=0)
     ax.plot(unique[:, 0], unique[:, 1], linestyle="none", marker="o", markersize=9,
             markerfacecolor="white", markeredgecolor="black", markeredgewidth=1.5, zorder=4, label="start")
@@ -195,6 +223,7 @@ def plot_trajectories(
     log: bool | None = None,
     grid_size: int = 200,
     legend: bool = True,
+    contours: bool = True,
 ):
     """Draw one or more runs' paths over the surface's contours; return the ``ax``.
 
@@ -204,12 +233,17 @@ def plot_trajectories(
     white circle, the minimum a star; a run that diverged ends in a ✕ at its
     last finite point (on the plot's edge if it left the plot) and its legend
     entry says at which step. Axis limits are the surface's ``bounds``.
+    ``contours=False`` draws only the paths, onto an ``ax`` that already
+    shows the surface (from :func:`plot_surface`).
     """
     items = _as_dict(histories)
     if surface is None:
         surface = next(iter(items.values())).surface
     surface = problems.get_surface(surface)
-    ax = plot_surface(surface, ax, levels=levels, log=log, grid_size=grid_size)
+    if contours:
+        ax = plot_surface(surface, ax, levels=levels, log=log, grid_size=grid_size)
+    elif ax is None:
+        raise ValueError("contours=False draws onto an existing ax: pass the ax plot_surface drew on")
     _draw_trajectories(ax, items, surface.bounds)
     if legend:
         ax.legend(loc="best", fontsize="small", framealpha=0.85)
@@ -252,17 +286,19 @@ def plot_losses(histories, ax=None, log: bool = True, *, legend: bool = True):
     if ax is None:
         ax = _new_axes((6.0, 4.0))
     mode, yscale, ylabel = _loss_mode(items, log)
+    if yscale == "symlog":
+        ax.set_yscale("symlog", linthresh=1.0)
+    elif ax.get_yscale() != yscale:
+        ax.set_yscale(yscale)
+    curves = {name: _loss_curve(h, mode) for name, h in items.items()}
+    ylim = _limit_log_axis(ax, curves.values(), yscale)
     colors = _colors()
     for i, (name, h) in enumerate(items.items()):
-        y = _loss_curve(h, mode)
+        y = curves[name]
         color = colors[i % len(colors)]
         ax.plot(np.arange(len(y)), y, linewidth=1.5, color=color, label=diverged_label(name, h))
         if h.diverged:
-            _mark_divergence(ax, len(y) - 1, y[-1], color)
-    if yscale == "symlog":
-        ax.set_yscale("symlog", linthresh=1.0)
-    else:
-        ax.set_yscale(yscale)
+            _mark_divergence(ax, len(y) - 1, y[-1], color, ylim=ylim)
     ax.set_xlabel("step")
     ax.set_ylabel(ylabel)
     if legend:
@@ -353,6 +389,7 @@ def plot_state(history: History, key: str, ax=None, *, log: bool | None = None, 
     if log:
         ax.set_yscale("log")
         ylabel += " (log scale)"
+        _limit_log_axis(ax, [values], "log")
     ax.set_xlabel("step")
     ax.set_ylabel(ylabel)
     ax.set_title(history.label, fontsize="medium")
@@ -371,6 +408,11 @@ def plot_fit(fit_histories, ax=None, *, log: bool = True, legend: bool = True):
     items = _as_dict(fit_histories, kind=FitHistory)
     if ax is None:
         ax = _new_axes((6.0, 4.0))
+    if log:
+        ax.set_yscale("log")
+    curves = [h.train_losses.numpy() for h in items.values()]
+    curves += [h.val_losses.numpy() for h in items.values() if h.val_losses is not None]
+    ylim = _limit_log_axis(ax, curves, "log" if log else "linear")
     colors = _colors()
     for i, (name, h) in enumerate(items.items()):
         train = h.train_losses.numpy()
@@ -381,9 +423,7 @@ def plot_fit(fit_histories, ax=None, *, log: bool = True, legend: bool = True):
             ax.plot(epochs, h.val_losses.numpy(), linewidth=1.5, linestyle="--", color=color,
                     label=f"{name}, validation")
         if h.diverged:
-            _mark_divergence(ax, epochs[-1], train[-1], color)
-    if log:
-        ax.set_yscale("log")
+            _mark_divergence(ax, epochs[-1], train[-1], color, ylim=ylim)
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss (log scale)" if log else "loss")
     if legend:

@@ -120,18 +120,20 @@ class History:
         """Return the first ``steps`` steps of this run as a History.
 
         Equal to running only ``steps`` steps, because a step never depends on
-        the steps after it. A divergence after ``steps`` is dropped.
+        the steps after it: a divergence after ``steps`` is dropped, and a run
+        that diverged within ``steps`` is returned whole.
         """
         _check_steps(steps)
-        if steps >= len(self):
+        if steps >= len(self) and (self.diverged_at is None or self.diverged_at <= steps):
             return self
+        keep = min(steps, len(self))
         return replace(
             self,
-            positions=self.positions[: steps + 1],
-            losses=self.losses[: steps + 1],
-            grads=self.grads[: steps + 1],
-            lrs=self.lrs[:steps],
-            state={key: value[:steps] for key, value in self.state.items()},
+            positions=self.positions[: keep + 1],
+            losses=self.losses[: keep + 1],
+            grads=self.grads[: keep + 1],
+            lrs=self.lrs[:keep],
+            state={key: value[:keep] for key, value in self.state.items()},
             diverged_at=None,
             reason="",
         )
@@ -429,9 +431,10 @@ def run(
 
 def _snapshot(state: Mapping[str, Any], key: str, opt) -> Tensor:
     if key not in state:
-        available = ", ".join(repr(k) for k in state) or "none"
+        available = ", ".join(repr(k) for k in state)
         raise ValueError(
-            f"{type(opt).__name__} has no state {key!r}; its state keys are: {available}"
+            f"{type(opt).__name__} has no state {key!r}; "
+            + (f"its state keys are: {available}" if available else "it keeps no state with these hyperparameters")
         )
     value = state[key]
     if value is None:
