@@ -55,6 +55,8 @@ STUB_RE = re.compile(r"^(?P<indent>\s*)# STUB:(?: (?P<code>.*))?$")
 CHECK_CALL_RE = re.compile(r"""\bcheck\(\s*["'](?P<key>\d\d\.\d+)["']""")
 PLACEHOLDER_RE = re.compile(r"\{\{\s*\w+\s*\}\}")
 PLACEHOLDER_LINE_RE = re.compile(r"^\s*\{\{\s*\w+\s*\}\}\s*$", re.M)
+# An install prefix in a traceback: ".../site-packages/" or the stdlib's ".../lib/python3.11/".
+LIB_PATH_RE = re.compile(r"/[^\s'\"\x1b]*?/(?P<kind>site-packages|dist-packages|python3\.\d+)/")
 README_BEGIN_RE = re.compile(r"^<!-- lessons:begin.*-->$", re.M)
 README_END = "<!-- lessons:end -->"
 
@@ -387,7 +389,15 @@ def clean(nb, seed: str):
         cell.metadata = {"tags": tags} if tags else {}
         if cell.cell_type == "code":
             cell.outputs = _coalesce_streams(cell.outputs)
+            for out in cell.outputs:
+                if out.get("output_type") == "error":
+                    out.traceback = [_neutral_paths(line) for line in out.traceback]
     return _renumber_widgets(nb, seed)
+
+
+def _neutral_paths(text: str) -> str:
+    """Replace this machine's install prefixes in a traceback by neutral ones."""
+    return LIB_PATH_RE.sub(lambda m: f".../{m.group('kind')}/", text)
 
 
 def _coalesce_streams(outputs):

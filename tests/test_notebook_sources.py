@@ -364,3 +364,17 @@ def test_readme_map_lists_every_lesson():
             "| [solved](notebooks/solutions/09_title.ipynb) |") in new
     assert "(https://mybinder.org/v2/gh/owner/name/dev?urlpath=lab/tree/notebooks/00_start_here.ipynb)" \
         in new
+
+
+PATH_CASES = [
+    ("File /work/main/.venv/lib/python3.11/site-packages/torch/optim/sgd.py:65, in SGD",
+     "File .../python3.11/site-packages/torch/optim/sgd.py:65, in SGD"),
+    ("\x1b[32m/usr/lib/python3/dist-packages/torch/x.py:1\x1b[39m",
+     "\x1b[32m.../dist-packages/torch/x.py:1\x1b[39m"),
+    ("Cell In[3], line 2", "Cell In[3], line 2"),
+]
+
+
+@pytest.mark.parametrize("line, neutral", PATH_CASES)
+def test_tracebacks_lose_machine_paths(line, neutral):
+    assert bn._neutral_paths(line) == neutral
