@@ -8,10 +8,11 @@ import pytest
 import torch
 
 from myoptim_helpers.exercises import grade
-from myoptim_helpers.exercises.lesson01 import _add_new_head, _last_layer_optimizer, _per_layer_sgd
+from myoptim_helpers.exercises.lesson01 import add_new_head, last_layer_optimizer, per_layer_sgd
 
 # 01.2 "head weight twice" passes a duplicated tensor on purpose; torch warns about it.
-pytestmark = pytest.mark.filterwarnings("ignore:optimizer contains a parameter group with duplicate")
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:optimizer contains a parameter group with duplicate")
 
 
 # ----------------------------------------------------------------------------- 01.1 answers
@@ -158,7 +159,7 @@ def state_cleared(optimizer, head):
 
 CASES = [
     # 01.1: an optimizer over the last layer only
-    ("01.1", "reference", (_last_layer_optimizer,), "correct", ["exactly the last layer"]),
+    ("01.1", "reference", (last_layer_optimizer,), "correct", ["exactly the last layer"]),
     ("01.1", "myoptim_helpers SGD", (ours_sgd,), "correct", ["exactly the last layer"]),
     ("01.1", "stub", (stub_builder,), "not attempted", []),
     ("01.1", "all parameters", (all_parameters,), "incorrect",
@@ -174,12 +175,13 @@ CASES = [
      ["holds 2.weight, 2.bias", "last layer is layer 4", "hard-code"]),
     ("01.1", "exhausted generator", (counted_then_reused,), "incorrect",
      ["group 0 holds no parameters", "already consumed", "list(...)"]),
-    ("01.1", "forgets return", (forgets_return,), "incorrect", ["returned None", "forget to `return` the optimizer"]),
+    ("01.1", "forgets return", (forgets_return,), "incorrect",
+     ["returned None", "forget to `return` the optimizer"]),
     ("01.1", "returns parameters", (returns_parameters,), "incorrect",
      ["returned a generator, not an optimizer"]),
     ("01.1", "not a function", (0.1,), "incorrect", ["should be a function"]),
     # 01.2: a learning rate per layer
-    ("01.2", "reference", (_per_layer_sgd,), "correct", ["exactly one group"]),
+    ("01.2", "reference", (per_layer_sgd,), "correct", ["exactly one group"]),
     ("01.2", "one group per layer", (one_group_per_layer,), "correct", ["exactly one group"]),
     ("01.2", "stub", (stub_builder,), "not attempted", []),
     ("01.2", "lrs swapped", (lrs_swapped,), "incorrect",
@@ -210,7 +212,7 @@ CASES = [
     ("01.3", "one string", ("4.weight",), "incorrect", ["one string"]),
     ("01.3", "a number", (2,), "incorrect", ["should be a set of parameter names", "got int"]),
     # 01.4: add a late layer with add_param_group
-    ("01.4", "reference", (_add_new_head,), "correct", ["its own group with lr=0.01"]),
+    ("01.4", "reference", (add_new_head,), "correct", ["its own group with lr=0.01"]),
     ("01.4", "stub", (stub_add,), "not attempted", []),
     ("01.4", "returns a new optimizer", (returns_new_optimizer,), "incorrect",
      ["returned a new optimizer", "in place"]),

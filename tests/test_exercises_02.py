@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from myoptim_helpers.exercises import exercises_of, grade
-from myoptim_helpers.exercises.lesson02 import _accumulated_step
+from myoptim_helpers.exercises.lesson02 import accumulated_step
 
 mse = nn.functional.mse_loss
 
@@ -92,7 +92,7 @@ def hard_coded_four(model, optimizer, x, y, n_micro):
 
 def scales_x_in_place(model, optimizer, x, y, n_micro):
     x /= 1.0 + 1e-3  # modifies the caller's batch
-    _accumulated_step(model, optimizer, x, y, n_micro)
+    accumulated_step(model, optimizer, x, y, n_micro)
 
 
 def typo_raises(model, optimizer, x, y, n_micro):
@@ -152,7 +152,7 @@ CASES = [
      ["single number"]),
     ("02.3", "wrong count", (1.7,), "error", ["takes 2 answer(s)"]),
     # 02.4: gradient accumulation equals one big-batch step
-    ("02.4", "reference", (_accumulated_step,), "correct", ["match three big-batch steps"]),
+    ("02.4", "reference", (accumulated_step,), "correct", ["match three big-batch steps"]),
     ("02.4", "split instead of chunk", (split_instead_of_chunk,), "correct", []),
     ("02.4", "sum, then one backward", (summed_then_one_backward,), "correct", []),
     ("02.4", "stub", (stub_step,), "not attempted", []),

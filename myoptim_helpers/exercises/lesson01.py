@@ -14,7 +14,7 @@ from ._core import Reject, call, correct, error, exercise, fail, seeded
 
 
 def _model(n_linear=3, seed=0):
-    """Return the lesson's model: ``n_linear`` Linear layers (2 → 8 → … → 1) with Tanh between, float64.
+    """Return the lesson's float64 model: ``n_linear`` Linear layers (2 → 8 → … → 1), Tanh between.
 
     With 3 layers the Linear layers sit at indices 0, 2, 4 (names ``0.weight`` … ``4.bias``).
     """
@@ -105,11 +105,12 @@ def _lr(value):
 
 # ----------------------------------------------------------------------------- 01.1
 
-def _last_layer_optimizer(model):
+def last_layer_optimizer(model):
+    """Return SGD with lr=0.1 over the last layer of ``model`` only (solves 01.1)."""
     return torch.optim.SGD(model[-1].parameters(), lr=0.1)
 
 
-@exercise("01.1", title="Train only the last layer", solution=_last_layer_optimizer, hints=[
+@exercise("01.1", title="Train only the last layer", solution=last_layer_optimizer, hints=[
     "An optimizer updates exactly the tensors you hand it. Which module holds the last "
     "layer's weight and bias?",
     "`model[-1]` is the last layer of an nn.Sequential; `model[-1].parameters()` yields its "
@@ -149,7 +150,8 @@ def grade_last_layer(last_layer_optimizer):
 
 # ----------------------------------------------------------------------------- 01.2
 
-def _per_layer_sgd(model):
+def per_layer_sgd(model):
+    """Return SGD(momentum=0.9), lr 0.01 for all layers but the last, 0.1 for it (solves 01.2)."""
     return torch.optim.SGD(
         [
             {"params": model[:-1].parameters(), "lr": 0.01},  # every layer but the last
@@ -160,7 +162,7 @@ def _per_layer_sgd(model):
     )
 
 
-@exercise("01.2", title="A learning rate per layer", solution=_per_layer_sgd, hints=[
+@exercise("01.2", title="A learning rate per layer", solution=per_layer_sgd, hints=[
     "Pass a list of dicts, one per param group: `[{'params': ..., 'lr': 0.01}, "
     "{'params': ...}]`. Keyword arguments after the list are the defaults of every group.",
     "`model[:-1]` is an nn.Sequential of every layer but the last, `model[-1]` the last. "
@@ -274,11 +276,12 @@ def grade_changed(changed):
 
 # ----------------------------------------------------------------------------- 01.4
 
-def _add_new_head(optimizer, head):
+def add_new_head(optimizer, head):
+    """Make ``optimizer`` also train ``head``: a group of its own, lr=0.01 (solves 01.4)."""
     optimizer.add_param_group({"params": head.parameters(), "lr": 0.01})
 
 
-@exercise("01.4", title="Add a late layer to the optimizer", solution=_add_new_head, hints=[
+@exercise("01.4", title="Add a late layer to the optimizer", solution=add_new_head, hints=[
     "`optimizer.add_param_group(dict)` appends a param group to an existing optimizer, in "
     "place; the keys you leave out come from the optimizer's defaults.",
     "`optimizer.add_param_group({'params': head.parameters(), 'lr': 0.01})` — nothing to return.",

@@ -177,7 +177,7 @@ def grade_accumulated_grads(grads):
 # ----------------------------------------------------------------------------- 02.3
 
 def _after_zero_grad(set_to_none, momentum=0.5, lr=0.1, extra_steps=2):
-    """The 02.3 set-up: one real step, zero_grad(set_to_none=...), then two steps without backward."""
+    """The 02.3 set-up: a real step, zero_grad(set_to_none=...), two steps without backward."""
     w = torch.tensor(1.0, dtype=torch.float64, requires_grad=True)
     opt = torch.optim.SGD([w], lr=lr, momentum=momentum)
     ((w - 3) ** 2).backward()
@@ -242,7 +242,8 @@ def grade_set_to_none(w_zeros, w_none):
 
 # ----------------------------------------------------------------------------- 02.4
 
-def _accumulated_step(model, optimizer, x, y, n_micro):
+def accumulated_step(model, optimizer, x, y, n_micro):
+    """Take one step with the big batch's gradient, in ``n_micro`` micro-batches (solves 02.4)."""
     optimizer.zero_grad()
     for xb, yb in zip(x.chunk(n_micro), y.chunk(n_micro)):
         loss = nn.functional.mse_loss(model(xb), yb) / n_micro  # mean over the big batch
@@ -324,7 +325,7 @@ def _trajectory(step_fn, batch, n_micro, steps, *, label=None):
     return out
 
 
-@exercise("02.4", title="Gradient accumulation over micro-batches", solution=_accumulated_step,
+@exercise("02.4", title="Gradient accumulation over micro-batches", solution=accumulated_step,
           hints=[
               "One call = one optimizer step. Clear the gradients once, run backward() once per "
               "micro-batch (x.chunk(n_micro) splits the batch), then step() once.",

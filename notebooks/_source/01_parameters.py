@@ -106,8 +106,9 @@ print("offset among m.parameters()?", any(p is m.offset for p in m.parameters())
 
 # %% [markdown]
 # `linear.weight`, `linear.bias` and `gain` are listed; `offset` is not, so
-# `torch.optim.SGD(m.parameters())` would never update it. (If you want a tensor that moves
-# with the module but is not trained, use `self.register_buffer("offset", ...)`.)
+# `torch.optim.SGD(m.parameters())` would never update it. (For a tensor that belongs to
+# the module, follows it in `.to(...)` and `state_dict()`, but is not trained, use
+# `self.register_buffer("offset", torch.zeros(1))`.)
 #
 # For an `nn.Sequential` the names are the layer's index plus the attribute. Our model has
 # Linear layers at indices 0, 2 and 4 (1 and 3 are the Tanh activations, which have no
@@ -280,6 +281,8 @@ show_changes(model, before)
 
 # %% [markdown]
 # Now the head trains, with its own learning rate (0.05) and the default momentum (0.9).
+# Group 0 still holds the old head's two tensors: they get no gradient, so `step()` skips
+# them, but the optimizer keeps them (and their momentum buffers) alive.
 #
 # **Fix 2: rebuild the optimizer** from `model.parameters()`. This is the clean choice
 # before training starts. Mid-training it throws away the optimizer's state (momentum
@@ -332,7 +335,8 @@ opt = torch.optim.SGD([{"params": params}], lr=0.1)  # no error...
 print("tensors in group 0:", len(opt.param_groups[0]["params"]))
 before = snapshot(model)
 train_step(model, opt)
-print("largest change:", max((p - before[n]).abs().max().item() for n, p in model.named_parameters()))
+changes = [(p - before[n]).abs().max().item() for n, p in model.named_parameters()]
+print("largest change:", max(changes))
 
 # %% [markdown]
 # The loss is computed, `backward()` runs, `step()` runs, and nothing trains. The fix: turn
