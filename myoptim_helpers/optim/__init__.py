@@ -22,7 +22,7 @@ only torch's performance flags (``foreach``, ``fused``, ``capturable``,
 >>> opt = SGD([w], lr=0.25)
 >>> (w ** 2).sum().backward()
 >>> opt.step()
->>> w.data                      # 3 - 0.25 * (2 * 3)
+>>> w.detach()                  # 3 - 0.25 * (2 * 3)
 tensor([1.5000])
 """
 
