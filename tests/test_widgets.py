@@ -1,0 +1,240 @@
+"""The explorers of myoptim_helpers.widgets, driven programmatically as a slider move would drive them."""
+
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")  # the tests' choice; the library never sets a backend
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from myoptim_helpers import optim, plotting, training  # noqa: E402
+from myoptim_helpers.widgets import (  # noqa: E402
+    ScheduleExplorer,
+    TrajectoryExplorer,
+    schedule_explorer,
+    trajectory_explorer,
+)
+
+
+def _pixels(png) -> np.ndarray:
+    png = bytes(png)  # ipywidgets 8 holds the image as a memoryview, 7 as bytes
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+
+
+@pytest.fixture
+def adam():
+    return trajectory_explorer("rosenbrock", "Adam", lr=0.1, steps=200)
+
+
+def test_explorer_starts_with_the_run_it_shows(adam):
+    assert isinstance(adam, TrajectoryExplorer) and adam.runs == 1 and adam.renders == 1
+    expected = training.run(optim.Adam, "rosenbrock", 200, lr=0.1, betas=(0.9, 0.999))
+    assert torch.equal(adam.history.positions, expected.positions)
+    assert adam.history.label == "Adam(lr=0.1, betas=(0.9, 0.999))"
+    assert _pixels(adam.image.value).shape == (288, 720, 3)
+    assert "Adam(lr=0.1, betas=(0.9, 0.999))" in adam.readout.value and "200 steps" in adam.readout.value
+    assert adam.error is None
+
+
+def test_repr_is_short_and_deterministic(adam):
+    text = "TrajectoryExplorer(surface='rosenbrock', optimizer='Adam', lr=0.1, betas=(0.9, 0.999), steps=200)"
+    assert repr(adam) == text
+    # Jupyter shows this as the cell's text/plain output (ipywidgets cuts it at 110 characters).
+    assert adam._repr_mimebundle_()["text/plain"] == text
+
+
+# (control, new value, re-runs the optimizer, redraws)
+CHANGES = [
+    ("lr", 0.05, True, True),
+    ("beta1", 0.8, True, True),
+    ("beta2", 0.99, True, True),
+    ("steps", 300, True, True),  # longer than the cached run
+    ("steps", 120, False, True),  # a prefix of the cached run
+    ("steps", 200, False, False),  # unchanged
+    ("momentum", 0.5, False, False),  # Adam has no momentum
+    ("surface", "beale", True, True),
+    ("optimizer", "SGD", True, True),
+]
+
+
+@pytest.mark.parametrize("control, value, reruns, redraws", CHANGES)
+def test_a_control_reruns_and_redraws_only_when_it_matters(adam, control, value, reruns, redraws):
+    runs, renders, image, history = adam.runs, adam.renders, adam.image.value, adam.history
+    adam.controls[control].value = value
+    assert adam.error is None, adam.readout.value
+    assert adam.runs - runs == int(reruns)
+    assert adam.renders - renders == int(redraws)
+    assert (adam.image.value != image) == redraws
+    assert (adam.history is not history) == redraws
+
+
+@pytest.mark.parametrize(
+    "changes, optimizer, kwargs",
+    [
+        ({"lr": 0.05}, optim.Adam, {"lr": 0.05, "betas": (0.9, 0.999)}),
+        ({"beta1": 0.5, "beta2": 0.95}, optim.Adam, {"lr": 0.1, "betas": (0.5, 0.95)}),
+        ({"optimizer": "SGD", "lr": 1e-3, "momentum": 0.5}, optim.SGD, {"lr": 1e-3, "momentum": 0.5}),
+        ({"optimizer": "SGD+Nesterov", "lr": 1e-3}, optim.SGD, {"lr": 1e-3, "momentum": 0.9, "nesterov": True}),
+        ({"optimizer": "AdamW"}, optim.AdamW, {"lr": 0.1, "betas": (0.9, 0.999)}),
+        ({"optimizer": "RMSprop", "lr": 0.01}, optim.RMSprop, {"lr": 0.01, "momentum": 0.9}),
+        ({"optimizer": "Adagrad", "lr": 0.5}, optim.Adagrad, {"lr": 0.5}),
+    ],
+)
+def test_the_shown_history_is_the_run_the_controls_describe(adam, changes, optimizer, kwargs):
+    for control, value in changes.items():
+        adam.controls[control].value = value
+    expected = training.run(optimizer, "rosenbrock", 200, **kwargs)
+    assert torch.equal(adam.history.positions, expected.positions)
+    assert (adam.history.diverged_at, adam.history.reason) == (expected.diverged_at, expected.reason)
+
+
+def test_fewer_steps_reuse_the_run_exactly(adam):
+    adam.controls["steps"].value = 75
+    expected = training.run(optim.Adam, "rosenbrock", 75, lr=0.1)
+    assert adam.runs == 1 and torch.equal(adam.history.positions, expected.positions)
+
+
+@pytest.mark.parametrize(
+    "optimizer, visible",
+    [
+        ("SGD", {"surface", "optimizer", "lr", "steps", "momentum"}),
+        ("SGD+Nesterov", {"surface", "optimizer", "lr", "steps", "momentum"}),
+        ("Adam", {"surface", "optimizer", "lr", "steps", "beta1", "beta2"}),
+        ("AdamW", {"surface", "optimizer", "lr", "steps", "beta1", "beta2"}),
+        ("RMSprop", {"surface", "optimizer", "lr", "steps", "momentum"}),
+        ("Adagrad", {"surface", "optimizer", "lr", "steps"}),
+    ],
+)
+def test_only_the_optimizers_controls_are_shown(adam, optimizer, visible):
+    adam.controls["optimizer"].value = optimizer
+    shown = {name for name, widget in adam.controls.items() if widget.layout.display != "none"}
+    assert shown == visible
+
+
+def test_the_contour_background_is_drawn_once_per_surface(adam, monkeypatch):
+    calls = []
+    original = plotting.plot_surface
+    monkeypatch.setattr(plotting, "plot_surface", lambda *a, **k: calls.append(a[0]) or original(*a, **k))
+    adam.controls["lr"].value = 0.05
+    adam.controls["steps"].value = 50
+    assert calls == []
+    adam.controls["surface"].value = "bumpy"
+    adam.controls["lr"].value = 0.02
+    assert calls == ["bumpy"]
+
+
+def test_the_fast_redraw_equals_a_full_redraw(adam):
+    for control, value in [("lr", 0.3), ("surface", "bumpy"), ("optimizer", "SGD"), ("lr", 0.5)]:
+        adam.controls[control].value = value
+        blitted = _pixels(adam.image.value)
+        adam._canvas.draw()
+        full = np.asarray(adam._canvas.buffer_rgba())[..., :3]
+        assert np.array_equal(blitted, full), f"after {control}={value!r}"
+
+
+def test_a_diverging_run_is_reported_and_drawn(adam):
+    adam.controls["optimizer"].value = "SGD"
+    adam.controls["lr"].value = 0.2
+    h = adam.history
+    assert h.diverged and f"diverged at step {h.diverged_at}" in adam.readout.value
+    assert "left the plotted area" in adam.readout.value
+    crosses = [line for line in adam._path_ax.lines if line.get_marker() == plotting.DIVERGED_MARKER]
+    assert len(crosses) == 1
+    assert adam.error is None
+
+
+def test_an_error_in_a_callback_is_shown_and_kept(adam):
+    adam.controls["optimizer"].value = "SGD+Nesterov"
+    image = adam.image.value
+    adam.controls["momentum"].value = 0.0
+    assert isinstance(adam.error, ValueError)
+    assert "Nesterov momentum requires a momentum and zero dampening" in adam.readout.value
+    assert "ValueError" in adam.readout.value and adam.image.value == image
+    adam.controls["momentum"].value = 0.5
+    assert adam.error is None and "SGD+Nesterov(lr=0.1, momentum=0.5)" in adam.readout.value
+
+
+@pytest.mark.parametrize(
+    "surface, optimizer, lr, steps, text",
+    [
+        ("rosenbrock", "SGD+Nesterov", 1.2589254117941673e-4, 1000,
+         "TrajectoryExplorer(surface='rosenbrock', optimizer='SGD+Nesterov', lr=0.0001259, momentum=0.9, steps=1000)"),
+        ("rosenbrock", "AdamW", 1.2589254117941673e-4, 1000,
+         "TrajectoryExplorer(surface='rosenbrock', optimizer='AdamW', lr=0.0001259, betas=(0.9, 0.999), steps=1000)"),
+        ("saddle", "Adagrad", 0.5, 10, "TrajectoryExplorer(surface='saddle', optimizer='Adagrad', lr=0.5, steps=10)"),
+    ],
+)
+def test_reprs_fit_jupyters_110_characters(surface, optimizer, lr, steps, text):
+    explorer = TrajectoryExplorer(surface, optimizer, lr=lr, steps=steps)
+    assert repr(explorer) == text and len(text) <= 110
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({"surface": "rosenbruck"}, ValueError, "Unknown surface 'rosenbruck'"),
+        ({"optimizer": "LBFGS"}, ValueError, "Unknown optimizer 'LBFGS'; choose one of 'SGD', 'SGD\\+Nesterov'"),
+        ({"lr": 0.0}, ValueError, "Invalid learning rate: 0.0"),
+        ({"steps": 0}, ValueError, "steps must be at least 1"),
+    ],
+)
+def test_bad_arguments_fail_at_construction(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        trajectory_explorer(**kwargs)
+
+
+# ---------------------------------------------------------------------------
+# Schedules
+# ---------------------------------------------------------------------------
+
+# (scheduler, factory with the explorer's default controls (lr 0.1, 100 steps), controls shown)
+SCHEDULES = [
+    ("StepLR", lambda s, o: s.StepLR(o, step_size=25, gamma=0.5), {"step_size", "gamma"}),
+    ("MultiStepLR", lambda s, o: s.MultiStepLR(o, milestones=[50, 75], gamma=0.5), {"milestones", "gamma"}),
+    ("ExponentialLR", lambda s, o: s.ExponentialLR(o, gamma=0.5), {"gamma"}),
+    ("CosineAnnealingLR", lambda s, o: s.CosineAnnealingLR(o, T_max=100, eta_min=0.0), {"T_max", "eta_min"}),
+    ("LinearLR", lambda s, o: s.LinearLR(o, start_factor=0.1, end_factor=1.0, total_iters=10),
+     {"start_factor", "end_factor", "total_iters"}),
+    ("SequentialLR", lambda s, o: s.SequentialLR(o, [s.LinearLR(o, start_factor=0.1, total_iters=10),
+                                                     s.CosineAnnealingLR(o, T_max=90)], milestones=[10]),
+     {"start_factor", "total_iters", "eta_min"}),
+    ("OneCycleLR", lambda s, o: s.OneCycleLR(o, max_lr=0.1, total_steps=100, pct_start=0.3),
+     {"pct_start", "anneal_strategy", "div_factor"}),
+]
+
+
+@pytest.mark.parametrize("name, factory, controls", SCHEDULES, ids=[row[0] for row in SCHEDULES])
+def test_schedule_explorer_shows_torchs_schedule(name, factory, controls):
+    explorer = schedule_explorer(name)
+    expected = training.lr_schedule(lambda o: factory(torch.optim.lr_scheduler, o), 100, lr=0.1)
+    torch.testing.assert_close(explorer.lrs, expected, rtol=1e-15, atol=0.0)
+    shown = {n for n, w in explorer.controls.items() if w.layout.display != "none"}
+    assert shown == {"scheduler", "lr", "steps"} | controls
+    assert explorer.error is None and bytes(explorer.image.value).startswith(b"\x89PNG")
+    assert len(repr(explorer)) <= 110 and repr(explorer).startswith(f"ScheduleExplorer({name!r}, lr=0.1, steps=100")
+
+
+def test_schedule_explorer_recomputes_only_for_its_own_controls():
+    explorer = schedule_explorer("StepLR")
+    assert isinstance(explorer, ScheduleExplorer) and explorer.runs == 1
+    image = explorer.image.value
+    explorer.controls["T_max"].value = 10  # CosineAnnealingLR's, not StepLR's
+    assert explorer.runs == 1 and explorer.image.value == image
+    explorer.controls["gamma"].value = 0.25
+    assert explorer.runs == 2 and explorer.image.value != image
+    assert explorer.lrs.tolist()[:26] == [0.1] * 25 + [0.025]
+    assert repr(explorer) == "ScheduleExplorer('StepLR', lr=0.1, steps=100, step_size=25, gamma=0.25)"
+
+
+def test_schedule_explorer_reports_bad_milestones():
+    explorer = schedule_explorer("MultiStepLR")
+    explorer.controls["milestones"].value = "ten, 20"
+    assert isinstance(explorer.error, ValueError)
+    assert "milestones must be whole numbers separated by commas" in explorer.readout.value
+    explorer.controls["milestones"].value = "10, 20"
+    assert explorer.error is None and explorer.lrs.tolist()[19:21] == [0.05, 0.025]
