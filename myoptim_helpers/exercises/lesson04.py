@@ -1,0 +1,388 @@
+"""Checkers for lesson 04 · Adam: the bias-corrected EMA, one Adam step, Adam's learning rate.
+
+Each grader builds its own inputs and compares the learner's result with an independent
+reference: torch.optim.Adam for the step, the closed-form average for the EMA. When an
+answer is wrong, the grader runs the known wrong variants of the exercise (missing bias
+correction, eps inside the square root, wrong beta, step counter off by one, ...) and
+names the one the learner's answer matches.
+"""
+
+import dataclasses
+import functools
+
+import torch
+
+from ._core import (Reject, call, correct, exercise, expect_number, expect_tensor, fail,
+                    first_mismatch, fmt, incorrect, seeded)
+
+F64 = torch.float64
+
+
+def _as_tensor_result(result, label):
+    """Return ``result`` as a float tensor: a tensor as is, a list of numbers/0-d tensors stacked."""
+    if isinstance(result, (list, tuple)) and result and all(
+            isinstance(v, (int, float, torch.Tensor)) and not isinstance(v, bool) for v in result):
+        if all(not isinstance(v, torch.Tensor) or v.numel() == 1 for v in result):
+            return torch.stack([torch.as_tensor(v, dtype=F64).reshape(()) for v in result])
+    return expect_tensor(result, label, finite=False)
+
+
+def _matching_variant(got, variants, run):
+    """Return the cause of the first variant whose run matches ``got`` (NaN matches NaN), or None."""
+    for variant, cause in variants:
+        if first_mismatch(got, run(variant)) is None:
+            return cause
+    return None
+
+
+# ----------------------------------------------------------------------------- 04.1
+
+def _bias_corrected_ema(values, beta):
+    average = 0.0                                        # m_0 = 0
+    corrected = []
+    for t, value in enumerate(values, start=1):          # t counts from 1
+        average = beta * average + (1 - beta) * value    # m_t = β·m_{t-1} + (1 − β)·x_t
+        corrected.append(average / (1 - beta ** t))      # m̂_t = m_t / (1 − β^t)
+    return torch.stack(corrected)
+
+
+def _ema_variant(values, beta, *, correction="t", swap=False, start_at_first=False,
+                 feed_back=False):
+    """The bias-corrected EMA with one mistake switched on (used to diagnose answers)."""
+    average = values[0] if start_at_first else torch.zeros((), dtype=values.dtype)
+    out = []
+    for t, value in enumerate(values, start=1):
+        if not (start_at_first and t == 1):
+            old, new = (1 - beta, beta) if swap else (beta, 1 - beta)
+            average = old * average + new * value
+        power = {"t": t, "t-1": t - 1, "t+1": t + 1}.get(correction)
+        corrected = average if correction is None else average / (1 - beta ** power)
+        if feed_back:
+            average = corrected
+        out.append(corrected)
+    return torch.stack(out)
+
+
+_EMA_MISTAKES = [
+    (functools.partial(_ema_variant, correction=None),
+     "this is the raw average m_t, which starts near 0 because m_0 = 0: divide it by 1 − beta**t."),
+    (functools.partial(_ema_variant, correction="t-1"),
+     "at the first value you divide by 1 − beta**0 = 0: count t from 1 "
+     "(`enumerate(values, start=1)`)."),
+    (functools.partial(_ema_variant, correction="t+1"),
+     "the correction is off by one: the first average (1 − beta)·x_1 must be divided by "
+     "1 − beta**1, so use beta**t with t counted from 1."),
+    (functools.partial(_ema_variant, swap=True),
+     "beta and 1 − beta are swapped: beta weighs the old average, 1 − beta the new value."),
+    (functools.partial(_ema_variant, start_at_first=True),
+     "the average starts at the first value; the correction 1 − beta**t assumes it starts at 0."),
+    (functools.partial(_ema_variant, feed_back=True),
+     "the corrected value is fed back into the average: keep updating the uncorrected m_t, "
+     "and divide only the value you output."),
+]
+
+# Two cases: a noisy constant (as in the lesson) and a short ramp with another beta, so
+# that a hard-coded beta=0.9 or a length-specific answer is caught.
+_EMA_CASES = ((0.9, 10, 2.0), (0.5, 6, -1.0))
+
+
+def _ema_inputs(beta, n, level, seed):
+    with seeded(seed):
+        return level + 0.5 * torch.randn(n, dtype=F64) + 0.1 * torch.arange(n, dtype=F64)
+
+
+def _closed_form_ema(values, beta):
+    """Return m̂_t = Σ_i (1 − β)·β^(t−i)·x_i / (1 − β^t) for every t: the reference, computed
+    without the recursion the learner writes."""
+    n = values.shape[0]
+    t = torch.arange(1, n + 1, dtype=F64)
+    i = torch.arange(1, n + 1, dtype=F64)
+    weights = torch.where(i[None, :] <= t[:, None],
+                          (1 - beta) * beta ** (t[:, None] - i[None, :]), torch.zeros((), dtype=F64))
+    return (weights @ values) / (1 - beta ** t)
+
+
+@exercise("04.1", title="The bias-corrected moving average", solution=_bias_corrected_ema, hints=[
+    "Keep a running average that starts at 0: `average = beta * average + (1 - beta) * value`.",
+    "Output `average / (1 - beta ** t)` with t = 1 for the first value "
+    "(`enumerate(values, start=1)`), but keep updating the *uncorrected* average.",
+    "Collect the outputs in a list and return `torch.stack(outputs)`.",
+])
+def grade_bias_corrected_ema(bias_corrected_ema):
+    """bias_corrected_ema(values, beta) must return m_t / (1 − beta**t) after every value."""
+    for seed, (beta, n, level) in enumerate(_EMA_CASES):
+        values = _ema_inputs(beta, n, level, seed)
+        result = call(bias_corrected_ema, values, beta, returns=object)
+        got = _as_tensor_result(result, "the value returned by `bias_corrected_ema`")
+        if tuple(got.shape) != (n,):
+            fail(f"for {n} values `bias_corrected_ema` returned shape {tuple(got.shape)}; "
+                 f"return one corrected average per value, shape ({n},).")
+        got = got.detach().to(F64)
+        expected = _closed_form_ema(values, beta)
+        mismatch = first_mismatch(list(got), list(expected), reference="the bias-corrected average")
+        if mismatch is None:
+            continue
+        cause = _matching_variant(list(got), _EMA_MISTAKES, lambda v: list(v(values, beta)))
+        if cause is None and beta != 0.9 and first_mismatch(
+                list(got), list(_closed_form_ema(values, 0.9))) is None:
+            cause = "this is the answer for beta = 0.9: use the `beta` argument."
+        if cause is None and not bool(torch.isfinite(got).all()):
+            cause = "it contains NaN or inf: is there a division by zero?"
+        fail(f"with beta = {beta}: {mismatch}: "
+             + (cause or "update m_t = beta·m_(t−1) + (1 − beta)·x_t from m_0 = 0, "
+                         "then output m_t / (1 − beta**t)."))
+    return correct("your averages equal m_t / (1 − beta**t) at every step, for beta = 0.9 and 0.5: "
+                   "no bias towards the starting 0.")
+
+
+# ----------------------------------------------------------------------------- 04.2
+
+def _adam_step(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps):
+    beta1, beta2 = betas
+    exp_avg = beta1 * exp_avg + (1 - beta1) * grad                  # m_t = β1·m + (1 − β1)·g
+    exp_avg_sq = beta2 * exp_avg_sq + (1 - beta2) * grad * grad     # v_t = β2·v + (1 − β2)·g²
+    m_hat = exp_avg / (1 - beta1 ** step)                           # m̂_t = m_t / (1 − β1^t)
+    v_hat = exp_avg_sq / (1 - beta2 ** step)                        # v̂_t = v_t / (1 − β2^t)
+    param = param - lr * m_hat / (v_hat.sqrt() + eps)               # θ_t = θ − lr·m̂ / (√v̂ + ε)
+    return param, exp_avg, exp_avg_sq
+
+
+def _adam_variant(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps, *, correct1=True,
+                  correct2=True, eps_at="outside", beta_for_v=2, step_offset=0, square=True,
+                  root=True, sign=-1, store_corrected=False, momentum=True, order="pmv",
+                  defaults=False):
+    """One Adam step with one mistake switched on (used to diagnose answers)."""
+    if defaults:
+        lr, betas, eps = 1e-3, (0.9, 0.999), 1e-8
+    beta1, beta2 = betas
+    beta_v = beta2 if beta_for_v == 2 else beta1
+    t = step + step_offset
+    exp_avg = beta1 * exp_avg + (1 - beta1) * grad
+    exp_avg_sq = beta_v * exp_avg_sq + (1 - beta_v) * (grad * grad if square else grad)
+    bc1 = (1 - beta1 ** t) if correct1 else 1.0
+    bc2 = (1 - beta_v ** t) if correct2 else 1.0
+    m_hat = exp_avg / bc1
+    if eps_at == "inside":
+        denom = (exp_avg_sq / bc2 + eps).sqrt()
+    elif eps_at == "before correction":
+        denom = (exp_avg_sq.sqrt() + eps) / bc2 ** 0.5
+    else:
+        denom = (exp_avg_sq / bc2).sqrt() + eps if root else exp_avg_sq / bc2 + eps
+    param = param + sign * lr * (m_hat if momentum else grad) / denom
+    if store_corrected:
+        exp_avg, exp_avg_sq = m_hat, exp_avg_sq / bc2
+    if order == "mvp":
+        return exp_avg, exp_avg_sq, param
+    return param, exp_avg, exp_avg_sq
+
+
+def _v(**mistake):
+    return functools.partial(_adam_variant, **mistake)
+
+
+_ADAM_MISTAKES = [
+    (_v(correct1=False, correct2=False),
+     "the bias correction is missing: divide exp_avg by 1 − beta1**step and exp_avg_sq by "
+     "1 − beta2**step before the update (return the uncorrected moments)."),
+    (_v(correct2=False),
+     "only the first moment is bias-corrected: divide exp_avg_sq by 1 − beta2**step too."),
+    (_v(correct1=False),
+     "only the second moment is bias-corrected: divide exp_avg by 1 − beta1**step too."),
+    (_v(eps_at="inside"),
+     "eps sits inside the square root; torch adds it after: sqrt(v̂) + eps."),
+    (_v(eps_at="before correction"),
+     "eps is added before the bias correction, (sqrt(v) + eps) / sqrt(1 − beta2**step) "
+     "(the paper's 'efficient' form, used by Keras); torch adds it after: sqrt(v̂) + eps."),
+    (_v(beta_for_v=1),
+     "the second moment uses beta1; exp_avg_sq decays with beta2 (and is corrected with beta2)."),
+    (_v(step_offset=1),
+     "the step counter is off by one: `step` is already 1 at the first step, so use "
+     "beta ** step, not beta ** (step + 1)."),
+    (_v(step_offset=-1),
+     "the step counter is off by one: at the first step 1 − beta**(step − 1) = 0 and the update "
+     "divides by zero; `step` is already 1, use beta ** step."),
+    (_v(store_corrected=True),
+     "you return the bias-corrected moments as the new state; keep exp_avg and exp_avg_sq "
+     "uncorrected and correct them only inside the update."),
+    (_v(square=False),
+     "the second moment averages the gradient itself; it averages grad * grad."),
+    (_v(root=False),
+     "the update divides by v̂ itself; it divides by its square root, sqrt(v̂) + eps."),
+    (_v(sign=1),
+     "the parameter moves uphill: subtract lr · m̂ / (sqrt(v̂) + eps)."),
+    (_v(momentum=False),
+     "the update uses the raw gradient; Adam steps along the averaged gradient m̂."),
+    (_v(order="mvp"),
+     "return the three tensors in the order (param, exp_avg, exp_avg_sq)."),
+    (_v(defaults=True),
+     "these are the numbers for Adam's defaults (lr=1e-3, betas=(0.9, 0.999), eps=1e-8): "
+     "use the `lr`, `betas` and `eps` arguments."),
+]
+
+# Hyperparameters away from the defaults (so ignoring an argument shows) and an eps large
+# enough that where it sits changes the numbers well above float64 rounding.
+ADAM_HYPER = {"lr": 0.05, "betas": (0.8, 0.99), "eps": 1e-3}
+ADAM_STEPS = 6
+ADAM_START = (-1.2, 1.0)
+_NAMES = ("exp_avg", "exp_avg_sq", "param")
+
+
+def _valley(p):
+    """A small Rosenbrock valley: gradients of different sizes in x and y that change every step."""
+    return (1 - p[0]) ** 2 + 10 * (p[1] - p[0] ** 2) ** 2
+
+
+def _grad_at(param):
+    p = param.detach().clone().requires_grad_(True)
+    with torch.enable_grad():
+        _valley(p).backward()
+    return p.grad
+
+
+def _torch_adam_steps():
+    """Return torch.optim.Adam's param, exp_avg and exp_avg_sq after each of ADAM_STEPS steps."""
+    p = torch.tensor(ADAM_START, dtype=F64, requires_grad=True)
+    opt = torch.optim.Adam([p], **ADAM_HYPER)
+    steps = []
+    with torch.enable_grad():
+        for _ in range(ADAM_STEPS):
+            opt.zero_grad()
+            _valley(p).backward()
+            opt.step()
+            state = opt.state[p]
+            steps.append({"param": p.detach().clone(), "exp_avg": state["exp_avg"].clone(),
+                          "exp_avg_sq": state["exp_avg_sq"].clone()})
+    return steps
+
+
+def _unpack_adam_result(result, step):
+    label = f"the value `adam_step` returned at step {step}"
+    if not isinstance(result, (tuple, list)) or len(result) != 3:
+        what = (f"{len(result)} values" if isinstance(result, (tuple, list))
+                else f"a {type(result).__name__}")
+        fail(f"`adam_step` should return three tensors (param, exp_avg, exp_avg_sq); "
+             f"it returned {what}.")
+    out = []
+    for name, value in zip(("param", "exp_avg", "exp_avg_sq"), result):
+        expect_tensor(value, f"{name} in {label}", shape=(2,), finite=False)
+        if value.dtype != F64:
+            fail(f"{name} in {label} has dtype {value.dtype}; keep the float64 of the inputs "
+                 "(build new tensors from them, not with torch.tensor(...)).")
+        out.append(value.detach().clone())
+    return out
+
+
+def _run_adam_step(adam_step, learner=False):
+    """Run ``adam_step`` ADAM_STEPS times on the valley; stop after a non-finite result."""
+    param = torch.tensor(ADAM_START, dtype=F64)
+    exp_avg = torch.zeros(2, dtype=F64)
+    exp_avg_sq = torch.zeros(2, dtype=F64)
+    lr, betas, eps = ADAM_HYPER["lr"], ADAM_HYPER["betas"], ADAM_HYPER["eps"]
+    steps = []
+    for step in range(1, ADAM_STEPS + 1):
+        grad = _grad_at(param)
+        if learner:
+            result = call(adam_step, param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps,
+                          returns=object)
+            param, exp_avg, exp_avg_sq = _unpack_adam_result(result, step)
+        else:
+            param, exp_avg, exp_avg_sq = adam_step(param, grad, exp_avg, exp_avg_sq, step,
+                                                   lr, betas, eps)
+        steps.append({"param": param, "exp_avg": exp_avg, "exp_avg_sq": exp_avg_sq})
+        if not all(bool(torch.isfinite(t).all()) for t in (param, exp_avg, exp_avg_sq)):
+            break
+    return steps
+
+
+def _first_named_mismatch(got, expected):
+    """Return the earliest Mismatch over the three tensors, named "exp_avg", ... (moments first)."""
+    best = None
+    for name in _NAMES:
+        m = first_mismatch([s[name] for s in got], [s[name] for s in expected])
+        if m is not None and (best is None or m.step < best.step):
+            best = dataclasses.replace(m, name=name)
+    return best
+
+
+@exercise("04.2", title="One Adam step from scratch", solution=_adam_step, hints=[
+    "Two running averages first: exp_avg with beta1 and grad, exp_avg_sq with beta2 and grad * grad.",
+    "Then the bias corrections with the step number (1 at the first step): "
+    "m̂ = exp_avg / (1 - beta1 ** step), v̂ = exp_avg_sq / (1 - beta2 ** step).",
+    "The update is `param - lr * m_hat / (v_hat.sqrt() + eps)`: eps after the square root. "
+    "Return `param, exp_avg, exp_avg_sq`, the moments uncorrected.",
+])
+def grade_adam_step(adam_step):
+    """adam_step(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps) must match torch.optim.Adam."""
+    expected = _torch_adam_steps()
+    got = _run_adam_step(adam_step, learner=True)
+    mismatch = _first_named_mismatch(got, expected)
+    if mismatch is None:
+        return correct(f"param, exp_avg and exp_avg_sq match torch.optim.Adam at all {ADAM_STEPS} "
+                       "steps (lr=0.05, betas=(0.8, 0.99), eps=1e-3).")
+    for variant, cause in _ADAM_MISTAKES:
+        if _first_named_mismatch(got, _run_adam_step(variant)) is None:
+            return incorrect(f"{mismatch}: {cause}")
+    if not all(bool(torch.isfinite(t).all()) for t in got[-1].values()):
+        return incorrect(f"{mismatch}: a value became NaN or inf; is there a division by zero?")
+    causes = {
+        "exp_avg": "check exp_avg = beta1 · exp_avg + (1 − beta1) · grad.",
+        "exp_avg_sq": "check exp_avg_sq = beta2 · exp_avg_sq + (1 − beta2) · grad².",
+        "param": "the moments are right, so look at the update: "
+                 "param − lr · m̂ / (sqrt(v̂) + eps), with m̂ and v̂ bias-corrected by beta**step.",
+    }
+    return incorrect(f"{mismatch}: {causes[mismatch.name]}")
+
+
+# ----------------------------------------------------------------------------- 04.3
+
+LR_SURFACE = "beale"
+LR_STEPS = 200
+LR_TARGET = 1e-5
+LR_SMALLEST_WORKING = 0.3  # measured: 0.25 ends at 1.4e-5, 0.3 at 1.4e-6 (and 0.8 to 1.0 fail again)
+
+_PICK_LR = """\
+adam_lr = 0.5   # from about 0.3 to 0.7 works (and, by luck of the landscape, 1.5 to 2)
+"""
+
+
+def _adam_on_surface(lr, optimizer=torch.optim.Adam):
+    from .. import training  # imported here: training is only needed when grading 04.3
+    return training.run(optimizer, LR_SURFACE, LR_STEPS, lr=lr)
+
+
+@exercise("04.3", title="Pick a learning rate for Adam", solution=_PICK_LR, hints=[
+    "Try a few values with `training.run(torch.optim.Adam, \"beale\", 200, lr=...)` and "
+    "look at `.final_loss`; start from Adam's default 0.001 and multiply by 10.",
+    "Adam moves each coordinate by at most about lr per step, and the minimum (3, 0.5) is "
+    "about 2.2 away from the start (1, 1.5): 200 steps of 0.001 cannot get there.",
+])
+def grade_adam_lr(adam_lr):
+    """Adam with lr=adam_lr must bring Beale's function below LR_TARGET in LR_STEPS steps."""
+    lr = expect_number(adam_lr, "adam_lr")
+    if lr < 0:
+        return incorrect(f"torch.optim.Adam rejects it: ValueError: Invalid learning rate: {adam_lr}")
+    if lr == 0:
+        return incorrect("with lr=0 Adam never moves.")
+    history = _adam_on_surface(lr)
+    final = history.final_loss
+    if history.diverged:
+        return incorrect(f"with lr={lr:g} Adam diverged at step {history.diverged_at}: "
+                         "lr is far too large.")
+    if final < LR_TARGET:
+        sgd = _adam_on_surface(lr, torch.optim.SGD)
+        sgd_text = ("SGD with the same lr diverges" if sgd.diverged or sgd.final_loss > 1e6
+                    else f"SGD with the same lr ends at {sgd.final_loss:.2g}")
+        return correct(f"with lr={lr:g} Adam reaches loss {final:.2g} after {LR_STEPS} steps "
+                       f"({sgd_text}).")
+    losses = history.losses
+    rises = int((losses[1:] > losses[:-1]).sum())
+    if lr < LR_SMALLEST_WORKING:
+        falling = ("it fell at every step" if rises == 0
+                   else f"it fell at {LR_STEPS - rises} of the {LR_STEPS} steps")
+        return incorrect(f"with lr={lr:g} the loss is still {final:.3g} after {LR_STEPS} steps "
+                         f"(target < {LR_TARGET:g}); {falling}, just not far enough: lr is too "
+                         "small. Adam moves each coordinate by about lr per step, or less.")
+    return incorrect(f"with lr={lr:g} the loss ends at {final:.3g} (target < {LR_TARGET:g}) and "
+                     f"went up at {rises} of the {LR_STEPS} steps: Adam overshoots, so lr is too "
+                     "large (and after a big overshoot exp_avg_sq keeps the huge gradients it "
+                     "met, which shrinks every later step).")

@@ -1,0 +1,532 @@
+# ---
+# summary: Adagrad, RMSprop and Adam built line by line and matched to torch.optim; bias correction, where eps sits, AMSGrad, and the learning rate Adam needs.
+# ---
+
+# %% [markdown]
+# # 04 · Adam and its ancestors
+#
+# {{badges}}
+#
+# Adam is three ideas stacked on SGD: an average of the gradient (momentum), an average of
+# the *squared* gradient that gives every parameter its own step size (Adagrad, RMSprop),
+# and a correction for the zeros both averages start from. This lesson builds them in
+# that order and checks each one against `torch.optim` at every step.
+#
+# ## You will learn
+# - what an exponential moving average is, and why Adam divides it by $1 - \beta^t$
+# - Adagrad → RMSprop → Adam, a few lines each, equal to `torch.optim` in float64
+# - where `eps` sits in torch's Adam, what moving it changes, and what `amsgrad=True` does
+# - how to read Adam's per-parameter step size from its state `exp_avg_sq`
+# - why Adam needs another learning rate than SGD, and how a bad one still fails
+#
+# ## You should already know
+# - the training loop: `zero_grad`, `backward`, `step` (lessons 00–02)
+# - SGD with momentum and its `momentum_buffer` (lesson 03)
+
+# %%
+{{colab_setup}}
+import inspect
+
+import matplotlib.pyplot as plt
+import torch
+from torch import nn
+
+from myoptim_helpers import optim, plotting, problems, training
+from myoptim_helpers.exercises import check, hint, show_solution
+
+_ = torch.manual_seed(0)  # `_ =` keeps the returned generator out of the output
+
+# %% [markdown]
+# ## 1. Exponential moving averages, and why they need a correction
+#
+# Adam keeps two running averages per parameter. Both are *exponential moving averages* (EMA):
+#
+# $$m_t = \beta\, m_{t-1} + (1 - \beta)\, x_t, \qquad m_0 = 0.$$
+#
+# Unrolled, $m_t = (1-\beta)\sum_{i=1}^{t} \beta^{\,t-i} x_i$, and these weights add up to
+# $1 - \beta^t$, not to 1. If every $x_i$ equals $\mu$, then $m_t = (1 - \beta^t)\,\mu$: the
+# average is pulled towards its starting 0, most of all at the start. Dividing by the sum
+# of the weights removes the bias exactly:
+#
+# $$\hat m_t = \frac{m_t}{1 - \beta^t}.$$
+#
+# Below, a noisy signal with true mean 2 and $\beta = 0.9$:
+
+# %%
+beta, true_mean, n = 0.9, 2.0, 50
+torch.manual_seed(0)
+signal = true_mean + 0.5 * torch.randn(n, dtype=torch.float64)
+
+m, raw = 0.0, []
+for x in signal:
+    m = beta * m + (1 - beta) * x                 # m_t = β m_{t−1} + (1 − β) x_t
+    raw.append(m)
+raw = torch.stack(raw)
+t = torch.arange(1, n + 1, dtype=torch.float64)
+corrected = raw / (1 - beta**t)                    # m̂_t = m_t / (1 − β^t)
+for k in (1, 2, 3, 5, 10, 20, 50):
+    print(f"t = {k:2d}   x_t = {signal[k - 1]:.4f}   m_t = {raw[k - 1]:.4f}   "
+          f"m̂_t = {corrected[k - 1]:.4f}   1 − β^t = {1 - beta**k:.4f}")
+
+# %%
+fig, ax = plt.subplots(figsize=(7, 3.5))
+ax.plot(t, signal, ".", color="0.6", label="signal $x_t$")
+ax.plot(t, raw, label="EMA $m_t$ (starts at 0)")
+ax.plot(t, corrected, label=r"bias-corrected $\hat m_t$")
+ax.axhline(true_mean, color="black", linestyle="--", linewidth=1, label="true mean 2")
+ax.set(xlabel="step t", ylabel="value", title=r"EMA with $\beta = 0.9$")
+ax.legend(loc="lower right")
+plt.show()
+
+# %% [markdown]
+# The raw EMA starts at $m_1 = 0.1\,x_1$ and needs about 20 steps to reach the signal's
+# level; the corrected one equals $x_1$ at $t = 1$ and is an average of the right size
+# from the start. Once $\beta^t$ is negligible ($0.9^{50} = 0.005$) the two agree.
+#
+# Adam averages the gradient with $\beta_1 = 0.9$ and the squared gradient with
+# $\beta_2 = 0.999$, and for $\beta_2$ the bias lasts thousands of steps. An update
+# computed from the uncorrected averages, $m_t / \sqrt{v_t}$, is
+# $(1 - \beta_1^t) / \sqrt{1 - \beta_2^t}$ times the corrected one:
+
+# %%
+beta1, beta2 = 0.9, 0.999
+for k in (1, 10, 100, 1000, 10000):
+    bc1, bc2 = 1 - beta1**k, 1 - beta2**k
+    print(f"t = {k:5d}   1 − β1^t = {bc1:.4f}   1 − β2^t = {bc2:.4f}   "
+          f"uncorrected / corrected update = {bc1 / bc2**0.5:.3f}")
+
+# %% [markdown]
+# Without the correction Adam's early steps would be 3 to 6.5 times too **large**, not too
+# small: the squared gradients' average is further from the truth than the gradients'
+# average. Kingma and Ba (2015, §3) give this as the reason for the correction.
+#
+# ### Exercise 04.1 · The bias-corrected moving average
+#
+# Complete `bias_corrected_ema(values, beta)`: for a 1-D tensor `values`, return a tensor of
+# the same length holding $\hat m_t$ after each value. The checker compares with the
+# closed form for two values of `beta`.
+
+# %%
+def bias_corrected_ema(values, beta):
+    """Return m_t / (1 − beta**t) after each of `values`, as a tensor of the same length."""
+    # BEGIN SOLUTION
+    average, out = 0.0, []
+    for t, value in enumerate(values, start=1):
+        average = beta * average + (1 - beta) * value    # m_t = β m_{t−1} + (1 − β) x_t
+        out.append(average / (1 - beta**t))             # m̂_t = m_t / (1 − β^t)
+    return torch.stack(out)
+    # END SOLUTION
+
+
+check("04.1", bias_corrected_ema)
+
+# %% [markdown]
+# ## 2. Adagrad → RMSprop → Adam, in code
+#
+# All three divide the gradient, coordinate by coordinate, by the square root of an
+# accumulated squared gradient, so a coordinate with large gradients takes smaller steps.
+# They differ in *what* they accumulate. Each function below takes one step on `p` in
+# place and keeps its state in a dict under torch's key names; the defaults are torch's.
+#
+# **Adagrad** (Duchi, Hazan and Singer, 2011) sums every squared gradient since the start:
+#
+# $$G_t = G_{t-1} + g_t^2, \qquad \theta_t = \theta_{t-1} - \text{lr}\,\frac{g_t}{\sqrt{G_t} + \varepsilon}$$
+
+# %%
+def adagrad_step(p, g, state, t, lr, eps=1e-10):
+    state["sum"] += g * g                          # G_t = G_{t−1} + g_t²
+    p -= lr * g / (state["sum"].sqrt() + eps)      # θ_t = θ_{t−1} − lr · g_t / (√G_t + ε)
+
+# %% [markdown]
+# $G_t$ only grows, so Adagrad's steps only shrink: good for rare features, a handicap in long
+# training. **RMSprop** (Hinton's lecture notes, 2012) replaces the sum by an EMA with
+# decay $\alpha$ (torch's `alpha`, default 0.99), which forgets old gradients:
+#
+# $$v_t = \alpha\, v_{t-1} + (1 - \alpha)\, g_t^2, \qquad \theta_t = \theta_{t-1} - \text{lr}\,\frac{g_t}{\sqrt{v_t} + \varepsilon}$$
+
+# %%
+def rmsprop_step(p, g, state, t, lr, alpha=0.99, eps=1e-8):
+    state["square_avg"] = alpha * state["square_avg"] + (1 - alpha) * g * g   # v_t
+    p -= lr * g / (state["square_avg"].sqrt() + eps)    # θ_t = θ_{t−1} − lr · g_t / (√v_t + ε)
+
+# %% [markdown]
+# Note what RMSprop lacks: a bias correction. Its first $v_1 = 0.01\,g_1^2$, so its first step
+# is $\text{lr}\cdot g_1 / (0.1\,|g_1|) = 10\,\text{lr}$ in every coordinate. That is
+# torch's RMSprop too.
+#
+# Now both against `torch.optim` and against `myoptim_helpers.optim`, step by step, in
+# float64 on the Rosenbrock valley: `follow` runs one of our functions from the
+# surface's start, and `training.run` runs an optimizer class the same way.
+
+# %%
+def follow(step_fn, state, steps, lr):
+    """Run `step_fn` on the Rosenbrock surface from its start; return the points, shape (steps, 2)."""
+    surface = problems.get_surface("rosenbrock")
+    p = torch.tensor(surface.start, dtype=torch.float64, requires_grad=True)
+    points = []
+    for t in range(1, steps + 1):
+        p.grad = None
+        surface(p).backward()
+        with torch.no_grad():
+            step_fn(p, p.grad, state, t, lr)
+        points.append(p.detach().clone())
+    return torch.stack(points)
+
+# %%
+zeros = torch.zeros(2, dtype=torch.float64)
+for name, step_fn, state in [("Adagrad", adagrad_step, {"sum": zeros.clone()}),
+                             ("RMSprop", rmsprop_step, {"square_avg": zeros.clone()})]:
+    ours = follow(step_fn, state, steps=100, lr=0.01)
+    torchs = training.run(getattr(torch.optim, name), "rosenbrock", 100, lr=0.01).positions[1:]
+    package = training.run(getattr(optim, name), "rosenbrock", 100, lr=0.01).positions[1:]
+    print(f"{name:8s} 100 steps:  max |ours − torch| = {(ours - torchs).abs().max():.1e}   "
+          f"max |myoptim_helpers − torch| = {(package - torchs).abs().max():.1e}")
+
+# %% [markdown]
+# Zero, to the last bit of float64, at every one of the 100 steps.
+#
+# **Adam** (Kingma and Ba, 2015) takes RMSprop's denominator, puts momentum's average in the
+# numerator, and bias-corrects both. With $g_t$ the gradient at step $t = 1, 2, \dots$:
+#
+# | line | formula | torch's state key |
+# |---|---|---|
+# | first moment | $m_t = \beta_1 m_{t-1} + (1-\beta_1)\, g_t$ | `exp_avg` |
+# | second moment | $v_t = \beta_2 v_{t-1} + (1-\beta_2)\, g_t^2$ | `exp_avg_sq` |
+# | bias corrections | $\hat m_t = m_t / (1-\beta_1^t)$, $\ \hat v_t = v_t / (1-\beta_2^t)$ | (not stored) |
+# | update | $\theta_t = \theta_{t-1} - \text{lr}\; \hat m_t / (\sqrt{\hat v_t} + \varepsilon)$ | |
+#
+# ### Exercise 04.2 · One Adam step from scratch
+#
+# Write `adam_step`: given the parameter, its gradient, the two moments before the step and
+# the step number `step` (1 at the first step), **return** the new
+# `(param, exp_avg, exp_avg_sq)` as new tensors, without changing the inputs. The checker runs
+# six steps next to `torch.optim.Adam` (with `lr=0.05, betas=(0.8, 0.99), eps=1e-3`) and
+# names the first step and tensor that differ.
+
+# %%
+def adam_step(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps):
+    """Return (param, exp_avg, exp_avg_sq) after Adam's step number `step` (1, 2, ...)."""
+    # BEGIN SOLUTION
+    beta1, beta2 = betas
+    exp_avg = beta1 * exp_avg + (1 - beta1) * grad                # m_t
+    exp_avg_sq = beta2 * exp_avg_sq + (1 - beta2) * grad * grad   # v_t
+    m_hat = exp_avg / (1 - beta1**step)                           # m̂_t = m_t / (1 − β1^t)
+    v_hat = exp_avg_sq / (1 - beta2**step)                        # v̂_t = v_t / (1 − β2^t)
+    param = param - lr * m_hat / (v_hat.sqrt() + eps)             # θ_t = θ_{t−1} − lr · m̂_t / (√v̂_t + ε)
+    return param, exp_avg, exp_avg_sq
+    # END SOLUTION
+
+
+check("04.2", adam_step)
+
+# %% [markdown]
+# Here is the same step as `myoptim_helpers` writes it, for one tensor, in place (the
+# docstring is the algorithm in the symbols of the code):
+
+# %%
+print(inspect.getsource(optim.adam_update))
+
+# %% [markdown]
+# It computes the same formulas in **torch's order of operations**: the first moment as
+# `exp_avg.lerp_(grad, 1 - beta1)`, i.e. $m + (1-\beta_1)(g - m)$, and `eps` added only after
+# dividing by $\sqrt{1 - \beta_2^t}$. That order is why it matches torch to the last bit; a
+# mathematically equal formula, like the one in 04.2, can differ by a rounding error
+# (about $10^{-16}$ in float64), which is why the checker allows $10^{-12}$.
+
+# %%
+for flags in [{}, {"amsgrad": True}, {"weight_decay": 0.1}, {"maximize": True}]:
+    torchs = training.run(torch.optim.Adam, "rosenbrock", 100, lr=0.01, **flags).positions
+    package = training.run(optim.Adam, "rosenbrock", 100, lr=0.01, **flags).positions
+    print(f"Adam{flags}: max |myoptim_helpers − torch| over 100 steps = "
+          f"{(package - torchs).abs().max():.1e}")
+
+# %% [markdown]
+# ## 3. Where `eps` sits
+#
+# In torch, `eps` is added to $\sqrt{\hat v_t}$, *after* the square root and *after* the bias
+# correction. Other places are in use, all under the name "epsilon":
+#
+# - inside the square root, $\sqrt{\hat v_t + \varepsilon}$ (a common slip when writing Adam by hand);
+# - before the bias correction, $(\sqrt{v_t} + \varepsilon)/\sqrt{1-\beta_2^t}$: the "efficient
+#   version" at the end of the paper's §2, which Keras uses (with `epsilon=1e-7`).
+#
+# At the first step $\hat m_1 = g$ and $\hat v_1 = g^2$, so each placement gives a closed form
+# for the first step. torch's own number comes from `torch.optim.Adam`:
+
+# %%
+lr, eps, beta2 = 1e-3, 1e-8, 0.999
+print("gradient g   first step / lr:   torch (√v̂ + ε)   inside √(v̂ + ε)   before correction")
+for g in (1.0, 1e-3, 1e-5, 1e-7, 1e-9):
+    p = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.Adam([p], lr=lr, eps=eps)
+    p.grad = torch.full_like(p, g)
+    opt.step()
+    torch_step = -p.item()
+    inside = lr * g / (g * g + eps) ** 0.5
+    before = lr * g / (g + eps / (1 - beta2) ** 0.5)
+    print(f"{g:10.0e}   {torch_step / lr:31.4f}   {inside / lr:15.4f}   {before / lr:17.4f}")
+
+# %% [markdown]
+# With torch's placement the first step is `lr` for any gradient larger than `eps`: Adam
+# ignores the gradient's scale. Inside the square root, `eps` acts like
+# $\sqrt{\varepsilon} = 10^{-4}$, so every gradient smaller than about $10^{-4}$ gets a
+# damped step. Before the correction it acts like $\varepsilon / \sqrt{1-\beta_2^t}$, 32 times
+# larger at the first step, then shrinking towards $\varepsilon$.
+#
+# ## Common mistake: `eps` inside the square root
+#
+# Written by hand, `(v_hat + eps).sqrt()` looks harmless. Here it is live, on the ravine
+# surface with its loss multiplied by $10^{-6}$ (as if the loss were measured in other
+# units), so that the gradients are around $10^{-6}$:
+
+# %%
+def adam_eps_inside(p, g, state, t, lr, betas=(0.9, 0.999), eps=1e-8):
+    beta1, beta2 = betas
+    state["exp_avg"] = beta1 * state["exp_avg"] + (1 - beta1) * g
+    state["exp_avg_sq"] = beta2 * state["exp_avg_sq"] + (1 - beta2) * g * g
+    m_hat = state["exp_avg"] / (1 - beta1**t)
+    v_hat = state["exp_avg_sq"] / (1 - beta2**t)
+    p -= lr * m_hat / (v_hat + eps).sqrt()          # the mistake: eps inside the root
+
+# %%
+ravine = problems.get_surface("ravine")
+tiny = lambda xy: 1e-6 * ravine(xy)                  # same valley, gradients a million times smaller
+for name, make in [("torch.optim.Adam", lambda p: torch.optim.Adam([p], lr=0.1)), ("eps inside", None)]:
+    p = torch.tensor(ravine.start, dtype=torch.float64, requires_grad=True)
+    opt = make(p) if make else None
+    state = {"exp_avg": torch.zeros(2, dtype=torch.float64), "exp_avg_sq": torch.zeros(2, dtype=torch.float64)}
+    for t in range(1, 101):
+        p.grad = None
+        tiny(p).backward()
+        if opt:
+            opt.step()
+        else:
+            with torch.no_grad():
+                adam_eps_inside(p, p.grad, state, t, lr=0.1)
+    print(f"{name:17s} after 100 steps: (x, y) = ({p[0].item():8.4f}, {p[1].item():8.4f})   "
+          f"loss × 1e6 = {ravine(p.detach()).item():.4f}")
+
+# %% [markdown]
+# The symptom: torch's Adam gets close to the minimum (0, 0), as it does on the unscaled
+# surface, while the version with `eps` inside the root has hardly left its start (−4, 2).
+# Nothing crashes; training is just slow, and only when the gradients are small. The fix:
+# `v_hat.sqrt() + eps`.
+#
+# ## 4. AMSGrad: when Adam's average forgets too fast
+#
+# Reddi, Kale and Kumar (2018) built a problem on which Adam provably converges to the worst
+# point. The loss changes every step: $f_t(x) = 3x$ when $t \bmod 3 = 1$ and $f_t(x) = -x$
+# otherwise, with $x$ kept in $[-1, 1]$. Over three steps the losses add up to
+# $3x - x - x = x$, so the best point is $x = -1$.
+#
+# Adam normalises each gradient by its recent size. With $\beta_1 = 0$ and a short memory
+# $\beta_2 = 1 / (1 + 3^2) = 0.1$, the rare gradient $3$ (pushing towards $-1$) and each frequent
+# gradient $-1$ (pushing towards $+1$) all make steps of similar size: two out of three go the
+# wrong way. `amsgrad=True` divides by the **largest** $\hat v$ seen so far (state
+# `max_exp_avg_sq`), so after the first large gradient the small ones only take steps a third
+# as long.
+
+# %%
+def online_problem(optimizer_class, amsgrad, steps=300):
+    """Run Adam on Reddi et al.'s online problem; return x after every step."""
+    x = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    opt = optimizer_class([x], lr=0.1, betas=(0.0, 1 / (1 + 3**2)), amsgrad=amsgrad)
+    xs = []
+    for t in range(1, steps + 1):
+        opt.zero_grad()
+        loss = 3 * x if t % 3 == 1 else -x        # gradient 3 once, then −1 twice
+        loss.sum().backward()
+        opt.step()
+        with torch.no_grad():
+            x.clamp_(-1.0, 1.0)                   # the feasible set is [−1, 1]
+        xs.append(x.item())
+    return torch.tensor(xs, dtype=torch.float64)
+
+# %%
+runs = {amsgrad: online_problem(torch.optim.Adam, amsgrad) for amsgrad in (False, True)}
+for amsgrad, xs in runs.items():
+    package = online_problem(optim.Adam, amsgrad)
+    print(f"amsgrad={amsgrad!s:5s}  x after 300 steps = {xs[-1]:+.4f}   "
+          f"average loss per step over the last 30 = {xs[-30:].mean() / 3:+.4f}   "
+          f"max |myoptim_helpers − torch| = {(package - xs).abs().max():.1e}")
+
+fig, ax = plt.subplots(figsize=(7, 3.5))
+ax.plot(range(1, 301), runs[False], label="Adam (amsgrad=False)")
+ax.plot(range(1, 301), runs[True], label="AMSGrad (amsgrad=True)")
+ax.axhline(-1, color="black", linestyle="--", linewidth=1, label="best point x = −1")
+ax.set(xlabel="step", ylabel="x", title="Reddi et al.'s online problem")
+ax.legend()
+plt.show()
+
+# %% [markdown]
+# Adam climbs to $x = +1$, where the average loss is the largest; AMSGrad goes to $-1$.
+# On most real problems the two behave alike, which is why `amsgrad` defaults to `False`.
+#
+# ## 5. Adam's step size, per parameter
+#
+# Adam's update is $-\alpha_t \odot \hat m_t$ with a step size per coordinate,
+# $\alpha_t = \text{lr} / (\sqrt{\hat v_t} + \varepsilon)$: large where gradients have been
+# small. `training.run` can record the state after every step; from `exp_avg_sq` we compute
+# $\alpha_t$ on the ravine $0.1x^2 + 2y^2$, whose $y$ direction is 20 times steeper than its $x$.
+
+# %%
+lr, beta1, beta2, eps = 0.1, 0.9, 0.999, 1e-8
+adam_run = training.run(torch.optim.Adam, "ravine", 60, lr=lr,
+                        record_state=("exp_avg", "exp_avg_sq"))
+t = torch.arange(1, len(adam_run) + 1, dtype=torch.float64).unsqueeze(1)    # steps 1 … 60
+m_hat = adam_run.state["exp_avg"] / (1 - beta1**t)
+v_hat = adam_run.state["exp_avg_sq"] / (1 - beta2**t)
+alpha = lr / (v_hat.sqrt() + eps)                                           # α_t per coordinate
+error = (adam_run.updates + alpha * m_hat).abs().max()
+print(f"recorded update = −α_t · m̂_t at every step (to 1e-15): {bool(error < 1e-15)}")
+for k in (1, 10, 30, 60):
+    print(f"step {k:2d}:  α_x = {alpha[k - 1, 0]:8.4f}   α_y = {alpha[k - 1, 1]:8.4f}")
+
+# %%
+fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8))
+left.plot(t, alpha[:, 0], label=r"$\alpha_t$ for x (flat direction)")
+left.plot(t, alpha[:, 1], label=r"$\alpha_t$ for y (steep direction)")
+left.axhline(lr, color="black", linestyle="--", linewidth=1, label="SGD: lr = 0.1 for both")
+left.set(xlabel="step", ylabel=r"step size $\alpha_t$ (log scale)", yscale="log",
+         title=r"Adam's step size per coordinate, $\mathrm{lr}/(\sqrt{\hat v_t}+\varepsilon)$")
+left.legend(fontsize="small")
+plotting.plot_state(adam_run, "exp_avg_sq", ax=right)
+plt.show()
+
+# %% [markdown]
+# The steep coordinate $y$ has the larger gradients (8 against −0.8 at the start), so its
+# $\hat v$ is larger and its step size 10 times smaller; the flat coordinate $x$ gets the
+# larger one. SGD uses one `lr` for both and must keep it small enough for the steep
+# direction. Both step sizes grow over the run: as the point settles, the gradients shrink,
+# and Adam divides by their shrinking size. On the right, the state `exp_avg_sq` as torch
+# stores it, uncorrected: it starts near 0 and rises like $1 - \beta_2^t$, the bias that
+# $\hat v_t$ divides out.
+#
+# ## 6. Switching SGD to Adam: the learning rates they need
+#
+# SGD's step is $\text{lr} \times g$, so the usable `lr` depends on the size of the gradients
+# (on the ravine, SGD diverges once $\text{lr} > 2/4$, where 4 is the steep direction's
+# curvature). Adam's step is about `lr` whatever the gradient, so its `lr` is a distance per
+# step. The same numbers mean different things:
+
+# %%
+sgd_runs = {f"SGD lr={lr}": training.run(torch.optim.SGD, "ravine", 50, lr=lr) for lr in (0.05, 0.45, 0.52)}
+adam_runs = {f"Adam lr={lr}": training.run(torch.optim.Adam, "ravine", 50, lr=lr) for lr in (0.05, 0.45, 3.0)}
+for name, run in {**sgd_runs, **adam_runs}.items():
+    print(f"{name:14s} loss after 50 steps {run.final_loss:10.4g}")
+
+fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4))
+plotting.plot_trajectories(sgd_runs, ax=left)
+plotting.plot_trajectories(adam_runs, ax=right)
+left.set_title("SGD on the ravine: 50 steps")
+right.set_title("Adam on the ravine: 50 steps")
+plt.show()
+
+# %% [markdown]
+# SGD with 0.05 drops into the valley floor, then crawls along the flat $x$ direction. With
+# 0.45 it zigzags across the steep $y$ direction but arrives; with 0.52 each zigzag is longer
+# than the last: above $2/4$ SGD diverges. Adam starts along the same diagonal for every `lr`
+# (its first step is $-\text{lr}$ times the sign of the gradient in each coordinate), and `lr`
+# sets how far each step goes: 0.05 is still on its way, 0.45 arrives after a loop, and 3
+# overshoots in wide loops yet still ends near the minimum.
+#
+# The same on a small model: a cubic fitted to 50 noisy points (`problems.polynomial_data`)
+# by a linear layer on the features $x, x^2, x^3$, trained full-batch for 100 epochs with
+# `training.fit`:
+
+# %%
+data = problems.polynomial_data(n_train=50, n_val=100, seed=0)
+make_model = lambda: nn.Sequential(problems.PolynomialFeatures(3), nn.Linear(3, 1))
+fits = {}
+for name, cls in [("SGD", torch.optim.SGD), ("Adam", torch.optim.Adam)]:
+    for lr in (0.003, 0.03, 0.3, 3.0):
+        fits[f"{name} lr={lr}"] = training.fit(make_model, cls, data, 100, lr=lr, progress=False)
+for name, fit in fits.items():
+    status = f"diverged in epoch {fit.diverged_at}" if fit.diverged else f"{fit.final_train_loss:.4f}"
+    print(f"{name:14s} training loss after 100 epochs: {status}")
+
+# %%
+fig, ax = plt.subplots(figsize=(7, 4))
+plotting.plot_fit({k: fits[k] for k in ("SGD lr=0.3", "Adam lr=0.03", "Adam lr=0.3")}, ax=ax)
+ax.set_title("Cubic fit: SGD at its best lr vs Adam")
+plt.show()
+
+# %% [markdown]
+# SGD does best at 0.3, diverges at 3 (and at 1), and even at 0.3 has not reached the noise
+# level of the data (0.04, the variance of the noise added to it) after 100 epochs. Adam
+# reaches it with every `lr` from 0.03 to 3: a range 100 times wide. Still, switching
+# optimizers means searching for the learning rate again, by factors of 3 to 10.
+#
+# ## Common mistake: "Adam is adaptive, so any learning rate works"
+#
+# Adam adapts the step size to the gradient's *scale*, not to the *distance* to travel. On
+# Beale's surface, 200 steps from its start with three learning rates:
+
+# %%
+beale_runs = {f"Adam lr={lr}": training.run(torch.optim.Adam, "beale", 200, lr=lr,
+                                             record_state=("exp_avg_sq",)) for lr in (0.001, 0.5, 5.0)}
+for name, run in beale_runs.items():
+    lr = run.lrs[0].item()
+    first, last = (run.updates[k].abs().max(dim=1).values.mean() / lr for k in (slice(0, 50), slice(-50, None)))
+    print(f"{name:14s} loss after 200 steps {run.final_loss:9.3g}   mean step / lr: "
+          f"first 50 steps {first:.3f}, last 50 {last:.5f}   max exp_avg_sq {run.state['exp_avg_sq'].max():.3g}")
+
+fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4))
+plotting.plot_trajectories(beale_runs, ax=left)
+plotting.plot_losses(beale_runs, ax=right)
+right.set_title("Beale: loss per step")
+plt.show()
+
+# %% [markdown]
+# - **Too small** (0.001, Adam's default): each step moves a coordinate by at most about
+#   `lr` (Kingma and Ba, §2.1), so 200 steps cover about 0.2, and the minimum is 2.2 away.
+#   The loss falls at every step; training stalls far from the goal.
+# - **Too large** (5): the first steps throw the point far out, where Beale's gradients are
+#   huge (the function grows like $y^6$). `exp_avg_sq` remembers them for about
+#   $1/(1-\beta_2) = 1000$ steps, so afterwards every step is thousands of times shorter than
+#   `lr`: Adam crawls, and stalls too.
+# - **Well chosen** (0.5): the steps shrink by themselves near the minimum, because the
+#   averaged gradient $\hat m_t$ shrinks, and the loss reaches $3\cdot10^{-8}$.
+#
+# ### Exercise 04.3 · Pick a learning rate for Adam
+#
+# Choose `adam_lr` so that `training.run(torch.optim.Adam, "beale", 200, lr=adam_lr)` ends
+# with a loss below $10^{-5}$. Try a few values first.
+
+# %%
+# BEGIN SOLUTION
+# STUB: adam_lr = ...
+adam_lr = 0.5
+# END SOLUTION
+check("04.3", adam_lr)
+
+# %% [markdown]
+# ## 7. Explore: Adam's betas
+#
+# Move the sliders: `beta1 = 0` turns off momentum (RMSprop with bias correction); a
+# `beta1` near 0.99 gives long, curving overshoots; a small `beta2` makes the step size
+# follow every change of the gradient. Change the surface too, or switch the optimizer to
+# SGD to compare.
+
+# %%
+from myoptim_helpers import widgets
+
+widgets.trajectory_explorer("beale", "Adam", lr=0.5, betas=(0.9, 0.999), steps=200)
+
+# %% [markdown]
+# ## Recap
+#
+# - An EMA $m_t = \beta m_{t-1} + (1-\beta) x_t$ started at 0 is biased by the factor
+#   $1-\beta^t$; Adam divides both moments by it (`exp_avg`, `exp_avg_sq` are stored uncorrected).
+# - Adagrad divides by $\sqrt{\sum g^2}$ (state `sum`), RMSprop by $\sqrt{\text{EMA of } g^2}$
+#   (`square_avg`, no bias correction), Adam by $\sqrt{\hat v_t} + \varepsilon$ and steps along $\hat m_t$.
+# - torch adds `eps` after the square root and the bias correction; inside the root it acts
+#   like $\sqrt{\varepsilon}$. Equal formulas in another order differ by rounding only.
+# - `amsgrad=True` divides by the running maximum `max_exp_avg_sq`.
+# - Adam's step per coordinate is about `lr`, whatever the gradient's scale: its learning rate
+#   must be searched again when switching from SGD, and a bad one still stalls or bounces.
+#
+# ## Next
+#
+# [05 · Weight decay](05_weight_decay.ipynb): why `Adam(weight_decay=...)` is not AdamW, and
+# how real training code decides which parameters to decay.

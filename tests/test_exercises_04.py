@@ -1,0 +1,328 @@
+"""Lesson 04's checkers: the reference is accepted, stubs are "not attempted", and realistic
+wrong answers get the specific feedback that names the mistake.
+
+One table drives every case: (key, description, answers, expected status, message fragments).
+The wrong answers are written the way a learner would write them, independently of the
+variants the checkers use to diagnose them.
+"""
+
+import math
+
+import pytest
+import torch
+
+from myoptim_helpers.exercises import exercises_of, grade
+from myoptim_helpers.exercises.lesson04 import _adam_step, _bias_corrected_ema
+
+
+# ----------------------------------------------------------------------------- 04.1 answers
+
+def stub_ema(values, beta):
+    ...
+
+
+def ema_with_list_result(values, beta):
+    m, out = 0.0, []
+    for t, x in enumerate(values, start=1):
+        m = beta * m + (1 - beta) * x
+        out.append(m / (1 - beta**t))
+    return out
+
+
+def ema_vectorised(values, beta):
+    t = torch.arange(1, len(values) + 1, dtype=values.dtype)
+    weights = (1 - beta) * beta ** (t[:, None] - t[None, :]) * (t[None, :] <= t[:, None])
+    return weights @ values / (1 - beta**t)
+
+
+def ema_uncorrected(values, beta):
+    m, out = 0.0, []
+    for x in values:
+        m = beta * m + (1 - beta) * x
+        out.append(m)
+    return torch.stack(out)
+
+
+def ema_t_from_zero(values, beta):
+    m, out = 0.0, []
+    for t, x in enumerate(values):
+        m = beta * m + (1 - beta) * x
+        out.append(m / (1 - beta**t))
+    return torch.stack(out)
+
+
+def ema_t_plus_one(values, beta):
+    m, out = 0.0, []
+    for t, x in enumerate(values, start=1):
+        m = beta * m + (1 - beta) * x
+        out.append(m / (1 - beta ** (t + 1)))
+    return torch.stack(out)
+
+
+def ema_swapped(values, beta):
+    m, out = 0.0, []
+    for t, x in enumerate(values, start=1):
+        m = (1 - beta) * m + beta * x
+        out.append(m / (1 - beta**t))
+    return torch.stack(out)
+
+
+def ema_starts_at_first_value(values, beta):
+    m, out = values[0], []
+    for t, x in enumerate(values, start=1):
+        if t > 1:
+            m = beta * m + (1 - beta) * x
+        out.append(m / (1 - beta**t))
+    return torch.stack(out)
+
+
+def ema_corrects_in_place(values, beta):
+    m, out = 0.0, []
+    for t, x in enumerate(values, start=1):
+        m = beta * m + (1 - beta) * x
+        m = m / (1 - beta**t)
+        out.append(m)
+    return torch.stack(out)
+
+
+def ema_hard_coded_beta(values, beta):
+    m, out = 0.0, []
+    for t, x in enumerate(values, start=1):
+        m = 0.9 * m + 0.1 * x
+        out.append(m / (1 - 0.9**t))
+    return torch.stack(out)
+
+
+def ema_last_only(values, beta):
+    m = 0.0
+    for x in values:
+        m = beta * m + (1 - beta) * x
+    return m / (1 - beta ** len(values))
+
+
+def ema_in_place(values, beta):
+    m = 0.0
+    for t in range(len(values)):
+        m = beta * m + (1 - beta) * values[t]
+        values[t] = m / (1 - beta ** (t + 1))
+    return values
+
+
+def ema_forgets_return(values, beta):
+    m, out = 0.0, []
+    for t, x in enumerate(values, start=1):
+        m = beta * m + (1 - beta) * x
+        out.append(m / (1 - beta**t))
+
+
+def ema_raises(values, beta):
+    m = torch.zeros(2)
+    for x in values:
+        m = beta * m + (1 - beta) * x
+    return torch.stack([m, values])
+
+
+# ----------------------------------------------------------------------------- 04.2 answers
+
+def stub_adam(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps):
+    """Return (param, exp_avg, exp_avg_sq) after Adam's step number `step` (1, 2, ...)."""
+    ...
+
+
+def adam_torch_order(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps):
+    beta1, beta2 = betas
+    exp_avg = exp_avg.lerp(grad, 1 - beta1)
+    exp_avg_sq = exp_avg_sq.mul(beta2).addcmul(grad, grad, value=1 - beta2)
+    denom = exp_avg_sq.sqrt() / math.sqrt(1 - beta2**step) + eps
+    param = param.addcdiv(exp_avg, denom, value=-lr / (1 - beta1**step))
+    return param, exp_avg, exp_avg_sq
+
+
+def adam_no_bias_correction(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps):
+    beta1, beta2 = betas
+    exp_avg = beta1 * exp_avg + (1 - beta1) * grad
+    exp_avg_sq = beta2 * exp_avg_sq + (1 - beta2) * grad**2
+    return param - lr * exp_avg / (exp_avg_sq.sqrt() + eps), exp_avg, exp_avg_sq
+
+
+def adam_eps_inside(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps):
+    beta1, beta2 = betas
+    exp_avg = beta1 * exp_avg + (1 - beta1) * grad
+    exp_avg_sq = beta2 * exp_avg_sq + (1 - beta2) * grad**2
+    m_hat = exp_avg / (1 - beta1**step)
+    v_hat = exp_avg_sq / (1 - beta2**step)
+    return param - lr * m_hat / torch.sqrt(v_hat + eps), exp_avg, exp_avg_sq
+
+
+def adam_keras_eps(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps):
+    beta1, beta2 = betas
+    exp_avg = beta1 * exp_avg + (1 - beta1) * grad
+    exp_avg_sq = beta2 * exp_avg_sq + (1 - beta2) * grad**2
+    lr_t = lr * math.sqrt(1 - beta2**step) / (1 - beta1**step)
+    return param - lr_t * exp_avg / (exp_avg_sq.sqrt() + eps), exp_avg, exp_avg_sq
+
+
+def adam_beta1_twice(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps):
+    beta1, beta2 = betas
+    exp_avg = beta1 * exp_avg + (1 - beta1) * grad
+    exp_avg_sq = beta1 * exp_avg_sq + (1 - beta1) * grad**2
+    m_hat = exp_avg / (1 - beta1**step)
+    v_hat = exp_avg_sq / (1 - beta1**step)
+    return param - lr * m_hat / (v_hat.sqrt() + eps), exp_avg, exp_avg_sq
+
+
+def adam_step_plus_one(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps):
+    beta1, beta2 = betas
+    step = step + 1  # "the step is incremented first", as in torch's code
+    exp_avg = beta1 * exp_avg + (1 - beta1) * grad
+    exp_avg_sq = beta2 * exp_avg_sq + (1 - beta2) * grad**2
+    m_hat = exp_avg / (1 - beta1**step)
+    v_hat = exp_avg_sq / (1 - beta2**step)
+    return param - lr * m_hat / (v_hat.sqrt() + eps), exp_avg, exp_avg_sq
+
+
+def adam_step_from_zero(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps):
+    beta1, beta2 = betas
+    exp_avg = beta1 * exp_avg + (1 - beta1) * grad
+    exp_avg_sq = beta2 * exp_avg_sq + (1 - beta2) * grad**2
+    m_hat = exp_avg / (1 - beta1 ** (step - 1))
+    v_hat = exp_avg_sq / (1 - beta2 ** (step - 1))
+    return param - lr * m_hat / (v_hat.sqrt() + eps), exp_avg, exp_avg_sq
+
+
+def adam_returns_corrected(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps):
+    beta1, beta2 = betas
+    exp_avg = (beta1 * exp_avg + (1 - beta1) * grad) / (1 - beta1**step)
+    exp_avg_sq = (beta2 * exp_avg_sq + (1 - beta2) * grad**2) / (1 - beta2**step)
+    return param - lr * exp_avg / (exp_avg_sq.sqrt() + eps), exp_avg, exp_avg_sq
+
+
+def adam_in_place(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps):
+    beta1, beta2 = betas
+    exp_avg.mul_(beta1).add_(grad, alpha=1 - beta1)
+    exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+    m_hat = exp_avg / (1 - beta1**step)
+    v_hat = exp_avg_sq / (1 - beta2**step)
+    return param - lr * m_hat / (v_hat.sqrt() + eps), exp_avg, exp_avg_sq
+
+
+def adam_default_hyperparameters(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps):
+    return _adam_step(param, grad, exp_avg, exp_avg_sq, step, 1e-3, (0.9, 0.999), 1e-8)
+
+
+def adam_returns_param_only(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps):
+    return _adam_step(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps)[0]
+
+
+def adam_float32(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps):
+    p, m, v = _adam_step(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps)
+    return p.float(), m, v
+
+
+def adam_typo(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps):
+    beta1, beta2 = betas
+    exp_avg = beta1 * exp_avg + (1 - beta1) * grad
+    return param - lr * exp_avg / exp_avg_sq.sqroot(), exp_avg, exp_avg_sq
+
+
+def adam_wrong_v_update(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps):
+    beta1, beta2 = betas
+    exp_avg = beta1 * exp_avg + (1 - beta1) * grad
+    exp_avg_sq = beta2 * exp_avg_sq + (1 - beta2) * grad.abs()  # |g| instead of g²
+    m_hat = exp_avg / (1 - beta1**step)
+    v_hat = exp_avg_sq / (1 - beta2**step)
+    return param - lr * m_hat / (v_hat.sqrt() + eps), exp_avg, exp_avg_sq
+
+
+# ----------------------------------------------------------------------------- the table
+
+CASES = [
+    # 04.1: the bias-corrected moving average
+    ("04.1", "reference", (_bias_corrected_ema,), "correct", ["beta = 0.9 and 0.5"]),
+    ("04.1", "list of 0-d tensors", (ema_with_list_result,), "correct", []),
+    ("04.1", "vectorised", (ema_vectorised,), "correct", []),
+    ("04.1", "stub", (stub_ema,), "not attempted", []),
+    ("04.1", "no correction", (ema_uncorrected,), "incorrect",
+     ["already at step 1", "raw average", "divide it by 1 − beta**t"]),
+    ("04.1", "t from 0", (ema_t_from_zero,), "incorrect", ["got inf", "1 − beta**0 = 0"]),
+    ("04.1", "t + 1", (ema_t_plus_one,), "incorrect", ["off by one"]),
+    ("04.1", "beta swapped", (ema_swapped,), "incorrect", ["swapped"]),
+    ("04.1", "starts at first value", (ema_starts_at_first_value,), "incorrect",
+     ["starts at the first value"]),
+    ("04.1", "corrected value fed back", (ema_corrects_in_place,), "incorrect",
+     ["for step 1, differs at step 2", "fed back"]),
+    ("04.1", "hard-coded beta", (ema_hard_coded_beta,), "incorrect",
+     ["with beta = 0.5", "use the `beta` argument"]),
+    ("04.1", "last value only", (ema_last_only,), "incorrect", ["returned shape ()", "shape (10,)"]),
+    ("04.1", "modifies values", (ema_in_place,), "incorrect", ["modified its argument `values`"]),
+    ("04.1", "forgets return", (ema_forgets_return,), "incorrect", ["returned None"]),
+    ("04.1", "raises", (ema_raises,), "error", ["raised RuntimeError", "in `ema_raises`"]),
+    ("04.1", "not a function", (0.9,), "incorrect", ["should be a function"]),
+    # 04.2: one Adam step
+    ("04.2", "reference", (_adam_step,), "correct", ["all 6 steps"]),
+    ("04.2", "torch's order of operations", (adam_torch_order,), "correct", []),
+    ("04.2", "stub", (stub_adam,), "not attempted", []),
+    ("04.2", "no bias correction", (adam_no_bias_correction,), "incorrect",
+     ["already at step 1", "param[0]", "bias correction is missing"]),
+    ("04.2", "eps inside sqrt", (adam_eps_inside,), "incorrect", ["eps sits inside the square root"]),
+    ("04.2", "Keras eps", (adam_keras_eps,), "incorrect", ["before the bias correction", "Keras"]),
+    ("04.2", "beta1 for the second moment", (adam_beta1_twice,), "incorrect",
+     ["exp_avg_sq[0]", "second moment uses beta1"]),
+    ("04.2", "step + 1", (adam_step_plus_one,), "incorrect", ["off by one", "beta ** (step + 1)"]),
+    ("04.2", "step - 1", (adam_step_from_zero,), "incorrect", ["got nan", "divides by zero"]),
+    ("04.2", "returns corrected moments", (adam_returns_corrected,), "incorrect",
+     ["exp_avg[0]", "bias-corrected moments as the new state"]),
+    ("04.2", "in place", (adam_in_place,), "incorrect", ["modified its argument `exp_avg` in place"]),
+    ("04.2", "ignores hyperparameters", (adam_default_hyperparameters,), "incorrect",
+     ["Adam's defaults", "use the `lr`, `betas` and `eps` arguments"]),
+    ("04.2", "returns param only", (adam_returns_param_only,), "incorrect",
+     ["should return three tensors", "returned a Tensor"]),
+    ("04.2", "float32", (adam_float32,), "incorrect", ["dtype torch.float32", "float64"]),
+    ("04.2", "typo", (adam_typo,), "error", ["raised AttributeError", "sqroot", "in `adam_typo`"]),
+    ("04.2", "|g| in the second moment", (adam_wrong_v_update,), "incorrect",
+     ["exp_avg_sq[0]", "(1 − beta2) · grad²"]),
+    # 04.3: a learning rate for Adam on Beale's surface
+    ("04.3", "reference", (0.5,), "correct", ["reaches loss", "SGD with the same lr diverges"]),
+    ("04.3", "tensor", (torch.tensor(0.4),), "correct", []),
+    ("04.3", "stub", (...,), "not attempted", []),
+    ("04.3", "Adam's default", (0.001,), "incorrect", ["too small", "fell at every step"]),
+    ("04.3", "a bit small", (0.2,), "incorrect", ["too small", "fell at 173 of the 200 steps"]),
+    ("04.3", "bounces", (1.0,), "incorrect", ["too large", "went up at"]),
+    ("04.3", "far too large", (5.0,), "incorrect", ["too large"]),
+    ("04.3", "negative", (-0.1,), "incorrect", ["Invalid learning rate: -0.1"]),
+    ("04.3", "zero", (0,), "incorrect", ["never moves"]),
+    ("04.3", "string", ("0.5",), "incorrect", ["should be a number, got str"]),
+    ("04.3", "NaN", (math.nan,), "incorrect", ["expected a finite number"]),
+]
+
+
+@pytest.mark.parametrize("key, answers, status, fragments",
+                         [pytest.param(k, a, s, f, id=f"{k} {d}") for k, d, a, s, f in CASES])
+def test_feedback(key, answers, status, fragments):
+    feedback = grade(key, *answers)
+    assert feedback.status == status, str(feedback)
+    for fragment in fragments:
+        assert fragment in feedback.message, str(feedback)
+
+
+def test_every_exercise_has_a_reference_case():
+    keys = set(exercises_of("04"))
+    assert keys == {"04.1", "04.2", "04.3"}
+    assert keys == {k for k, d, _, s, _ in CASES if d == "reference" and s == "correct"}
+
+
+def test_the_adam_checker_compares_with_torch_not_with_the_reference():
+    """The 04.2 reference itself agrees with torch.optim.Adam (so the checker's bar is torch's)."""
+    from myoptim_helpers.exercises.lesson04 import _first_named_mismatch, _run_adam_step, \
+        _torch_adam_steps
+    assert _first_named_mismatch(_run_adam_step(_adam_step), _torch_adam_steps()) is None
+
+
+def test_grading_leaves_global_state_alone():
+    rng = torch.get_rng_state()
+    dtype = torch.get_default_dtype()
+    for key, _, answers, _, _ in CASES:
+        grade(key, *answers)
+    assert torch.equal(torch.get_rng_state(), rng)
+    assert torch.get_default_dtype() == dtype
+    assert torch.is_grad_enabled()
