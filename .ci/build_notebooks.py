@@ -361,10 +361,17 @@ def _failed_cell(nb):
 
 
 def verify_verdicts(nb, version: str, name: str) -> list:
-    """Return problems: a check("NN.k") cell whose output is not the expected verdict."""
+    """Return problems: a check("NN.k") cell whose output is not the expected verdict, or a
+    ``raises-exception`` cell that did not raise (the mistake it shows no longer happens)."""
     problems = []
     for index, cell in enumerate(nb.cells):
-        if cell.cell_type != "code" or "check-demo" in cell.metadata.get("tags", []):
+        if cell.cell_type != "code":
+            continue
+        tags = cell.metadata.get("tags", [])
+        if "raises-exception" in tags and not any(
+                o.get("output_type") == "error" for o in cell.get("outputs", [])):
+            problems.append(f"{name}: cell {index} is tagged raises-exception but did not raise")
+        if "check-demo" in tags:
             continue
         keys = CHECK_CALL_RE.findall(cell.source)
         text = "".join(o.get("text", "") for o in cell.get("outputs", [])
@@ -517,6 +524,10 @@ def check_lesson(lesson: Lesson, cfg: dict | None = None) -> list:
             if errors and "raises-exception" not in tags:
                 problems.append(f"{name}: cell {index} stores an error: "
                                 f"{errors[0].get('ename')}: {errors[0].get('evalue')}")
+                break
+            if not errors and "raises-exception" in tags:
+                problems.append(f"{name}: cell {index} is tagged raises-exception but stores "
+                                "no error")
                 break
     return problems
 

@@ -9,6 +9,7 @@
 import importlib.util
 import json
 import re
+import subprocess
 import sys
 import uuid
 from pathlib import Path
@@ -304,6 +305,8 @@ VERDICT_CASES = [
     (bn.SOLVED, 'check("03.1", f)', "", [],
      ["nb: cell 0: expected '✓ 03.1 correct...', got: (no output)"]),
     (bn.SOLVED, 'check("03.1", g)', "✗ 03.1 incorrect: a demo.\n", ["check-demo"], []),
+    (bn.LEARNER, "1 / 1", "", ["raises-exception"],
+     ["nb: cell 0 is tagged raises-exception but did not raise"]),
 ]
 
 
@@ -378,3 +381,26 @@ PATH_CASES = [
 @pytest.mark.parametrize("line, neutral", PATH_CASES)
 def test_tracebacks_lose_machine_paths(line, neutral):
     assert bn._neutral_paths(line) == neutral
+
+
+def test_a_failing_cell_stops_the_build_with_its_index_and_error(tmp_path):
+    cells = [bn.Cell("code", "x = 1", [], 1),
+             bn.Cell("code", "raise ValueError('shown on purpose')", ["raises-exception"], 2),
+             bn.Cell("code", "print(x)\n1 / 0", [], 3),
+             bn.Cell("code", "print('never runs')", [], 4)]
+    nb = bn.to_notebook(cells)
+    with pytest.raises(bn.BuildError) as info:
+        bn.execute(nb, tmp_path / "nb.ipynb", timeout=60)
+    assert str(info.value).endswith(
+        "nb.ipynb: cell 2 ('print(x)') failed: ZeroDivisionError: division by zero")
+    assert nb.cells[1].outputs[0].ename == "ValueError"
+
+
+def test_check_command_line():
+    ok = subprocess.run([sys.executable, str(ROOT / ".ci" / "build_notebooks.py"), "--check", "00"],
+                        capture_output=True, text=True)
+    assert (ok.returncode, ok.stdout, ok.stderr) == (0, "1 lesson(s) up to date\n", "")
+    missing = subprocess.run([sys.executable, str(ROOT / ".ci" / "build_notebooks.py"),
+                              "--check", "99"], capture_output=True, text=True)
+    assert missing.returncode == 1
+    assert "error: no lesson source for ['99']" in missing.stderr

@@ -207,7 +207,7 @@ def exercises_of(lesson: str) -> dict:
         return {}
     found = {}
     for obj in vars(module).values():
-        if isinstance(obj, Exercise):
+        if isinstance(obj, Exercise) and obj.key.startswith(lesson + "."):
             if obj.key in found and found[obj.key] is not obj:
                 raise ValueError(f"{modname} registers {obj.key} twice")
             found[obj.key] = obj
