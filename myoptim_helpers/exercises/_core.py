@@ -41,6 +41,7 @@ import dataclasses
 import dis
 import importlib
 import inspect
+import linecache
 import math
 import numbers
 import os
@@ -50,7 +51,7 @@ import sys
 import textwrap
 import traceback
 import types
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, NoReturn, Sequence
 
 import torch
 
@@ -139,7 +140,7 @@ class Reject(Exception):
         self.feedback = feedback
 
 
-def fail(message: str) -> "NoReturn":  # noqa: F821 - typing only
+def fail(message: str) -> NoReturn:
     """Stop grading with an "incorrect" Feedback carrying ``message``."""
     raise Reject(incorrect(message))
 
@@ -444,7 +445,6 @@ def _where(tb) -> str:
 
 
 def _source_line(filename, lineno) -> str:
-    import linecache
     line = linecache.getline(filename, lineno).strip()
     return f"`{line}`" if line else ""
 
