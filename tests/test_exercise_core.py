@@ -432,6 +432,27 @@ def test_notebook_functions_print_and_return_none(action, text, capsys):
     assert capsys.readouterr().out == text
 
 
+def test_a_broken_lesson_module_is_reported_not_raised(monkeypatch, capsys):
+    def broken(name, *args, **kwargs):
+        raise SyntaxError("invalid syntax (lesson94.py, line 3)")
+
+    monkeypatch.setattr(_core.importlib, "import_module", broken)
+    assert ex.check("94.1", 1) is None
+    assert capsys.readouterr().out == (
+        "✗ 94.1 error: the checkers of lesson 94 could not be loaded (SyntaxError: invalid "
+        "syntax (lesson94.py, line 3)); please report this.\n")
+
+
+def test_a_solution_without_source_is_reported_not_raised(monkeypatch, capsys):
+    module = types.ModuleType("myoptim_helpers.exercises.lesson93")
+    namespace = {}
+    exec("def solution(x):\n    return x\n", namespace)
+    module.a = ex.exercise("93.1", title="a", solution=namespace["solution"])(lambda x: ex.correct())
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    assert ex.show_solution("93.1") is None
+    assert capsys.readouterr().out == "93.1 has no stored solution source.\n"
+
+
 def test_registration_validates_its_arguments():
     with pytest.raises(ValueError, match="is not an exercise key"):
         ex.exercise("3.1", title="x")

@@ -163,7 +163,10 @@ class Exercise:
             return ""
         if isinstance(self.solution, str):
             return textwrap.dedent(self.solution).strip("\n")
-        return textwrap.dedent(inspect.getsource(self.solution)).strip("\n")
+        try:
+            return textwrap.dedent(inspect.getsource(self.solution)).strip("\n")
+        except (OSError, TypeError):  # defined where no source file exists
+            return ""
 
     def answer_names(self) -> list:
         """Return the names of the answers the grader takes, in order."""
@@ -221,7 +224,11 @@ def _lookup(key) -> Exercise:
         lesson, _ = _split_key(key)
     except ValueError as exc:
         raise Reject(error(str(exc))) from None
-    known = exercises_of(lesson)
+    try:
+        known = exercises_of(lesson)
+    except Exception as exc:  # a broken lesson module must not break the notebook
+        raise Reject(error(f"the checkers of lesson {lesson} could not be loaded "
+                           f"({type(exc).__name__}: {exc}); please report this.")) from None
     if key in known:
         return known[key]
     if not known:
@@ -238,7 +245,12 @@ def grade(key: str, *answers) -> Feedback:
         ex = _lookup(key)
     except Reject as rej:
         return dataclasses.replace(rej.feedback, key=key)
-    return dataclasses.replace(_grade(ex, answers), key=key)
+    try:
+        feedback = _grade(ex, answers)
+    except Exception as exc:  # never let the checker's own machinery break the notebook
+        feedback = error(f"the checker itself failed ({type(exc).__name__}: {exc}); "
+                         "please report this.")
+    return dataclasses.replace(feedback, key=key)
 
 
 def _grade(ex: Exercise, answers: tuple) -> Feedback:
@@ -310,7 +322,7 @@ def show_solution(key: str) -> None:
         return
     source = ex.solution_source()
     print(f"# Solution to {key}: {ex.title}\n{source}" if source
-          else f"{key} has no stored solution.")
+          else f"{key} has no stored solution{' source' if ex.solution is not None else ''}.")
 
 
 # --------------------------------------------------------------------------- stubs
