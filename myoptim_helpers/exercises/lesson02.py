@@ -99,14 +99,14 @@ def grade_one_step(w_after):
 
 # ----------------------------------------------------------------------------- 02.2
 
-def _no_zero_grad_run(zero_grad=False, accumulate_in_step=True, steps=3):
-    """The 02.2 loop (w = 1, loss (w − 3)², SGD lr 0.1, no zero_grad); return w.grad per pass.
+def _no_zero_grad_run(zero_grad=False, accumulate_in_step=True, steps=3, lr=0.25):
+    """The 02.2 loop (w = 1, loss (w − 3)², SGD lr 0.25, no zero_grad); return w.grad per pass.
 
     ``zero_grad=True`` gives the correct loop; ``accumulate_in_step=False`` models the
     belief that step() uses only the newest gradient while .grad still accumulates.
     """
     w = torch.tensor(1.0, dtype=torch.float64, requires_grad=True)
-    opt = torch.optim.SGD([w], lr=0.1)
+    opt = torch.optim.SGD([w], lr=lr)
     grads = []
     for _ in range(steps):
         if zero_grad:
@@ -118,24 +118,25 @@ def _no_zero_grad_run(zero_grad=False, accumulate_in_step=True, steps=3):
             opt.step()
         else:  # the mistaken belief: step() applies only the newest gradient
             with torch.no_grad():
-                w -= 0.1 * (w.grad.item() - before)
+                w -= lr * (w.grad.item() - before)
     return grads
 
 
 _SOLUTION_02_2 = '''
-# backward 1 at w = 1:     fresh gradient 2(1 - 3) = -4;       w.grad = -4
-#   step: w = 1 - 0.1 * (-4) = 1.4
-# backward 2 at w = 1.4:   fresh gradient 2(1.4 - 3) = -3.2;   w.grad = -4 + (-3.2) = -7.2
-#   step uses the whole .grad: w = 1.4 - 0.1 * (-7.2) = 2.12
-# backward 3 at w = 2.12:  fresh gradient 2(2.12 - 3) = -1.76; w.grad = -7.2 + (-1.76) = -8.96
-grads = [-4.0, -7.2, -8.96]
+# backward 1 at w = 1:    new gradient 2(1 - 3) = -4;    w.grad = -4
+#   step: w = 1 - 0.25 * (-4) = 2
+# backward 2 at w = 2:    new gradient 2(2 - 3) = -2;    w.grad = -4 + (-2) = -6
+#   step uses the whole .grad: w = 2 - 0.25 * (-6) = 3.5   (past the minimum at 3)
+# backward 3 at w = 3.5:  new gradient 2(3.5 - 3) = +1;  w.grad = -6 + 1 = -5
+#   the sum still points the old way: the next step moves w further from 3
+grads = [-4.0, -6.0, -5.0]
 '''
 
 
 @exercise("02.2", title="What .grad becomes without zero_grad", solution=_SOLUTION_02_2, hints=[
     "backward() adds the new gradient to whatever .grad holds: w.grad ← w.grad + ∂L/∂w.",
-    "step() uses the whole accumulated w.grad, so w moves further each time. Compute w after "
-    "each step, then the new gradient 2(w − 3) at that w.",
+    "step() uses the whole accumulated w.grad: w ← w − 0.25 · w.grad. Compute w after each "
+    "step, then the new gradient 2(w − 3) at that w, and add it to the old w.grad.",
 ])
 def grade_accumulated_grads(grads):
     """02.2: w.grad after each of three backward → step iterations without zero_grad."""
@@ -143,35 +144,37 @@ def grade_accumulated_grads(grads):
     truth = _no_zero_grad_run()
     wrong = next((i for i, (g, e) in enumerate(zip(got, truth)) if not _same(g, e)), None)
     if wrong is None:
-        return correct("w.grad = −4, −7.2, −8.96: each backward() adds the gradient at the new "
-                       "w to what .grad already held, and step() uses the sum.")
+        return correct("w.grad = −4, −6, −5: each backward() adds the gradient at the new w to "
+                       "what .grad already held. At w = 3.5 the new gradient is +1, but the sum "
+                       "is still −5, so step() pushes w further past the minimum.")
     g, e = got[wrong], truth[wrong]
     where = (f"backward 1{'–' + str(wrong) if wrong > 1 else ''} "
              f"{'is' if wrong == 1 else 'are'} right; after backward {wrong + 1}"
              if wrong else "after backward 1")
     if all(_same(a, -b) for a, b in zip(got, truth)):
-        fail("the signs are flipped: w < 3, so every gradient 2(w − 3) is negative.")
+        fail("the signs are flipped: at w = 1 the gradient 2(w − 3) is −4, and the "
+             "accumulated sum stays negative.")
     known = [
         (_no_zero_grad_run(zero_grad=True),
          "those are the gradients of the loop *with* zero_grad(). Without it, backward() adds "
          "each new gradient to what .grad already holds"),
-        ([-4.0, -3.2, -1.76],
+        ([-4.0, -2.0, 1.0],
          "that is the newest gradient alone. Without zero_grad(), backward() adds it to the "
-         "old .grad (−4 + (−3.2) = −7.2)"),
+         "old .grad (−4 + (−2) = −6)"),
         ([-4.0, -8.0, -12.0],
          "that adds −4 each time, as if w stayed at 1. But step() moves w, and each backward() "
          "computes the gradient at the new w"),
         (_no_zero_grad_run(accumulate_in_step=False),
-         "step() uses the whole accumulated .grad (−7.2 at step 2), not just the newest "
-         "gradient, so w after step 2 is 2.12"),
+         "step() uses the whole accumulated .grad (−6 at step 2), not just the newest "
+         "gradient, so w after step 2 is 3.5"),
     ]
     # the whole answer first (two mistakes can share a prefix), then up to the first error
     for upto in (len(got), wrong + 1):
         for sequence, cause in known:
             if all(_same(a, b) for a, b in zip(got[:upto], sequence[:upto])):
                 fail(f"{where} you have {fmt(g, e)}: {cause}.")
-    fail(f"{where} w.grad is {fmt(e, g)}, you have {fmt(g, e)}. Track w after each step and "
-         "add each new gradient 2(w − 3) to the previous .grad.")
+    fail(f"{where} w.grad is {fmt(e, g)}, you have {fmt(g, e)}. Track w after each step "
+         "(w ← w − 0.25 · w.grad) and add each new gradient 2(w − 3) to the previous .grad.")
 
 
 # ----------------------------------------------------------------------------- 02.3

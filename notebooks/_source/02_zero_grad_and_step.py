@@ -162,20 +162,20 @@ plt.show()
 #
 # ### Exercise 02.2 · What `.grad` becomes without `zero_grad()`
 #
-# Predict `w.grad` right after each of the three `backward()` calls of this loop (the same
-# problem: $w = 1$, $L = (w - 3)^2$, SGD with lr 0.1). Give a list of three numbers. Careful:
-# `step()` runs between the `backward()` calls.
+# Predict `w.grad` right after each of the three `backward()` calls of this loop: the same
+# problem ($w = 1$, $L = (w - 3)^2$) with a larger learning rate, 0.25. Give a list of three
+# numbers. Careful: `step()` runs between the `backward()` calls.
 
 # %%
 # w = torch.tensor(1.0, requires_grad=True)
-# opt = torch.optim.SGD([w], lr=0.1)
+# opt = torch.optim.SGD([w], lr=0.25)
 # for _ in range(3):
-#     ((w - 3) ** 2).backward()       # no zero_grad()!
-#     opt.step()                      ← w.grad after each backward()?
+#     ((w - 3) ** 2).backward()   # no zero_grad()!   ← w.grad after each backward()?
+#     opt.step()
 
 # BEGIN SOLUTION
 # STUB: grads = ...  # [w.grad after backward 1, after backward 2, after backward 3]
-grads = [-4.0, -7.2, -8.96]
+grads = [-4.0, -6.0, -5.0]
 # END SOLUTION
 check("02.2", grads)
 
