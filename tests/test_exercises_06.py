@@ -1,7 +1,7 @@
 """Lesson 06's checkers: the reference is accepted, stubs are "not attempted", and realistic
 wrong answers get the specific feedback that names the mistake.
 
-One table drives every case: (key, label, answer, expected status, fragments of the message).
+One table drives every case: (key, label, answers, expected status, fragments of the message).
 The answers below are written the way a learner would write them, one mistake each.
 A second table checks the reference Signum and Lion against numbers worked out by hand
 from the papers' pseudocode, so the checkers' references are themselves tested.
@@ -12,7 +12,9 @@ import torch
 from torch.optim import Optimizer
 
 from myoptim_helpers.exercises import grade
-from myoptim_helpers.exercises.lesson06 import Lion, MomentumSGD, Signum, make_closure
+from myoptim_helpers.exercises.lesson06 import (
+    Lion, MomentumSGD, Signum, lion_update, make_closure, momentum_update, signum_update,
+)
 
 
 def _closure_loss(closure):
@@ -23,6 +25,72 @@ def _closure_loss(closure):
 
 
 # ----------------------------------------------------------------------------- 06.1 answers
+
+def stub_momentum_update(param, grad, momentum_buffer, *, lr, momentum):
+    ...
+
+
+def ema_update(param, grad, momentum_buffer, *, lr, momentum):
+    if momentum != 0:
+        if momentum_buffer is None:
+            momentum_buffer = torch.zeros_like(param)
+        momentum_buffer.mul_(momentum).add_(grad, alpha=1 - momentum)
+        grad = momentum_buffer
+    param.add_(grad, alpha=-lr)
+    return momentum_buffer
+
+
+def lr_inside_update(param, grad, momentum_buffer, *, lr, momentum):
+    if momentum == 0:
+        param.add_(grad, alpha=-lr)
+        return None
+    if momentum_buffer is None:
+        momentum_buffer = lr * grad
+    else:
+        momentum_buffer.mul_(momentum).add_(grad, alpha=lr)
+    param.sub_(momentum_buffer)
+    return momentum_buffer
+
+
+def no_clone_update(param, grad, momentum_buffer, *, lr, momentum):
+    if momentum != 0:
+        if momentum_buffer is None:
+            momentum_buffer = grad                     # p.grad itself, not a copy
+        else:
+            momentum_buffer.mul_(momentum).add_(grad)
+        grad = momentum_buffer
+    param.add_(grad, alpha=-lr)
+    return momentum_buffer
+
+
+def forgets_buffer_update(param, grad, momentum_buffer, *, lr, momentum):
+    if momentum != 0:
+        if momentum_buffer is None:
+            momentum_buffer = grad.clone()
+        else:
+            momentum_buffer.mul_(momentum).add_(grad)
+        grad = momentum_buffer
+    param.add_(grad, alpha=-lr)
+
+
+def none_buffer_crash(param, grad, momentum_buffer, *, lr, momentum):
+    if momentum != 0:
+        momentum_buffer.mul_(momentum).add_(grad)      # the first step has no buffer yet
+        grad = momentum_buffer
+    param.add_(grad, alpha=-lr)
+    return momentum_buffer
+
+
+def grad_in_place_update(param, grad, momentum_buffer, *, lr, momentum):
+    if momentum != 0:
+        if momentum_buffer is None:
+            momentum_buffer = grad.clone()
+        else:
+            momentum_buffer.mul_(momentum).add_(grad)
+        grad = momentum_buffer
+    param.sub_(grad.mul_(lr))                          # scales the buffer (or p.grad) in place
+    return momentum_buffer
+
 
 class StubSGD(Optimizer):
     def __init__(self, params, lr=1e-3, momentum=0.0):
@@ -219,6 +287,25 @@ class CounterAttributeSGD(MomentumSGD):
         return loss
 
 
+class BiasCorrectedSGD(MomentumSGD):
+    """Borrows Adam's bias correction, with the step counted from 0: divides by zero."""
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = _closure_loss(closure)
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state[p]
+                t = state.get("step", 0)
+                buf = state.setdefault("momentum_buffer", torch.zeros_like(p))
+                buf.mul_(group["momentum"]).add_(p.grad)
+                p.sub_(group["lr"] * buf / (1 - group["momentum"] ** t))
+                state["step"] = t + 1
+        return loss
+
+
 class NoClosureSGD(MomentumSGD):
     @torch.no_grad()
     def step(self):
@@ -324,6 +411,17 @@ def forgets_return_closure(optimizer, xy, f):
         return loss
 
 
+def resets_xy(optimizer, xy, f):
+    xy.data.zero_()
+
+    def closure():
+        optimizer.zero_grad()
+        loss = f(xy)
+        loss.backward()
+        return loss
+    return closure
+
+
 def returns_item(optimizer, xy, f):
     def closure():
         optimizer.zero_grad()
@@ -355,112 +453,96 @@ def under_no_grad(optimizer, xy, f):
 
 # ----------------------------------------------------------------------------- 06.3 answers
 
-class StubSignum(Optimizer):
-    def __init__(self, params, lr=1e-3, momentum=0.9):
-        if lr < 0.0:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= momentum < 1.0:
-            raise ValueError(f"Invalid momentum value: {momentum}")
-        super().__init__(params, {"lr": lr, "momentum": momentum})
-
-    @torch.no_grad()
-    def step(self, closure=None):
-        ...
+def stub_signum_update(param, grad, momentum_buffer, *, lr, momentum):
+    ...
 
 
-def _signum_class(update, name):
-    """A Signum whose per-parameter rule is ``update(p, grad, state, lr, momentum)``."""
-
-    def step(self, closure=None):
-        loss = _closure_loss(closure)
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is not None:
-                    update(p, p.grad, self.state[p], group["lr"], group["momentum"])
-        return loss
-
-    return type(name, (Signum,), {"step": torch.no_grad()(step)})
-
-
-def _torch_style_momentum(p, g, state, lr, mu):
-    if "momentum_buffer" not in state:
-        state["momentum_buffer"] = g.clone()
+def torch_style_signum(param, grad, momentum_buffer, *, lr, momentum):
+    if momentum_buffer is None:
+        momentum_buffer = grad.clone()
     else:
-        state["momentum_buffer"].mul_(mu).add_(g)
-    p.add_(state["momentum_buffer"].sign(), alpha=-lr)
+        momentum_buffer.mul_(momentum).add_(grad)
+    param.add_(momentum_buffer.sign(), alpha=-lr)
+    return momentum_buffer
 
 
-def _buffer_from_first_grad(p, g, state, lr, mu):
-    if "momentum_buffer" not in state:
-        state["momentum_buffer"] = g.clone()
+def first_grad_signum(param, grad, momentum_buffer, *, lr, momentum):
+    if momentum_buffer is None:
+        momentum_buffer = grad.clone()
     else:
-        state["momentum_buffer"].mul_(mu).add_(g, alpha=1 - mu)
-    p.add_(state["momentum_buffer"].sign(), alpha=-lr)
+        momentum_buffer.mul_(momentum).add_(grad, alpha=1 - momentum)
+    param.add_(momentum_buffer.sign(), alpha=-lr)
+    return momentum_buffer
 
 
-def _sign_of_grad(p, g, state, lr, mu):
-    m = state.setdefault("momentum_buffer", torch.zeros_like(p))
-    m.mul_(mu).add_(g, alpha=1 - mu)
-    p.add_(g.sign(), alpha=-lr)
+def grad_sign_signum(param, grad, momentum_buffer, *, lr, momentum):
+    if momentum_buffer is None:
+        momentum_buffer = torch.zeros_like(param)
+    momentum_buffer.mul_(momentum).add_(grad, alpha=1 - momentum)
+    param.add_(grad.sign(), alpha=-lr)
+    return momentum_buffer
 
 
-def _no_sign(p, g, state, lr, mu):
-    m = state.setdefault("momentum_buffer", torch.zeros_like(p))
-    m.mul_(mu).add_(g, alpha=1 - mu)
-    p.add_(m, alpha=-lr)
+def no_sign_signum(param, grad, momentum_buffer, *, lr, momentum):
+    if momentum_buffer is None:
+        momentum_buffer = torch.zeros_like(param)
+    momentum_buffer.mul_(momentum).add_(grad, alpha=1 - momentum)
+    param.add_(momentum_buffer, alpha=-lr)
+    return momentum_buffer
 
 
-def _in_place_grad(p, g, state, lr, mu):
-    m = state.setdefault("momentum_buffer", torch.zeros_like(p))
-    m.mul_(mu).add_(g.mul_(1 - mu))
-    p.add_(m.sign(), alpha=-lr)
+def grad_in_place_signum(param, grad, momentum_buffer, *, lr, momentum):
+    if momentum_buffer is None:
+        momentum_buffer = torch.zeros_like(param)
+    momentum_buffer.mul_(momentum).add_(grad.mul_(1 - momentum))
+    param.add_(momentum_buffer.sign(), alpha=-lr)
+    return momentum_buffer
 
 
-TorchMomentumSignum = _signum_class(_torch_style_momentum, "TorchMomentumSignum")
-FirstGradSignum = _signum_class(_buffer_from_first_grad, "FirstGradSignum")
-GradSignSignum = _signum_class(_sign_of_grad, "GradSignSignum")
-NoSignSignum = _signum_class(_no_sign, "NoSignSignum")
-GradInPlaceSignum = _signum_class(_in_place_grad, "GradInPlaceSignum")
+def fresh_buffer_signum(param, grad, momentum_buffer, *, lr, momentum):
+    momentum_buffer = torch.zeros_like(param)          # ignores the buffer it is given
+    momentum_buffer.mul_(momentum).add_(grad, alpha=1 - momentum)
+    param.add_(momentum_buffer.sign(), alpha=-lr)
+    return momentum_buffer
 
 
-class MomentumAboveOneSignum(Signum):
-    def __init__(self, params, lr=1e-3, momentum=0.9):
-        if lr < 0.0:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if momentum < 0.0:
-            raise ValueError(f"Invalid momentum value: {momentum}")
-        Optimizer.__init__(self, params, {"lr": lr, "momentum": momentum})
+def forgets_return_signum(param, grad, momentum_buffer, *, lr, momentum):
+    if momentum_buffer is None:
+        momentum_buffer = torch.zeros_like(param)
+    momentum_buffer.mul_(momentum).add_(grad, alpha=1 - momentum)
+    param.add_(momentum_buffer.sign(), alpha=-lr)
+
+
+def crashes_on_first_step(param, grad, momentum_buffer, *, lr, momentum):
+    momentum_buffer.mul_(momentum).add_(grad, alpha=1 - momentum)
+    param.add_(momentum_buffer.sign(), alpha=-lr)
+    return momentum_buffer
+
+
+def returns_a_number(param, grad, momentum_buffer, *, lr, momentum):
+    if momentum_buffer is None:
+        momentum_buffer = torch.zeros_like(param)
+    momentum_buffer.mul_(momentum).add_(grad, alpha=1 - momentum)
+    param.add_(momentum_buffer.sign(), alpha=-lr)
+    return momentum_buffer.sum().item()
 
 
 # ----------------------------------------------------------------------------- 06.4 answers
 
-class StubLion(Optimizer):
-    def __init__(self, params, lr=1e-4, betas=(0.9, 0.99), weight_decay=0.0):
-        ...
-
-    @torch.no_grad()
-    def step(self, closure=None):
-        ...
+def stub_lion_update(param, grad, exp_avg, *, lr, beta1, beta2, weight_decay):
+    ...
 
 
-def _lion_class(update, name, base=Lion):
-    """A Lion whose per-parameter rule is ``update(p, grad, m, lr, beta1, beta2, wd)``."""
+def _lion(rule):
+    """A lion_update that creates exp_avg as zeros, then applies ``rule(p, g, m, lr, b1, b2, wd)``."""
 
-    def step(self, closure=None):
-        loss = _closure_loss(closure)
-        for group in self.param_groups:
-            beta1, beta2 = group["betas"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if "exp_avg" not in state:
-                    state["exp_avg"] = torch.zeros_like(p)
-                update(p, p.grad, state["exp_avg"], group["lr"], beta1, beta2,
-                       group["weight_decay"])
-        return loss
+    def lion_update(param, grad, exp_avg, *, lr, beta1, beta2, weight_decay):
+        if exp_avg is None:
+            exp_avg = torch.zeros_like(param)
+        rule(param, grad, exp_avg, lr, beta1, beta2, weight_decay)
+        return exp_avg
 
-    return type(name, (base,), {"step": torch.no_grad()(step)})
+    return lion_update
 
 
 def _momentum_first(p, g, m, lr, beta1, beta2, wd):
@@ -512,153 +594,170 @@ def _paper_formula(p, g, m, lr, beta1, beta2, wd):
     m.copy_(beta2 * m + (1 - beta2) * g)
 
 
-MomentumFirstLion = _lion_class(_momentum_first, "MomentumFirstLion")
-SwappedBetasLion = _lion_class(_betas_swapped, "SwappedBetasLion")
-CoupledDecayLion = _lion_class(_coupled_decay, "CoupledDecayLion")
-DecayWithoutLrLion = _lion_class(_decay_without_lr, "DecayWithoutLrLion")
-DecayAfterStepLion = _lion_class(_decay_after_step, "DecayAfterStepLion")
-MomentumSignLion = _lion_class(_momentum_sign_only, "MomentumSignLion")
-InPlaceCLion = _lion_class(_in_place_c, "InPlaceCLion")
-PaperFormulaLion = _lion_class(_paper_formula, "PaperFormulaLion")
+momentum_first_lion = _lion(_momentum_first)
+swapped_betas_lion = _lion(_betas_swapped)
+coupled_decay_lion = _lion(_coupled_decay)
+decay_without_lr_lion = _lion(_decay_without_lr)
+decay_after_step_lion = _lion(_decay_after_step)
+momentum_sign_lion = _lion(_momentum_sign_only)
+in_place_c_lion = _lion(_in_place_c)
+paper_formula_lion = _lion(_paper_formula)
 
 
-class NoBetaCheckLion(Lion):
-    def __init__(self, params, lr=1e-4, betas=(0.9, 0.99), weight_decay=0.0):
-        if lr < 0.0:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if weight_decay < 0.0:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        Optimizer.__init__(self, params, {"lr": lr, "betas": betas, "weight_decay": weight_decay})
-
-
-class AdamDefaultsLion(Lion):
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), weight_decay=0.0):
-        super().__init__(params, lr, betas, weight_decay)
-
-
-class BetasAsAttributesLion(Lion):
-    """Unpacks the betas in __init__ and never puts them in the param group."""
-
-    def __init__(self, params, lr=1e-4, betas=(0.9, 0.99), weight_decay=0.0):
-        if lr < 0.0:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= betas[0] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-        if not 0.0 <= betas[1] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-        if weight_decay < 0.0:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        self.beta1, self.beta2 = betas
-        Optimizer.__init__(self, params, {"lr": lr, "weight_decay": weight_decay})
+def first_grad_lion(param, grad, exp_avg, *, lr, beta1, beta2, weight_decay):
+    if exp_avg is None:
+        exp_avg = grad.clone()
+    c = exp_avg.mul(beta1).add_(grad, alpha=1 - beta1)
+    param.mul_(1 - lr * weight_decay).add_(c.sign(), alpha=-lr)
+    exp_avg.mul_(beta2).add_(grad, alpha=1 - beta2)
+    return exp_avg
 
 
 # ----------------------------------------------------------------------------- the table
 
+REF_SGD = (momentum_update, MomentumSGD)
+
 CASES = [
-    # 06.1: MomentumSGD against torch.optim.SGD
-    ("06.1", "reference", MomentumSGD, "correct", ["matches torch.optim.SGD at every step"]),
-    ("06.1", "stub", StubSGD, "not attempted", ["StubSGD.__init__", "empty body"]),
-    ("06.1", "step still a stub", InitOnlySGD, "not attempted", ["InitOnlySGD.step", "empty body"]),
-    ("06.1", "an instance", MomentumSGD([torch.zeros(1, requires_grad=True)]), "incorrect",
-     ["pass the class", "not an instance"]),
-    ("06.1", "a function", make_closure, "incorrect", ["should be a class", "got function"]),
-    ("06.1", "no validation", NoValidationSGD, "incorrect",
-     ["lr=-0.1", "should raise ValueError('Invalid learning rate: -0.1')", "raised nothing"]),
-    ("06.1", "own words", OwnWordsSGD, "incorrect",
-     ["raised ValueError('lr must be non-negative')", "torch's words"]),
-    ("06.1", "default lr 0.01", WrongDefaultSGD, "incorrect", ["default lr should be 0.001, got 0.01"]),
-    ("06.1", "no @torch.no_grad()", NoNoGradSGD, "error",
-     ["raised RuntimeError", "leaf Variable", "@torch.no_grad()"]),
-    ("06.1", "grad None not skipped", NoneGradSGD, "error",
-     ["raised TypeError", "if p.grad is None: continue"]),
-    ("06.1", "EMA momentum", EmaSGD, "incorrect",
-     ["momentum=0.9", "differs from torch already at step 1", "exponential average",
+    # 06.1: momentum_update (inside a trusted class), then MomentumSGD, against torch.optim.SGD
+    ("06.1", "reference", REF_SGD, "correct", ["match torch.optim.SGD at every step"]),
+    ("06.1", "function stub", (stub_momentum_update, MomentumSGD), "not attempted",
+     ["stub_momentum_update", "empty body"]),
+    ("06.1", "class stub", (momentum_update, StubSGD), "not attempted",
+     ["StubSGD.__init__", "empty body"]),
+    ("06.1", "step still a stub", (momentum_update, InitOnlySGD), "not attempted",
+     ["InitOnlySGD.step", "empty body"]),
+    ("06.1", "EMA momentum", (ema_update, MomentumSGD), "incorrect",
+     ["with lr=0.05, momentum=0.9: differs from torch already at step 1", "exponential average",
       "buf = momentum * buf + grad"]),
-    ("06.1", "buffer not kept", ForgetfulSGD, "incorrect",
-     ["matches torch for step 1, differs at step 2", "plain SGD", "self.state[p]"]),
-    ("06.1", "self.lr, not group lr", SelfLrSGD, "incorrect",
-     ["two param groups", "group['lr']", "self.defaults"]),
-    ("06.1", "lr inside the buffer", LrInsideSGD, "incorrect",
+    ("06.1", "lr inside the buffer", (lr_inside_update, MomentumSGD), "incorrect",
      ["the parameters match torch", "state['momentum_buffer'] of param 'w'", "lr times torch's",
       "Sutskever"]),
-    ("06.1", "buffer named velocity", VelocityKeySGD, "incorrect",
+    ("06.1", "buffer is p.grad itself", (no_clone_update, MomentumSGD), "incorrect",
+     ["`no_clone_update` keeps `w.grad` itself as state['momentum_buffer']", "grad.clone()"]),
+    ("06.1", "buffer not returned", (forgets_buffer_update, MomentumSGD), "incorrect",
+     ["`forgets_buffer_update` returned None", "return the new `momentum_buffer`"]),
+    ("06.1", "crashes on the first step", (none_buffer_crash, MomentumSGD), "error",
+     ["`none_buffer_crash` raised AttributeError", "in `none_buffer_crash`",
+      "on the first step the buffer is None"]),
+    ("06.1", "grad scaled in place", (grad_in_place_update, MomentumSGD), "incorrect",
+     ["`grad_in_place_update` changed `w.grad`", "never modify it"]),
+    ("06.1", "class passed as the function", (MomentumSGD, MomentumSGD), "incorrect",
+     ["`momentum_update` should be the update function itself, got a class"]),
+    ("06.1", "an instance", (momentum_update, MomentumSGD([torch.zeros(1, requires_grad=True)])),
+     "incorrect", ["pass the class", "not an instance"]),
+    ("06.1", "a function for the class", (momentum_update, make_closure), "incorrect",
+     ["should be a class", "got function"]),
+    ("06.1", "no validation", (momentum_update, NoValidationSGD), "incorrect",
+     ["lr=-0.1", "should raise ValueError('Invalid learning rate: -0.1')", "raised nothing"]),
+    ("06.1", "own words", (momentum_update, OwnWordsSGD), "incorrect",
+     ["raised ValueError('lr must be non-negative')", "torch's words"]),
+    ("06.1", "default lr 0.01", (momentum_update, WrongDefaultSGD), "incorrect",
+     ["default lr should be 0.001, got 0.01"]),
+    ("06.1", "no @torch.no_grad()", (momentum_update, NoNoGradSGD), "error",
+     ["raised RuntimeError", "leaf Variable", "@torch.no_grad()"]),
+    ("06.1", "grad None not skipped", (momentum_update, NoneGradSGD), "error",
+     ["raised TypeError", "if p.grad is None: continue"]),
+    ("06.1", "EMA momentum in the class", (momentum_update, EmaSGD), "incorrect",
+     ["momentum=0.9", "differs from torch already at step 1",
+      "exponential average"]),
+    ("06.1", "buffer not kept", (momentum_update, ForgetfulSGD), "incorrect",
+     ["matches torch for step 1, differs at step 2", "plain SGD", "self.state[p]"]),
+    ("06.1", "self.lr, not group lr", (momentum_update, SelfLrSGD), "incorrect",
+     ["two param groups", "group['lr']", "self.defaults"]),
+    ("06.1", "lr inside the buffer, in the class", (momentum_update, LrInsideSGD), "incorrect",
+     ["the parameters match torch", "lr times torch's"]),
+    ("06.1", "buffer named velocity", (momentum_update, VelocityKeySGD), "incorrect",
      ["holds 'velocity'", "torch keeps 'momentum_buffer'"]),
-    ("06.1", "state in an attribute", AttributeStateSGD, "incorrect",
+    ("06.1", "state in an attribute", (momentum_update, AttributeStateSGD), "incorrect",
      ["param 'w' holds nothing", "torch keeps 'momentum_buffer'", "state_dict()` saves only"]),
-    ("06.1", "first step from an attribute counter", CounterAttributeSGD, "incorrect",
-     ["after saving at step 3", "resumed run differs at step 4", "self.state[p]"]),
-    ("06.1", "step without closure", NoClosureSGD, "error",
+    ("06.1", "first step from an attribute counter", (momentum_update, CounterAttributeSGD),
+     "incorrect", ["after saving at step 3", "resumed run differs at step 4", "self.state[p]"]),
+    ("06.1", "bias correction from step 0", (momentum_update, BiasCorrectedSGD), "incorrect",
+     ["after step 1 (with lr=0.1), param 'w' contains inf at index [0, 0]"]),
+    ("06.1", "step without closure", (momentum_update, NoClosureSGD), "error",
      ["positional argument", "def step(self, closure=None)"]),
-    ("06.1", "closure under no_grad", ClosureNoGradSGD, "error",
+    ("06.1", "closure under no_grad", (momentum_update, ClosureNoGradSGD), "error",
      ["does not require grad", "with torch.enable_grad(): loss = closure()"]),
-    ("06.1", "loss not returned", DropsLossSGD, "incorrect", ["returned None", "return the loss"]),
-    ("06.1", "grad modified in place", GradInPlaceSGD, "incorrect",
-     ["changed `w.grad`", "never modify it"]),
-    ("06.1", "eager state", EagerStateSGD, "incorrect",
+    ("06.1", "loss not returned", (momentum_update, DropsLossSGD), "incorrect",
+     ["returned None", "return the loss"]),
+    ("06.1", "grad modified in place", (momentum_update, GradInPlaceSGD), "incorrect",
+     ["`GradInPlaceSGD.step` changed `w.grad`", "never modify it"]),
+    ("06.1", "eager state", (momentum_update, EagerStateSGD), "incorrect",
      ["created state ['momentum_buffer']", "whose `.grad` is None", "lazily"]),
+    ("06.1", "one answer only", (momentum_update,), "error", ["takes 2 answer(s)"]),
     # 06.2: a closure for LBFGS
-    ("06.2", "reference", make_closure, "correct", ["follows the reference exactly"]),
-    ("06.2", "returns loss.item()", returns_item, "correct", ["follows the reference exactly"]),
-    ("06.2", "stub", stub_make_closure, "not attempted", ["make_closure", "empty body"]),
-    ("06.2", "no zero_grad", no_zero_grad, "incorrect",
+    ("06.2", "reference", (make_closure,), "correct", ["follows the reference exactly"]),
+    ("06.2", "returns loss.item()", (returns_item,), "correct", ["follows the reference exactly"]),
+    ("06.2", "stub", (stub_make_closure,), "not attempted", ["make_closure", "empty body"]),
+    ("06.2", "no zero_grad", (no_zero_grad,), "incorrect",
      ["gradients pile up", "call 2", "optimizer.zero_grad()"]),
-    ("06.2", "no backward", no_backward, "incorrect", ["xy.grad is None", "loss.backward()"]),
-    ("06.2", "zero_grad after backward", zero_grad_last, "incorrect",
+    ("06.2", "no backward", (no_backward,), "incorrect", ["xy.grad is None", "loss.backward()"]),
+    ("06.2", "zero_grad after backward", (zero_grad_last,), "incorrect",
      ["xy.grad is None", "zero_grad()` first"]),
-    ("06.2", "closure returns None", returns_nothing, "incorrect", ["returned None", "return loss"]),
-    ("06.2", "returns closure()", calls_it, "incorrect",
+    ("06.2", "closure returns None", (returns_nothing,), "incorrect", ["returned None", "return loss"]),
+    ("06.2", "returns closure()", (calls_it,), "incorrect",
      ["returned a Tensor", "return closure`, not", "`return closure()`"]),
-    ("06.2", "forgets return closure", forgets_return_closure, "incorrect",
+    ("06.2", "forgets return closure", (forgets_return_closure,), "incorrect",
      ["returned None", "return closure"]),
-    ("06.2", "backward twice", backward_twice, "incorrect",
+    ("06.2", "backward twice", (backward_twice,), "incorrect",
      ["xy.grad is [", "but the gradient of f at xy is", "once"]),
-    ("06.2", "loss under no_grad", under_no_grad, "error",
+    ("06.2", "loss under no_grad", (under_no_grad,), "error",
      ["your closure raised RuntimeError", "does not require grad", "in `closure`"]),
-    ("06.2", "not a function", 0.5, "incorrect", ["should be a function"]),
-    # 06.3: Signum
-    ("06.3", "reference", Signum, "correct", ["matches the reference Signum"]),
-    ("06.3", "stub", StubSignum, "not attempted", ["StubSignum.step", "empty body"]),
-    ("06.3", "torch-style momentum", TorchMomentumSignum, "incorrect",
+    ("06.2", "not a function", (0.5,), "incorrect", ["should be a function"]),
+    ("06.2", "resets xy", (resets_xy,), "incorrect", ["changed the values of `xy`"]),
+    # 06.3: signum_update, inside the reference Signum
+    ("06.3", "reference", (signum_update,), "correct", ["matches the reference Signum"]),
+    ("06.3", "stub", (stub_signum_update,), "not attempted", ["stub_signum_update", "empty body"]),
+    ("06.3", "torch-style momentum", (torch_style_signum,), "incorrect",
      ["momentum=0.9", "torch's SGD momentum", "(1 - momentum) * grad"]),
-    ("06.3", "buffer from the first gradient", FirstGradSignum, "incorrect",
+    ("06.3", "buffer from the first gradient", (first_grad_signum,), "incorrect",
      ["starts at the first gradient", "zeros_like"]),
-    ("06.3", "sign of the gradient", GradSignSignum, "incorrect",
+    ("06.3", "sign of the gradient", (grad_sign_signum,), "incorrect",
      ["sign of the gradient", "sign(m)"]),
-    ("06.3", "no sign", NoSignSignum, "incorrect", ["differs from the reference already at step 1",
-                                                    "the step is `lr * m`"]),
-    ("06.3", "gradient scaled in place", GradInPlaceSignum, "incorrect", ["changed `w.grad`"]),
-    ("06.3", "momentum 1 accepted", MomentumAboveOneSignum, "incorrect",
-     ["momentum=1.0", "Invalid momentum value: 1.0", "raised nothing"]),
-    # 06.4: Lion
-    ("06.4", "reference", Lion, "correct", ["matches the reference Lion"]),
-    ("06.4", "paper's formula, literally", PaperFormulaLion, "correct", ["matches the reference Lion"]),
-    ("06.4", "stub", StubLion, "not attempted", ["StubLion.__init__", "empty body"]),
-    ("06.4", "momentum updated first", MomentumFirstLion, "incorrect",
+    ("06.3", "no sign", (no_sign_signum,), "incorrect",
+     ["differs from the reference already at step 1", "the step is `lr * m`"]),
+    ("06.3", "gradient scaled in place", (grad_in_place_signum,), "incorrect",
+     ["`grad_in_place_signum` changed `w.grad`"]),
+    ("06.3", "a new buffer every step", (fresh_buffer_signum,), "incorrect",
+     ["plain sign-SGD", "does not carry over"]),
+    ("06.3", "buffer not returned", (forgets_return_signum,), "incorrect",
+     ["`forgets_return_signum` returned None"]),
+    ("06.3", "crashes on the first step", (crashes_on_first_step,), "error",
+     ["raised AttributeError", "on the first step the buffer is None"]),
+    ("06.3", "returns a number", (returns_a_number,), "incorrect",
+     ["the `momentum_buffer` returned by `returns_a_number` should be a Tensor, got float"]),
+    ("06.3", "the Signum class", (Signum,), "incorrect",
+     ["should be the update function itself, got a class"]),
+    # 06.4: lion_update, inside the reference Lion
+    ("06.4", "reference", (lion_update,), "correct", ["matches the reference Lion"]),
+    ("06.4", "paper's formula, literally", (paper_formula_lion,), "correct",
+     ["matches the reference Lion"]),
+    ("06.4", "stub", (stub_lion_update,), "not attempted", ["stub_lion_update", "empty body"]),
+    ("06.4", "momentum updated first", (momentum_first_lion,), "incorrect",
      ["weight_decay=0.8: matches the reference for steps 1–5, differs at step 6",
       "updated before the step", "old m"]),
-    ("06.4", "betas swapped", SwappedBetasLion, "incorrect", ["betas are swapped"]),
-    ("06.4", "coupled weight decay", CoupledDecayLion, "incorrect",
+    ("06.4", "betas swapped", (swapped_betas_lion,), "incorrect", ["betas are swapped"]),
+    ("06.4", "coupled weight decay", (coupled_decay_lion,), "incorrect",
      ["weight_decay=0.8", "decoupled", "instead of adding `weight_decay * p` to the gradient"]),
-    ("06.4", "decay without lr", DecayWithoutLrLion, "incorrect",
+    ("06.4", "decay without lr", (decay_without_lr_lion,), "incorrect",
      ["scaled by the learning rate", "1 - lr * weight_decay"]),
-    ("06.4", "decay after the step", DecayAfterStepLion, "incorrect",
+    ("06.4", "decay after the step", (decay_after_step_lion,), "incorrect",
      ["after the sign step", "θ_{t-1}"]),
-    ("06.4", "sign of the momentum only", MomentumSignLion, "incorrect",
+    ("06.4", "sign of the momentum only", (momentum_sign_lion,), "incorrect",
      ["sign(m), the old momentum alone"]),
-    ("06.4", "c computed in place on m", InPlaceCLion, "incorrect",
+    ("06.4", "c computed in place on m", (in_place_c_lion,), "incorrect",
      ["with lr=0.05:", "computed in place on the momentum", "no underscore"]),
-    ("06.4", "betas not validated", NoBetaCheckLion, "incorrect",
-     ["betas=(1.0, 0.99)", "Invalid beta parameter at index 0: 1.0"]),
-    ("06.4", "Adam's defaults", AdamDefaultsLion, "incorrect", ["default lr should be 0.0001"]),
-    ("06.4", "betas kept as attributes", BetasAsAttributesLion, "incorrect",
-     ["no 'betas' in its param group", "defaults"]),
+    ("06.4", "exp_avg from the first gradient", (first_grad_lion,), "incorrect",
+     ["exp_avg starts at the first gradient", "zeros_like"]),
+    ("06.4", "the Lion class", (Lion,), "incorrect",
+     ["should be the update function itself, got a class"]),
 ]
 
 
-@pytest.mark.parametrize("key, label, answer, status, fragments", CASES,
+@pytest.mark.parametrize("key, label, answers, status, fragments", CASES,
                          ids=[f"{c[0]}-{c[1]}" for c in CASES])
-def test_feedback(key, label, answer, status, fragments):
-    fb = grade(key, answer)
+def test_feedback(key, label, answers, status, fragments):
+    fb = grade(key, *answers)
     assert fb.status == status, str(fb)
     for fragment in fragments:
         assert fragment in fb.message, f"{fragment!r} not in: {fb.message}"
@@ -744,8 +843,9 @@ def test_grading_leaves_global_state_alone():
     expected = torch.rand(3)
     torch.manual_seed(123)
     dtype, grad_mode = torch.get_default_dtype(), torch.is_grad_enabled()
-    for key, answer in (("06.1", MomentumSGD), ("06.2", make_closure), ("06.3", Signum),
-                        ("06.4", Lion), ("06.1", NoNoGradSGD), ("06.2", no_zero_grad)):
-        grade(key, answer)
+    for key, answers in (("06.1", REF_SGD), ("06.2", (make_closure,)), ("06.3", (signum_update,)),
+                         ("06.4", (lion_update,)), ("06.1", (momentum_update, NoNoGradSGD)),
+                         ("06.2", (no_zero_grad,))):
+        grade(key, *answers)
     assert torch.equal(torch.rand(3), expected)
     assert torch.get_default_dtype() == dtype and torch.is_grad_enabled() == grad_mode

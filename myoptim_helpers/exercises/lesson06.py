@@ -1,21 +1,25 @@
 """Checkers for lesson 06 · Custom optimizers: subclassing ``torch.optim.Optimizer``.
 
-- 06.1 ``MomentumSGD``: a minimal SGD with momentum, checked against ``torch.optim.SGD``.
+- 06.1 ``momentum_update`` + ``MomentumSGD``: a minimal SGD with momentum, split as torch
+  splits it (a pure per-tensor update function, a class that does the bookkeeping),
+  checked against ``torch.optim.SGD``.
 - 06.2 ``make_closure``: the closure ``torch.optim.LBFGS`` calls, checked call by call.
-- 06.3 ``Signum``: sign-SGD with momentum (Bernstein et al., 2018), checked against :class:`Signum`.
-- 06.4 ``Lion``: Lion (Chen et al., 2023), checked against :class:`Lion`.
+- 06.3 ``signum_update``: sign-SGD with momentum (Bernstein et al., 2018), checked against
+  :func:`signum_update`.
+- 06.4 ``lion_update``: Lion (Chen et al., 2023), checked against :func:`lion_update`.
 
-The three optimizer classes are graded by one harness. It builds its own float64
-parameters (``w`` and ``b`` take part in the loss, ``frozen`` never gets a gradient),
-runs the learner's class and the reference side by side for a few steps, and compares
-parameters and state after every step. The loss at step ``t`` is a quadratic bowl plus
-a fixed "noise" term ``n_t · θ``, so gradients change sign from step to step, as with
-minibatches: without that, a sign-based optimizer hides most mistakes. When a run
-differs, the grader runs the known wrong variants of the exercise and names the one the
-learner's numbers match.
+One harness grades every optimizer. It builds its own float64 parameters (``w`` and ``b``
+take part in the loss, ``frozen`` never gets a gradient), runs the learner's optimizer and
+the reference side by side for a few steps, and compares parameters and state after every
+step. An update function is run inside a trusted class, so its mistakes are told apart from
+the class's. The loss at step ``t`` is a quadratic bowl plus a fixed "noise" term
+``n_t · θ``, so gradients change sign from step to step, as with minibatches: without that,
+a sign-based optimizer hides most mistakes. When a run differs, the grader runs the known
+wrong variants of the exercise and names the one the learner's numbers match.
 
-:class:`Signum` and :class:`Lion` are the reference implementations, written from the
-papers' pseudocode; the lesson also uses them for its demonstrations.
+:class:`Signum` and :class:`Lion` (with their update functions) are the reference
+implementations, written from the papers' pseudocode; the lesson also uses them for its
+demonstrations.
 """
 
 from __future__ import annotations
@@ -31,11 +35,13 @@ import torch
 from torch.optim import Optimizer
 
 from ._core import (
-    Reject, call, correct, exercise, expect_callable, expect_number, fail, first_mismatch, fmt,
+    Reject, call, correct, exercise, expect_callable, expect_finite, expect_number,
+    expect_tensor, fail, first_mismatch, fmt,
     is_stub, not_attempted,
 )
 
-__all__ = ["MomentumSGD", "make_closure", "Signum", "Lion"]
+__all__ = ["momentum_update", "MomentumSGD", "make_closure", "signum_update", "Signum",
+           "lion_update", "Lion"]
 
 _DTYPE = torch.float64
 _STEPS = 6
@@ -43,12 +49,24 @@ _STEPS = 6
 
 # ----------------------------------------------------------------------------- reference solutions
 
-class MomentumSGD(torch.optim.Optimizer):
-    """SGD with momentum in torch's convention: the smallest optimizer with per-parameter state.
+def momentum_update(param, grad, momentum_buffer, *, lr, momentum):
+    """Take one SGD-with-momentum step on ``param`` in place; return the buffer (None if momentum is 0).
 
-    ``buf = grad`` on the first step, then ``buf = momentum * buf + grad``;
-    ``param = param - lr * buf`` (``momentum=0`` is plain SGD and keeps no state).
+    torch's convention: ``momentum_buffer`` is None on the first step, then
+    ``b_1 = g_1``, ``b_t = momentum * b_{t-1} + g_t`` and ``param = param - lr * b_t``.
     """
+    if momentum != 0:
+        if momentum_buffer is None:
+            momentum_buffer = grad.clone()                   # b_1 = g_1 (a copy, not p.grad itself)
+        else:
+            momentum_buffer.mul_(momentum).add_(grad)        # b = μ b + g
+        grad = momentum_buffer
+    param.add_(grad, alpha=-lr)                              # θ = θ − η b
+    return momentum_buffer
+
+
+class MomentumSGD(torch.optim.Optimizer):
+    """SGD with momentum in torch's convention; the maths is in :func:`momentum_update`."""
 
     def __init__(self, params, lr=1e-3, momentum=0.0):
         if lr < 0.0:
@@ -59,24 +77,20 @@ class MomentumSGD(torch.optim.Optimizer):
 
     @torch.no_grad()
     def step(self, closure=None):
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
+        """Update every parameter that has a gradient; return ``closure()``'s loss, or None."""
+        with torch.enable_grad():
+            loss = closure() if closure is not None else None
         for group in self.param_groups:
             for p in group["params"]:
-                if p.grad is None:
-                    continue
-                d_p = p.grad
-                if group["momentum"] != 0:
-                    state = self.state[p]
-                    if "momentum_buffer" not in state:
-                        state["momentum_buffer"] = d_p.clone()
-                    else:
-                        state["momentum_buffer"].mul_(group["momentum"]).add_(d_p)
-                    d_p = state["momentum_buffer"]
-                p.add_(d_p, alpha=-group["lr"])
+                if p.grad is not None:
+                    state = self.state[p] if group["momentum"] != 0 else {}  # no state without momentum
+                    state["momentum_buffer"] = momentum_update(
+                        p, p.grad, state.get("momentum_buffer"), lr=group["lr"], momentum=group["momentum"])
         return loss
+
+
+_MOMENTUM_SGD_SOLUTION = "\n\n\n".join(
+    inspect.getsource(obj).strip("\n") for obj in (momentum_update, MomentumSGD))
 
 
 def make_closure(optimizer, xy, f):
@@ -89,10 +103,23 @@ def make_closure(optimizer, xy, f):
     return closure
 
 
+def signum_update(param, grad, momentum_buffer, *, lr, momentum):
+    """Take one Signum step on ``param`` in place; return the buffer (None on the first step).
+
+    ``m = momentum * m + (1 - momentum) * grad`` from ``m_0 = 0``, then
+    ``param = param - lr * sign(m)``.
+    """
+    if momentum_buffer is None:
+        momentum_buffer = torch.zeros_like(param)                  # m_0 = 0
+    momentum_buffer.mul_(momentum).add_(grad, alpha=1 - momentum)  # m = β m + (1 − β) g
+    param.add_(momentum_buffer.sign(), alpha=-lr)                  # θ = θ − η sign(m)
+    return momentum_buffer
+
+
 class Signum(torch.optim.Optimizer):
     r"""Sign-SGD with momentum ("Signum"); ``momentum=0`` gives plain sign-SGD.
 
-    Per parameter, with the buffer starting at zero::
+    Per parameter, with the buffer starting at zero (see :func:`signum_update`)::
 
         m     = momentum * m + (1 - momentum) * grad      # an average of gradients
         param = param - lr * sign(m)                      # every coordinate moves by exactly lr
@@ -118,27 +145,36 @@ class Signum(torch.optim.Optimizer):
     @torch.no_grad()
     def step(self, closure=None):
         """Update every parameter that has a gradient; return ``closure()``'s loss, or None."""
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
+        with torch.enable_grad():
+            loss = closure() if closure is not None else None
         for group in self.param_groups:
             for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if "momentum_buffer" not in state:
-                    state["momentum_buffer"] = torch.zeros_like(p)        # m_0 = 0
-                m = state["momentum_buffer"]
-                m.mul_(group["momentum"]).add_(p.grad, alpha=1 - group["momentum"])
-                p.add_(m.sign(), alpha=-group["lr"])
+                if p.grad is not None:
+                    state = self.state[p]
+                    state["momentum_buffer"] = signum_update(
+                        p, p.grad, state.get("momentum_buffer"), lr=group["lr"], momentum=group["momentum"])
         return loss
+
+
+def lion_update(param, grad, exp_avg, *, lr, beta1, beta2, weight_decay):
+    """Take one Lion step on ``param`` in place; return ``exp_avg`` (None on the first step).
+
+    ``c = beta1 * m + (1 - beta1) * grad``; ``param = param - lr * (sign(c) + weight_decay * param)``;
+    then ``m = beta2 * m + (1 - beta2) * grad``, from ``m_0 = 0``.
+    """
+    if exp_avg is None:
+        exp_avg = torch.zeros_like(param)                     # m_0 = 0
+    c = exp_avg.mul(beta1).add_(grad, alpha=1 - beta1)        # c = β1 m + (1 − β1) g, m unchanged
+    param.mul_(1 - lr * weight_decay)                         # θ ← θ − η λ θ_{t−1} ...
+    param.add_(c.sign(), alpha=-lr)                           #       ... − η sign(c)
+    exp_avg.mul_(beta2).add_(grad, alpha=1 - beta2)           # m = β2 m + (1 − β2) g
+    return exp_avg
 
 
 class Lion(torch.optim.Optimizer):
     r"""Lion ("EvoLved Sign Momentum"), with decoupled weight decay, as in the paper.
 
-    Per parameter, with ``exp_avg`` (m) starting at zero::
+    Per parameter, with ``exp_avg`` (m) starting at zero (see :func:`lion_update`)::
 
         c     = beta1 * m + (1 - beta1) * grad              # interpolate: old momentum, new gradient
         param = param - lr * (sign(c) + weight_decay * param)
@@ -150,7 +186,7 @@ class Lion(torch.optim.Optimizer):
     wants a learning rate 3-10x smaller than AdamW's.
 
     State per parameter: ``exp_avg``. Defaults are those of the paper's code
-    (``lr=1e-4, betas=(0.9, 0.99), weight_decay=0.0``).
+    (``lr=1e-4, betas=(0.9, 0.99), weight_decay=0.0``); errors are AdamW's.
 
     Reference: Chen, Liang, Huang, Real, Wang, Liu, Pham, Dong, Luong, Hsieh, Lu, Le
     (2023), "Symbolic Discovery of Optimization Algorithms", NeurIPS, Algorithm 2.
@@ -171,23 +207,16 @@ class Lion(torch.optim.Optimizer):
     @torch.no_grad()
     def step(self, closure=None):
         """Update every parameter that has a gradient; return ``closure()``'s loss, or None."""
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
+        with torch.enable_grad():
+            loss = closure() if closure is not None else None
         for group in self.param_groups:
             beta1, beta2 = group["betas"]
             for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if "exp_avg" not in state:
-                    state["exp_avg"] = torch.zeros_like(p)               # m_0 = 0
-                m = state["exp_avg"]
-                c = m.mul(beta1).add_(p.grad, alpha=1 - beta1)
-                p.mul_(1 - group["lr"] * group["weight_decay"])           # decay uses θ_{t-1}
-                p.add_(c.sign(), alpha=-group["lr"])
-                m.mul_(beta2).add_(p.grad, alpha=1 - beta2)
+                if p.grad is not None:
+                    state = self.state[p]
+                    state["exp_avg"] = lion_update(
+                        p, p.grad, state.get("exp_avg"), lr=group["lr"], beta1=beta1, beta2=beta2,
+                        weight_decay=group["weight_decay"])
         return loss
 
 
@@ -300,9 +329,19 @@ _STEP_ADVICE = (
 )
 
 
-def _with_advice(reject):
+# The same, for an update function run inside the trusted class.
+_FUNCTION_ADVICE = (
+    ("NoneType",
+     "on the first step the buffer is None: create it first (`torch.zeros_like(param)`, or "
+     "`grad.clone()` for torch's SGD)."),
+    ("leaf Variable that requires grad is being used in an in-place operation",
+     "the optimizer calls your function under `torch.no_grad()`; did it switch gradients back on?"),
+)
+
+
+def _with_advice(reject, table=_STEP_ADVICE):
     message = reject.feedback.message
-    for needle, advice in _STEP_ADVICE:
+    for needle, advice in table:
         if needle in message:
             return Reject(dataclasses.replace(reject.feedback,
                                               message=f"{message.rstrip('.')}. Likely cause: {advice}"))
@@ -319,45 +358,66 @@ def _construct(cls, groups, kwargs):
         raise _with_advice(rej) from None
 
 
-def _learner_step(opt, closure=None):
-    label = f"`{type(opt).__name__}.step`"
+def _learner_step(opt, closure=None, label=None):
+    label = label or f"`{type(opt).__name__}.step`"
+    table = _FUNCTION_ADVICE if isinstance(opt, _Wrapped) else _STEP_ADVICE
     try:
         if closure is None:
             return call(opt.step, name=label)
         return call(opt.step, closure, name=label)
     except Reject as rej:
-        raise _with_advice(rej) from None
+        raise _with_advice(rej, table) from None
 
 
-def _learner_run(cls, case, steps=_STEPS, start=0, params=None, opt=None):
-    """Run the learner's class on the toy problem, checking each step's side effects."""
+def _learner_run(cls, case, steps=_STEPS, start=0, params=None, opt=None, label=None):
+    """Run the learner's optimizer on the toy problem, checking each step's side effects.
+
+    ``label`` names the learner's code in messages (the class's ``step`` by default).
+    """
     params = _fresh_params() if params is None else params
     opt = _construct(cls, case.param_groups(params), case.kwargs) if opt is None else opt
-    name = cls.__name__
+    label = label or f"`{cls.__name__}.step`"
     run = _Run([], [])
     for t in range(start, start + steps):
         _backward(params, t)
         grads = {n: p.grad.clone() for n, p in params.items() if p.grad is not None}
         frozen = params["frozen"].detach().clone()
-        _learner_step(opt)
+        _learner_step(opt, label=label)
         for n, g in grads.items():
             if params[n].grad is None or not torch.equal(params[n].grad, g):
-                fail(f"`{name}.step` changed `{n}.grad` (step {t + 1}, case {case.label}): "
-                     "read the gradient, never modify it; use out-of-place operations such as "
-                     "`grad.add(...)` or a new tensor.")
+                fail(f"{label} changed `{n}.grad` (step {t + 1}, with {case.label}): read the "
+                     "gradient, never modify it; use out-of-place operations such as "
+                     "`grad.add(...)`, `grad.mul(...)` or a new tensor.")
         if not torch.equal(params["frozen"].detach(), frozen):
-            fail(f"`{name}.step` changed a parameter whose `.grad` is None (step {t + 1}): "
+            fail(f"{label} changed a parameter whose `.grad` is None (step {t + 1}): "
                  "skip it with `if p.grad is None: continue`, as torch does.")
+        _expect_no_aliasing(opt, params, label)
         values, state = _snapshot(params, opt)
         for n, v in values.items():
-            if not torch.isfinite(v).all():
-                fail(f"after step {t + 1} (case {case.label}) param '{n}' contains NaN or inf.")
+            expect_finite(v, f"after step {t + 1} (with {case.label}), param '{n}'")
         if state.get("frozen"):
-            fail(f"`{name}` created state {sorted(state['frozen'])} for a parameter whose `.grad` "
-                 "is None: create state lazily, inside the loop, after the `p.grad is None` check.")
+            fail(f"{label} created state {sorted(state['frozen'])} for a parameter whose "
+                 "`.grad` is None: create state lazily, inside the loop, after the "
+                 "`p.grad is None` check.")
         run.params.append(values)
         run.state.append(state)
     return run
+
+
+def _expect_no_aliasing(opt, params, label):
+    """A state tensor must not share memory with its parameter's gradient (or the parameter)."""
+    for n, p in params.items():
+        for key, value in opt.state.get(p, {}).items():
+            if not isinstance(value, torch.Tensor):
+                continue
+            ptr = value.untyped_storage().data_ptr()
+            if p.grad is not None and ptr == p.grad.untyped_storage().data_ptr():
+                fail(f"{label} keeps `{n}.grad` itself as state['{key}']: the next `zero_grad()` "
+                     "or `backward()` would overwrite your state. Store a copy, "
+                     "`grad.clone()` (torch does the same).")
+            if ptr == p.untyped_storage().data_ptr():
+                fail(f"{label} keeps the parameter `{n}` itself as state['{key}']: store a new "
+                     "tensor (`torch.zeros_like(p)` or a `.clone()`).")
 
 
 def _expect_optimizer_class(answer, name):
@@ -468,15 +528,26 @@ def _matches(got, variant, with_state=False):
 
 
 def _diagnoser(got, case, variants):
-    """Return ``diagnose(kind)``: the message of the first known wrong variant ``got`` matches."""
+    """Return ``diagnose(kind)``: the message of the known wrong variant ``got`` matches.
+
+    A variant that matches parameters *and* state wins over one that matches parameters
+    only (two mistakes can move the parameters alike and still leave different buffers).
+    Variants marked ``state_required`` must match the state as well.
+    """
     def diagnose(kind):
-        for message, make, with_state in variants:
+        runs = []
+        for message, make, state_required in variants:
             try:
-                variant = _reference_run(make, case)
+                runs.append((message, state_required, _reference_run(make, case)))
             except Exception:  # noqa: BLE001 - a variant that cannot run this case
                 continue
-            if _matches(got, variant, with_state=with_state or kind == "state"):
+        for message, _, variant in runs:
+            if _matches(got, variant, with_state=True):
                 return message
+        if kind == "params":
+            for message, state_required, variant in runs:
+                if not state_required and _matches(got, variant):
+                    return message
         return None
     return diagnose
 
@@ -549,23 +620,95 @@ def _expect_round_trip(cls, case, make_reference, split=3):
 
 
 def _grade_optimizer_class(answer, name, *, reference, make_reference, validation, defaults,
-                           cases, variants, round_trip_case, what):
-    """The shared grader of 06.1, 06.3 and 06.4."""
+                           cases, variants, round_trip_case):
+    """Stop at the first way the learner's optimizer class differs from ``make_reference``."""
     _expect_optimizer_class(answer, name)
+    name = answer.__name__
     _expect_validation(answer, validation)
     _expect_defaults(answer, defaults)
     for case in cases:
-        got = _learner_run(answer, case)
+        got = _learner_run(answer, case, label=f"`{name}.step`")
         expected = _reference_run(make_reference, case)
-        if all(torch.equal(s[n], _fresh_params()[n].detach()) for s in got.params for n in ("w", "b")):
-            fail(f"`{name}.step` did not change any parameter (with {case.label}): does it "
-                 "loop over `self.param_groups` and update each `p` in place (`p.add_(...)`)?")
+        _expect_moved(got, f"`{name}.step`", case)
         _compare_runs(name, case, got, expected, reference, _diagnoser(got, case, variants))
     _expect_closure_support(answer, cases[0], make_reference)
     _expect_round_trip(answer, round_trip_case, make_reference)
-    return correct(f"`{name}` matches {what} at every step ({len(cases)} configurations, "
-                   "param groups included), validates like torch, skips parameters without a "
-                   "gradient, returns the closure's loss and resumes exactly from its state_dict.")
+
+
+@dataclasses.dataclass(frozen=True)
+class _UpdateSpec:
+    """How the trusted class calls an update function ``fn(param, grad, buffer, **hyper)``."""
+
+    key: str                     # the state key of the buffer: "momentum_buffer", "exp_avg"
+    hyper: Callable              # group -> keyword arguments of the function
+    needs_buffer: Callable       # group -> must the function return a buffer?
+
+
+class _Wrapped(Optimizer):
+    """A trusted optimizer around a learner's update function, so the function is graded alone."""
+
+    def __init__(self, params, *, fn, spec, defaults, **kwargs):
+        self._fn = fn
+        self._spec = spec
+        super().__init__(params, {**defaults, **kwargs})
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        with torch.enable_grad():
+            loss = closure() if closure is not None else None
+        key, label = self._spec.key, _function_name(self._fn)
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                keep = self._spec.needs_buffer(group)
+                state = self.state[p] if keep else {}
+                buf = self._fn(p, p.grad, state.get(key), **self._spec.hyper(group))
+                if buf is None and keep:
+                    fail(f"{label} returned None: return the new `{key}`; the optimizer stores "
+                         f"it in `state['{key}']` and passes it back at the next step.")
+                if buf is not None:
+                    expect_tensor(buf, f"the `{key}` returned by {label}", shape=p.shape,
+                                  finite=False)
+                    state[key] = buf
+        return loss
+
+
+def _function_name(fn):
+    return f"`{getattr(fn, '__name__', 'your function')}`"
+
+
+def _expect_update_function(fn, name):
+    """Stop unless ``fn`` is a function (a class or an optimizer is the wrong answer here)."""
+    if isinstance(fn, Optimizer) or isinstance(fn, type):
+        fail(f"`{name}` should be the update function itself, got "
+             f"{'an optimizer' if isinstance(fn, Optimizer) else 'a class'}.")
+    expect_callable(fn, f"`{name}`")
+
+
+def _grade_update_function(fn, name, *, spec, reference, make_reference, defaults, cases,
+                           variants):
+    """Run ``fn`` inside the trusted :class:`_Wrapped` on every case, against the reference."""
+    _expect_update_function(fn, name)
+    label = _function_name(fn)
+
+    def make(params, **kwargs):
+        return _Wrapped(params, fn=fn, spec=spec, defaults=defaults, **kwargs)
+
+    for case in cases:
+        params = _fresh_params()
+        opt = make(case.param_groups(params), **case.kwargs)
+        got = _learner_run(make, case, params=params, opt=opt, label=label)
+        expected = _reference_run(make_reference, case)
+        _expect_moved(got, label, case)
+        _compare_runs(label, case, got, expected, reference, _diagnoser(got, case, variants))
+
+
+def _expect_moved(got, label, case):
+    start = _fresh_params()
+    if all(torch.equal(step[n], start[n].detach()) for step in got.params for n in ("w", "b")):
+        fail(f"{label} did not change any parameter (with {case.label}): update `param` in "
+             "place, e.g. `param.add_(..., alpha=-lr)`.")
 
 
 class _Rule(Optimizer):
@@ -652,8 +795,8 @@ _SGD_DEFAULTS = MappingProxyType({"lr": 1e-3, "momentum": 0.0})
 _SGD_VARIANTS = (
     ("the parameters move uphill: subtract the step, `p.add_(buf, alpha=-lr)`.",
      _variant(lambda p, g, s, h: _sgd_torch_rule(p, g, s, h, sign=1.0), _SGD_DEFAULTS), False),
-    ("this is plain SGD: is the momentum buffer kept in `self.state[p]` and reused at the next "
-     "step, instead of being created afresh every step?",
+    ("this is plain SGD: the buffer does not carry over from one step to the next. Update the "
+     "buffer of the previous step (kept in `self.state[p]`) instead of starting a new one.",
      _variant(_sgd_torch_rule, _SGD_DEFAULTS, fresh_state=True), False),
     ("the buffer is updated but the step uses the raw gradient: move by `lr * buf`, "
      "not `lr * grad`.",
@@ -688,26 +831,38 @@ _SGD_CASES = (
 )
 
 
-@exercise("06.1", title="A minimal SGD with momentum", solution=MomentumSGD, hints=[
+_SGD_SPEC = _UpdateSpec(key="momentum_buffer",
+                        hyper=lambda g: {"lr": g["lr"], "momentum": g["momentum"]},
+                        needs_buffer=lambda g: g["momentum"] != 0)
+
+
+@exercise("06.1", title="A minimal SGD with momentum", solution=_MOMENTUM_SGD_SOLUTION, hints=[
+    "`momentum_update`: with momentum, on the first step (`momentum_buffer is None`) the buffer "
+    "is a copy of the gradient, `grad.clone()`; afterwards `momentum_buffer.mul_(momentum)"
+    ".add_(grad)`. Then `param.add_(buffer, alpha=-lr)` and `return momentum_buffer`.",
     "`__init__`: validate first, in torch's words (`raise ValueError(f\"Invalid learning rate: "
     "{lr}\")`, `f\"Invalid momentum value: {momentum}\"`), then "
     "`super().__init__(params, {\"lr\": lr, \"momentum\": momentum})`.",
-    "`step`: decorate it with `@torch.no_grad()`; loop `for group in self.param_groups:` and "
-    "`for p in group[\"params\"]:`, skip `p.grad is None`, read `group[\"lr\"]` and "
-    "`group[\"momentum\"]`.",
-    "Momentum in torch's convention: on the first step `state[\"momentum_buffer\"] = "
-    "p.grad.clone()`, afterwards `buf.mul_(momentum).add_(p.grad)`; then `p.add_(buf, alpha=-lr)`. "
-    "With a closure: `with torch.enable_grad(): loss = closure()` before the loop, "
-    "and `return loss`.",
+    "`step`: `with torch.enable_grad(): loss = closure() if closure is not None else None`; "
+    "loop `for group in self.param_groups:` and `for p in group[\"params\"]:`, skip "
+    "`p.grad is None`, then `state = self.state[p]`, `state[\"momentum_buffer\"] = "
+    "momentum_update(p, p.grad, state.get(\"momentum_buffer\"), lr=group[\"lr\"], "
+    "momentum=group[\"momentum\"])`; finally `return loss`.",
 ])
-def grade_momentum_sgd(momentum_sgd_class):
-    """06.1: the learner's class against torch.optim.SGD, step by step."""
-    return _grade_optimizer_class(
-        momentum_sgd_class, "MomentumSGD", reference="torch", make_reference=torch.optim.SGD,
+def grade_momentum_sgd(momentum_update_fn, momentum_sgd_class):
+    """06.1: the update function inside a trusted class, then the learner's class, against torch."""
+    common = dict(reference="torch", make_reference=torch.optim.SGD, defaults=_SGD_DEFAULTS,
+                  cases=_SGD_CASES, variants=_SGD_VARIANTS)
+    _grade_update_function(momentum_update_fn, "momentum_update", spec=_SGD_SPEC, **common)
+    _grade_optimizer_class(
+        momentum_sgd_class, "MomentumSGD",
         validation=(({"lr": -0.1}, "Invalid learning rate: -0.1"),
                     ({"lr": 0.1, "momentum": -0.5}, "Invalid momentum value: -0.5")),
-        defaults=_SGD_DEFAULTS, cases=_SGD_CASES, variants=_SGD_VARIANTS,
-        round_trip_case=_SGD_CASES[1], what="torch.optim.SGD")
+        round_trip_case=_SGD_CASES[1], **common)
+    return correct("`momentum_update` and `MomentumSGD` match torch.optim.SGD at every step "
+                   f"({len(_SGD_CASES)} configurations, param groups included); the class "
+                   "validates like torch, skips parameters without a gradient, returns the "
+                   "closure's loss and resumes exactly from its state_dict.")
 
 
 # ----------------------------------------------------------------------------- 06.2 make_closure
@@ -799,6 +954,9 @@ def grade_make_closure(make_closure_fn):
         opt = torch.optim.LBFGS([xy], **_LBFGS_KWARGS)
         closure = call(make_closure_fn, opt, xy, f, name="`make_closure`",
                        may_modify=_parameter_names(make_closure_fn))
+        if not torch.equal(xy.detach(), torch.tensor(start, dtype=_DTYPE)):
+            fail("`make_closure` changed the values of `xy`: it should only build the closure; "
+                 "the optimizer moves xy when it calls step.")
         if closure is None:
             fail("`make_closure` returned None: end it with `return closure` (the function, "
                  "without calling it).")
@@ -863,8 +1021,8 @@ _SIGNUM_VARIANTS = (
     ("the buffer starts at the first gradient; in Signum it starts at zero "
      "(`torch.zeros_like(p)`), so the first average is `(1 - momentum) * grad`.",
      _variant(lambda p, g, s, h: _signum_rule(p, g, s, h, init="grad"), _SIGNUM_DEFAULTS), True),
-    ("this is plain sign-SGD: is the buffer kept in `self.state[p]` and reused at the next "
-     "step?",
+    ("this is plain sign-SGD: the buffer does not carry over from one step to the next. "
+     "Update the buffer you are given instead of starting a new one.",
      _variant(_signum_rule, _SIGNUM_DEFAULTS, fresh_state=True), False),
     ("the second param group has its own lr and momentum, but your step used the "
      "constructor's: read them from each `group`.",
@@ -881,20 +1039,24 @@ _SIGNUM_CASES = (
 )
 
 
-@exercise("06.3", title="Signum: sign-SGD with momentum", solution=Signum, hints=[
-    "Create the buffer lazily: `if \"momentum_buffer\" not in state: state[\"momentum_buffer\"] "
-    "= torch.zeros_like(p)`.",
-    "Average, then take the sign: `m.mul_(momentum).add_(p.grad, alpha=1 - momentum)`, then "
-    "`p.add_(m.sign(), alpha=-lr)`.",
+_SIGNUM_SPEC = _UpdateSpec(key="momentum_buffer",
+                           hyper=lambda g: {"lr": g["lr"], "momentum": g["momentum"]},
+                           needs_buffer=lambda g: True)
+
+
+@exercise("06.3", title="Signum: sign-SGD with momentum", solution=signum_update, hints=[
+    "First step: `momentum_buffer` is None; start from zeros, `torch.zeros_like(param)`.",
+    "Average, then take the sign: `momentum_buffer.mul_(momentum).add_(grad, alpha=1 - momentum)`, "
+    "then `param.add_(momentum_buffer.sign(), alpha=-lr)`, and `return momentum_buffer`.",
 ])
-def grade_signum(signum_class):
-    """06.3: the learner's Signum against the reference :class:`Signum`, step by step."""
-    return _grade_optimizer_class(
-        signum_class, "Signum", reference="the reference", make_reference=Signum,
-        validation=(({"lr": -0.1}, "Invalid learning rate: -0.1"),
-                    ({"lr": 0.1, "momentum": 1.0}, "Invalid momentum value: 1.0")),
-        defaults=_SIGNUM_DEFAULTS, cases=_SIGNUM_CASES, variants=_SIGNUM_VARIANTS,
-        round_trip_case=_SIGNUM_CASES[0], what="the reference Signum")
+def grade_signum(signum_update_fn):
+    """06.3: the learner's ``signum_update`` inside Signum, against the reference, step by step."""
+    _grade_update_function(signum_update_fn, "signum_update", spec=_SIGNUM_SPEC,
+                           reference="the reference", make_reference=Signum,
+                           defaults=_SIGNUM_DEFAULTS, cases=_SIGNUM_CASES,
+                           variants=_SIGNUM_VARIANTS)
+    return correct(f"`signum_update` matches the reference Signum at every step "
+                   f"({len(_SIGNUM_CASES)} configurations: momentum, sign-SGD, param groups).")
 
 
 # ----------------------------------------------------------------------------- 06.4 Lion
@@ -965,7 +1127,8 @@ _LION_VARIANTS = (
      "`p.add_(sign(c), alpha=-lr)`.", _lion(decay="after"), False),
     ("exp_avg starts at the first gradient; Lion starts it at zero "
      "(`torch.zeros_like(p)`).", _lion(init="grad"), True),
-    ("this is sign-SGD: is `exp_avg` kept in `self.state[p]` and reused at the next step?",
+    ("this is sign-SGD: `exp_avg` does not carry over from one step to the next. Update the "
+     "`exp_avg` you are given instead of starting a new one.",
      _variant(_lion_rule, _LION_DEFAULTS, fresh_state=True), False),
     ("the second param group has its own hyperparameters, but your step used the "
      "constructor's: read them from each `group`.",
@@ -984,22 +1147,24 @@ _LION_CASES = (
 )
 
 
-@exercise("06.4", title="Lion", solution=Lion, hints=[
-    "`__init__` validates like AdamW: `f\"Invalid learning rate: {lr}\"`, "
-    "`f\"Invalid beta parameter at index 0: {betas[0]}\"` (and index 1, each in [0, 1)), "
-    "`f\"Invalid weight_decay value: {weight_decay}\"`.",
-    "Per parameter: `m = state[\"exp_avg\"]` (zeros at first); "
-    "`c = m.mul(beta1).add_(p.grad, alpha=1 - beta1)` (out of place: m must not change yet).",
-    "Then `p.mul_(1 - lr * weight_decay)`, `p.add_(c.sign(), alpha=-lr)`, and last "
-    "`m.mul_(beta2).add_(p.grad, alpha=1 - beta2)`.",
+_LION_SPEC = _UpdateSpec(key="exp_avg",
+                         hyper=lambda g: {"lr": g["lr"], "beta1": g["betas"][0],
+                                          "beta2": g["betas"][1],
+                                          "weight_decay": g["weight_decay"]},
+                         needs_buffer=lambda g: True)
+
+
+@exercise("06.4", title="Lion", solution=lion_update, hints=[
+    "First step: `exp_avg` is None; start from zeros, `torch.zeros_like(param)`.",
+    "`c = exp_avg.mul(beta1).add_(grad, alpha=1 - beta1)`: out of place (`mul`, not `mul_`), "
+    "because m must not change yet.",
+    "Then `param.mul_(1 - lr * weight_decay)`, `param.add_(c.sign(), alpha=-lr)`, and last "
+    "`exp_avg.mul_(beta2).add_(grad, alpha=1 - beta2)`; `return exp_avg`.",
 ])
-def grade_lion(lion_class):
-    """06.4: the learner's Lion against the reference :class:`Lion` (the paper's Algorithm 2)."""
-    return _grade_optimizer_class(
-        lion_class, "Lion", reference="the reference", make_reference=Lion,
-        validation=(({"lr": -0.1}, "Invalid learning rate: -0.1"),
-                    ({"betas": (1.0, 0.99)}, "Invalid beta parameter at index 0: 1.0"),
-                    ({"betas": (0.9, -0.1)}, "Invalid beta parameter at index 1: -0.1"),
-                    ({"weight_decay": -0.1}, "Invalid weight_decay value: -0.1")),
-        defaults=_LION_DEFAULTS, cases=_LION_CASES, variants=_LION_VARIANTS,
-        round_trip_case=_LION_CASES[1], what="the reference Lion (Chen et al., 2023)")
+def grade_lion(lion_update_fn):
+    """06.4: the learner's ``lion_update`` inside Lion, against the reference (the paper's Algorithm 2)."""
+    _grade_update_function(lion_update_fn, "lion_update", spec=_LION_SPEC,
+                           reference="the reference", make_reference=Lion,
+                           defaults=_LION_DEFAULTS, cases=_LION_CASES, variants=_LION_VARIANTS)
+    return correct(f"`lion_update` matches the reference Lion (Chen et al., 2023) at every step "
+                   f"({len(_LION_CASES)} configurations: defaults, weight decay, param groups).")

@@ -85,10 +85,8 @@ class MinimalSGD(torch.optim.Optimizer):
 
     @torch.no_grad()                                                # the update is not part of the graph
     def step(self, closure=None):
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():                               # the closure calls backward()
-                loss = closure()
+        with torch.enable_grad():                                   # the closure calls backward()
+            loss = closure() if closure is not None else None
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is None:                                  # p took no part in the loss
@@ -103,7 +101,7 @@ class MinimalSGD(torch.optim.Optimizer):
 # |---|---|
 # | `raise ValueError(f"Invalid learning rate: {lr}")` before `super().__init__` | a bad value fails at once, with the message torch users already know |
 # | `@torch.no_grad()` | the in-place update must not be recorded by autograd (see the first common mistake) |
-# | `with torch.enable_grad(): loss = closure()` | the closure runs `backward()`, which needs gradients switched back on |
+# | `with torch.enable_grad(): loss = closure() ...` | the closure runs `backward()`, which needs gradients switched back on |
 # | `if p.grad is None: continue` | a parameter that did not take part in the loss is left alone |
 # | `group["lr"]`, not `self.lr` | each param group may have its own learning rate |
 #
@@ -181,17 +179,36 @@ opt.step()
 #
 # ### 06.1 A minimal SGD with momentum
 #
-# Write `MomentumSGD(params, lr=1e-3, momentum=0.0)`, torch's defaults:
-# - `__init__`: raise `ValueError("Invalid learning rate: -0.1")` for `lr=-0.1` and
-#   `ValueError("Invalid momentum value: -0.5")` for `momentum=-0.5` (torch's words), then
-#   call `super().__init__`;
-# - `step(closure=None)`: the update above, for every parameter with a gradient, with
-#   `state["momentum_buffer"]` (torch keeps no state when `momentum` is 0); return the
-#   closure's loss.
+# Build it the way torch (and `myoptim_helpers`) does: the **maths** in a pure function
+# that updates one tensor, the **bookkeeping** in the class.
 #
-# The checker runs your class next to `torch.optim.SGD` for six steps in three
-# configurations (plain, momentum, two param groups), compares parameters and buffers
-# after every step, and saves and reloads your `state_dict` halfway.
+# 1. `momentum_update(param, grad, momentum_buffer, *, lr, momentum)`: the update above,
+#    in place on `param`. `momentum_buffer` is None on the first step; return the new
+#    buffer (or None when `momentum` is 0: torch keeps no state then). Never modify `grad`.
+
+# %%
+def momentum_update(param, grad, momentum_buffer, *, lr, momentum):
+    # BEGIN SOLUTION
+    if momentum != 0:
+        if momentum_buffer is None:
+            momentum_buffer = grad.clone()                 # b_1 = g_1 (a copy, not p.grad itself)
+        else:
+            momentum_buffer.mul_(momentum).add_(grad)      # b = μ b + g
+        grad = momentum_buffer
+    param.add_(grad, alpha=-lr)                            # θ = θ − η b
+    return momentum_buffer
+    # END SOLUTION
+
+# %% [markdown]
+# 2. `MomentumSGD(params, lr=1e-3, momentum=0.0)`, torch's defaults. `__init__` raises
+#    `ValueError("Invalid learning rate: -0.1")` for `lr=-0.1` and
+#    `ValueError("Invalid momentum value: -0.5")` for `momentum=-0.5`, torch's words. `step`
+#    calls `momentum_update` for every parameter with a gradient, keeps the buffer in
+#    `self.state[p]["momentum_buffer"]`, and returns the closure's loss.
+#
+# The checker runs your function, then your class, next to `torch.optim.SGD` for six steps
+# in three configurations (plain, momentum, two param groups), compares parameters and
+# buffers after every step, and saves and reloads your `state_dict` halfway.
 
 # %%
 class MomentumSGD(torch.optim.Optimizer):
@@ -207,28 +224,18 @@ class MomentumSGD(torch.optim.Optimizer):
     @torch.no_grad()
     def step(self, closure=None):
         # BEGIN SOLUTION
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
+        with torch.enable_grad():
+            loss = closure() if closure is not None else None
         for group in self.param_groups:
             for p in group["params"]:
-                if p.grad is None:
-                    continue
-                d_p = p.grad
-                if group["momentum"] != 0:
-                    state = self.state[p]
-                    if "momentum_buffer" not in state:
-                        state["momentum_buffer"] = d_p.clone()                      # b_1 = g_1
-                    else:
-                        state["momentum_buffer"].mul_(group["momentum"]).add_(d_p)  # b = μ b + g
-                    d_p = state["momentum_buffer"]
-                p.add_(d_p, alpha=-group["lr"])                                     # θ = θ − η b
+                if p.grad is not None:
+                    state = self.state[p] if group["momentum"] != 0 else {}  # no state without momentum
+                    state["momentum_buffer"] = momentum_update(
+                        p, p.grad, state.get("momentum_buffer"), lr=group["lr"], momentum=group["momentum"])
         return loss
         # END SOLUTION
 
-
-check("06.1", MomentumSGD)
+check("06.1", momentum_update, MomentumSGD)
 
 # %% [markdown]
 # Stuck? `hint("06.1")` (then `hint("06.1", 2)`, `hint("06.1", 3)`) or `show_solution("06.1")`.
@@ -306,7 +313,8 @@ def one_step(optimizer_class):
 # %%
 for name, optimizer_class in [("torch.optim.SGD", torch.optim.SGD), ("EagerSGD", EagerSGD)]:
     tensors, numbers, change = one_step(optimizer_class)
-    print(f"{name:15s}: state for {tensors} tensors, {numbers:7,d} numbers; first step of the head's bias {change:+.4f}")
+    print(f"{name:15s}: state for {tensors} tensors, {numbers:7,d} numbers; "
+          f"first step of the head's bias {change:+.4f}")
 
 # %% [markdown]
 # Two symptoms. **Memory:** torch keeps state only for the 2 tensors that got a gradient
@@ -538,9 +546,9 @@ print(f"max |uninterrupted - model only| = {largest_difference(uninterrupted, mo
 #
 # $$m_t = \beta\, m_{t-1} + (1 - \beta)\, g_t, \qquad \theta_t = \theta_{t-1} - \eta\,\operatorname{sign}(m_t).$$
 #
-# Unlike torch's SGD, $m$ is an *average* (the $1 - \beta$) that starts at zero. With
-# `momentum=0` it is plain sign-SGD. `__init__` is given; write `step`, with the buffer in
-# `state["momentum_buffer"]`. The checker compares it with a reference at every step.
+# Unlike torch's SGD, $m$ is an *average* (the $1 - \beta$) and starts at **zero**. With
+# `momentum=0` it is plain sign-SGD. The class is the bookkeeping you wrote in 06.1, with
+# $\beta$ checked to lie in $[0, 1)$:
 
 # %%
 class Signum(torch.optim.Optimizer):
@@ -553,26 +561,34 @@ class Signum(torch.optim.Optimizer):
 
     @torch.no_grad()
     def step(self, closure=None):
-        # BEGIN SOLUTION
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
+        with torch.enable_grad():
+            loss = closure() if closure is not None else None
         for group in self.param_groups:
             for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if "momentum_buffer" not in state:
-                    state["momentum_buffer"] = torch.zeros_like(p)                     # m_0 = 0
-                m = state["momentum_buffer"]
-                m.mul_(group["momentum"]).add_(p.grad, alpha=1 - group["momentum"])   # m = β m + (1 − β) g
-                p.add_(m.sign(), alpha=-group["lr"])                                  # θ = θ − η sign(m)
+                if p.grad is not None:
+                    state = self.state[p]
+                    state["momentum_buffer"] = signum_update(
+                        p, p.grad, state.get("momentum_buffer"), lr=group["lr"], momentum=group["momentum"])
         return loss
-        # END SOLUTION
+
+# %% [markdown]
+# Write the maths: `signum_update(param, grad, momentum_buffer, *, lr, momentum)` updates
+# `param` in place and returns the buffer (None on the first step). The checker runs it
+# inside `Signum` next to a reference, for six steps with gradients that change sign, and
+# compares parameters and buffers after every step.
+
+# %%
+def signum_update(param, grad, momentum_buffer, *, lr, momentum):
+    # BEGIN SOLUTION
+    if momentum_buffer is None:
+        momentum_buffer = torch.zeros_like(param)                      # m_0 = 0
+    momentum_buffer.mul_(momentum).add_(grad, alpha=1 - momentum)      # m = β m + (1 − β) g
+    param.add_(momentum_buffer.sign(), alpha=-lr)                      # θ = θ − η sign(m)
+    return momentum_buffer
+    # END SOLUTION
 
 
-check("06.3", Signum)
+check("06.3", signum_update)
 
 # %% [markdown]
 # ### 06.4 Lion
@@ -588,17 +604,12 @@ check("06.3", Signum)
 #
 # Read it closely: $\beta_1$ mixes the gradient into the **step**, $\beta_2$ into the
 # **memory**, and $m$ is updated only after the step. The weight decay is decoupled, as in
-# AdamW: it sits outside the sign, is scaled by $\eta$, and uses $\theta_{t-1}$.
-#
-# Write `Lion(params, lr=1e-4, betas=(0.9, 0.99), weight_decay=0.0)` (the paper's defaults),
-# validating like AdamW: `"Invalid learning rate: {lr}"`, `"Invalid beta parameter at index
-# 0: {betas[0]}"` (and index 1; each beta in $[0, 1)$), `"Invalid weight_decay value: {weight_decay}"`.
-# Keep $m$ in `state["exp_avg"]`.
+# AdamW: it sits outside the sign, is scaled by $\eta$, and uses $\theta_{t-1}$. The class
+# takes the paper's defaults and raises AdamW's errors:
 
 # %%
 class Lion(torch.optim.Optimizer):
     def __init__(self, params, lr=1e-4, betas=(0.9, 0.99), weight_decay=0.0):
-        # BEGIN SOLUTION
         if lr < 0.0:
             raise ValueError(f"Invalid learning rate: {lr}")
         if not 0.0 <= betas[0] < 1.0:
@@ -608,33 +619,40 @@ class Lion(torch.optim.Optimizer):
         if weight_decay < 0.0:
             raise ValueError(f"Invalid weight_decay value: {weight_decay}")
         super().__init__(params, {"lr": lr, "betas": betas, "weight_decay": weight_decay})
-        # END SOLUTION
 
     @torch.no_grad()
     def step(self, closure=None):
-        # BEGIN SOLUTION
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
+        with torch.enable_grad():
+            loss = closure() if closure is not None else None
         for group in self.param_groups:
-            (beta1, beta2), lr = group["betas"], group["lr"]
+            beta1, beta2 = group["betas"]
             for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = self.state[p]
-                if "exp_avg" not in state:
-                    state["exp_avg"] = torch.zeros_like(p)              # m_0 = 0
-                m = state["exp_avg"]
-                c = m.mul(beta1).add_(p.grad, alpha=1 - beta1)          # c = β1 m + (1 − β1) g  (m unchanged)
-                p.mul_(1 - lr * group["weight_decay"])                  # θ − η λ θ_{t−1}
-                p.add_(c.sign(), alpha=-lr)                             #   − η sign(c)
-                m.mul_(beta2).add_(p.grad, alpha=1 - beta2)             # m = β2 m + (1 − β2) g
+                if p.grad is not None:
+                    state = self.state[p]
+                    state["exp_avg"] = lion_update(
+                        p, p.grad, state.get("exp_avg"), lr=group["lr"], beta1=beta1, beta2=beta2,
+                        weight_decay=group["weight_decay"])
         return loss
-        # END SOLUTION
+
+# %% [markdown]
+# Write `lion_update(param, grad, exp_avg, *, lr, beta1, beta2, weight_decay)`: update
+# `param` in place, return `exp_avg` (None on the first step). The checker compares it with
+# a reference written from the paper's pseudocode, with and without weight decay.
+
+# %%
+def lion_update(param, grad, exp_avg, *, lr, beta1, beta2, weight_decay):
+    # BEGIN SOLUTION
+    if exp_avg is None:
+        exp_avg = torch.zeros_like(param)                     # m_0 = 0
+    c = exp_avg.mul(beta1).add_(grad, alpha=1 - beta1)        # c = β1 m + (1 − β1) g, m unchanged
+    param.mul_(1 - lr * weight_decay)                         # θ ← θ − η λ θ_{t−1} ...
+    param.add_(c.sign(), alpha=-lr)                           #       ... − η sign(c)
+    exp_avg.mul_(beta2).add_(grad, alpha=1 - beta2)           # m = β2 m + (1 − β2) g
+    return exp_avg
+    # END SOLUTION
 
 
-check("06.4", Lion)
+check("06.4", lion_update)
 
 # %% [markdown]
 # ## Sign methods on the ravine
