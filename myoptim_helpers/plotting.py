@@ -23,6 +23,7 @@ import matplotlib
 import numpy as np
 import torch
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from . import problems
 from .training import FitHistory, History
@@ -50,6 +51,12 @@ def _colors() -> list:
     """The current colour cycle (read, never changed), so a run keeps its colour across panels."""
     cycle = matplotlib.rcParams["axes.prop_cycle"].by_key().get("color")
     return list(cycle) if cycle else ["C0", "C1", "C2", "C3", "C4", "C5", "C6", "C7", "C8", "C9"]
+
+
+def _count_axis(ax, label: str) -> None:
+    """Label the x axis with a count (step, epoch): whole-number ticks only."""
+    ax.set_xlabel(label)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
 def _new_axes(figsize: tuple[float, float]):
@@ -299,7 +306,7 @@ def plot_losses(histories, ax=None, log: bool = True, *, legend: bool = True):
         ax.plot(np.arange(len(y)), y, linewidth=1.5, color=color, label=diverged_label(name, h))
         if h.diverged:
             _mark_divergence(ax, len(y) - 1, y[-1], color, ylim=ylim)
-    ax.set_xlabel("step")
+    _count_axis(ax, "step")
     ax.set_ylabel(ylabel)
     if legend:
         ax.legend(loc="best", fontsize="small")
@@ -334,7 +341,7 @@ def plot_lr_schedule(lrs, ax=None, *, xlabel: str = "step", log: bool = False, l
         ax.plot(np.arange(len(y)), y, drawstyle="steps-post", linewidth=1.8, label=name)
     if log:
         ax.set_yscale("log")
-    ax.set_xlabel(xlabel)
+    _count_axis(ax, xlabel)
     ax.set_ylabel("learning rate (log scale)" if log else "learning rate")
     if legend and None not in curves:
         ax.legend(loc="best", fontsize="small")
@@ -390,7 +397,7 @@ def plot_state(history: History, key: str, ax=None, *, log: bool | None = None, 
         ax.set_yscale("log")
         ylabel += " (log scale)"
         _limit_log_axis(ax, [values], "log")
-    ax.set_xlabel("step")
+    _count_axis(ax, "step")
     ax.set_ylabel(ylabel)
     ax.set_title(history.label, fontsize="medium")
     if legend:
@@ -424,7 +431,7 @@ def plot_fit(fit_histories, ax=None, *, log: bool = True, legend: bool = True):
                     label=f"{name}, validation")
         if h.diverged:
             _mark_divergence(ax, epochs[-1], train[-1], color, ylim=ylim)
-    ax.set_xlabel("epoch")
+    _count_axis(ax, "epoch")
     ax.set_ylabel("loss (log scale)" if log else "loss")
     if legend:
         ax.legend(loc="best", fontsize="small")

@@ -62,6 +62,14 @@ _OPTIMIZERS: dict[str, tuple[Callable, tuple[str, ...], dict]] = {
 _DEFAULT_LR = {"SGD": 1e-3, "SGD+Nesterov": 1e-3, "Adam": 0.1, "AdamW": 0.1, "RMSprop": 0.03, "Adagrad": 1.0}
 
 _SLIDER_LAYOUT = {"width": "360px"}
+# Fixed panel positions (figure fractions) instead of a layout engine: a
+# surface's background is rendered once and must not move between frames.
+_PATH_RECT = (0.06, 0.13, 0.41, 0.79)
+_LOSS_RECT = (0.575, 0.13, 0.41, 0.79)
+_MARKER_KEY = (
+    '<span style="color:#555">○ start · ★ minimum (☆ other local minima) · ✚ saddle point · '
+    "✖ last finite point of a diverged run (on the edge if it left the plot)</span>"
+)
 _SLIDER_STYLE = {"description_width": "90px"}
 
 
@@ -81,7 +89,7 @@ def _fmt(value: float) -> str:
 class _Explorer(ipywidgets.VBox):
     """Shared wiring: controls in a row, picture, readout; safe callbacks; counters."""
 
-    def __init__(self, controls: dict[str, ipywidgets.Widget], figsize, dpi):
+    def __init__(self, controls: dict[str, ipywidgets.Widget], figsize, dpi, key: str = ""):
         self.controls = controls
         self.image = ipywidgets.Image(format="png", layout={"max_width": "100%"})
         self.readout = ipywidgets.HTML()
@@ -92,7 +100,10 @@ class _Explorer(ipywidgets.VBox):
         self._canvas = FigureCanvasAgg(self._figure)
         # One wrapping row: hidden controls leave no holes.
         panel = ipywidgets.HBox(list(controls.values()), layout={"flex_flow": "row wrap"})
-        super().__init__(children=[panel, self.image, self.readout])
+        children = [panel, self.image, self.readout]
+        if key:
+            children.append(ipywidgets.HTML(key))
+        super().__init__(children=children)
         for widget in controls.values():
             widget.observe(self._on_change, names="value")
 
@@ -160,19 +171,26 @@ class TrajectoryExplorer(_Explorer):
             "beta2": ipywidgets.FloatSlider(value=betas[1], min=0.9, max=0.9999, step=0.0001,
                                             readout_format=".4f", description="beta2", **common),
         }
-        super().__init__(controls, figsize, dpi)
+        super().__init__(controls, figsize, dpi, key=_MARKER_KEY)
         self.history: training.History | None = None
         self._run_key = None
         self._run: training.History | None = None
         self._run_steps = 0
         self._drawn_key = None
-        self._background_surface = None
-        self._background = None
-        self._path_ax, self._loss_ax = self._figure.subplots(1, 2)
-        # Fixed margins instead of a layout engine: the left panel's background
-        # is rendered once per surface and must not move between frames.
-        self._figure.subplots_adjust(left=0.06, right=0.985, bottom=0.13, top=0.92, wspace=0.22)
+        # One path panel per surface, made on first use, all at the same place;
+        # only the current one is visible. Each keeps its contours, and
+        # _backgrounds[surface] the rendered pixels of the figure without the
+        # per-frame artists, so switching back to a surface costs nothing.
+        self._path_axes: dict[str, Any] = {}
+        self._backgrounds: dict[str, Any] = {}
+        self._surface_lines: dict[str, int] = {}
+        self._surface = surface
+        self._loss_ax = self._figure.add_axes(_LOSS_RECT)
         self.update()
+
+    @property
+    def _path_ax(self):
+        return self._path_axes[self._surface]
 
     # -- what the controls mean ------------------------------------------------
 
@@ -200,6 +218,7 @@ class TrajectoryExplorer(_Explorer):
         return f"{settings['optimizer']}({', '.join(parts)})"
 
     def __repr__(self) -> str:
+        """Return the explorer's settings in one short, deterministic line (a notebook's text output)."""
         settings = self._settings()
         label = self._label(settings)
         inner = label[label.index("(") + 1 : -1]
@@ -233,41 +252,46 @@ class TrajectoryExplorer(_Explorer):
         self.readout.value = self._readout(history)
 
     def _draw_background(self, surface: str) -> None:
-        """Render the contours, axes and labels of ``surface`` once; frames are drawn over a copy of it."""
-        ax = self._path_ax
-        ax.clear()
+        """Draw ``surface``'s path panel and render the figure without the per-frame artists, once."""
+        ax = self._figure.add_axes(_PATH_RECT, label=f"path panel: {surface}")
         plotting.plot_surface(surface, ax)
+        self._path_axes[surface] = ax
+        self._surface_lines[surface] = len(ax.lines)
+        self._select(surface)
         self._loss_ax.set_visible(False)
-        hidden = list(ax.lines)
-        for line in hidden:
+        for line in ax.lines:
             line.set_visible(False)
         self._canvas.draw()
-        self._background = self._canvas.copy_from_bbox(self._figure.bbox)
-        for line in hidden:
+        self._backgrounds[surface] = self._canvas.copy_from_bbox(self._figure.bbox)
+        for line in ax.lines:
             line.set_visible(True)
         self._loss_ax.set_visible(True)
-        self._surface_lines = len(ax.lines)
-        self._background_surface = surface
+
+    def _select(self, surface: str) -> None:
+        self._surface = surface
+        for name, ax in self._path_axes.items():
+            ax.set_visible(name == surface)
 
     def _draw(self, surface: str, history: training.History) -> None:
-        if surface != self._background_surface:
+        if surface not in self._backgrounds:
             self._draw_background(surface)
+        self._select(surface)
         path_ax, loss_ax = self._path_ax, self._loss_ax
         # Remove the previous frame's artists rather than clearing the axes:
         # ax.clear() throws away the tick objects, and rebuilding them (log
         # scale minor ticks included) is most of a redraw's cost.
-        for line in list(path_ax.lines[self._surface_lines :]) + list(loss_ax.lines):
+        for line in list(path_ax.lines[self._surface_lines[surface] :]) + list(loss_ax.lines):
             line.remove()
-        # No legend on the path panel: the readout names the run and the
-        # markers, and a legend redrawn every frame would cost more than the path.
+        # No legend on the path panel: the key under the picture names the
+        # markers, the readout names the run.
         plotting.plot_trajectories(history, surface, ax=path_ax, contours=False, legend=False)
         # A previous frame may have fixed the y limits (a near-overflow run); start afresh.
         loss_ax.relim()
         loss_ax.autoscale(True)
         plotting.plot_losses(history, ax=loss_ax, legend=False)
-        # Blit: paste the cached background, then draw only what changes, in
+        # Blit: paste the surface's background, then draw only what changes, in
         # the z-order a full draw would use.
-        self._canvas.restore_region(self._background)
+        self._canvas.restore_region(self._backgrounds[surface])
         for artist in sorted(path_ax.lines, key=lambda a: a.get_zorder()):
             path_ax.draw_artist(artist)
         self._figure.draw_artist(loss_ax)
@@ -418,6 +442,7 @@ class ScheduleExplorer(_Explorer):
         return {name: values[name] for name in ("scheduler", "lr", "steps", *used)}
 
     def __repr__(self) -> str:
+        """Return the explorer's settings in one short, deterministic line (a notebook's text output)."""
         settings = self._settings()
         parts = [repr(settings.pop("scheduler"))]
         parts += [f"{k}={_fmt(v) if isinstance(v, float) else repr(v)}" for k, v in settings.items()]

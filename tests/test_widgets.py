@@ -125,11 +125,14 @@ def test_the_contour_background_is_drawn_once_per_surface(adam, monkeypatch):
     assert calls == []
     adam.controls["surface"].value = "bumpy"
     adam.controls["lr"].value = 0.02
+    adam.controls["surface"].value = "rosenbrock"
+    adam.controls["surface"].value = "bumpy"
     assert calls == ["bumpy"]
 
 
 def test_the_fast_redraw_equals_a_full_redraw(adam):
-    for control, value in [("lr", 0.3), ("surface", "bumpy"), ("optimizer", "SGD"), ("lr", 0.5)]:
+    for control, value in [("lr", 0.3), ("surface", "bumpy"), ("optimizer", "SGD"), ("lr", 0.5),
+                           ("surface", "rosenbrock"), ("lr", 0.001)]:
         adam.controls[control].value = value
         blitted = _pixels(adam.image.value)
         adam._canvas.draw()
