@@ -16,9 +16,9 @@ which outputs are widgets.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -65,6 +65,8 @@ LAB_USER_SETTINGS = {
         "fetchNews": "false",
         "checkForUpdates": False,
     },
+    # The copy under test stays as it was opened.
+    "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": {"autosave": False},
 }
 
 
@@ -259,7 +261,7 @@ class JupyterLabServer:
 class Problem:
     """Something wrong that a learner would see in one cell of a lesson."""
 
-    cell: int  # 1-based position in the notebook, markdown cells included
+    cell: int  # 1-based position in the notebook, markdown cells included; 0: the log console
     prompt: str  # the execution prompt shown, e.g. "[7]:"
     kind: str
     text: str
@@ -269,7 +271,8 @@ class Problem:
         if len(text) > 1500:
             text = text[:700] + "\n  [...]\n" + text[-700:]
         text = text.replace("\n", "\n    ")
-        return f"cell {self.cell} {self.prompt} {self.kind}:\n    {text}"
+        where = f"cell {self.cell} {self.prompt}" if self.cell else "log console"
+        return f"{where} {self.kind}:\n    {text}"
 
 
 # Reads every cell of the current notebook: what the page shows (prompt, outputs' mime type and
@@ -343,8 +346,25 @@ _WIDGETS_SETTLED_JS = """
 """
 
 
+# A digest of the pixels an <img> shows, decoded: the same picture re-encoded counts as the
+# same, and nothing around the image (a scroll position, a panel) can change it.
+_IMAGE_DIGEST_JS = """
+(img) => {
+  if (!img.complete || !img.naturalWidth) return 'not loaded: ' + img.src.slice(0, 64);
+  const canvas = document.createElement('canvas');
+  canvas.width = img.naturalWidth; canvas.height = img.naturalHeight;
+  const ctx = canvas.getContext('2d');
+  ctx.drawImage(img, 0, 0);
+  const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+  let h1 = 0x811c9dc5, h2 = 0;
+  for (let i = 0; i < data.length; i++) { h1 = Math.imul(h1 ^ data[i], 16777619); h2 = (h2 + data[i] * (i % 251 + 1)) >>> 0; }
+  return `${canvas.width}x${canvas.height}:${(h1 >>> 0).toString(16)}:${h2.toString(16)}`;
+}
+"""
+
+
 def _image_digest(locator) -> str:
-    return hashlib.sha256(locator.screenshot(animations="disabled")).hexdigest()
+    return locator.evaluate(_IMAGE_DIGEST_JS)
 
 
 class LessonPage:
@@ -413,7 +433,9 @@ class LessonPage:
     def menu(self, menu: str, item: str) -> None:
         """Click ``menu`` in the menu bar, then ``item`` in it, as a person does."""
         self.page.get_by_role("menuitem", name=menu, exact=True).click()
-        self.page.locator(".lm-Menu").get_by_role("menuitem", name=item, exact=True).click()
+        # By label: a checked item ("Show Log Console" when shown) is a menuitemcheckbox.
+        self.page.locator(".lm-Menu .lm-Menu-item").filter(
+            has=self.page.locator(".lm-Menu-itemLabel", has_text=re.compile(f"^{re.escape(item)}$"))).click()
 
     def run_all(self) -> None:
         """Clear the committed outputs, then Run → Run All Cells and wait until it is done.
@@ -491,7 +513,33 @@ class LessonPage:
             found.append(Problem(first, not_run[0]["prompt"], "did not run",
                                  f"{len(not_run)} code cells between cell {first} and cell {last} "
                                  f"have no execution count{stopped}"))
+        for entry in self.log_console_tracebacks():
+            found.append(Problem(0, "", "traceback", entry))
         return found
+
+    def log_console_entries(self) -> list[str]:
+        """Return the text of every entry in the lesson's log console, opening it if needed.
+
+        Output of widget callbacks has no cell to go to: JupyterLab shows it in the log
+        console (View → Show Log Console), a traceback included.
+        Opens it, reads it and closes it again, so that the notebook keeps its full height.
+        """
+        console = self.page.locator(".jp-LogConsolePanel")
+        opened = not console.count()
+        if opened:
+            self.menu("View", "Show Log Console")
+            console.wait_for(state="attached", timeout=10_000)
+        entries = self.page.evaluate(
+            "() => [...document.querySelectorAll('.jp-LogConsolePanel .jp-OutputArea-child')]"
+            ".map(e => e.innerText)")
+        if opened:
+            self.menu("View", "Show Log Console")
+            console.wait_for(state="detached", timeout=10_000)
+        return entries
+
+    def log_console_tracebacks(self, skip: int = 0) -> list[str]:
+        """Return the log console's entries after the first ``skip`` that hold a traceback."""
+        return [e for e in self.log_console_entries()[skip:] if "Traceback" in e]
 
     def scroll_to_cell(self, cell: int) -> None:
         """Bring cell number ``cell`` (1-based) into view, for a screenshot that shows it."""
