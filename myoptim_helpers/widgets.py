@@ -59,9 +59,11 @@ _OPTIMIZERS: dict[str, tuple[Callable, tuple[str, ...], dict]] = {
 }
 
 # A starting learning rate per optimizer when none is given (the slider then stays where the learner puts it).
-_DEFAULT_LR = {"SGD": 1e-3, "SGD+Nesterov": 1e-3, "Adam": 0.1, "AdamW": 0.1, "RMSprop": 0.03, "Adagrad": 1.0}
+# All on the learning-rate slider's grid (powers of 10 in steps of 0.05), so a browser never snaps them.
+_DEFAULT_LR = {"SGD": 1e-3, "SGD+Nesterov": 1e-3, "Adam": 0.1, "AdamW": 0.1, "RMSprop": 0.01, "Adagrad": 1.0}
 
 _SLIDER_LAYOUT = {"width": "360px"}
+_SLIDER_STYLE = {"description_width": "90px"}
 # Fixed panel positions (figure fractions) instead of a layout engine: a
 # surface's background is rendered once and must not move between frames.
 _PATH_RECT = (0.06, 0.13, 0.41, 0.79)
@@ -70,7 +72,6 @@ _MARKER_KEY = (
     '<span style="color:#555">○ start · ★ minimum (☆ other local minima) · ✚ saddle point · '
     "✖ last finite point of a diverged run (on the edge if it left the plot)</span>"
 )
-_SLIDER_STYLE = {"description_width": "90px"}
 
 
 def _png(canvas: FigureCanvasAgg) -> bytes:
@@ -163,7 +164,8 @@ class TrajectoryExplorer(_Explorer):
                                              description="optimizer", layout=_SLIDER_LAYOUT, style=_SLIDER_STYLE),
             "lr": ipywidgets.FloatLogSlider(value=lr, base=10, min=-4, max=1, step=0.05,
                                             readout_format=".3g", description="learning rate", **common),
-            "steps": ipywidgets.IntSlider(value=steps, min=1, max=1000, step=1, description="steps", **common),
+            "steps": ipywidgets.IntSlider(value=steps, min=1, max=max(1000, steps), step=1, description="steps",
+                                          **common),
             "momentum": ipywidgets.FloatSlider(value=momentum, min=0.0, max=0.99, step=0.01,
                                                description="momentum", **common),
             "beta1": ipywidgets.FloatSlider(value=betas[0], min=0.0, max=0.99, step=0.01,
@@ -399,6 +401,9 @@ class ScheduleExplorer(_Explorer):
             raise ValueError(f"Unknown scheduler {scheduler!r}; choose one of {valid}")
         training._check_lr(lr)
         training._check_steps(steps)
+        if steps < 2:
+            raise ValueError(f"steps must be at least 2 for a schedule, got {steps}")
+        longest = max(500, steps)
         common = {"continuous_update": False, "layout": _SLIDER_LAYOUT, "style": _SLIDER_STYLE}
         controls = {
             "scheduler": ipywidgets.Dropdown(options=[(_SCHEDULER_LABELS.get(n, n), n) for n in _SCHEDULERS],
@@ -406,20 +411,20 @@ class ScheduleExplorer(_Explorer):
                                              layout=_SLIDER_LAYOUT, style=_SLIDER_STYLE),
             "lr": ipywidgets.FloatLogSlider(value=lr, base=10, min=-4, max=0, step=0.05, readout_format=".3g",
                                             description="lr (max)", **common),
-            "steps": ipywidgets.IntSlider(value=steps, min=2, max=500, description="steps", **common),
-            "step_size": ipywidgets.IntSlider(value=max(1, steps // 4), min=1, max=200, description="step_size",
+            "steps": ipywidgets.IntSlider(value=steps, min=2, max=longest, description="steps", **common),
+            "step_size": ipywidgets.IntSlider(value=max(1, steps // 4), min=1, max=longest, description="step_size",
                                               **common),
             "gamma": ipywidgets.FloatSlider(value=0.5, min=0.01, max=0.99, step=0.01, description="gamma", **common),
             "milestones": ipywidgets.Text(value=f"{steps // 2}, {3 * steps // 4}", description="milestones",
                                           continuous_update=False, layout=_SLIDER_LAYOUT, style=_SLIDER_STYLE),
-            "T_max": ipywidgets.IntSlider(value=steps, min=1, max=500, description="T_max", **common),
+            "T_max": ipywidgets.IntSlider(value=steps, min=1, max=longest, description="T_max", **common),
             "eta_min": ipywidgets.FloatSlider(value=0.0, min=0.0, max=0.1, step=0.001, readout_format=".3f",
                                               description="eta_min", **common),
             "start_factor": ipywidgets.FloatSlider(value=0.1, min=0.01, max=1.0, step=0.01,
                                                    description="start_factor", **common),
             "end_factor": ipywidgets.FloatSlider(value=1.0, min=0.0, max=1.0, step=0.01,
                                                  description="end_factor", **common),
-            "total_iters": ipywidgets.IntSlider(value=max(1, steps // 10), min=1, max=200,
+            "total_iters": ipywidgets.IntSlider(value=max(1, steps // 10), min=1, max=longest,
                                                 description="total_iters", **common),
             "pct_start": ipywidgets.FloatSlider(value=0.3, min=0.05, max=0.95, step=0.05,
                                                 description="pct_start", **common),
