@@ -18,6 +18,7 @@ Usage::
     python .ci/build_notebooks.py 03 --no-execute # write cells only (outputs cleared)
     python .ci/build_notebooks.py --jobs 2        # two notebooks at once
     python .ci/build_notebooks.py --check [NN]    # committed notebooks match the sources?
+    python .ci/build_notebooks.py --readme        # only regenerate README's lesson map
 
 Exit status is non-zero, with the notebook, cell and error named, when a cell fails, a
 checker prints the wrong verdict, or (``--check``) a committed notebook drifted.
@@ -579,7 +580,7 @@ def check_readme(cfg: dict | None = None) -> list:
     cfg = cfg or series_config()
     text = README.read_text(encoding="utf-8")
     if render_readme(text, find_lessons(), cfg) != text:
-        return ["README.md: the lesson map is out of date; run .ci/build_notebooks.py --no-execute"]
+        return ["README.md: the lesson map is out of date; run .ci/build_notebooks.py --readme"]
     return []
 
 
@@ -600,6 +601,8 @@ def main(argv=None) -> int:
                         help="only verify the committed notebooks against the sources")
     parser.add_argument("--no-execute", action="store_true",
                         help="write the cells without executing (outputs cleared)")
+    parser.add_argument("--readme", action="store_true",
+                        help="only regenerate the README's lesson map")
     parser.add_argument("--jobs", type=int, default=1, help="notebooks built at once")
     parser.add_argument("--timeout", type=int, default=120, help="seconds per cell")
     args = parser.parse_args(argv)
@@ -617,7 +620,10 @@ def main(argv=None) -> int:
                 print(f"{len(lessons)} lesson(s) up to date")
             return 1 if problems else 0
 
-        update_readme(cfg)
+        changed = update_readme(cfg)
+        if args.readme:
+            print("README.md lesson map " + ("updated" if changed else "already up to date"))
+            return 0
         tasks = [(str(l.path), v, not args.no_execute, args.timeout)
                  for l in lessons for v in VERSIONS]
         failures = []
