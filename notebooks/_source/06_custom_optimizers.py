@@ -280,9 +280,9 @@ print("3 steps taken; group['step'] =", opt.param_groups[0]["step"])
 print("saved as a hyperparameter:", opt.state_dict()["param_groups"][0])
 
 # %% [markdown]
-# Two parameters, three steps: the count is 6. An Adam built this way would use $t = 6$ in
-# its bias correction and be wrong from the second step on. The counter also travels with
-# the hyperparameters, where schedulers and `add_param_group` never expect it. Per-parameter
+# Two parameters, three steps: the count is 6. An Adam built this way would correct the bias
+# of `b` with $t = 2$ on its very first step and with $t = 6$ on the third. The counter also
+# lands in `state_dict()["param_groups"]`, dressed up as a hyperparameter. Per-parameter
 # quantities belong in `self.state[p]`, as torch's Adam keeps `state[p]["step"]`.
 #
 # ## Common mistake: creating state eagerly
