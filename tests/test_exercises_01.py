@@ -10,7 +10,7 @@ import torch
 from myoptim_helpers.exercises import grade
 from myoptim_helpers.exercises.lesson01 import add_new_head, last_layer_optimizer, per_layer_sgd
 
-# 01.2 "head weight twice" passes a duplicated tensor on purpose; torch warns about it.
+# 01.4 "head weight twice" passes a duplicated tensor on purpose; torch warns about it.
 pytestmark = pytest.mark.filterwarnings(
     "ignore:optimizer contains a parameter group with duplicate")
 
@@ -70,7 +70,7 @@ def ours_sgd(model):
     return SGD(model[-1].parameters(), lr=0.1)
 
 
-# ----------------------------------------------------------------------------- 01.2 answers
+# ----------------------------------------------------------------------------- 01.4 answers
 
 def lrs_swapped(model):
     return torch.optim.SGD([{"params": model[:-1].parameters(), "lr": 0.1},
@@ -117,7 +117,7 @@ def momentum_only_on_head(model):
                             {"params": model[-1].parameters(), "momentum": 0.9}], lr=0.1)
 
 
-# ----------------------------------------------------------------------------- 01.4 answers
+# ----------------------------------------------------------------------------- 01.3 answers
 
 def stub_add(optimizer, head):
     ...
@@ -180,51 +180,51 @@ CASES = [
     ("01.1", "returns parameters", (returns_parameters,), "incorrect",
      ["returned a generator, not an optimizer"]),
     ("01.1", "not a function", (0.1,), "incorrect", ["should be a function"]),
-    # 01.2: a learning rate per layer
-    ("01.2", "reference", (per_layer_sgd,), "correct", ["exactly one group"]),
-    ("01.2", "one group per layer", (one_group_per_layer,), "correct", ["exactly one group"]),
-    ("01.2", "stub", (stub_builder,), "not attempted", []),
-    ("01.2", "lrs swapped", (lrs_swapped,), "incorrect",
+    # 01.4: a learning rate per layer
+    ("01.4", "reference", (per_layer_sgd,), "correct", ["exactly one group"]),
+    ("01.4", "one group per layer", (one_group_per_layer,), "correct", ["exactly one group"]),
+    ("01.4", "stub", (stub_builder,), "not attempted", []),
+    ("01.4", "lrs swapped", (lrs_swapped,), "incorrect",
      ["0.weight (in group 0) learns with lr=0.1", "should learn with lr=0.01"]),
-    ("01.2", "first layer only", (first_layer_only,), "incorrect",
+    ("01.4", "first layer only", (first_layer_only,), "incorrect",
      ["2.weight, 2.bias are in no group", "never train"]),
-    ("01.2", "consumed head generator", (head_generator_counted,), "incorrect",
+    ("01.4", "consumed head generator", (head_generator_counted,), "incorrect",
      ["group 1 holds no parameters", "already consumed"]),
-    ("01.2", "no momentum", (no_momentum,), "incorrect", ["momentum=0", "momentum=0.9"]),
-    ("01.2", "momentum only on the head", (momentum_only_on_head,), "incorrect",
+    ("01.4", "no momentum", (no_momentum,), "incorrect", ["momentum=0", "momentum=0.9"]),
+    ("01.4", "momentum only on the head", (momentum_only_on_head,), "incorrect",
      ["group 0 has momentum=0"]),
-    ("01.2", "overlapping groups", (overlapping_groups,), "error",
+    ("01.4", "overlapping groups", (overlapping_groups,), "error",
      ["raised ValueError", "more than one parameter group", "leave the last layer out"]),
-    ("01.2", "head weight twice", (head_twice,), "incorrect", ["4.weight appears twice in group 1"]),
-    # 01.3: which parameters change
-    ("01.3", "reference", ({"4.weight", "4.bias"},), "correct", ["only the last layer"]),
-    ("01.3", "as a list", (["4.bias", "4.weight"],), "correct", ["only the last layer"]),
-    ("01.3", "stub", (...,), "not attempted", []),
-    ("01.3", "frozen but held", ({"0.weight", "0.bias", "4.weight", "4.bias"},), "incorrect",
+    ("01.4", "head weight twice", (head_twice,), "incorrect", ["4.weight appears twice in group 1"]),
+    # 01.2: which parameters change
+    ("01.2", "reference", ({"4.weight", "4.bias"},), "correct", ["only the last layer"]),
+    ("01.2", "as a list", (["4.bias", "4.weight"],), "correct", ["only the last layer"]),
+    ("01.2", "stub", (...,), "not attempted", []),
+    ("01.2", "frozen but held", ({"0.weight", "0.bias", "4.weight", "4.bias"},), "incorrect",
      ["0.weight does not change", "frozen", ".grad stays None"]),
-    ("01.3", "has grad but not held", ({"2.weight", "2.bias", "4.weight", "4.bias"},),
+    ("01.2", "has grad but not held", ({"2.weight", "2.bias", "4.weight", "4.bias"},),
      "incorrect", ["2.weight does not change", "does not hold it"]),
-    ("01.3", "forgot the bias", ({"4.weight"},), "incorrect", ["4.bias does change"]),
-    ("01.3", "everything with a grad", ({"2.weight", "2.bias", "4.weight"},), "incorrect",
+    ("01.2", "forgot the bias", ({"4.weight"},), "incorrect", ["4.bias does change"]),
+    ("01.2", "everything with a grad", ({"2.weight", "2.bias", "4.weight"},), "incorrect",
      ["2.weight does not change"]),
-    ("01.3", "unknown name", ({"layer4.weight"},), "incorrect",
+    ("01.2", "unknown name", ({"layer4.weight"},), "incorrect",
      ["no parameter called 'layer4.weight'", "0.weight, 0.bias"]),
-    ("01.3", "one string", ("4.weight",), "incorrect", ["one string"]),
-    ("01.3", "a number", (2,), "incorrect", ["should be a set of parameter names", "got int"]),
-    # 01.4: add a late layer with add_param_group
-    ("01.4", "reference", (add_new_head,), "correct", ["its own group with lr=0.01"]),
-    ("01.4", "stub", (stub_add,), "not attempted", []),
-    ("01.4", "returns a new optimizer", (returns_new_optimizer,), "incorrect",
+    ("01.2", "one string", ("4.weight",), "incorrect", ["one string"]),
+    ("01.2", "a number", (2,), "incorrect", ["should be a set of parameter names", "got int"]),
+    # 01.3: add a late layer with add_param_group
+    ("01.3", "reference", (add_new_head,), "correct", ["its own group with lr=0.01"]),
+    ("01.3", "stub", (stub_add,), "not attempted", []),
+    ("01.3", "returns a new optimizer", (returns_new_optimizer,), "incorrect",
      ["returned a new optimizer", "in place"]),
-    ("01.4", "default lr", (default_lr_group,), "incorrect", ["lr=0.1", "lr=0.01"]),
-    ("01.4", "appended to group 0", (appended_to_group_0,), "incorrect",
+    ("01.3", "default lr", (default_lr_group,), "incorrect", ["lr=0.1", "lr=0.01"]),
+    ("01.3", "appended to group 0", (appended_to_group_0,), "incorrect",
      ["group 0 changed its parameters", "added to it"]),
-    ("01.4", "consumed generator", (counted_head_generator,), "incorrect",
+    ("01.3", "consumed generator", (counted_head_generator,), "incorrect",
      ["holds no parameters", "already consumed"]),
-    ("01.4", "momentum 0", (momentum_zero,), "incorrect", ["momentum=0", "defaults (0.9)"]),
-    ("01.4", "added twice", (added_twice,), "error",
+    ("01.3", "momentum 0", (momentum_zero,), "incorrect", ["momentum=0", "defaults (0.9)"]),
+    ("01.3", "added twice", (added_twice,), "error",
      ["raised ValueError", "more than one parameter group"]),
-    ("01.4", "state cleared", (state_cleared,), "incorrect", ["momentum buffers were lost"]),
+    ("01.3", "state cleared", (state_cleared,), "incorrect", ["momentum buffers were lost"]),
 ]
 
 
@@ -240,7 +240,7 @@ def test_feedback(key, answers, status, fragments):
 def test_every_exercise_has_a_reference_case():
     from myoptim_helpers.exercises import exercises_of
     keys = set(exercises_of("01"))
-    assert keys == {"01.1", "01.2", "01.3", "01.4"}
+    assert keys == {"01.1", "01.4", "01.2", "01.3"}
     assert keys == {k for k, d, _, s, _ in CASES if d == "reference" and s == "correct"}
 
 

@@ -150,94 +150,26 @@ def grade_last_layer(last_layer_optimizer):
 
 # ----------------------------------------------------------------------------- 01.2
 
-def per_layer_sgd(model):
-    """Return SGD(momentum=0.9), lr 0.01 for all layers but the last, 0.1 for it (solves 01.2)."""
-    return torch.optim.SGD(
-        [
-            {"params": model[:-1].parameters(), "lr": 0.01},  # every layer but the last
-            {"params": model[-1].parameters()},               # the last: the default lr
-        ],
-        lr=0.1,
-        momentum=0.9,
-    )
-
-
-@exercise("01.2", title="A learning rate per layer", solution=per_layer_sgd, hints=[
-    "Pass a list of dicts, one per param group: `[{'params': ..., 'lr': 0.01}, "
-    "{'params': ...}]`. Keyword arguments after the list are the defaults of every group.",
-    "`model[:-1]` is an nn.Sequential of every layer but the last, `model[-1]` the last. "
-    "Each parameter may appear in one group only.",
-    "`torch.optim.SGD([{'params': model[:-1].parameters(), 'lr': 0.01}, "
-    "{'params': model[-1].parameters()}], lr=0.1, momentum=0.9)`",
-])
-def grade_per_layer(per_layer_sgd):
-    """01.2: SGD(momentum=0.9) with lr 0.01 for all layers but the last and 0.1 for the last."""
-    label = "`per_layer_sgd`"
-    for n_linear in (3, 2):
-        model = _model(n_linear)
-        opt = _call_builder(per_layer_sgd, model, label)
-        _expect_no_empty_group(opt)
-        held = _held(opt, model)
-        _expect_only_model_tensors(held)
-        _expect_each_once(held, model)
-        last = str(len(model) - 1)
-        for i, group in enumerate(opt.param_groups):
-            names = [name for j, name in held if j == i]
-            lr = _lr(group["lr"])
-            for name in names:
-                wanted = 0.1 if name.split(".")[0] == last else 0.01
-                if lr != wanted:
-                    where = "the last layer" if wanted == 0.1 else "a layer before the last"
-                    fail(f"{name} (in group {i}) learns with lr={lr:g}, but it is {where}, "
-                         f"which should learn with lr={wanted:g}.")
-            if group["momentum"] != 0.9:
-                fail(f"group {i} has momentum={group['momentum']:g}: pass momentum=0.9 to the "
-                     "constructor, which makes it the default of every group.")
-            for key, default in (("weight_decay", 0), ("dampening", 0), ("nesterov", False)):
-                if group.get(key, default) != default:
-                    fail(f"group {i} sets {key}={group[key]}; the exercise asks only for "
-                         "learning rates and momentum=0.9.")
-    return correct("every parameter is in exactly one group; the body learns with lr=0.01, "
-                   "the last layer with lr=0.1, all with momentum=0.9.")
-
-
-def _expect_each_once(held, model):
-    seen = {}
-    for i, name in held:
-        if name in seen:
-            where = (f"twice in group {i}" if seen[name] == i
-                     else f"in groups {seen[name]} and {i}")
-            fail(f"{name} appears {where}: each parameter must be in exactly one group.")
-        seen[name] = i
-    missing = [n for n, _ in model.named_parameters() if n not in seen]
-    if missing:
-        fail(f"{_names(missing)} {'is' if len(missing) == 1 else 'are'} in no group, so "
-             f"{'it' if len(missing) == 1 else 'they'} would never train. Every parameter of "
-             "the model belongs in one of the groups.")
-
-
-# ----------------------------------------------------------------------------- 01.3
-
-def _scenario_01_3():
-    """The lesson's 01.3 set-up: layer 0 frozen; the optimizer holds layers 0 and 4."""
+def _scenario_01_2():
+    """The lesson's 01.2 set-up: layer 0 frozen; the optimizer holds layers 0 and 4."""
     model = _model(3)
     model[0].requires_grad_(False)
     opt = torch.optim.SGD([*model[0].parameters(), *model[4].parameters()], lr=0.1)
     return model, opt
 
 
-_SOLUTION_01_3 = 'changed = {"4.weight", "4.bias"}'
+_SOLUTION_01_2 = 'changed = {"4.weight", "4.bias"}'
 
 
-@exercise("01.3", title="Which parameters change?", solution=_SOLUTION_01_3, hints=[
+@exercise("01.2", title="Which parameters change?", solution=_SOLUTION_01_2, hints=[
     "A parameter changes in step() only if (1) the optimizer holds it and (2) its .grad "
     "is not None.",
     "A frozen parameter (requires_grad=False) never gets a .grad. Layer 2 gets one, but is it "
     "in the optimizer?",
 ])
 def grade_changed(changed):
-    """01.3: the set of parameter names that one step changes in the lesson's scenario."""
-    model, opt = _scenario_01_3()
+    """01.2: the set of parameter names that one step changes in the lesson's scenario."""
+    model, opt = _scenario_01_2()
     all_names = [n for n, _ in model.named_parameters()]
     if isinstance(changed, str):
         fail("`changed` is one string; make it a set of names, e.g. {\"0.weight\", \"0.bias\"}.")
@@ -274,20 +206,20 @@ def grade_changed(changed):
                    "layer 2 has a .grad but is not held.")
 
 
-# ----------------------------------------------------------------------------- 01.4
+# ----------------------------------------------------------------------------- 01.3
 
 def add_new_head(optimizer, head):
-    """Make ``optimizer`` also train ``head``: a group of its own, lr=0.01 (solves 01.4)."""
+    """Make ``optimizer`` also train ``head``: a group of its own, lr=0.01 (solves 01.3)."""
     optimizer.add_param_group({"params": head.parameters(), "lr": 0.01})
 
 
-@exercise("01.4", title="Add a late layer to the optimizer", solution=add_new_head, hints=[
+@exercise("01.3", title="Add a late layer to the optimizer", solution=add_new_head, hints=[
     "`optimizer.add_param_group(dict)` appends a param group to an existing optimizer, in "
     "place; the keys you leave out come from the optimizer's defaults.",
     "`optimizer.add_param_group({'params': head.parameters(), 'lr': 0.01})` — nothing to return.",
 ])
 def grade_add_head(add_new_head):
-    """01.4: ``add_new_head(optimizer, head)`` makes the optimizer train ``head`` with lr=0.01."""
+    """01.3: ``add_new_head(optimizer, head)`` makes the optimizer train ``head`` with lr=0.01."""
     label = "`add_new_head`"
     model = _model(3)
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
@@ -354,3 +286,71 @@ def grade_add_head(add_new_head):
                  "the dict, so it comes from the optimizer's defaults (0.9).")
     return correct("the head has its own group with lr=0.01 (momentum 0.9 from the defaults), "
                    "and the existing groups and momentum buffers are untouched.")
+
+
+# ----------------------------------------------------------------------------- 01.4
+
+def per_layer_sgd(model):
+    """Return SGD(momentum=0.9), lr 0.01 for all layers but the last, 0.1 for it (solves 01.4)."""
+    return torch.optim.SGD(
+        [
+            {"params": model[:-1].parameters(), "lr": 0.01},  # every layer but the last
+            {"params": model[-1].parameters()},               # the last: the default lr
+        ],
+        lr=0.1,
+        momentum=0.9,
+    )
+
+
+@exercise("01.4", title="A learning rate per layer", solution=per_layer_sgd, hints=[
+    "Pass a list of dicts, one per param group: `[{'params': ..., 'lr': 0.01}, "
+    "{'params': ...}]`. Keyword arguments after the list are the defaults of every group.",
+    "`model[:-1]` is an nn.Sequential of every layer but the last, `model[-1]` the last. "
+    "Each parameter may appear in one group only.",
+    "`torch.optim.SGD([{'params': model[:-1].parameters(), 'lr': 0.01}, "
+    "{'params': model[-1].parameters()}], lr=0.1, momentum=0.9)`",
+])
+def grade_per_layer(per_layer_sgd):
+    """01.4: SGD(momentum=0.9) with lr 0.01 for all layers but the last and 0.1 for the last."""
+    label = "`per_layer_sgd`"
+    for n_linear in (3, 2):
+        model = _model(n_linear)
+        opt = _call_builder(per_layer_sgd, model, label)
+        _expect_no_empty_group(opt)
+        held = _held(opt, model)
+        _expect_only_model_tensors(held)
+        _expect_each_once(held, model)
+        last = str(len(model) - 1)
+        for i, group in enumerate(opt.param_groups):
+            names = [name for j, name in held if j == i]
+            lr = _lr(group["lr"])
+            for name in names:
+                wanted = 0.1 if name.split(".")[0] == last else 0.01
+                if lr != wanted:
+                    where = "the last layer" if wanted == 0.1 else "a layer before the last"
+                    fail(f"{name} (in group {i}) learns with lr={lr:g}, but it is {where}, "
+                         f"which should learn with lr={wanted:g}.")
+            if group["momentum"] != 0.9:
+                fail(f"group {i} has momentum={group['momentum']:g}: pass momentum=0.9 to the "
+                     "constructor, which makes it the default of every group.")
+            for key, default in (("weight_decay", 0), ("dampening", 0), ("nesterov", False)):
+                if group.get(key, default) != default:
+                    fail(f"group {i} sets {key}={group[key]}; the exercise asks only for "
+                         "learning rates and momentum=0.9.")
+    return correct("every parameter is in exactly one group; the body learns with lr=0.01, "
+                   "the last layer with lr=0.1, all with momentum=0.9.")
+
+
+def _expect_each_once(held, model):
+    seen = {}
+    for i, name in held:
+        if name in seen:
+            where = (f"twice in group {i}" if seen[name] == i
+                     else f"in groups {seen[name]} and {i}")
+            fail(f"{name} appears {where}: each parameter must be in exactly one group.")
+        seen[name] = i
+    missing = [n for n, _ in model.named_parameters() if n not in seen]
+    if missing:
+        fail(f"{_names(missing)} {'is' if len(missing) == 1 else 'are'} in no group, so "
+             f"{'it' if len(missing) == 1 else 'they'} would never train. Every parameter of "
+             "the model belongs in one of the groups.")

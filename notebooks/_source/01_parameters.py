@@ -184,7 +184,7 @@ print("0.weight.grad:", model[0].weight.grad)
 # Whether to leave frozen tensors in the optimizer is a choice: if they are in it,
 # unfreezing them later (`requires_grad_(True)`) makes them train at once; if you built the
 # optimizer from `[p for p in model.parameters() if p.requires_grad]`, unfreezing alone
-# does nothing until you add them with `add_param_group` (section 4).
+# does nothing until you add them with `add_param_group` (shown below).
 #
 # The picture: how far each tensor moved in 20 steps, for three set-ups.
 
@@ -226,7 +226,7 @@ plt.show()
 # green and blue bars of layers 2 and 4 differ: with layer 0 frozen, the other layers see a
 # different network as training goes on, so they follow a different path.
 #
-# ### Exercise 01.3 · Which parameters change?
+# ### Exercise 01.2 · Which parameters change?
 #
 # Predict, without running it, which parameters one `train_step` changes in this set-up.
 # Answer with a set of names, like `{"0.weight", "0.bias"}`.
@@ -242,7 +242,7 @@ opt = torch.optim.SGD([*model[0].parameters(), *model[4].parameters()], lr=0.1)
 # STUB: changed = ...  # a set of names, e.g. {"0.weight", "0.bias"}
 changed = {"4.weight", "4.bias"}
 # END SOLUTION
-check("01.3", changed)
+check("01.2", changed)
 
 # %% [markdown]
 # ## Common mistake: a layer added after the optimizer was built
@@ -295,7 +295,7 @@ print("holds the new head?", any(p is model[4].weight for p in held),
       "| momentum buffers:", len(opt.state))
 
 # %% [markdown]
-# ### Exercise 01.4 · Add a late layer to the optimizer
+# ### Exercise 01.3 · Add a late layer to the optimizer
 #
 # Write `add_new_head(optimizer, head)` that makes an existing SGD optimizer (momentum 0.9)
 # train the new layer `head` with `lr=0.01`, keeping its existing groups and state. The
@@ -308,7 +308,7 @@ def add_new_head(optimizer, head):
     # END SOLUTION
 
 
-check("01.4", add_new_head)
+check("01.3", add_new_head)
 
 # %% [markdown]
 # ## Common mistake: reusing a `parameters()` generator
@@ -396,7 +396,7 @@ named = torch.optim.SGD(model.named_parameters(), lr=0.1)
 print("param_names:", named.param_groups[0]["param_names"])
 
 # %% [markdown]
-# ### Exercise 01.2 · A learning rate per layer
+# ### Exercise 01.4 · A learning rate per layer
 #
 # Write `per_layer_sgd(model)` that returns `torch.optim.SGD` with `momentum=0.9`, where
 # the **last** layer learns with `lr=0.1` and **every other** layer with `lr=0.01`. Every
@@ -416,7 +416,7 @@ def per_layer_sgd(model):
     # END SOLUTION
 
 
-check("01.2", per_layer_sgd)
+check("01.4", per_layer_sgd)
 
 # %% [markdown]
 # ## 5. Several optimizers on one model

@@ -7,9 +7,9 @@
 #
 # {{badges}}
 #
-# Every training loop calls the same three methods. Each reads and writes one thing:
-# `zero_grad()` clears `.grad`, `backward()` **adds** to `.grad`, `step()` reads `.grad`
-# and moves the parameters. This lesson follows the numbers through each call, then breaks
+# Every training loop calls the same three methods, and each has one job: `zero_grad()`
+# clears `.grad`, `backward()` **adds** to `.grad`, `step()` reads `.grad` and moves the
+# parameters. This lesson follows the numbers through each call, then breaks
 # the order on purpose and shows what each mistake looks like.
 #
 # ## You will learn
@@ -114,8 +114,9 @@ for k in range(1, 4):
 # Without clearing, `.grad` is the **sum** of every gradient since it was last cleared:
 # $-4, -8, -12$. This is deliberate. It lets you split a batch that does not fit in memory
 # into micro-batches and add their gradients (section 5), and it makes
-# `loss_a.backward(); loss_b.backward()` equal to `(loss_a + loss_b).backward()`. The price:
-# a training loop must clear `.grad` once per step.
+# `loss_a.backward(); loss_b.backward()` (two separate forward passes) leave the same `.grad`
+# as `(loss_a + loss_b).backward()`. The price: a training loop must clear `.grad` once per
+# step.
 #
 # ## Common mistake: forgetting `zero_grad()`
 #
@@ -183,8 +184,8 @@ check("02.2", grads)
 # ## 3. Valid and broken orders
 #
 # `run(order)` repeats a sequence of calls three times on our one-parameter problem and
-# records `w` and `w.grad` after each repetition. We try the usual order, two other valid
-# orders, and the broken ones.
+# records `w` and `w.grad` after each repetition. We try the usual order, one other valid
+# order, and four broken ones.
 
 # %%
 def run(order, repeats=3):
@@ -339,7 +340,8 @@ print(f"max |big-batch grad - accumulated grad| = {diff:.1e}")
 # ## Common mistake: not scaling the micro-batch loss
 #
 # Without the division, each micro-batch contributes its full mean gradient, and `.grad`
-# is `n_micro` times too large: the same as multiplying the learning rate by 4.
+# is `n_micro` times too large. For SGD that is the same as a learning rate 4 times larger
+# (Adam mostly hides it: it divides by the gradient's own scale, so only `eps` notices).
 
 # %%
 model.zero_grad()
