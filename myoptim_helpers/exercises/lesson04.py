@@ -255,12 +255,14 @@ def _torch_adam_steps():
     return steps
 
 
-def _unpack_adam_result(result, step):
-    label = f"the value `adam_step` returned at step {step}"
+def _unpack_adam_result(result, step, function="adam_step"):
+    """Check that a step function returned (param, exp_avg, exp_avg_sq) as float64 tensors of
+    shape (2,); return detached copies. (Lesson 05's AdamW exercise uses it too.)"""
+    label = f"the value `{function}` returned at step {step}"
     if not isinstance(result, (tuple, list)) or len(result) != 3:
         what = (f"{len(result)} values" if isinstance(result, (tuple, list))
                 else f"a {type(result).__name__}")
-        fail(f"`adam_step` should return three tensors (param, exp_avg, exp_avg_sq); "
+        fail(f"`{function}` should return three tensors (param, exp_avg, exp_avg_sq); "
              f"it returned {what}.")
     out = []
     for name, value in zip(("param", "exp_avg", "exp_avg_sq"), result):
