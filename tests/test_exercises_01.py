@@ -150,6 +150,10 @@ def added_twice(optimizer, head):
     optimizer.add_param_group({"params": head.parameters(), "lr": 0.01})
 
 
+def appended_raw_dict(optimizer, head):
+    optimizer.param_groups.append({"params": list(head.parameters()), "lr": 0.01})
+
+
 def state_cleared(optimizer, head):
     optimizer.state.clear()
     optimizer.add_param_group({"params": head.parameters(), "lr": 0.01})
@@ -225,6 +229,8 @@ CASES = [
     ("01.3", "added twice", (added_twice,), "error",
      ["raised ValueError", "more than one parameter group"]),
     ("01.3", "state cleared", (state_cleared,), "incorrect", ["momentum buffers were lost"]),
+    ("01.3", "appended to param_groups", (appended_raw_dict,), "incorrect",
+     ["group 1 is not a complete param group", "momentum", "add_param_group"]),
 ]
 
 

@@ -238,6 +238,13 @@ def grade_add_head(add_new_head):
     returned = call(lambda optimizer, head: add_new_head(optimizer, head), opt, head,
                     name=label, may_modify=("optimizer",))
 
+    for i, group in enumerate(opt.param_groups):
+        lacking = [k for k in opt.defaults if k not in group]
+        if not isinstance(group.get("params"), list) or lacking:
+            fail(f"group {i} is not a complete param group (it lacks "
+                 f"{', '.join(lacking) or 'a list of params'}): was it appended to "
+                 "`optimizer.param_groups` directly? `optimizer.add_param_group(...)` fills in "
+                 "the defaults and checks for duplicates.")
     head_ids = {id(p): n for n, p in head.named_parameters()}
     holding = [(i, head_ids[id(p)]) for i, g in enumerate(opt.param_groups)
                for p in g["params"] if id(p) in head_ids]
