@@ -36,6 +36,7 @@ __all__ = [
     "plot_state",
     "plot_fit",
     "diverged_label",
+    "DIVERGED_MARKER",
 ]
 
 # Surfaces whose values span more than this ratio between the 10% and 90%
