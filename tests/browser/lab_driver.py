@@ -24,6 +24,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -115,6 +116,7 @@ class JupyterLabServer:
         self.port = 0
         self.process: subprocess.Popen | None = None
         self._log_file = None
+        self._shutdowns: list[threading.Thread] = []
 
     @property
     def url(self) -> str:
@@ -221,6 +223,15 @@ class JupyterLabServer:
         except (urllib.error.URLError, ConnectionError, OSError):
             pass  # the server is already gone; its kernels watch their parent and exit
 
+    def shutdown_kernels_soon(self, path: str) -> None:
+        """Shut the kernel of ``path`` down in the background; :meth:`stop` waits for it.
+
+        A kernel takes a few seconds to shut down; the next lesson need not wait for that.
+        """
+        thread = threading.Thread(target=self.shutdown_kernels, args=(path,), daemon=True)
+        thread.start()
+        self._shutdowns.append(thread)
+
     def log_size(self) -> int:
         """Return the current size of the server log, to read only what comes after."""
         try:
@@ -244,6 +255,9 @@ class JupyterLabServer:
     def stop(self) -> None:
         """Shut the kernels down, then terminate the server (kill it after 10 s). Idempotent."""
         process, self.process = self.process, None
+        for thread in self._shutdowns:
+            thread.join(timeout=15)
+        self._shutdowns.clear()
         if process is not None and process.poll() is None:
             self.shutdown_kernels()
             process.send_signal(signal.SIGTERM)
@@ -548,8 +562,14 @@ class LessonPage:
     def explorers(self):
         """Return a locator per widget output that holds at least one slider."""
         outputs = self.page.locator(f"#{self.panel_id} .jp-OutputArea-output")
-        return [outputs.nth(i) for i in range(outputs.count())
-                if outputs.nth(i).locator(".widget-slider").count()]
+        found = []
+        for i in range(outputs.count()):
+            output = outputs.nth(i)
+            # Outputs nested in a widget (an Output widget inside an explorer) belong to it.
+            nested = output.evaluate("(el) => el.parentElement.closest('.jp-OutputArea-output') !== null")
+            if not nested and output.locator(".widget-slider").count():
+                found.append(output)
+        return found
 
     def cell_of(self, element) -> int:
         """Return the 1-based cell number that holds ``element``."""
@@ -575,7 +595,7 @@ class LessonPage:
         try:
             self.context.close()
         finally:
-            self.server.shutdown_kernels(self.notebook)
+            self.server.shutdown_kernels_soon(self.notebook)
 
 
 @dataclass
