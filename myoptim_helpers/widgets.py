@@ -34,6 +34,7 @@ import ipywidgets
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from PIL import Image as PILImage
 
 from . import optim, plotting, problems, training
@@ -291,6 +292,8 @@ class TrajectoryExplorer(_Explorer):
         loss_ax.relim()
         loss_ax.autoscale(True)
         plotting.plot_losses(history, ax=loss_ax, legend=False)
+        # Fewer step labels on this narrow panel: each tick label costs a text render per frame.
+        loss_ax.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
         # Blit: paste the surface's background, then draw only what changes, in
         # the z-order a full draw would use.
         self._canvas.restore_region(self._backgrounds[surface])
