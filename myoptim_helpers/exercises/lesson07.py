@@ -1,0 +1,690 @@
+"""Checkers for lesson 07 · Learning-rate schedulers.
+
+- 07.1 ``multistep_lrs``: predict the learning rates a ``MultiStepLR`` gives, epoch by epoch.
+- 07.2 ``train``: a training loop that steps the scheduler once per epoch, after the
+  epoch's optimizer steps; the learning rate of every optimizer step is checked.
+- 07.3 ``WarmupCosine``: an ``LRScheduler`` subclass (linear warm-up, then cosine),
+  compared epoch by epoch with torch's ``SequentialLR(LinearLR, CosineAnnealingLR)``.
+- 07.4 ``resume``: rebuild optimizer and scheduler from a checkpoint so that training goes
+  on with exactly the learning rates and parameters of an uninterrupted run.
+
+Every grader builds its own optimizers, schedulers and data and compares with torch's
+schedulers. When an answer differs, it computes the known wrong variants of the exercise
+and names the one the answer matches. Warnings raised by the learner's code (torch warns
+when the scheduler is stepped first) are caught, so the notebook shows only the verdict.
+
+:class:`WarmupCosine` and :func:`resume` are the reference solutions; the lesson uses them
+for its demonstrations, so those run whether or not the exercises are solved.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import warnings
+
+import torch
+from torch import nn
+from torch.optim import lr_scheduler  # torch's, under the name the lesson uses
+
+from .. import lr_scheduler as our_lr_scheduler
+from ._core import Reject, call, correct, exercise, expect_number, fail, fmt, seeded, tolerance
+
+__all__ = ["WarmupCosine", "train", "resume", "make_optimizer", "make_scheduler"]
+
+_STEP_ORDER_WARNING = "Detected call of `lr_scheduler.step()` before `optimizer.step()`"
+
+
+def _epoch_head(epoch: int, unit: str = "epoch", first: int = 0) -> str:
+    """'matches torch for epochs 0–2, differs at epoch 3' (units counted from ``first``)."""
+    if epoch == first:
+        return f"differs from torch already at {unit} {epoch}"
+    if epoch == first + 1:
+        return f"matches torch for {unit} {first}, differs at {unit} {epoch}"
+    return f"matches torch for {unit}s {first}–{epoch - 1}, differs at {unit} {epoch}"
+
+
+def _close(got: float, expected: float, rtol: float = 1e-12, atol: float = 1e-12) -> bool:
+    return math.isclose(got, expected, rel_tol=rtol, abs_tol=atol)
+
+
+def _same_table(got, expected, rtol: float = 1e-12) -> bool:
+    """Whether two lists (of numbers, or of lists of numbers) agree entry by entry."""
+    if len(got) != len(expected):
+        return False
+    for g, e in zip(got, expected):
+        g, e = (g, e) if isinstance(e, list) else ([g], [e])
+        if len(g) != len(e) or not all(_close(a, b, rtol) for a, b in zip(g, e)):
+            return False
+    return True
+
+
+# ----------------------------------------------------------------------------- 07.1
+
+MULTISTEP_LR = 0.8
+MULTISTEP_MILESTONES = [2, 5]
+MULTISTEP_GAMMA = 0.5
+MULTISTEP_EPOCHS = 8
+
+
+def _multistep_torch() -> list:
+    """torch's MultiStepLR: the lr used in each epoch 0..7 (read before ``scheduler.step()``)."""
+    p = torch.zeros(1, requires_grad=True)
+    opt = torch.optim.SGD([p], lr=MULTISTEP_LR)
+    scheduler = lr_scheduler.MultiStepLR(opt, milestones=MULTISTEP_MILESTONES, gamma=MULTISTEP_GAMMA)
+    lrs = []
+    for _ in range(MULTISTEP_EPOCHS):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        scheduler.step()
+    return lrs
+
+
+def _multistep_variant(passed) -> list:
+    """lr(epoch) = base · gamma^(number of milestones m with passed(m, epoch))."""
+    return [MULTISTEP_LR * MULTISTEP_GAMMA ** sum(passed(m, e) for m in MULTISTEP_MILESTONES)
+            for e in range(MULTISTEP_EPOCHS)]
+
+
+_MULTISTEP_MISTAKES = [
+    (lambda: _multistep_variant(lambda m, e: m < e),
+     "every change comes one epoch late. The scheduler.step() at the end of epoch 1 makes "
+     "last_epoch = 2, a milestone, so epoch 2 already trains with 0.8 × 0.5."),
+    (lambda: _multistep_variant(lambda m, e: m <= e + 1),
+     "every change comes one epoch early: epoch 1 still trains with 0.8. A milestone m is the "
+     "first epoch that uses the reduced lr."),
+    (lambda: [MULTISTEP_LR * (MULTISTEP_GAMMA if e >= MULTISTEP_MILESTONES[0] else 1.0)
+              for e in range(MULTISTEP_EPOCHS)],
+     "the reductions multiply: at the second milestone the lr is multiplied by gamma again "
+     "(0.8 × 0.5 × 0.5), it does not stay at base_lr × gamma."),
+    (lambda: [MULTISTEP_LR * MULTISTEP_GAMMA ** (e // MULTISTEP_MILESTONES[0])
+              for e in range(MULTISTEP_EPOCHS)],
+     "that is StepLR(step_size=2), which reduces every 2 epochs. MultiStepLR reduces only at "
+     "the listed milestones, 2 and 5."),
+    (lambda: [MULTISTEP_LR * 0.1 ** sum(m <= e for m in MULTISTEP_MILESTONES)
+              for e in range(MULTISTEP_EPOCHS)],
+     "the factor is gamma=0.5 here, not the default 0.1."),
+]
+
+_MULTISTEP_SOLUTION = """\
+multistep_lrs = [0.8, 0.8, 0.4, 0.4, 0.4, 0.2, 0.2, 0.2]
+# Epochs 0-1 train with 0.8. The step() after epoch 1 sets last_epoch = 2, a milestone:
+# 0.8 * 0.5 = 0.4 for epochs 2-4. The step() after epoch 4 reaches milestone 5: 0.4 * 0.5.
+"""
+
+
+def _number_list(value, name: str, length: int) -> list:
+    """Return ``value`` as a list of floats, or stop with a message about its type or length."""
+    if isinstance(value, torch.Tensor):
+        if value.dim() != 1:
+            fail(f"{name} should be a list of {length} numbers, got a tensor of shape {tuple(value.shape)}.")
+        value = value.tolist()
+    if not isinstance(value, (list, tuple)):
+        if value is None:
+            fail(f"{name} is None; expected a list of {length} numbers.")
+        fail(f"{name} should be a list of {length} numbers, got {type(value).__name__}.")
+    if len(value) != length:
+        fail(f"{name} has {len(value)} entries; give one learning rate for each of the epochs "
+             f"0 to {length - 1}, {length} in all.")
+    return [expect_number(v, f"{name}[{i}]") for i, v in enumerate(value)]
+
+
+@exercise("07.1", title="Predict a MultiStepLR", solution=_MULTISTEP_SOLUTION, hints=[
+    "The loop reads the lr, trains one epoch, then calls scheduler.step(). The constructor "
+    "already made last_epoch = 0, so epoch e trains with the lr of last_epoch = e.",
+    "lr(e) = 0.8 × 0.5^(number of milestones ≤ e). Milestone 2 counts from epoch 2 on.",
+])
+def grade_multistep_lrs(multistep_lrs):
+    """multistep_lrs must list the lrs MultiStepLR(milestones=[2, 5], gamma=0.5) gives epochs 0..7."""
+    got = _number_list(multistep_lrs, "multistep_lrs", MULTISTEP_EPOCHS)
+    expected = _multistep_torch()
+    for epoch, (g, e) in enumerate(zip(got, expected)):
+        if not _close(g, e, rtol=1e-9):
+            cause = next((text for variant, text in _MULTISTEP_MISTAKES
+                          if _same_table(got, variant(), rtol=1e-9)), None)
+            cause = cause or ("epoch e trains with 0.8 × 0.5^(number of milestones ≤ e).")
+            fail(f"{_epoch_head(epoch)} (got {fmt(g, e)}, expected {fmt(e, g)}): {cause}")
+    return correct("0.8 until epoch 1, 0.4 from milestone 2, 0.2 from milestone 5, as torch's "
+                   "MultiStepLR gives.")
+
+
+# ----------------------------------------------------------------------------- 07.2
+
+LOOP_EPOCHS = 4
+LOOP_BATCHES = 3
+LOOP_LR = 0.1
+
+
+class _RecordingSGD(torch.optim.SGD):
+    """torch's SGD that records, at every step, the lr it uses and the parameters after the step."""
+
+    def __init__(self, params, **kwargs):
+        super().__init__(params, **kwargs)
+        self.lrs_used = []
+        self.params_after = []
+
+    def step(self, closure=None):
+        """Record the lr, take torch's SGD step, record the parameters."""
+        self.lrs_used.append(float(self.param_groups[0]["lr"]))
+        loss = super().step(closure)
+        self.params_after.append([p.detach().clone() for p in self.param_groups[0]["params"]])
+        return loss
+
+
+def train(model, optimizer, scheduler, batches, epochs):
+    """Train for ``epochs`` epochs over ``batches`` ((x, y) pairs, MSE loss); one scheduler step per epoch."""
+    for epoch in range(epochs):
+        for x, y in batches:
+            optimizer.zero_grad()
+            loss = nn.functional.mse_loss(model(x), y)
+            loss.backward()
+            optimizer.step()
+        scheduler.step()            # once per epoch, after the epoch's optimizer steps
+
+
+_REFERENCE_TRAIN = train
+
+
+def _train_per_batch(model, optimizer, scheduler, batches, epochs):
+    for _ in range(epochs):
+        for x, y in batches:
+            optimizer.zero_grad()
+            nn.functional.mse_loss(model(x), y).backward()
+            optimizer.step()
+            scheduler.step()
+
+
+def _train_scheduler_first_per_batch(model, optimizer, scheduler, batches, epochs):
+    for _ in range(epochs):
+        for x, y in batches:
+            optimizer.zero_grad()
+            nn.functional.mse_loss(model(x), y).backward()
+            scheduler.step()
+            optimizer.step()
+
+
+def _train_scheduler_first_per_epoch(model, optimizer, scheduler, batches, epochs):
+    for _ in range(epochs):
+        scheduler.step()
+        for x, y in batches:
+            optimizer.zero_grad()
+            nn.functional.mse_loss(model(x), y).backward()
+            optimizer.step()
+
+
+def _train_no_scheduler(model, optimizer, scheduler, batches, epochs):
+    for _ in range(epochs):
+        for x, y in batches:
+            optimizer.zero_grad()
+            nn.functional.mse_loss(model(x), y).backward()
+            optimizer.step()
+
+
+_LOOP_MISTAKES = [
+    (_train_scheduler_first_per_batch,
+     "scheduler.step() runs before optimizer.step(), and once per batch: the schedule skips "
+     "its first value and runs 3 times too fast. Call it once per epoch, after the batch loop."),
+    (_train_per_batch,
+     "the lr changes every batch: scheduler.step() is inside the batch loop, so step_size=2 "
+     "counts batches, not epochs. Call it once per epoch, after the batch loop."),
+    (_train_scheduler_first_per_epoch,
+     "the schedule is one epoch ahead: scheduler.step() runs at the start of each epoch, before "
+     "the epoch's optimizer steps, so the first value of the schedule is skipped. Call it at the "
+     "end of the epoch."),
+    (_train_no_scheduler,
+     "the lr never changes: call scheduler.step() once at the end of every epoch."),
+]
+
+
+def _loop_setup():
+    """A float64 linear model, 3 batches of 4 points, torch's SGD (recording) and StepLR(step_size=2)."""
+    with seeded(7):
+        model = nn.Linear(2, 1).double()
+        x = torch.randn(4 * LOOP_BATCHES, 2, dtype=torch.float64)
+        y = x @ torch.tensor([[1.5], [-2.0]], dtype=torch.float64) + 0.5
+    batches = [(x[i:i + 4], y[i:i + 4]) for i in range(0, 4 * LOOP_BATCHES, 4)]
+    optimizer = _RecordingSGD(model.parameters(), lr=LOOP_LR, momentum=0.9)
+    scheduler = lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5)
+    return model, optimizer, scheduler, batches
+
+
+def _loop_record(train_fn, learner=False):
+    """Run ``train_fn`` on fresh objects; return (lrs used per optimizer step, params after each, warnings)."""
+    model, optimizer, scheduler, batches = _loop_setup()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        if learner:
+            call(train_fn, model, optimizer, scheduler, batches, LOOP_EPOCHS,
+                 may_modify=("model", "optimizer", "scheduler"))
+        else:
+            train_fn(model, optimizer, scheduler, batches, LOOP_EPOCHS)
+    return optimizer.lrs_used, optimizer.params_after, [str(w.message) for w in caught]
+
+
+def _optimizer_step_place(step: int) -> str:
+    """'epoch 1, batch 1' for a 1-based optimizer step of the reference loop."""
+    epoch, batch = divmod(step - 1, LOOP_BATCHES)
+    return f"epoch {epoch}, batch {batch}"
+
+
+@exercise("07.2", title="Fix the training loop", solution=train, hints=[
+    "Count the calls: StepLR(step_size=2) means 2 *epochs*, so scheduler.step() must run once "
+    "per epoch, not once per batch.",
+    "Inside the batch loop: zero_grad, forward, backward, optimizer.step(). After the batch "
+    "loop, still inside the epoch loop: scheduler.step().",
+])
+def grade_train(train):
+    """train(model, optimizer, scheduler, batches, epochs) must step the scheduler once per epoch, last."""
+    expected_lrs, expected_params, _ = _loop_record(_REFERENCE_TRAIN)
+    got_lrs, got_params, caught = _loop_record(train, learner=True)
+    warned = any(_STEP_ORDER_WARNING in text for text in caught)
+    note = (" (torch warned about it: \"Detected call of `lr_scheduler.step()` before "
+            "`optimizer.step()`\".)") if warned else ""
+    if not got_lrs:
+        fail("`train` never called optimizer.step(): loop over the epochs and, inside, over the batches.")
+    if not _same_table(got_lrs, expected_lrs):
+        mistake = next((text for variant, text in _LOOP_MISTAKES
+                        if _same_table(got_lrs, _loop_record(variant)[0])), None)
+        if len(got_lrs) != len(expected_lrs) and mistake is None:
+            fail(f"`train` took {len(got_lrs)} optimizer steps; {LOOP_EPOCHS} epochs of "
+                 f"{LOOP_BATCHES} batches take {len(expected_lrs)}: one optimizer.step() per batch.")
+        step = next((i for i, (g, e) in enumerate(zip(got_lrs, expected_lrs), start=1) if not _close(g, e)),
+                    min(len(got_lrs), len(expected_lrs)))
+        g, e = got_lrs[step - 1], expected_lrs[step - 1]
+        head = _epoch_head(step, unit="optimizer step", first=1)
+        cause = mistake or ("each epoch must train with the lr StepLR gives for that epoch: "
+                            "scheduler.step() once per epoch, after the batch loop.")
+        fail(f"the learning rate {head} ({_optimizer_step_place(step)}: got {fmt(g, e)}, "
+             f"expected {fmt(e, g)}): {cause}{note}")
+    for step, (g_params, e_params) in enumerate(zip(got_params, expected_params), start=1):
+        if not all(torch.allclose(a, b, rtol=1e-12, atol=1e-12) for a, b in zip(g_params, e_params)):
+            fail(f"the learning rates are right, but the parameters differ from torch's after "
+                 f"optimizer step {step} ({_optimizer_step_place(step)}): for every batch call zero_grad(), "
+                 "compute the MSE loss of model(x) against y, backward(), then optimizer.step().")
+    return correct(f"{len(expected_lrs)} optimizer steps: epochs 0–1 at lr 0.1, epochs 2–3 at 0.05, "
+                   "as torch's StepLR(step_size=2) gives them once per epoch.")
+
+
+# ----------------------------------------------------------------------------- 07.3
+
+class WarmupCosine(lr_scheduler.LRScheduler):
+    """Linear warm-up from ``start_factor · base_lr`` to ``base_lr`` in ``warmup_epochs`` epochs, then a
+    half cosine down to ``eta_min`` at epoch ``total_epochs``.
+
+    The same learning rates as torch's
+    ``SequentialLR([LinearLR(start_factor, total_iters=warmup_epochs),
+    CosineAnnealingLR(T_max=total_epochs - warmup_epochs, eta_min)], milestones=[warmup_epochs])``,
+    computed in closed form from ``last_epoch`` (torch's are recursive: equal up to rounding).
+    """
+
+    def __init__(self, optimizer, warmup_epochs, total_epochs, start_factor=0.1, eta_min=0.0, last_epoch=-1):
+        self.warmup_epochs = warmup_epochs
+        self.total_epochs = total_epochs
+        self.start_factor = start_factor
+        self.eta_min = eta_min
+        super().__init__(optimizer, last_epoch)   # takes the first step: the attributes must exist
+
+    def get_lr(self):
+        """Return one lr per param group for epoch ``self.last_epoch``."""
+        epoch = self.last_epoch
+        if epoch < self.warmup_epochs:
+            factor = self.start_factor + (1 - self.start_factor) * epoch / self.warmup_epochs
+            return [base_lr * factor for base_lr in self.base_lrs]
+        progress = (epoch - self.warmup_epochs) / (self.total_epochs - self.warmup_epochs)
+        return [self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * progress)) / 2
+                for base_lr in self.base_lrs]
+
+
+# Each configuration: the groups' lrs and the scheduler's arguments.
+WARMUP_CONFIGS = [
+    {"lrs": [0.1], "warmup_epochs": 3, "total_epochs": 12, "start_factor": 0.1, "eta_min": 0.001},
+    {"lrs": [0.1, 0.02], "warmup_epochs": 2, "total_epochs": 8, "start_factor": 0.25, "eta_min": 0.0},
+]
+
+
+def _scheduler_kwargs(config) -> dict:
+    return {k: v for k, v in config.items() if k != "lrs"}
+
+
+def _optimizer_for(config):
+    groups = [{"params": [torch.zeros(1, requires_grad=True)], "lr": lr} for lr in config["lrs"]]
+    return torch.optim.SGD(groups, lr=config["lrs"][0])
+
+
+def _warmup_cosine_torch(config) -> list:
+    """torch's warm-up + cosine: every group's lr for epochs 0..total_epochs."""
+    opt = _optimizer_for(config)
+    w, t = config["warmup_epochs"], config["total_epochs"]
+    scheduler = lr_scheduler.SequentialLR(opt, [
+        lr_scheduler.LinearLR(opt, start_factor=config["start_factor"], total_iters=w),
+        lr_scheduler.CosineAnnealingLR(opt, T_max=t - w, eta_min=config["eta_min"]),
+    ], milestones=[w])
+    table = []
+    for _ in range(t + 1):
+        table.append([float(g["lr"]) for g in opt.param_groups])
+        opt.step()
+        scheduler.step()
+    return table
+
+
+def _warmup_cosine_formula(config, *, warmup_shift=0, warmup_from_zero=False, cosine_span=None,
+                           cosine_shift=True, eta_min=True, epoch_shift=0, one_group=False) -> list:
+    """The closed formula, with switches that reproduce the usual mistakes."""
+    w, t, s = config["warmup_epochs"], config["total_epochs"], config["start_factor"]
+    m = config["eta_min"] if eta_min else 0.0
+    span = (t - w) if cosine_span is None else cosine_span(w, t)
+    bases = [config["lrs"][0]] * len(config["lrs"]) if one_group else config["lrs"]
+    table = []
+    for epoch in range(t + 1):
+        e = epoch + epoch_shift
+        row = []
+        for base in bases:
+            if e < w:
+                factor = (e + warmup_shift) / w if warmup_from_zero else s + (1 - s) * (e + warmup_shift) / w
+                row.append(base * factor)
+            else:
+                progress = ((e - w) if cosine_shift else e) / span
+                row.append(m + (base - m) * (1 + math.cos(math.pi * progress)) / 2)
+        table.append(row)
+    return table
+
+
+_WARMUP_MISTAKES = [
+    ({"epoch_shift": 1},
+     "your schedule runs one epoch ahead of torch's, as if scheduler.step() came before "
+     "optimizer.step(): get_lr must give the lr of epoch self.last_epoch (the constructor's "
+     "step makes it 0), not of last_epoch + 1."),
+    ({"warmup_shift": 1},
+     "off by one in the warm-up: epoch 0 must use start_factor × base_lr, and the warm-up "
+     "reaches base_lr at epoch warmup_epochs, not one epoch earlier. Use last_epoch / "
+     "warmup_epochs, not (last_epoch + 1) / warmup_epochs."),
+    ({"warmup_from_zero": True},
+     "the warm-up must start at start_factor × base_lr, not at 0: factor = start_factor + "
+     "(1 − start_factor) · epoch / warmup_epochs."),
+    ({"warmup_from_zero": True, "warmup_shift": 1},
+     "the warm-up must start at start_factor × base_lr and reach base_lr at epoch "
+     "warmup_epochs: factor = start_factor + (1 − start_factor) · epoch / warmup_epochs."),
+    ({"cosine_span": lambda w, t: t},
+     "the cosine runs over the wrong number of epochs: it starts at warmup_epochs and must reach "
+     "eta_min at total_epochs, so its period is total_epochs − warmup_epochs, not total_epochs."),
+    ({"cosine_span": lambda w, t: t - w - 1},
+     "the cosine reaches eta_min one epoch early: divide by total_epochs − warmup_epochs, "
+     "not total_epochs − warmup_epochs − 1."),
+    ({"cosine_shift": False},
+     "the cosine must start at its top when the warm-up ends: use (epoch − warmup_epochs) "
+     "in the cosine, not epoch."),
+    ({"eta_min": False},
+     "eta_min is ignored: the cosine goes from base_lr down to eta_min, "
+     "eta_min + (base_lr − eta_min) · (1 + cos(π·t/T)) / 2."),
+    ({"one_group": True},
+     "every param group follows group 0's learning rate: return one lr per group, each "
+     "computed from its own entry of self.base_lrs."),
+]
+
+_WARMUP_FORMULA = ("lr = base_lr · (start_factor + (1 − start_factor) · epoch / warmup_epochs) while "
+                   "epoch < warmup_epochs, then eta_min + (base_lr − eta_min) · (1 + cos(π (epoch − "
+                   "warmup_epochs) / (total_epochs − warmup_epochs))) / 2.")
+
+
+def _learner_warmup_table(scheduler_class, config) -> list:
+    """Run the learner's scheduler for epochs 0..total_epochs; return every group's lr per epoch."""
+    opt = _optimizer_for(config)
+    n_groups = len(config["lrs"])
+    name = getattr(scheduler_class, "__name__", "WarmupCosine")
+    try:
+        scheduler = call(scheduler_class, opt, may_modify=("optimizer",), **_scheduler_kwargs(config))
+        if not hasattr(scheduler, "step"):
+            fail(f"{name}(...) gave a {type(scheduler).__name__}; it should be a scheduler: "
+                 "subclass torch.optim.lr_scheduler.LRScheduler.")
+        table = []
+        for epoch in range(config["total_epochs"] + 1):
+            row = []
+            for i, group in enumerate(opt.param_groups):
+                row.append(expect_number(group["lr"], f"the lr of param group {i} at epoch {epoch}"))
+            table.append(row)
+            opt.step()
+            call(scheduler.step, name=f"`{name}.step()`")
+    except Reject as rejection:
+        message = rejection.feedback.message
+        if "not iterable" in message or "zip()" in message:
+            fail(f"get_lr must return a list with one learning rate per param group (this "
+                 f"optimizer has {n_groups}): {message}")
+        raise
+    return table
+
+
+@exercise("07.3", title="Warm-up then cosine, from scratch", solution=WarmupCosine, hints=[
+    "`self.last_epoch` is the epoch whose lr get_lr returns: 0 at the constructor's step, then "
+    "1, 2, ... `self.base_lrs` holds each group's initial lr. Return one lr per group.",
+    "Warm-up (epoch < warmup_epochs): base_lr · (start_factor + (1 − start_factor) · epoch / "
+    "warmup_epochs).",
+    "Afterwards: t = epoch − warmup_epochs, T = total_epochs − warmup_epochs, "
+    "lr = eta_min + (base_lr − eta_min) · (1 + math.cos(math.pi · t / T)) / 2.",
+])
+def grade_warmup_cosine(WarmupCosine):  # noqa: N803 - the learner's class name
+    """WarmupCosine must give torch's SequentialLR(LinearLR, CosineAnnealingLR) lrs, every group, every epoch."""
+    if not isinstance(WarmupCosine, type):
+        fail(f"WarmupCosine should be a class (a subclass of torch.optim.lr_scheduler.LRScheduler), "
+             f"got {type(WarmupCosine).__name__}.")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for number, config in enumerate(WARMUP_CONFIGS, start=1):
+            got = _learner_warmup_table(WarmupCosine, config)
+            expected = _warmup_cosine_torch(config)
+            rtol, atol = tolerance(torch.float64)
+            for epoch, (g_row, e_row) in enumerate(zip(got, expected)):
+                bad = [i for i, (g, e) in enumerate(zip(g_row, e_row)) if not _close(g, e, rtol, atol)]
+                if bad:
+                    i = bad[0]
+                    cause = next((text for switches, text in _WARMUP_MISTAKES
+                                  if _same_table(got, _warmup_cosine_formula(config, **switches), 1e-9)),
+                                 _WARMUP_FORMULA)
+                    setting = ", ".join(f"{k}={v}" for k, v in config.items())
+                    group = f"group {i}: " if len(g_row) > 1 else ""
+                    fail(f"with {setting}: {_epoch_head(epoch)} ({group}got {fmt(g_row[i], e_row[i])}, "
+                         f"expected {fmt(e_row[i], g_row[i])}): {cause}")
+    return correct("every group's lr matches torch's SequentialLR(LinearLR, CosineAnnealingLR) at "
+                   f"every epoch, in {len(WARMUP_CONFIGS)} configurations (to 1e-12).")
+
+
+# ----------------------------------------------------------------------------- 07.4
+
+RESUME_EPOCHS = 10
+RESUME_SAVED_AFTER = 5
+RESUME_LR = 0.1
+RESUME_WARMUP = 3
+
+
+def make_optimizer(model):
+    """The optimizer of exercise 07.4: torch's SGD with lr=0.1 and momentum 0.9."""
+    return torch.optim.SGD(model.parameters(), lr=RESUME_LR, momentum=0.9)
+
+
+def make_scheduler(optimizer):
+    """The scheduler of exercise 07.4: a 3-epoch LinearLR warm-up from 0.1 × lr, then a cosine over 7 epochs."""
+    return lr_scheduler.SequentialLR(optimizer, [
+        lr_scheduler.LinearLR(optimizer, start_factor=0.1, total_iters=RESUME_WARMUP),
+        lr_scheduler.CosineAnnealingLR(optimizer, T_max=RESUME_EPOCHS - RESUME_WARMUP),
+    ], milestones=[RESUME_WARMUP])
+
+
+def resume(model, checkpoint, make_optimizer, make_scheduler):
+    """Load ``checkpoint`` into ``model`` and into a new optimizer and scheduler; return ``(optimizer, scheduler)``."""
+    model.load_state_dict(checkpoint["model"])
+    optimizer = make_optimizer(model)
+    scheduler = make_scheduler(optimizer)             # first: its constructor rewrites the lrs
+    optimizer.load_state_dict(checkpoint["optimizer"])  # then the saved lrs, momentum buffers
+    scheduler.load_state_dict(checkpoint["scheduler"])  # and the saved epoch count
+    return optimizer, scheduler
+
+
+def _resume_scheduler_after_load(model, checkpoint, make_optimizer, make_scheduler):
+    model.load_state_dict(checkpoint["model"])
+    optimizer = make_optimizer(model)
+    optimizer.load_state_dict(checkpoint["optimizer"])
+    scheduler = make_scheduler(optimizer)
+    scheduler.load_state_dict(checkpoint["scheduler"])
+    return optimizer, scheduler
+
+
+def _resume_no_scheduler_state(model, checkpoint, make_optimizer, make_scheduler):
+    model.load_state_dict(checkpoint["model"])
+    optimizer = make_optimizer(model)
+    scheduler = make_scheduler(optimizer)
+    optimizer.load_state_dict(checkpoint["optimizer"])
+    return optimizer, scheduler
+
+
+def _resume_no_optimizer_state(model, checkpoint, make_optimizer, make_scheduler):
+    model.load_state_dict(checkpoint["model"])
+    optimizer = make_optimizer(model)
+    scheduler = make_scheduler(optimizer)
+    scheduler.load_state_dict(checkpoint["scheduler"])
+    return optimizer, scheduler
+
+
+def _resume_scheduler_after_load_no_state(model, checkpoint, make_optimizer, make_scheduler):
+    model.load_state_dict(checkpoint["model"])
+    optimizer = make_optimizer(model)
+    optimizer.load_state_dict(checkpoint["optimizer"])
+    return optimizer, make_scheduler(optimizer)
+
+
+def _resume_model_only(model, checkpoint, make_optimizer, make_scheduler):
+    model.load_state_dict(checkpoint["model"])
+    optimizer = make_optimizer(model)
+    return optimizer, make_scheduler(optimizer)
+
+
+def _resume_no_model(model, checkpoint, make_optimizer, make_scheduler):
+    optimizer = make_optimizer(model)
+    scheduler = make_scheduler(optimizer)
+    optimizer.load_state_dict(checkpoint["optimizer"])
+    scheduler.load_state_dict(checkpoint["scheduler"])
+    return optimizer, scheduler
+
+
+_RESUME_MISTAKES = [
+    (_resume_scheduler_after_load,
+     "the scheduler was built after optimizer.load_state_dict(): its constructor rewrote the "
+     "loaded lrs (LinearLR multiplies them by start_factor=0.1), and the schedule goes on from "
+     "there. Build the optimizer and the scheduler first, then load both states."),
+    (_resume_scheduler_after_load_no_state,
+     "the scheduler was built after optimizer.load_state_dict() and its own state was not "
+     "loaded: build both first, then load checkpoint['optimizer'] and checkpoint['scheduler']."),
+    (_resume_no_scheduler_state,
+     "the scheduler's state was not loaded, so it counts from epoch 0 again: its warm-up "
+     "multiplies the loaded lr by its growth factors and the lr climbs past base_lr. Load "
+     "checkpoint['scheduler'] with scheduler.load_state_dict()."),
+    (_resume_no_optimizer_state,
+     "the optimizer's state was not loaded: its param groups keep the lr the new scheduler set "
+     "(0.01) and its momentum buffers start empty. Call "
+     "optimizer.load_state_dict(checkpoint['optimizer']) after building the scheduler."),
+    (_resume_model_only,
+     "only the model was loaded: a fresh optimizer and scheduler restart the warm-up at 0.01 "
+     "and the momentum at zero. Load checkpoint['optimizer'] and checkpoint['scheduler'] too."),
+    (_resume_no_model,
+     "the learning rates are right but the model's weights were not loaded: call "
+     "model.load_state_dict(checkpoint['model'])."),
+]
+
+
+def _resume_data():
+    with seeded(3):
+        x = torch.randn(16, 3, dtype=torch.float64)
+        y = x @ torch.tensor([[1.0], [-1.0], [0.5]], dtype=torch.float64) + 0.25
+    return x, y
+
+
+def _resume_model(seed):
+    with seeded(seed):
+        return nn.Linear(3, 1).double()
+
+
+def _resume_epochs(model, optimizer, scheduler, epochs, data):
+    """Train full-batch epochs; return [(lr used, parameters after)] per epoch."""
+    x, y = data
+    record = []
+    for _ in range(epochs):
+        lr = float(optimizer.param_groups[0]["lr"])
+        optimizer.zero_grad()
+        nn.functional.mse_loss(model(x), y).backward()
+        optimizer.step()
+        scheduler.step()
+        record.append((lr, [p.detach().clone() for p in model.parameters()]))
+    return record
+
+
+def _checkpoint():
+    """Train 5 epochs and return (the uninterrupted record of epochs 5..9, the checkpoint after epoch 4)."""
+    data = _resume_data()
+    model = _resume_model(0)
+    optimizer = make_optimizer(model)
+    scheduler = make_scheduler(optimizer)
+    _resume_epochs(model, optimizer, scheduler, RESUME_SAVED_AFTER, data)
+    checkpoint = copy.deepcopy({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                                "scheduler": scheduler.state_dict()})
+    rest = _resume_epochs(model, optimizer, scheduler, RESUME_EPOCHS - RESUME_SAVED_AFTER, data)
+    return rest, checkpoint
+
+
+def _resumed_record(resume_fn, checkpoint, learner=False):
+    """Resume with ``resume_fn`` into a fresh model (other weights) and train the remaining epochs."""
+    model = _resume_model(1)
+    checkpoint = copy.deepcopy(checkpoint)
+    if learner:
+        result = call(resume_fn, model, checkpoint, make_optimizer, make_scheduler,
+                      may_modify=("model",), returns=(tuple, list))
+        if len(result) != 2:
+            fail(f"`{resume_fn.__name__}` returned {len(result)} values; return "
+                 "(optimizer, scheduler).")
+        optimizer, scheduler = result
+        if not isinstance(optimizer, torch.optim.Optimizer):
+            fail(f"the first value returned should be the optimizer, got {type(optimizer).__name__}: "
+                 "return (optimizer, scheduler).")
+        if not isinstance(scheduler, (lr_scheduler.LRScheduler, our_lr_scheduler.LRScheduler)):
+            fail(f"the second value returned should be the scheduler, got {type(scheduler).__name__}: "
+                 "return (optimizer, scheduler).")
+        held = [p for group in optimizer.param_groups for p in group["params"]]
+        if not all(any(p is q for p in held) for q in model.parameters()):
+            fail("the optimizer you return does not update the `model` you were given: build it "
+                 "with make_optimizer(model).")
+    else:
+        optimizer, scheduler = resume_fn(model, checkpoint, make_optimizer, make_scheduler)
+    return _resume_epochs(model, optimizer, scheduler, RESUME_EPOCHS - RESUME_SAVED_AFTER, _resume_data())
+
+
+def _same_record(got, expected) -> bool:
+    return all(_close(g_lr, e_lr) and all(torch.allclose(a, b, rtol=1e-12, atol=1e-12)
+                                          for a, b in zip(g_p, e_p))
+               for (g_lr, g_p), (e_lr, e_p) in zip(got, expected))
+
+
+@exercise("07.4", title="Resume optimizer and scheduler", solution=resume, hints=[
+    "A checkpoint holds three state dicts: checkpoint['model'], checkpoint['optimizer'] and "
+    "checkpoint['scheduler']. Each object has load_state_dict().",
+    "Order matters: a scheduler's constructor writes the lrs of its optimizer. Build the "
+    "optimizer, then the scheduler, and only then load both states.",
+])
+def grade_resume(resume):
+    """resume(model, checkpoint, make_optimizer, make_scheduler) must continue exactly as the uninterrupted run."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected, checkpoint = _checkpoint()
+        got = _resumed_record(resume, checkpoint, learner=True)
+        for offset, ((g_lr, g_params), (e_lr, e_params)) in enumerate(zip(got, expected)):
+            epoch = RESUME_SAVED_AFTER + offset
+            lr_wrong = not _close(g_lr, e_lr)
+            if lr_wrong or not all(torch.allclose(a, b, rtol=1e-12, atol=1e-12)
+                                   for a, b in zip(g_params, e_params)):
+                cause = next((text for variant, text in _RESUME_MISTAKES
+                              if _same_record(got, _resumed_record(variant, checkpoint))), None)
+                head = _epoch_head(epoch, first=RESUME_SAVED_AFTER).replace("torch", "the uninterrupted run")
+                what = (f"lr: got {fmt(g_lr, e_lr)}, expected {fmt(e_lr, g_lr)}" if lr_wrong
+                        else "the lr is right, the parameters differ")
+                cause = cause or ("load checkpoint['model'] into the model; build the optimizer "
+                                  "with make_optimizer(model) and the scheduler with "
+                                  "make_scheduler(optimizer); then load both of their states.")
+                fail(f"after resuming, the run {head} ({what}): {cause}")
+    return correct(f"epochs {RESUME_SAVED_AFTER}–{RESUME_EPOCHS - 1} after resuming have exactly the "
+                   "learning rates and parameters of the uninterrupted run.")
