@@ -15,7 +15,7 @@ pytestmark = pytest.mark.filterwarnings(
     "ignore:optimizer contains a parameter group with duplicate")
 
 
-# ----------------------------------------------------------------------------- 01.1 answers
+# ------------------------------------------------- 01.1 answers (01.2 answers are sets, in the table)
 
 def stub_builder(model):
     ...
@@ -184,22 +184,6 @@ CASES = [
     ("01.1", "returns parameters", (returns_parameters,), "incorrect",
      ["returned a generator, not an optimizer"]),
     ("01.1", "not a function", (0.1,), "incorrect", ["should be a function"]),
-    # 01.4: a learning rate per layer
-    ("01.4", "reference", (per_layer_sgd,), "correct", ["exactly one group"]),
-    ("01.4", "one group per layer", (one_group_per_layer,), "correct", ["exactly one group"]),
-    ("01.4", "stub", (stub_builder,), "not attempted", []),
-    ("01.4", "lrs swapped", (lrs_swapped,), "incorrect",
-     ["0.weight (in group 0) learns with lr=0.1", "should learn with lr=0.01"]),
-    ("01.4", "first layer only", (first_layer_only,), "incorrect",
-     ["2.weight, 2.bias are in no group", "never train"]),
-    ("01.4", "consumed head generator", (head_generator_counted,), "incorrect",
-     ["group 1 holds no parameters", "already consumed"]),
-    ("01.4", "no momentum", (no_momentum,), "incorrect", ["momentum=0", "momentum=0.9"]),
-    ("01.4", "momentum only on the head", (momentum_only_on_head,), "incorrect",
-     ["group 0 has momentum=0"]),
-    ("01.4", "overlapping groups", (overlapping_groups,), "error",
-     ["raised ValueError", "more than one parameter group", "leave the last layer out"]),
-    ("01.4", "head weight twice", (head_twice,), "incorrect", ["4.weight appears twice in group 1"]),
     # 01.2: which parameters change
     ("01.2", "reference", ({"4.weight", "4.bias"},), "correct", ["only the last layer"]),
     ("01.2", "as a list", (["4.bias", "4.weight"],), "correct", ["only the last layer"]),
@@ -231,6 +215,22 @@ CASES = [
     ("01.3", "state cleared", (state_cleared,), "incorrect", ["momentum buffers were lost"]),
     ("01.3", "appended to param_groups", (appended_raw_dict,), "incorrect",
      ["group 1 is not a complete param group", "momentum", "add_param_group"]),
+    # 01.4: a learning rate per layer
+    ("01.4", "reference", (per_layer_sgd,), "correct", ["exactly one group"]),
+    ("01.4", "one group per layer", (one_group_per_layer,), "correct", ["exactly one group"]),
+    ("01.4", "stub", (stub_builder,), "not attempted", []),
+    ("01.4", "lrs swapped", (lrs_swapped,), "incorrect",
+     ["0.weight (in group 0) learns with lr=0.1", "should learn with lr=0.01"]),
+    ("01.4", "first layer only", (first_layer_only,), "incorrect",
+     ["2.weight, 2.bias are in no group", "never train"]),
+    ("01.4", "consumed head generator", (head_generator_counted,), "incorrect",
+     ["group 1 holds no parameters", "already consumed"]),
+    ("01.4", "no momentum", (no_momentum,), "incorrect", ["momentum=0", "momentum=0.9"]),
+    ("01.4", "momentum only on the head", (momentum_only_on_head,), "incorrect",
+     ["group 0 has momentum=0"]),
+    ("01.4", "overlapping groups", (overlapping_groups,), "error",
+     ["raised ValueError", "more than one parameter group", "leave the last layer out"]),
+    ("01.4", "head weight twice", (head_twice,), "incorrect", ["4.weight appears twice in group 1"]),
 ]
 
 
