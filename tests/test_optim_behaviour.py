@@ -121,13 +121,13 @@ def test_state_dict_saved_mid_training_continues_exactly(case, through):
     first, second = batches(F64, 16)[:8], batches(F64, 16)[8:]
     opt, params = build("ours", case, initial_values(F64))
     run(opt, params, first)
-    # state_dict() shares its tensors with the live state (as torch's does), so keep a copy
-    saved = copy.deepcopy(opt.state_dict())
     if through == "torch.save + torch.load":
         buffer = io.BytesIO()
-        torch.save(saved, buffer)
+        torch.save(opt.state_dict(), buffer)
         buffer.seek(0)
         saved = torch.load(buffer)
+    else:  # state_dict() shares its tensors with the live state (as torch's does), so keep a copy
+        saved = copy.deepcopy(opt.state_dict())
     resumed_opt, resumed_params = build("ours", case, current_values(params))
     resumed_opt.load_state_dict(saved)
 
@@ -148,8 +148,8 @@ def test_state_dict_moves_between_ours_and_torch(case, direction):
 
     run(opt, params, second, start=8)
     run(moved_opt, moved_params, second, start=8)
-    ours_run, torch_run = ((moved_opt, moved_params), (opt, params))[:: 1 if target == "ours" else -1]
-    assert_same(*ours_run, *torch_run, TOLERANCES[F64], f"{case_id(case)}, {direction}, 8 steps after loading")
+    runs = {source: (opt, params), target: (moved_opt, moved_params)}
+    assert_same(*runs["ours"], *runs["torch"], TOLERANCES[F64], f"{case_id(case)}, {direction}, 8 steps after loading")
 
 
 @pytest.mark.parametrize("case", ONE_CASE_PER_OPTIMIZER, ids=case_id)
@@ -175,6 +175,39 @@ def test_old_checkpoint_with_a_plain_number_step_loads_like_torch(case):
         loaded_opt.load_state_dict(copy.deepcopy(old_style))
     assert_same(*loaded["ours"], *loaded["torch"], EXACT, f"{case_id(case)}, old checkpoint loaded")
     assert all(torch.is_tensor(state["step"]) for state in loaded["ours"][0].state.values())
+
+
+@pytest.mark.parametrize("case", ONE_CASE_PER_OPTIMIZER, ids=case_id)
+def test_whole_optimizer_survives_deepcopy_and_torch_save(case):
+    opt, params = build("ours", case, initial_values(F64))
+    run(opt, params, batches(F64, 3))
+    buffer = io.BytesIO()
+    torch.save(opt, buffer)
+    buffer.seek(0)
+    for copied in (copy.deepcopy(opt), torch.load(buffer, weights_only=False)):
+        assert type(copied) is type(opt)
+        assert [{k: v for k, v in g.items() if k != "params"} for g in copied.param_groups] == [
+            {k: v for k, v in g.items() if k != "params"} for g in opt.param_groups
+        ]
+        originals, copies = (list(o.state.values()) for o in (opt, copied))
+        assert len(originals) == len(copies)
+        for original, copy_ in zip(originals, copies):
+            assert original.keys() == copy_.keys()
+            for key in original:
+                torch.testing.assert_close(copy_[key], original[key], **EXACT)
+
+
+@pytest.mark.parametrize("case", ONE_CASE_PER_OPTIMIZER, ids=case_id)
+def test_step_counter_follows_a_float64_default_dtype_like_torch(case):
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        runs = {which: build(which, case, initial_values(F64)) for which in ("ours", "torch")}
+        for opt, params in runs.values():
+            run(opt, params, batches(F64, 3))
+    finally:
+        torch.set_default_dtype(previous)
+    assert_same(*runs["ours"], *runs["torch"], EXACT, f"{case_id(case)}, default dtype float64")
 
 
 def test_adamw_stays_decoupled_after_loading_an_adam_state_dict():
