@@ -45,6 +45,9 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    # Only loopback: any other host name (the lessons' Colab/Binder badge images) fails to
+    # resolve inside chromium at once, and no request leaves the machine.
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1 , EXCLUDE localhost",
 ]
 
 WIDGETS_LABEXTENSION = "@jupyter-widgets/jupyterlab-manager"
