@@ -125,6 +125,8 @@ BAD_PARAMS = {
     "a single tensor": lambda: torch.zeros(2, requires_grad=True),
     "the same parameter in two groups": _same_param_in_two_groups,
     "an empty list": lambda: [],
+    "a non-leaf tensor": lambda: [torch.zeros(2, requires_grad=True) * 2],
+    "a group whose params are a set": lambda: [{"params": {torch.zeros(2, requires_grad=True)}}],
 }
 
 _TYPE = "params argument given to the optimizer should be an iterable of Tensors or dicts, but got torch.FloatTensor"
@@ -147,6 +149,8 @@ INVALID = [
     ("SGD", {"params": "the same parameter in two groups"}, ValueError, _TWO),
     ("SGD", {"params": "an empty list"}, ValueError, _EMPTY),
     ("SGD", {"params": "an empty list", "lr": -1.0}, ValueError, "Invalid learning rate: -1.0"),
+    ("SGD", {"params": "a non-leaf tensor"}, ValueError, "can't optimize a non-leaf Tensor"),
+    ("SGD", {"params": "a group whose params are a set"}, TypeError, None),
     ("Adam", {"lr": -1e-3}, ValueError, "Invalid learning rate: -0.001"),
     ("Adam", {"lr": float("nan")}, ValueError, "Invalid learning rate: nan"),
     ("Adam", {"lr": T([1e-3, 1e-3])}, ValueError, "Tensor lr must be 1-element"),
@@ -163,6 +167,7 @@ INVALID = [
     ("Adam", {"params": "a single tensor"}, TypeError, _TYPE),
     ("Adam", {"params": "the same parameter in two groups"}, ValueError, _TWO),
     ("Adam", {"params": "an empty list"}, ValueError, _EMPTY),
+    ("Adam", {"params": "a non-leaf tensor"}, ValueError, "can't optimize a non-leaf Tensor"),
     ("AdamW", {"lr": -1e-3}, ValueError, "Invalid learning rate: -0.001"),
     ("AdamW", {"lr": T([1e-3, 1e-3])}, ValueError, "Tensor lr must be 1-element"),
     ("AdamW", {"eps": -1.0}, ValueError, None),

@@ -97,7 +97,9 @@ class Adagrad(torch.optim.Optimizer):
         Stochastic Optimization", JMLR 12. http://jmlr.org/papers/v12/duchi11a.html
     """
 
-    def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10, *, maximize=False):
+    def __init__(
+        self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10, *, maximize=False
+    ):
         # Same checks, same order, same comparisons as torch.optim.Adagrad (so the same inputs fail).
         if isinstance(lr, torch.Tensor) and lr.numel() != 1:
             raise ValueError("Tensor lr must be 1-element")
@@ -125,10 +127,12 @@ class Adagrad(torch.optim.Optimizer):
                 self._init_state(p)
 
     def _init_state(self, p):
+        """Give ``p`` torch's initial Adagrad state: ``step`` 0 and ``sum`` full of the initial value."""
         state = self.state[p]
         state["step"] = new_step()
         # torch reads the constructor's value here, even for a group that sets its own
-        state["sum"] = torch.full_like(p, self.defaults["initial_accumulator_value"], memory_format=torch.preserve_format)
+        initial = self.defaults["initial_accumulator_value"]
+        state["sum"] = torch.full_like(p, initial, memory_format=torch.preserve_format)
 
     def __setstate__(self, state):
         """Restore from a pickle or ``load_state_dict``, filling flags that old checkpoints lack."""
