@@ -590,7 +590,10 @@ class LessonPage:
         """Save a screenshot of the page (or of ``element``) as ``<artifacts>/<name>.png``."""
         path = self.artifacts / f"{name}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
-        (element or self.page).screenshot(path=str(path), animations="disabled")
+        if element is None:
+            self.page.screenshot(path=str(path), animations="disabled", full_page=True)
+        else:
+            element.screenshot(path=str(path), animations="disabled")
         return path
 
     def close(self) -> None:
