@@ -9,6 +9,7 @@ import inspect
 import math
 import warnings
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -101,6 +102,19 @@ def train_no_zero_grad(model, optimizer, scheduler, batches, epochs):
         for x, y in batches:
             nn.functional.mse_loss(model(x), y).backward()
             optimizer.step()
+        scheduler.step()
+
+
+NOTEBOOK_MODEL = nn.Linear(2, 1).double()          # stands for the notebook's global model
+NOTEBOOK_OPTIMIZER = torch.optim.SGD(NOTEBOOK_MODEL.parameters(), lr=0.1)
+
+
+def train_global_optimizer(model, optimizer, scheduler, batches, epochs):
+    for _ in range(epochs):
+        for x, y in batches:
+            NOTEBOOK_OPTIMIZER.zero_grad()
+            nn.functional.mse_loss(NOTEBOOK_MODEL(x), y).backward()
+            NOTEBOOK_OPTIMIZER.step()
         scheduler.step()
 
 
@@ -324,6 +338,7 @@ CASES = [
     ("07.1", (0.8, 0.8, 0.4, 0.4, 0.4, 0.2, 0.2, 0.2), "correct", "0.2 from milestone 5"),
     ("07.1", torch.tensor([0.8, 0.8, 0.4, 0.4, 0.4, 0.2, 0.2, 0.2], dtype=torch.float64), "correct", ""),
     ("07.1", [4 / 5, 0.8, 0.8 / 2, 0.4, 0.4, 0.8 / 4, 0.2, 0.2], "correct", ""),
+    ("07.1", np.array([0.8, 0.8, 0.4, 0.4, 0.4, 0.2, 0.2, 0.2]), "correct", ""),
     ("07.1", ..., "not attempted", "`multistep_lrs` is still `...`"),
     ("07.1", [...], "not attempted", "still contains `...`"),
     ("07.1", [0.8, 0.8, 0.8, 0.4, 0.4, 0.4, 0.2, 0.2], "incorrect",
@@ -369,6 +384,8 @@ CASES = [
     ("07.2", train_no_zero_grad, "incorrect",
      "the learning rates are right, but the parameters differ from torch's after optimizer step 2 "
      "(epoch 0, batch 1)"),
+    ("07.2", train_global_optimizer, "incorrect",
+     "`train` never stepped the optimizer it was given"),
     ("07.2", train_typo, "error",
      "`train_typo` raised AttributeError: 'StepLR' object has no attribute 'stepp'"),
     ("07.2", train_scales_x, "incorrect", "modified its argument `batches` in place"),
@@ -414,7 +431,8 @@ CASES = [
     ("07.4", resume_stub, "not attempted", "`resume_stub` still has an empty body"),
     ("07.4", resume_scheduler_after_load, "incorrect",
      "after resuming, the run differs from the uninterrupted run already at epoch 5 (lr: got 0.01, "
-     "expected 0.08117): the scheduler was built after optimizer.load_state_dict()"),
+     "expected 0.08117): the scheduler was built after optimizer.load_state_dict(): its constructor "
+     "rewrote the loaded lr with the warm-up's first value"),
     ("07.4", resume_without_scheduler_state, "incorrect",
      "matches the uninterrupted run for epoch 5, differs at epoch 6 (lr: got 0.3247, expected 0.06113): "
      "the scheduler's state was not loaded"),

@@ -115,6 +115,8 @@ multistep_lrs = [0.8, 0.8, 0.4, 0.4, 0.4, 0.2, 0.2, 0.2]
 
 def _number_list(value, name: str, length: int) -> list:
     """Return ``value`` as a list of floats, or stop with a message about its type or length."""
+    if type(value).__module__ == "numpy" and hasattr(value, "tolist"):
+        value = value.tolist()
     if isinstance(value, torch.Tensor):
         if value.dim() != 1:
             fail(f"{name} should be a list of {length} numbers, got a tensor of shape {tuple(value.shape)}.")
@@ -281,7 +283,9 @@ def grade_train(train):
     note = (" (torch warned about it: \"Detected call of `lr_scheduler.step()` before "
             "`optimizer.step()`\".)") if warned else ""
     if not got_lrs:
-        fail("`train` never called optimizer.step(): loop over the epochs and, inside, over the batches.")
+        fail("`train` never stepped the optimizer it was given: loop over the epochs and, inside, "
+             "over the batches, and call `optimizer.step()` on the `optimizer` argument, not a "
+             "global one.")
     if not _same_table(got_lrs, expected_lrs):
         mistake = next((text for variant, text in _LOOP_MISTAKES
                         if _same_table(got_lrs, _loop_record(variant)[0])), None)
@@ -567,8 +571,9 @@ def _resume_no_model(model, checkpoint, make_optimizer, make_scheduler):
 _RESUME_MISTAKES = [
     (_resume_scheduler_after_load,
      "the scheduler was built after optimizer.load_state_dict(): its constructor rewrote the "
-     "loaded lrs (LinearLR multiplies them by start_factor=0.1), and the schedule goes on from "
-     "there. Build the optimizer and the scheduler first, then load both states."),
+     "loaded lr with the warm-up's first value (0.1 × start_factor = 0.01), and the recursive "
+     "cosine goes on from there. Build the optimizer and the scheduler first, then load both "
+     "states."),
     (_resume_scheduler_after_load_no_state,
      "the scheduler was built after optimizer.load_state_dict() and its own state was not "
      "loaded: build both first, then load checkpoint['optimizer'] and checkpoint['scheduler']."),

@@ -102,7 +102,7 @@ print(f"torch after 100 epochs: {exponential.get_last_lr()[0]!r}")
 print(f"0.1 * 0.9 ** 100:       {0.1 * 0.9 ** 100!r}")
 
 # %% [markdown]
-# They differ in the 17th digit. A from-scratch scheduler that wants torch's numbers *exactly*
+# They differ in the last digit. A from-scratch scheduler that wants torch's numbers *exactly*
 # must copy torch's recursion and its order of operations, which is what
 # `myoptim_helpers.lr_scheduler` does.
 #
@@ -205,7 +205,7 @@ def lrs_used(scheduler_first, epochs=6):
             optimizer.step()
             if not scheduler_first:
                 scheduler.step()                           # ✓ after the optimizer
-    return used, [f"{w.category.__name__}: {w.message}" for w in caught]
+    return used, [f"{warning.category.__name__}: {warning.message}" for warning in caught]
 
 # %%
 for scheduler_first in (False, True):
@@ -632,10 +632,12 @@ print("uninterrupted:", [f"{lr:.4f}" for lr in reference])
 print("resumed:      ", [f"{lr:.4f}" for lr in resumed])
 
 # %% [markdown]
-# From epoch 5 on, every lr is ten times too small, and nothing raises or warns. The
-# constructor's first step made the loaded 0.0812 into `0.0812 × start_factor`, and the
-# cosine, being recursive, went on from there. torch's documentation says it in a warning
-# box: initialize the scheduler **before** calling the optimizer's `load_state_dict`.
+# From epoch 5 on, every lr is about eight times too small, and nothing raises or warns.
+# Building `SequentialLR` reset the loaded lr 0.0812 to `initial_lr` and took the warm-up's
+# first step: 0.1 × `start_factor` = 0.01. `scheduler.load_state_dict` then restored the
+# scheduler's epoch count, but the lr lives in the optimizer, and the cosine, being
+# recursive, went on from 0.01. torch's documentation says it in a warning box: initialize
+# the scheduler **before** calling the optimizer's `load_state_dict`.
 #
 # ### 07.4 Resume optimizer and scheduler
 #
