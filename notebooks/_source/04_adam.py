@@ -176,14 +176,14 @@ def follow(step_fn, state, steps, lr):
 zeros = torch.zeros(2, dtype=torch.float64)
 for name, step_fn, state in [("Adagrad", adagrad_step, {"sum": zeros.clone()}),
                              ("RMSprop", rmsprop_step, {"square_avg": zeros.clone()})]:
-    ours = follow(step_fn, state, steps=100, lr=0.01)
-    torchs = training.run(getattr(torch.optim, name), "rosenbrock", 100, lr=0.01).positions[1:]
-    package = training.run(getattr(optim, name), "rosenbrock", 100, lr=0.01).positions[1:]
-    print(f"{name:8s} 100 steps:  max |ours − torch| = {(ours - torchs).abs().max():.1e}   "
+    ours = follow(step_fn, state, steps=50, lr=0.01)
+    torchs = training.run(getattr(torch.optim, name), "rosenbrock", 50, lr=0.01).positions[1:]
+    package = training.run(getattr(optim, name), "rosenbrock", 50, lr=0.01).positions[1:]
+    print(f"{name:8s} 50 steps:  max |ours − torch| = {(ours - torchs).abs().max():.1e}   "
           f"max |myoptim_helpers − torch| = {(package - torchs).abs().max():.1e}")
 
 # %% [markdown]
-# Zero, to the last bit of float64, at every one of the 100 steps.
+# Zero, to the last bit of float64, at every one of the 50 steps.
 #
 # **Adam** (Kingma and Ba, 2015) takes RMSprop's denominator, puts momentum's average in the
 # numerator, and bias-corrects both. With $g_t$ the gradient at step $t = 1, 2, \dots$:
@@ -234,10 +234,10 @@ print(inspect.getsource(optim.adam_update))
 # (about $10^{-16}$ in float64), which is why the checker allows $10^{-12}$.
 
 # %%
-for flags in [{}, {"amsgrad": True}, {"weight_decay": 0.1}, {"maximize": True}]:
-    torchs = training.run(torch.optim.Adam, "rosenbrock", 100, lr=0.01, **flags).positions
-    package = training.run(optim.Adam, "rosenbrock", 100, lr=0.01, **flags).positions
-    print(f"Adam{flags}: max |myoptim_helpers − torch| over 100 steps = "
+for flags in [{}, {"amsgrad": True}, {"weight_decay": 0.1}]:
+    torchs = training.run(torch.optim.Adam, "rosenbrock", 50, lr=0.01, **flags).positions
+    package = training.run(optim.Adam, "rosenbrock", 50, lr=0.01, **flags).positions
+    print(f"Adam{flags}: max |myoptim_helpers − torch| over 50 steps = "
           f"{(package - torchs).abs().max():.1e}")
 
 # %% [markdown]
@@ -322,9 +322,10 @@ for name, make in [("torch.optim.Adam", lambda p: torch.optim.Adam([p], lr=0.1))
 # Adam normalises each gradient by its recent size. With $\beta_1 = 0$ and a short memory
 # $\beta_2 = 1 / (1 + 3^2) = 0.1$, the rare gradient $3$ (pushing towards $-1$) and each frequent
 # gradient $-1$ (pushing towards $+1$) all make steps of similar size: two out of three go the
-# wrong way. `amsgrad=True` divides by the **largest** $\hat v$ seen so far (state
-# `max_exp_avg_sq`), so after the first large gradient the small ones only take steps a third
-# as long.
+# wrong way. `amsgrad=True` divides by the **largest** second moment seen so far: torch keeps
+# the running maximum of the uncorrected $v_t$ in the state `max_exp_avg_sq` and bias-corrects
+# it with the current $1 - \beta_2^t$. After the first large gradient the small ones only take
+# steps about a third as long.
 
 # %%
 def online_problem(optimizer_class, amsgrad, steps=300):
@@ -439,7 +440,7 @@ data = problems.polynomial_data(n_train=50, n_val=100, seed=0)
 make_model = lambda: nn.Sequential(problems.PolynomialFeatures(3), nn.Linear(3, 1))
 fits = {}
 for name, cls in [("SGD", torch.optim.SGD), ("Adam", torch.optim.Adam)]:
-    for lr in (0.003, 0.03, 0.3, 3.0):
+    for lr in (0.03, 0.3, 3.0):
         fits[f"{name} lr={lr}"] = training.fit(make_model, cls, data, 100, lr=lr, progress=False)
 for name, fit in fits.items():
     status = f"diverged in epoch {fit.diverged_at}" if fit.diverged else f"{fit.final_train_loss:.4f}"

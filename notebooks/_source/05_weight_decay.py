@@ -165,7 +165,10 @@ for cls in (torch.optim.SGD, torch.optim.Adam, torch.optim.AdamW):
 # transformers are trained with AdamW.
 #
 # In torch, AdamW is `torch.optim.AdamW`, or `torch.optim.Adam(..., decoupled_weight_decay=True)`;
-# in this package, `myoptim_helpers.optim.AdamW`. Note the different defaults:
+# in this package, `myoptim_helpers.optim.AdamW`. Mind the scale when reading papers: torch
+# shrinks by $\text{lr}\cdot\lambda$ per step, while Loshchilov and Hutter's AdamW shrinks by
+# $\eta_t\lambda$, with $\eta_t$ the schedule's multiplier and not Adam's base step size
+# $\alpha$; their $\lambda$ is torch's `weight_decay` times $\alpha$. And mind the defaults:
 
 # %%
 p = torch.zeros(2, requires_grad=True)
