@@ -9,11 +9,12 @@ names the one the learner's answer matches.
 
 import dataclasses
 import functools
+import types
 
 import torch
 
-from ._core import (Reject, call, correct, exercise, expect_number, expect_tensor, fail,
-                    first_mismatch, fmt, incorrect, seeded)
+from ._core import (call, correct, exercise, expect_number, expect_tensor, fail,
+                    first_mismatch, incorrect, seeded)
 
 F64 = torch.float64
 
@@ -63,7 +64,7 @@ def _ema_variant(values, beta, *, correction="t", swap=False, start_at_first=Fal
     return torch.stack(out)
 
 
-_EMA_MISTAKES = [
+_EMA_MISTAKES = (
     (functools.partial(_ema_variant, correction=None),
      "this is the raw average m_t, which starts near 0 because m_0 = 0: divide it by 1 − beta**t."),
     (functools.partial(_ema_variant, correction="t-1"),
@@ -79,7 +80,7 @@ _EMA_MISTAKES = [
     (functools.partial(_ema_variant, feed_back=True),
      "the corrected value is fed back into the average: keep updating the uncorrected m_t, "
      "and divide only the value you output."),
-]
+)
 
 # Two cases: a noisy constant (as in the lesson) and a short ramp with another beta, so
 # that a hard-coded beta=0.9 or a length-specific answer is caught.
@@ -180,7 +181,7 @@ def _v(**mistake):
     return functools.partial(_adam_variant, **mistake)
 
 
-_ADAM_MISTAKES = [
+_ADAM_MISTAKES = (
     (_v(correct1=False, correct2=False),
      "the bias correction is missing: divide exp_avg by 1 − beta1**step and exp_avg_sq by "
      "1 − beta2**step before the update (return the uncorrected moments)."),
@@ -217,11 +218,11 @@ _ADAM_MISTAKES = [
     (_v(defaults=True),
      "these are the numbers for Adam's defaults (lr=1e-3, betas=(0.9, 0.999), eps=1e-8): "
      "use the `lr`, `betas` and `eps` arguments."),
-]
+)
 
 # Hyperparameters away from the defaults (so ignoring an argument shows) and an eps large
 # enough that where it sits changes the numbers well above float64 rounding.
-ADAM_HYPER = {"lr": 0.05, "betas": (0.8, 0.99), "eps": 1e-3}
+ADAM_HYPER = types.MappingProxyType({"lr": 0.05, "betas": (0.8, 0.99), "eps": 1e-3})
 ADAM_STEPS = 6
 ADAM_START = (-1.2, 1.0)
 _NAMES = ("exp_avg", "exp_avg_sq", "param")

@@ -8,11 +8,12 @@ comparison, the same Adam mistakes, plus the mistakes that belong to weight deca
 """
 
 import functools
+import types
 
 import torch
 from torch import nn
 
-from ._core import (call, correct, exercise, expect_number, fail, incorrect, seeded)
+from ._core import call, correct, exercise, expect_number, fail, incorrect, seeded
 from .lesson04 import (F64, _ADAM_MISTAKES, _adam_variant, _first_named_mismatch, _grad_at,
                        _unpack_adam_result, _valley)
 
@@ -183,7 +184,7 @@ def _sign(x):
 _L2_GRAD = GRAD + WD * THETA            # 0.1: the gradient Adam and SGD see with L2
 _ADAM_FIRST_NO_CORRECTION = THETA - LR * (0.1 * _L2_GRAD) / ((0.001 * _L2_GRAD ** 2) ** 0.5)
 
-_SGD_MISTAKES = [
+_SGD_MISTAKES = (
     (THETA - LR * GRAD, "you left out the decay: SGD's weight_decay adds λθ = 0.4 to the "
                         "gradient, so g' = −0.3 + 0.4 = 0.1."),
     (THETA * (1 - WD) - LR * GRAD, "the decay is scaled by lr too: θ − lr·(g + λθ), "
@@ -193,8 +194,8 @@ _SGD_MISTAKES = [
     (THETA - LR * (GRAD + WD * THETA / 2), "the gradient of (λ/2)·θ² is λθ, not λθ/2."),
     (THETA - LR * _sign(_L2_GRAD), "that is Adam's first step (a step of lr); SGD's step is "
                                    "lr·g' = 0.1 · 0.1."),
-]
-_ADAM_MISTAKES_05 = [
+)
+_ADAM_MISTAKES_05 = (
     (THETA - LR * _L2_GRAD, "that is SGD's step. Adam divides m̂ by sqrt(v̂) + eps, and at the "
                             "first step m̂ = g', v̂ = g'², so θ moves by lr against the sign of g'."),
     (THETA - LR * _sign(GRAD), "that is Adam without decay. Adam(weight_decay) adds λθ to the "
@@ -203,8 +204,8 @@ _ADAM_MISTAKES_05 = [
                                                "Adam's weight_decay is an L2 term in the gradient."),
     (_ADAM_FIRST_NO_CORRECTION, "Adam bias-corrects the first step: m̂ = g' and v̂ = g'², so "
                                 "the step is lr · g' / |g'|."),
-]
-_ADAMW_MISTAKES = [
+)
+_ADAMW_MISTAKES = (
     (THETA - LR * _sign(_L2_GRAD), "that is Adam with an L2 term (the decay went into the "
                                    "gradient); AdamW shrinks θ directly and steps with the "
                                    "loss gradient g = −0.3 alone."),
@@ -216,7 +217,7 @@ _ADAMW_MISTAKES = [
                                                  "so the update itself is not shrunk."),
     (THETA * (1 - LR * WD) - LR * GRAD, "AdamW's gradient step is Adam's: at the first step "
                                         "lr·g/|g|, not SGD's lr·g."),
-]
+)
 _PREDICT_ATOL = 1e-6   # eps changes Adam's first step by about lr·eps/|g| = 1e-8
 
 
@@ -284,7 +285,7 @@ def _w(**mistake):
     return functools.partial(_adamw_variant, **mistake)
 
 
-_DECAY_MISTAKES = [
+_DECAY_MISTAKES = (
     (_w(decay="l2"),
      "this is Adam with an L2 term (weight_decay · param added to the gradient); AdamW leaves "
      "the gradient alone and multiplies param by 1 − lr · weight_decay."),
@@ -298,13 +299,14 @@ _DECAY_MISTAKES = [
     (_w(decay="both"),
      "the decay is applied twice: decoupled (param · (1 − lr · weight_decay)) and as an L2 term "
      "in the gradient. AdamW uses only the first."),
-]
+)
 # Lesson 04's Adam mistakes, each on top of a correct decoupled decay.
-_ADAMW_STEP_MISTAKES = _DECAY_MISTAKES + [
+_ADAMW_STEP_MISTAKES = _DECAY_MISTAKES + tuple(
     (_w(adam=dict(variant.keywords)), cause) for variant, cause in _ADAM_MISTAKES
-]
+)
 
-ADAMW_HYPER = {"lr": 0.05, "betas": (0.8, 0.99), "eps": 1e-3, "weight_decay": 0.5}
+ADAMW_HYPER = types.MappingProxyType(
+    {"lr": 0.05, "betas": (0.8, 0.99), "eps": 1e-3, "weight_decay": 0.5})
 ADAMW_STEPS = 6
 ADAMW_START = (-1.2, 1.0)
 
