@@ -38,7 +38,7 @@ test: test-unit test-browser
 # Unit tests of the package, plus nbval in strict mode over the learner and solved lessons.
 test-unit: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadscope -p no:cacheprovider \
-		tests notebooks --nbval --sanitize-with tests/nbval_sanitize.cfg \
+		tests notebooks --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg \
 		--ignore=tests/browser
 
 # The lessons in a real browser. Installs Debian's chromium when running as root;

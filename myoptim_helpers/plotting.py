@@ -2,17 +2,18 @@
 
 Every function takes the data (a ``History``, or a dict ``name -> History``
 to compare several), an optional matplotlib ``ax`` to draw on, and returns the
-``ax``. Without an ``ax`` a new standalone ``matplotlib.figure.Figure`` is
-made (not registered with pyplot); show it in a notebook by ending the cell
-with ``ax.figure``, or draw into your own axes::
+``ax``. Without an ``ax`` a new pyplot figure is made, so in a notebook it
+shows at the end of the cell like any other matplotlib plot; or draw into
+your own axes::
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
     plot_trajectories(histories, "rosenbrock", ax=left)
     plot_losses(histories, ax=right)
 
-Nothing here changes matplotlib's global settings (rcParams) or pyplot state.
-matplotlib is imported by this module only, so ``import myoptim_helpers``
-stays light.
+Nothing here changes matplotlib's global settings (rcParams). pyplot is
+imported only when a function has to make its own figure; drawing into an
+``ax`` you pass (as the widgets do) never touches it. matplotlib is imported
+by this module only, so ``import myoptim_helpers`` stays light.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from typing import Mapping, Sequence
 import matplotlib
 import numpy as np
 import torch
-from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from . import problems
@@ -61,8 +61,11 @@ def _count_axis(ax, label: str) -> None:
 
 
 def _new_axes(figsize: tuple[float, float]):
-    fig = Figure(figsize=figsize, layout="constrained")
-    return fig.add_subplot()
+    """A new pyplot figure and axes: the notebook backend shows it at the end of the cell."""
+    import matplotlib.pyplot as plt
+
+    _, ax = plt.subplots(figsize=figsize, layout="constrained")
+    return ax
 
 
 def _as_dict(histories, kind=History) -> dict:

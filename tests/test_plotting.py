@@ -16,6 +16,14 @@ from myoptim_helpers import optim, plotting, problems  # noqa: E402
 from myoptim_helpers.training import fit, run  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def _close_pyplot_figures():
+    """Plots made without an ``ax`` are pyplot figures: close them after each test."""
+    yield
+    if "matplotlib.pyplot" in sys.modules:
+        sys.modules["matplotlib.pyplot"].close("all")
+
+
 def _axes():
     return Figure(figsize=(5, 4)).add_subplot()
 
@@ -220,13 +228,27 @@ def test_no_global_matplotlib_state_changes(rosenbrock_runs):
     assert dict(matplotlib.rcParams) == before
 
 
-def test_plotting_never_touches_pyplot():
+def test_plotting_into_a_given_ax_never_touches_pyplot():
+    # The widgets draw into their own Figure; pyplot must stay out of that path.
     code = (
         "import sys, torch\n"
+        "from matplotlib.figure import Figure\n"
         "from myoptim_helpers import plotting, training, optim\n"
-        "ax = plotting.plot_trajectories(training.run(optim.Adam, 'beale', 5, lr=0.1))\n"
+        "ax = Figure().add_subplot()\n"
+        "plotting.plot_trajectories(training.run(optim.Adam, 'beale', 5, lr=0.1), ax=ax)\n"
         "ax.figure.savefig(__import__('io').BytesIO(), format='png')\n"
         "print('matplotlib.pyplot' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_without_an_ax_the_figure_is_a_pyplot_figure_so_a_notebook_shows_it():
+    import matplotlib.pyplot as plt
+
+    before = set(plt.get_fignums())
+    ax = plotting.plot_lr_schedule([0.1, 0.05, 0.025])
+    try:
+        assert ax.figure.number in set(plt.get_fignums()) - before
+    finally:
+        plt.close(ax.figure)
