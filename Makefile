@@ -62,7 +62,7 @@ browser-deps:
 
 # Rebuild learner + solved notebooks from their sources and execute them.
 notebooks: $(STAMP)
-	$(BIN)/python .ci/build_notebooks.py
+	$(BIN)/python .ci/build_notebooks.py --jobs 2
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_optim.py

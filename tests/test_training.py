@@ -168,7 +168,11 @@ INVALID = [
 ]
 
 
-@pytest.mark.parametrize("kwargs, error, message", INVALID, ids=[str(k) for k, _, _ in INVALID])
+# ids from the expected message: str(kwargs) would hold memory addresses, which differ
+# between xdist workers and make them collect different tests.
+@pytest.mark.parametrize(
+    "kwargs, error, message", INVALID, ids=[f"{i:02d} {message[:48]}" for i, (_, _, message) in enumerate(INVALID)]
+)
 def test_bad_arguments_fail_early_with_a_clear_message(kwargs, error, message):
     arguments = {"optimizer": torch.optim.SGD, "problem": "ravine", "steps": 5, "lr": 0.1, **kwargs}
     if callable(arguments["optimizer"]) and not isinstance(arguments["optimizer"], type) and "lr" not in kwargs:
