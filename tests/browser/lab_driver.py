@@ -397,11 +397,16 @@ class LessonPage:
         self.page = self.context.new_page()
         self.panel_id = ""
         self.console_errors: list[str] = []
-        self.page.on("console", lambda m: m.type == "error" and self.console_errors.append(m.text))
+        self.page.on("console", self._on_console)
         self.page.on("pageerror", lambda e: self.console_errors.append(f"page error: {e}"))
         self.run_seconds = 0.0
         self.notes: list[str] = []
         self.cells = json.loads((server.root_dir / notebook).read_text())["cells"]
+
+    def _on_console(self, message) -> None:
+        # The badge images' hosts are blocked on purpose (loopback only): not worth reporting.
+        if message.type == "error" and "ERR_NAME_NOT_RESOLVED" not in message.text:
+            self.console_errors.append(message.text)
 
     # -- opening and running ---------------------------------------------------------------
 
