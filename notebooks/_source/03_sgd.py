@@ -1,0 +1,554 @@
+# ---
+# summary: SGD built up line by line and matched to torch.optim.SGD — learning rates on a ravine, momentum as a sum of past gradients, dampening, Nesterov, maximize, weight decay, and torch's momentum convention vs the paper's.
+# ---
+
+# %% [markdown]
+# # 03 · SGD: momentum, dampening, Nesterov
+#
+# {{badges}}
+#
+# `torch.optim.SGD` is one line, $\theta \leftarrow \theta - \text{lr}\cdot g$, plus five
+# options that change what $g$ is. This lesson writes the line, then adds the options one
+# at a time, and checks each version against `torch.optim.SGD` at every step.
+#
+# ## You will learn
+# - why a learning rate is too small, right or too large, read off the curvature of a ravine
+# - the momentum buffer: a weighted sum of past gradients, started at the first gradient
+# - `dampening`, `nesterov`, `maximize` and `weight_decay`, each as the line torch runs, equal to torch in float64
+# - what `nesterov=True` computes in torch (there is no look-ahead gradient)
+# - torch's momentum convention vs Sutskever et al.'s: equal while `lr` is constant, different when it changes
+#
+# ## You should already know
+# - the training loop `zero_grad`, `backward`, `step` ([02](02_zero_grad_and_step.ipynb))
+# - that the gradient of $a x^2$ is $2 a x$
+
+# %%
+{{colab_setup}}
+import inspect
+
+import matplotlib.pyplot as plt
+import torch
+
+from myoptim_helpers import optim, plotting, problems, training
+from myoptim_helpers.exercises import check, hint, show_solution
+
+_ = torch.manual_seed(0)  # nothing below is random; seeded anyway (`_ =` hides the generator)
+
+# %% [markdown]
+# ## 1. Plain SGD: one line
+#
+# With $g_t$ the gradient at $\theta_{t-1}$, one step of SGD is
+#
+# $$\theta_t = \theta_{t-1} - \text{lr}\; g_t .$$
+#
+# Our playground is the **ravine** $f(x, y) = 0.1\,x^2 + 2\,y^2$: a valley 20 times steeper
+# across ($y$) than along ($x$), with its minimum at $(0, 0)$. `follow` runs an update
+# function from the ravine's start $(-4, 2)$ and keeps the points; the function gets the
+# parameter `p`, its gradient `g`, a dict `state` it may fill, and the learning rate.
+
+# %%
+ravine = problems.get_surface("ravine")
+
+
+def follow(update, steps, lr, **hyper):
+    """Run `update(p, g, state, lr, **hyper)` on the ravine; return the start and the point
+    after each step, shape (steps + 1, 2). `lr` may be a function of the step index."""
+    p = torch.tensor(ravine.start, dtype=torch.float64, requires_grad=True)
+    state, points = {}, [p.detach().clone()]
+    for t in range(steps):
+        p.grad = None
+        ravine(p).backward()
+        with torch.no_grad():
+            update(p, p.grad, state, lr(t) if callable(lr) else lr, **hyper)
+        points.append(p.detach().clone())
+    return torch.stack(points)
+
+# %% [markdown]
+# `compare` runs an update function, `torch.optim.SGD` and `myoptim_helpers.optim.SGD` with
+# the same hyperparameters for 30 steps (float64) and prints the largest difference from
+# torch over all steps and both coordinates.
+
+# %%
+def compare(update, steps=30, lr=0.1, **hyper):
+    """Print max |ours − torch| and max |myoptim_helpers − torch| over `steps` steps."""
+    ours = follow(update, steps, lr, **hyper)
+    torchs = training.run(torch.optim.SGD, "ravine", steps, lr=lr, **hyper).positions
+    package = training.run(optim.SGD, "ravine", steps, lr=lr, **hyper).positions
+    print(f"{update.__name__:15s} {str(hyper):40s} max |ours − torch| = "
+          f"{(ours - torchs).abs().max():.1e}   max |myoptim_helpers − torch| = "
+          f"{(package - torchs).abs().max():.1e}")
+
+
+def sgd_plain(p, g, state, lr):
+    p.add_(g, alpha=-lr)                               # θ_t = θ_{t−1} − lr · g_t
+
+
+def sgd_plain_rounded(p, g, state, lr):
+    p -= lr * g                                        # the same formula, another rounding
+
+
+compare(sgd_plain)
+compare(sgd_plain_rounded)
+
+# %% [markdown]
+# `p.add_(g, alpha=-lr)` is $p - \text{lr}\cdot g$ computed as torch computes it;
+# `p -= lr * g` rounds `lr * g` first, and can differ from torch in the last bit, as it does
+# here. Every function below uses torch's operations, so it equals torch **exactly**.
+#
+# ## 2. The learning rate: too small, right, too large
+#
+# The gradient of $0.1x^2 + 2y^2$ is $(0.2\,x,\ 4\,y)$, so one SGD step multiplies each
+# coordinate by a fixed factor:
+#
+# $$x_t = (1 - 0.2\,\text{lr})\, x_{t-1}, \qquad y_t = (1 - 4\,\text{lr})\, y_{t-1}.$$
+#
+# SGD converges when both factors are between −1 and 1, that is when $0 < \text{lr} < 2/4 = 0.5$:
+# the steepest direction (curvature 4) sets the limit.
+
+# %%
+for lr in (0.05, 0.3, 0.48, 0.6):
+    print(f"lr = {lr:4}:   x × {1 - 0.2 * lr:.3f} per step,   y × {1 - 4 * lr:+.3f} per step")
+
+# %%
+lr_runs = {f"lr={lr}": training.run(torch.optim.SGD, "ravine", 50, lr=lr) for lr in (0.05, 0.3, 0.48, 0.6)}
+for name, run in lr_runs.items():
+    print(f"{name:7s} {run.summary()}")
+
+fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4))
+plotting.plot_trajectories(lr_runs, ax=left)
+left.set_title("Plain SGD on the ravine, 50 steps")
+plotting.plot_losses(lr_runs, ax=right)
+right.set_title("Loss per step")
+plt.show()
+
+# %% [markdown]
+# - **lr = 0.05, too small:** $y$ shrinks by 0.8 per step and is soon 0, but $x$ shrinks
+#   by only 0.99: the point crawls along the valley floor and is still at $x = -2.4$ after 50 steps.
+# - **lr = 0.3, right:** $x$ shrinks by 0.94 and $y$ by $-0.2$ per step (a small zigzag
+#   that dies at once).
+# - **lr = 0.48, on the edge:** $x$ is faster still (0.904), but $y$ is multiplied by
+#   $-0.92$: it flips side at every step and shrinks by only 8%, the zigzag on the left.
+# - **lr = 0.6, too large:** $|1 - 4 \cdot 0.6| = 1.4$: $y$ flips side and grows by 40% per
+#   step. The red path leaves the plot after two steps, and its loss climbs a straight line
+#   on the log scale.
+#
+# ## Common mistake: raising the learning rate to go faster
+#
+# From 0.48 to 0.6 is a small change, and nothing warns you. Here is the lr = 0.6 run again,
+# this time for up to 2000 steps:
+
+# %%
+overflowing = training.run(torch.optim.SGD, "ravine", 2000, lr=0.6)   # stops when a value overflows
+for k in (0, 1, 2, 10, 50, 200, 1000, len(overflowing)):
+    print(f"step {k:4d}   loss {overflowing.losses[k]:10.4g}   y = {overflowing.positions[k, 1]:+10.4g}")
+print(f"then: {overflowing.reason}")
+
+fig, ax = plt.subplots(figsize=(7, 3.5))
+plotting.plot_losses({"lr=0.6": overflowing}, ax=ax)
+ax.set_title("Plain SGD, lr = 0.6, until the loss overflows (✕)")
+plt.show()
+
+# %% [markdown]
+# The symptom: the loss *rises* from the first step and never comes back, while $x$
+# converges happily (the factor for $x$ is 0.88). No error is raised until float64
+# overflows, here at step 1052 (the plot's axis stops at $10^{200}$; the ✕ marks the
+# overflow). After that the next operations turn `inf` into `nan` ($\infty - \infty$,
+# $0 \cdot \infty$) and every later step is `nan`. The cure is a learning rate below
+# $2 / \text{(largest curvature)}$. (Momentum moves that limit: on a quadratic, SGD
+# with momentum $\mu$ converges for $\text{lr} < 2(1 + \mu) / \text{(largest curvature)}$, which is
+# 0.95 here for $\mu = 0.9$. Try it in the explorer of section 8.)
+#
+# ### Exercise 03.1 · A range of learning rates that works
+#
+# Give `lr_range = (lr_low, lr_high)` such that **every** learning rate from `lr_low` to
+# `lr_high` brings plain SGD below a loss of 0.01 within 50 steps:
+# `training.run(torch.optim.SGD, "ravine", 50, lr=lr).final_loss < 0.01`. Make it as
+# wide as you can: the checker wants each end within 0.02 of the widest possible range.
+# (The factors above tell you where to look; `training.run` lets you try.)
+
+# %%
+# BEGIN SOLUTION
+# STUB: lr_range = (..., ...)
+lr_range = (0.25, 0.48)   # measured: from 0.2474 to 0.4838 (the loss is 0.01 at both ends)
+# END SOLUTION
+check("03.1", lr_range)
+
+# %% [markdown]
+# The range is narrow: the flat direction needs `lr` large, the steep one needs it below
+# 0.5. Its ratio, $0.48 / 0.25 \approx 2$, shrinks as the valley gets narrower (the ratio of
+# its curvatures, here 20, is the *condition number*). Momentum is the classic way out.
+#
+# ## 3. Momentum: a running sum of gradients
+#
+# SGD with momentum $\mu$ steps along a **buffer** $b$ instead of the gradient. In torch:
+#
+# $$b_1 = g_1, \qquad b_t = \mu\, b_{t-1} + g_t, \qquad \theta_t = \theta_{t-1} - \text{lr}\; b_t .$$
+#
+# torch stores $b$ as `state[p]["momentum_buffer"]`, created at the first step from a copy
+# of the first gradient.
+
+# %%
+def sgd_momentum(p, g, state, lr, momentum):
+    buf = state.get("momentum_buffer")
+    if buf is None:
+        buf = state["momentum_buffer"] = g.clone()     # b_1 = g_1 (a copy: g is p.grad)
+    else:
+        buf.mul_(momentum).add_(g)                     # b_t = μ b_{t−1} + g_t
+    p.add_(buf, alpha=-lr)                             # θ_t = θ_{t−1} − lr · b_t
+
+
+compare(sgd_momentum, momentum=0.9)
+
+# %% [markdown]
+# Unrolled, the buffer is a weighted sum of all the gradients so far, the recent ones
+# weighing most:
+#
+# $$b_t = \sum_{k=1}^{t} \mu^{\,t-k}\, g_k .$$
+#
+# `training.run` records the gradient at every point and, on request, the state after every
+# step; the sum computed from the gradients equals the buffer torch stored:
+
+# %%
+mu = 0.9
+run = training.run(torch.optim.SGD, "ravine", 30, lr=0.05, momentum=mu, record_state=("momentum_buffer",))
+grads = run.grads[:-1]                     # g_1 … g_30: the gradient each step used
+worst = 0.0
+for t in range(1, 31):
+    weights = mu ** torch.arange(t - 1, -1, -1, dtype=torch.float64)       # μ^(t−k) for k = 1 … t
+    unrolled = (weights[:, None] * grads[:t]).sum(dim=0)                   # Σ μ^(t−k) g_k
+    worst = max(worst, (unrolled - run.state["momentum_buffer"][t - 1]).abs().max().item())
+print(f"momentum_buffer = Σ μ^(t−k) g_k at all 30 steps, to rounding (< 1e-13): {worst < 1e-13}")
+print(f"sum of the weights after 30 steps: {(1 - mu**30) / (1 - mu):.4f}   limit 1 / (1 − μ) = {1 / (1 - mu):.1f}")
+
+# %% [markdown]
+# The weights add up to $(1 - \mu^t)/(1 - \mu)$, which tends to $1/(1-\mu)$. So where the
+# gradient keeps pointing the same way, the step grows to $\text{lr}/(1-\mu)$: **ten times**
+# plain SGD's for $\mu = 0.9$. Where it flips sign at every step, the terms cancel. On the
+# ravine that is exactly what we want: speed along the flat $x$, calm across the steep $y$.
+
+# %%
+momentum_runs = {"lr=0.05": training.run(torch.optim.SGD, "ravine", 50, lr=0.05),
+                 "lr=0.05, momentum=0.9": training.run(torch.optim.SGD, "ravine", 50, lr=0.05, momentum=0.9)}
+for name, run in momentum_runs.items():
+    print(f"{name:22s} loss after 50 steps {run.final_loss:.4f}")
+
+fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4))
+k = torch.arange(1, 31)
+for m in (0.5, 0.9, 0.99):
+    right.plot(k, m ** (30 - k), marker="o", markersize=3, label=f"μ = {m}")
+right.set(xlabel="step k of gradient g_k", ylabel="weight μ^(30−k) in the buffer b_30",
+          title="How far back the buffer remembers")
+right.legend()
+plotting.plot_trajectories(momentum_runs, ax=left)
+left.set_title("Same lr, with and without momentum")
+plt.show()
+
+# %% [markdown]
+# With the same `lr`, momentum reaches the valley floor and then *accelerates* along it:
+# 0.013 instead of 0.59 after 50 steps. The price is the overshoot: the buffer remembers
+# gradients for about $1/(1-\mu)$ steps (right), so the path swings past the valley floor
+# before it turns.
+#
+# ## 4. Dampening, and the first step
+#
+# `dampening` $d$ scales the new gradient before it enters the buffer, **from the second
+# step on**. The first buffer is the first gradient, undampened:
+#
+# $$b_1 = g_1, \qquad b_t = \mu\, b_{t-1} + (1 - d)\, g_t \quad (t \ge 2).$$
+
+# %%
+def sgd_dampening(p, g, state, lr, momentum, dampening):
+    buf = state.get("momentum_buffer")
+    if buf is None:
+        buf = state["momentum_buffer"] = g.clone()     # b_1 = g_1: no dampening on step 1
+    else:
+        buf.mul_(momentum).add_(g, alpha=1 - dampening)  # b_t = μ b_{t−1} + (1 − d) g_t
+    p.add_(buf, alpha=-lr)                             # θ_t = θ_{t−1} − lr · b_t
+
+
+compare(sgd_dampening, momentum=0.9, dampening=0.5)
+
+# %% [markdown]
+# With $d = \mu$ the weights become $\mu^{t-1}$ for $g_1$ and $(1-\mu)\,\mu^{t-k}$ for the
+# others, and they add up to exactly 1: the buffer is then a true weighted **average** of
+# the gradients, an exponential moving average started at $g_1$. (Adam's average starts at
+# 0 instead and needs a bias correction for it: lesson 04.)
+#
+# ## Common mistake: a buffer that starts at zero
+#
+# Many write-ups, and some other frameworks, start the buffer at $b_0 = 0$ and apply the
+# same update from the first step, $b_1 = \mu \cdot 0 + (1-d)\,g_1$. With $d = 0$ that is
+# torch's $b_1 = g_1$; with dampening it is not. Live, against torch:
+
+# %%
+def sgd_zero_buffer(p, g, state, lr, momentum, dampening):
+    buf = state.setdefault("momentum_buffer", torch.zeros_like(p))   # b_0 = 0: not torch
+    buf.mul_(momentum).add_(g, alpha=1 - dampening)                   # b_1 = (1 − d) g_1
+    p.add_(buf, alpha=-lr)
+
+
+zero_run = follow(sgd_zero_buffer, 3, 0.05, momentum=0.9, dampening=0.5)
+torch_run = training.run(torch.optim.SGD, "ravine", 3, lr=0.05, momentum=0.9, dampening=0.5).positions
+for t in range(1, 4):
+    print(f"step {t}:  torch moves {(torch_run[t] - torch_run[t - 1]).norm():.4f},   "
+          f"the zero-started buffer moves {(zero_run[t] - zero_run[t - 1]).norm():.4f}")
+
+# %% [markdown]
+# The symptom: the first step is exactly $(1 - d) = 0.5$ times torch's, and the next ones
+# stay shorter too. The cure is the first line of `sgd_dampening`: `momentum_buffer = g.clone()`
+# when there is no buffer yet.
+#
+# ### Exercise 03.2 · Predict two steps with momentum
+#
+# One parameter $w = 1$, the loss $(w - 3)^2$ (gradient $2(w - 3)$), and
+# `torch.optim.SGD([w], lr=0.1, momentum=0.9, dampening=0.75)`. **By hand**, what are `w`
+# and its `momentum_buffer` after two steps? Give numbers (you can check them with torch
+# afterwards).
+
+# %%
+# BEGIN SOLUTION
+# STUB: w_after_two = ...
+# STUB: buffer_after_two = ...
+# step 1: g_1 = 2(1 − 3) = −4,  b_1 = g_1 = −4,  w_1 = 1 − 0.1·(−4) = 1.4
+# step 2: g_2 = 2(1.4 − 3) = −3.2,  b_2 = 0.9·(−4) + (1 − 0.75)·(−3.2) = −4.4,  w_2 = 1.4 + 0.44
+w_after_two = 1.84
+buffer_after_two = -4.4
+# END SOLUTION
+check("03.2", w_after_two, buffer_after_two)
+
+# %% [markdown]
+# ## 5. Nesterov momentum, as torch computes it
+#
+# With `nesterov=True`, torch updates the buffer as before and then steps along the
+# gradient **plus** the momentum of the updated buffer:
+#
+# $$b_t = \mu\, b_{t-1} + g_t, \qquad \theta_t = \theta_{t-1} - \text{lr}\,(g_t + \mu\, b_t).$$
+#
+# The gradient $g_t$ is still taken at $\theta_{t-1}$, the current parameters: torch never
+# evaluates a gradient at a "look-ahead" point.
+
+# %%
+def sgd_nesterov(p, g, state, lr, momentum, nesterov):
+    buf = state.get("momentum_buffer")
+    if buf is None:
+        buf = state["momentum_buffer"] = g.clone()     # b_1 = g_1
+    else:
+        buf.mul_(momentum).add_(g)                     # b_t = μ b_{t−1} + g_t
+    step = g.add(buf, alpha=momentum) if nesterov else buf   # g_t + μ b_t
+    p.add_(step, alpha=-lr)                            # θ_t = θ_{t−1} − lr (g_t + μ b_t)
+
+
+compare(sgd_nesterov, momentum=0.9, nesterov=True)
+
+# %% [markdown]
+# Sutskever et al. (2013) write Nesterov's method with a look-ahead gradient and the
+# learning rate inside a velocity $v$:
+#
+# $$v_t = \mu\, v_{t-1} - \text{lr}\,\nabla f(\theta_{t-1} + \mu\, v_{t-1}), \qquad \theta_t = \theta_{t-1} + v_t .$$
+#
+# torch runs the same method on shifted variables: its parameters are the paper's
+# look-ahead points $\theta_t + \mu v_t$, and its buffer is $-v_t / \text{lr}$ (so this holds
+# while `lr` is constant). Checked numerically:
+
+# %%
+def nesterov_paper(steps, lr, momentum):
+    """Sutskever et al.'s Nesterov momentum on the ravine; return θ_t + μ v_t after each step."""
+    theta = torch.tensor(ravine.start, dtype=torch.float64)
+    v = torch.zeros(2, dtype=torch.float64)
+    points = []
+    for _ in range(steps):
+        ahead = (theta + momentum * v).requires_grad_()
+        ravine(ahead).backward()                       # the gradient at the look-ahead point
+        v = momentum * v - lr * ahead.grad             # v_t = μ v_{t−1} − lr ∇f(θ_{t−1} + μ v_{t−1})
+        theta = theta + v                              # θ_t = θ_{t−1} + v_t
+        points.append(theta + momentum * v)
+    return torch.stack(points)
+
+
+paper_points = nesterov_paper(60, lr=0.1, momentum=0.9)
+torch_points = training.run(torch.optim.SGD, "ravine", 60, lr=0.1, momentum=0.9, nesterov=True).positions[1:]
+print(f"torch's parameters = the paper's θ_t + μ v_t over 60 steps, to rounding (< 1e-14): "
+      f"{(paper_points - torch_points).abs().max().item() < 1e-14}")
+
+# %% [markdown]
+# ## Common mistake: `nesterov=True` without momentum
+#
+# Nesterov is a way to apply momentum, so it needs some, and no dampening. torch checks
+# this when the optimizer is built:
+
+# %% tags=["raises-exception"]
+w = torch.zeros(2, requires_grad=True)
+torch.optim.SGD([w], lr=0.1, nesterov=True)           # momentum defaults to 0
+
+# %% [markdown]
+# The fix: `torch.optim.SGD([w], lr=0.1, momentum=0.9, nesterov=True)`.
+#
+# ## 6. `maximize` and `weight_decay`: two changes to $g$
+#
+# Both act on the gradient **before** the momentum buffer sees it:
+#
+# - `maximize=True` climbs: $g_t \leftarrow -g_t$. The buffer then holds the momentum of $-g$.
+# - `weight_decay` $\lambda$ adds $\lambda\,\theta_{t-1}$, the gradient of the L2 penalty
+#   $\tfrac{\lambda}{2}\lVert\theta\rVert^2$: $g_t \leftarrow g_t + \lambda\,\theta_{t-1}$. So the
+#   decay goes through the momentum buffer too (lesson 05 compares this with *decoupled* decay).
+
+# %%
+def sgd_maximize(p, g, state, lr, momentum, maximize):
+    g = -g if maximize else g                          # g_t ← −g_t: climb instead of descend
+    sgd_momentum(p, g, state, lr, momentum)
+
+
+def sgd_weight_decay(p, g, state, lr, momentum, weight_decay):
+    g = g.add(p, alpha=weight_decay)                   # g_t ← g_t + λ θ_{t−1}   (a new tensor)
+    sgd_momentum(p, g, state, lr, momentum)
+
+
+compare(sgd_maximize, momentum=0.9, maximize=True)
+compare(sgd_weight_decay, momentum=0.9, weight_decay=0.1)
+
+# %% [markdown]
+# (Maximizing the ravine runs away from its minimum, so those numbers grow: the difference
+# is still exactly 0.) All of the above is one short function in `myoptim_helpers`, the one
+# `optim.SGD.step` calls for each parameter. Its docstring is the algorithm in the symbols
+# of the code:
+
+# %%
+print(inspect.getsource(optim.sgd_update))
+
+# %% [markdown]
+# Compared with our functions it adds one detail: it takes `grad` and returns the buffer,
+# instead of a `state` dict, just as torch's `_single_tensor_sgd` does. Every combination of
+# the options, against torch (60 steps each, float64):
+
+# %%
+options = [{}, {"momentum": 0.9}, {"momentum": 0.9, "dampening": 0.5}, {"momentum": 0.9, "nesterov": True},
+           {"momentum": 0.9, "maximize": True}, {"momentum": 0.9, "weight_decay": 0.1},
+           {"momentum": 0.5, "dampening": 0.1, "weight_decay": 0.01, "maximize": True}]
+for kwargs in options:
+    ours = training.run(optim.SGD, "rosenbrock", 60, lr=1e-3, **kwargs)
+    torchs = training.run(torch.optim.SGD, "rosenbrock", 60, lr=1e-3, **kwargs)
+    print(f"{str(kwargs):70s} max |myoptim_helpers − torch| = {(ours.positions - torchs.positions).abs().max():.1e}")
+
+# %% [markdown]
+# ### Exercise 03.3 · SGD with momentum from scratch
+#
+# Write `sgd_momentum_step` for **one** parameter tensor: given `param`, its gradient
+# `grad`, the `momentum_buffer` from the previous step (`None` at the first step) and the
+# hyperparameters, return the new `(param, momentum_buffer)` as torch would leave them.
+# Update `param` and `momentum_buffer` in place or build new tensors, as you like, but do
+# **not** change `grad` (in an optimizer it is `p.grad`, which other code still reads).
+#
+# The checker runs your function next to `torch.optim.SGD` for six steps on a model with
+# two parameters (a weight and a bias), in four settings (plain momentum, dampening,
+# Nesterov, maximize), with `lr` halved after step 3 as a scheduler would. It names the
+# first step that differs and the likely cause.
+
+# %%
+def sgd_momentum_step(param, grad, momentum_buffer, *, lr, momentum, dampening, nesterov, maximize):
+    """Return (param, momentum_buffer) after one step of torch.optim.SGD with momentum > 0."""
+    # BEGIN SOLUTION
+    g = -grad if maximize else grad                          # g_t (a new tensor: grad stays untouched)
+    if momentum_buffer is None:
+        momentum_buffer = g.clone()                          # b_1 = g_1, no dampening
+    else:
+        momentum_buffer = momentum * momentum_buffer + (1 - dampening) * g   # b_t = μ b_{t−1} + (1 − d) g_t
+    step = g + momentum * momentum_buffer if nesterov else momentum_buffer  # Nesterov: g_t + μ b_t
+    return param - lr * step, momentum_buffer                # θ_t = θ_{t−1} − lr · step
+    # END SOLUTION
+
+
+check("03.3", sgd_momentum_step)
+
+# %% [markdown]
+# ## 7. torch's momentum vs the paper's
+#
+# Sutskever et al. (2013) put the learning rate **inside** the velocity; torch keeps it
+# **outside** the buffer:
+#
+# | | buffer | step |
+# |---|---|---|
+# | Sutskever et al. | $v_t = \mu\, v_{t-1} - \text{lr}\; g_t$ | $\theta_t = \theta_{t-1} + v_t$ |
+# | torch | $b_t = \mu\, b_{t-1} + g_t$ | $\theta_t = \theta_{t-1} - \text{lr}\; b_t$ |
+#
+# While `lr` is constant, $v_t = -\text{lr}\; b_t$ at every step and the parameters are the
+# same. When `lr` changes, the paper's velocity still carries the steps taken with the old
+# `lr`, while torch's buffer holds gradients only and the new `lr` applies at once. Below,
+# `lr` drops from 0.1 to 0.01 after step 20, as `MultiStepLR(milestones=[20], gamma=0.1)` does
+# (lesson 07):
+
+# %%
+def sgd_paper(p, g, state, lr, momentum):
+    v = state.get("velocity", torch.zeros_like(p))
+    state["velocity"] = momentum * v - lr * g          # v_t = μ v_{t−1} − lr · g_t
+    p += state["velocity"]                             # θ_t = θ_{t−1} + v_t
+
+
+def drop_at_20(t):
+    return 0.1 if t < 20 else 0.01                     # step t + 1 uses this lr
+
+
+def drop_once(opt):
+    return torch.optim.lr_scheduler.MultiStepLR(opt, milestones=[20], gamma=0.1)
+
+# %%
+constant = follow(sgd_paper, 60, 0.1, momentum=0.9)
+constant_torch = training.run(torch.optim.SGD, "ravine", 60, lr=0.1, momentum=0.9).positions
+print(f"constant lr: same parameters to rounding (< 1e-14): {(constant - constant_torch).abs().max().item() < 1e-14}")
+
+paper_run = follow(sgd_paper, 60, drop_at_20, momentum=0.9)
+torch_run = training.run(torch.optim.SGD, "ravine", 60, lr=0.1, momentum=0.9, scheduler=drop_once).positions
+paper_steps = (paper_run[1:] - paper_run[:-1]).norm(dim=1)
+torch_steps = (torch_run[1:] - torch_run[:-1]).norm(dim=1)
+for t in (19, 20, 21, 22, 25, 30, 40):
+    print(f"step {t}: lr = {drop_at_20(t - 1):.2f}   step length: paper {paper_steps[t - 1]:.4f}   torch {torch_steps[t - 1]:.4f}")
+print(f"after 60 steps: paper at loss {ravine(paper_run[-1]):.4f}, torch at loss {ravine(torch_run[-1]):.4f}")
+
+# %%
+fig, ax = plt.subplots(figsize=(7, 3.8))
+steps = torch.arange(1, 61)
+ax.plot(steps, paper_steps, marker="o", markersize=3, label="Sutskever et al.: lr inside v")
+ax.plot(steps, torch_steps, marker="o", markersize=3, label="torch: lr outside the buffer")
+ax.axvline(20.5, color="black", linestyle="--", linewidth=1, label="lr 0.1 → 0.01")
+ax.set(xlabel="step", ylabel="step length |θ_t − θ_(t−1)| (log scale)", yscale="log",
+       title="The same momentum 0.9, two conventions, one lr drop")
+ax.legend()
+plt.show()
+
+# %% [markdown]
+# At step 21 torch's step is about ten times shorter at once: its buffer is in units of
+# gradients, and the new `lr` multiplies all of it. The paper's velocity is in units of
+# steps; only the newest term is scaled by the new `lr`, and the old ones fade as
+# $0.9^k$, so its steps stay long for about ten more steps. Neither is a bug, but they are
+# different algorithms as soon as a schedule is used: a learning-rate recipe from a paper
+# (or a framework) written in one convention does not carry over unchanged to the other.
+#
+# ## 8. Explore: learning rate and momentum on the ravine
+#
+# Move the sliders. Try momentum 0 and raise the learning rate past 0.5; then add momentum
+# and see how far a small `lr` now gets; switch the optimizer to `SGD+Nesterov`, which
+# overshoots less at the same settings. The other surfaces are one click away.
+
+# %%
+from myoptim_helpers import widgets
+
+widgets.trajectory_explorer("ravine", "SGD", lr=0.1, momentum=0.9, steps=100)
+
+# %% [markdown]
+# ## Recap
+#
+# - Plain SGD: $\theta \leftarrow \theta - \text{lr}\cdot g$. On a quadratic each direction
+#   shrinks by $1 - \text{lr}\cdot\text{curvature}$ per step: converges for
+#   $\text{lr} < 2/\text{largest curvature}$, crawls where the curvature is small.
+# - Momentum: `momentum_buffer` $b_t = \mu b_{t-1} + (1-d)\,g_t$ with $b_1 = g_1$ (no
+#   dampening on step 1), $\theta \leftarrow \theta - \text{lr}\cdot b$; $b_t = \sum \mu^{t-k} g_k$ for $d = 0$,
+#   a step up to $1/(1-\mu)$ times plain SGD's.
+# - `nesterov=True`: $\theta \leftarrow \theta - \text{lr}\,(g + \mu b)$, gradient at the current
+#   parameters; it is Sutskever et al.'s method on shifted variables. Needs momentum > 0 and no dampening.
+# - `maximize` negates $g$, `weight_decay` adds $\lambda\theta$ to it, both before the buffer.
+# - torch keeps `lr` outside the buffer, Sutskever et al. inside: the same while `lr` is
+#   constant, not when a scheduler changes it.
+#
+# ## Next
+#
+# [04 · Adam](04_adam.ipynb): a running average of the gradient (momentum) divided by a
+# running average of its square, with a correction for starting at zero.

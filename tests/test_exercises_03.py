@@ -1,0 +1,418 @@
+"""Lesson 03 checkers: each accepts the reference solution, rejects realistic mistakes with
+the right message, and calls the stub "not attempted"."""
+
+import math
+
+import pytest
+import torch
+
+from myoptim_helpers.exercises import exercises_of, grade
+from myoptim_helpers.exercises import lesson03
+
+
+# --------------------------------------------------------------------------- 03.3 answers
+# Every answer has the exercise's signature:
+#   (param, grad, momentum_buffer, *, lr, momentum, dampening, nesterov, maximize) -> (param, buffer)
+
+def step_ref(param, grad, momentum_buffer, *, lr, momentum, dampening, nesterov, maximize):
+    g = -grad if maximize else grad
+    if momentum_buffer is None:
+        momentum_buffer = g.clone()
+    else:
+        momentum_buffer = momentum * momentum_buffer + (1 - dampening) * g
+    step = g + momentum * momentum_buffer if nesterov else momentum_buffer
+    return param - lr * step, momentum_buffer
+
+
+def step_in_place(param, grad, momentum_buffer, *, lr, momentum, dampening, nesterov, maximize):
+    """torch's own style: buffer and param updated in place, grad left alone."""
+    g = -grad if maximize else grad
+    if momentum_buffer is None:
+        momentum_buffer = torch.clone(g).detach()
+    else:
+        momentum_buffer.mul_(momentum).add_(g, alpha=1 - dampening)
+    g = g.add(momentum_buffer, alpha=momentum) if nesterov else momentum_buffer
+    param.add_(g, alpha=-lr)
+    return param, momentum_buffer
+
+
+def step_stub(param, grad, momentum_buffer, *, lr, momentum, dampening, nesterov, maximize):
+    ...
+
+
+def step_zero_buffer(param, grad, momentum_buffer, *, lr, momentum, dampening, nesterov, maximize):
+    g = -grad if maximize else grad
+    if momentum_buffer is None:
+        momentum_buffer = torch.zeros_like(g)
+    momentum_buffer = momentum * momentum_buffer + (1 - dampening) * g
+    step = g + momentum * momentum_buffer if nesterov else momentum_buffer
+    return param - lr * step, momentum_buffer
+
+
+def step_dampened_first(param, grad, momentum_buffer, *, lr, momentum, dampening, nesterov, maximize):
+    g = -grad if maximize else grad
+    if momentum_buffer is None:
+        momentum_buffer = (1 - dampening) * g
+    else:
+        momentum_buffer = momentum * momentum_buffer + (1 - dampening) * g
+    step = g + momentum * momentum_buffer if nesterov else momentum_buffer
+    return param - lr * step, momentum_buffer
+
+
+def step_paper(param, grad, momentum_buffer, *, lr, momentum, dampening, nesterov, maximize):
+    g = -grad if maximize else grad
+    v = torch.zeros_like(g) if momentum_buffer is None else momentum_buffer
+    v = momentum * v - lr * g
+    return param + v, v
+
+
+def step_lr_inside(param, grad, momentum_buffer, *, lr, momentum, dampening, nesterov, maximize):
+    g = -grad if maximize else grad
+    if momentum_buffer is None:
+        momentum_buffer = lr * g
+    else:
+        momentum_buffer = momentum * momentum_buffer + lr * g
+    return param - momentum_buffer, momentum_buffer
+
+
+def step_no_history(param, grad, momentum_buffer, *, lr, momentum, dampening, nesterov, maximize):
+    g = -grad if maximize else grad
+    momentum_buffer = g.clone()
+    step = g + momentum * momentum_buffer if nesterov else momentum_buffer
+    return param - lr * step, momentum_buffer
+
+
+def step_no_dampening(param, grad, momentum_buffer, *, lr, momentum, dampening, nesterov, maximize):
+    g = -grad if maximize else grad
+    momentum_buffer = g.clone() if momentum_buffer is None else momentum * momentum_buffer + g
+    step = g + momentum * momentum_buffer if nesterov else momentum_buffer
+    return param - lr * step, momentum_buffer
+
+
+def step_dampening_as_d(param, grad, momentum_buffer, *, lr, momentum, dampening, nesterov, maximize):
+    g = -grad if maximize else grad
+    momentum_buffer = g.clone() if momentum_buffer is None else momentum * momentum_buffer + dampening * g
+    step = g + momentum * momentum_buffer if nesterov else momentum_buffer
+    return param - lr * step, momentum_buffer
+
+
+def step_momentum_09(param, grad, momentum_buffer, *, lr, momentum, dampening, nesterov, maximize):
+    return step_ref(param, grad, momentum_buffer, lr=lr, momentum=0.9, dampening=dampening,
+                    nesterov=nesterov, maximize=maximize)
+
+
+def step_lr_01(param, grad, momentum_buffer, *, lr, momentum, dampening, nesterov, maximize):
+    return step_ref(param, grad, momentum_buffer, lr=0.1, momentum=momentum, dampening=dampening,
+                    nesterov=nesterov, maximize=maximize)
+
+
+def step_nesterov_ignored(param, grad, momentum_buffer, *, lr, momentum, dampening, nesterov, maximize):
+    return step_ref(param, grad, momentum_buffer, lr=lr, momentum=momentum, dampening=dampening,
+                    nesterov=False, maximize=maximize)
+
+
+def step_nesterov_old_buffer(param, grad, momentum_buffer, *, lr, momentum, dampening, nesterov, maximize):
+    g = -grad if maximize else grad
+    old = torch.zeros_like(g) if momentum_buffer is None else momentum_buffer
+    new = g.clone() if momentum_buffer is None else momentum * momentum_buffer + (1 - dampening) * g
+    step = g + momentum * old if nesterov else new
+    return param - lr * step, new
+
+
+def step_nesterov_scaled_buffer(param, grad, momentum_buffer, *, lr, momentum, dampening, nesterov, maximize):
+    g = -grad if maximize else grad
+    momentum_buffer = g.clone() if momentum_buffer is None else momentum * momentum_buffer + (1 - dampening) * g
+    step = momentum_buffer + momentum * momentum_buffer if nesterov else momentum_buffer
+    return param - lr * step, momentum_buffer
+
+
+def step_maximize_ignored(param, grad, momentum_buffer, *, lr, momentum, dampening, nesterov, maximize):
+    return step_ref(param, grad, momentum_buffer, lr=lr, momentum=momentum, dampening=dampening,
+                    nesterov=nesterov, maximize=False)
+
+
+def step_maximize_at_end(param, grad, momentum_buffer, *, lr, momentum, dampening, nesterov, maximize):
+    momentum_buffer = grad.clone() if momentum_buffer is None else momentum * momentum_buffer + (1 - dampening) * grad
+    step = grad + momentum * momentum_buffer if nesterov else momentum_buffer
+    return (param + lr * step if maximize else param - lr * step), momentum_buffer
+
+
+def step_maximize_twice(param, grad, momentum_buffer, *, lr, momentum, dampening, nesterov, maximize):
+    new_param, momentum_buffer = step_ref(param, grad, momentum_buffer, lr=lr, momentum=momentum,
+                                          dampening=dampening, nesterov=nesterov, maximize=maximize)
+    return (2 * param - new_param if maximize else new_param), momentum_buffer
+
+
+def step_neg_grad_in_place(param, grad, momentum_buffer, *, lr, momentum, dampening, nesterov, maximize):
+    if maximize:
+        grad.neg_()
+    return step_ref(param, grad, momentum_buffer, lr=lr, momentum=momentum, dampening=dampening,
+                    nesterov=nesterov, maximize=False)
+
+
+def step_grad_scaled_in_place(param, grad, momentum_buffer, *, lr, momentum, dampening, nesterov, maximize):
+    if momentum_buffer is None:
+        momentum_buffer = grad.clone()
+    else:
+        grad.mul_(1 - dampening)
+        momentum_buffer = momentum * momentum_buffer + grad
+    return param - lr * momentum_buffer, momentum_buffer
+
+
+def step_buffer_is_grad(param, grad, momentum_buffer, *, lr, momentum, dampening, nesterov, maximize):
+    g = -grad if maximize else grad
+    if momentum_buffer is None:
+        momentum_buffer = g                      # no copy
+    else:
+        momentum_buffer = momentum * momentum_buffer + (1 - dampening) * g
+    step = g + momentum * momentum_buffer if nesterov else momentum_buffer
+    return param - lr * step, momentum_buffer
+
+
+def step_param_only(param, grad, momentum_buffer, *, lr, momentum, dampening, nesterov, maximize):
+    return step_ref(param, grad, momentum_buffer, lr=lr, momentum=momentum, dampening=dampening,
+                    nesterov=nesterov, maximize=maximize)[0]
+
+
+def step_no_buffer(param, grad, momentum_buffer, *, lr, momentum, dampening, nesterov, maximize):
+    return param - lr * grad, None
+
+
+def step_no_return(param, grad, momentum_buffer, *, lr, momentum, dampening, nesterov, maximize):
+    step_ref(param, grad, momentum_buffer, lr=lr, momentum=momentum, dampening=dampening,
+             nesterov=nesterov, maximize=maximize)
+
+
+def step_float32(param, grad, momentum_buffer, *, lr, momentum, dampening, nesterov, maximize):
+    new_param, buf = step_ref(param, grad, momentum_buffer, lr=lr, momentum=momentum,
+                              dampening=dampening, nesterov=nesterov, maximize=maximize)
+    return torch.tensor(new_param.tolist()), buf
+
+
+def step_nan(param, grad, momentum_buffer, *, lr, momentum, dampening, nesterov, maximize):
+    new_param, buf = step_ref(param, grad, momentum_buffer, lr=lr, momentum=momentum,
+                              dampening=dampening, nesterov=nesterov, maximize=maximize)
+    return (new_param - new_param) / (buf - buf), buf       # 0 / 0
+
+
+def step_typo(param, grad, momentum_buffer, *, lr, momentum, dampening, nesterov, maximize):
+    g = -grad if maximize else grad
+    momentum_buffer = g.clone() if momentum_buffer is None else momentum * momentum_bufer + g  # noqa: F821
+    return param - lr * momentum_buffer, momentum_buffer
+
+
+def step_summed(param, grad, momentum_buffer, *, lr, momentum, dampening, nesterov, maximize):
+    new_param, buf = step_ref(param, grad, momentum_buffer, lr=lr, momentum=momentum,
+                              dampening=dampening, nesterov=nesterov, maximize=maximize)
+    return new_param.sum(), buf
+
+
+def step_positional_only(param, grad, momentum_buffer):
+    return param - 0.1 * grad, grad.clone()
+
+
+# --------------------------------------------------------------------------- the table
+
+PAPER = "that is Sutskever et al."
+ZERO_START = "the first buffer is (1 − dampening)·g_1, as if it started at zero"
+PLAIN_MOMENTUM = "this is plain momentum: with nesterov=True torch first updates the buffer"
+
+CASES = [
+    # (key, answers, status, message fragment)
+    ("03.1", ((0.25, 0.48),), "correct",
+     "every lr from 0.25 to 0.48 reaches loss < 0.01 in 50 steps (the widest range is 0.2474 to 0.4838)"),
+    ("03.1", ([0.26, 0.47],), "correct", "every lr from 0.26 to 0.47"),
+    ("03.1", ((torch.tensor(0.25), 0.48),), "correct", "every lr from 0.25 to 0.48"),
+    ("03.1", ((..., ...),), "not attempted", "`lr_range` still contains `...`"),
+    ("03.1", (...,), "not attempted", "`lr_range` is still `...`"),
+    ("03.1", ((0.2, 0.48),), "incorrect",
+     "lr=0.2 in your range ends at loss 0.027 after 50 steps (target < 0.01), still at x = -0.52: "
+     "x shrinks by only 1 − 0.2·lr = 0.96 per step"),
+    ("03.1", ((0.1, 0.3),), "incorrect", "so the point crawls along the valley. Raise lr_low."),
+    ("03.1", ((0.25, 0.49),), "incorrect",
+     "lr=0.49 in your range ends at loss 0.135 after 50 steps (target < 0.01), still at y = 0.26: "
+     "y is multiplied by 1 − 4·lr = -0.96 per step, so it zigzags across the valley"),
+    ("03.1", ((0.25, 0.5),), "incorrect",
+     "y is multiplied by 1 − 4·lr = -1 per step, so it never shrinks: it bounces between +2 and −2."),
+    # 11 learning rates from lr_low to lr_high are tried; the first that fails is named
+    ("03.1", ((0.3, 0.6),), "incorrect",
+     "lr=0.51 in your range ends at loss 404 after 50 steps (target < 0.01): y is multiplied by "
+     "1 − 4·lr = -1.04 per step, so it grows: plain SGD diverges once lr > 2/4. Lower lr_high."),
+    ("03.1", ((0.45, 0.6),), "incorrect", "lr=0.495 in your range ends at loss 1.06"),
+    ("03.1", ((0.25, 10.0),), "incorrect", "lr=1.225 in your range ends at loss"),
+    ("03.1", ((0.25, 1e6),), "incorrect", "lr=1e+05 in your range overflows at step 28: y is multiplied by 1 − 4·lr = -4e+05"),
+    ("03.1", ((0.3, 0.45),), "incorrect",
+     "every lr from 0.3 to 0.45 works, but the range can be wider: lr=0.28 works too, so lr_low "
+     "can go lower; lr=0.47 works too, so lr_high can go higher."),
+    ("03.1", ((0.26, 0.45),), "incorrect", "lr=0.47 works too, so lr_high can go higher."),
+    ("03.1", ((0.48, 0.25),), "incorrect", "lr_low (0.48) should be smaller than lr_high (0.25)."),
+    ("03.1", (0.3,), "incorrect", "lr_range should be a pair (lr_low, lr_high), got a single number."),
+    ("03.1", ((0.25, 0.3, 0.48),), "incorrect", "should hold two numbers (lr_low, lr_high), got 3."),
+    ("03.1", ((-0.1, 0.4),), "incorrect", "ValueError: Invalid learning rate: -0.1"),
+    ("03.1", ((0, 0.4),), "incorrect", "with lr=0 SGD never moves"),
+    ("03.1", ((float("nan"), 0.4),), "incorrect", "lr_low (lr_range[0]) is nan; expected a finite number."),
+    ("03.1", (("0.25", 0.48),), "incorrect", "lr_low (lr_range[0]) should be a number, got str."),
+
+    ("03.2", (1.84, -4.4), "correct", "w = 1.84 and momentum_buffer = -4.4 after two steps"),
+    ("03.2", (torch.tensor(1.84, dtype=torch.float64), torch.tensor([-4.4])), "correct", "w = 1.84"),
+    ("03.2", (1.8400000001, -4.4), "correct", "w = 1.84"),
+    ("03.2", (..., ...), "not attempted", "`w_after_two` is still `...`"),
+    ("03.2", (1.84, ...), "not attempted", "`buffer_after_two` is still `...`"),
+    ("03.2", (1.285, -1.85), "incorrect",
+     "w_after_two = 1.285 is what you get when dampening already applies at step 1"),
+    ("03.2", (2.08, -6.8), "incorrect", "w_after_two = 2.08 is what you get without dampening"),
+    ("03.2", (2.0, -6.0), "incorrect", "is what you get when the new gradient is multiplied by dampening (0.75)"),
+    ("03.2", (1.72, -3.2), "incorrect", "w_after_two = 1.72 is two steps of plain SGD"),
+    ("03.2", (1.4, -4.0), "incorrect", "w_after_two = 1.4 is w after one step; the exercise asks for two."),
+    ("03.2", (0.12, -4.8), "incorrect", "w_after_two = 0.12 moves w away from 3, uphill"),
+    ("03.2", (1.425, -2.25), "incorrect", "uses the gradient w − 3; the gradient of (w − 3)² is 2(w − 3)."),
+    ("03.2", (1.9, -4.4), "incorrect", "w_after_two = 1.9 is not what torch gives. Go step by step"),
+    ("03.2", (1.84, -0.44), "incorrect",
+     "w_after_two is right; buffer_after_two = -0.44 is lr times torch's buffer, the paper's velocity"),
+    ("03.2", (1.84, 0.44), "incorrect", "buffer_after_two = 0.44 is −lr times torch's buffer, Sutskever et al.'s velocity"),
+    ("03.2", (1.84, 4.4), "incorrect", "buffer_after_two = 4.4 has the wrong sign"),
+    ("03.2", (1.84, -6.8), "incorrect", "buffer_after_two = -6.8 is what you get without dampening"),
+    ("03.2", (1.84, -1.85), "incorrect", "buffer_after_two = -1.85 is what you get when dampening already applies at step 1"),
+    ("03.2", (1.84, -4.0), "incorrect", "buffer_after_two = -4 is the buffer after one step"),
+    ("03.2", (1.84, -3.2), "incorrect", "buffer_after_two = -3.2 is the second gradient g_2"),
+    ("03.2", (1.84, -4.5), "incorrect", "buffer_after_two = -4.5 is not what torch gives"),
+    ("03.2", ("1.84", -4.4), "incorrect", "w_after_two should be a number, got str."),
+    ("03.2", (1.84, torch.tensor([-4.4, 1.0])), "incorrect",
+     "buffer_after_two should be a single number, got a tensor of shape (2,)."),
+    ("03.2", (1.84,), "error", 'check("03.2", ...) takes 2 answer(s) (w_after_two, buffer_after_two); got 1.'),
+
+    ("03.3", (step_ref,), "correct", "match torch.optim.SGD at all 6 steps in all 4 settings"),
+    ("03.3", (step_in_place,), "correct", "match torch.optim.SGD at all 6 steps"),
+    ("03.3", (lesson03.sgd_momentum_step,), "correct", "match torch.optim.SGD"),
+    ("03.3", (step_stub,), "not attempted", "`step_stub` still has an empty body"),
+    ("03.3", (step_zero_buffer,), "incorrect",
+     "with momentum=0.8, dampening=0.3: differs from torch already at step 1 (weight[0]: got 0.4684, "
+     "expected 0.4548): " + ZERO_START),
+    ("03.3", (step_dampened_first,), "incorrect", ZERO_START),
+    ("03.3", (step_paper,), "incorrect",
+     "with momentum=0.9: differs from torch already at step 1 (momentum_buffer of weight[0]: got "
+     "-0.04518, expected 0.4518): your buffer is −lr times torch's: " + PAPER),
+    ("03.3", (step_lr_inside,), "incorrect", "your buffer is lr times torch's: " + PAPER),
+    ("03.3", (step_no_history,), "incorrect",
+     "with momentum=0.9: matches torch for step 1, differs at step 2 (weight[0]: got 0.4286, "
+     "expected 0.388): the buffer is only the current gradient"),
+    ("03.3", (step_no_dampening,), "incorrect",
+     "with momentum=0.8, dampening=0.3: matches torch for step 1, differs at step 2 "
+     "(weight[0]: got 0.3925, expected 0.4003): dampening is missing"),
+    ("03.3", (step_dampening_as_d,), "incorrect", "the new gradient is multiplied by dampening"),
+    ("03.3", (step_momentum_09,), "incorrect", "these are the numbers for momentum=0.9"),
+    ("03.3", (step_lr_01,), "incorrect",
+     "matches torch for steps 1–3, differs at step 4 (weight[0]: got 0.3214, expected 0.327): "
+     "the step ignores the new lr (0.05 from step 4)"),
+    ("03.3", (step_nesterov_ignored,), "incorrect",
+     "with momentum=0.9, nesterov=True: differs from torch already at step 1 (weight[0]: got "
+     "0.4548, expected 0.4142): " + PLAIN_MOMENTUM),
+    ("03.3", (step_nesterov_old_buffer,), "incorrect", PLAIN_MOMENTUM),
+    ("03.3", (step_nesterov_scaled_buffer,), "incorrect",
+     "matches torch for step 1, differs at step 2 (weight[0]: got 0.3196, expected 0.3602): the "
+     "Nesterov step is (1 + momentum)·buffer"),
+    ("03.3", (step_maximize_ignored,), "incorrect",
+     "with momentum=0.7, maximize=True: differs from torch already at step 1 (weight[0]: got "
+     "0.5452, expected 0.4548): with maximize=True the parameters should climb"),
+    ("03.3", (step_maximize_at_end,), "incorrect",
+     "(momentum_buffer of weight[0]: got -0.4518, expected 0.4518): the parameters are right but "
+     "the buffer has the wrong sign"),
+    ("03.3", (step_maximize_twice,), "incorrect", "the sign is flipped twice, so the parameters descend"),
+    ("03.3", (step_neg_grad_in_place,), "incorrect",
+     "`step_neg_grad_in_place` modified its argument `grad` in place (grad values changed). "
+     "Compute a new tensor instead of `+=`, `-=` or a method ending in `_`. In an optimizer `grad` is `p.grad`"),
+    ("03.3", (step_grad_scaled_in_place,), "incorrect", "modified its argument `grad` in place"),
+    ("03.3", (step_buffer_is_grad,), "incorrect",
+     "at step 1 the momentum_buffer you return is the `grad` tensor itself, not a copy"),
+    ("03.3", (step_param_only,), "incorrect",
+     "`sgd_momentum_step` should return two tensors (param, momentum_buffer); at step 1 (for the "
+     "weight) it returned a Tensor."),
+    ("03.3", (step_no_buffer,), "incorrect",
+     "returned None as the momentum_buffer at step 1 (for the weight): with momentum > 0"),
+    ("03.3", (step_no_return,), "incorrect", "returned None: did it forget to `return` its result?"),
+    ("03.3", (step_float32,), "incorrect",
+     "the param returned at step 1 (for the weight) has dtype torch.float32; keep the float64"),
+    ("03.3", (step_nan,), "incorrect", "the param returned at step 1 (for the weight) contains NaN at index [0]."),
+    ("03.3", (step_typo,), "error",
+     "`step_typo` raised NameError: name 'momentum_bufer' is not defined (line"),
+    ("03.3", (step_summed,), "incorrect",
+     "the param returned at step 1 (for the weight) has shape (), expected (3,)."),
+    ("03.3", (step_positional_only,), "error", "raised TypeError"),
+    ("03.3", (torch.optim.SGD,), "error", "raised TypeError"),
+    ("03.3", ("sgd",), "incorrect", "should be a function, got str."),
+]
+
+
+def _case_id(case):
+    key, answers, status = case[:3]
+    first = answers[0]
+    return f"{key}-{getattr(first, '__name__', repr(answers)[:24])}-{status}"
+
+
+@pytest.mark.parametrize("key, answers, status, fragment", CASES, ids=[_case_id(c) for c in CASES])
+def test_checker(key, answers, status, fragment):
+    feedback = grade(key, *answers)
+    assert (feedback.status, fragment in feedback.message) == (status, True), feedback.message
+
+
+def test_every_exercise_has_hints_and_a_solution():
+    found = exercises_of("03")
+    assert list(found) == ["03.1", "03.2", "03.3"]
+    for exercise in found.values():
+        assert exercise.hints and exercise.solution_source(), exercise.key
+
+
+@pytest.mark.parametrize("key, names", [("03.1", ["lr_range"]),
+                                        ("03.2", ["w_after_two", "buffer_after_two"]),
+                                        ("03.3", ["sgd_momentum_step"])])
+def test_the_shown_solution_is_accepted(key, names):
+    namespace = {"torch": torch}
+    exec(exercises_of("03")[key].solution_source(), namespace)
+    assert grade(key, *(namespace[n] for n in names)).status == "correct"
+
+
+# --------------------------------------------------------------------------- the numbers the checkers rely on
+
+def _ravine_loss_after(lr, steps=lesson03.RANGE_STEPS):
+    """Plain SGD on 0.1 x² + 2 y² from (−4, 2), in closed form: each step multiplies x by
+    1 − 0.2 lr and y by 1 − 4 lr."""
+    x = -4.0 * (1 - 0.2 * lr) ** steps
+    y = 2.0 * (1 - 4 * lr) ** steps
+    return 0.1 * x * x + 2 * y * y
+
+
+def _boundary(inside, outside):
+    """Bisect the learning rate where the closed-form loss crosses the target."""
+    for _ in range(200):
+        mid = (inside + outside) / 2
+        if _ravine_loss_after(mid) < lesson03.RANGE_TARGET:
+            inside = mid
+        else:
+            outside = mid
+    return inside
+
+
+@pytest.mark.parametrize("name, inside, outside", [("RANGE_LOW", 0.3, 0.1), ("RANGE_HIGH", 0.3, 0.5)])
+def test_the_widest_range_matches_the_closed_form(name, inside, outside):
+    assert math.isclose(getattr(lesson03, name), _boundary(inside, outside), rel_tol=0, abs_tol=1e-9)
+
+
+@pytest.mark.parametrize("lr, works", [(lesson03.RANGE_LOW - 1e-4, False), (lesson03.RANGE_LOW + 1e-4, True),
+                                       (lesson03.RANGE_HIGH - 1e-4, True), (lesson03.RANGE_HIGH + 1e-4, False)])
+def test_torch_agrees_with_the_widest_range(lr, works):
+    assert lesson03._reaches_target(lr) is works
+
+
+def test_two_steps_by_hand_are_torchs():
+    # g_1 = −4, b_1 = −4, w_1 = 1.4; g_2 = −3.2, b_2 = 0.9·(−4) + 0.25·(−3.2) = −4.4, w_2 = 1.84
+    w, buf = lesson03._torch_two_steps()
+    assert (round(w, 12), round(buf, 12)) == (1.84, -4.4)
+
+
+def test_grading_leaves_the_notebooks_random_state_and_grad_mode_alone():
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    for key, answers, _, _ in CASES:
+        grade(key, *answers) if key == "03.3" and answers[0] in (step_ref, step_typo) else None
+    assert torch.equal(torch.rand(3), expected) and torch.is_grad_enabled()
