@@ -96,15 +96,15 @@ for k in (1, 10, 100, 1000, 10000):
           f"uncorrected / corrected update = {bc1 / bc2**0.5:.3f}")
 
 # %% [markdown]
-# Without the correction Adam's early steps would be 3 to 6.5 times too **large**, not too
-# small: the squared gradients' average is further from the truth than the gradients'
-# average. Kingma and Ba (2015, §3) give this as the reason for the correction.
+# Without the correction Adam's early steps would be too **large**, not too small: 3.2 times
+# at the first step and up to 6.6 times around step 12, because the squared gradients'
+# average is further from the truth than the gradients' average. Kingma and Ba (2015, §3) give this as the reason for the correction.
 #
 # ### Exercise 04.1 · The bias-corrected moving average
 #
 # Complete `bias_corrected_ema(values, beta)`: for a 1-D tensor `values`, return a tensor of
 # the same length holding $\hat m_t$ after each value. The checker compares with the
-# closed form for two values of `beta`.
+# closed form for two values of `beta`. Stuck? `hint("04.1")`, then `show_solution("04.1")`.
 
 # %%
 def bias_corrected_ema(values, beta):
@@ -139,7 +139,7 @@ def adagrad_step(p, g, state, t, lr, eps=1e-10):
 
 # %% [markdown]
 # $G_t$ only grows, so Adagrad's steps only shrink: good for rare features, a handicap in long
-# training. **RMSprop** (Hinton's lecture notes, 2012) replaces the sum by an EMA with
+# training. **RMSprop** (Hinton's Coursera lecture 6e, 2012) replaces the sum by an EMA with
 # decay $\alpha$ (torch's `alpha`, default 0.99), which forgets old gradients:
 #
 # $$v_t = \alpha\, v_{t-1} + (1 - \alpha)\, g_t^2, \qquad \theta_t = \theta_{t-1} - \text{lr}\,\frac{g_t}{\sqrt{v_t} + \varepsilon}$$
@@ -201,7 +201,8 @@ for name, step_fn, state in [("Adagrad", adagrad_step, {"sum": zeros.clone()}),
 # the step number `step` (1 at the first step), **return** the new
 # `(param, exp_avg, exp_avg_sq)` as new tensors, without changing the inputs. The checker runs
 # six steps next to `torch.optim.Adam` (with `lr=0.05, betas=(0.8, 0.99), eps=1e-3`) and
-# names the first step and tensor that differ.
+# names the first step and tensor that differ. Stuck? `hint("04.2")`, then
+# `show_solution("04.2")`.
 
 # %%
 def adam_step(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps):
@@ -220,8 +221,8 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps):
 check("04.2", adam_step)
 
 # %% [markdown]
-# Here is the same step as `myoptim_helpers` writes it, for one tensor, in place (the
-# docstring is the algorithm in the symbols of the code):
+# Once you have tried, compare with the same step as `myoptim_helpers` writes it, for one
+# tensor, in place (the docstring is the algorithm in the symbols of the code):
 
 # %%
 print(inspect.getsource(optim.adam_update))
@@ -315,7 +316,8 @@ for name, make in [("torch.optim.Adam", lambda p: torch.optim.Adam([p], lr=0.1))
 # ## 4. AMSGrad: when Adam's average forgets too fast
 #
 # Reddi, Kale and Kumar (2018) built a problem on which Adam provably converges to the worst
-# point. The loss changes every step: $f_t(x) = 3x$ when $t \bmod 3 = 1$ and $f_t(x) = -x$
+# point (they let the learning rate decay like $1/\sqrt{t}$; a constant one behaves the same
+# here). The loss changes every step: $f_t(x) = 3x$ when $t \bmod 3 = 1$ and $f_t(x) = -x$
 # otherwise, with $x$ kept in $[-1, 1]$. Over three steps the losses add up to
 # $3x - x - x = x$, so the best point is $x = -1$.
 #
@@ -453,7 +455,7 @@ ax.set_title("Cubic fit: SGD at its best lr vs Adam")
 plt.show()
 
 # %% [markdown]
-# SGD does best at 0.3, diverges at 3 (and at 1), and even at 0.3 has not reached the noise
+# SGD does best at 0.3, diverges at 3, and even at 0.3 has not reached the noise
 # level of the data (0.04, the variance of the noise added to it) after 100 epochs. Adam
 # reaches it with every `lr` from 0.03 to 3: a range 100 times wide. Still, switching
 # optimizers means searching for the learning rate again, by factors of 3 to 10.
@@ -492,7 +494,7 @@ plt.show()
 # ### Exercise 04.3 · Pick a learning rate for Adam
 #
 # Choose `adam_lr` so that `training.run(torch.optim.Adam, "beale", 200, lr=adam_lr)` ends
-# with a loss below $10^{-5}$. Try a few values first.
+# with a loss below $10^{-5}$. Try a few values first. Stuck? `hint("04.3")`.
 
 # %%
 # BEGIN SOLUTION

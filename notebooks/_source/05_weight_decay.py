@@ -191,7 +191,7 @@ for name, run in [("torch.optim.Adam(decoupled_weight_decay=True)",
 # A single weight $\theta = 2.0$ has loss gradient $g = -0.3$. Predict, with pen and paper
 # (or a Python expression), the weight after **one** step of each optimizer with `lr=0.1`
 # and `weight_decay=0.2` (default betas and eps; eps changes the result by about $10^{-8}$,
-# ignore it). The checker runs torch.
+# ignore it). The checker runs torch. Stuck? `hint("05.2")`, then `show_solution("05.2")`.
 
 # %%
 # BEGIN SOLUTION
@@ -211,7 +211,7 @@ check("05.2", theta_sgd, theta_adam, theta_adamw)
 # gradient, the moments, the step number (1 at the first step) and the hyperparameters,
 # **return** the new `(param, exp_avg, exp_avg_sq)` without changing the inputs. The
 # checker runs six steps next to `torch.optim.AdamW(lr=0.05, betas=(0.8, 0.99), eps=1e-3,
-# weight_decay=0.5)`.
+# weight_decay=0.5)`. Stuck? `hint("05.3")`, then `show_solution("05.3")`.
 
 # %%
 def adamw_step(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps, weight_decay):
@@ -348,7 +348,7 @@ print("weight_decay per group:", [group["weight_decay"] for group in opt.param_g
 # nanoGPT's rule for **any** model: every trainable tensor with 2 or more dimensions in the
 # first group with the given `weight_decay`, every other one in the second with
 # `weight_decay` 0.0. The checker tries it on models with an embedding, a 3-D convolution
-# kernel, LayerNorm and BatchNorm.
+# kernel, LayerNorm and BatchNorm. Stuck? `hint("05.1")`, then `show_solution("05.1")`.
 
 # %%
 def param_groups(model, weight_decay):
