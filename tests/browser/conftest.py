@@ -45,6 +45,7 @@ SKIP_REASON = pytest.StashKey[str]()
 
 
 def pytest_addoption(parser):
+    """Add --artifacts, --lessons-dir and --lesson-timeout."""
     group = parser.getgroup("browser", "lessons in a real browser (JupyterLab + chromium)")
     group.addoption("--artifacts", default="test-artifacts/browser",
                     help="directory for screenshots and the JupyterLab log (default: %(default)s)")
@@ -76,6 +77,7 @@ def lesson_notebooks(config) -> list[str]:
 
 
 def pytest_generate_tests(metafunc):
+    """Parametrize ``lesson_name`` by the learner notebooks found (a skipped case when none)."""
     if "lesson_name" not in metafunc.fixturenames:
         return
     names = lesson_notebooks(metafunc.config)
@@ -90,6 +92,7 @@ def pytest_generate_tests(metafunc):
 
 
 def pytest_collection_modifyitems(config, items):
+    """Mark this directory's tests ``browser``; skip them all when chromium is missing."""
     reason = chromium_missing_reason()
     for item in items:
         if HERE not in Path(str(item.path)).resolve().parents:
@@ -155,7 +158,10 @@ def lesson(lesson_name, lab_server, browser, pytestconfig, artifacts_dir):
             page.run_all()
             page.screenshot("02-after-run-all")
         except BaseException:
-            page.screenshot("FAILED-setup")
+            try:
+                page.screenshot("FAILED-setup")
+            except Exception:  # noqa: BLE001 - the original failure is the one to report
+                pass
             raise
         page.record(f"Run All Cells took {page.run_seconds:.1f} s")
         yield page
@@ -167,6 +173,7 @@ def lesson(lesson_name, lab_server, browser, pytestconfig, artifacts_dir):
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
+    """Leave a screenshot of the whole page when a test fails, and name it in the report."""
     report = yield
     if report.when == "call" and report.failed and RUN in item.config.stash:
         run = item.config.stash[RUN]
@@ -181,6 +188,7 @@ def pytest_runtest_makereport(item, call):
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Print the skip reason, or the timings and where the artifacts are."""
     if SKIP_REASON in config.stash:
         terminalreporter.write_line(config.stash[SKIP_REASON])
     if RUN not in config.stash:

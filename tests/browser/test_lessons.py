@@ -24,6 +24,7 @@ REDRAW_TIMEOUT = 30.0
 
 
 def test_run_all_cells_shows_no_error(lesson):
+    """After Run All Cells no cell shows an error the lesson did not tag, and every cell ran."""
     problems = lesson.problems()
     if problems:
         lesson.scroll_to_cell(problems[0].cell)  # the failure screenshot shows the first one
@@ -45,6 +46,7 @@ def _describe_plot(plot) -> dict:
 
 
 def test_explorers_redraw_when_a_slider_moves(lesson):
+    """Each widget with a slider shows a plot that redraws, with its readouts, when a slider moves."""
     explorers = lesson.explorers()
     if not explorers:
         pytest.skip(f"{lesson.notebook} shows no widget with a slider")
