@@ -319,7 +319,7 @@ CASES = [
      "the buffer has the wrong sign"),
     ("03.3", (step_maximize_twice,), "incorrect", "the sign is flipped twice, so the parameters descend"),
     ("03.3", (step_neg_grad_in_place,), "incorrect",
-     "`step_neg_grad_in_place` modified its argument `grad` in place (grad values changed). "
+     "`step_neg_grad_in_place` modified its argument `grad` in place (the values of grad changed). "
      "Compute a new tensor instead of `+=`, `-=` or a method ending in `_`. In an optimizer `grad` is `p.grad`"),
     ("03.3", (step_grad_scaled_in_place,), "incorrect", "modified its argument `grad` in place"),
     ("03.3", (step_buffer_is_grad,), "incorrect",

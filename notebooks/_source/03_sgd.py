@@ -74,7 +74,7 @@ def compare(update, steps=30, lr=0.1, **hyper):
     ours = follow(update, steps, lr, **hyper)
     torchs = training.run(torch.optim.SGD, "ravine", steps, lr=lr, **hyper).positions
     package = training.run(optim.SGD, "ravine", steps, lr=lr, **hyper).positions
-    print(f"{update.__name__:15s} {str(hyper):40s} max |ours − torch| = "
+    print(f"{update.__name__:17s} {str(hyper):38s} max |ours − torch| = "
           f"{(ours - torchs).abs().max():.1e}   max |myoptim_helpers − torch| = "
           f"{(package - torchs).abs().max():.1e}")
 
@@ -124,8 +124,8 @@ plt.show()
 # %% [markdown]
 # - **lr = 0.05, too small:** $y$ shrinks by 0.8 per step and is soon 0, but $x$ shrinks
 #   by only 0.99: the point crawls along the valley floor and is still at $x = -2.4$ after 50 steps.
-# - **lr = 0.3, right:** $x$ shrinks by 0.94 and $y$ by $-0.2$ per step (a small zigzag
-#   that dies at once).
+# - **lr = 0.3, right:** $x$ is multiplied by 0.94 and $y$ by $-0.2$ per step (a small
+#   zigzag that dies at once).
 # - **lr = 0.48, on the edge:** $x$ is faster still (0.904), but $y$ is multiplied by
 #   $-0.92$: it flips side at every step and shrinks by only 8%, the zigzag on the left.
 # - **lr = 0.6, too large:** $|1 - 4 \cdot 0.6| = 1.4$: $y$ flips side and grows by 40% per
@@ -236,7 +236,7 @@ fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4))
 k = torch.arange(1, 31)
 for m in (0.5, 0.9, 0.99):
     right.plot(k, m ** (30 - k), marker="o", markersize=3, label=f"μ = {m}")
-right.set(xlabel="step k of gradient g_k", ylabel="weight μ^(30−k) in the buffer b_30",
+right.set(xlabel=r"step $k$ of the gradient $g_k$", ylabel=r"weight $\mu^{30-k}$ of $g_k$ in $b_{30}$",
           title="How far back the buffer remembers")
 right.legend()
 plotting.plot_trajectories(momentum_runs, ax=left)
@@ -416,9 +416,10 @@ compare(sgd_weight_decay, momentum=0.9, weight_decay=0.1)
 print(inspect.getsource(optim.sgd_update))
 
 # %% [markdown]
-# Compared with our functions it adds one detail: it takes `grad` and returns the buffer,
-# instead of a `state` dict, just as torch's `_single_tensor_sgd` does. Every combination of
-# the options, against torch (60 steps each, float64):
+# It differs from our functions in one way only: it receives the buffer and returns it
+# instead of keeping a `state` dict, as torch's `_single_tensor_sgd` does, and the class
+# `optim.SGD` stores it in `self.state[p]["momentum_buffer"]`. Each option, and several
+# at once, against torch (60 steps each on the Rosenbrock valley, float64):
 
 # %%
 options = [{}, {"momentum": 0.9}, {"momentum": 0.9, "dampening": 0.5}, {"momentum": 0.9, "nesterov": True},
@@ -509,16 +510,16 @@ steps = torch.arange(1, 61)
 ax.plot(steps, paper_steps, marker="o", markersize=3, label="Sutskever et al.: lr inside v")
 ax.plot(steps, torch_steps, marker="o", markersize=3, label="torch: lr outside the buffer")
 ax.axvline(20.5, color="black", linestyle="--", linewidth=1, label="lr 0.1 → 0.01")
-ax.set(xlabel="step", ylabel="step length |θ_t − θ_(t−1)| (log scale)", yscale="log",
+ax.set(xlabel="step", ylabel=r"step length $|\theta_t - \theta_{t-1}|$ (log scale)", yscale="log",
        title="The same momentum 0.9, two conventions, one lr drop")
 ax.legend()
 plt.show()
 
 # %% [markdown]
-# At step 21 torch's step is about ten times shorter at once: its buffer is in units of
-# gradients, and the new `lr` multiplies all of it. The paper's velocity is in units of
-# steps; only the newest term is scaled by the new `lr`, and the old ones fade as
-# $0.9^k$, so its steps stay long for about ten more steps. Neither is a bug, but they are
+# At step 21 torch's step shrinks at once, from 0.29 to 0.044: its buffer holds gradients,
+# and the new `lr` multiplies all of it. The paper's velocity holds steps already scaled by
+# the old `lr`; only the newest term is scaled by the new one, the old ones fade as $0.9^k$,
+# so its steps stay long (0.28 at step 21, 0.16 at step 25) for about ten more steps. Neither is a bug, but they are
 # different algorithms as soon as a schedule is used: a learning-rate recipe from a paper
 # (or a framework) written in one convention does not carry over unchanged to the other.
 #
