@@ -225,9 +225,9 @@ GRADE_CASES = [
     ("98.1", (step_no_return,), "incorrect",
      "`step_no_return` returned None: did it forget to `return` its result?"),
     ("98.1", (step_in_place,), "incorrect",
-     "`step_in_place` modified its argument `p` in place (p values changed)"),
+     "`step_in_place` modified its argument `p` in place (the values of p changed)"),
     ("98.1", (step_modifies_grad,), "incorrect",
-     "`step_modifies_grad` modified its argument `g` in place (g values changed)"),
+     "`step_modifies_grad` modified its argument `g` in place (the values of g changed)"),
     ("98.1", (step_raises,), "error",
      "`step_raises` raised RuntimeError: inconsistent tensor size, expected tensor [3] and "
      "src [5] to have the same number of elements"),
@@ -255,7 +255,7 @@ GRADE_CASES = [
      "answer should be a single number, got a tensor of shape (2,)."),
     ("98.4", (1,), "error", "the checker itself failed (AttributeError"),
     ("98.5", (torch.zeros(2),), "error",
-     "the checker modified your answer (tensor values changed); please report this bug."),
+     "the checker modified your answer (the values of tensor changed); please report this bug."),
     ("98.6", (StubOptimizer,), "not attempted", "`StubOptimizer.step` still has an empty body"),
     ("98.6", (DoneOptimizer,), "correct", "ok"),
     ("98.7", (1,), "error", "the checker returned str, not Feedback"),
@@ -318,10 +318,10 @@ def test_answers_are_not_modified_by_grading():
 
 MUTATION_CASES = [
     # (function, arguments, may_modify, expected fragment or None)
-    (lambda t: t.add_(1), (torch.zeros(2),), (), "argument `t` in place (t values changed)"),
-    (lambda xs: xs[1].zero_(), ([torch.ones(1), torch.ones(1)],), (), "(xs[1] values changed)"),
+    (lambda t: t.add_(1), (torch.zeros(2),), (), "argument `t` in place (the values of t changed)"),
+    (lambda xs: xs[1].zero_(), ([torch.ones(1), torch.ones(1)],), (), "(the values of xs[1] changed)"),
     (lambda d: d.__setitem__("lr", 2), ({"lr": 1},), (), "(d['lr'] changed from 1 to 2)"),
-    (lambda m: m.weight.data.fill_(0), (torch.nn.Linear(2, 1),), (), "(m.weight values changed)"),
+    (lambda m: m.weight.data.fill_(0), (torch.nn.Linear(2, 1),), (), "(the values of m.weight changed)"),
     (lambda m: m.weight.data.fill_(0), (torch.nn.Linear(2, 1),), ("m",), None),
     (lambda t: t + 1, (torch.zeros(2),), (), None),
 ]
@@ -343,7 +343,8 @@ def test_call_detects_optimizer_state_changes():
     p.grad = torch.ones(2)
     opt = torch.optim.SGD([p], lr=0.1, momentum=0.9)
     with pytest.raises(ex.Reject, match=r"argument `opt` in place "
-                                         r"\(opt.param_groups\[0\]\['params'\]\[0\] values changed\)"):
+                                         r"\(the values of opt.param_groups\[0\]\['params'\]\[0\] changed\)\. "
+                                         r"Leave it as it was given"):
         ex.call(lambda opt: opt.step(), opt)
     with pytest.raises(ex.Reject, match=r"\(opt.state\[0\]\['momentum_buffer'\] appeared\)"):
         ex.call(lambda opt: opt.state[p].update(momentum_buffer=torch.zeros(2)),

@@ -494,9 +494,9 @@ def call(fn, *args, name: str | None = None, returns=None, may_modify: Iterable[
             continue
         diff = _first_difference(b, a, arg_name)
         if diff is not None:
-            raise Reject(incorrect(
-                f"{label} modified its argument `{arg_name}` in place ({diff}). "
-                "Compute a new tensor instead of `+=`, `-=` or a method ending in `_`."))
+            advice = ("Compute a new tensor instead of `+=`, `-=` or a method ending in `_`."
+                      if b[0] == "tensor" else "Leave it as it was given: change a copy, or build a new object.")
+            raise Reject(incorrect(f"{label} modified its argument `{arg_name}` in place ({diff}). {advice}"))
     if returns is not None:
         if result is None:
             fail(f"{label} returned None: did it forget to `return` its result?")
@@ -582,7 +582,7 @@ def _first_difference(before, after, where: str = "") -> str | None:
                     f"to {tuple(a.shape)} {a.dtype}")
         if not torch.equal(b.isnan(), a.isnan()) or not torch.equal(
                 torch.nan_to_num(b), torch.nan_to_num(a)):
-            return f"{subject} values changed"
+            return f"the values of {subject} changed"
         if (b_grad is None) != (a_grad is None) or (
                 b_grad is not None and not torch.equal(b_grad, a_grad)):
             return f"{subject}.grad changed"
@@ -593,7 +593,7 @@ def _first_difference(before, after, where: str = "") -> str | None:
     if kind == "array":
         import numpy
         return None if numpy.array_equal(before[1], after[1], equal_nan=True) \
-            else f"{subject} values changed"
+            else f"the values of {subject} changed"
     b_items, a_items = dict(before[1]), dict(after[1])
     for label, b in b_items.items():
         if label in a_items:
@@ -612,8 +612,10 @@ def _first_difference(before, after, where: str = "") -> str | None:
 # --------------------------------------------------------------------------- checks on values
 
 def _type_names(types_) -> str:
+    """'an Optimizer', 'a Tensor or a float': each type name with its article."""
     types_ = types_ if isinstance(types_, tuple) else (types_,)
-    return " or ".join(getattr(t, "__qualname__", str(t)) for t in types_)
+    names = [getattr(t, "__qualname__", str(t)) for t in types_]
+    return " or ".join(f"{'an' if n[:1].lower() in 'aeiou' else 'a'} {n}" for n in names)
 
 
 def expect_type(value, types_, name: str):
@@ -622,8 +624,8 @@ def expect_type(value, types_, name: str):
                                           (types_ if isinstance(types_, tuple) else (types_,))):
         return value
     if value is None:
-        fail(f"{name} is None; expected a {_type_names(types_)}.")
-    fail(f"{name} should be a {_type_names(types_)}, got {type(value).__name__}.")
+        fail(f"{name} is None; expected {_type_names(types_)}.")
+    fail(f"{name} should be {_type_names(types_)}, got {type(value).__name__}.")
 
 
 def expect_callable(value, name: str):

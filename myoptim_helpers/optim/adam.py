@@ -12,8 +12,10 @@ gradients. Steep directions are tamed and flat ones sped up, which is why Adam
 works out of the box on problems where plain SGD needs a carefully tuned ``lr``.
 
 Both averages start at zero, so early on they are biased towards zero. Dividing
-by ``1 - beta ** step`` (the *bias correction*) removes that bias exactly; without
-it the first steps would be far too small.
+by ``1 - beta ** step`` (the *bias correction*) removes that bias exactly. The
+second moment is the more biased of the two, so without the correction the
+first steps would be too *large*, by ``sqrt(1 - beta2**t) / (1 - beta1**t)``:
+about 3.2x at step 1 with the default betas.
 
 **Adam vs AdamW.** With ``weight_decay``, Adam adds ``weight_decay * param`` to
 the gradient (an L2 penalty), which then passes through the division by
