@@ -14,7 +14,7 @@ works out of the box on problems where plain SGD needs a carefully tuned ``lr``.
 Both averages start at zero, so early on they are biased towards zero. Dividing
 by ``1 - beta ** step`` (the *bias correction*) removes that bias exactly. The
 second moment is the more biased of the two, so without the correction the
-first steps would be too *large*, by ``sqrt(1 - beta2**t) / (1 - beta1**t)``:
+first steps would be too *large*, by ``(1 - beta1**t) / sqrt(1 - beta2**t)``:
 about 3.2x at step 1 with the default betas.
 
 **Adam vs AdamW.** With ``weight_decay``, Adam adds ``weight_decay * param`` to
