@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
+from types import MappingProxyType
 
 import torch
 
@@ -123,7 +124,7 @@ def grade_lr_range(lr_range):
 
 # ----------------------------------------------------------------------------- 03.2
 
-PREDICT = {"w": 1.0, "target": 3.0, "lr": 0.1, "momentum": 0.9, "dampening": 0.75}
+PREDICT = MappingProxyType({"w": 1.0, "target": 3.0, "lr": 0.1, "momentum": 0.9, "dampening": 0.75})
 PREDICT_ATOL = 1e-6
 
 _PREDICT_SOLUTION = """\
@@ -147,6 +148,11 @@ def _torch_two_steps():
     return w.item(), opt.state[w]["momentum_buffer"].item()
 
 
+def _frozen(**options):
+    """A read-only mapping of keyword arguments (tables of mistakes stay constant)."""
+    return MappingProxyType(options)
+
+
 def _hand_steps(steps=2, *, first="gradient", damp="1-d", momentum=True, sign=-1, grad_factor=2.0,
                 buffer_scale=1.0):
     """Two steps in plain Python with one mistake switched on; return (w, what is reported as the buffer)."""
@@ -165,46 +171,46 @@ def _hand_steps(steps=2, *, first="gradient", damp="1-d", momentum=True, sign=-1
     return w, buffer_scale * buf
 
 
-_W_MISTAKES = [
-    (dict(first="zero"),
+_W_MISTAKES = (
+    (_frozen(first="zero"),
      "is what you get when dampening already applies at step 1 (a buffer started at 0): torch's "
      "first buffer is the first gradient itself, b_1 = g_1, and dampening starts at step 2."),
-    (dict(damp="none"),
+    (_frozen(damp="none"),
      "is what you get without dampening: from step 2 the gradient enters the buffer times "
      "(1 − dampening) = 0.25."),
-    (dict(damp="d"),
+    (_frozen(damp="d"),
      "is what you get when the new gradient is multiplied by dampening (0.75); it is multiplied "
      "by 1 − dampening = 0.25."),
-    (dict(momentum=False),
+    (_frozen(momentum=False),
      "is two steps of plain SGD: with momentum the second step goes along the buffer "
      "b_2 = 0.9·b_1 + 0.25·g_2, not along g_2."),
-    (dict(steps=1),
+    (_frozen(steps=1),
      "is w after one step; the exercise asks for two."),
-    (dict(sign=+1),
+    (_frozen(sign=+1),
      "moves w away from 3, uphill: SGD subtracts, w_t = w_(t−1) − lr·b_t (and the gradients "
      "are negative here)."),
-    (dict(grad_factor=1.0),
+    (_frozen(grad_factor=1.0),
      "uses the gradient w − 3; the gradient of (w − 3)² is 2(w − 3)."),
-]
+)
 
-_BUFFER_MISTAKES = [
-    (dict(first="zero"), _W_MISTAKES[0][1]),
-    (dict(damp="none"), _W_MISTAKES[1][1]),
-    (dict(damp="d"), _W_MISTAKES[2][1]),
-    (dict(steps=1), "is the buffer after one step; the exercise asks for two."),
-    (dict(buffer_scale=PREDICT["lr"]),
+_BUFFER_MISTAKES = (
+    (_frozen(first="zero"), _W_MISTAKES[0][1]),
+    (_frozen(damp="none"), _W_MISTAKES[1][1]),
+    (_frozen(damp="d"), _W_MISTAKES[2][1]),
+    (_frozen(steps=1), "is the buffer after one step; the exercise asks for two."),
+    (_frozen(buffer_scale=PREDICT["lr"]),
      "is lr times torch's buffer, the paper's velocity v = lr·b: torch's buffer holds gradients, "
      "and lr is applied outside it."),
-    (dict(buffer_scale=-PREDICT["lr"]),
+    (_frozen(buffer_scale=-PREDICT["lr"]),
      "is −lr times torch's buffer, Sutskever et al.'s velocity v_t = μ·v_(t−1) − lr·g_t: torch's "
      "buffer holds gradients, and lr is applied outside it."),
-    (dict(buffer_scale=-1.0),
+    (_frozen(buffer_scale=-1.0),
      "has the wrong sign: the buffer adds up gradients, and the gradient 2(w − 3) is negative "
      "while w < 3."),
-    (dict(momentum=False),
+    (_frozen(momentum=False),
      "is the second gradient g_2; the buffer is 0.9·b_1 + 0.25·g_2."),
-    (dict(grad_factor=1.0), _W_MISTAKES[6][1]),
-]
+    (_frozen(grad_factor=1.0), _W_MISTAKES[6][1]),
+)
 
 
 def _diagnose_value(value, expected, mistakes, name):
@@ -255,14 +261,14 @@ def sgd_momentum_step(param, grad, momentum_buffer, *, lr, momentum, dampening, 
 
 
 _NAMES = ("weight", "bias")
-_START = {"weight": (0.5, -1.0, 2.0), "bias": (0.3,)}
+_START = MappingProxyType({"weight": (0.5, -1.0, 2.0), "bias": (0.3,)})
 STEP_LRS = (0.1, 0.1, 0.1, 0.05, 0.05, 0.05)  # halved after step 3, as a scheduler would
 # (label, hyperparameters): each setting exposes other mistakes, in this order.
 SETTINGS = (
-    ("momentum=0.9", dict(momentum=0.9, dampening=0.0, nesterov=False, maximize=False)),
-    ("momentum=0.8, dampening=0.3", dict(momentum=0.8, dampening=0.3, nesterov=False, maximize=False)),
-    ("momentum=0.9, nesterov=True", dict(momentum=0.9, dampening=0.0, nesterov=True, maximize=False)),
-    ("momentum=0.7, maximize=True", dict(momentum=0.7, dampening=0.0, nesterov=False, maximize=True)),
+    ("momentum=0.9", _frozen(momentum=0.9, dampening=0.0, nesterov=False, maximize=False)),
+    ("momentum=0.8, dampening=0.3", _frozen(momentum=0.8, dampening=0.3, nesterov=False, maximize=False)),
+    ("momentum=0.9, nesterov=True", _frozen(momentum=0.9, dampening=0.0, nesterov=True, maximize=False)),
+    ("momentum=0.7, maximize=True", _frozen(momentum=0.7, dampening=0.0, nesterov=False, maximize=True)),
 )
 
 
@@ -393,7 +399,7 @@ def _variant(mistake):
     return step_fn
 
 
-_MISTAKES = [
+_MISTAKES = (
     ("zero buffer",
      "the first buffer is (1 − dampening)·g_1, as if it started at zero: torch starts it at the "
      "first gradient itself, `momentum_buffer = g.clone()`, and applies dampening from step 2."),
@@ -432,14 +438,14 @@ _MISTAKES = [
     ("maximize twice",
      "the sign is flipped twice, so the parameters descend: negate the gradient once "
      "(g = −grad) and then step param − lr·buffer as usual."),
-]
+)
 
-_GENERIC = {
+_GENERIC = MappingProxyType({
     "param": "the buffer is right, so look at the step: param − lr·buffer, or "
              "param − lr·(g + momentum·buffer) with nesterov=True.",
     "buffer": "check the buffer: a copy of g at the first step, then "
               "momentum·buffer + (1 − dampening)·g, with g = −grad when maximize=True.",
-}
+})
 
 
 def _first_difference(got, expected):
