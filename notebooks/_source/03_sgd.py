@@ -110,9 +110,10 @@ for lr in (0.05, 0.3, 0.48, 0.6):
     print(f"lr = {lr:4}:   x × {1 - 0.2 * lr:.3f} per step,   y × {1 - 4 * lr:+.3f} per step")
 
 # %%
-lr_runs = {f"lr={lr}": training.run(torch.optim.SGD, "ravine", 50, lr=lr) for lr in (0.05, 0.3, 0.48, 0.6)}
-for name, run in lr_runs.items():
-    print(f"{name:7s} {run.summary()}")
+lr_runs = {f"lr={lr}": training.run(torch.optim.SGD, "ravine", 50, lr=lr) for lr in (0.05, 0.3, 0.48)}
+lr_runs["lr=0.6 (diverging)"] = training.run(torch.optim.SGD, "ravine", 50, lr=0.6)
+for run in lr_runs.values():
+    print(run.summary())
 
 fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4))
 plotting.plot_trajectories(lr_runs, ax=left)
@@ -270,10 +271,25 @@ def sgd_dampening(p, g, state, lr, momentum, dampening):
 compare(sgd_dampening, momentum=0.9, dampening=0.5)
 
 # %% [markdown]
-# With $d = \mu$ the weights become $\mu^{t-1}$ for $g_1$ and $(1-\mu)\,\mu^{t-k}$ for the
-# others, and they add up to exactly 1: the buffer is then a true weighted **average** of
-# the gradients, an exponential moving average started at $g_1$. (Adam's average starts at
-# 0 instead and needs a bias correction for it: lesson 04.)
+# Unrolled, the first gradient keeps its full weight and every later one is scaled by $1 - d$:
+#
+# $$b_t = \mu^{\,t-1}\, g_1 + (1 - d) \sum_{k=2}^{t} \mu^{\,t-k}\, g_k .$$
+
+# %%
+d = 0.5
+run = training.run(torch.optim.SGD, "ravine", 30, lr=0.05, momentum=mu, dampening=d, record_state=("momentum_buffer",))
+weights = (1 - d) * mu ** torch.arange(29, -1, -1, dtype=torch.float64)    # (1 − d) μ^(30−k)
+weights[0] = mu**29                                                         # g_1: μ^29, undampened
+unrolled = (weights[:, None] * run.grads[:30]).sum(dim=0)
+buffer = run.state["momentum_buffer"][-1]
+print(f"b_30 from the formula: ({unrolled[0]:.6f}, {unrolled[1]:.6f})   torch's momentum_buffer: "
+      f"({buffer[0]:.6f}, {buffer[1]:.6f})")
+
+# %% [markdown]
+# With $d = \mu$ these weights add up to exactly 1 ($\mu^{t-1} + (1-\mu)(1 + \mu + \dots + \mu^{t-2})$):
+# the buffer is then a true weighted **average** of the gradients, an exponential moving
+# average started at $g_1$. (Adam's average starts at 0 instead and needs a bias correction
+# for it: lesson 04.)
 #
 # ## Common mistake: a buffer that starts at zero
 #
