@@ -167,6 +167,19 @@ def train_step_modifies_x(model, optimizer, loss_fn, x, y):
     return loss.item()
 
 
+def train_step_own_names(net, opt, criterion, inputs, targets):
+    opt.zero_grad()
+    loss = criterion(net(inputs), targets)
+    loss.backward()
+    opt.step()
+    return loss.item()
+
+
+def train_step_switches_grad_off(model, optimizer, loss_fn, x, y):
+    torch.set_grad_enabled(False)
+    return 1.0
+
+
 # --------------------------------------------------------------------------- the table
 
 CASES = [
@@ -214,6 +227,9 @@ CASES = [
     ("00.2", train_step_typo, "error",
      "`train_step_typo` raised AttributeError: 'Tensor' object has no attribute 'backwards'"),
     ("00.2", train_step_modifies_x, "incorrect", "modified its argument `x` in place"),
+    ("00.2", train_step_own_names, "correct", "4 steps match torch"),
+    ("00.2", train_step_switches_grad_off, "incorrect", "the parameters never change"),
+    ("00.2", 3, "incorrect", "train_step should be a function, got int."),
 
     ("00.3", 0.1, "correct", "Adam with lr=0.1 reaches loss 0.0090 after 100 epochs "
                              "(SGD with the same lr ends at 0.0089)."),
@@ -267,3 +283,16 @@ def test_the_learners_model_is_left_alone():
     before = [p.detach().clone() for p in model.parameters()]
     grade("00.1", lambda m: torch.optim.SGD(model.parameters(), lr=0.1))
     assert all(torch.equal(a, p.detach()) for a, p in zip(before, model.parameters()))
+
+
+@pytest.mark.parametrize("key, answer", [("00.2", train_step_ref), ("00.2", train_step_no_step),
+                                         ("00.3", 0.1), ("00.3", 0.001)])
+def test_grading_works_with_the_notebooks_grad_mode_off_and_leaves_it_off(key, answer):
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    with torch.no_grad():
+        feedback = grade(key, answer)
+        assert not torch.is_grad_enabled()
+    assert torch.equal(torch.rand(3), expected)
+    assert "checker itself failed" not in feedback.message, feedback.message

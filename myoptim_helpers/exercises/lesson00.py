@@ -7,8 +7,8 @@ learner's objects are never touched) and compares with torch.
 import torch
 from torch import nn
 
-from ._core import Reject, call, correct, error, exercise, expect_number, first_mismatch, fmt, \
-    incorrect, seeded
+from ._core import Reject, _function_label, call, correct, error, exercise, expect_callable, \
+    expect_number, first_mismatch, fmt, incorrect, seeded
 
 LR = 0.1  # the learning rate exercise 00.1 asks for
 ADAM_EPOCHS = 100
@@ -134,8 +134,10 @@ def _run(train_step, learner=False):
     loss_fn = nn.MSELoss()
     params, losses = [], []
     for _ in range(STEPS):
-        if learner:
-            loss = call(train_step, model, optimizer, loss_fn, x, y,
+        if learner:  # wrapped so that model and optimizer may change whatever the learner names them
+            loss = call(lambda model, optimizer, loss_fn, x, y:
+                        train_step(model, optimizer, loss_fn, x, y),
+                        model, optimizer, loss_fn, x, y, name=_function_label(train_step),
                         may_modify=("model", "optimizer"))
             if loss is None:
                 raise Reject(incorrect("train_step returned None: did it forget to "
@@ -155,12 +157,15 @@ def _run(train_step, learner=False):
 ])
 def grade_train_step(train_step):
     """train_step(model, optimizer, loss_fn, x, y) must do one SGD step and return the loss."""
-    expected_params, expected_losses = _run(_REFERENCE_STEP)
-    got_params, got_losses = _run(train_step, learner=True)
+    expect_callable(train_step, "train_step")
+    with torch.enable_grad():  # even if the notebook has switched gradients off
+        expected_params, expected_losses = _run(_REFERENCE_STEP)
+        mistakes = [(_run(mistake)[0], cause) for mistake, cause in _MISTAKES]
+        got_params, got_losses = _run(train_step, learner=True)  # last: it may switch them off
     mismatch = first_mismatch(got_params, expected_params)
     if mismatch is not None:
-        for mistake, cause in _MISTAKES:
-            if first_mismatch(got_params, _run(mistake)[0]) is None:
+        for mistake_params, cause in mistakes:
+            if first_mismatch(got_params, mistake_params) is None:
                 return incorrect(f"{mismatch}: {cause}")
         return incorrect(f"{mismatch}: zero_grad, forward, backward, step, in this order, "
                          "with the arguments you are given.")
@@ -181,8 +186,9 @@ def _adam_losses(lr, epochs=ADAM_EPOCHS, optimizer_class=torch.optim.Adam):
     model = make_model()
     optimizer = optimizer_class(model.parameters(), lr=lr)
     losses = []
-    for _ in range(epochs):
-        losses.append(_REFERENCE_STEP(model, optimizer, nn.MSELoss(), x, y))
+    with torch.enable_grad():  # even if the notebook has switched gradients off
+        for _ in range(epochs):
+            losses.append(_REFERENCE_STEP(model, optimizer, nn.MSELoss(), x, y))
     return losses
 
 
