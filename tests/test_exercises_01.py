@@ -65,6 +65,10 @@ def returns_parameters(model):
     return model[-1].parameters()
 
 
+def tensor_lr(model):
+    return torch.optim.SGD(model[-1].parameters(), lr=torch.tensor(0.1))
+
+
 def ours_sgd(model):
     from myoptim_helpers.optim import SGD
     return SGD(model[-1].parameters(), lr=0.1)
@@ -112,6 +116,17 @@ def head_twice(model):
                            lr=0.1, momentum=0.9)
 
 
+def tensor_lrs(model):
+    return torch.optim.SGD([{"params": model[:-1].parameters(), "lr": torch.tensor(0.01)},
+                            {"params": model[-1].parameters()}], lr=torch.tensor(0.1),
+                           momentum=0.9)
+
+
+def tensor_lr_too_large(model):
+    return torch.optim.SGD([{"params": model[:-1].parameters(), "lr": torch.tensor(0.0101)},
+                            {"params": model[-1].parameters()}], lr=0.1, momentum=0.9)
+
+
 def momentum_only_on_head(model):
     return torch.optim.SGD([{"params": model[:-1].parameters(), "lr": 0.01},
                             {"params": model[-1].parameters(), "momentum": 0.9}], lr=0.1)
@@ -154,6 +169,10 @@ def appended_raw_dict(optimizer, head):
     optimizer.param_groups.append({"params": list(head.parameters()), "lr": 0.01})
 
 
+def tensor_lr_group(optimizer, head):
+    optimizer.add_param_group({"params": head.parameters(), "lr": torch.tensor(0.01)})
+
+
 def state_cleared(optimizer, head):
     optimizer.state.clear()
     optimizer.add_param_group({"params": head.parameters(), "lr": 0.01})
@@ -166,6 +185,7 @@ CASES = [
     ("01.1", "reference", (last_layer_optimizer,), "correct", ["exactly the last layer"]),
     ("01.1", "myoptim_helpers SGD", (ours_sgd,), "correct", ["exactly the last layer"]),
     ("01.1", "stub", (stub_builder,), "not attempted", []),
+    ("01.1", "lr as a float32 tensor", (tensor_lr,), "correct", ["exactly the last layer"]),
     ("01.1", "all parameters", (all_parameters,), "incorrect",
      ["also holds 0.weight, 0.bias, 2.weight, 2.bias", "every parameter it holds"]),
     ("01.1", "weight only", (weight_only,), "incorrect", ["misses 4.bias"]),
@@ -202,6 +222,8 @@ CASES = [
     # 01.3: add a late layer with add_param_group
     ("01.3", "reference", (add_new_head,), "correct", ["its own group with lr=0.01"]),
     ("01.3", "stub", (stub_add,), "not attempted", []),
+    ("01.3", "lr as a float32 tensor", (tensor_lr_group,), "correct", ["its own group"]),
+    ("01.3", "not a function", (None,), "incorrect", ["add_new_head should be a function"]),
     ("01.3", "returns a new optimizer", (returns_new_optimizer,), "incorrect",
      ["returned a new optimizer", "in place"]),
     ("01.3", "default lr", (default_lr_group,), "incorrect", ["lr=0.1", "lr=0.01"]),
@@ -219,6 +241,9 @@ CASES = [
     ("01.4", "reference", (per_layer_sgd,), "correct", ["exactly one group"]),
     ("01.4", "one group per layer", (one_group_per_layer,), "correct", ["exactly one group"]),
     ("01.4", "stub", (stub_builder,), "not attempted", []),
+    ("01.4", "lrs as float32 tensors", (tensor_lrs,), "correct", ["exactly one group"]),
+    ("01.4", "tensor lr 0.0101", (tensor_lr_too_large,), "incorrect",
+     ["0.weight (in group 0) learns with lr=0.0101"]),
     ("01.4", "lrs swapped", (lrs_swapped,), "incorrect",
      ["0.weight (in group 0) learns with lr=0.1", "should learn with lr=0.01"]),
     ("01.4", "first layer only", (first_layer_only,), "incorrect",

@@ -5,10 +5,12 @@ in two depths so that a hard-coded layer index is caught) and inspects the optim
 learner's code returns: which tensors each param group holds, with which hyperparameters.
 """
 
+import math
+
 import torch
 from torch import nn
 
-from ._core import Reject, call, correct, error, exercise, fail, seeded
+from ._core import Reject, call, correct, error, exercise, expect_callable, fail, seeded
 
 # ----------------------------------------------------------------------------- shared
 
@@ -103,6 +105,11 @@ def _lr(value):
     return float(value.item() if isinstance(value, torch.Tensor) else value)
 
 
+def _is_lr(value, wanted):
+    """True if the group's lr is ``wanted``; a float32 tensor lr (torch accepts one) is 0.1 too."""
+    return math.isclose(_lr(value), wanted, rel_tol=1e-6)
+
+
 # ----------------------------------------------------------------------------- 01.1
 
 def last_layer_optimizer(model):
@@ -141,7 +148,7 @@ def grade_last_layer(last_layer_optimizer):
             fail(f"the optimizer misses {_names(missing)}: the last layer has a weight and a "
                  "bias, and both should train.")
         lrs = sorted({_lr(g["lr"]) for g in opt.param_groups})
-        if lrs != [0.1]:
+        if not all(_is_lr(lr, 0.1) for lr in lrs):
             fail(f"the learning rate is {', '.join(f'{lr:g}' for lr in lrs)}; the exercise asks "
                  "for lr=0.1 (SGD's default is 0.001).")
     return correct("the optimizer holds exactly the last layer's weight and bias, with lr=0.1 — "
@@ -221,6 +228,7 @@ def add_new_head(optimizer, head):
 def grade_add_head(add_new_head):
     """01.3: ``add_new_head(optimizer, head)`` makes the optimizer train ``head`` with lr=0.01."""
     label = "`add_new_head`"
+    expect_callable(add_new_head, "add_new_head")
     model = _model(3)
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     x, y = _data()
@@ -285,7 +293,7 @@ def grade_add_head(add_new_head):
         fail("the head's parameters appear twice in the optimizer.")
     for i in sorted({i for i, _ in holding}):
         group = opt.param_groups[i]
-        if _lr(group["lr"]) != 0.01:
+        if not _is_lr(group["lr"], 0.01):
             fail(f"the head's parameters are in group {i} with lr={_lr(group['lr']):g}; the "
                  "exercise asks for lr=0.01 (a key you leave out comes from the defaults).")
         if group["momentum"] != 0.9:
@@ -333,7 +341,7 @@ def grade_per_layer(per_layer_sgd):
             lr = _lr(group["lr"])
             for name in names:
                 wanted = 0.1 if name.split(".")[0] == last else 0.01
-                if lr != wanted:
+                if not _is_lr(lr, wanted):
                     where = "the last layer" if wanted == 0.1 else "a layer before the last"
                     fail(f"{name} (in group {i}) learns with lr={lr:g}, but it is {where}, "
                          f"which should learn with lr={wanted:g}.")
