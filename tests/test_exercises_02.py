@@ -5,6 +5,7 @@ One table drives every case: (key, description, answers, expected status, messag
 The expected numbers are written out by hand, never computed by the code under test.
 """
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -102,11 +103,18 @@ def typo_raises(model, optimizer, x, y, n_micro):
     optimizer.step()
 
 
+def switches_grad_off(model, optimizer, x, y, n_micro):
+    torch.set_grad_enabled(False)
+
+
 # ----------------------------------------------------------------------------- the table
 
 CASES = [
     # 02.1: w after one zero_grad → backward → step (w = [1, -2], target = [3, 1], lr = 0.1)
     ("02.1", "reference", ([1.4, -1.4],), "correct", ["[−4, −6]"]),
+    ("02.1", "a numpy array", (np.array([1.4, -1.4]),), "correct", ["[−4, −6]"]),
+    ("02.1", "a 2-D tensor", (torch.tensor([[1.4, -1.4]]),), "incorrect",
+     ["is a tensor of shape (1, 2); give 2 numbers in a flat list"]),
     ("02.1", "as a tensor", (torch.tensor([1.4, -1.4]),), "correct", []),
     ("02.1", "as a tuple, rounded", ((1.40, -1.400),), "correct", []),
     ("02.1", "stub", (...,), "not attempted", []),
@@ -126,6 +134,8 @@ CASES = [
     # 02.2: w.grad after 3 backward → step iterations without zero_grad (lr = 0.25)
     ("02.2", "reference", ([-4.0, -6.0, -5.0],), "correct", ["−4, −6, −5", "past the minimum"]),
     ("02.2", "as a tensor", (torch.tensor([-4.0, -6.0, -5.0]),), "correct", []),
+    ("02.2", "numpy numbers", ([np.float64(-4.0), np.float32(-6.0), np.int64(-5)],), "correct",
+     []),
     ("02.2", "stub", (...,), "not attempted", []),
     ("02.2", "the loop with zero_grad", ([-4.0, -2.0, -1.0],), "incorrect",
      ["backward 1 is right; after backward 2", "*with* zero_grad()"]),
@@ -142,6 +152,7 @@ CASES = [
     # 02.3: zero-filled vs None gradients with momentum 0.5, two steps without backward
     ("02.3", "reference", (1.7, 1.4), "correct", ["momentum keeps moving it"]),
     ("02.3", "stub", (..., ...), "not attempted", []),
+    ("02.3", "0-d numpy arrays", (np.array(1.7), np.array(1.4)), "correct", []),
     ("02.3", "zeros do nothing", (1.4, 1.4), "incorrect",
      ["zero-filled .grad is still a gradient"]),
     ("02.3", "None also moves", (1.7, 1.7), "incorrect", ["`w_none`", "skips parameters"]),
@@ -174,6 +185,10 @@ CASES = [
     ("02.4", "modifies x in place", (scales_x_in_place,), "incorrect",
      ["modified its argument `x` in place"]),
     ("02.4", "raises", (typo_raises,), "error", ["raised AttributeError", "chunks"]),
+    ("02.4", "switches gradients off", (switches_grad_off,), "incorrect",
+     ["did not change the parameters"]),
+    ("02.4", "not a function", (None,), "incorrect",
+     ["accumulated_step should be a function, got NoneType."]),
 ]
 
 
@@ -199,3 +214,11 @@ def test_grading_leaves_global_state_alone():
     assert torch.equal(torch.get_rng_state(), rng)
     assert torch.get_default_dtype() == torch.float32
     assert torch.is_grad_enabled()
+
+
+@pytest.mark.parametrize("key, answers", [(k, a) for k, d, a, s, _ in CASES if d == "reference"])
+def test_grading_works_with_the_notebooks_grad_mode_off_and_leaves_it_off(key, answers):
+    with torch.no_grad():
+        feedback = grade(key, *answers)
+        assert not torch.is_grad_enabled()
+    assert feedback.status == "correct", str(feedback)

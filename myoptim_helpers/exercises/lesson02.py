@@ -13,22 +13,34 @@ import numbers
 import torch
 from torch import nn
 
-from ._core import call, correct, exercise, expect_number, fail, first_mismatch, fmt, seeded
+from ._core import call, correct, exercise, expect_callable, expect_number, fail, first_mismatch, \
+    fmt, seeded
 
 # ----------------------------------------------------------------------------- shared
 
 
+def _plain(value):
+    """Return a numpy array or scalar as Python numbers/lists (learners compute with numpy too)."""
+    if type(value).__module__ == "numpy" and hasattr(value, "tolist"):
+        return value.tolist()
+    return value
+
+
 def _numbers(answer, count, name, what):
-    """Return ``answer`` (list/tuple/1-D tensor of ``count`` numbers) as a list of floats."""
+    """Return ``answer`` (list/tuple/1-D tensor or array of ``count`` numbers) as a list of floats."""
+    answer = _plain(answer)
     if isinstance(answer, torch.Tensor):
-        answer = answer.detach().reshape(-1).tolist() if answer.dim() <= 1 else answer
+        if answer.dim() > 1:
+            fail(f"{name} is a tensor of shape {tuple(answer.shape)}; give {count} numbers "
+                 f"in a flat list, {what}.")
+        answer = answer.detach().reshape(-1).tolist()
     if isinstance(answer, numbers.Real) and not isinstance(answer, bool) and count > 1:
         fail(f"{name} is a single number; give {count} numbers, {what}.")
     if not isinstance(answer, (list, tuple)):
         fail(f"{name} should be a list of {count} numbers ({what}), got {type(answer).__name__}.")
     if len(answer) != count:
         fail(f"{name} has {len(answer)} number(s); give {count}, {what}.")
-    return [expect_number(v, f"{name}[{i}]") for i, v in enumerate(answer)]
+    return [expect_number(_plain(v), f"{name}[{i}]") for i, v in enumerate(answer)]
 
 
 def _same(a, b, tol=1e-3):
@@ -47,7 +59,8 @@ def _one_sgd_step():
     target = torch.tensor(_TARGET, dtype=torch.float64)
     opt = torch.optim.SGD([w], lr=_LR)
     opt.zero_grad()
-    ((w - target) ** 2).sum().backward()
+    with torch.enable_grad():  # even if the notebook has switched gradients off
+        ((w - target) ** 2).sum().backward()
     opt.step()
     return w.detach().tolist()
 
@@ -112,7 +125,8 @@ def _no_zero_grad_run(zero_grad=False, accumulate_in_step=True, steps=3, lr=0.25
         if zero_grad:
             opt.zero_grad()
         before = 0.0 if w.grad is None else w.grad.item()
-        ((w - 3) ** 2).backward()
+        with torch.enable_grad():  # even if the notebook has switched gradients off
+            ((w - 3) ** 2).backward()
         grads.append(w.grad.item())
         if accumulate_in_step:
             opt.step()
@@ -183,7 +197,8 @@ def _after_zero_grad(set_to_none, momentum=0.5, lr=0.1, extra_steps=2):
     """The 02.3 set-up: a real step, zero_grad(set_to_none=...), two steps without backward."""
     w = torch.tensor(1.0, dtype=torch.float64, requires_grad=True)
     opt = torch.optim.SGD([w], lr=lr, momentum=momentum)
-    ((w - 3) ** 2).backward()
+    with torch.enable_grad():  # even if the notebook has switched gradients off
+        ((w - 3) ** 2).backward()
     opt.step()
     opt.zero_grad(set_to_none=set_to_none)
     for _ in range(extra_steps):
@@ -209,8 +224,8 @@ w_zeros, w_none = 1.7, 1.4
 ])
 def grade_set_to_none(w_zeros, w_none):
     """02.3: w after two more steps, with zero-filled grads and with None grads."""
-    zeros = expect_number(w_zeros, "`w_zeros`")
-    none = expect_number(w_none, "`w_none`")
+    zeros = expect_number(_plain(w_zeros), "`w_zeros`")
+    none = expect_number(_plain(w_none), "`w_none`")
     true_zeros, true_none = _after_zero_grad(False), _after_zero_grad(True)
     after_step_1 = _after_zero_grad(True, extra_steps=0)
     if _same(zeros, true_none) and _same(none, true_zeros):
@@ -318,13 +333,14 @@ def _trajectory(step_fn, batch, n_micro, steps, *, label=None):
     """Run ``steps`` calls of ``step_fn`` on a fresh set-up; return the params after each call."""
     model, opt, x, y = _setup(batch)
     out = []
-    for _ in range(steps):
-        if label is None:
-            step_fn(model, opt, x, y, n_micro)
-        else:  # learner code: safe call; model and optimizer are meant to change, x and y not
-            call(lambda model, optimizer, x, y: step_fn(model, optimizer, x, y, n_micro),
-                 model, opt, x, y, name=label, may_modify=("model", "optimizer"))
-        out.append({n: p.detach().clone() for n, p in model.named_parameters()})
+    with torch.enable_grad():  # whatever the notebook, or a previous run, has set
+        for _ in range(steps):
+            if label is None:
+                step_fn(model, opt, x, y, n_micro)
+            else:  # learner code: safe call; model and optimizer may change, x and y not
+                call(lambda model, optimizer, x, y: step_fn(model, optimizer, x, y, n_micro),
+                     model, opt, x, y, name=label, may_modify=("model", "optimizer"))
+            out.append({n: p.detach().clone() for n, p in model.named_parameters()})
     return out
 
 
@@ -339,6 +355,7 @@ def _trajectory(step_fn, batch, n_micro, steps, *, label=None):
 def grade_accumulation(accumulated_step):
     """02.4: ``accumulated_step(model, optimizer, x, y, n_micro)`` equals one big-batch step."""
     label = "`accumulated_step`"
+    expect_callable(accumulated_step, "accumulated_step")
     steps = 3
     for batch, n_micro in ((8, 4), (6, 2)):
         got = _trajectory(accumulated_step, batch, n_micro, steps, label=label)
