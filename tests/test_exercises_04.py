@@ -76,6 +76,18 @@ def ema_starts_at_first_value(values, beta):
     return torch.stack(out)
 
 
+def ema_float32_from_floats(values, beta):
+    m, out = 0.0, []
+    for t, x in enumerate(values, start=1):
+        m = beta * m + (1 - beta) * x.item()
+        out.append(m / (1 - beta**t))
+    return torch.tensor(out)  # python floats: torch.tensor makes float32
+
+
+def ema_float32_wrong(values, beta):
+    return ema_uncorrected(values, beta).float()
+
+
 def ema_corrects_in_place(values, beta):
     m, out = 0.0, []
     for t, x in enumerate(values, start=1):
@@ -258,6 +270,10 @@ CASES = [
     ("04.1", "forgets return", (ema_forgets_return,), "incorrect", ["returned None"]),
     ("04.1", "raises", (ema_raises,), "error", ["raised RuntimeError", "in `ema_raises`"]),
     ("04.1", "not a function", (0.9,), "incorrect", ["should be a function"]),
+    ("04.1", "right values in float32", (ema_float32_from_floats,), "incorrect",
+     ["torch.float32 tensor", "right to that precision", "keep the float64"]),
+    ("04.1", "wrong values in float32", (ema_float32_wrong,), "incorrect",
+     ["torch.float32 tensor; keep the float64"]),
     # 04.2: one Adam step
     ("04.2", "reference", (_adam_step,), "correct", ["all 6 steps"]),
     ("04.2", "torch's order of operations", (adam_torch_order,), "correct", []),
@@ -278,6 +294,7 @@ CASES = [
     ("04.2", "returns param only", (adam_returns_param_only,), "incorrect",
      ["should return three tensors", "returned a Tensor"]),
     ("04.2", "float32", (adam_float32,), "incorrect", ["dtype torch.float32", "float64"]),
+    ("04.2", "returns a number", (lambda *args: 0,), "incorrect", ["it returned an int."]),
     ("04.2", "typo", (adam_typo,), "error", ["raised AttributeError", "sqroot", "in `adam_typo`"]),
     ("04.2", "|g| in the second moment", (adam_wrong_v_update,), "incorrect",
      ["exp_avg_sq[0]", "(1 − beta2) · grad²"]),

@@ -13,7 +13,7 @@ import types
 
 import torch
 
-from ._core import (call, correct, exercise, expect_number, expect_tensor, fail,
+from ._core import (_type_names, call, correct, exercise, expect_number, expect_tensor, fail,
                     first_mismatch, incorrect, seeded)
 
 F64 = torch.float64
@@ -118,8 +118,16 @@ def grade_bias_corrected_ema(bias_corrected_ema):
         if tuple(got.shape) != (n,):
             fail(f"for {n} values `bias_corrected_ema` returned shape {tuple(got.shape)}; "
                  f"return one corrected average per value, shape ({n},).")
-        got = got.detach().to(F64)
         expected = _closed_form_ema(values, beta)
+        if got.dtype != F64:
+            # Compared at 1e-12, float32 rounding would be reported as a wrong formula.
+            close = got.is_floating_point() and first_mismatch(
+                list(got.detach()), list(expected.to(got.dtype))) is None
+            fail(f"`bias_corrected_ema` returned a {got.dtype} tensor"
+                 f"{' (its values are right to that precision)' if close else ''}; keep the "
+                 "float64 of `values`: `torch.tensor(list_of_floats)` makes float32, "
+                 "`torch.stack(outputs)` keeps the dtype.")
+        got = got.detach()
         mismatch = first_mismatch(list(got), list(expected), reference="the bias-corrected average")
         if mismatch is None:
             continue
@@ -262,7 +270,7 @@ def _unpack_adam_result(result, step, function="adam_step"):
     label = f"the value `{function}` returned at step {step}"
     if not isinstance(result, (tuple, list)) or len(result) != 3:
         what = (f"{len(result)} values" if isinstance(result, (tuple, list))
-                else f"a {type(result).__name__}")
+                else _type_names(type(result)))
         fail(f"`{function}` should return three tensors (param, exp_avg, exp_avg_sq); "
              f"it returned {what}.")
     out = []

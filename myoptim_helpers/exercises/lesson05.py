@@ -13,7 +13,7 @@ import types
 import torch
 from torch import nn
 
-from ._core import call, correct, exercise, expect_number, fail, incorrect, seeded
+from ._core import _type_names, call, correct, exercise, expect_number, fail, incorrect, seeded
 from .lesson04 import (F64, _ADAM_MISTAKES, _adam_variant, _first_named_mismatch, _grad_at,
                        _unpack_adam_result, _valley)
 
@@ -85,7 +85,7 @@ def _groups_of(result):
         params = [params] if isinstance(params, torch.Tensor) else list(params)
         for p in params:
             if not isinstance(p, torch.Tensor):
-                fail(f"group {i}'s 'params' holds a {type(p).__name__}; it should hold the "
+                fail(f"group {i}'s 'params' holds {_type_names(type(p))}; it should hold the "
                      "parameter tensors (from model.parameters(), not their names).")
         groups.append((i, {**group, "params": params}))
     return groups

@@ -35,7 +35,7 @@ import torch
 from torch.optim import Optimizer
 
 from ._core import (
-    Reject, call, correct, exercise, expect_callable, expect_finite, expect_number,
+    _type_names, Reject, call, correct, exercise, expect_callable, expect_finite, expect_number,
     expect_tensor, fail, first_mismatch, fmt,
     is_stub, not_attempted,
 )
@@ -961,7 +961,7 @@ def grade_make_closure(make_closure_fn):
             fail("`make_closure` returned None: end it with `return closure` (the function, "
                  "without calling it).")
         if isinstance(closure, (torch.Tensor, float, int)):
-            fail(f"`make_closure` returned a {type(closure).__name__}, the loss itself: return "
+            fail(f"`make_closure` returned {_type_names(type(closure))}, the loss itself: return "
                  "the function `closure` without calling it (`return closure`, not "
                  "`return closure()`); LBFGS calls it as often as it needs.")
         expect_callable(closure, "the value returned by `make_closure`")

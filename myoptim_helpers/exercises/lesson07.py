@@ -28,7 +28,8 @@ from torch import nn
 from torch.optim import lr_scheduler  # torch's, under the name the lesson uses
 
 from .. import lr_scheduler as our_lr_scheduler
-from ._core import Reject, call, correct, exercise, expect_number, fail, fmt, seeded, tolerance
+from ._core import (Reject, _type_names, call, correct, exercise, expect_number, fail, fmt,
+                    seeded, tolerance)
 
 __all__ = ["WarmupCosine", "train", "resume", "make_optimizer", "make_scheduler"]
 
@@ -438,7 +439,7 @@ def _learner_warmup_table(scheduler_class, config) -> list:
     try:
         scheduler = call(scheduler_class, opt, may_modify=("optimizer",), **_scheduler_kwargs(config))
         if not hasattr(scheduler, "step"):
-            fail(f"{name}(...) gave a {type(scheduler).__name__}; it should be a scheduler: "
+            fail(f"{name}(...) gave {_type_names(type(scheduler))}; it should be a scheduler: "
                  "subclass torch.optim.lr_scheduler.LRScheduler.")
         table = []
         for epoch in range(config["total_epochs"] + 1):
