@@ -6,6 +6,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # the tests' choice; the library never sets a backend
 
+import ipywidgets  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
@@ -26,6 +27,21 @@ def _pixels(png) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
 
 
+def _displayed_text(widget, monkeypatch) -> str:
+    """Return the text/plain output Jupyter shows for ``widget``, in ipywidgets 8 or 7.
+
+    ipywidgets 8 answers ``_repr_mimebundle_``; 7 has no such method and
+    publishes the same bundle from ``_ipython_display_`` through ``display``.
+    """
+    if hasattr(widget, "_repr_mimebundle_"):
+        return widget._repr_mimebundle_()["text/plain"]
+    published = []
+    monkeypatch.setattr(ipywidgets.widgets.widget, "display", lambda data, raw: published.append(data))
+    widget._ipython_display_()
+    (bundle,) = published
+    return bundle["text/plain"]
+
+
 @pytest.fixture
 def adam():
     return trajectory_explorer("rosenbrock", "Adam", lr=0.1, steps=200)
@@ -41,11 +57,11 @@ def test_explorer_starts_with_the_run_it_shows(adam):
     assert adam.error is None
 
 
-def test_repr_is_short_and_deterministic(adam):
+def test_repr_is_short_and_deterministic(adam, monkeypatch):
     text = "TrajectoryExplorer(surface='rosenbrock', optimizer='Adam', lr=0.1, betas=(0.9, 0.999), steps=200)"
     assert repr(adam) == text
     # Jupyter shows this as the cell's text/plain output (ipywidgets cuts it at 110 characters).
-    assert adam._repr_mimebundle_()["text/plain"] == text
+    assert _displayed_text(adam, monkeypatch) == text
 
 
 # (control, new value, re-runs the optimizer, redraws)
