@@ -22,8 +22,8 @@ from types import MappingProxyType
 
 import torch
 
-from ._core import (Reject, call, correct, exercise, expect_number, expect_tensor, fail,
-                    first_mismatch, fmt, incorrect)
+from ._core import (Reject, _function_label, call, correct, exercise, expect_callable,
+                    expect_number, expect_tensor, fail, first_mismatch, fmt, incorrect)
 
 F64 = torch.float64
 
@@ -47,7 +47,8 @@ lr_range = (0.25, 0.48)   # the widest is 0.2474 to 0.4838: the loss after 50 st
 
 def _ravine_run(lr):
     from .. import training  # imported here: training is only needed when grading 03.1
-    return training.run(torch.optim.SGD, "ravine", RANGE_STEPS, lr=lr)
+    with torch.enable_grad():  # even if the notebook has switched gradients off
+        return training.run(torch.optim.SGD, "ravine", RANGE_STEPS, lr=lr)
 
 
 def _reaches_target(lr) -> bool:
@@ -74,14 +75,24 @@ def _why_it_fails(lr, run) -> str:
             "step, so it zigzags across the valley and shrinks slowly. Lower lr_high.")
 
 
+def _plain(value):
+    """Return a numpy array or scalar as Python numbers (learners compute with numpy too)."""
+    if type(value).__module__ == "numpy" and hasattr(value, "tolist"):
+        return value.tolist()
+    return value
+
+
 def _pair(answer, name):
+    answer = _plain(answer)
+    if isinstance(answer, torch.Tensor) and answer.dim() == 1:
+        answer = answer.tolist()
     if isinstance(answer, (str, bytes)) or not isinstance(answer, (tuple, list)):
         what = "a single number" if isinstance(answer, numbers.Real) else type(answer).__name__
         fail(f"{name} should be a pair (lr_low, lr_high), got {what}.")
     if len(answer) != 2:
         fail(f"{name} should hold two numbers (lr_low, lr_high), got {len(answer)}.")
-    return (expect_number(answer[0], f"lr_low ({name}[0])"),
-            expect_number(answer[1], f"lr_high ({name}[1])"))
+    return (expect_number(_plain(answer[0]), f"lr_low ({name}[0])"),
+            expect_number(_plain(answer[1]), f"lr_high ({name}[1])"))
 
 
 @exercise("03.1", title="A range of learning rates that works", solution=_LR_RANGE_SOLUTION, hints=[
@@ -234,8 +245,8 @@ def _diagnose_value(value, expected, mistakes, name):
 ])
 def grade_two_steps(w_after_two, buffer_after_two):
     """w and its momentum_buffer after two steps of SGD(lr=0.1, momentum=0.9, dampening=0.75)."""
-    w = expect_number(w_after_two, "w_after_two")
-    buf = expect_number(buffer_after_two, "buffer_after_two")
+    w = expect_number(_plain(w_after_two), "w_after_two")
+    buf = expect_number(_plain(buffer_after_two), "buffer_after_two")
     w_ref, buf_ref = _torch_two_steps()
     w_problem = _diagnose_value(w, w_ref, _W_MISTAKES, "w_after_two")
     if w_problem is not None:
@@ -348,9 +359,12 @@ def _learner_run(sgd_momentum_step, hyper):
         for name in _NAMES:
             grad = grads[name].clone()
             old = None if buffers[name] is None else buffers[name].clone()
-            try:
-                result = call(sgd_momentum_step, params[name].clone(), grad, old, lr=lr,
-                              **hyper, returns=object, may_modify=("param", "momentum_buffer"))
+            try:  # wrapped so that param and buffer may change whatever the learner names them
+                result = call(lambda param, grad, momentum_buffer, **kwargs:
+                              sgd_momentum_step(param, grad, momentum_buffer, **kwargs),
+                              params[name].clone(), grad, old, lr=lr, **hyper, returns=object,
+                              name=_function_label(sgd_momentum_step),
+                              may_modify=("param", "momentum_buffer"))
             except Reject as rej:
                 if "argument `grad`" in rej.feedback.message:
                     raise Reject(dataclasses.replace(rej.feedback, message=(
@@ -468,6 +482,7 @@ def _first_difference(got, expected):
 def grade_sgd_momentum_step(sgd_momentum_step):
     """sgd_momentum_step(param, grad, momentum_buffer, *, lr, momentum, dampening, nesterov,
     maximize) must match torch.optim.SGD in every setting, at every step."""
+    expect_callable(sgd_momentum_step, "sgd_momentum_step")
     for label, hyper in SETTINGS:
         expected = _torch_run(hyper)
         got = _learner_run(sgd_momentum_step, hyper)
