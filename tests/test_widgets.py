@@ -193,6 +193,20 @@ def test_reprs_fit_jupyters_110_characters(surface, optimizer, lr, steps, text):
     assert repr(explorer) == text and len(text) <= 110
 
 
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("make", [trajectory_explorer, schedule_explorer], ids=["trajectory", "schedule"])
+def test_every_widget_option_is_one_this_ipywidgets_knows(make):
+    # traitlets only warns about an option a widget does not have (a trait
+    # renamed between ipywidgets 7 and 8, a layout or style key) and drops it:
+    # the warning filter makes that an error, the asserts check what was kept.
+    explorer = make()
+    for name, widget in explorer.controls.items():
+        assert (widget.layout.width, widget.style.description_width) == ("360px", "90px"), name
+        assert getattr(widget, "continuous_update", False) is False, name  # a Dropdown has none
+    assert explorer.image.format == "png" and explorer.image.layout.max_width == "100%"
+    assert explorer.children[0].layout.flex_flow == "row wrap"
+
+
 @pytest.mark.parametrize(
     "kwargs, error, message",
     [
