@@ -339,6 +339,13 @@ CASES = [
     ("07.1", torch.tensor([0.8, 0.8, 0.4, 0.4, 0.4, 0.2, 0.2, 0.2], dtype=torch.float64), "correct", ""),
     ("07.1", [4 / 5, 0.8, 0.8 / 2, 0.4, 0.4, 0.8 / 4, 0.2, 0.2], "correct", ""),
     ("07.1", np.array([0.8, 0.8, 0.4, 0.4, 0.4, 0.2, 0.2, 0.2]), "correct", ""),
+    # torch.tensor([...]) is float32: 0.8 becomes 0.800000011920929, still the right answer
+    ("07.1", torch.tensor([0.8, 0.8, 0.4, 0.4, 0.4, 0.2, 0.2, 0.2]), "correct", ""),
+    ("07.1", np.array([0.8, 0.8, 0.4, 0.4, 0.4, 0.2, 0.2, 0.2], dtype=np.float32), "correct", ""),
+    ("07.1", [torch.tensor(v) for v in (0.8, 0.8, 0.4, 0.4, 0.4, 0.2, 0.2, 0.2)], "correct", ""),
+    ("07.1", torch.tensor([0.8, 0.8, 0.8, 0.4, 0.4, 0.4, 0.2, 0.2]), "incorrect",
+     "differs at epoch 2 (got 0.8, expected 0.4): every change comes one epoch late"),
+    ("07.1", [[0.8, 0.8, 0.4, 0.4, 0.4, 0.2, 0.2, 0.2]], "incorrect", "multistep_lrs has 1 entry;"),
     ("07.1", ..., "not attempted", "`multistep_lrs` is still `...`"),
     ("07.1", [...], "not attempted", "still contains `...`"),
     ("07.1", [0.8, 0.8, 0.8, 0.4, 0.4, 0.4, 0.2, 0.2], "incorrect",
