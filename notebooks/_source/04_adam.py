@@ -79,9 +79,9 @@ ax.legend(loc="lower right")
 plt.show()
 
 # %% [markdown]
-# The raw EMA starts at $m_1 = 0.1\,x_1$ and needs about 20 steps to reach the signal's
-# level; the corrected one equals $x_1$ at $t = 1$ and is an average of the right size
-# from the start. Once $\beta^t$ is negligible ($0.9^{50} = 0.005$) the two agree.
+# The raw EMA starts at $m_1 = 0.1\,x_1$ and is still 12% too low at $t = 20$
+# ($1 - 0.9^{20} = 0.88$); the corrected one equals $x_1$ at $t = 1$ and is an average of the
+# right size from the start. Once $\beta^t$ is negligible ($0.9^{50} = 0.005$) the two agree.
 #
 # Adam averages the gradient with $\beta_1 = 0.9$ and the squared gradient with
 # $\beta_2 = 0.999$, and for $\beta_2$ the bias lasts thousands of steps. An update
@@ -98,7 +98,8 @@ for k in (1, 10, 100, 1000, 10000):
 # %% [markdown]
 # Without the correction Adam's early steps would be too **large**, not too small: 3.2 times
 # at the first step and up to 6.6 times around step 12, because the squared gradients'
-# average is further from the truth than the gradients' average. Kingma and Ba (2015, §3) give this as the reason for the correction.
+# average is further from the truth than the gradients' average. Kingma and Ba (2015, §3)
+# give this as the reason for the correction.
 #
 # ### Exercise 04.1 · The bias-corrected moving average
 #
@@ -309,7 +310,8 @@ for name, make in [("torch.optim.Adam", lambda p: torch.optim.Adam([p], lr=0.1))
 
 # %% [markdown]
 # The symptom: torch's Adam gets close to the minimum (0, 0), as it does on the unscaled
-# surface, while the version with `eps` inside the root has hardly left its start (−4, 2).
+# surface, while the version with `eps` inside the root is still far up the valley: $x$ has
+# moved from its start −4 to −3.92.
 # Nothing crashes; training is just slow, and only when the gradients are small. The fix:
 # `v_hat.sqrt() + eps`.
 #
