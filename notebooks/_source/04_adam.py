@@ -404,8 +404,9 @@ plt.show()
 # larger one. SGD uses one `lr` for both and must keep it small enough for the steep
 # direction. Both step sizes grow over the run: as the point settles, the gradients shrink,
 # and Adam divides by their shrinking size. On the right, the state `exp_avg_sq` as torch
-# stores it, uncorrected: it starts near 0 and rises like $1 - \beta_2^t$, the bias that
-# $\hat v_t$ divides out.
+# stores it, uncorrected: it starts at $(1 - \beta_2)\,g_1^2$ (0.064 for $y$, whose $g_1^2$
+# is 64) and levels off far below the squared gradients, because every step adds only
+# $0.001\,g_t^2$; $\hat v_t$ divides by $1 - \beta_2^t$, still only 0.058 at step 60.
 #
 # ## 6. Switching SGD to Adam: the learning rates they need
 #
@@ -479,6 +480,7 @@ for name, run in beale_runs.items():
 fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4))
 plotting.plot_trajectories(beale_runs, ax=left)
 plotting.plot_losses(beale_runs, ax=right)
+left.set_title("Beale: 200 steps from (1, 1.5)")
 right.set_title("Beale: loss per step")
 plt.show()
 
