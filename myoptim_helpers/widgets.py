@@ -34,7 +34,7 @@ import ipywidgets
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import MaxNLocator, ScalarFormatter
 from PIL import Image as PILImage
 
 from . import optim, plotting, problems, training
@@ -86,6 +86,19 @@ def _png(canvas: FigureCanvasAgg) -> bytes:
 def _fmt(value: float) -> str:
     # Four significant digits: enough for beta2 = 0.9999, short enough for the 110-character repr.
     return f"{value:.4g}"
+
+
+def _plain_labels_within_a_decade(ax) -> None:
+    """Label a log y axis that spans less than a decade with plain numbers.
+
+    There matplotlib labels in-between ticks as ``9.425×10⁰``; on the loss
+    panel's fixed, narrow margin those labels run into the axis label (a
+    tiny learning rate barely moves the loss). ``9.425`` says the same.
+    """
+    low, high = ax.get_ylim()
+    if ax.get_yscale() == "log" and 0 < low and high < 10 * low:
+        ax.yaxis.set_major_formatter(ScalarFormatter(useOffset=False))
+        ax.yaxis.set_minor_formatter(ScalarFormatter(useOffset=False))
 
 
 class _Explorer(ipywidgets.VBox):
@@ -288,10 +301,14 @@ class TrajectoryExplorer(_Explorer):
         # No legend on the path panel: the key under the picture names the
         # markers, the readout names the run.
         plotting.plot_trajectories(history, surface, ax=path_ax, contours=False, legend=False)
-        # A previous frame may have fixed the y limits (a near-overflow run); start afresh.
+        # A previous frame may have fixed the y limits (a near-overflow run) or
+        # plain tick labels (a narrow one); start afresh.
         loss_ax.relim()
         loss_ax.autoscale(True)
+        if loss_ax.get_yscale() == "log" and isinstance(loss_ax.yaxis.get_major_formatter(), ScalarFormatter):
+            loss_ax.set_yscale("log")  # restores the log axis's own locators and formatters
         plotting.plot_losses(history, ax=loss_ax, legend=False)
+        _plain_labels_within_a_decade(loss_ax)
         # Fewer step labels on this narrow panel: each tick label costs a text render per frame.
         loss_ax.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
         # Blit: paste the surface's background, then draw only what changes, in

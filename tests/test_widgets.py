@@ -156,6 +156,37 @@ def test_the_fast_redraw_equals_a_full_redraw(adam):
         assert np.array_equal(blitted, full), f"after {control}={value!r}"
 
 
+def _loss_tick_labels(explorer) -> list[str]:
+    """Return the tick labels inside the loss panel's y range (set when it was last drawn)."""
+    ax = explorer._loss_ax
+    low, high = ax.get_ylim()
+    ticks = ax.yaxis.get_major_ticks() + ax.yaxis.get_minor_ticks()
+    return [t.label1.get_text() for t in ticks if t.label1.get_text() and low <= t.get_loc() <= high]
+
+
+# (lr, the loss's range in decades, labels as plain numbers)
+LOSS_LABELS = [
+    (1e-4, "less than one", True),  # rosenbrock: 24.2 -> 18.6
+    (0.1, "several", False),
+    (1e-4, "less than one", True),
+]
+
+
+def test_a_loss_that_barely_moves_is_labelled_in_plain_numbers(adam):
+    # Long labels like 2.42×10¹ would run into the axis label in the panel's fixed margin.
+    for lr, _, plain in LOSS_LABELS:
+        adam.controls["lr"].value = lr
+        labels = _loss_tick_labels(adam)
+        assert len(labels) >= 2, (lr, labels)
+        if plain:
+            assert all(float(label) > 0 for label in labels), (lr, labels)
+        else:
+            assert all("10^{" in label for label in labels), (lr, labels)
+        blitted = _pixels(adam.image.value)
+        adam._canvas.draw()
+        assert np.array_equal(blitted, np.asarray(adam._canvas.buffer_rgba())[..., :3]), lr
+
+
 def test_a_diverging_run_is_reported_and_drawn(adam):
     adam.controls["optimizer"].value = "SGD"
     adam.controls["lr"].value = 0.2
