@@ -385,8 +385,9 @@ check("02.4", accumulated_step)
 #   does not clear `.grad`.
 # - Clear once per step. Without it the step uses the sum of all past gradients: the loss
 #   swings instead of settling, with no error.
-# - Orders that work: `zero_grad, backward, step` or `backward, step, zero_grad`. `step()`
-#   before `backward()`, or with no gradients at all, silently does nothing.
+# - Orders that work: `zero_grad, backward, step` or `backward, step, zero_grad`. With
+#   `zero_grad()` between `backward()` and `step()`, or no `backward()` at all, `step()`
+#   finds no gradients and silently does nothing.
 # - `set_to_none=True`: `step()` skips the parameter. Zero-filled gradients still let
 #   momentum, weight decay and Adam move it.
 # - Gradient accumulation: `zero_grad()` once, `(loss / n_micro).backward()` per
