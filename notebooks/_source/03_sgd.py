@@ -118,8 +118,9 @@ for run in lr_runs.values():
     print(run.summary())
 
 fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4))
-plotting.plot_trajectories(lr_runs, ax=left)
-left.set_title("Plain SGD on the ravine, 50 steps")
+first_steps = {**lr_runs, "lr=0.6 (diverging)": training.run(torch.optim.SGD, "ravine", 4, lr=0.6)}
+plotting.plot_trajectories(first_steps, ax=left)   # all 50 steps of lr=0.6 would paint the plot red
+left.set_title("Plain SGD on the ravine, 50 steps (lr=0.6: the first 4)")
 plotting.plot_losses(lr_runs, ax=right)
 right.set_title("Loss per step")
 plt.show()
@@ -132,8 +133,8 @@ plt.show()
 # - **lr = 0.48, on the edge:** $x$ is faster still (0.904), but $y$ is multiplied by
 #   $-0.92$: it flips side at every step and shrinks by only 8%, the zigzag on the left.
 # - **lr = 0.6, too large:** $|1 - 4 \cdot 0.6| = 1.4$: $y$ flips side and grows by 40% per
-#   step. The red path leaves the plot after two steps, and its loss climbs a straight line
-#   on the log scale.
+#   step. The red path leaves the plot after two steps (only its first 4 are drawn), and
+#   its loss climbs a straight line on the log scale.
 #
 # ## Common mistake: raising the learning rate to go faster
 #
