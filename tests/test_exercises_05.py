@@ -16,7 +16,7 @@ from myoptim_helpers.exercises import exercises_of, grade
 from myoptim_helpers.exercises.lesson05 import _adamw_step, _param_groups
 
 
-# ----------------------------------------------------------------------------- 05.1 answers
+# ----------------------------------------------------------------------------- 05.3 answers
 
 def stub_groups(model, weight_decay):
     """Return [decay group, no-decay group] for torch.optim.AdamW."""
@@ -95,7 +95,7 @@ def groups_freezes(model, weight_decay):
     return _param_groups(model, weight_decay)
 
 
-# ----------------------------------------------------------------------------- 05.3 answers
+# ----------------------------------------------------------------------------- 05.2 answers
 
 def stub_adamw(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps, weight_decay):
     """Return (param, exp_avg, exp_avg_sq) after AdamW's step number `step` (1, 2, ...)."""
@@ -183,68 +183,68 @@ def adamw_nan(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps, weight_dec
 # ----------------------------------------------------------------------------- the table
 
 CASES = [
-    # 05.1: decay and no-decay param groups
-    ("05.1", "reference", (_param_groups,), "correct", ["each parameter exactly once"]),
-    ("05.1", "nanoGPT's dict version", (groups_nanogpt_dict,), "correct", []),
-    ("05.1", "returns the optimizer", (groups_as_optimizer,), "correct", []),
-    ("05.1", "stub", (stub_groups,), "not attempted", []),
-    ("05.1", "selects by name", (groups_by_name,), "incorrect",
+    # 05.3: decay and no-decay param groups
+    ("05.3", "reference", (_param_groups,), "correct", ["each parameter exactly once"]),
+    ("05.3", "nanoGPT's dict version", (groups_nanogpt_dict,), "correct", []),
+    ("05.3", "returns the optimizer", (groups_as_optimizer,), "correct", []),
+    ("05.3", "stub", (stub_groups,), "not attempted", []),
+    ("05.3", "selects by name", (groups_by_name,), "incorrect",
      ["norm.weight", "a norm's weight", "weight_decay=0.1", "not by the name 'bias'"]),
-    ("05.1", "dim == 2", (groups_dim_equals_two,), "incorrect",
+    ("05.3", "dim == 2", (groups_dim_equals_two,), "incorrect",
      ["conv.weight", "shape (8, 8, 3)", "`p.dim() == 2`"]),
-    ("05.1", "Linear weights only", (groups_linear_only,), "incorrect",
+    ("05.3", "Linear weights only", (groups_linear_only,), "incorrect",
      ["embed.weight", "2 or more dimensions is decayed", "not by name or module type"]),
-    ("05.1", "no weight_decay key", (groups_no_key,), "incorrect",
+    ("05.3", "no weight_decay key", (groups_no_key,), "incorrect",
      ["group 1 has no 'weight_decay' key", "0.01 for AdamW"]),
-    ("05.1", "hard-coded 0.1", (groups_hard_coded,), "incorrect",
+    ("05.3", "hard-coded 0.1", (groups_hard_coded,), "incorrect",
      ["weight_decay=0.1", "use the `weight_decay` argument (0.05)"]),
-    ("05.1", "everything in the decay group", (groups_all_in_decay,), "incorrect",
+    ("05.3", "everything in the decay group", (groups_all_in_decay,), "incorrect",
      ["appears in groups 0 and 1", "exactly one group"]),
-    ("05.1", "forgets the no-decay group", (groups_forgets_no_decay,), "incorrect",
+    ("05.3", "forgets the no-decay group", (groups_forgets_no_decay,), "incorrect",
      ["are in no group", "never train"]),
-    ("05.1", "copies of the parameters", (groups_copies,), "incorrect",
+    ("05.3", "copies of the parameters", (groups_copies,), "incorrect",
      ["not a parameter of the `model` argument"]),
-    ("05.1", "names instead of tensors", (groups_names,), "incorrect", ["holds a str", "not their names"]),
-    ("05.1", "tensors, not groups", (groups_tensors_only,), "incorrect", ["item 0 of the list is a tensor"]),
-    ("05.1", "one dict", (groups_one_dict,), "incorrect", ["returned one dict"]),
-    ("05.1", "freezes parameters", (groups_freezes,), "incorrect",
+    ("05.3", "names instead of tensors", (groups_names,), "incorrect", ["holds a str", "not their names"]),
+    ("05.3", "tensors, not groups", (groups_tensors_only,), "incorrect", ["item 0 of the list is a tensor"]),
+    ("05.3", "one dict", (groups_one_dict,), "incorrect", ["returned one dict"]),
+    ("05.3", "freezes parameters", (groups_freezes,), "incorrect",
      ["changed `requires_grad` of conv.bias", "freezing"]),
-    ("05.1", "not a function", ([],), "incorrect", ["should be a function"]),
-    # 05.2: predict one step
-    ("05.2", "reference", (1.99, 1.9, 2.06), "correct", ["SGD: 1.99"]),
-    ("05.2", "torch's exact numbers", (1.99, 2.0 - 0.1 * 0.1 / (0.1 + 1e-8),
+    ("05.3", "not a function", ([],), "incorrect", ["should be a function"]),
+    # 05.1: predict one step
+    ("05.1", "reference", (1.99, 1.9, 2.06), "correct", ["SGD: 1.99"]),
+    ("05.1", "torch's exact numbers", (1.99, 2.0 - 0.1 * 0.1 / (0.1 + 1e-8),
                                        1.96 + 0.1 * 0.3 / (0.3 + 1e-8)), "correct", []),
-    ("05.2", "stub", (..., ..., ...), "not attempted", []),
-    ("05.2", "one stub left", (1.99, 1.9, ...), "not attempted", []),
-    ("05.2", "SGD without decay", (2.03, 1.9, 2.06), "incorrect", ["theta_sgd", "left out the decay"]),
-    ("05.2", "SGD decay without lr", (1.63, 1.9, 2.06), "incorrect", ["scaled by lr too"]),
-    ("05.2", "Adam as SGD", (1.99, 1.99, 2.06), "incorrect", ["theta_adam", "that is SGD's step"]),
-    ("05.2", "Adam ignoring the decay", (1.99, 2.1, 2.06), "incorrect",
+    ("05.1", "stub", (..., ..., ...), "not attempted", []),
+    ("05.1", "one stub left", (1.99, 1.9, ...), "not attempted", []),
+    ("05.1", "SGD without decay", (2.03, 1.9, 2.06), "incorrect", ["theta_sgd", "left out the decay"]),
+    ("05.1", "SGD decay without lr", (1.63, 1.9, 2.06), "incorrect", ["scaled by lr too"]),
+    ("05.1", "Adam as SGD", (1.99, 1.99, 2.06), "incorrect", ["theta_adam", "that is SGD's step"]),
+    ("05.1", "Adam ignoring the decay", (1.99, 2.1, 2.06), "incorrect",
      ["Adam without decay", "g' = −0.3 + 0.4 = 0.1"]),
-    ("05.2", "Adam as AdamW", (1.99, 2.06, 2.06), "incorrect", ["that is AdamW"]),
-    ("05.2", "AdamW as Adam", (1.99, 1.9, 1.9), "incorrect", ["theta_adamw", "Adam with an L2 term"]),
-    ("05.2", "AdamW decay without lr", (1.99, 1.9, 1.7), "incorrect", ["θ·(1 − 0.1·0.2)"]),
-    ("05.2", "AdamW decays after", (1.99, 1.9, 2.058), "incorrect", ["decays θ before the Adam update"]),
-    ("05.2", "unexplained", (1.99, 1.9, 2.5), "incorrect", ["theta_adamw = 2.5", "gives 2.06"]),
-    ("05.2", "string", ("1.99", 1.9, 2.06), "incorrect", ["theta_sgd should be a number, got str"]),
-    ("05.2", "too few answers", (1.99, 1.9), "error", ["takes 3 answer(s)"]),
-    # 05.3: one AdamW step
-    ("05.3", "reference", (_adamw_step,), "correct", ["all 6 steps"]),
-    ("05.3", "torch's order of operations", (adamw_torch_order,), "correct", []),
-    ("05.3", "subtracts lr·λ·θ_old after", (adamw_subtracts_decay_after,), "correct", []),
-    ("05.3", "stub", (stub_adamw,), "not attempted", []),
-    ("05.3", "L2 instead of decoupled", (adamw_as_l2,), "incorrect",
+    ("05.1", "Adam as AdamW", (1.99, 2.06, 2.06), "incorrect", ["that is AdamW"]),
+    ("05.1", "AdamW as Adam", (1.99, 1.9, 1.9), "incorrect", ["theta_adamw", "Adam with an L2 term"]),
+    ("05.1", "AdamW decay without lr", (1.99, 1.9, 1.7), "incorrect", ["θ·(1 − 0.1·0.2)"]),
+    ("05.1", "AdamW decays after", (1.99, 1.9, 2.058), "incorrect", ["decays θ before the Adam update"]),
+    ("05.1", "unexplained", (1.99, 1.9, 2.5), "incorrect", ["theta_adamw = 2.5", "gives 2.06"]),
+    ("05.1", "string", ("1.99", 1.9, 2.06), "incorrect", ["theta_sgd should be a number, got str"]),
+    ("05.1", "too few answers", (1.99, 1.9), "error", ["takes 3 answer(s)"]),
+    # 05.2: one AdamW step
+    ("05.2", "reference", (_adamw_step,), "correct", ["all 6 steps"]),
+    ("05.2", "torch's order of operations", (adamw_torch_order,), "correct", []),
+    ("05.2", "subtracts lr·λ·θ_old after", (adamw_subtracts_decay_after,), "correct", []),
+    ("05.2", "stub", (stub_adamw,), "not attempted", []),
+    ("05.2", "L2 instead of decoupled", (adamw_as_l2,), "incorrect",
      ["exp_avg[0]", "Adam with an L2 term"]),
-    ("05.3", "decay without lr", (adamw_without_lr,), "incorrect", ["scaled by lr"]),
-    ("05.3", "decay after the update", (adamw_decay_after,), "incorrect", ["the decay comes first"]),
-    ("05.3", "no decay", (adamw_no_decay,), "incorrect", ["no weight decay in your step"]),
-    ("05.3", "decay twice", (adamw_both,), "incorrect", ["applied twice"]),
-    ("05.3", "no bias correction", (adamw_no_bias_correction,), "incorrect", ["bias correction is missing"]),
-    ("05.3", "eps inside", (adamw_eps_inside,), "incorrect", ["eps sits inside the square root"]),
-    ("05.3", "in place", (adamw_in_place,), "incorrect", ["modified its argument `param` in place"]),
-    ("05.3", "wrong return shape", (adamw_returns_tuple_of_two,), "incorrect",
+    ("05.2", "decay without lr", (adamw_without_lr,), "incorrect", ["scaled by lr"]),
+    ("05.2", "decay after the update", (adamw_decay_after,), "incorrect", ["the decay comes first"]),
+    ("05.2", "no decay", (adamw_no_decay,), "incorrect", ["no weight decay in your step"]),
+    ("05.2", "decay twice", (adamw_both,), "incorrect", ["applied twice"]),
+    ("05.2", "no bias correction", (adamw_no_bias_correction,), "incorrect", ["bias correction is missing"]),
+    ("05.2", "eps inside", (adamw_eps_inside,), "incorrect", ["eps sits inside the square root"]),
+    ("05.2", "in place", (adamw_in_place,), "incorrect", ["modified its argument `param` in place"]),
+    ("05.2", "wrong return shape", (adamw_returns_tuple_of_two,), "incorrect",
      ["`adamw_step` should return three tensors", "returned 2 values"]),
-    ("05.3", "inf", (adamw_nan,), "incorrect", ["already at step 1", "got -inf", "NaN or inf"]),
+    ("05.2", "inf", (adamw_nan,), "incorrect", ["already at step 1", "got -inf", "NaN or inf"]),
 ]
 
 
@@ -264,7 +264,7 @@ def test_every_exercise_has_a_reference_case():
 
 
 def test_prediction_reference_is_torch():
-    """05.2's stated answers are what torch computes (to the eps effect of 1e-8)."""
+    """05.1's stated answers are what torch computes (to the eps effect of 1e-8)."""
     from myoptim_helpers.exercises.lesson05 import _torch_one_step
     assert _torch_one_step(torch.optim.SGD) == pytest.approx(1.99, abs=1e-12)
     assert _torch_one_step(torch.optim.Adam) == pytest.approx(1.9, abs=1e-7)

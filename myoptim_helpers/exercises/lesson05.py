@@ -17,7 +17,7 @@ from ._core import _type_names, call, correct, exercise, expect_number, fail, in
 from .lesson04 import (F64, _ADAM_MISTAKES, _adam_variant, _first_named_mismatch, _grad_at,
                        _unpack_adam_result, _valley)
 
-# ----------------------------------------------------------------------------- 05.1
+# ----------------------------------------------------------------------------- 05.3
 
 
 def _param_groups(model, weight_decay):
@@ -134,7 +134,7 @@ def _check_groups(result, model, weight_decay):
     return len(groups)
 
 
-@exercise("05.1", title="Decay and no-decay param groups", solution=_param_groups, hints=[
+@exercise("05.3", title="Decay and no-decay param groups", solution=_param_groups, hints=[
     "Loop over `model.parameters()` and sort each tensor by `p.dim()`: 2 or more dimensions "
     "(matrices, embeddings, conv kernels) are decayed; biases and norm weights (1-D) are not.",
     "Return two dicts: `{'params': decay, 'weight_decay': weight_decay}` and "
@@ -157,9 +157,9 @@ def grade_param_groups(param_groups):
                    "exactly once (checked on a model with an embedding, a conv and two norms).")
 
 
-# ----------------------------------------------------------------------------- 05.2
+# ----------------------------------------------------------------------------- 05.1
 
-THETA, GRAD, LR, WD = 2.0, -0.3, 0.1, 0.2   # the numbers of exercise 05.2
+THETA, GRAD, LR, WD = 2.0, -0.3, 0.1, 0.2   # the numbers of exercise 05.1
 
 _PREDICTION = """\
 theta_sgd = 2.0 - 0.1 * (-0.3 + 0.2 * 2.0)           # SGD: L2 term in the gradient: 1.99
@@ -221,7 +221,7 @@ _ADAMW_MISTAKES = (
 _PREDICT_ATOL = 1e-6   # eps changes Adam's first step by about lr·eps/|g| = 1e-8
 
 
-@exercise("05.2", title="Predict one step: L2 vs decoupled decay", solution=_PREDICTION, hints=[
+@exercise("05.1", title="Predict one step: L2 vs decoupled decay", solution=_PREDICTION, hints=[
     "SGD and Adam with weight_decay see the gradient g' = g + λθ = −0.3 + 0.2·2.0. AdamW sees g "
     "alone and multiplies θ by 1 − lr·λ first.",
     "Adam's first step (bias-corrected) is lr · m̂ / (√v̂ + ε) with m̂ = g', v̂ = g'²: a step of "
@@ -248,7 +248,7 @@ def grade_prediction(theta_sgd, theta_adam, theta_adamw):
                    "loss gradient), AdamW: 2.06. Same weight_decay, three different steps.")
 
 
-# ----------------------------------------------------------------------------- 05.3
+# ----------------------------------------------------------------------------- 05.2
 
 def _adamw_step(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps, weight_decay):
     beta1, beta2 = betas
@@ -349,7 +349,7 @@ def _run_adamw_step(adamw_step, learner=False):
     return steps
 
 
-@exercise("05.3", title="One AdamW step from scratch", solution=_adamw_step, hints=[
+@exercise("05.2", title="One AdamW step from scratch", solution=_adamw_step, hints=[
     "AdamW = decoupled decay + Adam: first `param = param * (1 - lr * weight_decay)`, then "
     "exactly lesson 04's Adam step with the unchanged `grad`.",
     "The moments never see weight_decay: exp_avg = beta1·exp_avg + (1 − beta1)·grad, "

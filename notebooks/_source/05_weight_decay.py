@@ -188,12 +188,12 @@ for name, run in [("torch.optim.Adam(decoupled_weight_decay=True)",
           f"{(run.positions - reference).abs().max():.1e}")
 
 # %% [markdown]
-# ### Exercise 05.2 · Predict one step: L2 vs decoupled decay
+# ### Exercise 05.1 · Predict one step: L2 vs decoupled decay
 #
 # A single weight $\theta = 2.0$ has loss gradient $g = -0.3$. Predict, with pen and paper
 # (or a Python expression), the weight after **one** step of each optimizer with `lr=0.1`
 # and `weight_decay=0.2` (default betas and eps; eps changes the result by about $10^{-8}$,
-# ignore it). The checker runs torch. Stuck? `hint("05.2")`, then `show_solution("05.2")`.
+# ignore it). The checker runs torch. Stuck? `hint("05.1")`, then `show_solution("05.1")`.
 
 # %%
 # BEGIN SOLUTION
@@ -204,16 +204,16 @@ theta_sgd = 2.0 - 0.1 * (-0.3 + 0.2 * 2.0)           # L2 gradient g' = 0.1: 1.9
 theta_adam = 2.0 - 0.1 * 1.0                          # first Adam step = lr · g'/|g'|: 1.9
 theta_adamw = 2.0 * (1 - 0.1 * 0.2) - 0.1 * (-1.0)    # shrink, then lr · g/|g| upwards: 2.06
 # END SOLUTION
-check("05.2", theta_sgd, theta_adam, theta_adamw)
+check("05.1", theta_sgd, theta_adam, theta_adamw)
 
 # %% [markdown]
-# ### Exercise 05.3 · One AdamW step from scratch
+# ### Exercise 05.2 · One AdamW step from scratch
 #
 # Extend lesson 04's Adam step with decoupled weight decay: given the parameter, its loss
 # gradient, the moments, the step number (1 at the first step) and the hyperparameters,
 # **return** the new `(param, exp_avg, exp_avg_sq)` without changing the inputs. The
 # checker runs six steps next to `torch.optim.AdamW(lr=0.05, betas=(0.8, 0.99), eps=1e-3,
-# weight_decay=0.5)`. Stuck? `hint("05.3")`, then `show_solution("05.3")`.
+# weight_decay=0.5)`. Stuck? `hint("05.2")`, then `show_solution("05.2")`.
 
 # %%
 def adamw_step(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps, weight_decay):
@@ -230,7 +230,7 @@ def adamw_step(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps, weight_de
     # END SOLUTION
 
 
-check("05.3", adamw_step)
+check("05.2", adamw_step)
 
 # %% [markdown]
 # ## 4. What decay does: overfitting on 12 points
@@ -344,13 +344,13 @@ print("weight_decay per group:", [group["weight_decay"] for group in opt.param_g
 # The symptom: nothing fails, and the biases and norm weights are decayed after all, with
 # 0.01. Always write `"weight_decay": 0.0` in the no-decay group.
 #
-# ### Exercise 05.1 · Decay and no-decay param groups
+# ### Exercise 05.3 · Decay and no-decay param groups
 #
 # Complete `param_groups(model, weight_decay)` so that it returns the two param groups of
 # nanoGPT's rule for **any** model: every trainable tensor with 2 or more dimensions in the
 # first group with the given `weight_decay`, every other one in the second with
 # `weight_decay` 0.0. The checker tries it on models with an embedding, a 3-D convolution
-# kernel, LayerNorm and BatchNorm. Stuck? `hint("05.1")`, then `show_solution("05.1")`.
+# kernel, LayerNorm and BatchNorm. Stuck? `hint("05.3")`, then `show_solution("05.3")`.
 
 # %%
 def param_groups(model, weight_decay):
@@ -362,7 +362,7 @@ def param_groups(model, weight_decay):
     # END SOLUTION
 
 
-check("05.1", param_groups)
+check("05.3", param_groups)
 
 # %% [markdown]
 # ## 6. Weight decay is not dropout
