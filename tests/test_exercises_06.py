@@ -685,6 +685,8 @@ CASES = [
     ("06.1", "eager state", (momentum_update, EagerStateSGD), "incorrect",
      ["created state ['momentum_buffer']", "whose `.grad` is None", "lazily"]),
     ("06.1", "one answer only", (momentum_update,), "error", ["takes 2 answer(s)"]),
+    ("06.1", "a lambda without keywords", (lambda *args: 0, MomentumSGD), "error",
+     ["your lambda raised TypeError", "unexpected keyword argument 'lr'"]),
     # 06.2: a closure for LBFGS
     ("06.2", "reference", (make_closure,), "correct", ["follows the reference exactly"]),
     ("06.2", "returns loss.item()", (returns_item,), "correct", ["follows the reference exactly"]),

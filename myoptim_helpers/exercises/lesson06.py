@@ -675,7 +675,11 @@ class _Wrapped(Optimizer):
 
 
 def _function_name(fn):
-    return f"`{getattr(fn, '__name__', 'your function')}`"
+    """'`momentum_update`' for a named function; 'your lambda' or 'your function' otherwise."""
+    name = getattr(fn, "__name__", None)
+    if name is None:
+        return "your function"
+    return "your lambda" if name == "<lambda>" else f"`{name}`"
 
 
 def _expect_update_function(fn, name):
