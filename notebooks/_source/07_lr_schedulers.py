@@ -320,9 +320,9 @@ ax.set_title("CosineAnnealingLR: T_max counts scheduler.step() calls")
 plt.show()
 
 # %% [markdown]
-# With `T_max=10` stepped per batch, the cosine reaches 0 after two epochs, climbs back
-# (there is no restart, the cosine simply goes on) and swings down and up five times in ten
-# epochs. Nothing warns. `OneCycleLR` at least refuses to go past its end: built for 10 steps and
+# With `T_max=10` stepped per batch, the cosine reaches 0 after two epochs and climbs back
+# (there is no restart, the cosine simply goes on): down, up, down, up, down in ten epochs.
+# Nothing warns. `OneCycleLR` at least refuses to go past its end: built for 10 steps and
 # stepped per batch, it raises in the third epoch.
 
 # %% tags=["raises-exception"]
