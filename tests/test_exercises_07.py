@@ -210,6 +210,11 @@ class ReturnsNaN(WarmupCosineRef):
         return [math.nan for _ in self.base_lrs]
 
 
+class ReturnsFloat32Tensors(WarmupCosineRef):
+    def get_lr(self):
+        return [torch.tensor(lr) for lr in super().get_lr()]  # torch.tensor(float) is float32
+
+
 class OursBased(ours.LRScheduler):
     """The same schedule on the helper package's base class."""
 
@@ -429,6 +434,8 @@ CASES = [
      "raised AttributeError: 'RaisesInGetLr' object has no attribute 'warmup_factor' "
      f"(line {inspect.getsourcelines(RaisesInGetLr.get_lr)[1] + 1} of test_exercises_07.py in `get_lr`"),
     ("07.3", ReturnsNaN, "incorrect", "the lr of param group 0 at epoch 0 is nan; expected a finite number."),
+    ("07.3", ReturnsFloat32Tensors, "incorrect",
+     "the lr of param group 0 at epoch 0 is a torch.float32 tensor: return Python floats"),
     ("07.3", warmup_cosine_function, "incorrect",
      "WarmupCosine should be a class (a subclass of torch.optim.lr_scheduler.LRScheduler), got function."),
 

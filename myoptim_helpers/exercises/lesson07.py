@@ -461,7 +461,13 @@ def _learner_warmup_table(scheduler_class, config) -> list:
         for epoch in range(config["total_epochs"] + 1):
             row = []
             for i, group in enumerate(opt.param_groups):
-                row.append(expect_number(group["lr"], f"the lr of param group {i} at epoch {epoch}"))
+                lr = group["lr"]
+                if isinstance(lr, torch.Tensor) and lr.is_floating_point() and lr.dtype != torch.float64:
+                    # compared at 1e-12, float32 rounding would be blamed on the formula
+                    fail(f"the lr of param group {i} at epoch {epoch} is a {lr.dtype} tensor: return "
+                         "Python floats from get_lr (`math.cos`, not `torch.cos` of a float32 "
+                         "tensor), or the learning rates lose digits to float32 rounding.")
+                row.append(expect_number(lr, f"the lr of param group {i} at epoch {epoch}"))
             table.append(row)
             opt.step()
             call(scheduler.step, name=f"`{name}.step()`")
