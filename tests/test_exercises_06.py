@@ -499,6 +499,14 @@ def grad_in_place_signum(param, grad, momentum_buffer, *, lr, momentum):
     return momentum_buffer
 
 
+def float32_buffer_signum(param, grad, momentum_buffer, *, lr, momentum):
+    if momentum_buffer is None:
+        momentum_buffer = torch.zeros(param.shape)  # float32, next to float64 parameters
+    momentum_buffer.mul_(momentum).add_(grad, alpha=1 - momentum)
+    param.add_(momentum_buffer.sign(), alpha=-lr)
+    return momentum_buffer
+
+
 def fresh_buffer_signum(param, grad, momentum_buffer, *, lr, momentum):
     momentum_buffer = torch.zeros_like(param)          # ignores the buffer it is given
     momentum_buffer.mul_(momentum).add_(grad, alpha=1 - momentum)
@@ -720,6 +728,8 @@ CASES = [
      ["differs from the reference already at step 1", "the step is `lr * m`"]),
     ("06.3", "gradient scaled in place", (grad_in_place_signum,), "incorrect",
      ["`grad_in_place_signum` changed `w.grad`"]),
+    ("06.3", "float32 buffer", (float32_buffer_signum,), "incorrect",
+     ["is torch.float32, but the parameter is torch.float64", "torch.zeros_like(param)"]),
     ("06.3", "a new buffer every step", (fresh_buffer_signum,), "incorrect",
      ["plain sign-SGD", "does not carry over"]),
     ("06.3", "buffer not returned", (forgets_return_signum,), "incorrect",

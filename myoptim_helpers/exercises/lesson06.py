@@ -670,6 +670,11 @@ class _Wrapped(Optimizer):
                 if buf is not None:
                     expect_tensor(buf, f"the `{key}` returned by {label}", shape=p.shape,
                                   finite=False)
+                    if buf.dtype != p.dtype:  # else float32 rounding is reported as a wrong rule
+                        fail(f"the `{key}` returned by {label} is {buf.dtype}, but the "
+                             f"parameter is {p.dtype}: make it from the parameter or the "
+                             "gradient (`torch.zeros_like(param)`, `grad.clone()`); "
+                             "`torch.zeros(shape)` is float32.")
                     state[key] = buf
         return loss
 
