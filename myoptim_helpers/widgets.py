@@ -323,7 +323,7 @@ class TrajectoryExplorer(_Explorer):
     def _readout(self, history: training.History) -> str:
         surface = history.surface
         x, y = history.final_position
-        parts = [f"<b>{html.escape(history.label)}</b>", f"{len(history)} steps",
+        parts = [f"<b>{html.escape(history.label)}</b>", f"{len(history)} step{'' if len(history) == 1 else 's'}",
                  f"final loss {history.final_loss:.4g} at ({x:.4g}, {y:.4g})"]
         distance = history.distance_to_minimum
         if distance is None:

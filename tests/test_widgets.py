@@ -1,5 +1,6 @@
 """The explorers of myoptim_helpers.widgets, driven programmatically as a slider move would drive them."""
 
+import html
 import io
 
 import matplotlib
@@ -146,6 +147,36 @@ def test_the_contour_background_is_drawn_once_per_surface(adam, monkeypatch):
     assert calls == ["bumpy"]
 
 
+# (control, value, runs and renders so far): one run is kept, so going back re-runs;
+# a control the optimizer does not use costs nothing; contours are drawn once per surface.
+BACK_AND_FORTH = [
+    ("surface", "beale", 2, 2),
+    ("surface", "rosenbrock", 3, 3),
+    ("optimizer", "SGD", 4, 4),
+    ("beta2", 0.99, 4, 4),  # SGD has no betas
+    ("optimizer", "Adam", 5, 5),  # now with beta2 = 0.99
+    ("momentum", 0.5, 5, 5),  # Adam has no momentum
+    ("optimizer", "SGD", 6, 6),  # now with momentum = 0.5
+    ("surface", "beale", 7, 7),
+    ("optimizer", "Adagrad", 8, 8),
+    ("surface", "rosenbrock", 9, 9),
+    ("steps", 10, 9, 10),
+]
+
+
+def test_switching_back_and_forth_counts_every_run_and_render(adam, monkeypatch):
+    calls = []
+    original = plotting.plot_surface
+    monkeypatch.setattr(plotting, "plot_surface", lambda *a, **k: calls.append(a[0]) or original(*a, **k))
+    for control, value, runs, renders in BACK_AND_FORTH:
+        adam.controls[control].value = value
+        assert adam.error is None, (control, value, adam.readout.value)
+        assert (adam.runs, adam.renders) == (runs, renders), (control, value)
+    assert calls == ["beale"]
+    expected = training.run(optim.Adagrad, "rosenbrock", 10, lr=0.1)
+    assert torch.equal(adam.history.positions, expected.positions)
+
+
 def test_the_fast_redraw_equals_a_full_redraw(adam):
     for control, value in [("lr", 0.3), ("surface", "bumpy"), ("optimizer", "SGD"), ("lr", 0.5),
                            ("surface", "rosenbrock"), ("lr", 0.001)]:
@@ -196,6 +227,70 @@ def test_a_diverging_run_is_reported_and_drawn(adam):
     crosses = [line for line in adam._path_ax.lines if line.get_marker() == plotting.DIVERGED_MARKER]
     assert len(crosses) == 1
     assert adam.error is None
+
+
+def _markers(ax) -> int:
+    return sum(line.get_marker() == plotting.DIVERGED_MARKER for line in ax.lines)
+
+
+@pytest.mark.parametrize("surface", ["ravine", "rosenbrock", "beale", "saddle", "bumpy"])
+def test_extreme_learning_rates_give_a_picture_and_a_readout(surface):
+    # Every optimizer at the learning-rate slider's ends, switching optimizers
+    # back and forth: never an error or a blank panel, and a diverged run is
+    # named in the readout and marked on both panels.
+    explorer = trajectory_explorer(surface, "SGD", steps=100)
+    lr = explorer.controls["lr"]
+    ends = (lr.base**lr.min, lr.base**lr.max)
+    for optimizer in ["SGD", "Adam", "SGD+Nesterov", "Adagrad", "RMSprop", "AdamW", "SGD"]:
+        explorer.controls["optimizer"].value = optimizer
+        for value in ends:
+            lr.value = value
+            where = f"{surface}/{optimizer}/lr={value:g}"
+            h = explorer.history
+            assert explorer.error is None, (where, explorer.readout.value)
+            assert h.label.startswith(f"{optimizer}(lr={value:g}") and h.label in html.unescape(explorer.readout.value)
+            assert (f"diverged at step {h.diverged_at}" in explorer.readout.value) == h.diverged, where
+            assert (_markers(explorer._path_ax), _markers(explorer._loss_ax)) == ((1, 1) if h.diverged else (0, 0))
+            assert len(h) >= 1 and np.isfinite(h.losses.numpy()).all(), where
+            pixels = _pixels(explorer.image.value)
+            for ax in (explorer._path_ax, explorer._loss_ax):
+                assert _colours_inside(ax, pixels) > 8, where  # an empty panel is one or two colours
+
+
+def _colours_inside(ax, pixels) -> int:
+    """Return how many colours the pixels inside ``ax``'s frame have."""
+    (x0, y0), (x1, y1) = ax.get_window_extent().get_points()
+    height = pixels.shape[0]
+    inside = pixels[int(height - y1) + 2 : int(height - y0) - 2, int(x0) + 2 : int(x1) - 2].astype(np.int32)
+    return len(np.unique((inside[..., 0] << 16) | (inside[..., 1] << 8) | inside[..., 2]))
+
+
+# (optimizer, learning rate, slider, its end, what the readout says)
+SLIDER_ENDS = [
+    ("Adam", 0.1, "steps", "min", "· 1 step ·"),
+    ("Adam", 0.1, "steps", "max", "· 1000 steps ·"),
+    ("Adam", 0.1, "beta2", "max", "betas=(0.9, 0.9999)"),
+    ("Adam", 0.1, "beta2", "min", "betas=(0.9, 0.9)"),
+    ("AdamW", 0.1, "beta1", "min", "betas=(0, 0.999)"),
+    ("AdamW", 0.1, "beta1", "max", "betas=(0.99, 0.999)"),
+    ("SGD", 1e-3, "momentum", "min", "SGD(lr=0.001, momentum=0)"),
+    ("SGD", 1e-3, "momentum", "max", "SGD(lr=0.001, momentum=0.99)"),
+    ("SGD+Nesterov", 1e-3, "momentum", "max", "SGD+Nesterov(lr=0.001, momentum=0.99)"),
+    ("RMSprop", 0.01, "momentum", "max", "RMSprop(lr=0.01, momentum=0.99)"),
+    ("Adagrad", 0.1, "lr", "min", "Adagrad(lr=0.0001)"),
+    ("Adagrad", 0.1, "lr", "max", "Adagrad(lr=10)"),
+]
+
+
+@pytest.mark.parametrize("optimizer, lr, control, end, text", SLIDER_ENDS)
+def test_every_slider_end_gives_a_new_picture_and_a_readout(adam, optimizer, lr, control, end, text):
+    adam.controls["optimizer"].value = optimizer
+    adam.controls["lr"].value = lr
+    image = adam.image.value
+    slider = adam.controls[control]
+    slider.value = slider.base ** getattr(slider, end) if control == "lr" else getattr(slider, end)
+    assert adam.error is None and text in html.unescape(adam.readout.value), adam.readout.value
+    assert adam.image.value != image
 
 
 def test_an_error_in_a_callback_is_shown_and_kept(adam):
