@@ -307,6 +307,7 @@ def _first_nonfinite(name: str, value: Tensor) -> str:
 # ---------------------------------------------------------------------------
 
 
+@torch.enable_grad()  # a caller inside torch.no_grad() still gets gradients to descend
 def run(
     optimizer,
     problem: str | problems.Surface,
@@ -491,6 +492,7 @@ def _evaluate(model, loss_fn, x, y) -> float:
     return value
 
 
+@torch.enable_grad()
 def fit(
     model,
     optimizer,

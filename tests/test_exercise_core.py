@@ -524,3 +524,25 @@ def test_public_names_are_documented():
         obj = getattr(ex, name)
         if callable(obj) and not isinstance(obj, str):
             assert inspect.getdoc(obj), f"{name} has no docstring"
+
+
+def test_graders_run_with_gradients_even_when_the_notebook_switched_them_off():
+    seen = []
+    with torch.no_grad():
+        with _core.preserved_global_state():
+            seen.append(torch.is_grad_enabled())
+        seen.append(torch.is_grad_enabled())
+    assert seen == [True, False]
+
+
+def test_an_array_of_strings_modified_in_place_is_named_not_a_checker_crash():
+    import numpy as np
+
+    names = np.array(["4.weight", "4.bias"])
+
+    def rename(a):
+        a[0] = "0.weight"
+
+    with pytest.raises(ex.Reject, match=r"modified its argument `a` in place \(the values of a changed\)"):
+        ex.call(rename, names)
+    assert ex.call(lambda a: a.tolist(), np.array(["x", "y"])) == ["x", "y"]  # unchanged: no complaint

@@ -374,3 +374,14 @@ def test_importing_the_light_modules_loads_no_plotting_or_widgets():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_run_and_fit_work_inside_torch_no_grad():
+    # A learner cell (or a checker) may call them with gradients switched off.
+    with torch.no_grad():
+        history = run(torch.optim.SGD, "ravine", 3, lr=0.1)
+        fitted = fit(torch.nn.Linear(1, 1), torch.optim.SGD, problems.linear_data(20), 2, lr=0.1, progress=False)
+        assert not torch.is_grad_enabled()
+    expected = run(torch.optim.SGD, "ravine", 3, lr=0.1)
+    assert torch.equal(history.positions, expected.positions)
+    assert len(fitted.train_losses) == 3

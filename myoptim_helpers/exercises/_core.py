@@ -382,7 +382,9 @@ def is_stub(answer) -> bool:
 
 @contextlib.contextmanager
 def preserved_global_state():
-    """Restore torch/python/numpy RNG state, default dtype and grad mode on exit."""
+    """Run with gradients enabled (graders train models, even when the notebook has
+    switched gradients off), then restore torch/python/numpy RNG state, default dtype
+    and grad mode on exit."""
     torch_rng = torch.get_rng_state()
     py_rng = random.getstate()
     np_random = sys.modules.get("numpy.random")
@@ -390,6 +392,7 @@ def preserved_global_state():
     dtype = torch.get_default_dtype()
     grad = torch.is_grad_enabled()
     try:
+        torch.set_grad_enabled(True)
         yield
     finally:
         torch.set_rng_state(torch_rng)
@@ -592,8 +595,11 @@ def _first_difference(before, after, where: str = "") -> str | None:
         return None if same else f"{subject} changed from {before[1]!r} to {after[1]!r}"
     if kind == "array":
         import numpy
-        return None if numpy.array_equal(before[1], after[1], equal_nan=True) \
-            else f"the values of {subject} changed"
+        try:
+            same = numpy.array_equal(before[1], after[1], equal_nan=True)
+        except TypeError:  # equal_nan needs numbers; an array of strings compares plainly
+            same = numpy.array_equal(before[1], after[1])
+        return None if same else f"the values of {subject} changed"
     b_items, a_items = dict(before[1]), dict(after[1])
     for label, b in b_items.items():
         if label in a_items:
