@@ -546,3 +546,17 @@ def test_an_array_of_strings_modified_in_place_is_named_not_a_checker_crash():
     with pytest.raises(ex.Reject, match=r"modified its argument `a` in place \(the values of a changed\)"):
         ex.call(rename, names)
     assert ex.call(lambda a: a.tolist(), np.array(["x", "y"])) == ["x", "y"]  # unchanged: no complaint
+
+
+def test_may_modify_by_position_allows_any_argument_name():
+    def step(net, o):  # a learner's own names for model and optimizer
+        net.weight.data.add_(1.0)
+        o.param_groups[0]["lr"] = 0.5
+
+    model = torch.nn.Linear(2, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    ex.call(step, model, opt, may_modify=(0, 1))
+    with pytest.raises(ex.Reject, match=r"modified its argument `o` in place"):
+        ex.call(step, model, opt, may_modify=(0,))
+    with pytest.raises(ex.Reject, match=r"modified its argument `net` in place"):
+        ex.call(step, model, opt, may_modify=("model", "optimizer"))  # names the learner did not use

@@ -464,15 +464,16 @@ def _source_line(filename, lineno) -> str:
     return f"`{line}`" if line else ""
 
 
-def call(fn, *args, name: str | None = None, returns=None, may_modify: Iterable[str] = (),
+def call(fn, *args, name: str | None = None, returns=None, may_modify: Iterable[str | int] = (),
          **kwargs):
     """Call learner code ``fn(*args, **kwargs)`` safely and return its result.
 
     Stops grading (raises :class:`Reject`) with a one-line message when ``fn`` is not
     callable or still a stub, when it raises (exception type, message and the line of
     the learner's own code), when it modifies an argument in place (naming the
-    argument; arguments named in ``may_modify``, e.g. ``("model", "optimizer")`` for a
-    training step, are allowed to change), or, if ``returns`` is a type, when the result
+    argument; arguments listed in ``may_modify`` are allowed to change: by position,
+    e.g. ``(0, 1)`` for a training step's model and optimizer, which works whatever the
+    learner named them, or by keyword name), or, if ``returns`` is a type, when the result
     is None or not a ``returns``. Pass the grader's own inputs, never the learner's objects.
     """
     label = name or _function_label(fn)
@@ -492,8 +493,9 @@ def call(fn, *args, name: str | None = None, returns=None, may_modify: Iterable[
                            f"{': ' + message if message else ''}"
                            f"{_where(exc.__traceback__)}")) from None
     after = [_fingerprint(a) for a in args] + [_fingerprint(v) for v in kwargs.values()]
-    for arg_name, b, a in zip(arg_names, before, after):
-        if arg_name in may_modify:
+    may_modify = tuple(may_modify)
+    for position, (arg_name, b, a) in enumerate(zip(arg_names, before, after)):
+        if arg_name in may_modify or (position < len(args) and position in may_modify):
             continue
         diff = _first_difference(b, a, arg_name)
         if diff is not None:

@@ -274,7 +274,7 @@ def _loop_record(train_fn, learner=False):
         warnings.simplefilter("always")
         if learner:
             call(train_fn, model, optimizer, scheduler, batches, LOOP_EPOCHS,
-                 may_modify=("model", "optimizer", "scheduler"))
+                 may_modify=(0, 1, 2))  # by position: whatever the learner named them
         else:
             train_fn(model, optimizer, scheduler, batches, LOOP_EPOCHS)
     return optimizer.lrs_used, optimizer.params_after, [str(w.message) for w in caught]
@@ -453,7 +453,7 @@ def _learner_warmup_table(scheduler_class, config) -> list:
     n_groups = len(config["lrs"])
     name = getattr(scheduler_class, "__name__", "WarmupCosine")
     try:
-        scheduler = call(scheduler_class, opt, may_modify=("optimizer",), **_scheduler_kwargs(config))
+        scheduler = call(scheduler_class, opt, may_modify=(0,), **_scheduler_kwargs(config))
         if not hasattr(scheduler, "step"):
             fail(f"{name}(...) gave {_type_names(type(scheduler))}; it should be a scheduler: "
                  "subclass torch.optim.lr_scheduler.LRScheduler.")
@@ -662,7 +662,7 @@ def _resumed_record(resume_fn, checkpoint, learner=False):
     checkpoint = copy.deepcopy(checkpoint)
     if learner:
         result = call(resume_fn, model, checkpoint, make_optimizer, make_scheduler,
-                      may_modify=("model",), returns=(tuple, list))
+                      may_modify=(0,), returns=(tuple, list))
         if len(result) != 2:
             fail(f"`{resume_fn.__name__}` returned {len(result)} values; return "
                  "(optimizer, scheduler).")
