@@ -397,3 +397,21 @@ def test_schedule_explorer_reports_bad_milestones():
     assert "milestones must be whole numbers separated by commas" in explorer.readout.value
     explorer.controls["milestones"].value = "10, 20"
     assert explorer.error is None and explorer.lrs.tolist()[19:21] == [0.05, 0.025]
+
+
+@pytest.mark.parametrize("name", [row[0] for row in SCHEDULES])
+def test_every_schedule_slider_at_its_ends_gives_a_schedule(name):
+    explorer = schedule_explorer(name)
+    sliders = [n for n, w in explorer.controls.items() if w.layout.display != "none" and hasattr(w, "min")]
+    assert {"lr", "steps"} <= set(sliders)
+    for control in sliders:
+        slider = explorer.controls[control]
+        for end in ("min", "max"):
+            settings, runs = repr(explorer), explorer.runs
+            slider.value = slider.base ** getattr(slider, end) if control == "lr" else getattr(slider, end)
+            where = f"{name}: {control} at its {end}"
+            assert explorer.error is None, (where, explorer.readout.value)
+            assert torch.isfinite(explorer.lrs).all() and (explorer.lrs >= 0).all(), where
+            assert len(explorer.lrs) == explorer.controls["steps"].value, where
+            assert f"{len(explorer.lrs)} steps" in explorer.readout.value, where
+            assert explorer.runs - runs == int(repr(explorer) != settings) and explorer.renders == explorer.runs, where
