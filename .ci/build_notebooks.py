@@ -335,7 +335,9 @@ def execute(nb, path: Path, timeout: int):
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError
 
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            # no "running over TCP without encryption" warning per kernel: local runs only
+                            extra_arguments=["--IPKernelApp.log_level=ERROR"], record_timing=False,
                             store_widget_state=True,
                             resources={"metadata": {"path": str(path.parent)}})
     try:

@@ -30,7 +30,9 @@ def time_notebook(path: Path, timeout: int = 300) -> float:
     from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            # no "running over TCP without encryption" warning per kernel: local runs only
+                            extra_arguments=["--IPKernelApp.log_level=ERROR"], record_timing=False,
                             resources={"metadata": {"path": str(path.parent)}})
     start = time.perf_counter()
     client.execute(env={**os.environ, **KERNEL_ENV})  # starts, runs, shuts down the kernel
