@@ -560,3 +560,17 @@ def test_may_modify_by_position_allows_any_argument_name():
         ex.call(step, model, opt, may_modify=(0,))
     with pytest.raises(ex.Reject, match=r"modified its argument `net` in place"):
         ex.call(step, model, opt, may_modify=("model", "optimizer"))  # names the learner did not use
+
+
+@pytest.mark.parametrize("answer", [1.5, 3, torch.tensor(1.5), torch.tensor([1.5]),
+                                    __import__("numpy").float32(1.5), __import__("numpy").array([1.5]),
+                                    __import__("numpy").array(1.5)])
+def test_expect_number_takes_python_torch_and_numpy_numbers(answer):
+    assert ex.expect_number(answer, "x") == float(answer if not hasattr(answer, "shape") else answer.reshape(()).item())
+
+
+def test_expect_number_names_a_numpy_array_of_several_numbers():
+    import numpy as np
+
+    with pytest.raises(ex.Reject, match=r"x should be a single number, got an array of shape \(2,\)"):
+        ex.expect_number(np.array([1.0, 2.0]), "x")

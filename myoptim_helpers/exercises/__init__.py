@@ -22,6 +22,7 @@ from ._core import (  # noqa: F401
     Feedback,
     Mismatch,
     Reject,
+    as_plain,
     call,
     check,
     correct,

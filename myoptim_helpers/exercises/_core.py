@@ -65,7 +65,7 @@ __all__ = [
     # helpers for graders
     "stub_reason", "is_stub", "call", "private_copy", "seeded", "preserved_global_state",
     "expect_type", "expect_callable", "expect_tensor", "expect_finite", "expect_number",
-    "expect_close", "expect_same_steps", "first_mismatch", "Mismatch", "tolerance", "fmt",
+    "expect_close", "expect_same_steps", "first_mismatch", "Mismatch", "tolerance", "fmt", "as_plain",
 ]
 
 NOT_ATTEMPTED = "not attempted"
@@ -668,8 +668,25 @@ def expect_finite(value, name: str):
     return value
 
 
+def as_plain(value):
+    """Return a numpy array or scalar as Python numbers/lists; anything else unchanged.
+
+    Learners compute with numpy too: ``np.float32(1.9)`` or ``np.array([0.25, 0.48])``
+    is as good an answer as the Python number or list.
+    """
+    if type(value).__module__ == "numpy" and hasattr(value, "tolist"):
+        return value.tolist()
+    return value
+
+
 def expect_number(value, name: str) -> float:
-    """Return ``value`` as a float if it is a real finite number (int, float, 0-d tensor)."""
+    """Return ``value`` as a float if it is a real finite number (int, float, numpy scalar,
+    1-element tensor)."""
+    if type(value).__module__ == "numpy" and getattr(value, "size", 1) != 1:
+        fail(f"{name} should be a single number, got an array of shape {tuple(value.shape)}.")
+    value = as_plain(value)
+    if isinstance(value, list):  # a 1-element numpy array
+        value = value[0]
     if isinstance(value, torch.Tensor):
         if value.numel() != 1:
             fail(f"{name} should be a single number, got a tensor of shape {tuple(value.shape)}.")

@@ -13,22 +13,15 @@ import numbers
 import torch
 from torch import nn
 
-from ._core import call, correct, exercise, expect_callable, expect_number, fail, first_mismatch, \
-    fmt, seeded
+from ._core import as_plain, call, correct, exercise, expect_callable, expect_number, fail, \
+    first_mismatch, fmt, seeded
 
 # ----------------------------------------------------------------------------- shared
 
 
-def _plain(value):
-    """Return a numpy array or scalar as Python numbers/lists (learners compute with numpy too)."""
-    if type(value).__module__ == "numpy" and hasattr(value, "tolist"):
-        return value.tolist()
-    return value
-
-
 def _numbers(answer, count, name, what):
     """Return ``answer`` (list/tuple/1-D tensor or array of ``count`` numbers) as a list of floats."""
-    answer = _plain(answer)
+    answer = as_plain(answer)
     if isinstance(answer, torch.Tensor):
         if answer.dim() > 1:
             fail(f"{name} is a tensor of shape {tuple(answer.shape)}; give {count} numbers "
@@ -40,7 +33,7 @@ def _numbers(answer, count, name, what):
         fail(f"{name} should be a list of {count} numbers ({what}), got {type(answer).__name__}.")
     if len(answer) != count:
         fail(f"{name} has {len(answer)} number(s); give {count}, {what}.")
-    return [expect_number(_plain(v), f"{name}[{i}]") for i, v in enumerate(answer)]
+    return [expect_number(v, f"{name}[{i}]") for i, v in enumerate(answer)]
 
 
 def _same(a, b, tol=1e-3):
@@ -224,8 +217,8 @@ w_zeros, w_none = 1.7, 1.4
 ])
 def grade_set_to_none(w_zeros, w_none):
     """02.3: w after two more steps, with zero-filled grads and with None grads."""
-    zeros = expect_number(_plain(w_zeros), "`w_zeros`")
-    none = expect_number(_plain(w_none), "`w_none`")
+    zeros = expect_number(w_zeros, "`w_zeros`")
+    none = expect_number(w_none, "`w_none`")
     true_zeros, true_none = _after_zero_grad(False), _after_zero_grad(True)
     after_step_1 = _after_zero_grad(True, extra_steps=0)
     if _same(zeros, true_none) and _same(none, true_zeros):

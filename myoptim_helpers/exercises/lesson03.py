@@ -22,7 +22,7 @@ from types import MappingProxyType
 
 import torch
 
-from ._core import (Reject, _function_label, call, correct, exercise, expect_callable,
+from ._core import (Reject, _function_label, as_plain, call, correct, exercise, expect_callable,
                     expect_number, expect_tensor, fail, first_mismatch, fmt, incorrect)
 
 F64 = torch.float64
@@ -75,15 +75,8 @@ def _why_it_fails(lr, run) -> str:
             "step, so it zigzags across the valley and shrinks slowly. Lower lr_high.")
 
 
-def _plain(value):
-    """Return a numpy array or scalar as Python numbers (learners compute with numpy too)."""
-    if type(value).__module__ == "numpy" and hasattr(value, "tolist"):
-        return value.tolist()
-    return value
-
-
 def _pair(answer, name):
-    answer = _plain(answer)
+    answer = as_plain(answer)
     if isinstance(answer, torch.Tensor) and answer.dim() == 1:
         answer = answer.tolist()
     if isinstance(answer, (str, bytes)) or not isinstance(answer, (tuple, list)):
@@ -91,8 +84,8 @@ def _pair(answer, name):
         fail(f"{name} should be a pair (lr_low, lr_high), got {what}.")
     if len(answer) != 2:
         fail(f"{name} should hold two numbers (lr_low, lr_high), got {len(answer)}.")
-    return (expect_number(_plain(answer[0]), f"lr_low ({name}[0])"),
-            expect_number(_plain(answer[1]), f"lr_high ({name}[1])"))
+    return (expect_number(answer[0], f"lr_low ({name}[0])"),
+            expect_number(answer[1], f"lr_high ({name}[1])"))
 
 
 @exercise("03.1", title="A range of learning rates that works", solution=_LR_RANGE_SOLUTION, hints=[
@@ -245,8 +238,8 @@ def _diagnose_value(value, expected, mistakes, name):
 ])
 def grade_two_steps(w_after_two, buffer_after_two):
     """w and its momentum_buffer after two steps of SGD(lr=0.1, momentum=0.9, dampening=0.75)."""
-    w = expect_number(_plain(w_after_two), "w_after_two")
-    buf = expect_number(_plain(buffer_after_two), "buffer_after_two")
+    w = expect_number(w_after_two, "w_after_two")
+    buf = expect_number(buffer_after_two, "buffer_after_two")
     w_ref, buf_ref = _torch_two_steps()
     w_problem = _diagnose_value(w, w_ref, _W_MISTAKES, "w_after_two")
     if w_problem is not None:
