@@ -256,12 +256,19 @@ def loss_fn(params, batch, step):
     ``never`` never takes part, so its gradient stays None.
     """
     x, y = batch
-    out = torch.tanh(x @ params["w1"].T + params["b1"]) @ params["w2"].T
-    loss = ((out - y) ** 2).mean()
+    hidden = x @ params["w1"].T + params["b1"]
+    if not hidden.is_complex():  # complex tanh has poles (at i * pi / 2): complex models stay linear
+        hidden = torch.tanh(hidden)
+    loss = _square(hidden @ params["w2"].T - y).mean()
     if step % 3 != 1:
         s = params["sometimes"]
-        loss = loss + 0.5 * (s**2).sum() + (s * x[0]).sum()
+        loss = loss + 0.5 * _square(s).sum() + (s * x[0]).real.sum()
     return loss
+
+
+def _square(t):
+    """Return ``t ** 2``, or ``|t| ** 2`` for a complex ``t`` (so that the loss is real)."""
+    return t.abs() ** 2 if t.is_complex() else t**2
 
 
 def train_step(opt, params, batch, step):
@@ -276,13 +283,15 @@ def train_step(opt, params, batch, step):
 TOLERANCES = {
     torch.float64: {"atol": 1e-12, "rtol": 1e-12},
     torch.float32: {"atol": 1e-5, "rtol": 1e-5},
+    torch.complex128: {"atol": 1e-12, "rtol": 1e-12},  # pairs of float64
+    torch.complex64: {"atol": 1e-5, "rtol": 1e-5},  # pairs of float32
 }
 
 
 def _assert_close(actual, expected, tol, msg):
     # assert_close is slow; identical tensors (the usual case here) need no closer look
     if actual.dtype == expected.dtype and actual.device == expected.device and actual.shape == expected.shape:
-        if torch.equal(actual, expected):
+        if actual.layout == expected.layout == torch.strided and torch.equal(actual, expected):
             return
     torch.testing.assert_close(actual, expected, **tol, msg=msg)
 
@@ -293,7 +302,7 @@ def assert_same(ours_opt, ours_params, ref_opt, ref_params, tol, where):
     State must have the same keys, the same value types, and tensors the same
     dtype, device and shape (``torch.testing.assert_close`` checks those).
     """
-    for name in PARAM_SHAPES:
+    for name in ours_params:
         ours_p, ref_p = ours_params[name], ref_params[name]
         _assert_close(ours_p.detach(), ref_p.detach(), tol, lambda m, name=name: f"{where}, param {name!r}: {m}")
         assert (ours_p in ours_opt.state) == (ref_p in ref_opt.state), f"{where}, param {name!r}: state exists in one only"
@@ -306,3 +315,141 @@ def assert_same(ours_opt, ours_params, ref_opt, ref_params, tol, where):
                 _assert_close(value, ref_value, tol, lambda m, name=name, key=key: f"{where}, {name!r} state {key!r}: {m}")
             else:
                 assert value == ref_value, f"{where}, {name!r} state {key!r}: {value} vs {ref_value}"
+
+
+# ---------------------------------------------------------------- complex parameters, sparse gradients
+# torch updates a complex parameter as pairs of reals (torch.view_as_real); SGD and Adagrad also take
+# sparse gradients. COMPLEX_CASES run on the model above with complex128 and complex64 parameters;
+# SPARSE_CASES on the embedding model below. The rows hold every CPU configuration of torch's own
+# tests (torch.testing._internal.common_optimizers, checked by tests/test_optim_parity.py) and the
+# flags those leave out.
+
+COMPLEX_DTYPES = {"complex128": torch.complex128, "complex64": torch.complex64}
+
+# (optimizer, kwargs, description)
+COMPLEX_CASES = [
+    ("SGD", {}, "defaults"),
+    ("SGD", {"lr": 0.01}, "non-default lr"),
+    ("SGD", {"lr": T(0.001)}, "tensor lr"),
+    ("SGD", {"weight_decay": 0.5}, "weight_decay"),
+    ("SGD", {"momentum": 0.9}, "momentum"),
+    ("SGD", {"weight_decay": 0.1, "maximize": True}, "weight_decay + maximize"),
+    ("SGD", {"momentum": 0.9, "dampening": 0.5}, "momentum + dampening"),
+    ("SGD", {"momentum": 0.9, "weight_decay": 0.1}, "momentum + weight_decay"),
+    ("SGD", {"momentum": 0.9, "nesterov": True, "weight_decay": 0.1}, "nesterov + weight_decay"),
+    ("Adam", {}, "defaults"),
+    ("Adam", {"lr": 0.01}, "non-default lr"),
+    ("Adam", {"weight_decay": 0.1}, "L2 weight_decay"),
+    ("Adam", {"weight_decay": 0.1, "maximize": True}, "weight_decay + maximize"),
+    ("Adam", {"weight_decay": 0.1, "amsgrad": True}, "weight_decay + amsgrad"),
+    ("Adam", {"lr": 0.01, "amsgrad": True, "maximize": True}, "amsgrad + maximize"),
+    (
+        "Adam",
+        {"lr": 0.01, "weight_decay": 0.1, "decoupled_weight_decay": True, "amsgrad": True},
+        "decoupled_weight_decay + amsgrad",
+    ),
+    ("Adam", {"lr": T(0.01), "betas": (T(0.8), T(0.99))}, "tensor lr + tensor betas: cast to the real dtype"),
+    ("AdamW", {}, "defaults"),
+    ("AdamW", {"lr": 0.01}, "non-default lr"),
+    ("AdamW", {"weight_decay": 0.1}, "weight_decay"),
+    ("AdamW", {"weight_decay": 0.1, "maximize": True}, "weight_decay + maximize"),
+    ("AdamW", {"weight_decay": 0.1, "amsgrad": True}, "weight_decay + amsgrad"),
+    ("AdamW", {"lr": T(0.01), "eps": 1e-3}, "tensor lr + large eps"),
+    ("RMSprop", {}, "defaults"),
+    ("RMSprop", {"lr": 0.001}, "non-default lr"),
+    ("RMSprop", {"weight_decay": 0.1}, "weight_decay"),
+    ("RMSprop", {"maximize": True}, "maximize"),
+    ("RMSprop", {"weight_decay": 0.1, "centered": True}, "centered + weight_decay"),
+    ("RMSprop", {"maximize": True, "weight_decay": 0.1}, "maximize + weight_decay"),
+    ("RMSprop", {"weight_decay": 0.1, "centered": True, "momentum": 0.1}, "centered + weight_decay + momentum"),
+    (
+        "RMSprop",
+        {"weight_decay": 0.1, "centered": True, "momentum": 0.1, "maximize": True},
+        "centered + weight_decay + momentum + maximize",
+    ),
+    ("RMSprop", {"lr": T(0.01), "momentum": 0.9, "alpha": 0.9, "eps": 1e-3}, "tensor lr + momentum + alpha + eps"),
+    ("Adagrad", {}, "defaults"),
+    ("Adagrad", {"weight_decay": 0.1}, "weight_decay"),
+    ("Adagrad", {"weight_decay": 0.1, "maximize": True}, "weight_decay + maximize"),
+    ("Adagrad", {"lr": 0.1}, "non-default lr"),
+    (
+        "Adagrad",
+        {"initial_accumulator_value": 0.1, "weight_decay": 0.1},
+        "initial_accumulator_value: real and imaginary parts",
+    ),
+    ("Adagrad", {"lr": 0.1, "lr_decay": 0.5, "weight_decay": 0.1}, "lr_decay + weight_decay"),
+    ("Adagrad", {"lr": T(0.001)}, "tensor lr"),
+    ("Adagrad", {"lr": 0.1, "eps": 1e-3, "maximize": True}, "eps + maximize"),
+]
+
+# (optimizer, kwargs, description): the optimizers torch lets take sparse gradients, on SPARSE_SHAPES.
+SPARSE_CASES = [
+    ("SGD", {"lr": 4.8e-3}, "torch's own sparse configuration"),
+    ("SGD", {"lr": 0.1}, "plain"),
+    ("SGD", {"lr": 0.1, "momentum": 0.9}, "momentum: a sparse momentum_buffer"),
+    ("SGD", {"lr": 0.1, "momentum": 0.9, "dampening": 0.5}, "momentum + dampening"),
+    ("SGD", {"lr": 0.1, "momentum": 0.9, "nesterov": True}, "nesterov"),
+    ("SGD", {"lr": 0.1, "momentum": 0.9, "nesterov": True, "maximize": True}, "nesterov + maximize"),
+    ("SGD", {"lr": T(0.1), "momentum": 0.5}, "tensor lr + momentum"),
+    ("Adagrad", {"lr": 0.1}, "torch's own sparse configuration"),
+    ("Adagrad", {}, "defaults"),
+    ("Adagrad", {"lr": 0.1, "lr_decay": 0.5}, "lr_decay"),
+    ("Adagrad", {"lr": 0.1, "initial_accumulator_value": 0.1}, "initial_accumulator_value"),
+    ("Adagrad", {"lr": 0.1, "eps": 1e-3, "maximize": True}, "eps + maximize"),
+    ("Adagrad", {"lr": T([0.1]), "lr_decay": 0.1}, "1-dim tensor lr + lr_decay"),
+]
+
+# (optimizer, kwargs, description): a sparse gradient that torch refuses; ours must raise the same
+# exception with the same message, and leave parameters and state as torch leaves them.
+SPARSE_REFUSED = [
+    ("Adam", {}, "Adam"),
+    ("Adam", {"amsgrad": True, "decoupled_weight_decay": True}, "Adam with every flag"),
+    ("AdamW", {}, "AdamW: torch's message names Adam"),
+    ("RMSprop", {}, "RMSprop"),
+    ("RMSprop", {"momentum": 0.9, "centered": True}, "RMSprop with momentum, centered"),
+    ("Adagrad", {"weight_decay": 0.1}, "Adagrad refuses weight_decay with sparse gradients"),
+    ("SGD", {"weight_decay": 0.1}, "SGD: sparse + dense is not defined"),
+    ("SGD", {"weight_decay": 0.1, "momentum": 0.9}, "SGD: weight_decay with momentum"),
+]
+
+# An embedding model: "emb" and "emb2" get sparse gradients (rows looked up several times, so the
+# gradient has repeated indices), "head" a dense one, "never" none.
+SPARSE_SHAPES = {"emb": (10, 3), "head": (2, 3), "emb2": (6, 3), "never": (2,)}
+SPARSE_GROUPS = (("emb", "head"), ("emb2", "never"))
+
+
+def sparse_initial_values(dtype, seed=0):
+    """Return the starting value of every parameter of the embedding model, by name."""
+    g = torch.Generator().manual_seed(seed)
+    return {name: torch.randn(shape, generator=g, dtype=dtype) for name, shape in SPARSE_SHAPES.items()}
+
+
+def sparse_batches(dtype, steps, seed=1):
+    """Return ``steps`` (indices, indices2, y) batches for the embedding model."""
+    g = torch.Generator().manual_seed(seed)
+    return [
+        (torch.randint(0, 10, (7,), generator=g), torch.randint(0, 6, (7,), generator=g),
+         torch.randn(7, 2, generator=g, dtype=dtype))
+        for _ in range(steps)
+    ]
+
+
+def sparse_param_groups(name, kwargs, params):
+    """Return the two groups of the embedding model; group 1 halves lr."""
+    lr = kwargs.get("lr", default_lr(name))
+    return [
+        {"params": [params[n] for n in SPARSE_GROUPS[0]]},
+        {"params": [params[n] for n in SPARSE_GROUPS[1]], "lr": lr * 0.5},
+    ]
+
+
+def sparse_train_step(opt, params, batch):
+    """Run zero_grad, forward, backward (sparse gradients for the embeddings) and ``opt.step()``."""
+    opt.zero_grad()
+    idx, idx2, y = batch
+    emb = torch.nn.functional.embedding(idx, params["emb"], sparse=True)
+    emb2 = torch.nn.functional.embedding(idx2, params["emb2"], sparse=True)
+    loss = (((emb + emb2) @ params["head"].T - y) ** 2).mean()
+    loss.backward()
+    opt.step()
+    return loss

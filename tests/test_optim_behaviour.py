@@ -19,6 +19,7 @@ import torch
 import myoptim_helpers.optim as ours
 from optim_cases import CASES, OPTIMIZERS, PERFORMANCE_FLAGS, TOLERANCES, assert_same, batches, case_id
 from optim_cases import initial_values, loss_fn, make_params, param_groups, train_step
+from optim_cases import SPARSE_REFUSED, sparse_batches, sparse_initial_values, sparse_param_groups, sparse_train_step
 
 EXACT = {"atol": 0.0, "rtol": 0.0}
 F64 = torch.float64
@@ -289,13 +290,111 @@ def test_add_param_group_later_matches_torch(name):
             torch.testing.assert_close(runs["ours"][0].state[a][key], value, **TOLERANCES[F64])
 
 
-@pytest.mark.parametrize("name", list(OPTIMIZERS))
-def test_sparse_gradient_raises_a_clear_error(name):
-    p = torch.nn.Parameter(torch.ones(3))
-    opt = OPTIMIZERS[name][0]([p], lr=0.1)
-    p.grad = torch.ones(3).to_sparse()
-    with pytest.raises(RuntimeError, match=f"{name} does not support sparse gradients"):
-        opt.step()
+def _outcome(opt, step):
+    """Return ("ok", None) after ``step()``, or (exception type, message) if it raised."""
+    try:
+        step()
+    except Exception as error:  # whatever torch raises is what ours must raise
+        return type(error), str(error)
+    return "ok", None
+
+
+def _assert_same_aftermath(runs, where):
+    """Assert that ours and torch's runs left parameters and state alike, bit for bit."""
+    assert_same(*runs["ours"], *runs["torch"], EXACT, where)
+
+
+@pytest.mark.parametrize("case", SPARSE_REFUSED, ids=case_id)
+def test_a_refused_sparse_gradient_fails_as_in_torch(case):
+    """torch's exception and message, raised at the same point: what changed before it is what torch changed."""
+    name, kwargs, _ = case
+    values, batch = sparse_initial_values(F64), sparse_batches(F64, 1)[0]
+    runs, outcomes = {}, {}
+    for which, cls in zip(("ours", "torch"), OPTIMIZERS[name]):
+        params = make_params(values)
+        extra = {"foreach": False} if which == "torch" else {}
+        opt = cls(sparse_param_groups(name, kwargs, params), **kwargs, **extra)
+        runs[which] = (opt, params)
+        outcomes[which] = _outcome(opt, lambda opt=opt, params=params: sparse_train_step(opt, params, batch))
+    assert outcomes["torch"][0] is RuntimeError, f"torch accepts this: the row does not belong in SPARSE_REFUSED"
+    assert outcomes["ours"] == outcomes["torch"]
+    _assert_same_aftermath(runs, f"{case_id(case)}, after the refused step")
+
+
+# ---------------------------------------------------------------- another optimizer's state dict
+
+
+def _foreign_sources():
+    """Return every optimizer class of torch.optim, by name (the state dicts a user might load by mistake)."""
+    return {
+        name: cls
+        for name, cls in vars(torch.optim).items()
+        if isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer) and cls is not torch.optim.Optimizer
+    }
+
+
+def _foreign_state_dict(source, stepped):
+    """Return the state dict of torch's ``source`` optimizer on two 2-d parameters, after one step or none."""
+    p, q = (torch.nn.Parameter(torch.ones(shape, dtype=F64)) for shape in ((3, 2), (2, 2)))
+    opt = source([p, q], lr=0.1)
+    if stepped:
+
+        def closure():
+            for t in (p, q):
+                t.grad = torch.full_like(t, 0.5)
+                if source is torch.optim.SparseAdam:
+                    t.grad = t.grad.to_sparse()
+            return torch.tensor(1.0, dtype=F64)
+
+        opt.step(closure)
+    return opt.state_dict()
+
+
+@pytest.mark.parametrize("stepped", [True, False], ids=["stepped", "fresh"])
+@pytest.mark.parametrize("with_grads", [True, False], ids=["grads", "no grads"])
+@pytest.mark.parametrize("source", list(_foreign_sources()))
+@pytest.mark.parametrize("target", list(OPTIMIZERS))
+def test_loading_another_optimizers_state_dict_fails_as_in_torch(target, source, with_grads, stepped):
+    """E.g. RMSprop loaded with Adam's state: torch raises KeyError: 'square_avg' in step, before any update."""
+    saved = _foreign_state_dict(_foreign_sources()[source], stepped)
+    runs, outcomes = {}, {}
+    for which, cls in zip(("ours", "torch"), OPTIMIZERS[target]):
+        p, q = (torch.nn.Parameter(torch.ones(shape, dtype=F64)) for shape in ((3, 2), (2, 2)))
+        opt = cls([p, q], lr=0.1)
+        outcomes[which] = _outcome(opt, lambda opt=opt: opt.load_state_dict(copy.deepcopy(saved)))
+        if outcomes[which][0] == "ok":
+            if with_grads:
+                p.grad, q.grad = torch.full_like(p, 0.5), torch.full_like(q, -0.25)
+            outcomes[which] = _outcome(opt, opt.step)
+        runs[which] = (opt, {"p": p, "q": q})
+    assert outcomes["ours"] == outcomes["torch"]
+    _assert_same_aftermath(runs, f"{source} state dict loaded into {target}, then a step")
+
+
+# (optimizer, kwargs, a flag changed in every group after some steps): the state misses a key.
+FLAG_TURNED_ON = [
+    ("Adam", {}, {"amsgrad": True}),
+    ("AdamW", {}, {"amsgrad": True}),
+    ("RMSprop", {}, {"momentum": 0.9}),
+    ("RMSprop", {"momentum": 0.9}, {"centered": True}),
+    ("SGD", {}, {"momentum": 0.9}),
+    ("Adagrad", {}, {"lr_decay": 0.1}),
+]
+
+
+@pytest.mark.parametrize("name, kwargs, change", FLAG_TURNED_ON, ids=lambda x: str(x))
+def test_turning_a_flag_on_mid_training_does_what_torch_does(name, kwargs, change):
+    data = batches(F64, 6)
+    case = (name, kwargs, "")
+    runs = {which: build(which, case, initial_values(F64)) for which in ("ours", "torch")}
+    outcomes = {}
+    for which, (opt, params) in runs.items():
+        run(opt, params, data[:3])
+        for group in opt.param_groups:
+            group.update(change)
+        outcomes[which] = _outcome(opt, lambda opt=opt, params=params: run(opt, params, data[3:], start=3))
+    assert outcomes["ours"] == outcomes["torch"]
+    _assert_same_aftermath(runs, f"{name} {kwargs}, after turning on {change}")
 
 
 @pytest.mark.parametrize("name", list(OPTIMIZERS))

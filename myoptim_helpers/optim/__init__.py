@@ -16,6 +16,12 @@ The classes take torch's arguments and defaults, keep torch's state keys
 only torch's performance flags (``foreach``, ``fused``, ``capturable``,
 ``differentiable``).
 
+Every input torch accepts is handled as torch handles it: complex parameters
+are updated as pairs of reals (``torch.view_as_real``), ``SGD`` and ``Adagrad``
+take sparse gradients (``nn.Embedding(..., sparse=True)``), and what torch
+refuses (a sparse gradient for Adam, another optimizer's state dict) fails with
+torch's exception and message.
+
 >>> import torch
 >>> from myoptim_helpers.optim import SGD
 >>> w = torch.nn.Parameter(torch.tensor([3.0]))

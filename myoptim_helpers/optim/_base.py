@@ -20,22 +20,56 @@ def evaluate_closure(closure):
         return closure()
 
 
-def params_with_grad(group, optimizer_name):
+def params_with_grad(group, optimizer_name=None, *, suggestion=None):
     """Yield the parameters of ``group`` that have a gradient, in order.
 
     A parameter whose ``.grad`` is None did not take part in the loss: it is
-    skipped and gets no state, exactly as in ``torch.optim``. A sparse gradient
-    raises a ``RuntimeError`` naming the optimizer.
+    skipped and gets no state, exactly as in ``torch.optim``. Sparse gradients
+    pass through; an optimizer that refuses them names itself, and a sparse
+    gradient then raises torch's ``RuntimeError``: "``optimizer_name`` does not
+    support sparse gradients" (", please consider ``suggestion`` instead").
     """
     for p in group["params"]:
         if p.grad is None:
             continue
-        if p.grad.is_sparse:
-            raise RuntimeError(
-                f"{optimizer_name} does not support sparse gradients "
-                f"(myoptim_helpers implements dense updates only); use torch.optim.{optimizer_name}"
-            )
+        if p.grad.is_sparse and optimizer_name is not None:
+            advice = f", please consider {suggestion} instead" if suggestion else ""
+            raise RuntimeError(f"{optimizer_name} does not support sparse gradients{advice}")
         yield p
+
+
+def as_real(tensor):
+    """Return a complex tensor viewed as real numbers (a last dimension of 2: real, imaginary), any other unchanged.
+
+    torch updates a complex parameter as pairs of reals: the same memory seen
+    through ``torch.view_as_real``, so an in-place update of the view updates
+    the complex tensor.
+    """
+    return torch.view_as_real(tensor) if tensor.is_complex() else tensor
+
+
+def read_state(state, *keys):
+    """Read ``state[key]`` for each of ``keys`` in order, raising torch's ``KeyError`` for the first one missing.
+
+    torch reads the state of a group's parameters before it updates any of
+    them, so a state dict of another optimizer fails with torch's missing key
+    and leaves that group's parameters as they were.
+    """
+    for key in keys:
+        state[key]
+
+
+def read_hyperparameters(group, names):
+    """Return ``{name: group[name]}`` for ``names``, read in that order, with ``lr`` passed through ``as_scalar``.
+
+    Give the names in the order torch's ``step`` reads them, so that a param
+    group loaded from another optimizer's state dict fails with torch's
+    ``KeyError``. Like torch, a step reads them even when no parameter has a gradient.
+    """
+    hyper = {name: group[name] for name in names}
+    if "lr" in hyper:
+        hyper["lr"] = as_scalar(hyper["lr"])
+    return hyper
 
 
 def as_scalar(value):

@@ -23,7 +23,15 @@ class only loops over parameters.
 
 import torch
 
-from ._base import as_scalar, evaluate_closure, new_step, params_with_grad, steps_as_tensors
+from ._base import (
+    as_real,
+    evaluate_closure,
+    new_step,
+    params_with_grad,
+    read_hyperparameters,
+    read_state,
+    steps_as_tensors,
+)
 
 __all__ = ["Adagrad", "adagrad_update"]
 
@@ -39,15 +47,29 @@ def adagrad_update(param, grad, state, *, lr, lr_decay, weight_decay, eps, maxim
         clr = lr / (1 + (step - 1) * lr_decay)
         sum = sum + g * g
         param = param - clr * g / (sqrt(sum) + eps)
+
+    A sparse ``grad`` changes only the entries of ``sum`` and ``param`` where it has values
+    (and refuses weight_decay, as torch does).
     """
     state["step"] += 1
     step = float(state["step"])
     grad = -grad if maximize else grad
     if weight_decay != 0:
+        if grad.is_sparse:
+            raise RuntimeError("weight_decay option is not compatible with sparse gradients")
         grad = grad.add(param, alpha=weight_decay)  # out of place: p.grad itself stays untouched
     clr = lr / (1 + (step - 1) * lr_decay)
-    state["sum"].addcmul_(grad, grad, value=1)
-    std = state["sum"].sqrt().add_(eps)  # eps after the square root, as torch
+    if grad.is_sparse:  # as torch: only the rows (entries) that have a gradient are touched
+        grad = grad.coalesce()  # repeated indices summed first: the update is not linear in grad
+        grad_sq = torch.sparse_coo_tensor(grad.indices(), grad.values().pow(2), grad.size())
+        state["sum"].add_(grad_sq)
+        std_values = state["sum"].sparse_mask(grad).values().sqrt_().add_(eps)
+        param.add_(torch.sparse_coo_tensor(grad.indices(), grad.values() / std_values, grad.size()), alpha=-clr)
+        return
+    # as torch: a complex tensor is updated as pairs of reals (weight decay above stays complex)
+    param, grad, state_sum = map(as_real, (param, grad, state["sum"]))
+    state_sum.addcmul_(grad, grad, value=1)
+    std = state_sum.sqrt().add_(eps)  # eps after the square root, as torch
     param.addcdiv_(grad, std, value=-clr)
 
 
@@ -78,6 +100,9 @@ class Adagrad(torch.optim.Optimizer):
     float tensor on the CPU) and ``sum``. A parameter added later with ``add_param_group``
     gets its state on its first step, starting from the *constructor's*
     ``initial_accumulator_value`` (as in torch).
+
+    Sparse gradients update only the entries they touch (not with ``weight_decay``, as in
+    torch); a complex parameter's ``sum`` keeps the real and imaginary parts apart.
 
     Example:
         >>> import torch
@@ -132,6 +157,8 @@ class Adagrad(torch.optim.Optimizer):
         state["step"] = new_step()
         # torch reads the constructor's value here, even for a group that sets its own
         initial = self.defaults["initial_accumulator_value"]
+        if p.is_complex():  # both the real and the imaginary part start at the value
+            initial = complex(initial, initial)
         state["sum"] = torch.full_like(p, initial, memory_format=torch.preserve_format)
 
     def __setstate__(self, state):
@@ -157,19 +184,14 @@ class Adagrad(torch.optim.Optimizer):
         """
         loss = evaluate_closure(closure)
         for group in self.param_groups:
-            lr = as_scalar(group["lr"])
-            for p in params_with_grad(group, "Adagrad"):
+            params = []  # torch's order: each parameter's state, then the hyperparameters
+            for p in params_with_grad(group):  # Adagrad takes sparse gradients, as torch's does
                 state = self.state[p]
                 if len(state) == 0:  # only for parameters added after construction
                     self._init_state(p)
-                adagrad_update(
-                    p,
-                    p.grad,
-                    state,
-                    lr=lr,
-                    lr_decay=group["lr_decay"],
-                    weight_decay=group["weight_decay"],
-                    eps=group["eps"],
-                    maximize=group["maximize"],
-                )
+                read_state(state, "sum", "step")
+                params.append(p)
+            hyper = read_hyperparameters(group, ("lr", "weight_decay", "lr_decay", "eps", "maximize"))
+            for p in params:
+                adagrad_update(p, p.grad, self.state[p], **hyper)
         return loss

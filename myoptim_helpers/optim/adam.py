@@ -34,7 +34,16 @@ current one, so a coordinate's step size can never grow back.
 
 import torch
 
-from ._base import as_scalar, evaluate_closure, new_step, params_with_grad, steps_as_tensors
+from ._base import (
+    as_real,
+    as_scalar,
+    evaluate_closure,
+    new_step,
+    params_with_grad,
+    read_hyperparameters,
+    read_state,
+    steps_as_tensors,
+)
 
 __all__ = ["Adam", "AdamW", "adam_update"]
 
@@ -65,7 +74,8 @@ def adam_update(param, grad, state, *, lr, beta1, beta2, eps, weight_decay, amsg
             param.mul_(1 - lr * weight_decay)
         else:
             grad = grad.add(param, alpha=weight_decay)  # out of place: p.grad itself stays untouched
-    exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+    # as torch: a complex tensor is updated as pairs of reals from here on (weight decay stays complex)
+    param, grad, exp_avg, exp_avg_sq = map(as_real, (param, grad, state["exp_avg"], state["exp_avg_sq"]))
     # torch writes the first moment as a lerp (exp_avg + (1 - beta1) * (g - exp_avg)), which rounds
     # differently from beta1 * exp_avg + (1 - beta1) * g at float32; a tensor beta1 is cast to the
     # param's dtype first. The second moment is mul_ then addcmul_.
@@ -77,7 +87,8 @@ def adam_update(param, grad, state, *, lr, beta1, beta2, eps, weight_decay, amsg
     bias_correction2 = 1 - beta2**step
     step_size = lr / bias_correction1
     if amsgrad:
-        v = torch.maximum(state["max_exp_avg_sq"], exp_avg_sq, out=state["max_exp_avg_sq"])
+        v = as_real(state["max_exp_avg_sq"])
+        torch.maximum(v, exp_avg_sq, out=v)
     else:
         v = exp_avg_sq
     # torch divides sqrt(v) by sqrt(bias_correction2) and only then adds eps: eps is not bias-corrected
@@ -115,6 +126,8 @@ class Adam(torch.optim.Optimizer):
 
     State per parameter: ``step`` (a 0-dim float32 tensor on the CPU, float64 if that
     is the default dtype), ``exp_avg``, ``exp_avg_sq`` and, with amsgrad, ``max_exp_avg_sq``.
+    A complex parameter is updated as pairs of reals, as in torch; a sparse gradient
+    raises torch's error.
 
     Example:
         >>> import torch
@@ -199,9 +212,10 @@ class Adam(torch.optim.Optimizer):
         """
         loss = evaluate_closure(closure)
         for group in self.param_groups:
-            lr = as_scalar(group["lr"])
+            # torch's order: betas, then each parameter's state, then the other hyperparameters
             beta1, beta2 = group["betas"]
-            for p in params_with_grad(group, type(self).__name__):
+            params = []
+            for p in params_with_grad(group, "Adam", suggestion="SparseAdam"):  # AdamW's error says Adam too
                 state = self.state[p]
                 if len(state) == 0:  # lazy: state appears on a parameter's first gradient
                     state["step"] = new_step()
@@ -209,19 +223,13 @@ class Adam(torch.optim.Optimizer):
                     state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
                     if group["amsgrad"]:
                         state["max_exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-                adam_update(
-                    p,
-                    p.grad,
-                    state,
-                    lr=lr,
-                    beta1=beta1,
-                    beta2=beta2,
-                    eps=group["eps"],
-                    weight_decay=group["weight_decay"],
-                    amsgrad=group["amsgrad"],
-                    maximize=group["maximize"],
-                    decoupled_weight_decay=group["decoupled_weight_decay"],
-                )
+                read_state(state, "exp_avg", "exp_avg_sq", *(["max_exp_avg_sq"] if group["amsgrad"] else []), "step")
+                params.append(p)
+            hyper = read_hyperparameters(
+                group, ("amsgrad", "lr", "weight_decay", "eps", "maximize", "decoupled_weight_decay")
+            )
+            for p in params:
+                adam_update(p, p.grad, self.state[p], beta1=beta1, beta2=beta2, **hyper)
         return loss
 
 

@@ -22,7 +22,15 @@ class only loops over parameters and creates the state on the first step.
 
 import torch
 
-from ._base import as_scalar, evaluate_closure, new_step, params_with_grad, steps_as_tensors
+from ._base import (
+    as_real,
+    evaluate_closure,
+    new_step,
+    params_with_grad,
+    read_hyperparameters,
+    read_state,
+    steps_as_tensors,
+)
 
 __all__ = ["RMSprop", "rmsprop_update"]
 
@@ -52,17 +60,18 @@ def rmsprop_update(param, grad, state, *, lr, alpha, eps, weight_decay, momentum
     grad = -grad if maximize else grad
     if weight_decay != 0:
         grad = grad.add(param, alpha=weight_decay)  # out of place: p.grad itself stays untouched
-    square_avg = state["square_avg"]
+    # as torch: a complex tensor is updated as pairs of reals from here on (weight decay stays complex)
+    param, grad, square_avg = map(as_real, (param, grad, state["square_avg"]))
     square_avg.mul_(alpha).addcmul_(grad, grad, value=1 - alpha)
     if centered:
-        grad_avg = state["grad_avg"]
+        grad_avg = as_real(state["grad_avg"])
         grad_avg.lerp_(grad, 1 - alpha)  # torch uses lerp here, unlike for square_avg
         avg = square_avg.addcmul(grad_avg, grad_avg, value=-1).sqrt_()
     else:
         avg = square_avg.sqrt()
     avg = avg.add_(eps)  # eps after the square root, as torch (TensorFlow puts it inside)
     if momentum > 0:
-        buf = state["momentum_buffer"]
+        buf = as_real(state["momentum_buffer"])
         buf.mul_(momentum).addcdiv_(grad, avg)
         param.add_(buf, alpha=-lr)
     else:
@@ -99,6 +108,8 @@ class RMSprop(torch.optim.Optimizer):
 
     State per parameter: ``step`` (a 0-dim float tensor on the CPU), ``square_avg``,
     ``momentum_buffer`` (if momentum > 0, starting at zero) and ``grad_avg`` (if centered).
+    A complex parameter is updated as pairs of reals, as in torch; a sparse gradient
+    raises torch's error.
 
     Example:
         >>> import torch
@@ -162,7 +173,7 @@ class RMSprop(torch.optim.Optimizer):
         """
         loss = evaluate_closure(closure)
         for group in self.param_groups:
-            lr = as_scalar(group["lr"])
+            params = []  # torch's order: each parameter's state, then the hyperparameters
             for p in params_with_grad(group, "RMSprop"):
                 state = self.state[p]
                 if len(state) == 0:  # lazy: state appears on a parameter's first gradient
@@ -172,16 +183,13 @@ class RMSprop(torch.optim.Optimizer):
                         state["momentum_buffer"] = torch.zeros_like(p, memory_format=torch.preserve_format)
                     if group["centered"]:
                         state["grad_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-                rmsprop_update(
-                    p,
-                    p.grad,
-                    state,
-                    lr=lr,
-                    alpha=group["alpha"],
-                    eps=group["eps"],
-                    weight_decay=group["weight_decay"],
-                    momentum=group["momentum"],
-                    centered=group["centered"],
-                    maximize=group["maximize"],
-                )
+                read_state(state, "square_avg", "step")
+                read_state(state, *(["momentum_buffer"] if group["momentum"] > 0 else []))
+                read_state(state, *(["grad_avg"] if group["centered"] else []))
+                params.append(p)
+            hyper = read_hyperparameters(
+                group, ("lr", "alpha", "eps", "weight_decay", "momentum", "centered", "maximize")
+            )
+            for p in params:
+                rmsprop_update(p, p.grad, self.state[p], **hyper)
         return loss

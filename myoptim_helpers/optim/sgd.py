@@ -29,7 +29,7 @@ only loops over parameters and remembers each one's ``momentum_buffer``.
 
 import torch
 
-from ._base import as_scalar, evaluate_closure, params_with_grad
+from ._base import evaluate_closure, params_with_grad, read_hyperparameters
 
 __all__ = ["SGD", "sgd_update"]
 
@@ -89,6 +89,9 @@ class SGD(torch.optim.Optimizer):
 
     State per parameter: ``momentum_buffer`` (only when ``momentum != 0``).
 
+    Complex parameters and sparse gradients work as in torch; a sparse gradient keeps a
+    sparse ``momentum_buffer`` and cannot be combined with ``weight_decay``.
+
     Example:
         >>> import torch
         >>> w = torch.tensor([1.0, -2.0], requires_grad=True)
@@ -147,21 +150,13 @@ class SGD(torch.optim.Optimizer):
         """
         loss = evaluate_closure(closure)
         for group in self.param_groups:
-            lr = as_scalar(group["lr"])
-            for p in params_with_grad(group, "SGD"):
-                # torch keeps no state at all for SGD without momentum
-                state = self.state[p] if group["momentum"] != 0 else {}
-                buf = sgd_update(
-                    p,
-                    p.grad,
-                    state.get("momentum_buffer"),
-                    lr=lr,
-                    momentum=group["momentum"],
-                    dampening=group["dampening"],
-                    nesterov=group["nesterov"],
-                    weight_decay=group["weight_decay"],
-                    maximize=group["maximize"],
-                )
+            params = list(params_with_grad(group))  # sparse gradients are fine for SGD, as for torch's
+            # torch keeps no state at all for SGD without momentum
+            states = [self.state[p] if group["momentum"] != 0 else {} for p in params]
+            # read in torch's order, so that a group loaded from another optimizer fails alike
+            hyper = read_hyperparameters(group, ("weight_decay", "momentum", "lr", "dampening", "nesterov", "maximize"))
+            for p, state in zip(params, states):
+                buf = sgd_update(p, p.grad, state.get("momentum_buffer"), **hyper)
                 if buf is not None:
                     state["momentum_buffer"] = buf
         return loss
