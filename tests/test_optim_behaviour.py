@@ -19,7 +19,8 @@ import torch
 import myoptim_helpers.optim as ours
 from optim_cases import CASES, OPTIMIZERS, PERFORMANCE_FLAGS, TOLERANCES, assert_same, batches, case_id
 from optim_cases import initial_values, loss_fn, make_params, param_groups, train_step
-from optim_cases import SPARSE_REFUSED, sparse_batches, sparse_initial_values, sparse_param_groups, sparse_train_step
+from optim_cases import COMPLEX_CASES, SPARSE_REFUSED, sparse_batches, sparse_initial_values, sparse_param_groups
+from optim_cases import sparse_train_step
 
 EXACT = {"atol": 0.0, "rtol": 0.0}
 F64 = torch.float64
@@ -151,6 +152,53 @@ def test_state_dict_moves_between_ours_and_torch(case, direction):
     run(moved_opt, moved_params, second, start=8)
     runs = {source: (opt, params), target: (moved_opt, moved_params)}
     assert_same(*runs["ours"], *runs["torch"], TOLERANCES[F64], f"{case_id(case)}, {direction}, 8 steps after loading")
+
+
+# One state-rich row of COMPLEX_CASES per optimizer.
+ONE_COMPLEX_CASE_PER_OPTIMIZER = [
+    next(case for case in COMPLEX_CASES if case[0] == name and case[2] == description)
+    for name, description in {
+        "SGD": "nesterov + weight_decay",
+        "Adam": "decoupled_weight_decay + amsgrad",
+        "AdamW": "weight_decay + amsgrad",
+        "RMSprop": "centered + weight_decay + momentum + maximize",
+        "Adagrad": "initial_accumulator_value: real and imaginary parts",
+    }.items()
+]
+
+
+@pytest.mark.parametrize("direction", ["ours -> torch", "torch -> ours"])
+@pytest.mark.parametrize("case", ONE_COMPLEX_CASE_PER_OPTIMIZER, ids=case_id)
+def test_complex_state_dict_moves_between_ours_and_torch(case, direction):
+    source, target = direction.split(" -> ")
+    dtype = torch.complex128
+    first, second = batches(dtype, 16)[:8], batches(dtype, 16)[8:]
+    opt, params = build(source, case, initial_values(dtype))
+    run(opt, params, first)
+    moved_opt, moved_params = build(target, case, current_values(params))
+    moved_opt.load_state_dict(copy.deepcopy(opt.state_dict()))
+    run(opt, params, second, start=8)
+    run(moved_opt, moved_params, second, start=8)
+    runs = {source: (opt, params), target: (moved_opt, moved_params)}
+    assert_same(*runs["ours"], *runs["torch"], TOLERANCES[dtype], f"{case_id(case)}, {direction}, complex")
+
+
+@pytest.mark.parametrize(
+    "name, extra", [("Adam", {}), ("Adam", {"amsgrad": True}), ("AdamW", {"amsgrad": True}), ("RMSprop", {}),
+                    ("Adagrad", {}), ("SGD", {})], ids=str
+)
+def test_one_complex_step_is_torchs(name, extra):
+    """Adam on 1+2j with gradient 1-3j moves to 0.9+2.1j, as torch's (pairs of reals), not to 0.9+2j."""
+    results = []
+    for cls in OPTIMIZERS[name]:
+        p = torch.nn.Parameter(torch.tensor([1 + 2j], dtype=torch.complex128))
+        opt = cls([p], lr=0.1, **extra)
+        p.grad = torch.tensor([1 - 3j], dtype=torch.complex128)
+        opt.step()
+        results.append(p.detach())
+    assert torch.equal(results[0], results[1]), f"ours {results[0]}, torch {results[1]}"
+    if name == "Adam":  # each real coordinate moves by lr against the sign of its gradient
+        torch.testing.assert_close(results[0], torch.tensor([0.9 + 2.1j], dtype=torch.complex128))
 
 
 @pytest.mark.parametrize("case", ONE_CASE_PER_OPTIMIZER, ids=case_id)
@@ -316,7 +364,7 @@ def test_a_refused_sparse_gradient_fails_as_in_torch(case):
         opt = cls(sparse_param_groups(name, kwargs, params), **kwargs, **extra)
         runs[which] = (opt, params)
         outcomes[which] = _outcome(opt, lambda opt=opt, params=params: sparse_train_step(opt, params, batch))
-    assert outcomes["torch"][0] is RuntimeError, f"torch accepts this: the row does not belong in SPARSE_REFUSED"
+    assert outcomes["torch"][0] is RuntimeError, "torch accepts this: the row does not belong in SPARSE_REFUSED"
     assert outcomes["ours"] == outcomes["torch"]
     _assert_same_aftermath(runs, f"{case_id(case)}, after the refused step")
 
