@@ -174,3 +174,24 @@ def test_complex_and_sparse_rows_cover_torchs_own_test_configurations():
             defaults = OPTIMIZERS[name][1]([torch.zeros(1, requires_grad=True)]).defaults
             expected = _comparable({**defaults, **sparse_kwargs})
             assert expected in [_comparable({**defaults, **kwargs}) for kwargs in rows], name
+
+
+@pytest.mark.parametrize("dtype", list(COMPLEX_DTYPES.values()), ids=list(COMPLEX_DTYPES))
+@pytest.mark.parametrize("case", SPARSE_CASES, ids=case_id)
+def test_sparse_complex_gradients_match_torch_at_every_step(case, dtype):
+    """Sparse gradients of a complex parameter, set by hand (embedding cannot backpropagate complex)."""
+    name, kwargs, _ = case
+    g = torch.Generator().manual_seed(0)
+    rows = [torch.randint(0, 5, (1, 6), generator=g) for _ in range(STEPS)]  # repeated rows included
+    grads = [torch.sparse_coo_tensor(r, torch.randn(6, 2, generator=g, dtype=dtype), (5, 2)) for r in rows]
+    runs = {}
+    for which, cls in zip(("ours", "torch"), OPTIMIZERS[name]):
+        params = {"p": torch.nn.Parameter(torch.ones(5, 2, dtype=dtype))}
+        extra = {"foreach": False} if which == "torch" else {}
+        runs[which] = (cls(list(params.values()), **kwargs, **extra), params)
+    for step, grad in enumerate(grads):
+        for opt, params in runs.values():
+            params["p"].grad = grad.clone()
+            opt.step()
+        where = f"{case_id(case)}, {dtype}, sparse complex gradients, after step {step + 1}"
+        assert_same(*runs["ours"], *runs["torch"], TOLERANCES[dtype], where)
