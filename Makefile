@@ -14,11 +14,12 @@ CHROMIUM ?= /usr/bin/chromium
 export IPYKERNEL_CELL_NAME := <IPY-INPUT>
 export PYTHONHASHSEED := 0
 
-.PHONY: lab test test-unit test-browser browser-deps notebooks check-notebooks bench clean help
+.PHONY: lab test test-unit test-other-cpu test-browser browser-deps notebooks check-notebooks bench clean help
 
 help:
 	@echo "make lab          set up .venv and open the lessons in JupyterLab"
 	@echo "make test         set up .venv and run all tests"
+	@echo "make test-other-cpu  nbval on the lessons as a CPU without AVX, with one thread"
 	@echo "make notebooks    rebuild and re-execute every lesson from its source"
 	@echo "make bench        run the benchmarks"
 
@@ -38,11 +39,24 @@ lab: $(STAMP)
 test: test-unit test-browser
 	@echo "Test artifacts (browser screenshots): $(CURDIR)/$(ARTIFACTS)"
 
-# Unit tests of the package, plus nbval in strict mode over the learner and solved lessons.
+# Unit tests of the package, plus nbval in strict mode over the learner and solved lessons,
+# then the learner lessons once more on another CPU kernel path.
 test-unit: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadscope -p no:cacheprovider \
 		tests notebooks --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg \
 		--ignore=tests/browser
+	$(MAKE) --no-print-directory test-other-cpu
+
+# The stored outputs must not depend on the CPU. Re-run the learner lessons as a CPU without
+# AVX would: ATen's kernels without SIMD (ATEN_CPU_CAPABILITY=default), MKL's SSE2-compatible
+# code (MKL_CBWR=COMPATIBLE changes float32 matmul results; MKL_ENABLE_INSTRUCTIONS does not on
+# AMD CPUs) and one thread instead of every core.
+OTHER_CPU := ATEN_CPU_CAPABILITY=default MKL_CBWR=COMPATIBLE OMP_NUM_THREADS=1
+LEARNER_NOTEBOOKS := $(wildcard notebooks/[0-9][0-9]_*.ipynb)
+
+test-other-cpu: $(STAMP)
+	$(OTHER_CPU) $(BIN)/python -m pytest -n 2 --dist loadscope -p no:cacheprovider \
+		--nbval --nbval-sanitize-with tests/nbval_sanitize.cfg $(LEARNER_NOTEBOOKS)
 
 # The lessons in a real browser. Installs Debian's chromium when running as root;
 # otherwise skips with a message that says how to enable it.

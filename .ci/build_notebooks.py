@@ -50,6 +50,7 @@ VERSIONS = (SOLVED, LEARNER)
 
 SOURCE_NAME_RE = re.compile(r"^(?P<number>\d\d)_(?P<name>[a-z0-9_]+)\.py$")
 CELL_MARKER_RE = re.compile(r"^# %%(?P<rest>.*)$")
+FORBIDDEN_TAG = "raises-exception"
 BEGIN_RE = re.compile(r"^(?P<indent>\s*)# BEGIN SOLUTION\s*$")
 END_RE = re.compile(r"^\s*# END SOLUTION\s*$")
 STUB_RE = re.compile(r"^(?P<indent>\s*)# STUB:(?: (?P<code>.*))?$")
@@ -184,6 +185,12 @@ def _new_cell(rest: str, lineno: int, name: str) -> Cell:
             raise BuildError(f"{name}:{lineno}: tags must be a JSON list: {exc}") from None
         if not all(isinstance(t, str) for t in tags):
             raise BuildError(f"{name}:{lineno}: tags must be strings")
+        if FORBIDDEN_TAG in tags:
+            # nbclient and JupyterLab honour it, but Colab, VS Code and the classic Notebook
+            # stop "Run all" at the first error: the learner's lesson would halt there.
+            raise BuildError(f"{name}:{lineno}: the {FORBIDDEN_TAG} tag stops Colab's Run all; "
+                             "show the error with `with expect_error(ValueError): ...` "
+                             "(from myoptim_helpers import expect_error)")
     return Cell(kind, "", tags, lineno)
 
 
@@ -353,7 +360,7 @@ def execute(nb, path: Path, timeout: int):
 
 def _failed_cell(nb):
     for index, cell in enumerate(nb.cells):
-        if cell.cell_type == "code" and "raises-exception" not in cell.metadata.get("tags", []):
+        if cell.cell_type == "code":
             if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
                 return index, cell
     last = max((i for i, c in enumerate(nb.cells)
@@ -364,16 +371,12 @@ def _failed_cell(nb):
 
 
 def verify_verdicts(nb, version: str, name: str) -> list:
-    """Return problems: a check("NN.k") cell whose output is not the expected verdict, or a
-    ``raises-exception`` cell that did not raise (the mistake it shows no longer happens)."""
+    """Return problems: a check("NN.k") cell whose output is not the expected verdict."""
     problems = []
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
         tags = cell.metadata.get("tags", [])
-        if "raises-exception" in tags and not any(
-                o.get("output_type") == "error" for o in cell.get("outputs", [])):
-            problems.append(f"{name}: cell {index} is tagged raises-exception but did not raise")
         if "check-demo" in tags:
             continue
         keys = CHECK_CALL_RE.findall(cell.source)
@@ -489,7 +492,7 @@ def check_lesson(lesson: Lesson, cfg: dict | None = None) -> list:
     """Return problems with the committed notebooks of ``lesson`` (empty if up to date).
 
     Cell types, sources and tags must equal what the source produces now, and every code
-    cell must have been executed in order with no stored error (except ``raises-exception``).
+    cell must have been executed in order with no stored error.
     """
     import nbformat
 
@@ -524,13 +527,9 @@ def check_lesson(lesson: Lesson, cfg: dict | None = None) -> list:
                                 f"{got.execution_count}, expected {count} (not executed in order)")
                 break
             errors = [o for o in got.outputs if o.get("output_type") == "error"]
-            if errors and "raises-exception" not in tags:
+            if errors:
                 problems.append(f"{name}: cell {index} stores an error: "
                                 f"{errors[0].get('ename')}: {errors[0].get('evalue')}")
-                break
-            if not errors and "raises-exception" in tags:
-                problems.append(f"{name}: cell {index} is tagged raises-exception but stores "
-                                "no error")
                 break
     return problems
 

@@ -11,6 +11,8 @@ is touched.
 - ``plotting``: draws what ``training`` recorded
 - ``widgets``: ipywidgets explorers built on ``training`` and ``plotting``
 - ``exercises``: checkers, hints and solutions for every lesson
+- ``show``: ``expect_error``, which shows an intended error in one line instead of raising
+  (also importable as ``from myoptim_helpers import expect_error``)
 """
 
 import importlib
@@ -25,16 +27,22 @@ _SUBMODULES = (
     "plotting",
     "widgets",
     "exercises",
+    "show",
 )
 
-__all__ = list(_SUBMODULES)
+# Names re-exported from a submodule, imported on first use like the submodules.
+_ATTRIBUTES = {"expect_error": "show"}
+
+__all__ = list(_SUBMODULES) + list(_ATTRIBUTES)
 
 
 def __getattr__(name):
     if name in _SUBMODULES:
         return importlib.import_module(f"{__name__}.{name}")
+    if name in _ATTRIBUTES:
+        return getattr(importlib.import_module(f"{__name__}.{_ATTRIBUTES[name]}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted(list(globals()) + list(_SUBMODULES))
+    return sorted(list(globals()) + __all__)

@@ -45,6 +45,20 @@ def test_committed_notebooks_match_the_source(lesson):
     assert bn.check_lesson(lesson) == []
 
 
+@pytest.mark.parametrize("lesson", LESSONS, ids=lesson_id)
+def test_no_cell_relies_on_raises_exception(lesson):
+    """Colab's Run all stops at the first error: an intended error is printed by
+    ``expect_error``, so no cell may raise, nor carry the tag that lets nbclient go on."""
+    assert bn.FORBIDDEN_TAG not in lesson.path.read_text(encoding="utf-8")
+    for version in bn.VERSIONS:
+        nb = nbformat.read(lesson.notebook_path(version), as_version=4)
+        tagged = [i for i, c in enumerate(nb.cells) if bn.FORBIDDEN_TAG in c.metadata.get("tags", [])]
+        raised = [i for i, c in enumerate(nb.cells)
+                  if any(o.get("output_type") == "error" for o in c.get("outputs", []))]
+        assert (tagged, raised) == ([], []), f"{lesson.notebook_path(version).name}: cells {tagged} " \
+                                             f"tagged {bn.FORBIDDEN_TAG}, cells {raised} raised"
+
+
 def _markdown(lesson):
     return "\n\n".join(c.source for c in lesson.cells if c.kind == "markdown")
 
@@ -139,7 +153,7 @@ def test_check_reports_a_drifted_notebook():
         "notebooks/solutions/00_start_here.ipynb: cell "), problems
     assert f"source differs from 00_start_here.py:{solution.line}; rebuild with " \
            ".ci/build_notebooks.py 00" in problems[0]
-    solution.tags = ["raises-exception"]  # both versions change
+    solution.tags = ["check-demo"]  # both versions change
     assert [p.split(":")[0] for p in bn.check_lesson(lesson)] == [
         "notebooks/solutions/00_start_here.ipynb", "notebooks/00_start_here.ipynb"]
 
@@ -159,7 +173,7 @@ SOURCE = '''# ---
 {{colab_setup}}
 import torch
 
-# %% tags=["raises-exception", "x"]
+# %% tags=["check-demo", "x"]
 1 / 0
 
 
@@ -174,7 +188,7 @@ def test_parse_percent():
     assert [(c.kind, c.source, c.tags, c.line) for c in cells] == [
         ("markdown", "# 09 · Title\n\n{{badges}}", [], 5),
         ("code", "{{colab_setup}}\nimport torch", [], 10),
-        ("code", "1 / 0", ["raises-exception", "x"], 14),
+        ("code", "1 / 0", ["check-demo", "x"], 14),
         ("markdown", "Text with `code`.", [], 18),
     ]
 
@@ -185,6 +199,9 @@ PARSE_ERRORS = [
     ("# %% [markdown]\nno hash\n", "<source>:2: markdown lines must start with '# '"),
     ("# %% title\n", "<source>:1: unsupported cell marker '# %% title'"),
     ("# %% tags=[a]\n", "<source>:1: tags must be a JSON list"),
+    ('# %%\nx = 1\n\n# %% tags=["x", "raises-exception"]\n1 / 0\n',
+     ("<source>:4: the raises-exception tag stops Colab's Run all; show the error with "
+      "`with expect_error(ValueError): ...`")),
 ]
 
 
@@ -262,7 +279,7 @@ def test_badges_and_setup_are_filled_in():
         '    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",\n'
         '                    "git+https://github.com/owner/name@dev"], check=True)\n'
         'import torch')
-    assert learner[2].tags == ["raises-exception", "x"]
+    assert learner[2].tags == ["check-demo", "x"]
 
 
 RENDER_ERRORS = [
@@ -305,8 +322,6 @@ VERDICT_CASES = [
     (bn.SOLVED, 'check("03.1", f)', "", [],
      ["nb: cell 0: expected '✓ 03.1 correct...', got: (no output)"]),
     (bn.SOLVED, 'check("03.1", g)', "✗ 03.1 incorrect: a demo.\n", ["check-demo"], []),
-    (bn.LEARNER, "1 / 1", "", ["raises-exception"],
-     ["nb: cell 0 is tagged raises-exception but did not raise"]),
 ]
 
 
@@ -385,7 +400,8 @@ def test_tracebacks_lose_machine_paths(line, neutral):
 
 def test_a_failing_cell_stops_the_build_with_its_index_and_error(tmp_path):
     cells = [bn.Cell("code", "x = 1", [], 1),
-             bn.Cell("code", "raise ValueError('shown on purpose')", ["raises-exception"], 2),
+             bn.Cell("code", "from myoptim_helpers import expect_error\n"
+                             "with expect_error(ValueError):\n    raise ValueError('shown')", [], 2),
              bn.Cell("code", "print(x)\n1 / 0", [], 3),
              bn.Cell("code", "print('never runs')", [], 4)]
     nb = bn.to_notebook(cells)
@@ -393,7 +409,8 @@ def test_a_failing_cell_stops_the_build_with_its_index_and_error(tmp_path):
         bn.execute(nb, tmp_path / "nb.ipynb", timeout=60)
     assert str(info.value).endswith(
         "nb.ipynb: cell 2 ('print(x)') failed: ZeroDivisionError: division by zero")
-    assert nb.cells[1].outputs[0].ename == "ValueError"
+    assert nb.cells[1].outputs[0].text == "ValueError: shown\n"
+    assert not nb.cells[3].get("outputs")
 
 
 def test_check_command_line():

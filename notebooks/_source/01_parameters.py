@@ -317,11 +317,13 @@ check("01.3", add_new_head)
 # empty. Count the parameters with it, then build an optimizer from it, and torch gets
 # nothing:
 
-# %% tags=["raises-exception"]
+# %%
+from myoptim_helpers import expect_error   # prints the error in one line; the lesson runs on
 model = make_model()
 params = model.parameters()
 print("tensors:", sum(1 for _ in params))  # consumes the generator
-opt = torch.optim.SGD(params, lr=0.1)  # ValueError: empty parameter list
+with expect_error(ValueError):
+    opt = torch.optim.SGD(params, lr=0.1)  # ValueError: empty parameter list
 
 # %% [markdown]
 # That one is loud. Inside a param-group dict, the same mistake is **silent**: torch sees

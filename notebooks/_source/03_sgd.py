@@ -396,9 +396,11 @@ print(f"torch's parameters = the paper's θ_t + μ v_t over 60 steps, to roundin
 # Nesterov is a way to apply momentum, so it needs some, and no dampening. torch checks
 # this when the optimizer is built:
 
-# %% tags=["raises-exception"]
+# %%
+from myoptim_helpers import expect_error   # prints the error in one line; the lesson runs on
 w = torch.zeros(2, requires_grad=True)
-torch.optim.SGD([w], lr=0.1, nesterov=True)           # momentum defaults to 0
+with expect_error(ValueError):
+    torch.optim.SGD([w], lr=0.1, nesterov=True)       # momentum defaults to 0
 
 # %% [markdown]
 # The fix: `torch.optim.SGD([w], lr=0.1, momentum=0.9, nesterov=True)`.

@@ -325,13 +325,15 @@ plt.show()
 # Nothing warns. `OneCycleLR` at least refuses to go past its end: built for 10 steps and
 # stepped per batch, it raises in the third epoch.
 
-# %% tags=["raises-exception"]
+# %%
+from myoptim_helpers import expect_error   # prints the error in one line; the lesson runs on
 opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1, momentum=0.9)
 one_cycle = lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=EPOCHS)   # ✗ counts epochs
-for epoch in range(EPOCHS):
-    for batch in range(BATCHES):
-        opt.step()
-        one_cycle.step()                                                   # ... stepped per batch
+with expect_error(ValueError):
+    for epoch in range(EPOCHS):
+        for batch in range(BATCHES):
+            opt.step()
+            one_cycle.step()                                               # ... stepped per batch
 
 # %% [markdown]
 # The fix is `OneCycleLR(opt, max_lr=0.1, epochs=EPOCHS, steps_per_epoch=BATCHES)`, which

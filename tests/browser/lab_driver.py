@@ -494,8 +494,9 @@ class LessonPage:
     def problems(self) -> list[Problem]:
         """Return every error a learner would see after Run All, in cell order.
 
-        Cells tagged ``raises-exception`` in the notebook may show their error. Warnings and
-        other stderr lines are not problems; a traceback on stderr is.
+        No cell may show an error: an intended one is printed by ``expect_error``, not raised
+        (Colab's Run All would stop there). Warnings and other stderr lines are not problems;
+        a traceback on stderr is.
         """
         found: list[Problem] = []
         not_run: list[dict] = []
@@ -503,7 +504,6 @@ class LessonPage:
             if on_file["cell_type"] != "code":
                 continue
             prompt = cell["prompt"] or "[ ]:"
-            expects_error = "raises-exception" in on_file.get("metadata", {}).get("tags", [])
             if not "".join(on_file["source"]).strip():
                 continue
             if not any(ch.isdigit() for ch in prompt):
@@ -513,13 +513,12 @@ class LessonPage:
             def report(kind: str, text: str) -> None:
                 found.append(Problem(index, prompt, kind, text))
 
-            if not expects_error:
-                stderr = "\n".join(o["text"] for o in cell["outputs"]
-                                   if o["mime"] == "application/vnd.jupyter.stderr")
-                for error in cell["modelErrors"]:
-                    report("error output", f"{error}\n{stderr}")
-                if not cell["modelErrors"] and "Traceback" in stderr:
-                    report("traceback on stderr", stderr)
+            stderr = "\n".join(o["text"] for o in cell["outputs"]
+                               if o["mime"] == "application/vnd.jupyter.stderr")
+            for error in cell["modelErrors"]:
+                report("error output", f"{error}\n{stderr}")
+            if not cell["modelErrors"] and "Traceback" in stderr:
+                report("traceback on stderr", stderr)
             for output in cell["outputs"]:
                 text = output["text"]
                 if output["errorWidget"] or any(marker in text for marker in WIDGET_ERROR_TEXTS):
