@@ -13,9 +13,10 @@ values the ranks returned, in rank order::
 What the launcher guarantees, so that a lesson never hangs and a test run never collides
 with another one:
 
-- **Free ports, chosen at run time.** The parent process hosts the rendezvous
-  (a ``TCPStore``) on a port the operating system picks (port 0); the ranks connect to it.
-  An explicit ``master_port`` that is taken gives one clear error.
+- **Free ports, chosen at run time.** Rank 0 hosts the rendezvous (a ``TCPStore``) on a
+  port the operating system picks (port 0) and tells the other ranks through a file; gloo's
+  own connections use ports the system picks too. An explicit ``master_port`` that is taken
+  gives one clear error.
 - **Timeouts everywhere.** Every collective of the process group times out after
   ``collective_timeout`` seconds (gloo honours the group's timeout); the whole launch
   after ``timeout`` seconds.
@@ -30,6 +31,9 @@ The ranks are forked from the calling process on Linux, so they start in a fract
 second and can run functions defined in a notebook; elsewhere (macOS, Windows) they are
 spawned, and ``worker`` must be importable (defined in a module, like the workers below).
 Their printed output goes to a log file, not to the notebook: return what you want to see.
+With the environment variable ``MYOPTIM_DEBUG_RANKS=1`` the logs are kept (in a
+``myoptim-ranks-*`` temporary directory) and a rank still running shortly before the
+collective timeout writes its Python stack there.
 
 The lesson's own workers (DDP, ZeroRedundancyOptimizer, FSDP2, distributed checkpoints)
 are at the end of this module; read them with ``inspect.getsource``.
@@ -42,6 +46,7 @@ import os
 import pickle
 import re
 import shutil
+import socket
 import sys
 import tempfile
 import time
@@ -119,6 +124,34 @@ def _record_error(exc, rank, workdir):
     os.replace(path + ".tmp", path)
 
 
+def _rendezvous(rank, world_size, port, timeout, workdir):
+    """Rank 0 hosts the TCPStore on ``port`` (0: a free port the OS picks) and publishes the port
+    in ``workdir``; the other ranks read it there and connect.
+
+    The store lives in rank 0, not in the parent: a forked child must not inherit the threads
+    (and held locks) of a store server running in the parent.
+    """
+    import torch.distributed as dist
+
+    port_file = os.path.join(workdir, "port")
+    if rank == 0:
+        store = dist.TCPStore(HOST, port, world_size, is_master=True, timeout=timeout,
+                              wait_for_workers=False)
+        with open(port_file + ".tmp", "w") as f:
+            f.write(str(store.port))
+        os.replace(port_file + ".tmp", port_file)
+        return store
+    deadline = time.monotonic() + timeout.total_seconds()
+    while not os.path.exists(port_file):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"rank 0 did not open the rendezvous within {timeout.total_seconds():g} s")
+        time.sleep(0.002)
+    with open(port_file) as f:
+        port = int(f.read())
+    return dist.TCPStore(HOST, port, world_size, is_master=False, timeout=timeout,
+                         wait_for_workers=False)
+
+
 def _run_rank(rank, world_size, port, collective_timeout, workdir, worker, args):
     """The body of one rank's process: join the group, run ``worker``, write its result or error."""
     log = open(os.path.join(workdir, f"rank{rank}.log"), "w")  # noqa: SIM115 (lives as long as the rank)
@@ -128,12 +161,14 @@ def _run_rank(rank, world_size, port, collective_timeout, workdir, worker, args)
     os.dup2(log.fileno(), 2)
     os.environ.setdefault("GLOO_SOCKET_IFNAME", _loopback_interface())
     torch.set_num_threads(1)  # one core per rank: the ranks share this machine's cores
+    if os.environ.get("MYOPTIM_DEBUG_RANKS"):
+        import faulthandler
+        faulthandler.dump_traceback_later(collective_timeout * 0.8, file=log)
     import torch.distributed as dist
 
     try:
         timeout = datetime.timedelta(seconds=collective_timeout)
-        store = dist.TCPStore(HOST, port, world_size, is_master=False, timeout=timeout,
-                              wait_for_workers=False)
+        store = _rendezvous(rank, world_size, port, timeout, workdir)
         dist.init_process_group("gloo", store=store, rank=rank, world_size=world_size,
                                 timeout=timeout)
         try:
@@ -157,17 +192,16 @@ def _run_rank(rank, world_size, port, collective_timeout, workdir, worker, args)
 
 # --------------------------------------------------------------------------- in the parent
 
-def _store(master_port, collective_timeout):
-    import torch.distributed as dist
-
-    try:
-        return dist.TCPStore(HOST, master_port or 0, is_master=True, wait_for_workers=False,
-                             timeout=datetime.timedelta(seconds=collective_timeout))
-    except (RuntimeError, OSError) as exc:  # DistNetworkError is a RuntimeError
-        if master_port:
+def _check_port(master_port):
+    """Raise WorkerError now if an explicit rendezvous port is taken (0 or None: the OS picks)."""
+    if not master_port:
+        return
+    with socket.socket() as probe:
+        try:
+            probe.bind((HOST, master_port))
+        except OSError:
             raise WorkerError(f"port {master_port} on {HOST} is already in use, so the ranks cannot "
                               "meet there; leave master_port=None to take a free port") from None
-        raise WorkerError(f"could not open a rendezvous port on {HOST}: {exc}") from None
 
 
 def _read(path):
@@ -210,6 +244,9 @@ def _failure(processes, workdir, timeout, collective_timeout, still_running,
         if "timed out" in e["message"].lower() or "timeout" in e["type"].lower():
             hint = (f"; it waited more than collective_timeout={collective_timeout:g} s in a "
                     "collective: did every rank call the same collectives in the same order?")
+        elif "by peer" in e["message"]:
+            hint = ("; another rank left the group (it finished or failed) while this one waited "
+                    "in a collective: did every rank call the same collectives in the same order?")
         return WorkerError(f"rank {rank} raised {e['type']}{message}{e['where']}{hint}",
                            rank, e["type"])
     if still_running:
@@ -260,13 +297,13 @@ def launch(worker, *args, world_size=2, timeout=60.0, collective_timeout=20.0, m
 
     ctx = mp.get_context(start_method or default_start_method())
     deadline = time.monotonic() + timeout
-    store = _store(master_port, collective_timeout)
+    _check_port(master_port)
     workdir = tempfile.mkdtemp(prefix="myoptim-ranks-")
     processes = []
     try:
         for rank in range(world_size):
             p = ctx.Process(target=_run_rank, daemon=True, name=f"rank{rank}",
-                            args=(rank, world_size, store.port, collective_timeout, workdir,
+                            args=(rank, world_size, master_port or 0, collective_timeout, workdir,
                                   worker, args))
             try:
                 p.start()
@@ -298,8 +335,8 @@ def launch(worker, *args, world_size=2, timeout=60.0, collective_timeout=20.0, m
         return results
     finally:
         _stop(processes)
-        del store
-        shutil.rmtree(workdir, ignore_errors=True)
+        if not os.environ.get("MYOPTIM_DEBUG_RANKS"):
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 def all_reduce_sum_of_ranks(rank, world_size):
