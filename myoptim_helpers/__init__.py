@@ -11,6 +11,7 @@ is touched.
 - ``plotting``: draws what ``training`` recorded
 - ``widgets``: ipywidgets explorers built on ``training`` and ``plotting``
 - ``exercises``: checkers, hints and solutions for every lesson
+- ``distributed``: launches ``torch.distributed`` workers (gloo, loopback) for lesson 11
 """
 
 import importlib
@@ -25,6 +26,7 @@ _SUBMODULES = (
     "plotting",
     "widgets",
     "exercises",
+    "distributed",
 )
 
 __all__ = list(_SUBMODULES)

@@ -109,41 +109,39 @@ def test_a_taken_port_is_avoided_when_the_port_is_left_to_the_system():
 
 # --------------------------------------------------------------------------- failure paths
 
-def test_a_rank_that_raises_is_named_with_its_error_and_every_process_is_cleaned_up():
+def _failing_launch(worker, **kwargs):
+    """Launch ``worker`` on 2 ranks, expect a WorkerError; return it and the seconds it took,
+    after checking that no rank's process is left."""
     with tempfile.TemporaryDirectory() as directory:
         start = time.monotonic()
         with pytest.raises(WorkerError) as info:
-            launch(raises_on_rank_1, directory, world_size=2, timeout=30)
-        assert time.monotonic() - start < 10  # not the launch timeout: the failure ends it
+            launch(worker, directory, world_size=2, **kwargs)
+        elapsed = time.monotonic() - start
         assert _wait_gone(_pids(directory, 2)) == []
-    message = str(info.value)
+    return info.value, elapsed
+
+
+def test_a_rank_that_raises_is_named_with_its_error_and_every_process_is_cleaned_up():
+    error, elapsed = _failing_launch(raises_on_rank_1, timeout=30)
+    assert elapsed < 10  # not the launch timeout: the failure ends it
+    message = str(error)
     assert message.startswith("rank 1 raised ValueError: the learning rate must be positive")
     assert "in `raises_on_rank_1`, line" in message
     assert "\n" not in message and "Traceback" not in message
-    assert info.value.rank == 1 and info.value.exc_type == "ValueError"
+    assert error.rank == 1 and error.exc_type == "ValueError"
 
 
 def test_a_rank_that_hangs_past_the_launch_timeout_is_stopped_with_a_clear_message():
-    with tempfile.TemporaryDirectory() as directory:
-        start = time.monotonic()
-        with pytest.raises(WorkerError) as info:
-            launch(hangs_on_rank_1, directory, world_size=2, timeout=3, collective_timeout=60)
-        elapsed = time.monotonic() - start
-        assert _wait_gone(_pids(directory, 2)) == []
+    error, elapsed = _failing_launch(hangs_on_rank_1, timeout=3, collective_timeout=60)
     assert 3 <= elapsed < 10
-    assert str(info.value).startswith("ranks 0, 1 did not finish within the launch timeout of 3 s")
-    assert "every rank was stopped" in str(info.value)
+    assert str(error).startswith("ranks 0, 1 did not finish within the launch timeout of 3 s")
+    assert "every rank was stopped" in str(error)
 
 
 def test_a_collective_that_another_rank_never_joins_times_out_and_says_so():
-    with tempfile.TemporaryDirectory() as directory:
-        start = time.monotonic()
-        with pytest.raises(WorkerError) as info:
-            launch(skips_a_collective, directory, world_size=2, timeout=30, collective_timeout=1.5)
-        elapsed = time.monotonic() - start
-        assert _wait_gone(_pids(directory, 2)) == []
+    error, elapsed = _failing_launch(skips_a_collective, timeout=30, collective_timeout=1.5)
     assert elapsed < 10
-    message = str(info.value)
+    message = str(error)
     assert message.startswith("rank 0 raised")
     assert "collective_timeout=1.5 s" in message and "same collectives in the same order" in message
     assert "[/" not in message  # gloo's source path is cut off
@@ -160,10 +158,8 @@ def test_an_explicit_port_in_use_is_reported_in_one_line():
 
 
 def test_a_rank_that_dies_without_a_python_error_is_reported_by_its_exit_code():
-    with tempfile.TemporaryDirectory() as directory:
-        with pytest.raises(WorkerError, match="rank 1 exited with code 3 without a Python error"):
-            launch(exits_without_error, directory, world_size=2, timeout=30, collective_timeout=5)
-        assert _wait_gone(_pids(directory, 2)) == []
+    error, _ = _failing_launch(exits_without_error, timeout=30, collective_timeout=5)
+    assert str(error).startswith("rank 1 exited with code 3 without a Python error")
 
 
 def test_spawn_of_a_function_defined_in_a_notebook_says_why_it_cannot_start():
