@@ -5,6 +5,8 @@ import pytest
 import torch
 from torch import nn
 
+from learner_classes import SGD, KwargsSGD, SGDWithDrift
+
 from myoptim_helpers.exercises import exercises_of, grade
 
 OTHER_MODEL = nn.Linear(1, 1)  # stands for the notebook's global `model`
@@ -87,30 +89,12 @@ def make_optimizer_dampening(model):
     return torch.optim.SGD(model.parameters(), lr=0.1, dampening=0.1)
 
 
-class SGD(torch.optim.Adam):  # named SGD, but an Adam
-    pass
-
-
 def make_optimizer_adam_named_sgd(model):
     return SGD(model.parameters(), lr=0.1)
 
 
-class SGDWithDrift(torch.optim.SGD):
-    def step(self, closure=None):
-        super().step(closure)
-        with torch.no_grad():
-            for group in self.param_groups:
-                for p in group["params"]:
-                    p.mul_(0.999)
-
-
 def make_optimizer_drifting_subclass(model):
     return SGDWithDrift(model.parameters(), lr=0.1)
-
-
-class KwargsSGD(torch.optim.SGD):
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
 
 
 def make_optimizer_kwargs_subclass(model):

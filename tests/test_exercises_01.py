@@ -7,6 +7,8 @@ One table drives every case: (key, answers, expected status, fragments of the me
 import pytest
 import torch
 
+from learner_classes import SGD, KwargsSGD, SGDWithDrift
+
 from myoptim_helpers.exercises import grade
 from myoptim_helpers.exercises.lesson01 import add_new_head, last_layer_optimizer, per_layer_sgd
 
@@ -192,30 +194,12 @@ def last_layer_maximize(model):
     return torch.optim.SGD(model[-1].parameters(), lr=0.1, maximize=True)
 
 
-class SGD(torch.optim.Adam):  # named SGD, but an Adam
-    pass
-
-
 def last_layer_adam_named_sgd(model):
     return SGD(model[-1].parameters(), lr=0.1)
 
 
-class SGDWithDrift(torch.optim.SGD):
-    def step(self, closure=None):
-        super().step(closure)
-        with torch.no_grad():
-            for group in self.param_groups:
-                for p in group["params"]:
-                    p.mul_(0.999)
-
-
 def last_layer_drifting(model):
     return SGDWithDrift(model[-1].parameters(), lr=0.1)
-
-
-class KwargsSGD(torch.optim.SGD):
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
 
 
 def last_layer_kwargs_subclass(model):
