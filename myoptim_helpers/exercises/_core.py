@@ -690,6 +690,11 @@ class _CappedStream(io.TextIOBase):
         with contextlib.suppress(Exception):
             self.target.flush()
 
+    @property
+    def encoding(self):
+        """The encoding of the stream written to (code that prints may ask for it)."""
+        return getattr(self.target, "encoding", "utf-8")
+
 
 @contextlib.contextmanager
 def _capped_output():
