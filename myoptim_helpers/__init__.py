@@ -13,6 +13,7 @@ is touched.
 - ``exercises``: checkers, hints and solutions for every lesson
 - ``show``: ``expect_error``, which shows an intended error in one line instead of raising
   (also importable as ``from myoptim_helpers import expect_error``)
+- ``distributed``: launches ``torch.distributed`` workers (gloo, loopback) for lesson 11
 """
 
 import importlib
@@ -28,6 +29,7 @@ _SUBMODULES = (
     "widgets",
     "exercises",
     "show",
+    "distributed",
 )
 
 # Names re-exported from a submodule, imported on first use like the submodules.
