@@ -202,6 +202,8 @@ MISUSE_CASES = [
      "the first argument (function) is not an exercise key"),
     (lambda: ex.grade(f"{LESSON}.4", 3e38), "x = 3e+38 is too large to be a useful answer"),
     (lambda: ex.grade(f"{LESSON}.4", 10 ** 400), "x is too large to be a useful answer."),
+    (lambda: ex.grade(f"{LESSON}.3", 10 ** 400), "w is too large to be a useful answer."),
+    (lambda: ex.grade(f"{LESSON}.4", [1.0, 2.0]), "x should be a number, got list."),
 ]
 
 

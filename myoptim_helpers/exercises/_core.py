@@ -366,7 +366,10 @@ def numbers_in(obj) -> list:
     if isinstance(obj, bool):
         return []
     if isinstance(obj, numbers.Real):
-        return [float(obj)]
+        try:
+            return [float(obj)]
+        except OverflowError:  # an int beyond float's range states no expected number
+            return []
     if isinstance(obj, Mapping):
         obj = list(obj.values())
     if isinstance(obj, (list, tuple, set, frozenset)):
@@ -1011,10 +1014,11 @@ def as_plain(value):
 def expect_number(value, name: str, *, limit: float = NUMBER_LIMIT) -> float:
     """Return ``value`` as a float if it is a real finite number (int, float, numpy scalar,
     1-element tensor) no larger than ``limit`` in size."""
-    if type(value).__module__ == "numpy" and getattr(value, "size", 1) != 1:
+    from_numpy = type(value).__module__ == "numpy"
+    if from_numpy and getattr(value, "size", 1) != 1:
         fail(f"{name} should be a single number, got an array of shape {tuple(value.shape)}.")
     value = as_plain(value)
-    if isinstance(value, list):  # a 1-element numpy array
+    while from_numpy and isinstance(value, list):  # a 1-element numpy array, of any rank
         value = value[0]
     if isinstance(value, torch.Tensor):
         if value.numel() != 1:
