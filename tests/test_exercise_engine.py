@@ -371,3 +371,15 @@ REVEAL_CASES = [
 @pytest.mark.parametrize("message, expected, given, shown", REVEAL_CASES)
 def test_reveals(message, expected, given, shown):
     assert ex.reveals(message, expected, given) == shown
+
+
+def test_one_learner_call_cannot_change_the_modes_the_rest_of_the_check_runs_in():
+    def switches_everything_off():
+        torch.set_grad_enabled(False)
+        torch.set_default_dtype(torch.float64)
+        torch.set_default_device("meta")
+        return 1
+
+    assert ex.call(switches_everything_off) == 1
+    assert torch.is_grad_enabled() and torch.get_default_dtype() == torch.float32
+    assert torch.get_default_device() == torch.device("cpu")

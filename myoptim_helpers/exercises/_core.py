@@ -628,6 +628,21 @@ def preserved_global_state():
         warnings.filters[:] = filters
 
 
+@contextlib.contextmanager
+def _modes_kept():
+    """Restore grad mode, default dtype and default device after one call of learner code,
+    so that the grader's next steps run as they should (the whole state is restored after
+    the check by :func:`preserved_global_state`)."""
+    grad, dtype, device = torch.is_grad_enabled(), torch.get_default_dtype(), torch.get_default_device()
+    try:
+        yield
+    finally:
+        torch.set_grad_enabled(grad)
+        torch.set_default_dtype(dtype)
+        if torch.get_default_device() != device:
+            torch.set_default_device(device)
+
+
 class LearnerTimeout(BaseException):
     """Raised inside learner code when its time budget is spent. A BaseException, so that
     a learner's ``except Exception:`` does not swallow it."""
@@ -804,7 +819,7 @@ def call(fn, *args, name: str | None = None, returns=None, may_modify: Iterable[
     before = [_fingerprint(a) for a in args] + [_fingerprint(v) for v in kwargs.values()]
     namespaces = _snapshot_namespaces(own_modules=False)  # once per check is enough for those
     try:
-        with time_limit(seconds, label):
+        with time_limit(seconds, label), _modes_kept():
             result = fn(*args, **kwargs)
     except (Reject, KeyboardInterrupt):
         raise
