@@ -11,6 +11,8 @@ is touched.
 - ``plotting``: draws what ``training`` recorded
 - ``widgets``: ipywidgets explorers built on ``training`` and ``plotting``
 - ``exercises``: checkers, hints and solutions for every lesson
+- ``production``: clipping, an EMA of the weights, full checkpoints (lesson 09)
+- ``doctor``: watches a training loop through hooks and names what is wrong
 """
 
 import importlib
@@ -25,6 +27,8 @@ _SUBMODULES = (
     "plotting",
     "widgets",
     "exercises",
+    "production",
+    "doctor",
 )
 
 __all__ = list(_SUBMODULES)
