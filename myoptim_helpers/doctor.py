@@ -95,10 +95,11 @@ class Problem:
     message: str
     where: str = ""
     count: int = 1
+    last_step: int = field(default=-1, repr=False, compare=False)
 
     def __str__(self):
         at = f" {self.where}:" if self.where else ""
-        times = f" (seen {self.count} times)" if self.count > 1 else ""
+        times = f" (in {self.count} steps)" if self.count > 1 else ""
         return f"✗{at} {self.message}{times}."
 
 
@@ -115,13 +116,16 @@ class Report:
         """The kinds of the problems found, in the order they were first seen."""
         return [p.kind for p in self.problems]
 
-    def add(self, kind: str, where: str = "", detail: str = "") -> None:
+    def add(self, kind: str, where: str = "", detail: str = "", step: int | None = None) -> None:
+        """Record a problem; seen again in the same optimizer ``step``, it counts once."""
         for problem in self.problems:
             if problem.kind == kind:
-                problem.count += 1
+                if step is None or problem.last_step != step:
+                    problem.count += 1
+                    problem.last_step = -1 if step is None else step
                 return
         message = KINDS[kind] + (f" ({detail})" if detail else "") + ": " + _ADVICE[kind]
-        self.problems.append(Problem(kind, message, where))
+        self.problems.append(Problem(kind, message, where, last_step=-1 if step is None else step))
 
     def __str__(self):
         watched = (f"{self.steps} optimizer step{'s' * (self.steps != 1)}, {self.backwards} "
@@ -155,8 +159,9 @@ def _learner_line() -> str:
     filename, lineno = frame.f_code.co_filename, frame.f_lineno
     func = frame.f_code.co_name
     # In a notebook every cell may share one file name: the cache then holds the running
-    # cell, which is the right text only for code at the cell's top level.
-    shared = filename == os.environ.get("IPYKERNEL_CELL_NAME") and func != "<module>"
+    # cell, the right text only for its top level or for a function it defines itself.
+    shared = filename == os.environ.get("IPYKERNEL_CELL_NAME") and func != "<module>" and \
+        f"def {func}(" not in linecache.getline(filename, frame.f_code.co_firstlineno)
     text = "" if shared else linecache.getline(filename, lineno).strip()
     in_func = f" in `{func}`" if func not in ("<module>", "<lambda>") else ""
     place = "line" if filename.startswith("<") or "ipykernel_" in filename else \
@@ -259,6 +264,9 @@ class _Watcher(TorchFunctionMode):
 
     # ---------------------------------------------------------------- events
 
+    def _add(self, kind, where="", detail=""):
+        self.report.add(kind, where, detail, step=self.report.steps)
+
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         name = getattr(func, "__name__", "")
@@ -281,11 +289,11 @@ class _Watcher(TorchFunctionMode):
             return
         where = _learner_line()
         if self.phase == "step":
-            self.report.add("clip_after_step", where)
+            self._add("clip_after_step", where)
         elif self.phase == "backward":
             self.edited_after_backward = where
             if self.scaler is not None and self.scaler.is_enabled():
-                self.report.add("clip_before_unscale", where)
+                self._add("clip_before_unscale", where)
 
     def _on_backward(self, loss):
         self.report.backwards += 1
@@ -300,7 +308,7 @@ class _Watcher(TorchFunctionMode):
                 self.first_loss = value
             elif not math.isfinite(value) or (
                     self.first_loss > 0 and value > _DIVERGED * self.first_loss):
-                self.report.add("lr_diverges", _learner_line(),
+                self._add("lr_diverges", _learner_line(),
                                 f"from {self.first_loss:.3g} to {value:.3g}")
         self.phase = "backward"
         self.edited_after_backward = ""
@@ -309,7 +317,7 @@ class _Watcher(TorchFunctionMode):
         def hook(grad):
             # before this backward's gradient is added: is the old one still there?
             if id(p) in self.consumed and p.grad is not None and bool(p.grad.any()):
-                self.report.add("grads_not_cleared", self.last_step_line)
+                self._add("grads_not_cleared", self.last_step_line)
             self.consumed.discard(id(p))
         return hook
 
@@ -340,7 +348,7 @@ class _Watcher(TorchFunctionMode):
             return
         plateau = isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
         if self.report.steps == 0 and not self.scaler_stepped and not plateau:
-            self.report.add("scheduler_before_optimizer", _learner_line())
+            self._add("scheduler_before_optimizer", _learner_line())
 
     def _pre_step(self, optimizer, args, kwargs):
         self.last_step_line = _learner_line()
@@ -352,18 +360,18 @@ class _Watcher(TorchFunctionMode):
         has_grad = [p for p in self.watched if id(p) in self.in_optimizer and p.grad is not None
                     and bool(p.grad.any())]
         if self.backwards_since_step == 0:
-            self.report.add("step_before_backward", where)
+            self._add("step_before_backward", where)
         elif not has_grad and self.phase == "cleared" and "step_before_backward" not in self.report.kinds:
-            self.report.add("zero_grad_before_step", self.last_zero_grad)
+            self._add("zero_grad_before_step", self.last_zero_grad)
         stray = [self.names[id(p)] for p in self.watched if id(p) not in self.in_optimizer
                  and p.grad is not None and bool(p.grad.any())]
         if stray:
-            self.report.add("params_not_in_optimizer", where, ", ".join(stray))
+            self._add("params_not_in_optimizer", where, ", ".join(stray))
         k = self.backwards_since_step
         if k >= 2 and not self.edited_after_backward:
             loud = [line for factor, line in self.factors if abs(factor) * k > 1 + 1e-6]
             if loud:
-                self.report.add("loss_not_divided", loud[0], f"{k} backward() calls per step")
+                self._add("loss_not_divided", loud[0], f"{k} backward() calls per step")
         self.before = {id(p): p.detach().clone() for p in self.watched
                        if id(p) in self.in_optimizer and p.grad is not None
                        and id(p) not in self.received}
@@ -374,9 +382,9 @@ class _Watcher(TorchFunctionMode):
         moved = [self.names[id(p)] for p in self.watched
                  if id(p) in self.before and not torch.equal(p.detach(), self.before[id(p)])]
         if moved:
-            self.report.add("frozen_params_moved", self.last_step_line, ", ".join(moved))
+            self._add("frozen_params_moved", self.last_step_line, ", ".join(moved))
         if any(not bool(torch.isfinite(p).all()) for p in self.watched if id(p) in self.in_optimizer):
-            self.report.add("lr_diverges", self.last_step_line, "the parameters became inf or NaN")
+            self._add("lr_diverges", self.last_step_line, "the parameters became inf or NaN")
         self.before = {}
         self.consumed = {id(p) for p in self.watched if p.grad is not None and id(p) in self.in_optimizer}
         self._end_step()
