@@ -440,6 +440,7 @@ CASES = [
     ("09.2", ema_lerp, "correct", ""),
     ("09.2", ema_copy, "correct", ""),
     ("09.2", ema_foreach, "correct", ""),
+    ("09.2", ema_data, "correct", ""),  # assigning .data changes the tensor the list holds
     ("09.2", ema_stub, "not attempted", ""),
     ("09.2", ema_swapped, "incorrect", "decay and 1 − decay are swapped"),
     ("09.2", ema_rebinds, "incorrect", "`averaged` did not change"),
