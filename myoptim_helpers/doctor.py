@@ -190,6 +190,11 @@ def _loss_factor(loss: torch.Tensor) -> float:
     return factor
 
 
+# torch's id of the running backward pass (private): with it, a gradient hook can count backward
+# passes, also those started by torch.autograd.backward, which the TorchFunctionMode does not see
+_graph_task_id = getattr(torch._C, "_current_graph_task_id", None)
+
+
 class _Watcher(TorchFunctionMode):
     """Holds the hooks and the bookkeeping; one per ``watch`` block."""
 
@@ -214,6 +219,7 @@ class _Watcher(TorchFunctionMode):
         self.last_zero_grad = ""
         self.first_loss = None
         self.scaler_stepped = False
+        self.graph_task = None
         self.handles: list = []
         self.patched: list = []
         self.before: dict = {}
@@ -295,9 +301,15 @@ class _Watcher(TorchFunctionMode):
             if self.scaler is not None and self.scaler.is_enabled():
                 self._add("clip_before_unscale", where)
 
-    def _on_backward(self, loss):
+    def _count_backward(self):
         self.report.backwards += 1
         self.backwards_since_step += 1
+        self.phase = "backward"
+        self.edited_after_backward = ""
+
+    def _on_backward(self, loss):
+        if _graph_task_id is None:
+            self._count_backward()
         factor = _loss_factor(loss)
         if self.scaler is not None and self.scaler.is_enabled():
             factor /= self.scaler.get_scale()
@@ -319,6 +331,10 @@ class _Watcher(TorchFunctionMode):
             if id(p) in self.consumed and p.grad is not None and bool(p.grad.any()):
                 self._add("grads_not_cleared", self.last_step_line)
             self.consumed.discard(id(p))
+            task = _graph_task_id() if _graph_task_id is not None else None
+            if task is not None and task != self.graph_task:  # the first gradient of a new backward pass
+                self.graph_task = task
+                self._count_backward()
         return hook
 
     def _accumulated(self, p):
@@ -359,7 +375,7 @@ class _Watcher(TorchFunctionMode):
         where = self.last_step_line
         has_grad = [p for p in self.watched if id(p) in self.in_optimizer and p.grad is not None
                     and bool(p.grad.any())]
-        if self.backwards_since_step == 0:
+        if self.backwards_since_step == 0 and not self.received:
             self._add("step_before_backward", where)
         elif not has_grad and self.phase == "cleared" and "step_before_backward" not in self.report.kinds:
             self._add("zero_grad_before_step", self.last_zero_grad)

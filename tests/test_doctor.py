@@ -200,6 +200,14 @@ def grads_divided_in_place(model, optimizer, scheduler, scaler, batches):
             optimizer.zero_grad()
 
 
+def autograd_backward_then_clip(model, optimizer, scheduler, scaler, batches):
+    for x, y in batches:
+        optimizer.zero_grad()
+        torch.autograd.backward(F.mse_loss(model(x), y))
+        clip_grad_norm_(model.parameters(), 0.5)
+        optimizer.step()
+
+
 def plateau_after_epoch(model, optimizer, scheduler, scaler, batches):
     for x, y in batches:
         optimizer.zero_grad()
@@ -367,6 +375,7 @@ CORRECT = [
     (with_closure, lambda m: torch.optim.LBFGS(m.parameters(), lr=0.1, max_iter=3), no_scheduler, scaler_off),
     (grads_divided_in_place, sgd, no_scheduler, scaler_off),
     (plateau_after_epoch, sgd, plateau, scaler_off),
+    (autograd_backward_then_clip, lambda m: sgd(m, momentum=0.9), no_scheduler, scaler_off),
 ]
 
 BROKEN = [
