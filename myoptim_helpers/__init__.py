@@ -14,6 +14,8 @@ is touched.
 - ``show``: ``expect_error``, which shows an intended error in one line instead of raising
   (also importable as ``from myoptim_helpers import expect_error``)
 - ``distributed``: launches ``torch.distributed`` workers (gloo, loopback) for lesson 11
+- ``production``: clipping, an EMA of the weights, full checkpoints (lesson 09)
+- ``doctor``: watches a training loop through hooks and names what is wrong
 """
 
 import importlib
@@ -30,6 +32,8 @@ _SUBMODULES = (
     "exercises",
     "show",
     "distributed",
+    "production",
+    "doctor",
 )
 
 # Names re-exported from a submodule, imported on first use like the submodules.

@@ -393,6 +393,9 @@ check("02.4", accumulated_step)
 # - Gradient accumulation: `zero_grad()` once, `(loss / n_micro).backward()` per
 #   micro-batch, `step()` once. It equals the big batch up to rounding.
 #
+# Lesson [09](09_production_step.ipynb) has a doctor for these mistakes:
+# `with doctor.watch(model, optimizer):` around your loop names each one, with the line to change.
+#
 # ## Next
 # [03 · SGD](03_sgd.ipynb): the update rule inside `step()`, from plain SGD to momentum and
 # Nesterov, written from scratch and matched against `torch.optim.SGD`.

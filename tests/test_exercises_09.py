@@ -1,0 +1,514 @@
+"""Lesson 09 checkers: each accepts the reference solution and other correct variants, rejects
+realistic mistakes with the mistake named, and calls the stub "not attempted".
+
+The answers below are written out as a learner would write them, independently of the
+checker's own variants; the expected verdicts are written by hand.
+"""
+
+import random
+
+import pytest
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from myoptim_helpers import production
+from myoptim_helpers.exercises import exercises_of, grade
+
+clip = torch.nn.utils.clip_grad_norm_
+
+# --------------------------------------------------------------------------- 09.1 answers
+
+
+def step_ref(model, optimizer, scaler, micro_batches, max_norm):
+    for x, y in micro_batches:
+        with torch.autocast("cpu", dtype=torch.float16):
+            loss = F.cross_entropy(model(x), y) / len(micro_batches)
+        scaler.scale(loss).backward()
+    scaler.unscale_(optimizer)
+    norm = clip(model.parameters(), max_norm)
+    scaler.step(optimizer)
+    scaler.update()
+    optimizer.zero_grad()
+    return norm
+
+
+def step_ours_clip_and_set_to_none_false(model, optimizer, scaler, micro_batches, max_norm):
+    k = len(micro_batches)
+    for x, y in micro_batches:
+        with torch.autocast(device_type="cpu", dtype=torch.float16):
+            loss = F.cross_entropy(model(x), y) * (1 / k)
+        scaler.scale(loss).backward()
+    scaler.unscale_(optimizer)
+    norm = production.clip_grad_norm_(list(model.parameters()), max_norm)
+    scaler.step(optimizer)
+    scaler.update()
+    optimizer.zero_grad(set_to_none=False)
+    return norm.item()
+
+
+def step_divides_scaled(model, optimizer, scaler, micro_batches, max_norm):
+    for x, y in micro_batches:
+        with torch.autocast("cpu", dtype=torch.float16):
+            loss = F.cross_entropy(model(x), y)
+        (scaler.scale(loss) / len(micro_batches)).backward()
+    scaler.unscale_(optimizer)
+    norm = clip(model.parameters(), max_norm)
+    scaler.step(optimizer)
+    scaler.update()
+    model.zero_grad()
+    return norm
+
+
+def step_stub(model, optimizer, scaler, micro_batches, max_norm):
+    ...
+
+
+def step_not_divided(model, optimizer, scaler, micro_batches, max_norm):
+    for x, y in micro_batches:
+        with torch.autocast("cpu", dtype=torch.float16):
+            loss = F.cross_entropy(model(x), y)
+        scaler.scale(loss).backward()
+    scaler.unscale_(optimizer)
+    norm = clip(model.parameters(), max_norm)
+    scaler.step(optimizer)
+    scaler.update()
+    optimizer.zero_grad()
+    return norm
+
+
+def step_clip_before_unscale(model, optimizer, scaler, micro_batches, max_norm):
+    for x, y in micro_batches:
+        with torch.autocast("cpu", dtype=torch.float16):
+            loss = F.cross_entropy(model(x), y) / len(micro_batches)
+        scaler.scale(loss).backward()
+    norm = clip(model.parameters(), max_norm)
+    scaler.step(optimizer)
+    scaler.update()
+    optimizer.zero_grad()
+    return norm
+
+
+def step_clip_after_step(model, optimizer, scaler, micro_batches, max_norm):
+    for x, y in micro_batches:
+        with torch.autocast("cpu", dtype=torch.float16):
+            loss = F.cross_entropy(model(x), y) / len(micro_batches)
+        scaler.scale(loss).backward()
+    scaler.unscale_(optimizer)
+    scaler.step(optimizer)
+    norm = clip(model.parameters(), max_norm)
+    scaler.update()
+    optimizer.zero_grad()
+    return norm
+
+
+def step_no_clip(model, optimizer, scaler, micro_batches, max_norm):
+    for x, y in micro_batches:
+        with torch.autocast("cpu", dtype=torch.float16):
+            loss = F.cross_entropy(model(x), y) / len(micro_batches)
+        scaler.scale(loss).backward()
+    scaler.step(optimizer)
+    scaler.update()
+    optimizer.zero_grad()
+    return torch.tensor(0.0)
+
+
+def step_optimizer_step(model, optimizer, scaler, micro_batches, max_norm):
+    for x, y in micro_batches:
+        with torch.autocast("cpu", dtype=torch.float16):
+            loss = F.cross_entropy(model(x), y) / len(micro_batches)
+        scaler.scale(loss).backward()
+    scaler.unscale_(optimizer)
+    norm = clip(model.parameters(), max_norm)
+    optimizer.step()
+    scaler.update()
+    optimizer.zero_grad()
+    return norm
+
+
+def step_no_update(model, optimizer, scaler, micro_batches, max_norm):
+    for x, y in micro_batches:
+        with torch.autocast("cpu", dtype=torch.float16):
+            loss = F.cross_entropy(model(x), y) / len(micro_batches)
+        scaler.scale(loss).backward()
+    scaler.unscale_(optimizer)
+    norm = clip(model.parameters(), max_norm)
+    scaler.step(optimizer)
+    optimizer.zero_grad()
+    return norm
+
+
+def step_no_zero_grad(model, optimizer, scaler, micro_batches, max_norm):
+    for x, y in micro_batches:
+        with torch.autocast("cpu", dtype=torch.float16):
+            loss = F.cross_entropy(model(x), y) / len(micro_batches)
+        scaler.scale(loss).backward()
+    scaler.unscale_(optimizer)
+    norm = clip(model.parameters(), max_norm)
+    scaler.step(optimizer)
+    scaler.update()
+    return norm
+
+
+def step_clip_value(model, optimizer, scaler, micro_batches, max_norm):
+    for x, y in micro_batches:
+        with torch.autocast("cpu", dtype=torch.float16):
+            loss = F.cross_entropy(model(x), y) / len(micro_batches)
+        scaler.scale(loss).backward()
+    scaler.unscale_(optimizer)
+    torch.nn.utils.clip_grad_value_(model.parameters(), max_norm)
+    scaler.step(optimizer)
+    scaler.update()
+    optimizer.zero_grad()
+    return torch.tensor(max_norm)
+
+
+def step_bfloat16(model, optimizer, scaler, micro_batches, max_norm):
+    for x, y in micro_batches:
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            loss = F.cross_entropy(model(x), y) / len(micro_batches)
+        scaler.scale(loss).backward()
+    scaler.unscale_(optimizer)
+    norm = clip(model.parameters(), max_norm)
+    scaler.step(optimizer)
+    scaler.update()
+    optimizer.zero_grad()
+    return norm
+
+
+def step_no_autocast(model, optimizer, scaler, micro_batches, max_norm):
+    for x, y in micro_batches:
+        loss = F.cross_entropy(model(x), y) / len(micro_batches)
+        scaler.scale(loss).backward()
+    scaler.unscale_(optimizer)
+    norm = clip(model.parameters(), max_norm)
+    scaler.step(optimizer)
+    scaler.update()
+    optimizer.zero_grad()
+    return norm
+
+
+def step_clip_every_micro_batch(model, optimizer, scaler, micro_batches, max_norm):
+    for x, y in micro_batches:
+        with torch.autocast("cpu", dtype=torch.float16):
+            loss = F.cross_entropy(model(x), y) / len(micro_batches)
+        scaler.scale(loss).backward()
+        norm = clip(model.parameters(), max_norm)
+    scaler.step(optimizer)
+    scaler.update()
+    optimizer.zero_grad()
+    return norm
+
+
+def step_returns_norm_after(model, optimizer, scaler, micro_batches, max_norm):
+    for x, y in micro_batches:
+        with torch.autocast("cpu", dtype=torch.float16):
+            loss = F.cross_entropy(model(x), y) / len(micro_batches)
+        scaler.scale(loss).backward()
+    scaler.unscale_(optimizer)
+    clip(model.parameters(), max_norm)
+    norm = clip(model.parameters(), max_norm)   # the norm after clipping
+    scaler.step(optimizer)
+    scaler.update()
+    optimizer.zero_grad()
+    return norm
+
+
+def step_no_return(model, optimizer, scaler, micro_batches, max_norm):
+    step_ref(model, optimizer, scaler, micro_batches, max_norm)
+
+
+def step_unscaled_backward(model, optimizer, scaler, micro_batches, max_norm):
+    for x, y in micro_batches:
+        with torch.autocast("cpu", dtype=torch.float16):
+            loss = F.cross_entropy(model(x), y) / len(micro_batches)
+        loss.backward()
+    scaler.unscale_(optimizer)
+    norm = clip(model.parameters(), max_norm)
+    scaler.step(optimizer)
+    scaler.update()
+    optimizer.zero_grad()
+    return norm
+
+
+# --------------------------------------------------------------------------- 09.2 answers
+
+def ema_ref(averaged, current, decay):
+    with torch.no_grad():
+        for a, c in zip(averaged, current):
+            a.mul_(decay).add_(c, alpha=1 - decay)
+
+
+def ema_lerp(averaged, current, decay):
+    with torch.no_grad():
+        for a, c in zip(averaged, current):
+            a.lerp_(c, 1 - decay)
+
+
+def ema_copy(averaged, current, decay):
+    for a, c in zip(averaged, current):
+        with torch.no_grad():
+            a.copy_(decay * a + (1 - decay) * c)
+
+
+def ema_foreach(averaged, current, decay):
+    with torch.no_grad():
+        torch._foreach_mul_(averaged, decay)
+        torch._foreach_add_(averaged, current, alpha=1 - decay)
+
+
+def ema_stub(averaged, current, decay):
+    pass
+
+
+def ema_swapped(averaged, current, decay):
+    with torch.no_grad():
+        for a, c in zip(averaged, current):
+            a.mul_(1 - decay).add_(c, alpha=decay)
+
+
+def ema_rebinds(averaged, current, decay):
+    for a, c in zip(averaged, current):
+        a = decay * a + (1 - decay) * c  # noqa: PLW2901 (the mistake)
+
+
+def ema_returns_new(averaged, current, decay):
+    return [decay * a.detach() + (1 - decay) * c for a, c in zip(averaged, current)]
+
+
+def ema_no_decay_on_old(averaged, current, decay):
+    with torch.no_grad():
+        for a, c in zip(averaged, current):
+            a.add_(c, alpha=1 - decay)
+
+
+def ema_copies_current(averaged, current, decay):
+    with torch.no_grad():
+        for a, c in zip(averaged, current):
+            a.copy_(c)
+
+
+def ema_no_no_grad(averaged, current, decay):
+    for a, c in zip(averaged, current):
+        a.mul_(decay).add_(c, alpha=1 - decay)
+
+
+def ema_updates_current(averaged, current, decay):
+    with torch.no_grad():
+        for a, c in zip(averaged, current):
+            c.mul_(1 - decay).add_(a, alpha=decay)
+
+
+def ema_first_only(averaged, current, decay):
+    with torch.no_grad():
+        averaged[0].mul_(decay).add_(current[0], alpha=1 - decay)
+
+
+def ema_bias_corrected(averaged, current, decay):
+    with torch.no_grad():
+        for a, c in zip(averaged, current):
+            a.mul_(decay).add_(c, alpha=1 - decay).div_(1 - decay)
+
+
+def ema_current_unweighted(averaged, current, decay):
+    with torch.no_grad():
+        for a, c in zip(averaged, current):
+            a.mul_(decay).add_(c)
+
+
+def ema_both_decay(averaged, current, decay):
+    with torch.no_grad():
+        for a, c in zip(averaged, current):
+            a.mul_(decay).add_(c, alpha=decay)
+
+
+def ema_fixed_decay(averaged, current, decay):
+    with torch.no_grad():
+        for a, c in zip(averaged, current):
+            a.mul_(0.95).add_(c, alpha=0.05)
+
+
+def ema_data(averaged, current, decay):
+    for a, c in zip(averaged, current):
+        a.data = decay * a.data + (1 - decay) * c
+
+
+# --------------------------------------------------------------------------- 09.3 answers
+
+def resume_ref(checkpoint, model, optimizer, scheduler, scaler, ema):
+    model.load_state_dict(checkpoint["model"])
+    optimizer.load_state_dict(checkpoint["optimizer"])
+    scheduler.load_state_dict(checkpoint["scheduler"])
+    scaler.load_state_dict(checkpoint["scaler"])
+    ema.load_state_dict(checkpoint["ema"])
+    torch.set_rng_state(checkpoint["rng"]["torch"])
+    return checkpoint["epoch"]
+
+
+def resume_helper(checkpoint, model, optimizer, scheduler, scaler, ema):
+    for name, obj in [("ema", ema), ("scaler", scaler), ("scheduler", scheduler),
+                      ("optimizer", optimizer), ("model", model)]:
+        obj.load_state_dict(checkpoint[name])
+    production.set_rng_state(checkpoint["rng"])  # torch's and Python's
+    return int(checkpoint["epoch"])
+
+
+def resume_stub(checkpoint, model, optimizer, scheduler, scaler, ema):
+    ...
+
+
+def _resume_without(*left_out):
+    def resume(checkpoint, model, optimizer, scheduler, scaler, ema):
+        for name, obj in [("model", model), ("optimizer", optimizer), ("scheduler", scheduler),
+                          ("scaler", scaler), ("ema", ema)]:
+            if name not in left_out:
+                obj.load_state_dict(checkpoint[name])
+        if "rng" not in left_out:
+            torch.set_rng_state(checkpoint["rng"]["torch"])
+        return checkpoint["epoch"]
+    resume.__name__ = "resume_without_" + "_".join(left_out)
+    return resume
+
+
+def resume_epoch_plus_one(checkpoint, model, optimizer, scheduler, scaler, ema):
+    resume_ref(checkpoint, model, optimizer, scheduler, scaler, ema)
+    return checkpoint["epoch"] + 1
+
+
+def resume_returns_nothing(checkpoint, model, optimizer, scheduler, scaler, ema):
+    resume_ref(checkpoint, model, optimizer, scheduler, scaler, ema)
+
+
+def resume_returns_zero(checkpoint, model, optimizer, scheduler, scaler, ema):
+    resume_ref(checkpoint, model, optimizer, scheduler, scaler, ema)
+    return 0
+
+
+def resume_seeds_with_epoch(checkpoint, model, optimizer, scheduler, scaler, ema):
+    for name, obj in [("model", model), ("optimizer", optimizer), ("scheduler", scheduler),
+                      ("scaler", scaler), ("ema", ema)]:
+        obj.load_state_dict(checkpoint[name])
+    torch.manual_seed(checkpoint["epoch"])
+    return checkpoint["epoch"]
+
+
+def resume_rng_dict(checkpoint, model, optimizer, scheduler, scaler, ema):
+    model.load_state_dict(checkpoint["model"])
+    torch.set_rng_state(checkpoint["rng"])
+    return checkpoint["epoch"]
+
+
+def resume_python_rng_only(checkpoint, model, optimizer, scheduler, scaler, ema):
+    for name, obj in [("model", model), ("optimizer", optimizer), ("scheduler", scheduler),
+                      ("scaler", scaler), ("ema", ema)]:
+        obj.load_state_dict(checkpoint[name])
+    random.setstate(checkpoint["rng"]["python"])
+    return checkpoint["epoch"]
+
+
+def resume_epoch_as_float(checkpoint, model, optimizer, scheduler, scaler, ema):
+    resume_ref(checkpoint, model, optimizer, scheduler, scaler, ema)
+    return str(checkpoint["epoch"])
+
+
+# --------------------------------------------------------------------------- the table
+
+UNDIVIDED = "not divided by their number"
+UNCLIPPED = "the step uses unclipped gradients"
+
+CASES = [
+    # (key, answer, status, message fragment)
+    ("09.1", step_ref, "correct", "every step matches"),
+    ("09.1", step_ours_clip_and_set_to_none_false, "correct", ""),
+    ("09.1", step_divides_scaled, "correct", ""),
+    ("09.1", step_stub, "not attempted", ""),
+    ("09.1", step_not_divided, "incorrect", UNDIVIDED),
+    ("09.1", step_clip_before_unscale, "incorrect", "clipped before `scaler.unscale_(optimizer)`"),
+    ("09.1", step_clip_after_step, "incorrect", UNCLIPPED),
+    ("09.1", step_no_clip, "incorrect", UNCLIPPED),
+    ("09.1", step_optimizer_step, "incorrect", "the weights hold inf or NaN after step 1"),
+    ("09.1", step_no_update, "incorrect", "scaler.update() is missing"),
+    ("09.1", step_no_zero_grad, "incorrect", "the gradients are still there after step 1"),
+    ("09.1", step_clip_value, "incorrect", "that is clip_grad_value_"),
+    ("09.1", step_bfloat16, "incorrect", "runs under bfloat16"),
+    ("09.1", step_no_autocast, "incorrect", "does not run under torch.autocast"),
+    ("09.1", step_clip_every_micro_batch, "incorrect", "clipping runs after every micro-batch"),
+    ("09.1", step_returns_norm_after, "incorrect", "return what clip_grad_norm_ returned"),
+    ("09.1", step_no_return, "incorrect", "returned None: did it forget to `return`"),
+    ("09.1", step_unscaled_backward, "error", "Attempted unscale_ but _scale is None"),
+    ("09.2", ema_ref, "correct", "matches torch's get_ema_multi_avg_fn"),
+    ("09.2", ema_lerp, "correct", ""),
+    ("09.2", ema_copy, "correct", ""),
+    ("09.2", ema_foreach, "correct", ""),
+    ("09.2", ema_data, "correct", ""),  # assigning .data changes the tensor the list holds
+    ("09.2", ema_stub, "not attempted", ""),
+    ("09.2", ema_swapped, "incorrect", "decay and 1 − decay are swapped"),
+    ("09.2", ema_rebinds, "incorrect", "`averaged` did not change"),
+    ("09.2", ema_returns_new, "incorrect", "returns new tensors and leaves `averaged` as it was"),
+    ("09.2", ema_no_decay_on_old, "incorrect", "the old average is not multiplied by decay"),
+    ("09.2", ema_copies_current, "incorrect", "simply replaced by the current ones"),
+    ("09.2", ema_no_no_grad, "error", "a leaf Variable that requires grad"),
+    ("09.2", ema_updates_current, "incorrect", "modified its argument `current` in place"),
+    ("09.2", ema_first_only, "incorrect", "only some of the tensors were updated"),
+    ("09.2", ema_bias_corrected, "incorrect", "no bias correction"),
+    ("09.2", ema_current_unweighted, "incorrect", "the current tensor is not multiplied by 1 − decay"),
+    ("09.2", ema_both_decay, "incorrect", "the current tensor is weighted by decay"),
+    ("09.2", ema_fixed_decay, "incorrect", "with decay=0.9 (float64), update 1 differs"),
+    ("09.3", resume_ref, "correct", "exactly the losses of the uninterrupted run"),
+    ("09.3", resume_helper, "correct", ""),
+    ("09.3", resume_stub, "not attempted", ""),
+    ("09.3", _resume_without("rng"), "incorrect", "the RNG state is not restored"),
+    ("09.3", _resume_without("scheduler"), "incorrect", "the scheduler's state is not loaded"),
+    ("09.3", _resume_without("optimizer"), "incorrect", "the optimizer's state is not loaded"),
+    ("09.3", _resume_without("model"), "incorrect", "the model's weights are not loaded"),
+    ("09.3", _resume_without("scaler"), "incorrect", "the GradScaler's scale and growth tracker"),
+    ("09.3", _resume_without("ema"), "incorrect", "the EMA of the weights is not"),
+    ("09.3", _resume_without("ema", "scaler"), "incorrect", "the GradScaler's scale"),
+    ("09.3", resume_epoch_plus_one, "incorrect", "returned epoch 3, but the checkpoint was written after 2"),
+    ("09.3", resume_returns_zero, "incorrect", "returned epoch 0"),
+    ("09.3", resume_returns_nothing, "incorrect", "returned None: did it forget to `return`"),
+    ("09.3", resume_epoch_as_float, "incorrect", "returned '2'; return the epoch to start from"),
+    ("09.3", resume_seeds_with_epoch, "incorrect", "the RNG state is not restored"),
+    ("09.3", resume_python_rng_only, "incorrect", "the RNG state is not restored"),
+    ("09.3", resume_rng_dict, "error", "raised TypeError"),
+]
+
+
+@pytest.mark.parametrize("key, answer, status, fragment", CASES,
+                         ids=[f"{c[0]}-{c[1].__name__}-{c[2]}" for c in CASES])
+def test_checker(key, answer, status, fragment):
+    feedback = grade(key, answer)
+    assert (feedback.status, fragment in feedback.message) == (status, True), feedback.message
+
+
+def test_the_table_has_ten_wrong_answers_and_two_correct_variants_per_exercise():
+    for key in exercises_of("09"):
+        statuses = [c[2] for c in CASES if c[0] == key]
+        assert statuses.count("correct") >= 2 and len(statuses) - statuses.count("correct") \
+            - statuses.count("not attempted") >= 10, key
+
+
+def test_every_exercise_has_hints_and_a_solution():
+    found = exercises_of("09")
+    assert list(found) == ["09.1", "09.2", "09.3"]
+    for exercise in found.values():
+        assert exercise.hints and exercise.solution_source(), exercise.key
+
+
+@pytest.mark.parametrize("key, name", [("09.1", "production_step"), ("09.2", "ema_update"),
+                                       ("09.3", "resume")])
+def test_the_shown_solution_is_accepted(key, name):
+    namespace = {"torch": torch, "nn": nn, "F": F}
+    exec(exercises_of("09")[key].solution_source(), namespace)
+    assert grade(key, namespace[name]).status == "correct"
+
+
+def test_a_skipped_step_is_part_of_the_check():
+    """The third configuration's initial scale overflows float16: its first step must be skipped."""
+    from myoptim_helpers.exercises import lesson09
+
+    model, optimizer, scaler, data, max_norm = lesson09._step_setup(lesson09._STEP_CONFIGS[2], 0)
+    before = [p.detach().clone() for p in model.parameters()]
+    step_ref(model, optimizer, scaler, data[0], max_norm)
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))
+    assert scaler.get_scale() == 2.0 ** 39
