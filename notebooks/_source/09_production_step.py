@@ -41,21 +41,11 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from myoptim_helpers import doctor, problems, production
+from myoptim_helpers import doctor, expect_error, problems, production
 from myoptim_helpers.exercises import check, hint, show_solution
 
 _ = torch.manual_seed(0)  # same numbers on every run (`_ =` hides the returned generator)
 
-
-def show_error(action):
-    """Run ``action()`` and print the exception it raises in one line, so the lesson goes on."""
-    try:
-        action()
-    except Exception as e:  # noqa: BLE001 (shown, not handled)
-        message = e.args[0] if e.args and isinstance(e.args[0], str) else str(e)
-        print(f"{type(e).__name__}: {message.splitlines()[0]}")
-    else:
-        print("no error")
 
 
 # %% [markdown]
@@ -168,7 +158,8 @@ print("clip_grad_value_: ours == torch's:", all(torch.equal(p.grad, q.grad) for 
 # %%
 params = deep_grads()
 params[0].grad[0, 0] = math.inf
-show_error(lambda: production.clip_grad_norm_(params, 1.0, error_if_nonfinite=True))
+with expect_error(RuntimeError):
+    production.clip_grad_norm_(params, 1.0, error_if_nonfinite=True)
 print("without the flag the norm is", production.clip_grad_norm_(params, 1.0).item())
 
 # %% [markdown]
@@ -399,7 +390,8 @@ ax.plot(lr_trace(32), "s--", label="total_steps = 32 micro-batches ✗")
 ax.set(xlabel="optimizer step", ylabel="learning rate", title="OneCycleLR under 4× accumulation")
 ax.legend()
 plt.show()
-show_error(lambda: lr_trace(8, steps=32))   # stepped per micro-batch
+with expect_error(ValueError):
+    lr_trace(8, steps=32)   # stepped per micro-batch
 
 # %% [markdown]
 # ## 5. The doctor
@@ -703,7 +695,8 @@ for leave_out in ("scheduler state", "RNG state", "optimizer state"):
 
 # %%
 fresh = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
-show_error(lambda: torch.optim.lr_scheduler.StepLR(fresh, step_size=2, last_epoch=4))
+with expect_error(KeyError):
+    torch.optim.lr_scheduler.StepLR(fresh, step_size=2, last_epoch=4)
 
 # %% [markdown]
 # Build the scheduler normally and load its `state_dict` instead: it holds `last_epoch`, and
