@@ -39,9 +39,10 @@ from ._core import (
     expect_tensor, fail, first_mismatch, fmt,
     is_stub, not_attempted,
 )
+from ._grading import draw
 
 __all__ = ["momentum_update", "MomentumSGD", "make_closure", "signum_update", "Signum",
-           "lion_update", "Lion"]
+           "lion_update", "Lion", "sign_method_runs"]
 
 _DTYPE = torch.float64
 _STEPS = 6
@@ -220,39 +221,53 @@ class Lion(torch.optim.Optimizer):
         return loss
 
 
+def sign_method_runs(surface, steps, *, start, lr):
+    """Return ``{"sign-SGD, lr=…": History, "Lion, lr=…": History}``: the reference
+    :class:`Signum` (momentum 0) and :class:`Lion` on a 2-D ``surface``, for the lesson's
+    picture; the classes stay here, out of the notebook, until the exercises are solved."""
+    from .. import training  # imported here: only the lesson's demonstration needs it
+    return {f"sign-SGD, lr={lr}": training.run(Signum, surface, steps, start=start, lr=lr,
+                                                momentum=0.0),
+            f"Lion, lr={lr}": training.run(Lion, surface, steps, start=start, lr=lr)}
+
+
 # ----------------------------------------------------------------------------- the toy problem
 
 def _generator(seed):
     return torch.Generator().manual_seed(seed)
 
 
-def _fresh_params(seed=0):
-    """Return ``{"w": (3, 2), "b": (2,), "frozen": (4,)}``: float64 leaves that require grad."""
+_SHAPES = {"w": (3, 2), "b": (2,), "s": (), "frozen": (4,)}
+
+
+def _fresh_params(dtype=_DTYPE, seed=0):
+    """Return ``{"w": (3, 2), "b": (2,), "s": 0-d, "frozen": (4,)}``: leaves of ``dtype`` that
+    require grad (``frozen`` never gets a gradient)."""
     g = _generator(seed)
-    shapes = {"w": (3, 2), "b": (2,), "frozen": (4,)}
-    return {name: torch.randn(*shape, generator=g, dtype=_DTYPE).requires_grad_()
-            for name, shape in shapes.items()}
+    return {name: torch.randn(shape, generator=g, dtype=_DTYPE).to(dtype).requires_grad_()
+            for name, shape in _SHAPES.items()}
 
 
 def _loss_terms(seed=1, steps=_STEPS):
     """Return curvature, centre and per-step noise for ``w`` and ``b`` (``frozen`` is never used)."""
     g = _generator(seed)
     terms = {}
-    for name, shape in (("w", (3, 2)), ("b", (2,))):
-        curvature = 0.5 + 1.5 * torch.rand(*shape, generator=g, dtype=_DTYPE)
-        centre = torch.randn(*shape, generator=g, dtype=_DTYPE)
-        noise = torch.randn(steps, *shape, generator=g, dtype=_DTYPE)
+    for name, shape in (("w", (3, 2)), ("b", (2,)), ("s", ())):
+        curvature = 0.5 + 1.5 * torch.rand(shape, generator=g, dtype=_DTYPE)
+        centre = torch.randn(shape, generator=g, dtype=_DTYPE)
+        noise = torch.randn((steps, *shape), generator=g, dtype=_DTYPE)
         terms[name] = (curvature, centre, noise)
     return terms
 
 
-def _loss(params, t):
-    """The loss at step ``t``: ``sum 0.5 a (θ - c)^2 + n_t · θ`` over ``w`` and ``b``."""
+def _loss(params, t, scale=1.0):
+    """The loss at step ``t``: ``scale · sum 0.5 a (θ - c)^2 + n_t · θ`` over ``w``, ``b``, ``s``."""
     terms = _loss_terms()
     total = 0
     for name, (a, c, noise) in terms.items():
         p = params[name]
-        total = total + (0.5 * a * (p - c) ** 2).sum() + (noise[t % len(noise)] * p).sum()
+        a, c, n = (x.to(p.dtype) for x in (a, c, noise[t % len(noise)]))
+        total = total + scale * ((0.5 * a * (p - c) ** 2).sum() + (n * p).sum())
     return total
 
 
@@ -263,11 +278,19 @@ class _Case:
     label: str
     kwargs: dict
     groups: Callable | None = None
+    dtype: torch.dtype = _DTYPE
+    scale: float = 1.0          # of the loss, so of every gradient
 
     def param_groups(self, params):
         if self.groups is None:
-            return [params["w"], params["b"], params["frozen"]]
+            return [params["w"], params["b"], params["s"], params["frozen"]]
         return self.groups(params)
+
+    def __post_init__(self):
+        extra = [] if self.dtype == _DTYPE else ["float32 parameters"]
+        extra += [] if self.scale == 1.0 else [f"gradients ×{self.scale:g}"]
+        if extra:
+            object.__setattr__(self, "label", f"{self.label}, {', '.join(extra)}")
 
 
 @dataclasses.dataclass
@@ -289,19 +312,24 @@ def _snapshot(params, opt):
     return values, state
 
 
-def _backward(params, t):
+def _backward(params, t, scale=1.0):
     for p in params.values():
         p.grad = None
-    _loss(params, t).backward()
+    _loss(params, t, scale).backward()
+    # Zero gradients: b[0] never gets one, w[1, 1] every other step, so that a buffer
+    # that starts at 0 is exactly 0 there (sign(0) = 0, and x / |x| is NaN).
+    params["b"].grad[0] = 0.0
+    if t % 2 == 0:
+        params["w"].grad[1, 1] = 0.0
 
 
 def _reference_run(make, case, steps=_STEPS, start=0, params=None, opt=None):
     """Run a trusted optimizer (torch's, a reference or a variant) and record every step."""
-    params = _fresh_params() if params is None else params
+    params = _fresh_params(case.dtype) if params is None else params
     opt = make(case.param_groups(params), **case.kwargs) if opt is None else opt
     run = _Run([], [])
     for t in range(start, start + steps):
-        _backward(params, t)
+        _backward(params, t, case.scale)
         opt.step()
         values, state = _snapshot(params, opt)
         run.params.append(values)
@@ -374,12 +402,12 @@ def _learner_run(cls, case, steps=_STEPS, start=0, params=None, opt=None, label=
 
     ``label`` names the learner's code in messages (the class's ``step`` by default).
     """
-    params = _fresh_params() if params is None else params
+    params = _fresh_params(case.dtype) if params is None else params
     opt = _construct(cls, case.param_groups(params), case.kwargs) if opt is None else opt
     label = label or f"`{cls.__name__}.step`"
     run = _Run([], [])
     for t in range(start, start + steps):
-        _backward(params, t)
+        _backward(params, t, case.scale)
         grads = {n: p.grad.clone() for n, p in params.items() if p.grad is not None}
         frozen = params["frozen"].detach().clone()
         _learner_step(opt, label=label)
@@ -394,6 +422,11 @@ def _learner_run(cls, case, steps=_STEPS, start=0, params=None, opt=None, label=
         _expect_no_aliasing(opt, params, label)
         values, state = _snapshot(params, opt)
         for n, v in values.items():
+            bad = ~torch.isfinite(v)
+            if bool(bad.any()) and n in grads and bool((grads[n][bad] == 0).all()):
+                fail(f"after step {t + 1} (with {case.label}), param '{n}' contains NaN or inf, "
+                     "where its gradient is 0: is there a division by a buffer that is 0 "
+                     "there? `x / x.abs()` is 0/0; `x.sign()` is 0 at 0, as the step needs.")
             expect_finite(v, f"after step {t + 1} (with {case.label}), param '{n}'")
         if state.get("frozen"):
             fail(f"{label} created state {sorted(state['frozen'])} for a parameter whose "
@@ -494,6 +527,15 @@ def _compare_runs(name, case, got, expected, reference, diagnose):
         cause = diagnose("params")
         fail(f"with {case.label}: {m}{': ' + cause if cause else '.'}")
     for step, (g_state, e_state) in enumerate(zip(got.state, expected.state), start=1):
+        for pname, g_entries in g_state.items():
+            extra = sorted(set(g_entries) - set(e_state.get(pname, {})))
+            if extra:
+                kept = (f"keeps {_state_text(e_state[pname])}" if e_state.get(pname)
+                        else "keeps no state for it")
+                fail(f"with {case.label}: after step {step}, `self.state` of param '{pname}' "
+                     f"holds {', '.join(map(repr, extra))}; {reference} {kept}. Store only "
+                     f"what the step needs{' (with momentum 0 there is no buffer)' if case.kwargs.get('momentum', 0) == 0 and 'momentum_buffer' in extra else ''}: "
+                     "`state_dict()` saves everything in `self.state`.")
         for pname, e_entries in e_state.items():
             g_entries = g_state.get(pname, {})
             for key, e_val in e_entries.items():
@@ -554,17 +596,14 @@ def _diagnoser(got, case, variants):
 
 def _expect_closure_support(cls, case, make_reference):
     """``step(closure)`` calls the closure once with grad enabled and returns its loss."""
-    params = _fresh_params()
+    params = _fresh_params(case.dtype)
     opt = _construct(cls, case.param_groups(params), case.kwargs)
     calls = []
 
     def closure():
         calls.append(1)
-        for p in params.values():
-            p.grad = None
-        loss = _loss(params, 0)
-        loss.backward()
-        return loss
+        _backward(params, 0, case.scale)
+        return _loss(params, 0, case.scale).detach()
 
     returned = _learner_step(opt, closure)
     name = cls.__name__
@@ -588,7 +627,7 @@ def _expect_closure_support(cls, case, make_reference):
 def _expect_round_trip(cls, case, make_reference, split=3):
     """Save after ``split`` steps (``torch.save`` to memory), load into a new optimizer, continue."""
     name = cls.__name__
-    params = _fresh_params()
+    params = _fresh_params(case.dtype)
     opt = _construct(cls, case.param_groups(params), case.kwargs)
     _learner_run(cls, case, steps=split, params=params, opt=opt)
     try:
@@ -664,6 +703,9 @@ class _Wrapped(Optimizer):
                 keep = self._spec.needs_buffer(group)
                 state = self.state[p] if keep else {}
                 buf = self._fn(p, p.grad, state.get(key), **self._spec.hyper(group))
+                if buf is not None and not keep:
+                    fail(f"{label} returned a buffer with momentum=0; return None then: "
+                         "torch keeps no momentum_buffer without momentum.")
                 if buf is None and keep:
                     fail(f"{label} returned None: return the new `{key}`; the optimizer stores "
                          f"it in `state['{key}']` and passes it back at the next step.")
@@ -673,8 +715,8 @@ class _Wrapped(Optimizer):
                     if buf.dtype != p.dtype:  # else float32 rounding is reported as a wrong rule
                         fail(f"the `{key}` returned by {label} is {buf.dtype}, but the "
                              f"parameter is {p.dtype}: make it from the parameter or the "
-                             "gradient (`torch.zeros_like(param)`, `grad.clone()`); "
-                             "`torch.zeros(shape)` is float32.")
+                             "gradient (`torch.zeros_like(param)`, `grad.clone()`), so that it "
+                             "has the parameter's dtype; `torch.zeros(shape)` is always float32.")
                     state[key] = buf
         return loss
 
@@ -704,17 +746,20 @@ def _grade_update_function(fn, name, *, spec, reference, make_reference, default
     def make(params, **kwargs):
         return _Wrapped(params, fn=fn, spec=spec, defaults=defaults, **kwargs)
 
+    # The learner's buffer is the state: a variant must match it as well as the parameters.
+    variants = [(message, make_variant, True) for message, make_variant, _ in variants]
     for case in cases:
-        params = _fresh_params()
+        params = _fresh_params(case.dtype)
         opt = make(case.param_groups(params), **case.kwargs)
         got = _learner_run(make, case, params=params, opt=opt, label=label)
         expected = _reference_run(make_reference, case)
         _expect_moved(got, label, case)
         _compare_runs(label, case, got, expected, reference, _diagnoser(got, case, variants))
+    return len(cases)
 
 
 def _expect_moved(got, label, case):
-    start = _fresh_params()
+    start = _fresh_params(case.dtype)
     if all(torch.equal(step[n], start[n].detach()) for step in got.params for n in ("w", "b")):
         fail(f"{label} did not change any parameter (with {case.label}): update `param` in "
              "place, e.g. `param.add_(..., alpha=-lr)`.")
@@ -830,14 +875,26 @@ _SGD_VARIANTS = (
      _variant(_sgd_lr_inside, _SGD_DEFAULTS), True),
 )
 
-_SGD_CASES = (
-    _Case("lr=0.1", {"lr": 0.1}),
-    _Case("lr=0.05, momentum=0.9", {"lr": 0.05, "momentum": 0.9}),
-    _Case("two param groups (w: lr=0.05, momentum=0.9; b: lr=0.2, momentum=0.5)",
-          {"lr": 0.05, "momentum": 0.9},
-          groups=lambda P: [{"params": [P["w"]]},
-                            {"params": [P["b"], P["frozen"]], "lr": 0.2, "momentum": 0.5}]),
-)
+def _sgd_cases():
+    """06.1's configurations, drawn from a seed of the key: no momentum, momentum in float32,
+    large gradients, and two groups of which one has no momentum."""
+    rng = draw("06.1")
+    lr = [rng.choice((0.1, 0.05, 0.02, 0.2)) for _ in range(4)]
+    mu = [rng.choice((0.9, 0.5, 0.8, 0.95)) for _ in range(3)]
+    return (
+        _Case(f"lr={lr[0]}", {"lr": lr[0]}),
+        _Case(f"lr={lr[1]}, momentum={mu[0]}", {"lr": lr[1], "momentum": mu[0]}, dtype=torch.float32),
+        _Case(f"lr={lr[2] / 100:g}, momentum={mu[1]}", {"lr": lr[2] / 100, "momentum": mu[1]},
+              scale=1e3),
+        _Case(f"two param groups (w: lr={lr[1]}, momentum={mu[2]}; b and s: lr={lr[3]}, "
+              "momentum=0)", {"lr": lr[1], "momentum": mu[2]},
+              groups=lambda P: [{"params": [P["w"]]},
+                                {"params": [P["b"], P["s"], P["frozen"]], "lr": lr[3],
+                                 "momentum": 0.0}]),
+    )
+
+
+_SGD_CASES = _sgd_cases()
 
 
 _SGD_SPEC = _UpdateSpec(key="momentum_buffer",
@@ -867,9 +924,10 @@ def grade_momentum_sgd(momentum_update_fn, momentum_sgd_class):
         momentum_sgd_class, "MomentumSGD",
         validation=(({"lr": -0.1}, "Invalid learning rate: -0.1"),
                     ({"lr": 0.1, "momentum": -0.5}, "Invalid momentum value: -0.5")),
-        round_trip_case=_SGD_CASES[1], **common)
+        round_trip_case=_SGD_CASES[3], **common)
     return correct("`momentum_update` and `MomentumSGD` match torch.optim.SGD at every step "
-                   f"({len(_SGD_CASES)} configurations, param groups included); the class "
+                   f"({len(_SGD_CASES)} configurations: float32 and float64, a 0-d parameter, "
+                   "zero and large gradients, param groups with and without momentum); the class "
                    "validates like torch, skips parameters without a gradient, returns the "
                    "closure's loss and resumes exactly from its state_dict.")
 
@@ -900,6 +958,8 @@ def _true_loss_and_grad(f, xy):
 
 def _watched(closure, f, xy, calls):
     """Wrap the learner's closure: after every call, check the loss it returned and xy.grad."""
+    returned = []
+
     def watched():
         before = None if xy.grad is None else xy.grad.detach().clone()
         out = closure()
@@ -908,6 +968,10 @@ def _watched(closure, f, xy, calls):
         if out is None:
             fail("your closure returned None: end it with `return loss`; LBFGS reads the loss "
                  "from the value the closure returns.")
+        if any(out is seen for seen in returned):
+            fail("your closure returned the same loss tensor at two calls: the loss was computed "
+                 "once, outside the closure; compute `loss = f(xy)` inside it, at every call.")
+        returned.append(out)
         value = expect_number(out, "the value your closure returned")
         loss, grad = _true_loss_and_grad(f, xy)
         if xy.grad is None:
@@ -928,6 +992,15 @@ def _watched(closure, f, xy, calls):
                  "return the loss you called backward() on.")
         return out
     return watched
+
+
+# A loss computed once, outside the closure, is backpropagated again at the next call,
+# after LBFGS has moved xy in place: autograd's errors, with the cause they point to.
+_CLOSURE_ADVICE = tuple(
+    (needle, "the loss was computed once, outside the closure, and LBFGS calls the closure "
+             "again after moving xy: compute `loss = f(xy)` inside the closure, at every call.")
+    for needle in ("backward through the graph a second time",
+                   "modified by an inplace operation"))
 
 
 def _parameter_names(fn):
@@ -980,7 +1053,10 @@ def grade_make_closure(make_closure_fn):
         calls = []
         positions = []
         for _ in range(_LBFGS_STEPS):
-            call(opt.step, _watched(closure, f, xy, calls), name="your closure")
+            try:
+                call(opt.step, _watched(closure, f, xy, calls), name="your closure")
+            except Reject as rej:
+                raise _with_advice(rej, _CLOSURE_ADVICE) from None
             positions.append(xy.detach().clone())
         expected, evals = _lbfgs_run(make_closure, f, start)
         m = first_mismatch(positions, expected, reference="the reference closure")
@@ -997,7 +1073,7 @@ def grade_make_closure(make_closure_fn):
 # ----------------------------------------------------------------------------- 06.3 Signum
 
 def _signum_rule(p, g, state, h, *, init="zeros", add=None, sign=True, direction=-1.0,
-                 use_grad=False):
+                 use_grad=False, sign_at_zero=False):
     beta = h["momentum"]
     if "momentum_buffer" not in state:
         state["momentum_buffer"] = torch.zeros_like(p) if init == "zeros" else g.clone()
@@ -1006,6 +1082,9 @@ def _signum_rule(p, g, state, h, *, init="zeros", add=None, sign=True, direction
     else:
         state["momentum_buffer"].mul_(beta).add_(g, alpha=1 - beta if add is None else 1.0)
     d = g if use_grad else state["momentum_buffer"]
+    if sign_at_zero:   # a hand-made sign: ±1 where the buffer is exactly 0
+        p.add_(torch.where(d >= 0, 1.0, -1.0).to(d.dtype), alpha=direction * h["lr"])
+        return
     p.add_(d.sign() if sign else d, alpha=direction * h["lr"])
 
 
@@ -1027,6 +1106,10 @@ _SIGNUM_VARIANTS = (
     ("`m = momentum * m + grad` lets the old buffer weigh too much; Signum averages: "
      "`m = momentum * m + (1 - momentum) * grad`.",
      _variant(lambda p, g, s, h: _signum_rule(p, g, s, h, add=1.0), _SIGNUM_DEFAULTS), False),
+    ("where the buffer is exactly 0 (a zero gradient on a zero buffer), your sign gives ±1 and "
+     "moves the parameter; `m.sign()` is 0 there, and the parameter stays.",
+     _variant(lambda p, g, s, h: _signum_rule(p, g, s, h, sign_at_zero=True), _SIGNUM_DEFAULTS),
+     False),
     ("the buffer starts at the first gradient; in Signum it starts at zero "
      "(`torch.zeros_like(p)`), so the first average is `(1 - momentum) * grad`.",
      _variant(lambda p, g, s, h: _signum_rule(p, g, s, h, init="grad"), _SIGNUM_DEFAULTS), True),
@@ -1038,14 +1121,26 @@ _SIGNUM_VARIANTS = (
      _variant(_signum_rule, _SIGNUM_DEFAULTS, hyper="defaults"), False),
 )
 
-_SIGNUM_CASES = (
-    _Case("lr=0.05, momentum=0.9", {"lr": 0.05, "momentum": 0.9}),
-    _Case("lr=0.05, momentum=0 (sign-SGD)", {"lr": 0.05, "momentum": 0.0}),
-    _Case("two param groups (w: lr=0.05, momentum=0.9; b: lr=0.1, momentum=0.5)",
-          {"lr": 0.05, "momentum": 0.9},
-          groups=lambda P: [{"params": [P["w"]]},
-                            {"params": [P["b"], P["frozen"]], "lr": 0.1, "momentum": 0.5}]),
-)
+def _signum_cases():
+    """06.3's configurations, drawn from a seed of the key."""
+    rng = draw("06.3")
+    lr = [rng.choice((0.05, 0.02, 0.1, 0.03)) for _ in range(3)]
+    mu = [rng.choice((0.9, 0.5, 0.8, 0.95, 0.7)) for _ in range(3)]
+    return (
+        _Case(f"lr={lr[0]}, momentum={mu[0]}", {"lr": lr[0], "momentum": mu[0]}),
+        _Case(f"lr={lr[1]}, momentum=0 (sign-SGD)", {"lr": lr[1], "momentum": 0.0},
+              dtype=torch.float32),
+        _Case(f"lr={lr[2]}, momentum={mu[1]}", {"lr": lr[2], "momentum": mu[1]},
+              dtype=torch.float32, scale=1e3),
+        _Case(f"two param groups (w: lr={lr[0]}, momentum={mu[2]}; b and s: lr={lr[2]}, "
+              f"momentum={mu[0]})", {"lr": lr[0], "momentum": mu[2]},
+              groups=lambda P: [{"params": [P["w"]]},
+                                {"params": [P["b"], P["s"], P["frozen"]], "lr": lr[2],
+                                 "momentum": mu[0]}]),
+    )
+
+
+_SIGNUM_CASES = _signum_cases()
 
 
 _SIGNUM_SPEC = _UpdateSpec(key="momentum_buffer",
@@ -1065,13 +1160,15 @@ def grade_signum(signum_update_fn):
                            defaults=_SIGNUM_DEFAULTS, cases=_SIGNUM_CASES,
                            variants=_SIGNUM_VARIANTS)
     return correct(f"`signum_update` matches the reference Signum at every step "
-                   f"({len(_SIGNUM_CASES)} configurations: momentum, sign-SGD, param groups).")
+                   f"({len(_SIGNUM_CASES)} configurations: momentum, sign-SGD, float32 and "
+                   "float64, zero and large gradients, param groups).")
 
 
 # ----------------------------------------------------------------------------- 06.4 Lion
 
 def _lion_rule(p, g, state, h, *, order="paper", swap=False, decay="decoupled", sign=True,
-               init="zeros", interpolate=True, c_in_place=False):
+               init="zeros", interpolate=True, c_in_place=False, m_full=False, c_full=False,
+               sign_at_zero=None):
     beta1, beta2 = h["betas"]
     if swap:
         beta1, beta2 = beta2, beta1
@@ -1081,15 +1178,19 @@ def _lion_rule(p, g, state, h, *, order="paper", swap=False, decay="decoupled", 
     if "exp_avg" not in state:
         state["exp_avg"] = torch.zeros_like(p) if init == "zeros" else g.clone()
     m = state["exp_avg"]
+    alpha_m = 1.0 if m_full else 1 - beta2
+    alpha_c = 1.0 if c_full else 1 - beta1
     if order == "momentum_first":
-        m.mul_(beta2).add_(g, alpha=1 - beta2)
+        m.mul_(beta2).add_(g, alpha=alpha_m)
     if c_in_place:
-        c = m.mul_(beta1).add_(g, alpha=1 - beta1)
+        c = m.mul_(beta1).add_(g, alpha=alpha_c)
     else:
-        c = m.mul(beta1).add_(g, alpha=1 - beta1) if interpolate else m.clone()
+        c = m.mul(beta1).add_(g, alpha=alpha_c) if interpolate else m.clone()
+    if sign_at_zero is not None:   # a hand-made sign: ±1 (or NaN) where c is exactly 0
+        c = torch.where(c >= 0, 1.0, -1.0).to(c.dtype) if sign_at_zero == "ones" else c / c.abs()
     _lion_apply(p, c, lr, wd, decay, sign)
     if order != "momentum_first":
-        m.mul_(beta2).add_(g, alpha=1 - beta2)
+        m.mul_(beta2).add_(g, alpha=alpha_m)
 
 
 def _lion_apply(p, c, lr, wd, decay, sign):
@@ -1119,11 +1220,19 @@ _LION_VARIANTS = (
     ("the momentum is updated before the step, so `c` mixes the gradient in twice: compute "
      "`c = beta1 * m + (1 - beta1) * grad` from the old m, step, and only then update "
      "`m = beta2 * m + (1 - beta2) * grad`.", _lion(order="momentum_first"), False),
-    ("`c` was computed in place on the momentum (`m.mul_(beta1)...`), so m is changed twice "
-     "per step: compute c out of place, `c = m.mul(beta1).add(grad, alpha=1 - beta1)` "
-     "(no underscore on `mul`), and update m once, with beta2.", _lion(c_in_place=True), False),
+    ("your new exp_avg is built from `c` instead of from the old exp_avg (as when `c` is "
+     "computed in place, `m.mul_(beta1)...`, or `exp_avg = c` before its update): `c` must "
+     "leave m unchanged (`c = m.mul(beta1).add(grad, alpha=1 - beta1)`, no underscore on "
+     "`mul`), and m is updated once, from the old m, with beta2.", _lion(c_in_place=True), False),
     ("the betas are swapped: beta1 interpolates for the step (`c`), beta2 updates the "
      "momentum (`m`).", _lion(swap=True), False),
+    ("the momentum update lacks its (1 − beta2) factor: `m = beta2 * m + (1 - beta2) * grad`, "
+     "an average, not `beta2 * m + grad`.", _lion(m_full=True), False),
+    ("`c` lacks its (1 − beta1) factor: `c = beta1 * m + (1 - beta1) * grad`.",
+     _lion(c_full=True), False),
+    ("where `c` is exactly 0 (a zero gradient on a zero momentum), your sign gives ±1 and moves "
+     "the parameter; `c.sign()` is 0 there, and the parameter only decays.",
+     _lion(sign_at_zero="ones"), False),
     ("the step uses sign(m), the old momentum alone: interpolate with the new gradient first, "
      "`c = beta1 * m + (1 - beta1) * grad`.", _lion(interpolate=False), False),
     ("Lion's weight decay is decoupled: shrink the parameter outside the sign, "
@@ -1144,16 +1253,28 @@ _LION_VARIANTS = (
      _variant(_lion_rule, _LION_DEFAULTS, hyper="defaults"), False),
 )
 
-_LION_CASES = (
-    _Case("lr=0.05", {"lr": 0.05}),
-    _Case("lr=0.05, betas=(0.5, 0.9), weight_decay=0.8",
-          {"lr": 0.05, "betas": (0.5, 0.9), "weight_decay": 0.8}),
-    _Case("two param groups (w: lr=0.05, weight_decay=0.8; b: lr=0.1, betas=(0.8, 0.95), "
-          "weight_decay=0)", {"lr": 0.05, "weight_decay": 0.8},
-          groups=lambda P: [{"params": [P["w"]]},
-                            {"params": [P["b"], P["frozen"]], "lr": 0.1, "betas": (0.8, 0.95),
-                             "weight_decay": 0.0}]),
-)
+def _lion_cases():
+    """06.4's configurations, drawn from a seed of the key: the paper's betas, betas of
+    their own with weight decay in float32, large gradients, and two groups."""
+    rng = draw("06.4")
+    lr = [rng.choice((0.05, 0.02, 0.1, 0.03)) for _ in range(3)]
+    betas = [(rng.choice((0.5, 0.8, 0.7)), rng.choice((0.9, 0.95, 0.8))) for _ in range(2)]
+    wd = [rng.choice((0.8, 0.5, 1.5)) for _ in range(2)]
+    return (
+        _Case(f"lr={lr[0]}", {"lr": lr[0]}),
+        _Case(f"lr={lr[1]}, betas={betas[0]}, weight_decay={wd[0]}",
+              {"lr": lr[1], "betas": betas[0], "weight_decay": wd[0]}, dtype=torch.float32),
+        _Case(f"lr={lr[2]}, betas={betas[1]}, weight_decay={wd[1]}",
+              {"lr": lr[2], "betas": betas[1], "weight_decay": wd[1]}, scale=1e3),
+        _Case(f"two param groups (w: lr={lr[0]}, weight_decay={wd[0]}; b and s: lr={lr[2]}, "
+              f"betas={betas[1]}, weight_decay=0)", {"lr": lr[0], "weight_decay": wd[0]},
+              groups=lambda P: [{"params": [P["w"]]},
+                                {"params": [P["b"], P["s"], P["frozen"]], "lr": lr[2],
+                                 "betas": betas[1], "weight_decay": 0.0}]),
+    )
+
+
+_LION_CASES = _lion_cases()
 
 
 _LION_SPEC = _UpdateSpec(key="exp_avg",
@@ -1176,4 +1297,5 @@ def grade_lion(lion_update_fn):
                            reference="the reference", make_reference=Lion,
                            defaults=_LION_DEFAULTS, cases=_LION_CASES, variants=_LION_VARIANTS)
     return correct(f"`lion_update` matches the reference Lion (Chen et al., 2023) at every step "
-                   f"({len(_LION_CASES)} configurations: defaults, weight decay, param groups).")
+                   f"({len(_LION_CASES)} configurations: betas and weight decay of their own, "
+                   "float32 and float64, zero and large gradients, param groups).")
