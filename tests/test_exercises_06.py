@@ -761,6 +761,15 @@ class StepCountSGD(MomentumSGD):
         return loss
 
 
+def rosenbrock_hard_coded(optimizer, xy, f):
+    def closure():
+        optimizer.zero_grad()
+        loss = (1 - xy[0]) ** 2 + 100 * (xy[1] - xy[0] ** 2) ** 2   # the lesson's f, not `f`
+        loss.backward()
+        return loss
+    return closure
+
+
 def loss_outside_closure(optimizer, xy, f):
     loss = f(xy)                                   # once, when the closure is made
 
@@ -886,6 +895,8 @@ CASES = [
     ("06.2", "resets xy", (resets_xy,), "incorrect", ["changed the values of `xy`"]),
     ("06.2", "loss computed outside the closure", (loss_outside_no_retain,), "error",
      ["backward through the graph a second time", "computed once, outside the closure"]),
+    ("06.2", "the lesson's function instead of f", (rosenbrock_hard_coded,), "incorrect",
+     ["another function than the `f` it was given"]),
     ("06.2", "loss outside, graph retained", (loss_outside_closure,), "error",
      ["modified by an inplace operation", "computed once, outside the closure"]),
     # 06.3: signum_update, inside the reference Signum

@@ -4,25 +4,18 @@
   scalar is accepted; a list, an array or a tensor is named and rejected.
 - :func:`expect_result_tensor` — one policy for "a tensor was asked": a list (of numbers or
   of 0-d tensors) is named and rejected with the call that makes a tensor of it.
-- :func:`draw` — a reproducible random generator per exercise, so configurations are drawn
-  at check time yet the same answer always gets the same verdict.
-- :func:`mentions_number` — whether a message states a given number (tests of prediction
-  exercises use it: a ✗ message must never give the expected value away).
 """
 
 from __future__ import annotations
 
 import math
 import numbers
-import random
-import re
-import zlib
 
 import torch
 
 from ._core import expect_tensor, fail
 
-__all__ = ["expect_plain_number", "expect_result_tensor", "draw", "mentions_number"]
+__all__ = ["expect_plain_number", "expect_result_tensor"]
 
 
 def expect_plain_number(value, name: str) -> float:
@@ -59,17 +52,3 @@ def expect_result_tensor(value, name: str, *, shape=None, dtype=None):
              "`torch.stack(outputs)` turns a list of 0-d tensors into one tensor and keeps "
              "their dtype.")
     return expect_tensor(value, name, shape=shape, dtype=dtype, finite=False)
-
-
-def draw(key: str) -> random.Random:
-    """Return a random generator seeded from the exercise ``key``: configurations are drawn
-    at check time, the same for every check of that exercise, so a verdict is reproducible."""
-    return random.Random(zlib.crc32(key.encode()))
-
-
-def mentions_number(message: str, value: float) -> bool:
-    """True if ``message`` contains ``value`` written with 3 to 6 significant digits, or as
-    Python prints it (``1.9``, ``2.06``, ``0.4``), as a number of its own (not inside a
-    longer one)."""
-    texts = {f"{value:.{d}g}" for d in range(3, 7)} | {repr(float(value))}
-    return any(re.search(rf"(?<![\d.]){re.escape(t)}(?!\d)", message) for t in texts)

@@ -9,12 +9,14 @@ names the one the learner's answer matches.
 
 import dataclasses
 import functools
+import math
 
 import torch
 
 from ._core import (_type_names, call, correct, exercise, expect_tensor, fail, first_mismatch,
                     incorrect, seeded, tolerance)
-from ._grading import draw, expect_plain_number, expect_result_tensor
+from ._engine import Draw, Mistake, Spec, config, draw_configs, grade_spec, seed_of
+from ._grading import expect_plain_number, expect_result_tensor
 
 F64 = torch.float64
 
@@ -77,7 +79,7 @@ def _ema_configs():
     """The configurations 04.1 is graded on, drawn once per check from a seed of the key:
     betas away from the lesson's 0.9, lengths down to one value, float32 and float64, and
     values that are zero, negative or large."""
-    rng = draw("04.1")
+    rng = Draw(seed_of("04.1"))
     configs = [(0.9, 10, F64, "noisy", 0)]
     for i, (n, dtype, kind) in enumerate(((6, F64, "ramp"), (1, torch.float32, "noisy"),
                                           (12, torch.float32, "large"), (7, F64, "zeros"))):
@@ -137,7 +139,11 @@ def grade_bias_corrected_ema(bias_corrected_ema):
                  "the dtype of `values`: `torch.tensor(list_of_floats)` makes float32, "
                  "`torch.stack(outputs)` keeps the dtype.")
         got = got.detach()
-        mismatch = first_mismatch(list(got), list(expected), reference="the bias-corrected average")
+        # float32 rounds each term of the average; where large values cancel, the error is
+        # relative to the values, not to the (smaller) average: scale atol by them.
+        scale = {} if dtype == F64 else {"rtol": 1e-5, "atol": 1e-5 * max(1.0, float(values.abs().max()))}
+        mismatch = first_mismatch(list(got), list(expected), reference="the bias-corrected average",
+                                  **scale)
         if mismatch is None:
             continue
         cause = _matching_variant(list(got), _EMA_MISTAKES, lambda v: list(v(values, beta)))
@@ -170,6 +176,9 @@ def _adam_step(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps):
     v_hat = exp_avg_sq / (1 - beta2 ** step)                        # v̂_t = v_t / (1 − β2^t)
     param = param - lr * m_hat / (v_hat.sqrt() + eps)               # θ_t = θ − lr·m̂ / (√v̂ + ε)
     return param, exp_avg, exp_avg_sq
+
+
+_LESSON_HYPER = {"lr": 0.05, "betas": (0.8, 0.99), "eps": 1e-3}   # the lesson's former checker's
 
 
 def _adam_variant(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps, *, correct1=True,
@@ -246,58 +255,46 @@ _ADAM_MISTAKES = (
      "use the `lr`, `betas` and `eps` arguments."),
 )
 
-@dataclasses.dataclass(frozen=True)
-class StepConfig:
-    """One configuration a step function is graded on: a start, the gradients of each step,
-    the hyperparameters (as the step function takes them) and a label for messages."""
-
-    start: torch.Tensor
-    grads: tuple
-    hyper: dict
-
-    @property
-    def label(self):
-        shape = "0-d" if self.start.dim() == 0 else f"shape {tuple(self.start.shape)}"
-        settings = ", ".join(f"{k}={v}" for k, v in self.hyper.items())
-        return f"a {_dtype_text(self.start.dtype)} parameter ({shape}), {settings}"
-
-
 STEP_SHAPES = ((), (3,), (2, 3), (4,), (2,))
 STEPS_PER_CONFIG = 5
+_GRAD_SCALES = (1.0, 1e3, 1e-2, 30.0, 1.0)
+
+
+def _step_config(draw, i, *, weight_decay=False):
+    """Configuration ``i`` of a step-function exercise (04.2, 05.2): a 0-d to 2-D start in
+    float64 or float32, gradients that are zero, negative, tiny or large, and hyperparameters
+    away from the lesson's and from torch's defaults."""
+    shape, dtype, scale = STEP_SHAPES[i], (torch.float32 if i % 2 else F64), _GRAD_SCALES[i]
+    hyper = {"lr": draw.choice((0.3, 0.02, 0.1, 0.007, 0.2)),
+             "betas": (draw.choice((0.5, 0.6, 0.8, 0.95)), draw.choice((0.9, 0.95, 0.99, 0.999))),
+             "eps": draw.choice((0.1, 1e-3, 0.01, 0.05)) * scale}
+    if weight_decay:
+        hyper["weight_decay"] = draw.choice((0.5, 0.1, 0.3, 0.05))
+    start = draw.tensor(shape, F64).to(dtype)
+    grads = []
+    for t in range(STEPS_PER_CONFIG):
+        g = scale * draw.tensor(shape, F64)
+        if g.dim() and t in (0, 3):
+            g.view(-1)[0] = 0.0        # a coordinate with no gradient: exp_avg_sq stays 0 there
+        grads.append(g.to(dtype))
+    place = "0-d" if not shape else f"shape {shape}"
+    settings = ", ".join(f"{k}={v}" for k, v in hyper.items())
+    return config(f"a {_dtype_text(dtype)} parameter ({place}), {settings}", start=start,
+                  grads=tuple(grads), hyper=hyper, offset=i * STEPS_PER_CONFIG)
 
 
 def step_configs(key, *, weight_decay=False):
-    """Draw the configurations of a step-function exercise (04.2, 05.2) from a seed of ``key``:
-    0-d and 2-D parameters, float32 and float64, gradients that are zero, negative, tiny or
-    large, and hyperparameters away from the lesson's and from torch's defaults."""
-    rng = draw(key)
-    configs = []
-    for i, shape in enumerate(STEP_SHAPES):
-        dtype = torch.float32 if i % 2 else F64
-        scale = (1.0, 1e3, 1e-2, 30.0, 1.0)[i]
-        hyper = {"lr": rng.choice((0.3, 0.02, 0.1, 0.007, 0.2)),
-                 "betas": (rng.choice((0.5, 0.6, 0.8, 0.95)), rng.choice((0.9, 0.95, 0.99, 0.999))),
-                 "eps": rng.choice((0.1, 1e-3, 0.01, 0.05)) * scale}
-        if weight_decay:
-            hyper["weight_decay"] = rng.choice((0.5, 0.1, 0.3, 0.05))
-        with seeded(100 + i):
-            start = torch.randn(shape, dtype=F64).to(dtype)
-            grads = []
-            for t in range(STEPS_PER_CONFIG):
-                g = scale * torch.randn(shape, dtype=F64)
-                if g.dim() and t in (0, 3):
-                    g.view(-1)[0] = 0.0        # a coordinate with no gradient: exp_avg_sq stays 0
-                grads.append(g.to(dtype))
-        configs.append(StepConfig(start, tuple(grads), hyper))
-    return configs
+    """The configurations of a step-function exercise, drawn from seeds fixed by ``key``."""
+    return draw_configs(key, functools.partial(_step_config, weight_decay=weight_decay),
+                        len(STEP_SHAPES))
 
 
-def torch_steps(optimizer_class, config):
-    """Return torch's param, exp_avg and exp_avg_sq after each step of ``config``."""
-    p = config.start.clone().requires_grad_(True)
-    opt = optimizer_class([p], **config.hyper)
+def torch_steps(optimizer_class, cfg):
+    """Return torch's param, exp_avg and exp_avg_sq after each step of ``cfg``."""
+    p = cfg["start"].clone().requires_grad_(True)
+    opt = optimizer_class([p], **cfg["hyper"])
     steps = []
-    for grad in config.grads:
+    for grad in cfg["grads"]:
         p.grad = grad.clone()
         opt.step()
         state = opt.state[p]
@@ -306,22 +303,25 @@ def torch_steps(optimizer_class, config):
     return steps
 
 
-def run_step_function(fn, config, function="adam_step", learner=False, step_offset=0):
-    """Run ``fn(param, grad, exp_avg, exp_avg_sq, step, *hyperparameters)`` over ``config``
-    from zero moments; stop after a non-finite result. ``learner`` calls it safely and
-    checks what it returns."""
-    param = config.start.clone()
-    exp_avg = torch.zeros_like(param)
-    exp_avg_sq = torch.zeros_like(param)
+def own_counter(step_function):
+    """The mistake of counting steps oneself: ``step_function`` fed a counter that never
+    starts again (:func:`run_step_function` adds the configuration's offset to ``step``)."""
+    return functools.partial(step_function, _own_counter=True)
+
+
+def run_step_function(invoke, cfg, function="adam_step"):
+    """Call ``invoke(param, grad, exp_avg, exp_avg_sq, step, *hyperparameters)`` at every step
+    of ``cfg`` from zero moments and check what it returns; stop after a non-finite result."""
+    counter = isinstance(invoke, functools.partial) and invoke.keywords.get("_own_counter")
+    if counter:
+        invoke = invoke.func
+    param = cfg["start"].clone()
+    exp_avg, exp_avg_sq = torch.zeros_like(param), torch.zeros_like(param)
     steps = []
-    for step, grad in enumerate(config.grads, start=1):
-        args = (param, grad.clone(), exp_avg, exp_avg_sq, step + step_offset,
-                *config.hyper.values())
-        if learner:
-            result = call(fn, *args, returns=object)
-            param, exp_avg, exp_avg_sq = _unpack_adam_result(result, step, function, config)
-        else:
-            param, exp_avg, exp_avg_sq = fn(*args)
+    for step, grad in enumerate(cfg["grads"], start=1):
+        result = invoke(param, grad.clone(), exp_avg, exp_avg_sq,
+                        step + (cfg["offset"] if counter else 0), *cfg["hyper"].values())
+        param, exp_avg, exp_avg_sq = _unpack_adam_result(result, step, function, cfg)
         steps.append({"param": param, "exp_avg": exp_avg, "exp_avg_sq": exp_avg_sq})
         if not all(bool(torch.isfinite(t).all()) for t in (param, exp_avg, exp_avg_sq)):
             break
@@ -329,10 +329,9 @@ def run_step_function(fn, config, function="adam_step", learner=False, step_offs
 
 
 _NAMES = ("exp_avg", "exp_avg_sq", "param")
-_LESSON_HYPER = {"lr": 0.05, "betas": (0.8, 0.99), "eps": 1e-3}
 
 
-def _unpack_adam_result(result, step, function, config):
+def _unpack_adam_result(result, step, function, cfg):
     """Check that a step function returned (param, exp_avg, exp_avg_sq) as tensors of the
     parameter's shape and dtype; return detached copies."""
     label = f"the value `{function}` returned at step {step}"
@@ -342,11 +341,12 @@ def _unpack_adam_result(result, step, function, config):
         fail(f"`{function}` should return three tensors (param, exp_avg, exp_avg_sq); "
              f"it returned {what}.")
     out = []
+    start = cfg["start"]
     for name, value in zip(("param", "exp_avg", "exp_avg_sq"), result):
-        expect_tensor(value, f"{name} in {label} (with {config.label})",
-                      shape=config.start.shape, finite=False)
-        if value.dtype != config.start.dtype:
-            fail(f"{name} in {label} has dtype {value.dtype} for a {config.start.dtype} "
+        expect_tensor(value, f"{name} in {label} (with {cfg.label})", shape=start.shape,
+                      finite=False)
+        if value.dtype != start.dtype:
+            fail(f"{name} in {label} has dtype {value.dtype} for a {start.dtype} "
                  "parameter; keep the dtype of the inputs (build new tensors from them: "
                  "`torch.tensor(...)` and `torch.zeros(shape)` make float32).")
         out.append(value.detach().clone())
@@ -363,41 +363,26 @@ def _first_named_mismatch(got, expected):
     return best
 
 
-def grade_step_function(fn, function, optimizer_class, mistakes, causes, key, variant,
-                        lesson_message="these are the numbers of lr=0.05, betas=(0.8, 0.99), "
-                        "eps=1e-3 whatever the arguments: use the `lr`, `betas` and `eps` arguments."):
-    """Grade a step function on every configuration of ``key`` against ``optimizer_class``;
-    name the known mistake (``(variant, message)`` rows) a wrong answer matches.
+def step_spec(key, function, optimizer_class, mistakes, causes, success):
+    """The engine's :class:`Spec` of a step-function exercise: ``mistakes`` are ``(variant,
+    message)`` rows, ``causes`` the advice per first differing tensor when none matches."""
+    def otherwise(mismatch, cfg):
+        if mismatch.got is not None and not math.isfinite(mismatch.got):
+            return ("a value became NaN or inf; is there a division by zero (a coordinate "
+                    "whose gradient is 0 has exp_avg_sq = 0)?")
+        return causes[mismatch.name]
 
-    ``variant(**mistake)`` builds a wrong step (used for the answers that count their own
-    steps or hard-code the lesson's hyperparameters). Return the number of configurations.
-    """
-    configs = step_configs(key, weight_decay=function == "adamw_step")
-    done = 0
-    for config in configs:
-        expected = torch_steps(optimizer_class, config)
-        got = run_step_function(fn, config, function, learner=True)
-        mismatch = _first_named_mismatch(got, expected)
-        if mismatch is None:
-            done += STEPS_PER_CONFIG
-            continue
-        head = f"with {config.label}: {mismatch}"
-        rows = list(mistakes)
-        if done:
-            rows.insert(0, ("offset", "your step counter does not start again at 1 for a new "
-                            "parameter: use the `step` argument, not a count of your own."))
-        rows.append((variant(lesson=True), lesson_message))
-        for wrong, cause in rows:
-            run = (run_step_function(variant(), config, step_offset=done // STEPS_PER_CONFIG
-                                     * STEPS_PER_CONFIG) if wrong == "offset"
-                   else run_step_function(wrong, config))
-            if _first_named_mismatch(got, run) is None:
-                fail(f"{head}: {cause}")
-        if not all(bool(torch.isfinite(t).all()) for t in got[-1].values()):
-            fail(f"{head}: a value became NaN or inf; is there a division by zero "
-                 "(a coordinate whose gradient is 0 has exp_avg_sq = 0)?")
-        fail(f"{head}: {causes[mismatch.name]}")
-    return len(configs)
+    return Spec(configs=lambda: step_configs(key, weight_decay=function == "adamw_step"),
+                reference=functools.partial(torch_steps, optimizer_class),
+                run=functools.partial(run_step_function, function=function),
+                mistakes=[Mistake(f"mistake {i}", variant, message)
+                          for i, (variant, message) in enumerate(mistakes)],
+                otherwise=otherwise, success=success, returns=object,
+                compare=_first_named_mismatch)
+
+
+_OWN_COUNTER_MESSAGE = ("your step counter does not start again at 1 for a new parameter: "
+                        "use the `step` argument, not a count of your own.")
 
 
 @exercise("04.2", title="One Adam step from scratch", solution=_adam_step, hints=[
@@ -409,17 +394,21 @@ def grade_step_function(fn, function, optimizer_class, mistakes, causes, key, va
 ])
 def grade_adam_step(adam_step):
     """adam_step(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps) must match torch.optim.Adam."""
-    causes = {
-        "exp_avg": "check exp_avg = beta1 · exp_avg + (1 − beta1) · grad.",
-        "exp_avg_sq": "check exp_avg_sq = beta2 · exp_avg_sq + (1 − beta2) · grad².",
-        "param": "the moments are right, so look at the update: "
-                 "param − lr · m̂ / (sqrt(v̂) + eps), with m̂ and v̂ bias-corrected by beta**step.",
-    }
-    n = grade_step_function(adam_step, "adam_step", torch.optim.Adam, _ADAM_MISTAKES, causes,
-                            "04.2", variant=_v)
-    return correct(f"param, exp_avg and exp_avg_sq match torch.optim.Adam at every step of {n} "
-                   "configurations (0-d to 2-D, float32 and float64, zero and large gradients, "
-                   "hyperparameters drawn at check time).")
+    return grade_spec(_ADAM_SPEC, adam_step, name="`adam_step`")
+
+
+_ADAM_SPEC = step_spec(
+    "04.2", "adam_step", torch.optim.Adam,
+    ((own_counter(_adam_step), _OWN_COUNTER_MESSAGE),) + _ADAM_MISTAKES
+    + ((_v(lesson=True), "these are the numbers of lr=0.05, betas=(0.8, 0.99), eps=1e-3 whatever "
+                         "the arguments: use the `lr`, `betas` and `eps` arguments."),),
+    {"exp_avg": "check exp_avg = beta1 · exp_avg + (1 − beta1) · grad.",
+     "exp_avg_sq": "check exp_avg_sq = beta2 · exp_avg_sq + (1 − beta2) · grad².",
+     "param": "the moments are right, so look at the update: "
+              "param − lr · m̂ / (sqrt(v̂) + eps), with m̂ and v̂ bias-corrected by beta**step."},
+    "param, exp_avg and exp_avg_sq match torch.optim.Adam at every step of {n} configurations "
+    "(0-d to 2-D, float32 and float64, zero and large gradients, hyperparameters drawn at "
+    "check time).")
 
 
 # ----------------------------------------------------------------------------- 04.3

@@ -13,8 +13,11 @@ import torch
 from torch import nn
 
 from ._core import _type_names, call, correct, exercise, fail, seeded
-from ._grading import draw, expect_plain_number
-from .lesson04 import F64, _ADAM_MISTAKES, _adam_variant, grade_step_function
+from ._engine import Draw, seed_of
+from ._grading import expect_plain_number
+from ._engine import grade_spec
+from .lesson04 import (F64, _ADAM_MISTAKES, _OWN_COUNTER_MESSAGE, _adam_variant, own_counter,
+                       step_spec)
 
 # ----------------------------------------------------------------------------- 05.3
 
@@ -159,7 +162,7 @@ def _check_groups(result, model, weight_decay):
 ])
 def grade_param_groups(param_groups):
     """param_groups(model, weight_decay) must split the model's parameters nanoGPT's way."""
-    rng = draw("05.3")
+    rng = Draw(seed_of("05.3"))
     decays = [rng.choice((0.1, 0.05, 0.3, 0.02)) for _ in range(2)]
     for model in _checker_models():
         for weight_decay in decays:
@@ -240,7 +243,10 @@ _ADAMW_MISTAKES = (
 _PREDICT_ATOL = 1e-6   # eps changes Adam's first step by about lr·eps/|g| = 1e-8
 
 
-@exercise("05.1", title="Predict one step: L2 vs decoupled decay", solution=_PREDICTION, hints=[
+@exercise("05.1", title="Predict one step: L2 vs decoupled decay", solution=_PREDICTION,
+          prediction=lambda: tuple(_torch_one_step(cls) for cls in
+                                   (torch.optim.SGD, torch.optim.Adam, torch.optim.AdamW)),
+          hints=[
     "SGD and Adam with weight_decay see the gradient g' = g + λθ = −0.3 + 0.2·2.0. AdamW sees g "
     "alone and multiplies θ by 1 − lr·λ first.",
     "Adam's first step (bias-corrected) is lr · m̂ / (√v̂ + ε) with m̂ = g', v̂ = g'²: a step of "
@@ -331,15 +337,24 @@ _ADAMW_STEP_MISTAKES = _DECAY_MISTAKES + tuple(
 
 
 
-def _adamw_variant_of(lesson=False, **adam):
-    """The AdamW variant for a mistake of lesson 04's machinery: the lesson's hyperparameters
-    (``lesson=True``, weight_decay=0.5 too) or an Adam mistake such as ``step_offset``."""
-    if lesson:
-        def step(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps, weight_decay):
-            return _adamw_variant(param, grad, exp_avg, exp_avg_sq, step, 0.05, (0.8, 0.99),
-                                  1e-3, 0.5)
-        return step
-    return _w(adam=adam)
+def _adamw_lesson_numbers(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps, weight_decay):
+    """AdamW with the lesson's hyperparameters, whatever the arguments."""
+    return _adamw_variant(param, grad, exp_avg, exp_avg_sq, step, 0.05, (0.8, 0.99), 1e-3, 0.5)
+
+
+_ADAMW_SPEC = step_spec(
+    "05.2", "adamw_step", torch.optim.AdamW,
+    ((own_counter(_adamw_step), _OWN_COUNTER_MESSAGE),) + _ADAMW_STEP_MISTAKES
+    + ((_adamw_lesson_numbers, "these are the numbers of lr=0.05, betas=(0.8, 0.99), eps=1e-3, "
+                               "weight_decay=0.5 whatever the arguments: use the `lr`, `betas`, "
+                               "`eps` and `weight_decay` arguments."),),
+    {"exp_avg": "check exp_avg = beta1 · exp_avg + (1 − beta1) · grad (no decay term in it).",
+     "exp_avg_sq": "check exp_avg_sq = beta2 · exp_avg_sq + (1 − beta2) · grad².",
+     "param": "the moments are right, so look at the parameter: param · (1 − lr · "
+              "weight_decay) first, then − lr · m̂ / (sqrt(v̂) + eps)."},
+    "param, exp_avg and exp_avg_sq match torch.optim.AdamW at every step of {n} configurations "
+    "(0-d to 2-D, float32 and float64, zero and large gradients, lr and weight_decay drawn "
+    "at check time).")
 
 
 @exercise("05.2", title="One AdamW step from scratch", solution=_adamw_step, hints=[
@@ -351,17 +366,4 @@ def _adamw_variant_of(lesson=False, **adam):
 def grade_adamw_step(adamw_step):
     """adamw_step(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps, weight_decay) must
     match torch.optim.AdamW."""
-    causes = {
-        "exp_avg": "check exp_avg = beta1 · exp_avg + (1 − beta1) · grad (no decay term in it).",
-        "exp_avg_sq": "check exp_avg_sq = beta2 · exp_avg_sq + (1 − beta2) · grad².",
-        "param": "the moments are right, so look at the parameter: param · (1 − lr · "
-                 "weight_decay) first, then − lr · m̂ / (sqrt(v̂) + eps).",
-    }
-    n = grade_step_function(adamw_step, "adamw_step", torch.optim.AdamW, _ADAMW_STEP_MISTAKES,
-                            causes, "05.2", variant=_adamw_variant_of,
-                            lesson_message="these are the numbers of lr=0.05, betas=(0.8, 0.99), "
-                            "eps=1e-3, weight_decay=0.5 whatever the arguments: use the `lr`, "
-                            "`betas`, `eps` and `weight_decay` arguments.")
-    return correct(f"param, exp_avg and exp_avg_sq match torch.optim.AdamW at every step of {n} "
-                   "configurations (0-d to 2-D, float32 and float64, zero and large gradients, "
-                   "lr and weight_decay drawn at check time).")
+    return grade_spec(_ADAMW_SPEC, adamw_step, name="`adamw_step`")

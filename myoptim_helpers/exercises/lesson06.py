@@ -39,7 +39,7 @@ from ._core import (
     expect_tensor, fail, first_mismatch, fmt,
     is_stub, not_attempted,
 )
-from ._grading import draw
+from ._engine import Draw, seed_of
 
 __all__ = ["momentum_update", "MomentumSGD", "make_closure", "signum_update", "Signum",
            "lion_update", "Lion", "sign_method_runs"]
@@ -878,7 +878,7 @@ _SGD_VARIANTS = (
 def _sgd_cases():
     """06.1's configurations, drawn from a seed of the key: no momentum, momentum in float32,
     large gradients, and two groups of which one has no momentum."""
-    rng = draw("06.1")
+    rng = Draw(seed_of("06.1"))
     lr = [rng.choice((0.1, 0.05, 0.02, 0.2)) for _ in range(4)]
     mu = [rng.choice((0.9, 0.5, 0.8, 0.95)) for _ in range(3)]
     return (
@@ -942,10 +942,20 @@ def _tilted_bowl(xy):
     return 0.5 * xy[0] ** 2 + 2.0 * xy[1] ** 2 + 0.5 * xy[0] * xy[1] - xy[0]
 
 
+def _quartic_3d(xy):
+    return (xy ** 4).sum() / 4 + (xy[0] - 1) ** 2 + xy[1] * xy[2]
+
+
 _CLOSURE_CASES = (("the Rosenbrock function", _rosenbrock, (-1.2, 1.0)),
+                  ("a quartic in 3 float32 coordinates", _quartic_3d, (1.5, -0.5, 2.0)),
                   ("a tilted bowl", _tilted_bowl, (2.0, -1.0)))
 _LBFGS_KWARGS = MappingProxyType({"lr": 1.0, "max_iter": 10, "history_size": 10, "line_search_fn": "strong_wolfe"})
 _LBFGS_STEPS = 2
+
+
+def _closure_dtype(start):
+    """float64 for the 2-D cases, float32 for the 3-D one (another dtype, another shape)."""
+    return _DTYPE if len(start) == 2 else torch.float32
 
 
 def _true_loss_and_grad(f, xy):
@@ -979,14 +989,19 @@ def _watched(closure, f, xy, calls):
                  "`optimizer.zero_grad()` first and `loss.backward()` last (on the `optimizer` "
                  "and `xy` passed to make_closure, not on global variables).")
         if first_mismatch([xy.grad], [grad]) is not None:
+            if first_mismatch([value], [loss.item()]) is not None and (
+                    before is None or first_mismatch([xy.grad], [before + grad]) is not None):
+                fail(f"at call {n}, your closure returned {fmt(value, loss)} where f(xy) is "
+                     f"{fmt(loss, value)}, and its gradient is another one too: it computes "
+                     "another function than the `f` it was given. Use `loss = f(xy)`.")
             if before is not None and first_mismatch([xy.grad], [before + grad]) is None:
                 fail(f"the gradients pile up: at call {n} of your closure, xy.grad is the sum of "
                      "this call's gradient and the previous one. LBFGS calls the closure several "
                      "times per step, so the closure must start with `optimizer.zero_grad()`.")
-            fail(f"after call {n} of your closure, xy.grad is [{fmt(xy.grad[0], grad[0])}, "
-                 f"{fmt(xy.grad[1], grad[1])}], but the gradient of f at xy is "
-                 f"[{fmt(grad[0], xy.grad[0])}, {fmt(grad[1], xy.grad[1])}]: call "
-                 "`loss.backward()` once, on `loss = f(xy)`.")
+            got_text = ", ".join(fmt(a, b) for a, b in zip(xy.grad.tolist(), grad.tolist()))
+            want_text = ", ".join(fmt(b, a) for a, b in zip(xy.grad.tolist(), grad.tolist()))
+            fail(f"after call {n} of your closure, xy.grad is [{got_text}], but the gradient of "
+                 f"f at xy is [{want_text}]: call `loss.backward()` once, on `loss = f(xy)`.")
         if first_mismatch([value], [loss.item()]) is not None:
             fail(f"your closure returned {fmt(value, loss)}, but f(xy) is {fmt(loss, value)}: "
                  "return the loss you called backward() on.")
@@ -1012,7 +1027,7 @@ def _parameter_names(fn):
 
 
 def _lbfgs_run(make, f, start):
-    xy = torch.tensor(start, dtype=_DTYPE, requires_grad=True)
+    xy = torch.tensor(start, dtype=_closure_dtype(start), requires_grad=True)
     opt = torch.optim.LBFGS([xy], **_LBFGS_KWARGS)
     closure = make(opt, xy, f)
     positions = []
@@ -1032,11 +1047,11 @@ def grade_make_closure(make_closure_fn):
     """06.2: run LBFGS with the learner's closure and check every call of it."""
     expect_callable(make_closure_fn, "`make_closure`")
     for label, f, start in _CLOSURE_CASES:
-        xy = torch.tensor(start, dtype=_DTYPE, requires_grad=True)
+        xy = torch.tensor(start, dtype=_closure_dtype(start), requires_grad=True)
         opt = torch.optim.LBFGS([xy], **_LBFGS_KWARGS)
         closure = call(make_closure_fn, opt, xy, f, name="`make_closure`",
                        may_modify=_parameter_names(make_closure_fn))
-        if not torch.equal(xy.detach(), torch.tensor(start, dtype=_DTYPE)):
+        if not torch.equal(xy.detach(), torch.tensor(start, dtype=xy.dtype)):
             fail("`make_closure` changed the values of `xy`: it should only build the closure; "
                  "the optimizer moves xy when it calls step.")
         if closure is None:
@@ -1123,7 +1138,7 @@ _SIGNUM_VARIANTS = (
 
 def _signum_cases():
     """06.3's configurations, drawn from a seed of the key."""
-    rng = draw("06.3")
+    rng = Draw(seed_of("06.3"))
     lr = [rng.choice((0.05, 0.02, 0.1, 0.03)) for _ in range(3)]
     mu = [rng.choice((0.9, 0.5, 0.8, 0.95, 0.7)) for _ in range(3)]
     return (
@@ -1256,7 +1271,7 @@ _LION_VARIANTS = (
 def _lion_cases():
     """06.4's configurations, drawn from a seed of the key: the paper's betas, betas of
     their own with weight decay in float32, large gradients, and two groups."""
-    rng = draw("06.4")
+    rng = Draw(seed_of("06.4"))
     lr = [rng.choice((0.05, 0.02, 0.1, 0.03)) for _ in range(3)]
     betas = [(rng.choice((0.5, 0.8, 0.7)), rng.choice((0.9, 0.95, 0.8))) for _ in range(2)]
     wd = [rng.choice((0.8, 0.5, 1.5)) for _ in range(2)]

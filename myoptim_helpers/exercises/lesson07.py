@@ -30,7 +30,8 @@ from torch.optim import lr_scheduler  # torch's, under the name the lesson uses
 from .. import lr_scheduler as our_lr_scheduler
 from ._core import (Reject, _type_names, call, correct, exercise, expect_number, fail, fmt,
                     seeded, tolerance)
-from ._grading import draw, expect_plain_number
+from ._engine import Draw, seed_of
+from ._grading import expect_plain_number
 
 __all__ = ["WarmupCosine", "train", "resume", "make_optimizer", "make_scheduler",
            "resume_with_reference"]
@@ -148,7 +149,8 @@ def _single_precision(value) -> bool:
     return False
 
 
-@exercise("07.1", title="Predict a MultiStepLR", solution=_MULTISTEP_SOLUTION, hints=[
+@exercise("07.1", title="Predict a MultiStepLR", solution=_MULTISTEP_SOLUTION,
+          prediction=lambda: (_multistep_torch(),), hints=[
     "The loop reads the lr, trains one epoch, then calls scheduler.step(). The constructor "
     "already made last_epoch = 0, so epoch e trains with the lr of last_epoch = e.",
     "lr(e) = 0.8 × 0.5^(number of milestones ≤ e). Milestone 2 counts from epoch 2 on.",
@@ -163,7 +165,7 @@ def grade_multistep_lrs(multistep_lrs):
             # Never the expected number: copied back, it would reach ✓ without the reasoning.
             cause = next((text for variant, text in _MULTISTEP_MISTAKES
                           if _same_table(got, variant(), rtol=rtol)), None)
-            cause = cause or ("epoch e trains with 0.8 × 0.5^(number of milestones ≤ e).")
+            cause = cause or ("epoch e trains with base_lr × gamma^(number of milestones ≤ e).")
             direction = "too high" if g > e else "too low"
             first = ("the first entry is wrong" if epoch == 0 else "entry 0 is right" if epoch == 1
                      else f"entries 0–{epoch - 1} are right")
@@ -248,7 +250,7 @@ def _loop_configs():
     """07.2's configurations: the lesson's StepLR on SGD with momentum, then other epochs,
     batch counts, models, optimizers and schedules (a schedule of arbitrary factors cannot be
     set by hand from the lesson's formula), drawn from a seed of the key."""
-    rng = draw("07.2")
+    rng = Draw(seed_of("07.2"))
     factors = [1.0] + [rng.choice((0.3, 0.7, 0.2, 0.9, 0.5, 0.6)) for _ in range(6)]
     gamma = rng.choice((0.7, 0.6, 0.8))
     return [
@@ -400,7 +402,7 @@ class WarmupCosine(lr_scheduler.LRScheduler):
 def _warmup_configs():
     """07.3's configurations, drawn from a seed of the key: one to three groups, a warm-up of
     one epoch or several, start factors and eta_min of their own."""
-    rng = draw("07.3")
+    rng = Draw(seed_of("07.3"))
     return [
         {"lrs": [0.1], "warmup_epochs": 3, "total_epochs": 12, "start_factor": 0.1, "eta_min": 0.001},
         {"lrs": [0.1, 0.02], "warmup_epochs": 2, "total_epochs": 8, "start_factor": 0.25, "eta_min": 0.0},
