@@ -761,6 +761,42 @@ class StepCountSGD(MomentumSGD):
         return loss
 
 
+def momentum_update_written_out(param, grad, momentum_buffer, *, lr, momentum):
+    if not momentum:
+        param -= lr * grad
+        return None
+    buf = grad.detach().clone() if momentum_buffer is None else momentum_buffer.mul_(momentum).add_(grad)
+    param -= lr * buf
+    return buf
+
+
+class TruthySGD(MomentumSGD):
+    """Keeps state only `if group["momentum"]:`, loops over grads with a filter."""
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            for p in filter(lambda q: q.grad is not None, group["params"]):
+                if group["momentum"]:
+                    self.state[p]["momentum_buffer"] = momentum_update(
+                        p, p.grad, self.state[p].get("momentum_buffer"), lr=group["lr"],
+                        momentum=group["momentum"])
+                else:
+                    momentum_update(p, p.grad, None, lr=group["lr"], momentum=0.0)
+        return loss
+
+
+def signum_written_out(param, grad, momentum_buffer, *, lr, momentum):
+    m = torch.zeros_like(param) if momentum_buffer is None else momentum_buffer
+    m.copy_(momentum * m + (1 - momentum) * grad)
+    param.sub_(lr * torch.sign(m))
+    return m
+
+
 def rosenbrock_hard_coded(optimizer, xy, f):
     def closure():
         optimizer.zero_grad()
@@ -797,6 +833,8 @@ REF_SGD = (momentum_update, MomentumSGD)
 CASES = [
     # 06.1: momentum_update (inside a trusted class), then MomentumSGD, against torch.optim.SGD
     ("06.1", "reference", REF_SGD, "correct", ["match torch.optim.SGD at every step"]),
+    ("06.1", "written out, truthy momentum", (momentum_update_written_out, TruthySGD), "correct",
+     ["match torch.optim.SGD at every step"]),
     ("06.1", "function stub", (stub_momentum_update, MomentumSGD), "not attempted",
      ["stub_momentum_update", "empty body"]),
     ("06.1", "class stub", (momentum_update, StubSGD), "not attempted",
@@ -901,6 +939,7 @@ CASES = [
      ["modified by an inplace operation", "computed once, outside the closure"]),
     # 06.3: signum_update, inside the reference Signum
     ("06.3", "reference", (signum_update,), "correct", ["matches the reference Signum"]),
+    ("06.3", "written out", (signum_written_out,), "correct", ["matches the reference Signum"]),
     ("06.3", "stub", (stub_signum_update,), "not attempted", ["stub_signum_update", "empty body"]),
     ("06.3", "torch-style momentum", (torch_style_signum,), "incorrect",
      ["momentum=0.9", "torch's SGD momentum", "(1 - momentum) * grad"]),
