@@ -11,6 +11,8 @@ import types
 import pytest
 import torch
 
+from learner_classes import SGD, KwargsSGD, SGDWithDrift
+
 from myoptim_helpers import exercises as ex
 from myoptim_helpers.exercises import _core
 
@@ -319,23 +321,6 @@ def test_unrequested_options_are_named(group, asked, message):
         assert message is None
 
 
-class SGD(torch.optim.Adam):  # the name says SGD; the class is Adam
-    pass
-
-
-class KwargsSGD(torch.optim.SGD):
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-
-
-class DriftingSGD(torch.optim.SGD):
-    def step(self, closure=None):
-        super().step(closure)
-        for group in self.param_groups:
-            for p in group["params"]:
-                p.data.mul_(0.99)
-
-
 def _params():
     return [torch.nn.Parameter(torch.ones(3)), torch.nn.Parameter(torch.zeros(2, 2))]
 
@@ -345,7 +330,7 @@ TYPE_CASES = [
     (lambda: KwargsSGD(_params(), lr=0.1), None),
     (lambda: SGD(_params(), lr=0.1),
      "the optimizer is a SGD (a subclass of torch.optim.Adam); expected a torch.optim.SGD."),
-    (lambda: DriftingSGD(_params(), lr=0.1),
+    (lambda: SGDWithDrift(_params(), lr=0.1),
      "its step() does not do what torch.optim.SGD's does (parameter 0 differs at step 1)"),
     (lambda: torch.optim.SGD, "the optimizer is the class SGD itself"),
     (lambda: None, "the optimizer is None; expected a torch.optim.SGD."),

@@ -497,20 +497,27 @@ def is_stub(answer) -> bool:
 
 # --------------------------------------------------------------------------- global state
 
-def _watched_namespaces() -> list:
-    """The objects whose attributes learner code must not change for good: torch's
-    optimizer classes, ``torch.Tensor``, ``torch.nn.Module``, the ``torch``,
-    ``torch.optim`` and ``torch.nn.functional`` modules, and this package's checker and
-    optimizer modules (their constants)."""
+@functools.cache
+def _torch_namespaces() -> tuple:
+    """torch's objects whose attributes learner code must not change: its optimizer classes,
+    ``torch.Tensor``, ``torch.nn.Module`` and the ``torch``, ``torch.optim`` and
+    ``torch.nn.functional`` modules."""
     found = [torch, torch.optim, torch.nn.functional, torch.Tensor, torch.nn.Module,
              torch.optim.Optimizer]
     found += [c for c in vars(torch.optim).values()
               if isinstance(c, type) and issubclass(c, torch.optim.Optimizer)
               and c is not torch.optim.Optimizer]
-    package = __package__.rsplit(".", 1)[0]  # myoptim_helpers
-    found += [m for name, m in list(sys.modules.items())
-              if m is not None and (name == __package__ or name.startswith(__package__ + ".")
-                                    or name.startswith(package + ".optim"))]
+    return tuple(found)
+
+
+def _watched_namespaces(own_modules: bool = True) -> list:
+    """torch's namespaces (:func:`_torch_namespaces`) and, with ``own_modules``, this
+    package's checker and optimizer modules (their constants)."""
+    found = list(_torch_namespaces())
+    if own_modules:
+        package = __package__.rsplit(".", 1)[0]  # myoptim_helpers
+        found += [m for name, m in list(sys.modules.items())
+                  if m is not None and name.startswith((__package__, package + ".optim"))]
     return found
 
 
@@ -538,9 +545,9 @@ def _public_class_name(cls) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
-def _snapshot_namespaces() -> list:
+def _snapshot_namespaces(own_modules: bool = True) -> list:
     _torch_warmed_up()
-    return [(ns, dict(vars(ns))) for ns in _watched_namespaces()]
+    return [(ns, dict(vars(ns))) for ns in _watched_namespaces(own_modules)]
 
 
 def _restore_namespaces(snapshot) -> list:
@@ -787,7 +794,7 @@ def call(fn, *args, name: str | None = None, returns=None, may_modify: Iterable[
         raise Reject(not_attempted(reason))
     arg_names = _argument_names(fn, args, kwargs)
     before = [_fingerprint(a) for a in args] + [_fingerprint(v) for v in kwargs.values()]
-    namespaces = _snapshot_namespaces()
+    namespaces = _snapshot_namespaces(own_modules=False)  # once per check is enough for those
     try:
         with time_limit(seconds, label):
             result = fn(*args, **kwargs)
@@ -834,10 +841,11 @@ def _function_label(fn) -> str:
 
 def _argument_names(fn, args, kwargs) -> list:
     try:
-        bound = inspect.signature(fn).bind(*args, **kwargs)
+        signature = inspect.signature(fn)
+        bound = signature.bind(*args, **kwargs)
         names = []
         for pname, value in bound.arguments.items():
-            kind = inspect.signature(fn).parameters[pname].kind
+            kind = signature.parameters[pname].kind
             if kind == inspect.Parameter.VAR_POSITIONAL:
                 names += [f"{pname}[{i}]" for i in range(len(value))]
             elif kind == inspect.Parameter.VAR_KEYWORD:
@@ -1147,11 +1155,12 @@ def first_mismatch(got: Sequence, expected: Sequence, *, rtol=None, atol=None,
         for name, e_val in _named(e_step):
             if name not in g_items:
                 return Mismatch(step, name, None, None, detail="missing", reference=reference)
-            m = _compare(g_items[name], e_val, rtol, atol)
             g_val = g_items[name]
-            if m is None and check_dtype and isinstance(e_val, torch.Tensor) and \
+            if check_dtype and isinstance(e_val, torch.Tensor) and \
                     isinstance(g_val, torch.Tensor) and g_val.dtype != e_val.dtype:
                 m = ((), None, None, f"dtype {g_val.dtype}, expected {e_val.dtype}")
+            else:
+                m = _compare(g_val, e_val, rtol, atol)
             if m is not None:
                 index, g, e, detail = m
                 return Mismatch(step, name, g, e, index, detail, reference)

@@ -197,6 +197,8 @@ class Spec:
     - ``may_modify``/``returns``/``seconds``: passed to :func:`~._core.call` for the answer.
     - ``compare(got, expected)``: a Mismatch or None (default :func:`~._core.first_mismatch`
       with dtypes checked: a float32 input gives float32 results).
+    - ``match(got, variant_outcome)``: how an answer is matched to a mistake (default
+      ``compare``); e.g. on the parameters only, when a returned value may differ too.
     """
 
     configs: Callable[[], Sequence[Config]]
@@ -210,6 +212,7 @@ class Spec:
     seconds: float | None = None
     compare: Callable[[Any, Any], Mismatch | None] = functools.partial(first_mismatch,
                                                                         check_dtype=True)
+    match: Callable[[Any, Any], Mismatch | None] | None = None
 
 
 def run_answer(spec: Spec, answer, cfg: Config, *, name: str | None = None):
@@ -230,7 +233,7 @@ def matching_mistake(spec: Spec, got, expected, cfg: Config) -> Mistake | None:
             continue
         if spec.compare(outcome, expected) is None:
             continue  # indistinguishable from the right answer here
-        if spec.compare(got, outcome) is None:
+        if (spec.match or spec.compare)(got, outcome) is None:
             return mistake
     return None
 
@@ -239,12 +242,14 @@ def grade_spec(spec: Spec, answer, *, name: str | None = None) -> Feedback:
     """Grade ``answer`` over ``spec.configs()``: ✓ when it matches the reference in every
     configuration; else stop at the first configuration where it differs, say where
     ("with momentum=0.9, float32: matches torch for step 1, differs at step 2 (...)") and
-    why (the matching mistake's message, or ``spec.otherwise``)."""
+    why (the matching mistake's message, or ``spec.otherwise``). ``name`` labels a
+    non-function answer ("sgd_step should be a function, got int."); messages about a
+    function's run use its own name."""
     expect_callable(answer, name or "your answer")
     configs = spec.configs()
     for cfg in configs:
         expected = spec.reference(cfg)
-        got = run_answer(spec, answer, cfg, name=name)
+        got = run_answer(spec, answer, cfg)
         mismatch = spec.compare(got, expected)
         if mismatch is None:
             continue
