@@ -291,6 +291,23 @@ def warmup_cosine_function(optimizer, warmup_epochs, total_epochs, start_factor=
 # --------------------------------------------------------------------------- 07.4 answers
 
 
+def resume_own_sgd(model, checkpoint, make_optimizer, make_scheduler):
+    model.load_state_dict(checkpoint["model"])
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)   # the lesson's, by hand
+    scheduler = make_scheduler(optimizer)
+    optimizer.load_state_dict(checkpoint["optimizer"])
+    scheduler.load_state_dict(checkpoint["scheduler"])
+    return optimizer, scheduler
+
+
+def resume_own_scheduler(model, checkpoint, make_optimizer, make_scheduler):
+    model.load_state_dict(checkpoint["model"])
+    optimizer = make_optimizer(model)
+    scheduler = lr_scheduler.StepLR(optimizer, step_size=3)
+    optimizer.load_state_dict(checkpoint["optimizer"])
+    return optimizer, scheduler
+
+
 def resume_ref(model, checkpoint, make_optimizer, make_scheduler):
     model.load_state_dict(checkpoint["model"])
     optimizer = make_optimizer(model)
@@ -500,7 +517,12 @@ CASES = [
      "WarmupCosine should be a class (a subclass of torch.optim.lr_scheduler.LRScheduler), got function."),
 
     ("07.4", resume_ref, "correct",
-     "epochs 5–9 after resuming have exactly the learning rates and parameters of the uninterrupted run."),
+     "in 2 configurations (the exercise's SGD and schedule, and an Adam with another schedule)"),
+    ("07.4", resume_own_sgd, "incorrect",
+     "`make_optimizer` builds an Adam, but you return a SGD: build the optimizer with the "
+     "`make_optimizer` argument"),
+    ("07.4", resume_own_scheduler, "incorrect",
+     "`make_scheduler` builds a SequentialLR, but you return a StepLR"),
     ("07.4", resume_model_last, "correct", "exactly the learning rates and parameters"),
     ("07.4", resume_stub, "not attempted", "`resume_stub` still has an empty body"),
     ("07.4", resume_scheduler_after_load, "incorrect",

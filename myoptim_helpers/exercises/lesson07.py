@@ -712,25 +712,47 @@ def _resume_epochs(model, optimizer, scheduler, epochs, data):
     return record
 
 
-def _checkpoint():
-    """Train 5 epochs and return (the uninterrupted record of epochs 5..9, the checkpoint after epoch 4)."""
+def _adam_factory(model):
+    return torch.optim.Adam(model.parameters(), lr=0.05, betas=(0.8, 0.95))
+
+
+def _step_then_exponential(optimizer):
+    return lr_scheduler.SequentialLR(optimizer, [
+        lr_scheduler.LinearLR(optimizer, start_factor=0.2, total_iters=2),
+        lr_scheduler.ExponentialLR(optimizer, gamma=0.8),
+    ], milestones=[2])
+
+
+# (make_optimizer, make_scheduler, saved after, epochs, label): the exercise's, then another
+# optimizer and schedule, so a resume that builds its own SGD or scheduler fails.
+RESUME_CONFIGS = (
+    (make_optimizer, make_scheduler, RESUME_SAVED_AFTER, RESUME_EPOCHS,
+     "the exercise's SGD and warm-up + cosine"),
+    (_adam_factory, _step_then_exponential, 4, 8, "an Adam with LinearLR then ExponentialLR"),
+)
+
+
+def _checkpoint(factories=RESUME_CONFIGS[0]):
+    """Train the first epochs and return (the uninterrupted record of the rest, the checkpoint)."""
+    make_opt, make_sched, saved_after, epochs, _ = factories
     data = _resume_data()
     model = _resume_model(0)
-    optimizer = make_optimizer(model)
-    scheduler = make_scheduler(optimizer)
-    _resume_epochs(model, optimizer, scheduler, RESUME_SAVED_AFTER, data)
+    optimizer = make_opt(model)
+    scheduler = make_sched(optimizer)
+    _resume_epochs(model, optimizer, scheduler, saved_after, data)
     checkpoint = copy.deepcopy({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                                 "scheduler": scheduler.state_dict()})
-    rest = _resume_epochs(model, optimizer, scheduler, RESUME_EPOCHS - RESUME_SAVED_AFTER, data)
+    rest = _resume_epochs(model, optimizer, scheduler, epochs - saved_after, data)
     return rest, checkpoint
 
 
-def _resumed_record(resume_fn, checkpoint, learner=False):
+def _resumed_record(resume_fn, checkpoint, learner=False, factories=RESUME_CONFIGS[0]):
     """Resume with ``resume_fn`` into a fresh model (other weights) and train the remaining epochs."""
+    make_opt, make_sched, saved_after, epochs, _ = factories
     model = _resume_model(1)
     checkpoint = copy.deepcopy(checkpoint)
     if learner:
-        result = call(resume_fn, model, checkpoint, make_optimizer, make_scheduler,
+        result = call(resume_fn, model, checkpoint, make_opt, make_sched,
                       may_modify=(0,), returns=(tuple, list))
         if len(result) != 2:
             fail(f"`{resume_fn.__name__}` returned {len(result)} values; return "
@@ -746,9 +768,18 @@ def _resumed_record(resume_fn, checkpoint, learner=False):
         if not all(any(p is q for p in held) for q in model.parameters()):
             fail("the optimizer you return does not update the `model` you were given: build it "
                  "with make_optimizer(model).")
+        wanted = make_opt(_resume_model(2))
+        if type(optimizer) is not type(wanted):
+            fail(f"`make_optimizer` builds {_type_names(type(wanted))}, but you return "
+                 f"{_type_names(type(optimizer))}: build the optimizer with the `make_optimizer` "
+                 "argument, not one of your own.")
+        if type(scheduler) is not type(make_sched(wanted)):
+            fail(f"`make_scheduler` builds {_type_names(type(make_sched(wanted)))}, but you return "
+                 f"{_type_names(type(scheduler))}: build the scheduler with the `make_scheduler` "
+                 "argument.")
     else:
-        optimizer, scheduler = resume_fn(model, checkpoint, make_optimizer, make_scheduler)
-    return _resume_epochs(model, optimizer, scheduler, RESUME_EPOCHS - RESUME_SAVED_AFTER, _resume_data())
+        optimizer, scheduler = resume_fn(model, checkpoint, make_opt, make_sched)
+    return _resume_epochs(model, optimizer, scheduler, epochs - saved_after, _resume_data())
 
 
 def _same_record(got, expected) -> bool:
@@ -767,21 +798,31 @@ def grade_resume(resume):
     """resume(model, checkpoint, make_optimizer, make_scheduler) must continue exactly as the uninterrupted run."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        expected, checkpoint = _checkpoint()
-        got = _resumed_record(resume, checkpoint, learner=True)
-        for offset, ((g_lr, g_params), (e_lr, e_params)) in enumerate(zip(got, expected)):
-            epoch = RESUME_SAVED_AFTER + offset
-            lr_wrong = not _close(g_lr, e_lr)
-            if lr_wrong or not all(torch.allclose(a, b, rtol=1e-12, atol=1e-12)
-                                   for a, b in zip(g_params, e_params)):
-                cause = next((text for variant, text in _RESUME_MISTAKES
-                              if _same_record(got, _resumed_record(variant, checkpoint))), None)
-                head = _epoch_head(epoch, first=RESUME_SAVED_AFTER).replace("torch", "the uninterrupted run")
-                what = (f"lr: got {fmt(g_lr, e_lr)}, expected {fmt(e_lr, g_lr)}" if lr_wrong
-                        else "the lr is right, the parameters differ")
-                cause = cause or ("load checkpoint['model'] into the model; build the optimizer "
-                                  "with make_optimizer(model) and the scheduler with "
-                                  "make_scheduler(optimizer); then load both of their states.")
-                fail(f"after resuming, the run {head} ({what}): {cause}")
-    return correct(f"epochs {RESUME_SAVED_AFTER}–{RESUME_EPOCHS - 1} after resuming have exactly the "
+        for factories in RESUME_CONFIGS:
+            _grade_resume_on(resume, factories)
+    return correct(f"in {len(RESUME_CONFIGS)} configurations (the exercise's SGD and schedule, and an "
+                   "Adam with another schedule) every epoch after resuming has exactly the "
                    "learning rates and parameters of the uninterrupted run.")
+
+
+def _grade_resume_on(resume, factories):
+    """Stop at the first epoch where the resumed run differs from the uninterrupted one."""
+    saved_after, label = factories[2], factories[4]
+    expected, checkpoint = _checkpoint(factories)
+    got = _resumed_record(resume, checkpoint, learner=True, factories=factories)
+    for offset, ((g_lr, g_params), (e_lr, e_params)) in enumerate(zip(got, expected)):
+        epoch = saved_after + offset
+        lr_wrong = not _close(g_lr, e_lr)
+        if lr_wrong or not all(torch.allclose(a, b, rtol=1e-12, atol=1e-12)
+                               for a, b in zip(g_params, e_params)):
+            cause = next((text for variant, text in _RESUME_MISTAKES
+                          if _same_record(got, _resumed_record(variant, checkpoint,
+                                                               factories=factories))), None)
+            head = _epoch_head(epoch, first=saved_after).replace("torch", "the uninterrupted run")
+            what = (f"lr: got {fmt(g_lr, e_lr)}, expected {fmt(e_lr, g_lr)}" if lr_wrong
+                    else "the lr is right, the parameters differ")
+            cause = cause or ("load checkpoint['model'] into the model; build the optimizer "
+                              "with make_optimizer(model) and the scheduler with "
+                              "make_scheduler(optimizer); then load both of their states.")
+            where = "" if factories is RESUME_CONFIGS[0] else f"with {label}: "
+            fail(f"{where}after resuming, the run {head} ({what}): {cause}")
