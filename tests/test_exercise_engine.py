@@ -202,6 +202,8 @@ MISUSE_CASES = [
      "the first argument (function) is not an exercise key"),
     (lambda: ex.grade(f"{LESSON}.4", 3e38), "x = 3e+38 is too large to be a useful answer"),
     (lambda: ex.grade(f"{LESSON}.4", 10 ** 400), "x is too large to be a useful answer."),
+    (lambda: ex.grade(f"{LESSON}.3", 10 ** 400), "w is too large to be a useful answer."),
+    (lambda: ex.grade(f"{LESSON}.4", [1.0, 2.0]), "x should be a number, got list."),
 ]
 
 
@@ -369,3 +371,15 @@ REVEAL_CASES = [
 @pytest.mark.parametrize("message, expected, given, shown", REVEAL_CASES)
 def test_reveals(message, expected, given, shown):
     assert ex.reveals(message, expected, given) == shown
+
+
+def test_one_learner_call_cannot_change_the_modes_the_rest_of_the_check_runs_in():
+    def switches_everything_off():
+        torch.set_grad_enabled(False)
+        torch.set_default_dtype(torch.float64)
+        torch.set_default_device("meta")
+        return 1
+
+    assert ex.call(switches_everything_off) == 1
+    assert torch.is_grad_enabled() and torch.get_default_dtype() == torch.float32
+    assert torch.get_default_device() == torch.device("cpu")

@@ -366,7 +366,10 @@ def numbers_in(obj) -> list:
     if isinstance(obj, bool):
         return []
     if isinstance(obj, numbers.Real):
-        return [float(obj)]
+        try:
+            return [float(obj)]
+        except OverflowError:  # an int beyond float's range states no expected number
+            return []
     if isinstance(obj, Mapping):
         obj = list(obj.values())
     if isinstance(obj, (list, tuple, set, frozenset)):
@@ -625,6 +628,21 @@ def preserved_global_state():
         warnings.filters[:] = filters
 
 
+@contextlib.contextmanager
+def _modes_kept():
+    """Restore grad mode, default dtype and default device after one call of learner code,
+    so that the grader's next steps run as they should (the whole state is restored after
+    the check by :func:`preserved_global_state`)."""
+    grad, dtype, device = torch.is_grad_enabled(), torch.get_default_dtype(), torch.get_default_device()
+    try:
+        yield
+    finally:
+        torch.set_grad_enabled(grad)
+        torch.set_default_dtype(dtype)
+        if torch.get_default_device() != device:
+            torch.set_default_device(device)
+
+
 class LearnerTimeout(BaseException):
     """Raised inside learner code when its time budget is spent. A BaseException, so that
     a learner's ``except Exception:`` does not swallow it."""
@@ -689,6 +707,11 @@ class _CappedStream(io.TextIOBase):
     def flush(self):
         with contextlib.suppress(Exception):
             self.target.flush()
+
+    @property
+    def encoding(self):
+        """The encoding of the stream written to (code that prints may ask for it)."""
+        return getattr(self.target, "encoding", "utf-8")
 
 
 @contextlib.contextmanager
@@ -796,7 +819,7 @@ def call(fn, *args, name: str | None = None, returns=None, may_modify: Iterable[
     before = [_fingerprint(a) for a in args] + [_fingerprint(v) for v in kwargs.values()]
     namespaces = _snapshot_namespaces(own_modules=False)  # once per check is enough for those
     try:
-        with time_limit(seconds, label):
+        with time_limit(seconds, label), _modes_kept():
             result = fn(*args, **kwargs)
     except (Reject, KeyboardInterrupt):
         raise
@@ -1006,10 +1029,11 @@ def as_plain(value):
 def expect_number(value, name: str, *, limit: float = NUMBER_LIMIT) -> float:
     """Return ``value`` as a float if it is a real finite number (int, float, numpy scalar,
     1-element tensor) no larger than ``limit`` in size."""
-    if type(value).__module__ == "numpy" and getattr(value, "size", 1) != 1:
+    from_numpy = type(value).__module__ == "numpy"
+    if from_numpy and getattr(value, "size", 1) != 1:
         fail(f"{name} should be a single number, got an array of shape {tuple(value.shape)}.")
     value = as_plain(value)
-    if isinstance(value, list):  # a 1-element numpy array
+    while from_numpy and isinstance(value, list):  # a 1-element numpy array, of any rank
         value = value[0]
     if isinstance(value, torch.Tensor):
         if value.numel() != 1:

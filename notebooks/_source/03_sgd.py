@@ -108,11 +108,11 @@ print(f"sgd_plain_rounded: equal to torch to rounding (< 1e-15): {rounded.abs().
 # the steepest direction (curvature 4) sets the limit.
 
 # %%
-for lr in (0.05, 0.3, 0.48, 0.6):
+for lr in (0.05, 0.3, 0.49, 0.6):
     print(f"lr = {lr:4}:   x × {1 - 0.2 * lr:.3f} per step,   y × {1 - 4 * lr:+.3f} per step")
 
 # %%
-lr_runs = {f"lr={lr}": training.run(torch.optim.SGD, "ravine", 50, lr=lr) for lr in (0.05, 0.3, 0.48)}
+lr_runs = {f"lr={lr}": training.run(torch.optim.SGD, "ravine", 50, lr=lr) for lr in (0.05, 0.3, 0.49)}
 lr_runs["lr=0.6 (diverging)"] = training.run(torch.optim.SGD, "ravine", 50, lr=0.6)
 for run in lr_runs.values():
     print(run.summary())
@@ -130,15 +130,15 @@ plt.show()
 #   only by 0.99: the point crawls along the valley floor and is still at $x = -2.4$ after 50 steps.
 # - **lr = 0.3, right:** $x$ is multiplied by 0.94 and $y$ by $-0.2$ per step (a small
 #   zigzag that dies at once).
-# - **lr = 0.48, on the edge:** $x$ is faster still (0.904), but $y$ is multiplied by
-#   $-0.92$: it flips side at every step and shrinks by only 8%, the zigzag on the left.
+# - **lr = 0.49, on the edge:** $x$ is faster still (0.902), but $y$ is multiplied by
+#   $-0.96$: it flips side at every step and shrinks by only 4%, the zigzag on the left.
 # - **lr = 0.6, too large:** $|1 - 4 \cdot 0.6| = 1.4$: $y$ flips side and grows by 40% per
 #   step. The red path leaves the plot after two steps (only its first 4 are drawn), and
 #   its loss climbs a straight line on the log scale.
 #
 # ## Common mistake: raising the learning rate to go faster
 #
-# From 0.48 to 0.6 is a small change, and nothing warns you. Here is the lr = 0.6 run again,
+# From 0.49 to 0.6 is a small change, and nothing warns you. Here is the lr = 0.6 run again,
 # this time for up to 2000 steps:
 
 # %%
