@@ -347,6 +347,11 @@ CASES = [
     Case("SWALR", dict(swa_lr=0.05, anneal_epochs=0), "anneal_epochs 0: swa_lr at once"),
     Case("SWALR", dict(swa_lr=0.005, anneal_epochs=100), "longer than the run", "adam"),
     Case("SWALR", dict(swa_lr=0.02, anneal_epochs=12), "tensor lr", "sgd_tensor_lr"),
+    Case(
+        "SequentialLR",
+        dict(schedulers=[("CosineAnnealingLR", dict(T_max=40)), ("SWALR", dict(swa_lr=0.01, anneal_epochs=5))], milestones=[30]),
+        "the SWA recipe: cosine, then SWALR takes over from where it left the lr",
+    ),
 ]
 
 
