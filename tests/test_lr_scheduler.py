@@ -16,16 +16,24 @@ import math
 import pickle
 import subprocess
 import sys
+import types
 import warnings
 from collections import namedtuple
 from functools import partial
 
 import pytest
 import torch
-import torch.optim.lr_scheduler as torch_schedulers
+import torch.optim.lr_scheduler
+import torch.optim.swa_utils
 
 import myoptim_helpers.lr_scheduler as our_schedulers
 
+# torch's schedulers under one roof: SWALR lives in torch.optim.swa_utils.
+torch_schedulers = types.SimpleNamespace(
+    __name__="torch.optim.lr_scheduler",
+    **{name: getattr(torch.optim.lr_scheduler, name) for name in torch.optim.lr_scheduler.__all__},
+    SWALR=torch.optim.swa_utils.SWALR,
+)
 LIBRARIES = {"ours": our_schedulers, "torch": torch_schedulers}
 OPTIMIZER_SOURCES = ("torch.optim", "myoptim_helpers.optim")
 SCHEDULER_NAMES = (
@@ -38,11 +46,18 @@ SCHEDULER_NAMES = (
     "SequentialLR",
     "ReduceLROnPlateau",
     "OneCycleLR",
+    "ConstantLR",
+    "MultiplicativeLR",
+    "PolynomialLR",
+    "CosineAnnealingWarmRestarts",
+    "CyclicLR",
+    "ChainedScheduler",
+    "SWALR",
 )
 EPOCHS = 60
 GROUP_LRS = (0.1, 0.05, 0.3)
 # The param-group entries a scheduler reads or writes.
-SCHEDULER_KEYS = ("lr", "initial_lr", "max_lr", "min_lr", "momentum", "betas", "max_momentum", "base_momentum")
+SCHEDULER_KEYS = ("lr", "initial_lr", "max_lr", "min_lr", "momentum", "betas", "max_momentum", "base_momentum", "swa_lr")
 
 
 # ---------------------------------------------------------------- optimizers
@@ -115,6 +130,25 @@ class PolynomialDecay:
 
     def __call__(self, epoch):
         return max(0.0, 1 - epoch / self.total) ** self.power
+
+
+def shrink_5_percent_every_third(epoch):
+    return 0.95 if epoch % 3 == 0 else 1.0
+
+
+def cycle_halves(cycle):
+    """A custom CyclicLR scale_fn of the cycle number."""
+    return 0.5 ** (cycle - 1)
+
+
+class DampedScale:
+    """A callable-object scale_fn: its attributes are saved by ``CyclicLR.state_dict()``."""
+
+    def __init__(self, rate):
+        self.rate = rate
+
+    def __call__(self, x):
+        return 1 / (1 + self.rate * x)
 
 
 # ---------------------------------------------------------------- metric scripts
@@ -262,6 +296,62 @@ CASES = [
     Case("OneCycleLR", dict(max_lr=0.5, total_steps=80, pct_start=0.1), "longer than the run"),
     Case("OneCycleLR", dict(max_lr=0.5, total_steps=60, pct_start=0.0), "pct_start 0: no warm-up"),
     Case("OneCycleLR", dict(max_lr=0.5, total_steps=60), "tensor lr", "sgd_tensor_lr"),
+    # ConstantLR
+    Case("ConstantLR", dict(), "defaults: 1/3 for 5 epochs"),
+    Case("ConstantLR", dict(factor=0.5, total_iters=40), "half for 40 epochs"),
+    Case("ConstantLR", dict(factor=0.1, total_iters=0), "total_iters 0: factor at epoch 0 only"),
+    Case("ConstantLR", dict(factor=1.0, total_iters=7), "factor 1 keeps the lr"),
+    Case("ConstantLR", dict(factor=0.25, total_iters=100), "longer than the run", "adam"),
+    Case("ConstantLR", dict(factor=0.3, total_iters=10), "float32 tensor lr", "sgd_tensor_lr_float32"),
+    # MultiplicativeLR
+    Case("MultiplicativeLR", dict(lr_lambda=lambda epoch: 0.95), "constant 0.95, like ExponentialLR"),
+    Case("MultiplicativeLR", dict(lr_lambda=shrink_5_percent_every_third), "a factor that depends on the epoch"),
+    Case("MultiplicativeLR", dict(lr_lambda=[decay_95, lambda epoch: 0.9, PolynomialDecay(80, 0.5)]), "one function per group, one a callable object"),
+    Case("MultiplicativeLR", dict(lr_lambda=(lambda epoch: 1.02, lambda epoch: 0.97, lambda epoch: 1.0)), "growing, shrinking, constant", "adam"),
+    Case("MultiplicativeLR", dict(lr_lambda=lambda epoch: 0.97), "tensor lr", "sgd_tensor_lr"),
+    # PolynomialLR
+    Case("PolynomialLR", dict(), "defaults: linear to 0 in 5 epochs"),
+    Case("PolynomialLR", dict(total_iters=50, power=2.0), "quadratic over 50 epochs"),
+    Case("PolynomialLR", dict(total_iters=60, power=0.5), "square root, to 0 at the last epoch"),
+    Case("PolynomialLR", dict(total_iters=100, power=3.0), "longer than the run", "adam"),
+    Case("PolynomialLR", dict(total_iters=0), "total_iters 0: the lr never moves"),
+    Case("PolynomialLR", dict(total_iters=30, power=1.5), "float32 tensor lr", "sgd_tensor_lr_float32"),
+    # CosineAnnealingWarmRestarts
+    Case("CosineAnnealingWarmRestarts", dict(T_0=10), "restart every 10 epochs"),
+    Case("CosineAnnealingWarmRestarts", dict(T_0=3, T_mult=2, eta_min=0.005), "periods 3, 6, 12, 24"),
+    Case("CosineAnnealingWarmRestarts", dict(T_0=1), "T_0 1: base_lr every epoch"),
+    Case("CosineAnnealingWarmRestarts", dict(T_0=7, T_mult=3, eta_min=0.08), "eta_min above one group's lr", "adam"),
+    Case("CosineAnnealingWarmRestarts", dict(T_0=8, eta_min=0.001), "tensor lr", "sgd_tensor_lr"),
+    # CyclicLR
+    Case("CyclicLR", dict(base_lr=0.01, max_lr=0.1, step_size_up=5), "triangular, SGD momentum cycled"),
+    Case("CyclicLR", dict(base_lr=0.01, max_lr=0.1, step_size_up=4, step_size_down=8, mode="triangular2"), "triangular2, uneven halves"),
+    Case("CyclicLR", dict(base_lr=0.01, max_lr=0.1, step_size_up=6, mode="exp_range", gamma=0.97), "exp_range"),
+    Case("CyclicLR", dict(base_lr=[0.01, 0.02, 0.005], max_lr=[0.1, 0.3, 0.05], step_size_up=3, step_size_down=7, base_momentum=[0.8, 0.7, 0.85], max_momentum=[0.9, 0.95, 0.99]), "per-group lrs and momenta"),
+    Case("CyclicLR", dict(base_lr=0.001, max_lr=0.01, step_size_up=5, mode="exp_range", gamma=0.99), "Adam: betas[0] cycled", "adam"),
+    Case("CyclicLR", dict(base_lr=0.01, max_lr=0.1, step_size_up=5, cycle_momentum=False), "momentum not cycled, Adagrad", "adagrad"),
+    Case("CyclicLR", dict(base_lr=0.01, max_lr=0.1, step_size_up=4, scale_fn=cycle_halves), "scale_fn of the cycle"),
+    Case("CyclicLR", dict(base_lr=0.01, max_lr=0.1, step_size_up=4, scale_fn=DampedScale(0.05), scale_mode="iterations"), "callable-object scale_fn of the iteration"),
+    Case("CyclicLR", dict(base_lr=0.01, max_lr=0.1, step_size_up=5, mode="triangular", scale_mode="iterations"), "a built-in mode ignores scale_mode"),
+    Case("CyclicLR", dict(base_lr=0.01, max_lr=0.1, step_size_up=1, step_size_down=1), "one step up, one down"),
+    Case("CyclicLR", dict(base_lr=0.01, max_lr=0.1, step_size_up=5), "tensor lr", "sgd_tensor_lr"),
+    # ChainedScheduler
+    Case("ChainedScheduler", dict(schedulers=[("ConstantLR", dict(factor=0.1, total_iters=20)), ("ExponentialLR", dict(gamma=0.9))]), "constant warm-up times exponential decay"),
+    Case("ChainedScheduler", dict(schedulers=[("LinearLR", dict(start_factor=0.2, total_iters=8)), ("StepLR", dict(step_size=10, gamma=0.5)), ("MultiplicativeLR", dict(lr_lambda=lambda epoch: 0.99))]), "three factors at once"),
+    Case("ChainedScheduler", dict(schedulers=[("CosineAnnealingLR", dict(T_max=15, eta_min=0.001)), ("MultiStepLR", dict(milestones=[20, 40]))]), "cosine times milestones", "adam"),
+    Case("ChainedScheduler", dict(schedulers=[("SequentialLR", dict(schedulers=[("ConstantLR", dict(factor=0.5, total_iters=3)), ("ExponentialLR", dict(gamma=0.95))], milestones=[5])), ("StepLR", dict(step_size=12, gamma=0.7))]), "a SequentialLR inside"),
+    Case("ChainedScheduler", dict(schedulers=[("PolynomialLR", dict(total_iters=40, power=2.0)), ("ConstantLR", dict(factor=0.5, total_iters=10))]), "tensor lr", "sgd_tensor_lr"),
+    # SWALR (torch.optim.swa_utils)
+    Case("SWALR", dict(swa_lr=0.02), "defaults: cos over 10 epochs"),
+    Case("SWALR", dict(swa_lr=0.02, anneal_epochs=25, anneal_strategy="linear"), "linear over 25 epochs"),
+    Case("SWALR", dict(swa_lr=[0.01, 0.2, 0.05], anneal_epochs=7), "per-group swa_lr, one above its lr"),
+    Case("SWALR", dict(swa_lr=0.05, anneal_epochs=0), "anneal_epochs 0: swa_lr at once"),
+    Case("SWALR", dict(swa_lr=0.005, anneal_epochs=100), "longer than the run", "adam"),
+    Case("SWALR", dict(swa_lr=0.02, anneal_epochs=12), "tensor lr", "sgd_tensor_lr"),
+    Case(
+        "SequentialLR",
+        dict(schedulers=[("CosineAnnealingLR", dict(T_max=40)), ("SWALR", dict(swa_lr=0.01, anneal_epochs=5))], milestones=[30]),
+        "the SWA recipe: cosine, then SWALR takes over from where it left the lr",
+    ),
 ]
 
 
@@ -269,23 +359,31 @@ def case_id(case):
     return f"{case.name}-{case.description}"
 
 
-def build(library, optimizer, name, kwargs):
-    """Build ``library``'s scheduler ``name`` on ``optimizer``; SequentialLR's sub-schedulers are specs too."""
+COMPOSITES = ("SequentialLR", "ChainedScheduler")
+
+
+def build(library, optimizer, name, kwargs, inner=None):
+    """Build ``library``'s scheduler ``name`` on ``optimizer``; a composite's parts are specs, built by ``inner``.
+
+    ``inner`` (default: ``library``) builds the parts, so ours can hold torch's and torch's ours.
+    """
     kwargs = dict(kwargs)
-    if name == "SequentialLR":
-        kwargs["schedulers"] = [build(library, optimizer, *spec) for spec in kwargs["schedulers"]]
+    if name in COMPOSITES:
+        kwargs["schedulers"] = [build(inner or library, optimizer, *spec) for spec in kwargs["schedulers"]]
+    if name == "ChainedScheduler":
+        return library.ChainedScheduler(kwargs.pop("schedulers"), optimizer=optimizer, **kwargs)
     return getattr(library, name)(optimizer, **kwargs)
 
 
 class Run:
     """One optimizer and one scheduler built from a Case, stepped the way a training loop steps them."""
 
-    def __init__(self, library, case, source, optimizer=None, **extra_kwargs):
+    def __init__(self, library, case, source, optimizer=None, inner=None, **extra_kwargs):
         self.case = case
         self.warnings = []  # (category, text) of every warning, compared like the lrs
         self.optimizer = optimizer if optimizer is not None else make_optimizer(case.optimizer, source)
         with self.recording_warnings():
-            self.scheduler = build(library, self.optimizer, case.name, {**case.kwargs, **extra_kwargs})
+            self.scheduler = build(library, self.optimizer, case.name, {**case.kwargs, **extra_kwargs}, inner)
         self.epoch = 0
 
     @contextlib.contextmanager
@@ -377,6 +475,16 @@ def test_same_learning_rates_as_torch_at_every_epoch(case, source):
     run_side_by_side(Run(our_schedulers, case, source), Run(torch_schedulers, case, source), EPOCHS)
 
 
+@pytest.mark.parametrize(
+    "outer, inner", [(our_schedulers, torch_schedulers), (torch_schedulers, our_schedulers)], ids=["ours-holding-torchs", "torchs-holding-ours"]
+)
+@pytest.mark.parametrize("case", [case for case in CASES if case.name in COMPOSITES], ids=case_id)
+def test_composites_mixing_ours_and_torchs_match_torch(case, outer, inner):
+    """Our SequentialLR/ChainedScheduler of torch's schedulers, and torch's of ours, set all-torch's lrs."""
+    mixed = Run(outer, case, "torch.optim", inner=inner)
+    run_side_by_side(mixed, Run(torch_schedulers, case, "torch.optim"), EPOCHS, " mixed")
+
+
 def test_lr_follows_the_closed_formula_where_torch_gives_one():
     """Guards the comparison itself: a few values known on paper, not taken from either library."""
     expected = [
@@ -384,6 +492,15 @@ def test_lr_follows_the_closed_formula_where_torch_gives_one():
         (Case("ExponentialLR", dict(gamma=0.9), ""), lambda base, e: base * 0.9**e),
         (Case("CosineAnnealingLR", dict(T_max=15, eta_min=0.01), ""), lambda base, e: 0.01 + (base - 0.01) * (1 + math.cos(math.pi * e / 15)) / 2),
         (Case("LinearLR", dict(start_factor=0.1, total_iters=10), ""), lambda base, e: base * (0.1 + 0.9 * min(e, 10) / 10)),
+        (Case("ConstantLR", dict(factor=0.5, total_iters=8), ""), lambda base, e: base * (0.5 if e < 8 else 1.0)),
+        (Case("PolynomialLR", dict(total_iters=50, power=2.0), ""), lambda base, e: base * (1 - min(e, 50) / 50) ** 2),
+        (Case("MultiplicativeLR", dict(lr_lambda=lambda e: 0.9), ""), lambda base, e: base * 0.9**e),
+        (Case("CosineAnnealingWarmRestarts", dict(T_0=4, T_mult=2), ""),
+         lambda base, e: base * (1 + math.cos(math.pi * next((e - s) / t for s, t in ((0, 4), (4, 8), (12, 16), (28, 32), (60, 64)) if e < s + t))) / 2),
+        (Case("CyclicLR", dict(base_lr=0.01, max_lr=0.1, step_size_up=5, cycle_momentum=False), ""),
+         lambda base, e: 0.01 + 0.09 * (1 - abs(e % 10 - 5) / 5)),
+        (Case("SWALR", dict(swa_lr=0.02, anneal_epochs=10, anneal_strategy="linear"), ""),
+         lambda base, e: 0.02 * min(e, 10) / 10 + base * (1 - min(e, 10) / 10)),
     ]
     for case, formula in expected:
         run = Run(our_schedulers, case, "torch.optim")
@@ -393,7 +510,7 @@ def test_lr_follows_the_closed_formula_where_torch_gives_one():
             run.advance()
 
 
-STEP_EPOCH_CASES = [case for case in CASES if case.name not in ("SequentialLR", "ReduceLROnPlateau")]
+STEP_EPOCH_CASES = [case for case in CASES if case.name not in ("SequentialLR", "ChainedScheduler", "ReduceLROnPlateau")]
 
 
 @pytest.mark.parametrize("case", STEP_EPOCH_CASES, ids=case_id)
@@ -401,6 +518,8 @@ def test_deprecated_step_with_epoch_matches_torch(case):
     """``step(epoch)`` jumps to an epoch with the closed formula (where there is one), then steps go on from there."""
     if case.name == "OneCycleLR":
         epochs = [3, 10, 4, 25, 0, 40]
+    elif case.name == "CosineAnnealingWarmRestarts":
+        epochs = [3, 10.5, 4, 25.25, 0, 40, 70, 0.75]  # fractional epochs: its way of stepping per batch
     else:
         epochs = [3, 10, 4, 25, 0, 40, 70]
     runs = [Run(library, case, "torch.optim") for library in (our_schedulers, torch_schedulers)]
@@ -488,7 +607,7 @@ def test_lambdalr_state_dict_keeps_callable_objects_and_drops_functions():
 RESUME_AT = 17
 
 
-@pytest.mark.parametrize("case", [case for case in CASES if case.name != "ReduceLROnPlateau"], ids=case_id)
+@pytest.mark.parametrize("case", [case for case in CASES if case.name not in ("ReduceLROnPlateau", "ChainedScheduler")], ids=case_id)
 def test_resuming_with_last_epoch_matches_torch(case):
     """Rebuild a scheduler with ``last_epoch=k`` on an optimizer restored from a checkpoint."""
     checkpoint = advanced(Run(torch_schedulers, case, "torch.optim"), RESUME_AT).optimizer.state_dict()
@@ -588,6 +707,35 @@ def _plateau_step_with_epoch(library, other, opt):
     library.ReduceLROnPlateau(opt).step(1.0, epoch=3)
 
 
+def _warm_restarts_wrong_order(library, other, opt):
+    library.CosineAnnealingWarmRestarts(opt, T_0=3).step()
+
+
+def _warm_restarts_step_with_epoch(library, other, opt):
+    scheduler = library.CosineAnnealingWarmRestarts(opt, T_0=3)
+    opt.step()
+    scheduler.step(2.5)
+
+
+def _cyclic_wrong_order(library, other, opt):
+    library.CyclicLR(opt, base_lr=0.01, max_lr=0.1).step()
+
+
+def _swalr_wrong_order(library, other, opt):
+    library.SWALR(opt, swa_lr=0.01).step()
+
+
+def _chained_wrong_order(library, other, opt):
+    library.ChainedScheduler([library.ConstantLR(opt), other.ExponentialLR(opt, 0.9)]).step()
+
+
+def _chained_right_order(library, other, opt):
+    scheduler = library.ChainedScheduler([other.ConstantLR(opt), library.MultiplicativeLR(opt, lambda epoch: 0.9)])
+    for _ in range(3):
+        opt.step()
+        scheduler.step()
+
+
 # (scenario, number of warnings torch gives, description)
 WARNING_SCENARIOS = [
     (_order, 1, "scheduler.step() before optimizer.step()"),
@@ -605,6 +753,12 @@ WARNING_SCENARIOS = [
     (_get_lr_called_directly, 1, "get_lr() called outside step()"),
     (_step_with_epoch, 1, "step(epoch) is deprecated"),
     (_plateau_step_with_epoch, 1, "ReduceLROnPlateau.step(metrics, epoch) is deprecated"),
+    (_warm_restarts_wrong_order, 0, "CosineAnnealingWarmRestarts has its own step: no order check"),
+    (_warm_restarts_step_with_epoch, 0, "CosineAnnealingWarmRestarts.step(epoch) is not deprecated"),
+    (_cyclic_wrong_order, 1, "CyclicLR before optimizer.step()"),
+    (_swalr_wrong_order, 1, "SWALR before optimizer.step()"),
+    (_chained_wrong_order, 2, "ChainedScheduler: each part warns"),
+    (_chained_right_order, 0, "ChainedScheduler in the right order"),
 ]
 
 LIBRARY_PAIRS = {
@@ -669,12 +823,38 @@ INVALID = [
     ("SequentialLR", dict(schedulers=[("StepLR", dict(step_size=2)), ("ReduceLROnPlateau", dict())], milestones=[3]), "ReduceLROnPlateau inside", "sgd"),
     ("SequentialLR", dict(schedulers=[("StepLR", dict(step_size=2)), ("other optimizer", "ExponentialLR", dict(gamma=0.9))], milestones=[3]), "a scheduler of another optimizer", "sgd"),
     ("SequentialLR", dict(schedulers=[("StepLR", dict(step_size=2)), ("not a scheduler",)], milestones=[3]), "something without an optimizer", "sgd"),
+    ("ConstantLR", dict(factor=1.5), "ConstantLR factor above 1", "sgd"),
+    ("ConstantLR", dict(factor=-0.5), "ConstantLR factor below 0", "sgd"),
+    ("ConstantLR", dict(factor=0.5, last_epoch=3), "ConstantLR resuming without initial_lr", "sgd"),
+    ("MultiplicativeLR", dict(lr_lambda=0.95), "a number instead of a function", "sgd"),
+    ("MultiplicativeLR", dict(lr_lambda=[decay_95, 0.9, decay_95]), "one lambda of three is not callable", "sgd"),
+    ("MultiplicativeLR", dict(lr_lambda=[decay_95]), "one lambda for three groups", "sgd"),
+    ("PolynomialLR", dict(total_iters=5), "PolynomialLR on something that is not an optimizer", "none"),
+    ("CosineAnnealingWarmRestarts", dict(T_0=0), "T_0 0", "sgd"),
+    ("CosineAnnealingWarmRestarts", dict(T_0=2.5), "T_0 a float", "sgd"),
+    ("CosineAnnealingWarmRestarts", dict(T_0=5, T_mult=0), "T_mult 0", "sgd"),
+    ("CosineAnnealingWarmRestarts", dict(T_0=5, T_mult=1.5), "T_mult a float", "sgd"),
+    ("CosineAnnealingWarmRestarts", dict(T_0=5, eta_min="0"), "eta_min a string", "sgd"),
+    ("CyclicLR", dict(base_lr=0.01, max_lr=0.1, mode="sine"), "unknown mode without scale_fn", "sgd"),
+    ("CyclicLR", dict(base_lr=[0.01, 0.02], max_lr=0.1), "two base_lrs for three groups", "sgd"),
+    ("CyclicLR", dict(base_lr=0.01, max_lr=[0.1]), "one max_lr for three groups", "sgd"),
+    ("CyclicLR", dict(base_lr=0.01, max_lr=0.1), "cycle_momentum on an optimizer without momentum", "adagrad"),
+    ("CyclicLR", dict(base_lr=0.01, max_lr=0.1, max_momentum=[0.9, 0.95]), "two max_momentums for three groups", "sgd"),
+    ("CyclicLR", dict(base_lr=0.01, max_lr=0.1), "CyclicLR on something that is not an optimizer", "none"),
+    ("ChainedScheduler", dict(schedulers=[]), "ChainedScheduler of nothing", "sgd"),
+    ("ChainedScheduler", dict(schedulers=[("StepLR", dict(step_size=2)), ("ReduceLROnPlateau", dict())]), "ReduceLROnPlateau in a chain", "sgd"),
+    ("ChainedScheduler", dict(schedulers=[("StepLR", dict(step_size=2)), ("other optimizer", "ExponentialLR", dict(gamma=0.9))]), "a chained scheduler of another optimizer", "sgd"),
+    ("ChainedScheduler", dict(schedulers=[("StepLR", dict(step_size=2)), ("not a scheduler",)]), "a chained thing without an optimizer", "sgd"),
+    ("SWALR", dict(swa_lr=0.01, anneal_strategy="exp"), "SWALR unknown anneal_strategy", "sgd"),
+    ("SWALR", dict(swa_lr=0.01, anneal_epochs=-1), "negative anneal_epochs", "sgd"),
+    ("SWALR", dict(swa_lr=0.01, anneal_epochs=2.5), "fractional anneal_epochs", "sgd"),
+    ("SWALR", dict(swa_lr=[0.01, 0.02]), "two swa_lrs for three groups", "sgd"),
 ]
 
 
 def build_for_error(library, name, kwargs, kind, source):
     optimizer = object() if kind == "none" else make_optimizer(kind, source)
-    if name == "SequentialLR":
+    if name in COMPOSITES:
         subs = []
         for spec in kwargs["schedulers"]:
             if spec == ("not a scheduler",):
@@ -684,6 +864,8 @@ def build_for_error(library, name, kwargs, kind, source):
             else:
                 subs.append(build(library, optimizer, *spec))
         kwargs = {**kwargs, "schedulers": subs}
+    if name == "ChainedScheduler":
+        return library.ChainedScheduler(kwargs["schedulers"], optimizer=optimizer)
     return getattr(library, name)(optimizer, **kwargs)
 
 
@@ -717,10 +899,15 @@ def _plateau_min_lrs_after_a_new_group(library, opt):
         scheduler.step(loss)
 
 
+def _warm_restarts_negative_epoch(library, opt):
+    library.CosineAnnealingWarmRestarts(opt, T_0=3).step(-1)
+
+
 # (action, description): errors raised while stepping
 INVALID_WHILE_STEPPING = [
     (_one_cycle_past_total_steps, "OneCycleLR stepped past total_steps"),
     (_plateau_min_lrs_after_a_new_group, "ReduceLROnPlateau min_lr list after add_param_group"),
+    (_warm_restarts_negative_epoch, "CosineAnnealingWarmRestarts.step(-1)"),
 ]
 
 
@@ -746,6 +933,33 @@ def test_plateau_with_one_min_lr_follows_a_new_param_group():
 # ---------------------------------------------------------------- tests: the module itself
 
 
+@pytest.mark.parametrize("name", SCHEDULER_NAMES)
+def test_ours_are_instances_of_torchs_lrscheduler(name):
+    """As our optimizers are torch Optimizers: whatever checks isinstance(s, LRScheduler) accepts ours."""
+    assert our_schedulers.LRScheduler is torch.optim.lr_scheduler.LRScheduler
+    assert issubclass(getattr(our_schedulers, name), torch.optim.lr_scheduler.LRScheduler)
+    assert getattr(our_schedulers, name) is not getattr(torch_schedulers, name), "ours must be our own class"
+
+
+def test_used_the_way_lightning_uses_a_scheduler():
+    """Lightning's configure_optimizers contract: an LRScheduler, stepped per interval, checkpointed by state_dict."""
+    config = {}
+    for library in (our_schedulers, torch_schedulers):
+        optimizer = make_optimizer("sgd")
+        scheduler = library.OneCycleLR(optimizer, max_lr=0.5, total_steps=30)
+        lr_scheduler_config = {"scheduler": scheduler, "interval": "step", "frequency": 1}
+        assert isinstance(lr_scheduler_config["scheduler"], torch.optim.lr_scheduler.LRScheduler)
+        lrs = []
+        for _ in range(12):
+            training_step(optimizer)
+            lr_scheduler_config["scheduler"].step()
+            lrs.append(scheduler.get_last_lr())
+        checkpoint = pickle.loads(pickle.dumps({"lr_schedulers": [scheduler.state_dict()], "optimizer_states": [optimizer.state_dict()]}))
+        config[library.__name__] = (lrs, checkpoint["lr_schedulers"][0])
+    (ours_lrs, ours_state), (torch_lrs, torch_state) = config.values()
+    assert ours_lrs == torch_lrs and first_difference(ours_state, torch_state) is None
+
+
 @pytest.mark.parametrize("name", ("LRScheduler",) + SCHEDULER_NAMES)
 def test_signature_and_defaults_are_torchs(name):
     ours, theirs = getattr(our_schedulers, name), getattr(torch_schedulers, name)
@@ -755,7 +969,7 @@ def test_signature_and_defaults_are_torchs(name):
         assert ours_params == theirs_params, f"{name}.{method}"
 
 
-@pytest.mark.parametrize("name", ("LRScheduler",) + SCHEDULER_NAMES)
+@pytest.mark.parametrize("name", SCHEDULER_NAMES)
 def test_public_classes_and_methods_have_docstrings(name):
     cls = getattr(our_schedulers, name)
     assert inspect.getdoc(cls) and ">>>" in cls.__doc__, f"{name} needs a docstring with an example"
@@ -765,11 +979,15 @@ def test_public_classes_and_methods_have_docstrings(name):
 
 
 @pytest.mark.parametrize("library", LIBRARIES)
-@pytest.mark.parametrize("name", ("LRScheduler",) + SCHEDULER_NAMES)
+@pytest.mark.parametrize("name", ("_base",) + SCHEDULER_NAMES)
 def test_docstring_examples_print_torchs_numbers(name, library):
-    """Each example runs as written with our classes, and prints the same with torch's swapped in."""
+    """Each example runs as written with our classes, and prints the same with torch's swapped in.
+
+    ``_base`` is the module docstring's custom scheduler, a subclass of torch's LRScheduler.
+    """
     names = {n: getattr(LIBRARIES[library], n) for n in our_schedulers.__all__}
-    (test,) = doctest.DocTestFinder(recurse=False).find(getattr(our_schedulers, name), name, globs=names)
+    documented = our_schedulers._base if name == "_base" else getattr(our_schedulers, name)
+    (test,) = doctest.DocTestFinder(recurse=False).find(documented, name, globs=names)
     report = []
     result = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS).run(test, out=report.append)
     assert result.attempted > 0 and result.failed == 0, "".join(report)
@@ -781,7 +999,8 @@ def test_import_loads_neither_matplotlib_nor_ipywidgets():
     assert out.strip() == "[]"
 
 
-def test_all_lists_the_nine_schedulers_and_the_base_class():
+def test_all_lists_every_scheduler_of_torch_and_the_base_class():
+    assert set(torch.optim.lr_scheduler.__all__) <= set(our_schedulers.__all__) | {"LRScheduler"}
     assert sorted(our_schedulers.__all__) == sorted(("LRScheduler",) + SCHEDULER_NAMES)
     for name in SCHEDULER_NAMES:
         assert issubclass(getattr(our_schedulers, name), our_schedulers.LRScheduler)

@@ -9,7 +9,7 @@
 #
 # A scheduler changes the learning rate while training runs: large steps early, small steps
 # late, sometimes a short warm-up first. `torch.optim.lr_scheduler` has a class for each
-# recipe; `myoptim_helpers.lr_scheduler` rebuilds nine of them from scratch, and they give
+# recipe; `myoptim_helpers.lr_scheduler` rebuilds every one of them from scratch, and they give
 # torch's numbers to the last bit. This lesson shows what a scheduler actually does, the
 # mistakes that silently change a schedule, and how to write your own.
 #
@@ -42,7 +42,7 @@ import torch
 from torch import nn
 from torch.optim import lr_scheduler                    # torch's schedulers
 
-from myoptim_helpers import lr_scheduler as ours        # the same nine, built from scratch
+from myoptim_helpers import lr_scheduler as ours        # the same schedulers, built from scratch
 from myoptim_helpers import plotting, problems, training
 from myoptim_helpers.exercises import check, hint, show_solution
 
@@ -80,10 +80,14 @@ for epoch in range(6):
 #   $\text{lr}_e = \text{base\_lr} \cdot \gamma^{\lfloor e / \text{step\_size} \rfloor}$.
 # - `get_last_lr()` is the lr the *next* epoch will use.
 #
-# How is it built? Ours keeps torch's split: the base class does the bookkeeping (count the
-# step, write the lrs), a subclass says only how to get the next lr:
+# How is it built? Our `StepLR` is a subclass of torch's own base class,
+# `lr_scheduler.LRScheduler`, as our optimizers are of `torch.optim.Optimizer`. torch's base
+# does the bookkeeping (store `initial_lr`, count the steps, check the step order, write the
+# lrs, `state_dict`); the subclass says only what the next lrs are, in `get_lr`. That is how
+# you write your own scheduler too (exercise 07.3):
 
 # %%
+print(" -> ".join(f"{cls.__module__}.{cls.__name__}" for cls in ours.StepLR.__mro__))
 print(inspect.getsource(ours.StepLR.get_lr))
 
 # %% [markdown]
@@ -718,15 +722,19 @@ widgets.schedule_explorer("SequentialLR", lr=0.1, steps=100)
 #
 # This is the last lesson of the series. From here:
 #
-# - the schedulers not covered here, in [torch's documentation](https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate):
-#   `CosineAnnealingWarmRestarts` (SGDR, with restarts), `CyclicLR`, `PolynomialLR`,
-#   `ConstantLR`, `MultiplicativeLR` and `ChainedScheduler` (several schedulers at once);
+# - the schedulers this lesson does not draw, all in `myoptim_helpers.lr_scheduler` with
+#   torch's numbers: `CosineAnnealingWarmRestarts` (SGDR, with restarts), `CyclicLR`,
+#   `PolynomialLR`, `ConstantLR`, `MultiplicativeLR`, `ChainedScheduler` (several schedulers
+#   at once) and `SWALR` (from `torch.optim.swa_utils`); torch's
+#   [documentation](https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate)
+#   describes each;
 # - the papers: Loshchilov and Hutter, [SGDR](https://arxiv.org/abs/1608.03983) (cosine
 #   annealing); Goyal et al., [Accurate, Large Minibatch SGD](https://arxiv.org/abs/1706.02677)
 #   (linear warm-up); Smith and Topin, [Super-Convergence](https://arxiv.org/abs/1708.07120)
 #   (1cycle);
-# - the source: `myoptim_helpers/lr_scheduler.py` puts each of the nine in one short class
-#   whose docstring gives the closed formula, and `torch/optim/lr_scheduler.py` is the original;
+# - the source: `myoptim_helpers/lr_scheduler/` puts each scheduler in one short subclass of
+#   torch's `LRScheduler` whose docstring gives the closed formula, and
+#   `torch/optim/lr_scheduler.py` is the original;
 # - back to [00 · Start here](00_start_here.ipynb) for the map of the series, or to any lesson
 #   with a new schedule: the trajectory explorer of [04 · Adam](04_adam.ipynb) shows what a
 #   learning rate does on a surface.
