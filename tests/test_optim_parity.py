@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from optim_cases import CASES, OPTIMIZERS, TOLERANCES, assert_same, batches, case_id, initial_values, make_params
-from optim_cases import param_groups, train_step
+from optim_cases import param_groups, torch_foreach_split, train_step
 
 STEPS = 24
 
@@ -32,6 +32,9 @@ REFERENCES = {
 @pytest.mark.parametrize("case", CASES, ids=case_id)
 def test_matches_torch_at_every_step(case, reference, dtype):
     name, kwargs, _ = case
+    split = torch_foreach_split(case, reference, dtype)
+    if split:
+        pytest.skip(f"torch disagrees with itself here: {split}")
     ours_cls, torch_cls = OPTIMIZERS[name]
     values, data = initial_values(dtype), batches(dtype, STEPS)
 

@@ -1,4 +1,4 @@
-"""Five optimizers built from scratch, exact to ``torch.optim`` number for number.
+"""Every optimizer of ``torch.optim``, built from scratch, exact to ``torch.optim`` number for number.
 
 Each algorithm lives in its own short file, split the way torch splits it:
 
@@ -26,9 +26,15 @@ only torch's performance flags (``foreach``, ``fused``, ``capturable``,
 tensor([1.5000])
 """
 
+from .adadelta import Adadelta, adadelta_update
 from .adagrad import Adagrad, adagrad_update
 from .adam import Adam, AdamW, adam_update
+from .adamax import Adamax, adamax_update
+from .asgd import ASGD, asgd_update
+from .nadam import NAdam, nadam_update
+from .radam import RAdam, radam_update
 from .rmsprop import RMSprop, rmsprop_update
+from .rprop import Rprop, rprop_update
 from .sgd import SGD, sgd_update
 
 __all__ = [
@@ -41,4 +47,16 @@ __all__ = [
     "adam_update",
     "rmsprop_update",
     "adagrad_update",
+    "NAdam",
+    "RAdam",
+    "Adamax",
+    "Adadelta",
+    "ASGD",
+    "Rprop",
+    "nadam_update",
+    "radam_update",
+    "adamax_update",
+    "adadelta_update",
+    "asgd_update",
+    "rprop_update",
 ]
