@@ -230,6 +230,7 @@ OPTIMIZERS.update(
         "Adadelta": (ours.Adadelta, torch.optim.Adadelta),
         "ASGD": (ours.ASGD, torch.optim.ASGD),
         "Rprop": (ours.Rprop, torch.optim.Rprop),
+        "Adafactor": (ours.Adafactor, torch.optim.Adafactor),
     }
 )
 
@@ -290,6 +291,14 @@ CASES += [
     ("Rprop", {"maximize": True}, "torch: maximize"),
     ("Rprop", {"lr": T(0.01), "step_sizes": (5e-3, 0.02)}, "tensor lr; tight step_sizes: both clamps bite"),
     ("Rprop", {"lr": T([0.05]), "etas": (0.3, 1.1), "maximize": True}, "1-dim tensor lr + etas + maximize"),
+    ("Adafactor", {}, "torch: default"),
+    ("Adafactor", {"weight_decay": 0.1, "lr": 0.01}, "torch: nonzero weight_decay"),
+    ("Adafactor", {"weight_decay": 0.1, "maximize": True}, "torch: maximize"),
+    ("Adafactor", {"beta2_decay": -1.0}, "torch: non-default beta2_decay"),
+    ("Adafactor", {"d": 1.5}, "torch: non-default clipping threshold d"),
+    ("Adafactor", {"lr": T(0.5), "eps": (1e-3, 1e-1)}, "tensor lr above 1/sqrt(t) + large eps1 and eps2"),
+    ("Adafactor", {"lr": T([0.05]), "beta2_decay": 0.0, "d": 20.0, "maximize": True},
+     "1-dim tensor lr; beta2_decay 0: no averaging; no clipping"),
 ]
 
 # Validation rows: torch's own (``optim_error_inputs_func_<name>``: each is also checked, with its
@@ -342,6 +351,15 @@ INVALID += [
     ("Rprop", {"etas": (0.5, 1.0)}, ValueError, "Invalid eta values: 0.5, 1.0"),
     ("Rprop", {"params": "a single tensor"}, TypeError, _TYPE),
     ("Rprop", {"params": "an empty list"}, ValueError, _EMPTY),
+    ("Adafactor", {"lr": -0.01}, ValueError, "Learning rate should be >= 0 but is: -0.01"),
+    ("Adafactor", {"lr": T([0.01, 0.01])}, ValueError, "Tensor lr must be 1-element"),
+    ("Adafactor", {"beta2_decay": 0.8}, ValueError, "beta2_decay should be <= 0 but is: 0.8"),
+    ("Adafactor", {"eps": (-1e-30, 1e-3)}, ValueError, "epsilon1 should be >= 0 but is: -1e-30"),
+    ("Adafactor", {"eps": (None, -1e-3)}, ValueError, "epsilon2 should be >= 0 but is: -0.001"),
+    ("Adafactor", {"d": 0.0}, ValueError, "Clipping threshold d should be >= 1 but is: 0.0"),
+    ("Adafactor", {"weight_decay": -0.1}, ValueError, "weight_decay should be >= 0 but is: -0.1"),
+    ("Adafactor", {"params": "a single tensor"}, TypeError, _TYPE),
+    ("Adafactor", {"params": "an empty list"}, ValueError, _EMPTY),
 ]
 
 VALID_EDGES += [
@@ -351,6 +369,7 @@ VALID_EDGES += [
     ("Adadelta", {"rho": 0.0}, "rho 0 and rho 1 are both allowed"),
     ("ASGD", {"lambd": -1.0, "alpha": -1.0, "t0": -5.0}, "lambd, alpha and t0 are not range-checked"),
     ("Rprop", {"step_sizes": (10.0, 1.0)}, "step_sizes are not checked"),
+    ("Adafactor", {"eps": (0.0, 0.0), "beta2_decay": 0.0, "d": 1.0}, "boundary values"),
 ]
 
 # The hyperparameters whose checks torch makes, per optimizer (the validation test asks for a row each).
@@ -361,6 +380,7 @@ CHECKED_HYPERPARAMETERS = {
     "Adadelta": {"lr", "rho", "eps", "weight_decay", "params"},
     "ASGD": {"lr", "weight_decay", "params"},
     "Rprop": {"lr", "etas", "params"},
+    "Adafactor": {"lr", "beta2_decay", "eps", "d", "weight_decay", "params"},
 }
 
 

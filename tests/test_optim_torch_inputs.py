@@ -31,7 +31,7 @@ from optim_cases import torch_foreach_split, train_step
 
 common_optimizers = pytest.importorskip("torch.testing._internal.common_optimizers")  # needs expecttest
 
-NEW = ["NAdam", "RAdam", "Adamax", "Adadelta", "ASGD", "Rprop"]
+NEW = ["NAdam", "RAdam", "Adamax", "Adadelta", "ASGD", "Rprop", "Adafactor"]
 INFO = {info.optim_cls.__name__: info for info in common_optimizers.optim_db}
 F64 = torch.float64
 EXACT = {"atol": 0.0, "rtol": 0.0}
@@ -238,6 +238,13 @@ UPDATES = [
         {"lr": 0.1, "etas": (0.4, 1.3), "step_sizes": (1e-3, 0.5)},
         lambda p: {"step": torch.tensor(0.0), "prev": torch.zeros_like(p), "step_size": torch.full_like(p, 0.1)},
     ),
+    (
+        "Adafactor",
+        ours.adafactor_update,
+        {"lr": 0.1, "beta2_decay": -0.5, "eps1": 1e-30, "eps2": 1e-3, "d": 1.2, "weight_decay": 0.1},
+        {"lr": 0.1, "beta2_decay": -0.5, "eps": (1e-30, 1e-3), "d": 1.2, "weight_decay": 0.1},
+        _state("variance"),
+    ),
 ]
 
 
@@ -270,10 +277,39 @@ def test_update_function_fits_on_one_screen(update):
     assert update.__doc__ and "::" in update.__doc__, "the docstring should give the update rule as pseudocode"
 
 
-MODULES = ["nadam", "radam", "adamax", "adadelta", "asgd", "rprop"]
+MODULES = ["nadam", "radam", "adamax", "adadelta", "asgd", "rprop", "adafactor"]
 
 
 @pytest.mark.parametrize("module", MODULES)
 def test_docstring_examples_print_what_they_claim(module):
     result = doctest.testmod(importlib.import_module(f"myoptim_helpers.optim.{module}"), optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0, result
+
+
+# ---------------------------------------------------------------- Adafactor's shapes and dtypes
+
+
+@pytest.mark.parametrize("eps", [(None, 1e-3), (1e-20, 1e-3)], ids=["eps1 None", "eps1 set"])
+def test_adafactor_factors_the_last_two_dimensions_and_takes_eps1_from_the_first_param(eps):
+    """A 3-D tensor is factored over its last two dimensions, a 0-dim one is not; with eps1=None
+    torch takes the machine epsilon of the group's *first* parameter for every parameter of it."""
+    runs = {}
+    for which, cls in zip(("ours", "torch"), OPTIMIZERS["Adafactor"]):
+        g = torch.Generator().manual_seed(5)
+        shapes = {"w3": ((2, 3, 4), torch.float32), "s": ((), torch.float64), "m": ((3, 2), torch.float64)}
+        params = {k: torch.nn.Parameter(torch.randn(shape, generator=g, dtype=dt)) for k, (shape, dt) in shapes.items()}
+        opt = cls(list(params.values()), eps=eps, **({"foreach": False} if which == "torch" else {}))
+        for step in range(6):
+            opt.zero_grad()
+            loss = sum(((p.double() * (step + 1)) ** 2).sum() * 1e-12 for p in params.values())  # tiny grads: eps1 matters
+            loss.backward()
+            opt.step()
+        runs[which] = (opt, params)
+    (opt, params), (ref_opt, ref_params) = runs["ours"], runs["torch"]
+    assert opt.state[params["w3"]]["row_var"].shape == (2, 3, 1)
+    assert opt.state[params["w3"]]["col_var"].shape == (2, 1, 4)
+    assert "variance" in opt.state[params["s"]]
+    for key, p in params.items():
+        torch.testing.assert_close(p, ref_params[key], **EXACT)
+        for k, v in ref_opt.state[ref_params[key]].items():
+            torch.testing.assert_close(opt.state[p][k], v, **EXACT)

@@ -27,6 +27,7 @@ tensor([1.5000])
 """
 
 from .adadelta import Adadelta, adadelta_update
+from .adafactor import Adafactor, adafactor_update
 from .adagrad import Adagrad, adagrad_update
 from .adam import Adam, AdamW, adam_update
 from .adamax import Adamax, adamax_update
@@ -59,4 +60,6 @@ __all__ = [
     "adadelta_update",
     "asgd_update",
     "rprop_update",
+    "Adafactor",
+    "adafactor_update",
 ]
