@@ -514,3 +514,89 @@ LR_CHANGE_IS_LATE = {
     "Rprop": "Rprop's lr only sets the initial step_size of each coordinate",
     "ASGD": "ASGD computes each step's eta from the lr one step earlier",
 }
+
+
+# ---------------------------------------------------------------- Muon, SparseAdam, LBFGS
+# These three cannot run on the harness above: Muon takes 2-D parameters only, SparseAdam
+# sparse gradients only, and LBFGS one parameter group and a closure. tests/test_optim_special.py
+# drives each on a model of its own from these rows; "torch:" rows copy torch's
+# optim_inputs_func_<name> as above (and tests/test_optim_torch_inputs.py keeps them complete).
+SPECIAL_OPTIMIZERS = {
+    "Muon": (ours.Muon, torch.optim.Muon),
+    "SparseAdam": (ours.SparseAdam, torch.optim.SparseAdam),
+    "LBFGS": (ours.LBFGS, torch.optim.LBFGS),
+}
+
+SPECIAL_CASES = [
+    ("Muon", {}, "torch: default"),
+    ("Muon", {"lr": 0.01}, "torch: non-default lr"),
+    ("Muon", {"lr": T(0.001)}, "torch: Tensor lr"),
+    ("Muon", {"weight_decay": 0.2}, "torch: non-default weight_decay"),
+    ("Muon", {"momentum": 0.8}, "torch: non-default momentum"),
+    ("Muon", {"ns_steps": 6}, "torch: passing alternative ns_steps"),
+    ("Muon", {"ns_coefficients": (3.4, -4.7, 2.0)}, "torch: passing alternative ns_coefficients"),
+    ("Muon", {"lr": 0.02, "nesterov": False}, "no nesterov: the buffer itself"),
+    ("Muon", {"lr": 0.02, "adjust_lr_fn": "original"}, "adjust_lr_fn original, by name"),
+    ("Muon", {"lr": T([0.02]), "adjust_lr_fn": "match_rms_adamw", "weight_decay": 0.0}, "1-dim tensor lr + match_rms_adamw"),
+    ("Muon", {"lr": 0.02, "momentum": 0.0, "eps": 1e-3, "ns_steps": 1}, "no momentum, one Newton-Schulz step"),
+    ("SparseAdam", {}, "torch: default"),
+    ("SparseAdam", {"lr": 0.01}, "torch: non-default lr"),
+    ("SparseAdam", {"lr": T(0.001)}, "torch: Tensor lr"),
+    ("SparseAdam", {"maximize": True}, "torch: maximize"),
+    ("SparseAdam", {"lr": T([0.05]), "betas": (0.5, 0.9), "eps": 1e-3}, "1-dim tensor lr + betas + large eps"),
+    ("SparseAdam", {"lr": 0.05, "betas": (0.0, 0.0), "maximize": True}, "betas zero + maximize"),
+    ("LBFGS", {}, "torch: default"),
+    ("LBFGS", {"lr": 0.01}, "torch: non-default lr"),
+    ("LBFGS", {"lr": T(0.001)}, "torch: Tensor lr"),
+    ("LBFGS", {"tolerance_grad": 1e-6}, "torch: tolerance_grad"),
+    ("LBFGS", {"line_search_fn": "strong_wolfe"}, "torch: strong_wolfe"),
+    ("LBFGS", {"line_search_fn": "strong_wolfe", "history_size": 3, "max_iter": 7}, "strong_wolfe, short history: pairs dropped"),
+    ("LBFGS", {"line_search_fn": "strong_wolfe", "lr": T([2.0]), "max_eval": 9}, "strong_wolfe, 1-dim tensor lr, max_eval cuts the search"),
+    ("LBFGS", {"lr": 0.5, "max_iter": 3, "tolerance_change": 1e-3}, "few iterations, coarse tolerance_change"),
+    ("LBFGS", {"lr": 0.2, "max_iter": 1}, "one iteration per step: the state carries over"),
+]
+
+SPECIAL_INVALID = [
+    ("Muon", {"lr": -1e-3}, ValueError, "Learning rate should be >= 0 but is: -0.001"),
+    ("Muon", {"lr": T([1e-3, 1e-3])}, ValueError, "Tensor lr must be 1-element"),
+    ("Muon", {"momentum": -0.9}, ValueError, "momentum should be >= 0 but is: -0.9"),
+    ("Muon", {"weight_decay": -0.1}, ValueError, "weight decay should be >= 0 but is: -0.1"),
+    ("Muon", {"adjust_lr_fn": "arbitrary"}, ValueError, "Adjust learning rate function arbitrary is not supported"),
+    ("Muon", {"params": "a single tensor"}, TypeError, "params argument given to the optimizer should be an iterable of Tensors or dicts, but got torch.FloatTensor"),
+    ("Muon", {"params": "an empty list"}, ValueError, _EMPTY),
+    ("Muon", {"params": "a 3-D tensor"}, ValueError,
+     "Muon only supports 2D parameters whereas we found a parameter with size: torch.Size([2, 3, 4])"),
+    ("Muon", {"params": "a 1-D tensor"}, ValueError,
+     "Muon only supports 2D parameters whereas we found a parameter with size: torch.Size([2])"),
+    ("SparseAdam", {"lr": 0.0}, ValueError, "Invalid learning rate: 0.0"),
+    ("SparseAdam", {"lr": T([1e-3, 1e-3])}, ValueError, "Tensor lr must be 1-element"),
+    ("SparseAdam", {"eps": 0.0}, ValueError, "Invalid epsilon value: 0.0"),
+    ("SparseAdam", {"lr": 1e-2, "betas": (1.0, 0.0)}, ValueError, "Invalid beta parameter at index 0: 1.0"),
+    ("SparseAdam", {"betas": (0.9, 1.0)}, ValueError, "Invalid beta parameter at index 1: 1.0"),
+    ("SparseAdam", {"params": "a sparse tensor"}, ValueError,
+     "Sparse params at indices [[0, 0]]: SparseAdam requires dense parameter tensors"),
+    ("SparseAdam", {"params": "a complex tensor"}, ValueError,
+     "Complex params at indices [[0, 0]]: SparseAdam does not support complex parameters"),
+    ("SparseAdam", {"params": "the same parameter in two groups"}, ValueError, _TWO),
+    ("LBFGS", {"lr": -1.0}, ValueError, "Invalid learning rate: -1.0"),
+    ("LBFGS", {"lr": T([1.0, 1.0])}, ValueError, "Tensor lr must be 1-element"),
+    ("LBFGS", {"params": "two groups"}, ValueError, "LBFGS doesn't support per-parameter options (parameter groups)"),
+    ("LBFGS", {"params": "the same parameter in two groups"}, ValueError, _TWO),
+    ("LBFGS", {"params": "an empty list"}, ValueError, _EMPTY),
+]
+
+SPECIAL_BAD_PARAMS = {
+    "a 3-D tensor": lambda: [torch.zeros(2, 3, 4, requires_grad=True)],
+    "a 1-D tensor": lambda: [torch.zeros(2, requires_grad=True)],
+    "a sparse tensor": lambda: [torch.zeros(3).to_sparse()],
+    "a complex tensor": lambda: [torch.zeros(3, dtype=torch.complex64, requires_grad=True)],
+    "two groups": lambda: [{"params": [torch.zeros(2, requires_grad=True)]}, {"params": [torch.zeros(2, requires_grad=True)]}],
+}
+
+CHECKED_HYPERPARAMETERS.update(
+    {
+        "Muon": {"lr", "momentum", "weight_decay", "adjust_lr_fn", "params"},
+        "SparseAdam": {"lr", "eps", "betas", "params"},
+        "LBFGS": {"lr", "params"},
+    }
+)

@@ -25,13 +25,16 @@ import pytest
 import torch
 
 import myoptim_helpers.optim as ours
-from optim_cases import CASES, CHECKED_HYPERPARAMETERS, INVALID, OPTIMIZERS, PERFORMANCE_FLAGS, TOLERANCES
+from optim_cases import CASES, CHECKED_HYPERPARAMETERS, INVALID, PERFORMANCE_FLAGS, SPECIAL_CASES, SPECIAL_OPTIMIZERS
+from optim_cases import OPTIMIZERS as HARNESS_OPTIMIZERS
+from optim_cases import TOLERANCES
 from optim_cases import assert_same, batches, case_id, initial_values, make_params, param_groups
 from optim_cases import torch_foreach_split, train_step
 
 common_optimizers = pytest.importorskip("torch.testing._internal.common_optimizers")  # needs expecttest
 
-NEW = ["NAdam", "RAdam", "Adamax", "Adadelta", "ASGD", "Rprop", "Adafactor"]
+NEW = ["NAdam", "RAdam", "Adamax", "Adadelta", "ASGD", "Rprop", "Adafactor", "Muon", "SparseAdam", "LBFGS"]
+OPTIMIZERS = {**HARNESS_OPTIMIZERS, **SPECIAL_OPTIMIZERS}
 INFO = {info.optim_cls.__name__: info for info in common_optimizers.optim_db}
 F64 = torch.float64
 EXACT = {"atol": 0.0, "rtol": 0.0}
@@ -62,12 +65,12 @@ def torch_configurations(name):
 
 @pytest.mark.parametrize("name", NEW)
 def test_every_torch_configuration_is_a_parity_row(name):
-    rows = [(description, kwargs) for row_name, kwargs, description in CASES if row_name == name]
+    rows = [(description, kwargs) for row_name, kwargs, description in CASES + SPECIAL_CASES if row_name == name]
     configs = torch_configurations(name)
     assert configs, f"torch lists no CPU configuration for {name}"
     for desc, kwargs in configs:
         assert any(_same_kwargs(kwargs, row_kwargs) for _, row_kwargs in rows), (
-            f"torch's {name} configuration {desc!r} {kwargs} is not a row of CASES"
+            f"torch's {name} configuration {desc!r} {kwargs} is not a row of CASES or SPECIAL_CASES"
         )
     for description, kwargs in rows:  # and a row that claims to be torch's is torch's
         if description.startswith("torch:"):
@@ -107,7 +110,7 @@ def test_torchs_error_inputs_fail_with_torchs_exception_and_message(name):
         assert str(actual) == str(expected), where
 
 
-@pytest.mark.parametrize("name", NEW)
+@pytest.mark.parametrize("name", [name for name in NEW if name in HARNESS_OPTIMIZERS])
 def test_every_hyperparameter_torch_checks_has_an_invalid_row(name):
     covered = {key for row_name, kwargs, _, _ in INVALID if row_name == name for key in kwargs}
     missing = CHECKED_HYPERPARAMETERS[name] - covered

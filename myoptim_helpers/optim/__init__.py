@@ -32,11 +32,14 @@ from .adagrad import Adagrad, adagrad_update
 from .adam import Adam, AdamW, adam_update
 from .adamax import Adamax, adamax_update
 from .asgd import ASGD, asgd_update
+from .lbfgs import LBFGS, cubic_interpolate, lbfgs_direction, strong_wolfe
+from .muon import Muon, adjust_lr, muon_update, zeropower_via_newtonschulz
 from .nadam import NAdam, nadam_update
 from .radam import RAdam, radam_update
 from .rmsprop import RMSprop, rmsprop_update
 from .rprop import Rprop, rprop_update
 from .sgd import SGD, sgd_update
+from .sparse_adam import SparseAdam, sparse_adam_update
 
 __all__ = [
     "SGD",
@@ -62,4 +65,14 @@ __all__ = [
     "rprop_update",
     "Adafactor",
     "adafactor_update",
+    "Muon",
+    "muon_update",
+    "zeropower_via_newtonschulz",
+    "adjust_lr",
+    "SparseAdam",
+    "sparse_adam_update",
+    "LBFGS",
+    "lbfgs_direction",
+    "strong_wolfe",
+    "cubic_interpolate",
 ]
