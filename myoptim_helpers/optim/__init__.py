@@ -3,15 +3,19 @@
 Each algorithm lives in its own short file, split the way torch splits it:
 
 - a pure *update function* holds the maths for one tensor
-  (``sgd_update``, ``adam_update``, ``rmsprop_update``, ``adagrad_update``);
-  read it with ``inspect.getsource(adam_update)``;
+  (``sgd_update``, ``adam_update``, ``rmsprop_update``, ``adagrad_update``,
+  ``nadam_update``, ``radam_update``, ``adamax_update``, ``adadelta_update``,
+  ``asgd_update``, ``rprop_update``, ``adafactor_update``, ``muon_update``,
+  ``sparse_adam_update``; LBFGS's is ``lbfgs_direction``, with its line search
+  ``strong_wolfe``); read it with ``inspect.getsource(adam_update)``;
 - a ``torch.optim.Optimizer`` subclass does the bookkeeping: it validates the
   hyperparameters, loops over parameter groups, skips parameters without a
   gradient, creates the state and calls the update function.
 
 The classes take torch's arguments and defaults, keep torch's state keys
 (``step``, ``momentum_buffer``, ``exp_avg``, ``exp_avg_sq``, ``max_exp_avg_sq``,
-``square_avg``, ``grad_avg``, ``sum``) and raise torch's errors, so a
+``square_avg``, ``grad_avg``, ``sum``, ``mu_product``, ``exp_inf``, ``acc_delta``, ``ax``,
+``prev``, ``row_var``, ``col_var``, ...) and raise torch's errors, so a
 ``state_dict`` moves freely between these optimizers and torch's. They leave out
 only torch's performance flags (``foreach``, ``fused``, ``capturable``,
 ``differentiable``).

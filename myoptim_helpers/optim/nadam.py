@@ -19,6 +19,7 @@ class only loops over parameters and creates the state on the first step.
 import torch
 
 from ._base import as_scalar, evaluate_closure, new_step, params_with_grad, step_dtype
+from ._checks import check_adam_family
 from ._real import real_views, state_as_tensors
 
 __all__ = ["NAdam", "nadam_update"]
@@ -130,18 +131,7 @@ class NAdam(torch.optim.Optimizer):
         maximize=False,
     ):
         # Same checks, same order, same comparisons as torch.optim.NAdam (so the same inputs fail).
-        if isinstance(lr, torch.Tensor) and lr.numel() != 1:
-            raise ValueError("Tensor lr must be 1-element")
-        if not 0.0 <= lr:
-            raise ValueError(f"Invalid learning rate: {lr}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= betas[0] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-        if not 0.0 <= betas[1] < 1.0:
-            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        check_adam_family(lr, eps, betas, weight_decay)
         if not 0.0 <= momentum_decay:
             raise ValueError(f"Invalid momentum_decay value: {momentum_decay}")
         defaults = {
