@@ -2,7 +2,7 @@
 """Build the lessons: one source, two executed notebooks.
 
 ``notebooks/_source/NN_slug.py`` (jupytext "percent" format with solution markers, see
-``notebooks/_source/README.md``) becomes
+``notebooks/_source/README.md``), read by jupytext, becomes
 
 - ``notebooks/solutions/NN_slug.ipynb``: every exercise solved;
 - ``notebooks/NN_slug.ipynb``: the learner's version, solutions replaced by stubs.
@@ -18,6 +18,7 @@ Usage::
     python .ci/build_notebooks.py 03 --no-execute # write cells only (outputs cleared)
     python .ci/build_notebooks.py --jobs 2        # two notebooks at once
     python .ci/build_notebooks.py --check [NN]    # committed notebooks match the sources?
+                                                  # (and jupytext saves each source unchanged?)
     python .ci/build_notebooks.py --readme        # only regenerate README's lesson map
 
 Exit status is non-zero, with the notebook, cell and error named, when a cell fails, a
@@ -49,7 +50,12 @@ SOLVED, LEARNER = "solved", "learner"
 VERSIONS = (SOLVED, LEARNER)
 
 SOURCE_NAME_RE = re.compile(r"^(?P<number>\d\d)_(?P<name>[a-z0-9_]+)\.py$")
-CELL_MARKER_RE = re.compile(r"^# %%(?P<rest>.*)$")
+# The sources are jupytext "percent" scripts; notebooks/_source/jupytext.toml says how
+# JupyterLab (`make lab`) saves them, and the build reads them with the same configuration.
+JUPYTEXT_FORMAT = "py:percent"
+JUPYTEXT_CONFIG = SOURCE_DIR / "jupytext.toml"
+# Cell metadata that jupytext adds to remember the blank lines of the text, not an option.
+JUPYTEXT_LAYOUT = {"lines_to_next_cell", "lines_to_end_of_cell_marker", "cell_marker"}
 FORBIDDEN_TAG = "raises-exception"
 BEGIN_RE = re.compile(r"^(?P<indent>\s*)# BEGIN SOLUTION\s*$")
 END_RE = re.compile(r"^\s*# END SOLUTION\s*$")
@@ -123,75 +129,121 @@ class Lesson:
         return (SOLVED_DIR if version == SOLVED else LEARNER_DIR) / f"{self.slug}.ipynb"
 
 
-def parse_percent(text: str, name: str = "<source>") -> tuple:
-    """Parse jupytext percent text into ``(header: dict, cells: list[Cell])``."""
+def jupytext_config():
+    """The lesson sources' jupytext configuration, the one ``make lab`` saves them with."""
+    from jupytext.config import load_jupytext_configuration_file
+
+    return load_jupytext_configuration_file(str(JUPYTEXT_CONFIG))
+
+
+def read_percent(text: str):
+    """The notebook that jupytext reads from percent ``text``, as JupyterLab opens a source."""
+    import jupytext
+
+    return jupytext.reads(text, fmt=JUPYTEXT_FORMAT, config=jupytext_config())
+
+
+def write_percent(nb) -> str:
+    """The percent text that jupytext writes for ``nb``, as JupyterLab saves a source."""
+    import jupytext
+
+    return jupytext.writes(nb, fmt=JUPYTEXT_FORMAT, config=jupytext_config())
+
+
+def _cell_lines(text: str) -> tuple:
+    """Return ``(has_header, first line of each cell)``, split exactly as jupytext splits.
+
+    jupytext's notebook carries no line numbers; messages name the source line of a cell, so
+    this runs jupytext's own header and cell readers once more and keeps their positions.
+    """
+    from jupytext.formats import get_format_implementation
+    from jupytext.header import header_to_metadata_and_cell
+
+    impl = get_format_implementation(".py", "percent")
     lines = text.splitlines()
-    header, i = {}, 0
-    if lines and lines[0].strip() == "# ---":
-        try:
-            end = next(j for j in range(1, len(lines)) if lines[j].strip() == "# ---")
-        except StopIteration:
-            raise BuildError(f"{name}:1: header '# ---' is never closed") from None
-        for j in range(1, end):
-            body = lines[j][1:].strip() if lines[j].startswith("#") else lines[j].strip()
-            if body:
-                key, sep, value = body.partition(":")
-                if not sep:
-                    raise BuildError(f"{name}:{j + 1}: header lines look like '# key: value'")
-                header[key.strip()] = value.strip()
-        i = end + 1
+    _, _, header, pos = header_to_metadata_and_cell(
+        lines, impl.header_prefix, impl.header_suffix, impl.extension)
+    starts = [1] if header else []
+    while pos < len(lines):
+        starts.append(pos + 1)
+        _, used = impl.cell_reader_class({"extension": ".py", "format_name": "percent"},
+                                         "python").read(lines[pos:])
+        pos += used
+    return header is not None, starts
 
-    cells, current = [], None
-    for lineno, line in enumerate(lines[i:], start=i + 1):
-        marker = CELL_MARKER_RE.match(line)
-        if marker:
-            current = _new_cell(marker.group("rest"), lineno, name)
-            cells.append(current)
+
+def parse_percent(text: str, name: str = "<source>") -> tuple:
+    """Read jupytext percent text into ``(header: dict, cells: list[Cell])``.
+
+    jupytext splits the text into cells. On top of its format the series allows only code
+    and ``[markdown]`` cells with ``tags=[...]``, no ``raises-exception`` tag, and a header of
+    ``key: value`` lines (the value is the rest of the line, so it may hold colons).
+    """
+    try:
+        nb = read_percent(text)
+        has_header, lines = _cell_lines(text)
+    except Exception as exc:  # jupytext's own errors have no common base class
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise BuildError(f"{name}: jupytext cannot read it: {type(exc).__name__}: {first}") from None
+    if len(lines) != len(nb.cells):
+        raise BuildError(f"{name}: jupytext read {len(nb.cells)} cells, "
+                         f"found {len(lines)} cell starts")
+    header, cells = {}, []
+    for index, (node, line) in enumerate(zip(nb.cells, lines)):
+        where = f"{name}:{line}"
+        if index == 0 and has_header:
+            header = _parse_header(node.source, name)
             continue
-        if current is None:
-            if line.strip():
-                raise BuildError(f"{name}:{lineno}: text before the first '# %%' cell marker")
-            continue
-        if current.kind == "markdown" and line.strip():
-            if line == "#":
-                line = ""
-            elif line.startswith("# "):
-                line = line[2:]
-            else:
-                raise BuildError(f"{name}:{lineno}: markdown lines must start with '# '")
-        current.source += line + "\n"
-    for cell in cells:
-        cell.source = cell.source.strip("\n")
-        if cell.kind == "markdown":
-            cell.source = cell.source.strip()
-    return header, cells
-
-
-def _new_cell(rest: str, lineno: int, name: str) -> Cell:
-    rest = rest.strip()
-    kind = "code"
-    if rest.startswith("[markdown]") or rest.startswith("[md]"):
-        kind = "markdown"
-        rest = rest.split("]", 1)[1].strip()
-    tags = []
-    if rest:
-        match = re.fullmatch(r"tags=(\[.*\])", rest)
-        if not match:
-            raise BuildError(f"{name}:{lineno}: unsupported cell marker '# %% {rest}' "
+        if node.cell_type not in ("code", "markdown"):
+            raise BuildError(f"{where}: a {node.cell_type} cell; lessons have only code "
+                             "('# %%') and markdown ('# %% [markdown]') cells")
+        options = {k: v for k, v in node.metadata.items() if k not in JUPYTEXT_LAYOUT}
+        tags = options.pop("tags", [])
+        if "incorrectly_encoded_metadata" in options:
+            raise BuildError(f"{where}: cannot read the cell marker options "
+                             f"'{options['incorrectly_encoded_metadata']}'; "
+                             'tags must be a JSON list: tags=["a", "b"]')
+        if options:
+            raise BuildError(f"{where}: unsupported cell marker option(s) {sorted(options)} "
                              "(only [markdown] and tags=[...] are allowed)")
-        try:
-            tags = json.loads(match.group(1))
-        except json.JSONDecodeError as exc:
-            raise BuildError(f"{name}:{lineno}: tags must be a JSON list: {exc}") from None
-        if not all(isinstance(t, str) for t in tags):
-            raise BuildError(f"{name}:{lineno}: tags must be strings")
         if FORBIDDEN_TAG in tags:
             # nbclient and JupyterLab honour it, but Colab, VS Code and the classic Notebook
             # stop "Run all" at the first error: the learner's lesson would halt there.
-            raise BuildError(f"{name}:{lineno}: the {FORBIDDEN_TAG} tag stops Colab's Run all; "
+            raise BuildError(f"{where}: the {FORBIDDEN_TAG} tag stops Colab's Run all; "
                              "show the error with `with expect_error(ValueError): ...` "
                              "(from myoptim_helpers import expect_error)")
-    return Cell(kind, "", tags, lineno)
+        cells.append(Cell(node.cell_type, node.source, list(tags), line))
+    return header, cells
+
+
+def _parse_header(source: str, name: str) -> dict:
+    """The ``key: value`` lines of jupytext's header cell (``---`` lines around them)."""
+    header = {}
+    for offset, body in enumerate(source.splitlines()[1:-1], start=2):
+        if body.strip():
+            key, sep, value = body.partition(":")
+            if not sep:
+                raise BuildError(f"{name}:{offset}: header lines look like '# key: value'")
+            header[key.strip()] = value.strip()
+    return header
+
+
+def canonical_problems(path: Path) -> list:
+    """Return a problem if jupytext would save the source at ``path`` differently.
+
+    Opening a source in JupyterLab and saving it must not change it, or every save in
+    ``make lab`` would show up as an unrelated diff.
+    """
+    text = path.read_text(encoding="utf-8")
+    saved = write_percent(read_percent(text))
+    if saved == text:
+        return []
+    old, new = text.splitlines(), saved.splitlines()
+    line = next((i for i, (a, b) in enumerate(zip(old, new), start=1) if a != b),
+                min(len(old), len(new)) + 1)
+    return [f"{_rel(path)}:{line}: jupytext saves this source differently "
+            f"(line {line}: {new[line - 1] if line <= len(new) else '(end of file)'!r}); "
+            "open and save it in `make lab`, or write it as jupytext does"]
 
 
 def load_lesson(path: Path) -> Lesson:
@@ -612,7 +664,8 @@ def main(argv=None) -> int:
         cfg = series_config()
         lessons = find_lessons(args.lessons)
         if args.check:
-            problems = [p for lesson in lessons for p in check_lesson(lesson, cfg)]
+            problems = [p for lesson in lessons
+                        for p in canonical_problems(lesson.path) + check_lesson(lesson, cfg)]
             if not args.lessons:
                 problems += check_readme(cfg)
             for problem in problems:

@@ -2,6 +2,7 @@
 
 - every lesson's committed notebooks match its source (``build_notebooks.py --check``);
 - every lesson source has the skeleton of DESIGN.md;
+- every source round-trips through jupytext unchanged, as ``make lab`` opens and saves it;
 - the build script's parser, solution markers, placeholders, verdict check and cleaning
   behave as the authoring guide (notebooks/_source/README.md) says.
 """
@@ -127,6 +128,49 @@ def test_both_versions_render(lesson):
         nbformat.validate(bn.to_notebook(version))
 
 
+@pytest.mark.parametrize("lesson", LESSONS, ids=lesson_id)
+def test_source_round_trips_through_jupytext(lesson):
+    """jupytext (as ``make lab`` opens and saves a source) reads and writes it unchanged."""
+    text = lesson.path.read_text(encoding="utf-8")
+    assert bn.write_percent(bn.read_percent(text)) == text
+    assert bn.canonical_problems(lesson.path) == []
+
+
+def test_canonical_check_names_the_line_jupytext_would_change(tmp_path):
+    path = tmp_path / "09_title.py"
+    path.write_text("# %%\nx = 1\n\n#%%\ny = 2\n", encoding="utf-8")
+    assert bn.canonical_problems(path) == [
+        f"{path}:4: jupytext saves this source differently (line 4: '# %%'); "
+        "open and save it in `make lab`, or write it as jupytext does"]
+
+
+def test_lab_opens_a_source_as_a_notebook_and_saves_it_back(tmp_path):
+    """What ``make lab`` does with a source: jupytext's contents manager, configured by
+    notebooks/_source/jupytext.toml, opens it as a notebook and saves it to the same text;
+    a tag added in JupyterLab is saved into the source, JupyterLab's own metadata is not."""
+    from jupytext import TextFileContentsManager
+
+    source = LESSONS[0].path
+    (tmp_path / "_source").mkdir()
+    for path in (bn.JUPYTEXT_CONFIG, source):
+        (tmp_path / "_source" / path.name).write_bytes(path.read_bytes())
+    manager = TextFileContentsManager(root_dir=str(tmp_path))
+    name = f"_source/{source.name}"
+    model = manager.get(name, type="notebook", content=True)
+    assert model["type"] == "notebook"
+    manager.save(model, name)
+    assert (tmp_path / name).read_bytes() == source.read_bytes()
+
+    nb = model["content"]
+    code = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code")
+    nb.cells[code].metadata.update(tags=["nbval-ignore-output"], collapsed=True)
+    manager.save(model, name)
+    saved = (tmp_path / name).read_text(encoding="utf-8")
+    assert '# %% tags=["nbval-ignore-output"]\n' in saved and "collapsed" not in saved
+    _, cells = bn.parse_percent(saved)
+    assert cells[code - 1].tags == ["nbval-ignore-output"]  # the header is not a cell
+
+
 def test_readme_lesson_map_is_current():
     assert bn.check_readme() == []
 
@@ -161,7 +205,7 @@ def test_check_reports_a_drifted_notebook():
         "notebooks/solutions/00_start_here.ipynb", "notebooks/00_start_here.ipynb"]
 
 
-# --------------------------------------------------------------------------- the parser
+# --------------------------------------------------------------------------- the reader
 
 SOURCE = '''# ---
 # summary: One line.
@@ -196,12 +240,21 @@ def test_parse_percent():
     ]
 
 
+def test_header_values_may_hold_colons():
+    header, _ = bn.parse_percent("# ---\n# summary: What it sees: params, groups.\n# ---\n\n# %%\nx\n")
+    assert header == {"summary": "What it sees: params, groups."}
+
+
 PARSE_ERRORS = [
-    ("# ---\n# summary: x\n", "<source>:1: header '# ---' is never closed"),
-    ("x = 1\n# %%\n", "<source>:1: text before the first '# %%' cell marker"),
-    ("# %% [markdown]\nno hash\n", "<source>:2: markdown lines must start with '# '"),
-    ("# %% title\n", "<source>:1: unsupported cell marker '# %% title'"),
-    ("# %% tags=[a]\n", "<source>:1: tags must be a JSON list"),
+    ("# ---\n# summary\n# ---\n\n# %%\nx = 1\n", "<source>:2: header lines look like '# key: value'"),
+    ("# %%\nx = 1\n\n# %% [raw]\nraw text\n", "<source>:4: a raw cell; lessons have only code"),
+    ("# %% title\nx = 1\n", "<source>:1: unsupported cell marker option(s) ['title']"),
+    ('# %% tags=["a"] slow=true\nx = 1\n', "<source>:1: unsupported cell marker option(s) ['slow']"),
+    ("# %% tags=[a]\nx = 1\n", "<source>:1: cannot read the cell marker options 'tags=[a]'; "
+                               'tags must be a JSON list: tags=["a", "b"]'),
+    ('# %% tags="a"\nx = 1\n', "<source>: jupytext cannot read it: NotebookValidationError: "
+                                "'a' is not of type 'array'"),
+    ("# %% tags=[1]\nx = 1\n", "<source>: jupytext cannot read it: AttributeError: "),
     ('# %%\nx = 1\n\n# %% tags=["x", "raises-exception"]\n1 / 0\n',
      ("<source>:4: the raises-exception tag stops Colab's Run all; show the error with "
       "`with expect_error(ValueError): ...`")),
