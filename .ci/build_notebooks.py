@@ -37,8 +37,9 @@ import os
 import re
 import sys
 import time
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE_DIR = ROOT / "notebooks" / "_source"
@@ -93,6 +94,7 @@ class BuildError(Exception):
 
 
 # --------------------------------------------------------------------------- sources
+
 
 @dataclasses.dataclass
 class Cell:
@@ -161,13 +163,11 @@ def _cell_lines(text: str) -> tuple:
 
     impl = get_format_implementation(".py", "percent")
     lines = text.splitlines()
-    _, _, header, pos = header_to_metadata_and_cell(
-        lines, impl.header_prefix, impl.header_suffix, impl.extension)
+    _, _, header, pos = header_to_metadata_and_cell(lines, impl.header_prefix, impl.header_suffix, impl.extension)
     starts = [1] if header else []
     while pos < len(lines):
         starts.append(pos + 1)
-        _, used = impl.cell_reader_class({"extension": ".py", "format_name": "percent"},
-                                         "python").read(lines[pos:])
+        _, used = impl.cell_reader_class({"extension": ".py", "format_name": "percent"}, "python").read(lines[pos:])
         pos += used
     return header is not None, starts
 
@@ -186,32 +186,39 @@ def parse_percent(text: str, name: str = "<source>") -> tuple:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise BuildError(f"{name}: jupytext cannot read it: {type(exc).__name__}: {first}") from None
     if len(lines) != len(nb.cells):
-        raise BuildError(f"{name}: jupytext read {len(nb.cells)} cells, "
-                         f"found {len(lines)} cell starts")
+        raise BuildError(f"{name}: jupytext read {len(nb.cells)} cells, found {len(lines)} cell starts")
     header, cells = {}, []
-    for index, (node, line) in enumerate(zip(nb.cells, lines)):
+    for index, (node, line) in enumerate(zip(nb.cells, lines, strict=True)):
         where = f"{name}:{line}"
         if index == 0 and has_header:
             header = _parse_header(node.source, name)
             continue
         if node.cell_type not in ("code", "markdown"):
-            raise BuildError(f"{where}: a {node.cell_type} cell; lessons have only code "
-                             "('# %%') and markdown ('# %% [markdown]') cells")
+            raise BuildError(
+                f"{where}: a {node.cell_type} cell; lessons have only code "
+                "('# %%') and markdown ('# %% [markdown]') cells"
+            )
         options = {k: v for k, v in node.metadata.items() if k not in JUPYTEXT_LAYOUT}
         tags = options.pop("tags", [])
         if "incorrectly_encoded_metadata" in options:
-            raise BuildError(f"{where}: cannot read the cell marker options "
-                             f"'{options['incorrectly_encoded_metadata']}'; "
-                             'tags must be a JSON list: tags=["a", "b"]')
+            raise BuildError(
+                f"{where}: cannot read the cell marker options "
+                f"'{options['incorrectly_encoded_metadata']}'; "
+                'tags must be a JSON list: tags=["a", "b"]'
+            )
         if options:
-            raise BuildError(f"{where}: unsupported cell marker option(s) {sorted(options)} "
-                             "(only [markdown] and tags=[...] are allowed)")
+            raise BuildError(
+                f"{where}: unsupported cell marker option(s) {sorted(options)} "
+                "(only [markdown] and tags=[...] are allowed)"
+            )
         if FORBIDDEN_TAG in tags:
             # nbclient and JupyterLab honour it, but Colab, VS Code and the classic Notebook
             # stop "Run all" at the first error: the learner's lesson would halt there.
-            raise BuildError(f"{where}: the {FORBIDDEN_TAG} tag stops Colab's Run all; "
-                             "show the error with `with expect_error(ValueError): ...` "
-                             "(from myoptim_helpers import expect_error)")
+            raise BuildError(
+                f"{where}: the {FORBIDDEN_TAG} tag stops Colab's Run all; "
+                "show the error with `with expect_error(ValueError): ...` "
+                "(from myoptim_helpers import expect_error)"
+            )
         cells.append(Cell(node.cell_type, node.source, list(tags), line))
     return header, cells
 
@@ -239,11 +246,14 @@ def canonical_problems(path: Path) -> list:
     if saved == text:
         return []
     old, new = text.splitlines(), saved.splitlines()
-    line = next((i for i, (a, b) in enumerate(zip(old, new), start=1) if a != b),
-                min(len(old), len(new)) + 1)
-    return [f"{_rel(path)}:{line}: jupytext saves this source differently "
-            f"(line {line}: {new[line - 1] if line <= len(new) else '(end of file)'!r}); "
-            "open and save it in `make lab`, or write it as jupytext does"]
+    line = next(
+        (i for i, (a, b) in enumerate(zip(old, new, strict=False), start=1) if a != b), min(len(old), len(new)) + 1
+    )
+    return [
+        f"{_rel(path)}:{line}: jupytext saves this source differently "
+        f"(line {line}: {new[line - 1] if line <= len(new) else '(end of file)'!r}); "
+        "open and save it in `make lab`, or write it as jupytext does"
+    ]
 
 
 def load_lesson(path: Path) -> Lesson:
@@ -262,14 +272,15 @@ def find_lessons(numbers=None) -> list:
     lessons = [load_lesson(p) for p in sorted(SOURCE_DIR.glob("[0-9][0-9]_*.py"))]
     if numbers:
         wanted = {n.zfill(2) for n in numbers}
-        missing = wanted - {l.number for l in lessons}
+        missing = wanted - {lesson.number for lesson in lessons}
         if missing:
             raise BuildError(f"no lesson source for {sorted(missing)} in {SOURCE_DIR}")
-        lessons = [l for l in lessons if l.number in wanted]
+        lessons = [lesson for lesson in lessons if lesson.number in wanted]
     return lessons
 
 
 # --------------------------------------------------------------------------- rendering
+
 
 def series_config() -> dict:
     """Return ``{"repository": "OWNER/NAME", "branch": ...}`` from pyproject.toml."""
@@ -280,8 +291,7 @@ def series_config() -> dict:
 
 def colab_url(cfg: dict, relpath: str) -> str:
     """The Colab URL that opens ``relpath`` (e.g. "notebooks/00_start_here.ipynb")."""
-    return (f"https://colab.research.google.com/github/{cfg['repository']}/blob/"
-            f"{cfg['branch']}/{relpath}")
+    return f"https://colab.research.google.com/github/{cfg['repository']}/blob/{cfg['branch']}/{relpath}"
 
 
 def binder_url(cfg: dict, relpath: str) -> str:
@@ -292,11 +302,13 @@ def binder_url(cfg: dict, relpath: str) -> str:
 def badges(lesson: Lesson, version: str, cfg: dict) -> str:
     """Markdown for the Colab and Binder badges of one notebook."""
     rel = lesson.notebook_path(version).relative_to(ROOT).as_posix()
-    text = (f"[![Open In Colab]({COLAB_BADGE})]({colab_url(cfg, rel)}) "
-            f"[![Binder]({BINDER_BADGE})]({binder_url(cfg, rel)})")
+    text = (
+        f"[![Open In Colab]({COLAB_BADGE})]({colab_url(cfg, rel)}) [![Binder]({BINDER_BADGE})]({binder_url(cfg, rel)})"
+    )
     if version == SOLVED:
-        text += (f"\n\n*This is the solved version. The exercises are in "
-                 f"[../{lesson.slug}.ipynb](../{lesson.slug}.ipynb).*")
+        text += (
+            f"\n\n*This is the solved version. The exercises are in [../{lesson.slug}.ipynb](../{lesson.slug}.ipynb).*"
+        )
     return text
 
 
@@ -330,7 +342,7 @@ def resolve_solutions(source: str, version: str, where: str = "") -> str:
                 raise BuildError(f"{where}: '# END SOLUTION' without BEGIN (cell line {offset + 1})")
             stubs = [m for m in map(STUB_RE.match, block) if m]
             if version == SOLVED:
-                out += [l for l in block if not STUB_RE.match(l)]
+                out += [text for text in block if not STUB_RE.match(text)]
             elif stubs:
                 out += [m.group("indent") + (m.group("code") or "") for m in stubs]
             else:
@@ -362,8 +374,7 @@ def render(lesson: Lesson, version: str, cfg: dict) -> list:
             source = source.replace("{{colab_setup}}", colab_setup(cfg))
             source = resolve_solutions(source, version, where)
             first_code = False
-        leftover = (PLACEHOLDER_RE.search(source) if cell.kind == "markdown"
-                    else PLACEHOLDER_LINE_RE.search(source))
+        leftover = PLACEHOLDER_RE.search(source) if cell.kind == "markdown" else PLACEHOLDER_LINE_RE.search(source)
         if leftover:
             raise BuildError(f"{where}: unknown or misplaced placeholder {leftover.group(0)}")
         cells.append(Cell(cell.kind, source, list(cell.tags), cell.line))
@@ -389,34 +400,37 @@ def to_notebook(cells: list):
 
 # --------------------------------------------------------------------------- executing
 
+
 def execute(nb, path: Path, timeout: int):
     """Execute ``nb`` as if it lived at ``path``; raise BuildError naming the failing cell."""
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError
 
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                            # no "running over TCP without encryption" warning per kernel: local runs only
-                            extra_arguments=["--IPKernelApp.log_level=ERROR"], record_timing=False,
-                            store_widget_state=True,
-                            resources={"metadata": {"path": str(path.parent)}})
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        # no "running over TCP without encryption" warning per kernel: local runs only
+        extra_arguments=["--IPKernelApp.log_level=ERROR"],
+        record_timing=False,
+        store_widget_state=True,
+        resources={"metadata": {"path": str(path.parent)}},
+    )
     try:
         client.execute(env={**os.environ, **KERNEL_ENV})
     except (CellExecutionError, CellTimeoutError) as exc:
         index, cell = _failed_cell(nb)
         first = cell.source.splitlines()[0] if cell is not None and cell.source else "?"
-        what = (f"{exc.ename}: {exc.evalue}" if isinstance(exc, CellExecutionError)
-                else f"timed out after {timeout} s")
+        what = f"{exc.ename}: {exc.evalue}" if isinstance(exc, CellExecutionError) else f"timed out after {timeout} s"
         raise BuildError(f"{_rel(path)}: cell {index} ({first!r}) failed: {what}") from None
     return nb
 
 
 def _failed_cell(nb):
     for index, cell in enumerate(nb.cells):
-        if cell.cell_type == "code":
-            if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
-                return index, cell
-    last = max((i for i, c in enumerate(nb.cells)
-                if c.cell_type == "code" and c.get("execution_count")), default=0)
+        if cell.cell_type == "code" and any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
+            return index, cell
+    last = max((i for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.get("execution_count")), default=0)
     following = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and i > last]
     index = following[0] if following else last
     return index, nb.cells[index] if nb.cells else None
@@ -432,13 +446,12 @@ def verify_verdicts(nb, version: str, name: str) -> list:
         if "check-demo" in tags:
             continue
         keys = CHECK_CALL_RE.findall(cell.source)
-        text = "".join(o.get("text", "") for o in cell.get("outputs", [])
-                       if o.get("output_type") == "stream")
+        text = "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("output_type") == "stream")
         lines = text.splitlines()
         for key in keys:
             want = VERDICT[version].format(key=key)
             if not any(line.startswith(want) for line in lines):
-                got = next((l for l in lines if f" {key} " in l), text.strip() or "(no output)")
+                got = next((printed for printed in lines if f" {key} " in printed), text.strip() or "(no output)")
                 problems.append(f"{name}: cell {index}: expected '{want}...', got: {got}")
     return problems
 
@@ -468,8 +481,12 @@ def _neutral_paths(text: str) -> str:
 def _coalesce_streams(outputs):
     merged = []
     for out in outputs:
-        if (merged and out.get("output_type") == "stream"
-                and merged[-1].get("output_type") == "stream" and merged[-1].name == out.name):
+        if (
+            merged
+            and out.get("output_type") == "stream"
+            and merged[-1].get("output_type") == "stream"
+            and merged[-1].name == out.name
+        ):
             merged[-1].text += out.text
         else:
             merged.append(out)
@@ -495,17 +512,16 @@ def _renumber_widgets(nb, seed: str):
     while i < len(order):  # breadth first through IPY_MODEL_ references
         visit(json.dumps(state[order[i]], sort_keys=True))
         i += 1
-    rest = sorted((m for m in state if m not in order),
-                  key=lambda m: json.dumps(state[m], sort_keys=True))
+    rest = sorted((m for m in state if m not in order), key=lambda m: json.dumps(state[m], sort_keys=True))
     for model_id in rest:
         order.append(model_id)
         visit(json.dumps(state[model_id], sort_keys=True))
-    mapping = {old: hashlib.sha1(f"{seed}:{n}".encode()).hexdigest()[:32]
-               for n, old in enumerate(order)}
+    mapping = {old: hashlib.sha1(f"{seed}:{n}".encode()).hexdigest()[:32] for n, old in enumerate(order)}
     text = json.dumps(nb)
     for old, new in mapping.items():
         text = text.replace(old, new)
     import nbformat
+
     return nbformat.from_dict(json.loads(text))
 
 
@@ -540,6 +556,7 @@ def build_one(lesson_path: str, version: str, run: bool, timeout: int) -> tuple:
 
 # --------------------------------------------------------------------------- --check
 
+
 def check_lesson(lesson: Lesson, cfg: dict | None = None) -> list:
     """Return problems with the committed notebooks of ``lesson`` (empty if up to date).
 
@@ -559,34 +576,41 @@ def check_lesson(lesson: Lesson, cfg: dict | None = None) -> list:
         committed = nbformat.read(path, as_version=4)
         expected = render(lesson, version, cfg)
         if len(committed.cells) != len(expected):
-            problems.append(f"{name}: {len(committed.cells)} cells, the source makes "
-                            f"{len(expected)}; rebuild with .ci/build_notebooks.py {lesson.number}")
+            problems.append(
+                f"{name}: {len(committed.cells)} cells, the source makes "
+                f"{len(expected)}; rebuild with .ci/build_notebooks.py {lesson.number}"
+            )
             continue
         count = 0
-        for index, (got, want) in enumerate(zip(committed.cells, expected)):
+        for index, (got, want) in enumerate(zip(committed.cells, expected, strict=True)):
             tags = list(got.metadata.get("tags", []))
             if got.cell_type != want.kind or got.source != want.source or tags != want.tags:
-                what = ("type" if got.cell_type != want.kind
-                        else "source" if got.source != want.source else "tags")
-                problems.append(f"{name}: cell {index} {what} differs from {lesson.path.name}:"
-                                f"{want.line}; rebuild with .ci/build_notebooks.py {lesson.number}")
+                what = "type" if got.cell_type != want.kind else "source" if got.source != want.source else "tags"
+                problems.append(
+                    f"{name}: cell {index} {what} differs from {lesson.path.name}:"
+                    f"{want.line}; rebuild with .ci/build_notebooks.py {lesson.number}"
+                )
                 break
             if got.cell_type != "code":
                 continue
             count += 1
             if got.execution_count != count:
-                problems.append(f"{name}: cell {index} has execution count "
-                                f"{got.execution_count}, expected {count} (not executed in order)")
+                problems.append(
+                    f"{name}: cell {index} has execution count "
+                    f"{got.execution_count}, expected {count} (not executed in order)"
+                )
                 break
             errors = [o for o in got.outputs if o.get("output_type") == "error"]
             if errors:
-                problems.append(f"{name}: cell {index} stores an error: "
-                                f"{errors[0].get('ename')}: {errors[0].get('evalue')}")
+                problems.append(
+                    f"{name}: cell {index} stores an error: {errors[0].get('ename')}: {errors[0].get('evalue')}"
+                )
                 break
     return problems
 
 
 # --------------------------------------------------------------------------- README map
+
 
 def readme_map(lessons: list, cfg: dict) -> str:
     """The Markdown lesson map for the README."""
@@ -605,7 +629,8 @@ def readme_map(lessons: list, cfg: dict) -> str:
             f"| [{lesson.title}]({learner}) | {lesson.summary} "
             f"| [![Open In Colab]({COLAB_BADGE})]({colab_url(cfg, learner)}) "
             f"| [![Binder]({BINDER_BADGE})]({binder_url(cfg, learner)}) "
-            f"| [solved]({solved}) |")
+            f"| [solved]({solved}) |"
+        )
     return "\n".join(rows)
 
 
@@ -614,9 +639,8 @@ def render_readme(text: str, lessons: list, cfg: dict) -> str:
     begin = README_BEGIN_RE.search(text)
     end = text.find(README_END)
     if begin is None or end < begin.end():
-        raise BuildError("README.md: missing '<!-- lessons:begin ... -->' / "
-                         "'<!-- lessons:end -->' markers")
-    return text[:begin.end()] + "\n" + readme_map(lessons, cfg) + "\n" + text[end:]
+        raise BuildError("README.md: missing '<!-- lessons:begin ... -->' / '<!-- lessons:end -->' markers")
+    return text[: begin.end()] + "\n" + readme_map(lessons, cfg) + "\n" + text[end:]
 
 
 def update_readme(cfg: dict) -> bool:
@@ -639,6 +663,7 @@ def check_readme(cfg: dict | None = None) -> list:
 
 # --------------------------------------------------------------------------- main
 
+
 def _rel(path: Path) -> str:
     try:
         return path.relative_to(ROOT).as_posix()
@@ -650,12 +675,9 @@ def main(argv=None) -> int:
     """Command-line entry point; returns the exit status."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("lessons", nargs="*", help="lesson numbers (default: all)")
-    parser.add_argument("--check", action="store_true",
-                        help="only verify the committed notebooks against the sources")
-    parser.add_argument("--no-execute", action="store_true",
-                        help="write the cells without executing (outputs cleared)")
-    parser.add_argument("--readme", action="store_true",
-                        help="only regenerate the README's lesson map")
+    parser.add_argument("--check", action="store_true", help="only verify the committed notebooks against the sources")
+    parser.add_argument("--no-execute", action="store_true", help="write the cells without executing (outputs cleared)")
+    parser.add_argument("--readme", action="store_true", help="only regenerate the README's lesson map")
     parser.add_argument("--jobs", type=int, default=1, help="notebooks built at once")
     parser.add_argument("--timeout", type=int, default=120, help="seconds per cell")
     args = parser.parse_args(argv)
@@ -664,8 +686,7 @@ def main(argv=None) -> int:
         cfg = series_config()
         lessons = find_lessons(args.lessons)
         if args.check:
-            problems = [p for lesson in lessons
-                        for p in canonical_problems(lesson.path) + check_lesson(lesson, cfg)]
+            problems = [p for lesson in lessons for p in canonical_problems(lesson.path) + check_lesson(lesson, cfg)]
             if not args.lessons:
                 problems += check_readme(cfg)
             for problem in problems:
@@ -678,8 +699,7 @@ def main(argv=None) -> int:
         if args.readme:
             print("README.md lesson map " + ("updated" if changed else "already up to date"))
             return 0
-        tasks = [(str(l.path), v, not args.no_execute, args.timeout)
-                 for l in lessons for v in VERSIONS]
+        tasks = [(str(lesson.path), v, not args.no_execute, args.timeout) for lesson in lessons for v in VERSIONS]
         failures = []
         if args.jobs > 1:
             with concurrent.futures.ProcessPoolExecutor(args.jobs) as pool:
