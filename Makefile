@@ -33,6 +33,8 @@ $(STAMP): requirements.txt pyproject.toml
 # JupyterLab refuses to run as root unless told; containers and CI machines often are root.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
+# jupytext (requirements.txt) lets JupyterLab open the lesson sources notebooks/_source/*.py as
+# notebooks and save them back (notebooks/_source/jupytext.toml; see notebooks/_source/README.md).
 lab: $(STAMP)
 	$(BIN)/jupyter lab $(ALLOW_ROOT) --notebook-dir=notebooks notebooks/00_start_here.ipynb
 

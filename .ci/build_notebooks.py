@@ -2,7 +2,7 @@
 """Build the lessons: one source, two executed notebooks.
 
 ``notebooks/_source/NN_slug.py`` (jupytext "percent" format with solution markers, see
-``notebooks/_source/README.md``) becomes
+``notebooks/_source/README.md``), read by jupytext, becomes
 
 - ``notebooks/solutions/NN_slug.ipynb``: every exercise solved;
 - ``notebooks/NN_slug.ipynb``: the learner's version, solutions replaced by stubs.
@@ -18,6 +18,7 @@ Usage::
     python .ci/build_notebooks.py 03 --no-execute # write cells only (outputs cleared)
     python .ci/build_notebooks.py --jobs 2        # two notebooks at once
     python .ci/build_notebooks.py --check [NN]    # committed notebooks match the sources?
+                                                  # (and jupytext saves each source unchanged?)
     python .ci/build_notebooks.py --readme        # only regenerate README's lesson map
 
 Exit status is non-zero, with the notebook, cell and error named, when a cell fails, a
@@ -36,8 +37,9 @@ import os
 import re
 import sys
 import time
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE_DIR = ROOT / "notebooks" / "_source"
@@ -49,7 +51,12 @@ SOLVED, LEARNER = "solved", "learner"
 VERSIONS = (SOLVED, LEARNER)
 
 SOURCE_NAME_RE = re.compile(r"^(?P<number>\d\d)_(?P<name>[a-z0-9_]+)\.py$")
-CELL_MARKER_RE = re.compile(r"^# %%(?P<rest>.*)$")
+# The sources are jupytext "percent" scripts; notebooks/_source/jupytext.toml says how
+# JupyterLab (`make lab`) saves them, and the build reads them with the same configuration.
+JUPYTEXT_FORMAT = "py:percent"
+JUPYTEXT_CONFIG = SOURCE_DIR / "jupytext.toml"
+# Cell metadata that jupytext adds to remember the blank lines of the text, not an option.
+JUPYTEXT_LAYOUT = {"lines_to_next_cell", "lines_to_end_of_cell_marker", "cell_marker"}
 FORBIDDEN_TAG = "raises-exception"
 BEGIN_RE = re.compile(r"^(?P<indent>\s*)# BEGIN SOLUTION\s*$")
 END_RE = re.compile(r"^\s*# END SOLUTION\s*$")
@@ -88,6 +95,7 @@ class BuildError(Exception):
 
 # --------------------------------------------------------------------------- sources
 
+
 @dataclasses.dataclass
 class Cell:
     """One cell of a lesson source."""
@@ -123,75 +131,129 @@ class Lesson:
         return (SOLVED_DIR if version == SOLVED else LEARNER_DIR) / f"{self.slug}.ipynb"
 
 
-def parse_percent(text: str, name: str = "<source>") -> tuple:
-    """Parse jupytext percent text into ``(header: dict, cells: list[Cell])``."""
+def jupytext_config():
+    """The lesson sources' jupytext configuration, the one ``make lab`` saves them with."""
+    from jupytext.config import load_jupytext_configuration_file
+
+    return load_jupytext_configuration_file(str(JUPYTEXT_CONFIG))
+
+
+def read_percent(text: str):
+    """The notebook that jupytext reads from percent ``text``, as JupyterLab opens a source."""
+    import jupytext
+
+    return jupytext.reads(text, fmt=JUPYTEXT_FORMAT, config=jupytext_config())
+
+
+def write_percent(nb) -> str:
+    """The percent text that jupytext writes for ``nb``, as JupyterLab saves a source."""
+    import jupytext
+
+    return jupytext.writes(nb, fmt=JUPYTEXT_FORMAT, config=jupytext_config())
+
+
+def _cell_lines(text: str) -> tuple:
+    """Return ``(has_header, first line of each cell)``, split exactly as jupytext splits.
+
+    jupytext's notebook carries no line numbers; messages name the source line of a cell, so
+    this runs jupytext's own header and cell readers once more and keeps their positions.
+    """
+    from jupytext.formats import get_format_implementation
+    from jupytext.header import header_to_metadata_and_cell
+
+    impl = get_format_implementation(".py", "percent")
     lines = text.splitlines()
-    header, i = {}, 0
-    if lines and lines[0].strip() == "# ---":
-        try:
-            end = next(j for j in range(1, len(lines)) if lines[j].strip() == "# ---")
-        except StopIteration:
-            raise BuildError(f"{name}:1: header '# ---' is never closed") from None
-        for j in range(1, end):
-            body = lines[j][1:].strip() if lines[j].startswith("#") else lines[j].strip()
-            if body:
-                key, sep, value = body.partition(":")
-                if not sep:
-                    raise BuildError(f"{name}:{j + 1}: header lines look like '# key: value'")
-                header[key.strip()] = value.strip()
-        i = end + 1
+    _, _, header, pos = header_to_metadata_and_cell(lines, impl.header_prefix, impl.header_suffix, impl.extension)
+    starts = [1] if header else []
+    while pos < len(lines):
+        starts.append(pos + 1)
+        _, used = impl.cell_reader_class({"extension": ".py", "format_name": "percent"}, "python").read(lines[pos:])
+        pos += used
+    return header is not None, starts
 
-    cells, current = [], None
-    for lineno, line in enumerate(lines[i:], start=i + 1):
-        marker = CELL_MARKER_RE.match(line)
-        if marker:
-            current = _new_cell(marker.group("rest"), lineno, name)
-            cells.append(current)
+
+def parse_percent(text: str, name: str = "<source>") -> tuple:
+    """Read jupytext percent text into ``(header: dict, cells: list[Cell])``.
+
+    jupytext splits the text into cells. On top of its format the series allows only code
+    and ``[markdown]`` cells with ``tags=[...]``, no ``raises-exception`` tag, and a header of
+    ``key: value`` lines (the value is the rest of the line, so it may hold colons).
+    """
+    try:
+        nb = read_percent(text)
+        has_header, lines = _cell_lines(text)
+    except Exception as exc:  # jupytext's own errors have no common base class
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise BuildError(f"{name}: jupytext cannot read it: {type(exc).__name__}: {first}") from None
+    if len(lines) != len(nb.cells):
+        raise BuildError(f"{name}: jupytext read {len(nb.cells)} cells, found {len(lines)} cell starts")
+    header, cells = {}, []
+    for index, (node, line) in enumerate(zip(nb.cells, lines, strict=True)):
+        where = f"{name}:{line}"
+        if index == 0 and has_header:
+            header = _parse_header(node.source, name)
             continue
-        if current is None:
-            if line.strip():
-                raise BuildError(f"{name}:{lineno}: text before the first '# %%' cell marker")
-            continue
-        if current.kind == "markdown" and line.strip():
-            if line == "#":
-                line = ""
-            elif line.startswith("# "):
-                line = line[2:]
-            else:
-                raise BuildError(f"{name}:{lineno}: markdown lines must start with '# '")
-        current.source += line + "\n"
-    for cell in cells:
-        cell.source = cell.source.strip("\n")
-        if cell.kind == "markdown":
-            cell.source = cell.source.strip()
-    return header, cells
-
-
-def _new_cell(rest: str, lineno: int, name: str) -> Cell:
-    rest = rest.strip()
-    kind = "code"
-    if rest.startswith("[markdown]") or rest.startswith("[md]"):
-        kind = "markdown"
-        rest = rest.split("]", 1)[1].strip()
-    tags = []
-    if rest:
-        match = re.fullmatch(r"tags=(\[.*\])", rest)
-        if not match:
-            raise BuildError(f"{name}:{lineno}: unsupported cell marker '# %% {rest}' "
-                             "(only [markdown] and tags=[...] are allowed)")
-        try:
-            tags = json.loads(match.group(1))
-        except json.JSONDecodeError as exc:
-            raise BuildError(f"{name}:{lineno}: tags must be a JSON list: {exc}") from None
-        if not all(isinstance(t, str) for t in tags):
-            raise BuildError(f"{name}:{lineno}: tags must be strings")
+        if node.cell_type not in ("code", "markdown"):
+            raise BuildError(
+                f"{where}: a {node.cell_type} cell; lessons have only code "
+                "('# %%') and markdown ('# %% [markdown]') cells"
+            )
+        options = {k: v for k, v in node.metadata.items() if k not in JUPYTEXT_LAYOUT}
+        tags = options.pop("tags", [])
+        if "incorrectly_encoded_metadata" in options:
+            raise BuildError(
+                f"{where}: cannot read the cell marker options "
+                f"'{options['incorrectly_encoded_metadata']}'; "
+                'tags must be a JSON list: tags=["a", "b"]'
+            )
+        if options:
+            raise BuildError(
+                f"{where}: unsupported cell marker option(s) {sorted(options)} "
+                "(only [markdown] and tags=[...] are allowed)"
+            )
         if FORBIDDEN_TAG in tags:
             # nbclient and JupyterLab honour it, but Colab, VS Code and the classic Notebook
             # stop "Run all" at the first error: the learner's lesson would halt there.
-            raise BuildError(f"{name}:{lineno}: the {FORBIDDEN_TAG} tag stops Colab's Run all; "
-                             "show the error with `with expect_error(ValueError): ...` "
-                             "(from myoptim_helpers import expect_error)")
-    return Cell(kind, "", tags, lineno)
+            raise BuildError(
+                f"{where}: the {FORBIDDEN_TAG} tag stops Colab's Run all; "
+                "show the error with `with expect_error(ValueError): ...` "
+                "(from myoptim_helpers import expect_error)"
+            )
+        cells.append(Cell(node.cell_type, node.source, list(tags), line))
+    return header, cells
+
+
+def _parse_header(source: str, name: str) -> dict:
+    """The ``key: value`` lines of jupytext's header cell (``---`` lines around them)."""
+    header = {}
+    for offset, body in enumerate(source.splitlines()[1:-1], start=2):
+        if body.strip():
+            key, sep, value = body.partition(":")
+            if not sep:
+                raise BuildError(f"{name}:{offset}: header lines look like '# key: value'")
+            header[key.strip()] = value.strip()
+    return header
+
+
+def canonical_problems(path: Path) -> list:
+    """Return a problem if jupytext would save the source at ``path`` differently.
+
+    Opening a source in JupyterLab and saving it must not change it, or every save in
+    ``make lab`` would show up as an unrelated diff.
+    """
+    text = path.read_text(encoding="utf-8")
+    saved = write_percent(read_percent(text))
+    if saved == text:
+        return []
+    old, new = text.splitlines(), saved.splitlines()
+    line = next(
+        (i for i, (a, b) in enumerate(zip(old, new, strict=False), start=1) if a != b), min(len(old), len(new)) + 1
+    )
+    return [
+        f"{_rel(path)}:{line}: jupytext saves this source differently "
+        f"(line {line}: {new[line - 1] if line <= len(new) else '(end of file)'!r}); "
+        "open and save it in `make lab`, or write it as jupytext does"
+    ]
 
 
 def load_lesson(path: Path) -> Lesson:
@@ -210,14 +272,15 @@ def find_lessons(numbers=None) -> list:
     lessons = [load_lesson(p) for p in sorted(SOURCE_DIR.glob("[0-9][0-9]_*.py"))]
     if numbers:
         wanted = {n.zfill(2) for n in numbers}
-        missing = wanted - {l.number for l in lessons}
+        missing = wanted - {lesson.number for lesson in lessons}
         if missing:
             raise BuildError(f"no lesson source for {sorted(missing)} in {SOURCE_DIR}")
-        lessons = [l for l in lessons if l.number in wanted]
+        lessons = [lesson for lesson in lessons if lesson.number in wanted]
     return lessons
 
 
 # --------------------------------------------------------------------------- rendering
+
 
 def series_config() -> dict:
     """Return ``{"repository": "OWNER/NAME", "branch": ...}`` from pyproject.toml."""
@@ -228,8 +291,7 @@ def series_config() -> dict:
 
 def colab_url(cfg: dict, relpath: str) -> str:
     """The Colab URL that opens ``relpath`` (e.g. "notebooks/00_start_here.ipynb")."""
-    return (f"https://colab.research.google.com/github/{cfg['repository']}/blob/"
-            f"{cfg['branch']}/{relpath}")
+    return f"https://colab.research.google.com/github/{cfg['repository']}/blob/{cfg['branch']}/{relpath}"
 
 
 def binder_url(cfg: dict, relpath: str) -> str:
@@ -240,11 +302,13 @@ def binder_url(cfg: dict, relpath: str) -> str:
 def badges(lesson: Lesson, version: str, cfg: dict) -> str:
     """Markdown for the Colab and Binder badges of one notebook."""
     rel = lesson.notebook_path(version).relative_to(ROOT).as_posix()
-    text = (f"[![Open In Colab]({COLAB_BADGE})]({colab_url(cfg, rel)}) "
-            f"[![Binder]({BINDER_BADGE})]({binder_url(cfg, rel)})")
+    text = (
+        f"[![Open In Colab]({COLAB_BADGE})]({colab_url(cfg, rel)}) [![Binder]({BINDER_BADGE})]({binder_url(cfg, rel)})"
+    )
     if version == SOLVED:
-        text += (f"\n\n*This is the solved version. The exercises are in "
-                 f"[../{lesson.slug}.ipynb](../{lesson.slug}.ipynb).*")
+        text += (
+            f"\n\n*This is the solved version. The exercises are in [../{lesson.slug}.ipynb](../{lesson.slug}.ipynb).*"
+        )
     return text
 
 
@@ -278,7 +342,7 @@ def resolve_solutions(source: str, version: str, where: str = "") -> str:
                 raise BuildError(f"{where}: '# END SOLUTION' without BEGIN (cell line {offset + 1})")
             stubs = [m for m in map(STUB_RE.match, block) if m]
             if version == SOLVED:
-                out += [l for l in block if not STUB_RE.match(l)]
+                out += [text for text in block if not STUB_RE.match(text)]
             elif stubs:
                 out += [m.group("indent") + (m.group("code") or "") for m in stubs]
             else:
@@ -310,8 +374,7 @@ def render(lesson: Lesson, version: str, cfg: dict) -> list:
             source = source.replace("{{colab_setup}}", colab_setup(cfg))
             source = resolve_solutions(source, version, where)
             first_code = False
-        leftover = (PLACEHOLDER_RE.search(source) if cell.kind == "markdown"
-                    else PLACEHOLDER_LINE_RE.search(source))
+        leftover = PLACEHOLDER_RE.search(source) if cell.kind == "markdown" else PLACEHOLDER_LINE_RE.search(source)
         if leftover:
             raise BuildError(f"{where}: unknown or misplaced placeholder {leftover.group(0)}")
         cells.append(Cell(cell.kind, source, list(cell.tags), cell.line))
@@ -337,34 +400,37 @@ def to_notebook(cells: list):
 
 # --------------------------------------------------------------------------- executing
 
+
 def execute(nb, path: Path, timeout: int):
     """Execute ``nb`` as if it lived at ``path``; raise BuildError naming the failing cell."""
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError
 
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                            # no "running over TCP without encryption" warning per kernel: local runs only
-                            extra_arguments=["--IPKernelApp.log_level=ERROR"], record_timing=False,
-                            store_widget_state=True,
-                            resources={"metadata": {"path": str(path.parent)}})
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        # no "running over TCP without encryption" warning per kernel: local runs only
+        extra_arguments=["--IPKernelApp.log_level=ERROR"],
+        record_timing=False,
+        store_widget_state=True,
+        resources={"metadata": {"path": str(path.parent)}},
+    )
     try:
         client.execute(env={**os.environ, **KERNEL_ENV})
     except (CellExecutionError, CellTimeoutError) as exc:
         index, cell = _failed_cell(nb)
         first = cell.source.splitlines()[0] if cell is not None and cell.source else "?"
-        what = (f"{exc.ename}: {exc.evalue}" if isinstance(exc, CellExecutionError)
-                else f"timed out after {timeout} s")
+        what = f"{exc.ename}: {exc.evalue}" if isinstance(exc, CellExecutionError) else f"timed out after {timeout} s"
         raise BuildError(f"{_rel(path)}: cell {index} ({first!r}) failed: {what}") from None
     return nb
 
 
 def _failed_cell(nb):
     for index, cell in enumerate(nb.cells):
-        if cell.cell_type == "code":
-            if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
-                return index, cell
-    last = max((i for i, c in enumerate(nb.cells)
-                if c.cell_type == "code" and c.get("execution_count")), default=0)
+        if cell.cell_type == "code" and any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
+            return index, cell
+    last = max((i for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.get("execution_count")), default=0)
     following = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and i > last]
     index = following[0] if following else last
     return index, nb.cells[index] if nb.cells else None
@@ -380,13 +446,12 @@ def verify_verdicts(nb, version: str, name: str) -> list:
         if "check-demo" in tags:
             continue
         keys = CHECK_CALL_RE.findall(cell.source)
-        text = "".join(o.get("text", "") for o in cell.get("outputs", [])
-                       if o.get("output_type") == "stream")
+        text = "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("output_type") == "stream")
         lines = text.splitlines()
         for key in keys:
             want = VERDICT[version].format(key=key)
             if not any(line.startswith(want) for line in lines):
-                got = next((l for l in lines if f" {key} " in l), text.strip() or "(no output)")
+                got = next((printed for printed in lines if f" {key} " in printed), text.strip() or "(no output)")
                 problems.append(f"{name}: cell {index}: expected '{want}...', got: {got}")
     return problems
 
@@ -416,8 +481,12 @@ def _neutral_paths(text: str) -> str:
 def _coalesce_streams(outputs):
     merged = []
     for out in outputs:
-        if (merged and out.get("output_type") == "stream"
-                and merged[-1].get("output_type") == "stream" and merged[-1].name == out.name):
+        if (
+            merged
+            and out.get("output_type") == "stream"
+            and merged[-1].get("output_type") == "stream"
+            and merged[-1].name == out.name
+        ):
             merged[-1].text += out.text
         else:
             merged.append(out)
@@ -443,17 +512,16 @@ def _renumber_widgets(nb, seed: str):
     while i < len(order):  # breadth first through IPY_MODEL_ references
         visit(json.dumps(state[order[i]], sort_keys=True))
         i += 1
-    rest = sorted((m for m in state if m not in order),
-                  key=lambda m: json.dumps(state[m], sort_keys=True))
+    rest = sorted((m for m in state if m not in order), key=lambda m: json.dumps(state[m], sort_keys=True))
     for model_id in rest:
         order.append(model_id)
         visit(json.dumps(state[model_id], sort_keys=True))
-    mapping = {old: hashlib.sha1(f"{seed}:{n}".encode()).hexdigest()[:32]
-               for n, old in enumerate(order)}
+    mapping = {old: hashlib.sha1(f"{seed}:{n}".encode()).hexdigest()[:32] for n, old in enumerate(order)}
     text = json.dumps(nb)
     for old, new in mapping.items():
         text = text.replace(old, new)
     import nbformat
+
     return nbformat.from_dict(json.loads(text))
 
 
@@ -488,6 +556,7 @@ def build_one(lesson_path: str, version: str, run: bool, timeout: int) -> tuple:
 
 # --------------------------------------------------------------------------- --check
 
+
 def check_lesson(lesson: Lesson, cfg: dict | None = None) -> list:
     """Return problems with the committed notebooks of ``lesson`` (empty if up to date).
 
@@ -507,34 +576,41 @@ def check_lesson(lesson: Lesson, cfg: dict | None = None) -> list:
         committed = nbformat.read(path, as_version=4)
         expected = render(lesson, version, cfg)
         if len(committed.cells) != len(expected):
-            problems.append(f"{name}: {len(committed.cells)} cells, the source makes "
-                            f"{len(expected)}; rebuild with .ci/build_notebooks.py {lesson.number}")
+            problems.append(
+                f"{name}: {len(committed.cells)} cells, the source makes "
+                f"{len(expected)}; rebuild with .ci/build_notebooks.py {lesson.number}"
+            )
             continue
         count = 0
-        for index, (got, want) in enumerate(zip(committed.cells, expected)):
+        for index, (got, want) in enumerate(zip(committed.cells, expected, strict=True)):
             tags = list(got.metadata.get("tags", []))
             if got.cell_type != want.kind or got.source != want.source or tags != want.tags:
-                what = ("type" if got.cell_type != want.kind
-                        else "source" if got.source != want.source else "tags")
-                problems.append(f"{name}: cell {index} {what} differs from {lesson.path.name}:"
-                                f"{want.line}; rebuild with .ci/build_notebooks.py {lesson.number}")
+                what = "type" if got.cell_type != want.kind else "source" if got.source != want.source else "tags"
+                problems.append(
+                    f"{name}: cell {index} {what} differs from {lesson.path.name}:"
+                    f"{want.line}; rebuild with .ci/build_notebooks.py {lesson.number}"
+                )
                 break
             if got.cell_type != "code":
                 continue
             count += 1
             if got.execution_count != count:
-                problems.append(f"{name}: cell {index} has execution count "
-                                f"{got.execution_count}, expected {count} (not executed in order)")
+                problems.append(
+                    f"{name}: cell {index} has execution count "
+                    f"{got.execution_count}, expected {count} (not executed in order)"
+                )
                 break
             errors = [o for o in got.outputs if o.get("output_type") == "error"]
             if errors:
-                problems.append(f"{name}: cell {index} stores an error: "
-                                f"{errors[0].get('ename')}: {errors[0].get('evalue')}")
+                problems.append(
+                    f"{name}: cell {index} stores an error: {errors[0].get('ename')}: {errors[0].get('evalue')}"
+                )
                 break
     return problems
 
 
 # --------------------------------------------------------------------------- README map
+
 
 def readme_map(lessons: list, cfg: dict) -> str:
     """The Markdown lesson map for the README."""
@@ -553,7 +629,8 @@ def readme_map(lessons: list, cfg: dict) -> str:
             f"| [{lesson.title}]({learner}) | {lesson.summary} "
             f"| [![Open In Colab]({COLAB_BADGE})]({colab_url(cfg, learner)}) "
             f"| [![Binder]({BINDER_BADGE})]({binder_url(cfg, learner)}) "
-            f"| [solved]({solved}) |")
+            f"| [solved]({solved}) |"
+        )
     return "\n".join(rows)
 
 
@@ -562,9 +639,8 @@ def render_readme(text: str, lessons: list, cfg: dict) -> str:
     begin = README_BEGIN_RE.search(text)
     end = text.find(README_END)
     if begin is None or end < begin.end():
-        raise BuildError("README.md: missing '<!-- lessons:begin ... -->' / "
-                         "'<!-- lessons:end -->' markers")
-    return text[:begin.end()] + "\n" + readme_map(lessons, cfg) + "\n" + text[end:]
+        raise BuildError("README.md: missing '<!-- lessons:begin ... -->' / '<!-- lessons:end -->' markers")
+    return text[: begin.end()] + "\n" + readme_map(lessons, cfg) + "\n" + text[end:]
 
 
 def update_readme(cfg: dict) -> bool:
@@ -587,6 +663,7 @@ def check_readme(cfg: dict | None = None) -> list:
 
 # --------------------------------------------------------------------------- main
 
+
 def _rel(path: Path) -> str:
     try:
         return path.relative_to(ROOT).as_posix()
@@ -598,12 +675,9 @@ def main(argv=None) -> int:
     """Command-line entry point; returns the exit status."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("lessons", nargs="*", help="lesson numbers (default: all)")
-    parser.add_argument("--check", action="store_true",
-                        help="only verify the committed notebooks against the sources")
-    parser.add_argument("--no-execute", action="store_true",
-                        help="write the cells without executing (outputs cleared)")
-    parser.add_argument("--readme", action="store_true",
-                        help="only regenerate the README's lesson map")
+    parser.add_argument("--check", action="store_true", help="only verify the committed notebooks against the sources")
+    parser.add_argument("--no-execute", action="store_true", help="write the cells without executing (outputs cleared)")
+    parser.add_argument("--readme", action="store_true", help="only regenerate the README's lesson map")
     parser.add_argument("--jobs", type=int, default=1, help="notebooks built at once")
     parser.add_argument("--timeout", type=int, default=120, help="seconds per cell")
     args = parser.parse_args(argv)
@@ -612,7 +686,7 @@ def main(argv=None) -> int:
         cfg = series_config()
         lessons = find_lessons(args.lessons)
         if args.check:
-            problems = [p for lesson in lessons for p in check_lesson(lesson, cfg)]
+            problems = [p for lesson in lessons for p in canonical_problems(lesson.path) + check_lesson(lesson, cfg)]
             if not args.lessons:
                 problems += check_readme(cfg)
             for problem in problems:
@@ -625,8 +699,7 @@ def main(argv=None) -> int:
         if args.readme:
             print("README.md lesson map " + ("updated" if changed else "already up to date"))
             return 0
-        tasks = [(str(l.path), v, not args.no_execute, args.timeout)
-                 for l in lessons for v in VERSIONS]
+        tasks = [(str(lesson.path), v, not args.no_execute, args.timeout) for lesson in lessons for v in VERSIONS]
         failures = []
         if args.jobs > 1:
             with concurrent.futures.ProcessPoolExecutor(args.jobs) as pool:

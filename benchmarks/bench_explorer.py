@@ -42,8 +42,10 @@ def _time(fn, repeats: int) -> tuple[list[float], list[float]]:
 def _row(name: str, times: tuple[list[float], list[float]]) -> str:
     wall, cpu = times
     p10, p90 = np.percentile(wall, [10, 90])
-    return (f"{name:<44} {statistics.median(wall):8.1f} {p10:8.1f} {p90:8.1f} "
-            f"{min(wall):8.1f} {max(wall):8.1f} {statistics.median(cpu):8.1f}")
+    return (
+        f"{name:<44} {statistics.median(wall):8.1f} {p10:8.1f} {p90:8.1f} "
+        f"{min(wall):8.1f} {max(wall):8.1f} {statistics.median(cpu):8.1f}"
+    )
 
 
 def main() -> None:

@@ -146,13 +146,18 @@ def bench_one(params, ours_cls, torch_cls, hyper, warmup, repeats, clock=time.pe
                 optimizers[label] = cls(clone_model(params, kind), **hyper)
             continue
     times = time_steps(optimizers, warmup, repeats, clock)
-    return {label: (statistics.median(times[label]) * 1e3 if label in times else None) for label, _, _ in IMPLEMENTATIONS}
+    return {
+        label: (statistics.median(times[label]) * 1e3 if label in times else None) for label, _, _ in IMPLEMENTATIONS
+    }
 
 
 def markdown_table(results):
     """Return the results as a Markdown table: median ms per step and the ratio to torch foreach=False."""
     header = ["model", "optimizer"] + [label for label, _, _ in IMPLEMENTATIONS] + [f"ours ≤ {TARGET}×"]
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] * 2 + ["---:"] * len(IMPLEMENTATIONS) + [":---:"]) + "|"]
+    lines = [
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join(["---"] * 2 + ["---:"] * len(IMPLEMENTATIONS) + [":---:"]) + "|",
+    ]
     for (model, name), medians in results.items():
         base = medians[BASELINE]
         cells = []
@@ -167,8 +172,12 @@ def markdown_table(results):
 def main(argv=None):
     """Run the benchmark and print the Markdown table with the torch version and thread count."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="smoke run: models 10x smaller, 1 warm-up and 5 timed steps")
-    parser.add_argument("--repeats", type=int, default=None, help="timed steps per implementation (default 60, 20 for 10M)")
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke run: models 10x smaller, 1 warm-up and 5 timed steps"
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=None, help="timed steps per implementation (default 60, 20 for 10M)"
+    )
     parser.add_argument("--warmup", type=int, default=None, help="untimed steps first (default 5)")
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's choice)")
     parser.add_argument(

@@ -30,10 +30,15 @@ def time_notebook(path: Path, timeout: int = 300) -> float:
     from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                            # no "running over TCP without encryption" warning per kernel: local runs only
-                            extra_arguments=["--IPKernelApp.log_level=ERROR"], record_timing=False,
-                            resources={"metadata": {"path": str(path.parent)}})
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        # no "running over TCP without encryption" warning per kernel: local runs only
+        extra_arguments=["--IPKernelApp.log_level=ERROR"],
+        record_timing=False,
+        resources={"metadata": {"path": str(path.parent)}},
+    )
     start = time.perf_counter()
     client.execute(env={**os.environ, **KERNEL_ENV})  # starts, runs, shuts down the kernel
     return time.perf_counter() - start
@@ -69,9 +74,11 @@ def main(argv=None) -> int:
             try:
                 times.append(time_notebook(path))
             except Exception as exc:  # a failing notebook is reported, not timed
-                print(f"{path.relative_to(ROOT)}: {type(exc).__name__}: "
-                      f"{str(exc).strip().splitlines()[-1] if str(exc).strip() else ''}",
-                      file=sys.stderr)
+                print(
+                    f"{path.relative_to(ROOT)}: {type(exc).__name__}: "
+                    f"{str(exc).strip().splitlines()[-1] if str(exc).strip() else ''}",
+                    file=sys.stderr,
+                )
                 times.append(float("nan"))
         over = [t for t in times if not t <= args.target]
         slow += [slug] if over else []

@@ -4,6 +4,7 @@ import pathlib
 import re
 import subprocess
 import sys
+
 import tomllib
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]

@@ -11,13 +11,13 @@ Set MYOPTIM_CHROMIUM to use another chromium binary; when there is none the suit
 from __future__ import annotations
 
 import atexit
+import contextlib
 import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-
 from lab_driver import (
     CHROMIUM_ARGS,
     JupyterLabServer,
@@ -47,12 +47,22 @@ SKIP_REASON = pytest.StashKey[str]()
 def pytest_addoption(parser):
     """Add --artifacts, --lessons-dir and --lesson-timeout."""
     group = parser.getgroup("browser", "lessons in a real browser (JupyterLab + chromium)")
-    group.addoption("--artifacts", default="test-artifacts/browser",
-                    help="directory for screenshots and the JupyterLab log (default: %(default)s)")
-    group.addoption("--lessons-dir", default=str(REPO / "notebooks"),
-                    help="directory whose NN_*.ipynb learner notebooks are tested (default: the repo's notebooks/)")
-    group.addoption("--lesson-timeout", type=float, default=300.0,
-                    help="seconds one lesson may take to open, or to run all its cells (default: %(default)s)")
+    group.addoption(
+        "--artifacts",
+        default="test-artifacts/browser",
+        help="directory for screenshots and the JupyterLab log (default: %(default)s)",
+    )
+    group.addoption(
+        "--lessons-dir",
+        default=str(REPO / "notebooks"),
+        help="directory whose NN_*.ipynb learner notebooks are tested (default: the repo's notebooks/)",
+    )
+    group.addoption(
+        "--lesson-timeout",
+        type=float,
+        default=300.0,
+        help="seconds one lesson may take to open, or to run all its cells (default: %(default)s)",
+    )
 
 
 def _option(config, name, default):
@@ -85,8 +95,11 @@ def pytest_generate_tests(metafunc):
         params = [pytest.param(n, id=n.removesuffix(".ipynb")) for n in names]
     else:
         folder = _option(metafunc.config, "lessons_dir", str(REPO / "notebooks"))
-        params = [pytest.param(None, id="no-lessons", marks=pytest.mark.skip(
-            reason=f"no lessons yet: no NN_*.ipynb in {folder}"))]
+        params = [
+            pytest.param(
+                None, id="no-lessons", marks=pytest.mark.skip(reason=f"no lessons yet: no NN_*.ipynb in {folder}")
+            )
+        ]
     # Module scope: each lesson is opened and run once, then all its tests look at that page.
     metafunc.parametrize("lesson_name", params, scope="module")
 
@@ -134,8 +147,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS)
+        chromium = playwright.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS)
         try:
             yield chromium
         finally:
@@ -148,8 +160,9 @@ def lesson(lesson_name, lab_server, browser, pytestconfig, artifacts_dir):
     run = _run(pytestconfig)
     stem = lesson_name.removesuffix(".ipynb")
     shutil.rmtree(artifacts_dir / stem, ignore_errors=True)  # no stale screenshots
-    page = LessonPage(browser, lab_server, lesson_name, artifacts_dir / stem,
-                      timeout=_option(pytestconfig, "lesson_timeout", 300.0))
+    page = LessonPage(
+        browser, lab_server, lesson_name, artifacts_dir / stem, timeout=_option(pytestconfig, "lesson_timeout", 300.0)
+    )
     run.current = page
     try:
         try:
@@ -158,10 +171,8 @@ def lesson(lesson_name, lab_server, browser, pytestconfig, artifacts_dir):
             page.run_all()
             page.screenshot("02-after-run-all")
         except BaseException:
-            try:
+            with contextlib.suppress(Exception):  # the original failure is the one to report
                 page.screenshot("FAILED-setup")
-            except Exception:  # noqa: BLE001 - the original failure is the one to report
-                pass
             raise
         page.record(f"Run All Cells took {page.run_seconds:.1f} s")
         yield page

@@ -16,6 +16,7 @@ which outputs are widgets.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -91,7 +92,9 @@ def chromium_missing_reason() -> str | None:
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError as exc:
-        return f"browser suite skipped: Playwright for Python is not importable ({exc}); pip install -r requirements.txt"
+        return (
+            f"browser suite skipped: Playwright for Python is not importable ({exc}); pip install -r requirements.txt"
+        )
     return None
 
 
@@ -147,7 +150,10 @@ class JupyterLabServer:
 
     def _command(self) -> list[str]:
         command = [
-            sys.executable, "-m", "jupyter", "lab",
+            sys.executable,
+            "-m",
+            "jupyter",
+            "lab",
             "--no-browser",
             "--ip=127.0.0.1",
             f"--port={self.port}",
@@ -167,15 +173,20 @@ class JupyterLabServer:
 
     def start(self, timeout: float = 120.0) -> None:
         """Copy the lessons, start the server, wait until it answers and check its extensions."""
-        shutil.copytree(self.notebooks_dir, self.root_dir,
-                        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+        shutil.copytree(
+            self.notebooks_dir, self.root_dir, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__")
+        )
         self.port = free_loopback_port()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self._log_file = open(self.log_path, "wb")
+        self._log_file = open(self.log_path, "wb")  # noqa: SIM115 - the server's log, closed in stop()
         # A session of its own, so that Ctrl-C in the terminal reaches pytest, which stops us.
         self.process = subprocess.Popen(
-            self._command(), env=self._environment(), cwd=self.workdir,
-            stdin=subprocess.DEVNULL, stdout=self._log_file, stderr=subprocess.STDOUT,
+            self._command(),
+            env=self._environment(),
+            cwd=self.workdir,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         deadline = time.monotonic() + timeout
@@ -183,7 +194,8 @@ class JupyterLabServer:
             if self.process.poll() is not None:
                 raise RuntimeError(
                     f"jupyter lab exited with code {self.process.returncode} before answering; "
-                    f"log {self.log_path}:\n{self.log_tail()}")
+                    f"log {self.log_path}:\n{self.log_tail()}"
+                )
             try:
                 self.api("GET", "/api/status")
                 break
@@ -191,20 +203,24 @@ class JupyterLabServer:
                 if time.monotonic() > deadline:
                     raise RuntimeError(
                         f"jupyter lab did not answer on {self.url} within {timeout:.0f} s; "
-                        f"log {self.log_path}:\n{self.log_tail()}") from None
+                        f"log {self.log_path}:\n{self.log_tail()}"
+                    ) from None
                 time.sleep(0.25)
         self._check_installation()
 
     def _check_installation(self) -> None:
         specs = self.api("GET", "/api/kernelspecs")
         if "python3" not in specs.get("kernelspecs", {}):
-            raise RuntimeError(f"the python3 kernelspec is not visible to the server: {sorted(specs.get('kernelspecs', {}))}")
+            raise RuntimeError(
+                f"the python3 kernelspec is not visible to the server: {sorted(specs.get('kernelspecs', {}))}"
+            )
         with urllib.request.urlopen(self.url + "/lab", timeout=30) as response:
             page = response.read().decode("utf-8", "replace")
         if f'"name": "{WIDGETS_LABEXTENSION}"' not in page:
             raise RuntimeError(
                 f"JupyterLab does not load {WIDGETS_LABEXTENSION} (jupyterlab_widgets); "
-                "widgets would show as text. Is jupyterlab_widgets installed in this venv?")
+                "widgets would show as text. Is jupyterlab_widgets installed in this venv?"
+            )
 
     def api(self, method: str, path: str) -> dict | list | None:
         """Call the server's REST API and return the decoded JSON answer (None when empty)."""
@@ -374,7 +390,10 @@ _IMAGE_DIGEST_JS = """
   ctx.drawImage(img, 0, 0);
   const data = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
   let h1 = 0x811c9dc5, h2 = 0;
-  for (let i = 0; i < data.length; i++) { h1 = Math.imul(h1 ^ data[i], 16777619); h2 = (h2 + data[i] * (i % 251 + 1)) >>> 0; }
+  for (let i = 0; i < data.length; i++) {
+    h1 = Math.imul(h1 ^ data[i], 16777619);
+    h2 = (h2 + data[i] * (i % 251 + 1)) >>> 0;
+  }
   return `${canvas.width}x${canvas.height}:${(h1 >>> 0).toString(16)}:${h2.toString(16)}`;
 }
 """
@@ -387,8 +406,7 @@ def _image_digest(locator) -> str:
 class LessonPage:
     """One lesson opened in its own browser context, driven through JupyterLab's UI."""
 
-    def __init__(self, browser, server: JupyterLabServer, notebook: str, artifacts: Path,
-                 timeout: float):
+    def __init__(self, browser, server: JupyterLabServer, notebook: str, artifacts: Path, timeout: float):
         self.server = server
         self.notebook = notebook
         self.artifacts = Path(artifacts)
@@ -418,31 +436,37 @@ class LessonPage:
             "(path) => window.jupyterapp && jupyterapp.shell.currentWidget"
             " && jupyterapp.shell.currentWidget.context"
             " && jupyterapp.shell.currentWidget.context.path === path",
-            arg=self.notebook, timeout=self.timeout_ms)
+            arg=self.notebook,
+            timeout=self.timeout_ms,
+        )
         self.panel_id = page.evaluate(
             "async () => { const w = jupyterapp.shell.currentWidget;"
-            " await w.context.ready; await w.sessionContext.ready; return w.id; }")
+            " await w.context.ready; await w.sessionContext.ready; return w.id; }"
+        )
         if not page.evaluate(f"() => jupyterapp.isPluginActivated({json.dumps(WIDGETS_PLUGIN)})"):
             raise AssertionError(f"{WIDGETS_PLUGIN} is not active in JupyterLab: widgets cannot render")
         self._fail_on_dialog("opening the lesson")
         try:
             page.wait_for_selector(
-                f"#{self.panel_id} .jp-Notebook-ExecutionIndicator[data-status='idle']",
-                timeout=self.timeout_ms)
+                f"#{self.panel_id} .jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=self.timeout_ms
+            )
         except Exception:
             self._fail_on_dialog("waiting for the kernel")
             raise AssertionError(
                 f"the kernel of {self.notebook} did not become idle within {self.timeout_ms / 1000:.0f} s"
-                f" (status bar: {self._status_text()!r})") from None
+                f" (status bar: {self._status_text()!r})"
+            ) from None
         # JupyterLab adds the cells to the page in batches after the notebook is "ready".
         try:
             page.wait_for_function(
                 "([id, n]) => document.getElementById(id).querySelectorAll('.jp-Notebook-cell').length === n",
-                arg=[self.panel_id, len(self.cells)], timeout=60_000, polling=250)
+                arg=[self.panel_id, len(self.cells)],
+                timeout=60_000,
+                polling=250,
+            )
         except Exception:
             shown = page.locator(f"#{self.panel_id} .jp-Notebook-cell").count()
-            raise AssertionError(
-                f"JupyterLab shows {shown} cells, the notebook file has {len(self.cells)}") from None
+            raise AssertionError(f"JupyterLab shows {shown} cells, the notebook file has {len(self.cells)}") from None
 
     def _status_text(self) -> str:
         return self.page.locator(".jp-StatusBar-Widget").first.inner_text(timeout=2000)
@@ -457,7 +481,8 @@ class LessonPage:
         self.page.get_by_role("menuitem", name=menu, exact=True).click()
         # By label: a checked item ("Show Log Console" when shown) is a menuitemcheckbox.
         self.page.locator(".lm-Menu .lm-Menu-item").filter(
-            has=self.page.locator(".lm-Menu-itemLabel", has_text=re.compile(f"^{re.escape(item)}$"))).click()
+            has=self.page.locator(".lm-Menu-itemLabel", has_text=re.compile(f"^{re.escape(item)}$"))
+        ).click()
 
     def run_all(self) -> None:
         """Clear the committed outputs, then Run → Run All Cells and wait until it is done.
@@ -470,20 +495,17 @@ class LessonPage:
         started = time.monotonic()
         self.menu("Run", "Run All Cells")
         try:
-            self.page.wait_for_function(_RUN_FINISHED_JS, arg=self.panel_id,
-                                        timeout=self.timeout_ms, polling=250)
+            self.page.wait_for_function(_RUN_FINISHED_JS, arg=self.panel_id, timeout=self.timeout_ms, polling=250)
         except Exception:
             self._fail_on_dialog("running the lesson")
             still = [c["prompt"] for c in self.read_cells() if "*" in c["prompt"]]
             raise AssertionError(
                 f"Run All did not finish within {self.timeout_ms / 1000:.0f} s: "
-                f"{len(still)} cells still queued or running; status bar {self._status_text()!r}") from None
+                f"{len(still)} cells still queued or running; status bar {self._status_text()!r}"
+            ) from None
         self.run_seconds = time.monotonic() - started
-        try:
-            self.page.wait_for_function(_WIDGETS_SETTLED_JS, arg=self.panel_id,
-                                        timeout=30_000, polling=250)
-        except Exception:
-            pass  # reported cell by cell by problems()
+        with contextlib.suppress(Exception):  # reported cell by cell by problems()
+            self.page.wait_for_function(_WIDGETS_SETTLED_JS, arg=self.panel_id, timeout=30_000, polling=250)
 
     # -- reading what the learner sees -----------------------------------------------------
 
@@ -500,7 +522,7 @@ class LessonPage:
         """
         found: list[Problem] = []
         not_run: list[dict] = []
-        for index, (cell, on_file) in enumerate(zip(self.read_cells(), self.cells), start=1):
+        for index, (cell, on_file) in enumerate(zip(self.read_cells(), self.cells, strict=True), start=1):
             if on_file["cell_type"] != "code":
                 continue
             prompt = cell["prompt"] or "[ ]:"
@@ -510,11 +532,10 @@ class LessonPage:
                 not_run.append({"cell": index, "prompt": prompt})
                 continue
 
-            def report(kind: str, text: str) -> None:
-                found.append(Problem(index, prompt, kind, text))
+            def report(kind: str, text: str, at=(index, prompt)) -> None:
+                found.append(Problem(*at, kind, text))
 
-            stderr = "\n".join(o["text"] for o in cell["outputs"]
-                               if o["mime"] == "application/vnd.jupyter.stderr")
+            stderr = "\n".join(o["text"] for o in cell["outputs"] if o["mime"] == "application/vnd.jupyter.stderr")
             for error in cell["modelErrors"]:
                 report("error output", f"{error}\n{stderr}")
             if not cell["modelErrors"] and "Traceback" in stderr:
@@ -531,9 +552,14 @@ class LessonPage:
         if not_run:
             first, last = not_run[0]["cell"], not_run[-1]["cell"]
             stopped = f" (Run All stopped after cell {found[-1].cell})" if found else ""
-            found.append(Problem(first, not_run[0]["prompt"], "did not run",
-                                 f"{len(not_run)} code cells between cell {first} and cell {last} "
-                                 f"have no execution count{stopped}"))
+            found.append(
+                Problem(
+                    first,
+                    not_run[0]["prompt"],
+                    "did not run",
+                    f"{len(not_run)} code cells between cell {first} and cell {last} have no execution count{stopped}",
+                )
+            )
         for entry in self.log_console_tracebacks():
             found.append(Problem(0, "", "traceback", entry))
         return found
@@ -551,8 +577,8 @@ class LessonPage:
             self.menu("View", "Show Log Console")
             console.wait_for(state="attached", timeout=10_000)
         entries = self.page.evaluate(
-            "() => [...document.querySelectorAll('.jp-LogConsolePanel .jp-OutputArea-child')]"
-            ".map(e => e.innerText)")
+            "() => [...document.querySelectorAll('.jp-LogConsolePanel .jp-OutputArea-child')].map(e => e.innerText)"
+        )
         if opened:
             self.menu("View", "Show Log Console")
             console.wait_for(state="detached", timeout=10_000)
@@ -582,7 +608,8 @@ class LessonPage:
         """Return the 1-based cell number that holds ``element``."""
         return element.evaluate(
             "(el) => [...el.closest('.jp-Notebook').querySelectorAll('.jp-Notebook-cell')]"
-            ".indexOf(el.closest('.jp-Notebook-cell')) + 1")
+            ".indexOf(el.closest('.jp-Notebook-cell')) + 1"
+        )
 
     # -- artifacts ---------------------------------------------------------------------------
 
@@ -671,12 +698,21 @@ def move_slider(page, explorer, slider, plot, timeout: float) -> SliderMove:
         plot_changed = _wait_for(lambda: _image_digest(plot) != plot_before, timeout)
     seconds = time.monotonic() - started
     settle(explorer, plot, quiet=1.5, timeout=timeout)
-    return SliderMove(label, ", ".join(pressed), readout_before, slider_readout(slider),
-                      text_before, explorer_text(explorer), plot_changed, seconds)
+    return SliderMove(
+        label,
+        ", ".join(pressed),
+        readout_before,
+        slider_readout(slider),
+        text_before,
+        explorer_text(explorer),
+        plot_changed,
+        seconds,
+    )
 
 
 def settle(explorer, plot, quiet: float, timeout: float) -> bool:
     """Wait until the plot and the explorer's text stay the same for ``quiet`` seconds."""
+
     def state():
         return _image_digest(plot), explorer_text(explorer)
 
@@ -707,4 +743,5 @@ def explorer_text(explorer) -> str:
         "(el) => { const c = el.cloneNode(true);"
         " c.querySelectorAll('.widget-slider, .widget-dropdown, .widget-text, .widget-toggle-buttons,"
         " .widget-checkbox, .widget-button, .widget-label').forEach(s => s.remove());"
-        " return (c.textContent || '').replace(/\\s+/g, ' ').trim(); }")
+        " return (c.textContent || '').replace(/\\s+/g, ' ').trim(); }"
+    )

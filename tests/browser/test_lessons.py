@@ -15,7 +15,6 @@ Run:  .venv/bin/python -m pytest tests/browser --artifacts=test-artifacts/browse
 from __future__ import annotations
 
 import pytest
-
 from lab_driver import explorer_text, move_slider
 
 pytestmark = pytest.mark.browser
@@ -32,8 +31,11 @@ def test_run_all_cells_shows_no_error(lesson):
     details = "\n".join(str(p) for p in problems)
     console = "\n".join(f"    {line[:300]}" for line in lesson.console_errors[-10:])
     if problems:
-        pytest.fail(f"{lesson.notebook}: {len(problems)} problem(s) after Run All Cells:\n{details}"
-                    + (f"\n  browser console errors:\n{console}" if console else ""), pytrace=False)
+        pytest.fail(
+            f"{lesson.notebook}: {len(problems)} problem(s) after Run All Cells:\n{details}"
+            + (f"\n  browser console errors:\n{console}" if console else ""),
+            pytrace=False,
+        )
 
 
 def _indent(text: str, spaces: int) -> str:
@@ -43,7 +45,8 @@ def _indent(text: str, spaces: int) -> str:
 def _describe_plot(plot) -> dict:
     return plot.evaluate(
         "(img) => ({w: img.getBoundingClientRect().width, h: img.getBoundingClientRect().height,"
-        " natural: img.naturalWidth, complete: img.complete})")
+        " natural: img.naturalWidth, complete: img.complete})"
+    )
 
 
 def test_explorers_redraw_when_a_slider_moves(lesson):
@@ -57,14 +60,19 @@ def test_explorers_redraw_when_a_slider_moves(lesson):
         where = f"explorer {number} (cell {cell})"
         name = f"explorer-{number}-cell-{cell}"
         explorer.scroll_into_view_if_needed()
-        sliders = [s for s in explorer.locator(".widget-slider").all()
-                   if s.is_visible() and not s.locator(".noUi-handle[disabled]").count()]
+        sliders = [
+            s
+            for s in explorer.locator(".widget-slider").all()
+            if s.is_visible() and not s.locator(".noUi-handle[disabled]").count()
+        ]
         plots = [p for p in explorer.locator("img").all() if p.is_visible()]
         if not sliders:
             failures.append(f"{where}: no visible, enabled slider")
             continue
         if not plots:
-            failures.append(f"{where}: sliders but no visible plot image; text shown: {explorer_text(explorer)[:200]!r}")
+            failures.append(
+                f"{where}: sliders but no visible plot image; text shown: {explorer_text(explorer)[:200]!r}"
+            )
             continue
         plot = plots[0]
         size = _describe_plot(plot)
@@ -76,8 +84,9 @@ def test_explorers_redraw_when_a_slider_moves(lesson):
         log_entries = len(lesson.log_console_entries())
         move = move_slider(lesson.page, explorer, sliders[0], plot, timeout=REDRAW_TIMEOUT)
         lesson.screenshot(f"{name}-after", explorer)
-        moved = (f"{where}: slider {move.label!r} moved with {move.keys} "
-                 f"({move.readout_before!r} -> {move.readout_after!r})")
+        moved = (
+            f"{where}: slider {move.label!r} moved with {move.keys} ({move.readout_before!r} -> {move.readout_after!r})"
+        )
         wrong = []
         if move.readout_after == move.readout_before:
             wrong.append("the slider's readout did not change")
@@ -87,8 +96,10 @@ def test_explorers_redraw_when_a_slider_moves(lesson):
             wrong.append(f"the explorer's readout did not change: {move.text_after[:300]!r}")
         tracebacks = lesson.log_console_tracebacks(skip=log_entries)
         if tracebacks:
-            wrong.append(f"the log console shows {len(tracebacks)} traceback(s); the last one:\n"
-                         + _indent(tracebacks[-1].strip()[-2500:], 6))
+            wrong.append(
+                f"the log console shows {len(tracebacks)} traceback(s); the last one:\n"
+                + _indent(tracebacks[-1].strip()[-2500:], 6)
+            )
         kernel_log = lesson.server.log_since(log_offset).strip()
         if wrong and kernel_log:
             wrong.append("the JupyterLab server log meanwhile:\n" + _indent(kernel_log[-2000:], 6))
