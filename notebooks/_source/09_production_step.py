@@ -47,7 +47,6 @@ from myoptim_helpers.exercises import check, hint, show_solution
 _ = torch.manual_seed(0)  # same numbers on every run (`_ =` hides the returned generator)
 
 
-
 # %% [markdown]
 # ## 1. Exploding gradients
 #
