@@ -39,8 +39,9 @@ test: test-unit test-browser
 	@echo "Test artifacts (browser screenshots): $(CURDIR)/$(ARTIFACTS)"
 
 # Unit tests of the package, plus nbval in strict mode over the learner and solved lessons.
+# TQDM_DISABLE=1: the stored outputs hold no progress bar (lessons show one interactively).
 test-unit: $(STAMP)
-	$(BIN)/python -m pytest -n 2 --dist loadscope -p no:cacheprovider \
+	TQDM_DISABLE=1 $(BIN)/python -m pytest -n 2 --dist loadscope -p no:cacheprovider \
 		tests notebooks --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg \
 		--ignore=tests/browser
 
