@@ -43,8 +43,9 @@ test: test-unit test-browser
 
 # Unit tests of the package, plus nbval in strict mode over the learner and solved lessons,
 # then the learner lessons once more on another CPU kernel path.
+# TQDM_DISABLE=1: the stored outputs hold no progress bar (lessons show one interactively).
 test-unit: $(STAMP)
-	$(BIN)/python -m pytest -n 2 --dist loadscope -p no:cacheprovider \
+	TQDM_DISABLE=1 $(BIN)/python -m pytest -n 2 --dist loadscope -p no:cacheprovider \
 		tests notebooks --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg \
 		--ignore=tests/browser
 	$(MAKE) --no-print-directory test-other-cpu
@@ -57,7 +58,7 @@ OTHER_CPU := ATEN_CPU_CAPABILITY=default MKL_CBWR=COMPATIBLE OMP_NUM_THREADS=1
 LEARNER_NOTEBOOKS := $(wildcard notebooks/[0-9][0-9]_*.ipynb)
 
 test-other-cpu: $(STAMP)
-	$(OTHER_CPU) $(BIN)/python -m pytest -n 2 --dist loadscope -p no:cacheprovider \
+	TQDM_DISABLE=1 $(OTHER_CPU) $(BIN)/python -m pytest -n 2 --dist loadscope -p no:cacheprovider \
 		--nbval --nbval-sanitize-with tests/nbval_sanitize.cfg $(LEARNER_NOTEBOOKS)
 
 # The lessons in a real browser. Installs Debian's chromium when running as root;

@@ -72,7 +72,8 @@ README_END = "<!-- lessons:end -->"
 # What check() prints for a solved / unsolved exercise (see myoptim_helpers/exercises/_core.py).
 VERDICT = {SOLVED: "✓ {key} correct", LEARNER: "○ {key} not attempted yet"}
 
-KERNEL_ENV = {"IPYKERNEL_CELL_NAME": "<IPY-INPUT>", "PYTHONHASHSEED": "0"}
+# TQDM_DISABLE: a recorded (or timed) run shows no progress bar; an interactive session does.
+KERNEL_ENV = {"IPYKERNEL_CELL_NAME": "<IPY-INPUT>", "PYTHONHASHSEED": "0", "TQDM_DISABLE": "1"}
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 LANGUAGE_INFO = {  # what ipykernel reports, minus the Python version (it changes per machine)
     "codemirror_mode": {"name": "ipython", "version": 3},

@@ -21,7 +21,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
-KERNEL_ENV = {"IPYKERNEL_CELL_NAME": "<IPY-INPUT>", "PYTHONHASHSEED": "0"}
+# TQDM_DISABLE: a recorded (or timed) run shows no progress bar; an interactive session does.
+KERNEL_ENV = {"IPYKERNEL_CELL_NAME": "<IPY-INPUT>", "PYTHONHASHSEED": "0", "TQDM_DISABLE": "1"}
 
 
 def time_notebook(path: Path, timeout: int = 300) -> float:

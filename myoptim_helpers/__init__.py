@@ -8,6 +8,7 @@ is touched.
 - ``lr_scheduler``: every scheduler of ``torch.optim.lr_scheduler`` (and ``SWALR``), subclasses of torch's ``LRScheduler``
 - ``problems``: 2-D surfaces and small datasets made in code
 - ``training``: ``run`` and ``fit``, which record what happened
+- ``minibatch``: learning-rate sweeps, the range test and gradient noise on a real network
 - ``plotting``: draws what ``training`` recorded
 - ``widgets``: ipywidgets explorers built on ``training`` and ``plotting``
 - ``exercises``: checkers, hints and solutions for every lesson
@@ -27,6 +28,7 @@ _SUBMODULES = (
     "lr_scheduler",
     "problems",
     "training",
+    "minibatch",
     "plotting",
     "widgets",
     "exercises",

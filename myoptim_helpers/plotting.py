@@ -23,6 +23,7 @@ from typing import Mapping, Sequence
 import matplotlib
 import numpy as np
 import torch
+from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
 from . import problems
@@ -35,6 +36,10 @@ __all__ = [
     "plot_lr_schedule",
     "plot_state",
     "plot_fit",
+    "plot_sweep",
+    "plot_best_lr",
+    "plot_lr_range_test",
+    "plot_gradient_noise",
     "diverged_label",
     "DIVERGED_MARKER",
 ]
@@ -437,6 +442,161 @@ def plot_fit(fit_histories, ax=None, *, log: bool = True, legend: bool = True):
             _mark_divergence(ax, epochs[-1], train[-1], color, ylim=ylim)
     _count_axis(ax, "epoch")
     ax.set_ylabel("loss (log scale)" if log else "loss")
+    if legend:
+        ax.legend(loc="best", fontsize="small")
+    return ax
+
+
+# ---------------------------------------------------------------------------
+# A real network: learning-rate sweeps, the range test, gradient noise
+# ---------------------------------------------------------------------------
+
+
+def _sweeps(sweeps) -> dict:
+    from .minibatch import Sweep
+
+    return _as_dict(sweeps, kind=Sweep)
+
+
+def plot_sweep(sweeps, ax=None, *, metric: str = "val_accuracy", within: float | None = None,
+               legend: bool = True):
+    """Draw final validation accuracy (or loss) against the learning rate, log lr axis; return the ``ax``.
+
+    ``sweeps`` is a :class:`~myoptim_helpers.minibatch.Sweep`, a list or a
+    dict ``name -> Sweep``. ``metric`` is ``"val_accuracy"`` (in percent),
+    ``"train_loss"`` or ``"val_loss"`` (log scale). Each curve's best
+    learning rate is a star; a copy that diverged is a ✕ on the bottom edge.
+    With ``within`` (accuracy only), the band of learning rates within
+    ``within`` of the best is shaded.
+    """
+    items = _sweeps(sweeps)
+    if ax is None:
+        ax = _new_axes((6.5, 4.0))
+    accuracy = metric == "val_accuracy"
+    colors = _colors()
+    for i, (name, sweep) in enumerate(items.items()):
+        color = colors[i % len(colors)]
+        lrs = sweep.lrs.numpy()
+        values = sweep._metric(metric).numpy() * (100 if accuracy else 1)
+        ax.plot(lrs, values, marker="o", markersize=3.5, linewidth=1.5, color=color, label=name)
+        best = sweep.best(metric)
+        ax.plot([lrs[best]], [values[best]], linestyle="none", marker="*", markersize=13, color=color,
+                markeredgecolor="black", zorder=5)
+        if within is not None and accuracy:
+            low, high = sweep.good_band(within)
+            ax.axvspan(low, high, color=color, alpha=0.12)
+        lost = np.isnan(values)
+        if lost.any():
+            ax.plot(lrs[lost], np.zeros(lost.sum()), linestyle="none", marker=DIVERGED_MARKER, markersize=8,
+                    color=color, markeredgecolor="black", clip_on=False, zorder=6)
+    ax.set_xscale("log")
+    ax.set_xlabel("learning rate (log scale)")
+    if accuracy:
+        ax.set_ylabel("validation accuracy after training (%)")
+        ax.set_ylim(0, 100)
+    else:
+        ax.set_yscale("log")
+        ax.set_ylabel(("training" if metric == "train_loss" else "validation") + " loss after training (log scale)")
+    if legend:
+        handles, labels = ax.get_legend_handles_labels()
+        marks = [Line2D([], [], linestyle="none", marker="*", markersize=11, color="0.4",
+                                         markeredgecolor="black")]
+        extra = ["best learning rate"]
+        if any(np.isnan(s._metric(metric).numpy()).any() for s in items.values()):
+            marks.append(Line2D([], [], linestyle="none", marker=DIVERGED_MARKER, color="0.4",
+                                                 markeredgecolor="black"))
+            extra.append("diverged")
+        ax.legend(handles + marks, labels + extra, loc="best", fontsize="small")
+    return ax
+
+
+def plot_best_lr(best: Mapping[str, Mapping[int, float]], ax=None, *, rules: Mapping[str, float] | None = None,
+                 legend: bool = True):
+    """Draw the best learning rate against the batch size, both axes log; return the ``ax``.
+
+    ``best`` maps a name (an optimizer) to ``{batch_size: best lr}``.
+    ``rules`` maps a rule's name to its exponent ``a`` (``lr ∝ B**a``: 1 for
+    the linear scaling rule, 0.5 for the square-root rule); each is drawn
+    dashed through each curve's smallest batch size.
+    """
+    if ax is None:
+        ax = _new_axes((6.0, 4.0))
+    colors = _colors()
+    styles = ["--", ":", "-."]
+    for i, (name, table) in enumerate(best.items()):
+        color = colors[i % len(colors)]
+        sizes = np.array(sorted(table), dtype=float)
+        lrs = np.array([table[b] for b in sorted(table)], dtype=float)
+        ax.plot(sizes, lrs, marker="o", linewidth=2, color=color, label=f"{name}: best lr measured")
+        for j, (rule, exponent) in enumerate((rules or {}).items()):
+            ax.plot(sizes, lrs[0] * (sizes / sizes[0]) ** exponent, styles[j % len(styles)], linewidth=1.2,
+                    color=color, label=f"{name}: {rule}")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("batch size B (log scale)")
+    ax.set_ylabel("best learning rate (log scale)")
+    if legend:
+        ax.legend(loc="best", fontsize="small")
+    return ax
+
+
+def plot_lr_range_test(tests, ax=None, *, raw: bool = True, legend: bool = True):
+    """Draw a learning-rate range test: loss against lr on a log lr axis, with its suggestions; return the ``ax``.
+
+    ``tests`` is a :class:`~myoptim_helpers.minibatch.RangeTest`, a list or a
+    dict ``name -> RangeTest``. The smoothed loss is a line (the raw minibatch
+    losses faint dots with ``raw=True``); the steepest-slope suggestion a
+    circle and ``minimum / 10`` a square; a test that stopped on divergence
+    ends in a ✕.
+    """
+    from .minibatch import RangeTest
+
+    items = _as_dict(tests, kind=RangeTest)
+    if ax is None:
+        ax = _new_axes((6.5, 4.0))
+    colors = _colors()
+    for i, (name, test) in enumerate(items.items()):
+        color = colors[i % len(colors)]
+        lrs, smoothed = test.lrs.numpy(), test.smoothed.numpy()
+        if raw:
+            ax.plot(lrs, test.losses.numpy(), ".", markersize=3, color=color, alpha=0.35,
+                    label=f"{name}: minibatch loss")
+        ax.plot(lrs, smoothed, linewidth=2, color=color, label=f"{name}: smoothed loss")
+        for lr, marker, what in ((test.steepest, "o", "steepest slope"),
+                                 (test.minimum_over_10, "s", "minimum / 10")):
+            k = int(np.argmin(np.abs(np.log(lrs) - np.log(lr))))
+            ax.plot([lr], [smoothed[k]], linestyle="none", marker=marker, markersize=10, color=color,
+                    markeredgecolor="black", zorder=5, label=f"{name}: {what}, lr {lr:.2g}")
+        if test.diverged and np.isfinite(smoothed[-1]):
+            _mark_divergence(ax, lrs[-1], smoothed[-1], color)
+    ax.set_xscale("log")
+    finite = np.concatenate([t.smoothed.numpy()[np.isfinite(t.smoothed.numpy())] for t in items.values()])
+    if finite.size:
+        top = min(finite.max(), 4 * np.median(finite)) * 1.1
+        ax.set_ylim(0, top)
+    ax.set_xlabel("learning rate (log scale)")
+    ax.set_ylabel("training loss")
+    if legend:
+        ax.legend(loc="best", fontsize="small")
+    return ax
+
+
+def plot_gradient_noise(noise, ax=None, *, legend: bool = True):
+    """Draw the measured minibatch gradient variance against the batch size, log-log, with σ²/B; return the ``ax``."""
+    if ax is None:
+        ax = _new_axes((6.0, 4.0))
+    sizes = noise.batch_sizes.numpy()
+    dense = np.unique(np.concatenate([np.geomspace(sizes.min(), sizes.max(), 200), sizes]))
+    ax.plot(dense, noise.expected(dense, with_replacement=True).numpy(), "--", color="0.45",
+            label="σ²/B  (the 1/B line)")
+    ax.plot(dense, noise.expected(dense).numpy(), "-", color="C1", linewidth=1.2,
+            label="σ²/B · (N − B)/(N − 1)  (without replacement)")
+    ax.plot(sizes, noise.variance.numpy(), "o", color="C0", markersize=7,
+            label=f"measured over {noise.draws} shuffled epochs")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("batch size B (log scale)")
+    ax.set_ylabel("E ‖g_B − g‖²  (log scale)")
     if legend:
         ax.legend(loc="best", fontsize="small")
     return ax

@@ -8,6 +8,7 @@ definitions; nothing compares the code with itself.
 import dataclasses
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -288,3 +289,45 @@ def test_surface_distance_to_minimum_picks_the_nearest():
     x, y = bumpy.minima[3]
     assert bumpy.distance_to_minimum((x + 0.3, y - 0.4)) == pytest.approx(0.5)
     assert math.isclose(get_surface("ravine").distance_to_minimum((3.0, 4.0)), 5.0)
+
+
+# ----------------------------------------------------------------------------- digits
+
+
+def test_digits_are_scikit_learns_load_digits_split_and_scaled():
+    from sklearn.datasets import load_digits
+
+    x, y = load_digits(return_X_y=True)
+    np.testing.assert_array_equal(problems._digits_table(), np.column_stack((x, y)))
+    data = problems.digits()
+    assert [tuple(t.shape) for t in data] == [(1437, 64), (1437,), (360, 64), (360,)]
+    assert data.x_train.dtype == torch.float64 and data.y_train.dtype == torch.long
+    both = torch.cat([data.x_train, data.x_val]) * 16
+    rows = {tuple(r) for r in torch.from_numpy(x).tolist()}
+    assert {tuple(r) for r in both.tolist()} <= rows
+    assert sorted(torch.cat([data.y_train, data.y_val]).tolist()) == sorted(y.tolist())
+
+
+def test_digits_split_depends_on_the_seed_only():
+    a, b, c = problems.digits(seed=0), problems.digits(seed=0), problems.digits(seed=1)
+    assert all(torch.equal(s, t) for s, t in zip(a, b))
+    assert not torch.equal(a.y_val, c.y_val)
+    assert problems.digits(n_val=100, dtype=torch.float32).x_val.shape == (100, 64)
+    with pytest.raises(ValueError, match="must leave digits for training"):
+        problems.digits(n_val=1797)
+
+
+def test_digits_do_not_import_scikit_learn():
+    import subprocess
+    import sys
+
+    code = "import sys; from myoptim_helpers import problems; problems.digits(); print('sklearn' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_digits_mlp_has_the_documented_shape():
+    model = problems.digits_mlp()
+    assert sum(p.numel() for p in model.parameters()) == 2410
+    assert model(torch.zeros(3, 64, dtype=torch.float64)).shape == (3, 10)
+    assert problems.digits_mlp(16, dtype=torch.float32)[0].weight.dtype == torch.float32

@@ -415,3 +415,43 @@ def test_every_schedule_slider_at_its_ends_gives_a_schedule(name):
             assert len(explorer.lrs) == explorer.controls["steps"].value, where
             assert f"{len(explorer.lrs)} steps" in explorer.readout.value, where
             assert explorer.runs - runs == int(repr(explorer) != settings) and explorer.renders == explorer.runs, where
+
+
+# ----------------------------------------------------------------------------- the batch explorer
+
+
+@pytest.fixture(scope="module")
+def batches():
+    from myoptim_helpers.widgets import batch_explorer
+
+    return batch_explorer("SGD", lr=0.1, batch_size=128, epochs=1)
+
+
+def test_batch_explorer_shows_the_run_its_controls_describe(batches):
+    from myoptim_helpers import minibatch, problems
+
+    expected = minibatch.lr_sweep(problems.digits_mlp, torch.optim.SGD, problems.digits(), [0.1], 1, batch_size=128)
+    torch.testing.assert_close(batches.sweep.step_losses, expected.step_losses, rtol=1e-12, atol=1e-12)
+    assert repr(batches) == "BatchExplorer(optimizer='SGD', lr=0.1, batch_size=128, epochs=1)"
+    assert "12 steps in 1 epoch" in batches.readout.value and "validation accuracy" in batches.readout.value
+
+
+def test_batch_explorer_redraws_when_a_slider_moves(batches):
+    before, runs = _pixels(batches.image.value), batches.runs
+    batches.controls["batch_size"].value = 256
+    assert batches.runs == runs + 1 and "6 steps" in batches.readout.value
+    assert not np.array_equal(before, _pixels(batches.image.value))
+    batches.controls["lr"].value = 10.0
+    assert batches.error is None and batches.runs == runs + 2
+    batches.controls["optimizer"].value = "Adam"
+    batches.controls["lr"].value = 1e-3
+    assert "<b>Adam</b>, lr 0.001, batch 256" in batches.readout.value
+
+
+def test_batch_explorer_rejects_bad_arguments():
+    from myoptim_helpers.widgets import batch_explorer
+
+    with pytest.raises(ValueError, match="batch_size must be one of"):
+        batch_explorer(batch_size=33)
+    with pytest.raises(ValueError, match="Unknown optimizer 'Lion'"):
+        batch_explorer("Lion")
