@@ -718,9 +718,13 @@ widgets.schedule_explorer("SequentialLR", lr=0.1, steps=100)
 # - Checkpoint model, optimizer and scheduler; when resuming, build the optimizer and the
 #   scheduler first, then load both states.
 #
-# ## Where to go next
+# ## Next
 #
-# This is the last lesson of the series. From here:
+# [08 · Training a real network](08_real_network.ipynb): everything so far on a real network
+# and real data, where the gradient is noisy, the batch size moves the best learning rate, and
+# a learning-rate range test and a decaying schedule earn their keep.
+#
+# ## Further reading
 #
 # - the schedulers this lesson does not draw, all in `myoptim_helpers.lr_scheduler` with
 #   torch's numbers: `CosineAnnealingWarmRestarts` (SGDR, with restarts), `CyclicLR`,
