@@ -5,6 +5,8 @@ import pytest
 import torch
 from torch import nn
 
+from learner_classes import SGD, KwargsSGD, SGDWithDrift
+
 from myoptim_helpers.exercises import exercises_of, grade
 
 OTHER_MODEL = nn.Linear(1, 1)  # stands for the notebook's global `model`
@@ -65,6 +67,59 @@ def make_optimizer_copies(model):
 def make_optimizer_helpers_sgd(model):
     from myoptim_helpers.optim import SGD
     return SGD(model.parameters(), lr=0.1)
+
+
+def make_optimizer_momentum(model):
+    return torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+
+
+def make_optimizer_weight_decay(model):
+    return torch.optim.SGD(model.parameters(), lr=0.1, weight_decay=1e-4)
+
+
+def make_optimizer_maximize(model):
+    return torch.optim.SGD(model.parameters(), lr=0.1, maximize=True)
+
+
+def make_optimizer_nesterov(model):
+    return torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.5, nesterov=True)
+
+
+def make_optimizer_dampening(model):
+    return torch.optim.SGD(model.parameters(), lr=0.1, dampening=0.1)
+
+
+def make_optimizer_adam_named_sgd(model):
+    return SGD(model.parameters(), lr=0.1)
+
+
+def make_optimizer_drifting_subclass(model):
+    return SGDWithDrift(model.parameters(), lr=0.1)
+
+
+def make_optimizer_kwargs_subclass(model):
+    return KwargsSGD(model.parameters(), lr=0.1)
+
+
+def make_optimizer_trainable_only(model):
+    return torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.1)
+
+
+def make_optimizer_tensor_lr(model):
+    return torch.optim.SGD(model.parameters(), lr=torch.tensor(0.1))
+
+
+def make_optimizer_params_list(model):
+    return list(model.parameters())
+
+
+def make_optimizer_first_layer(model):
+    first = next(model.children()) if len(list(model.children())) else model
+    return torch.optim.SGD(first.parameters(), lr=0.1)
+
+
+def make_optimizer_foreach(model):
+    return torch.optim.SGD(model.parameters(), lr=0.1, foreach=False)
 
 
 # --------------------------------------------------------------------------- 00.2 answers
@@ -180,54 +235,137 @@ def train_step_switches_grad_off(model, optimizer, loss_fn, x, y):
     return 1.0
 
 
+def train_step_returns_tensor(model, optimizer, loss_fn, x, y):
+    optimizer.zero_grad()
+    loss = loss_fn(model(x), y)
+    loss.backward()
+    optimizer.step()
+    return loss
+
+
+def train_step_own_sgd(model, optimizer, loss_fn, x, y):
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    opt.zero_grad()
+    loss = loss_fn(model(x), y)
+    loss.backward()
+    opt.step()
+    return loss.item()
+
+
+def train_step_by_hand(model, optimizer, loss_fn, x, y):
+    optimizer.zero_grad()
+    loss = loss_fn(model(x), y)
+    loss.backward()
+    with torch.no_grad():
+        for p in model.parameters():
+            p -= 0.1 * p.grad
+    return loss.item()
+
+
+GLOBAL_X = torch.linspace(-2, 2, 40).unsqueeze(1)
+GLOBAL_Y = 2 * GLOBAL_X + 1
+
+
+def train_step_global_data(model, optimizer, loss_fn, x, y):
+    optimizer.zero_grad()
+    loss = loss_fn(model(GLOBAL_X), GLOBAL_Y)
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+def train_step_global_model(model, optimizer, loss_fn, x, y):
+    optimizer.zero_grad()
+    loss = loss_fn(OTHER_MODEL(x[:, :1].float()), y[:, :1].float())
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+def train_step_returns_int(model, optimizer, loss_fn, x, y):
+    train_step_ref(model, optimizer, loss_fn, x, y)
+    return 0
+
+
+def train_step_exits(model, optimizer, loss_fn, x, y):
+    raise SystemExit
+
+
 # --------------------------------------------------------------------------- the table
 
 CASES = [
     # (key, answer, status, message fragment)
-    ("00.1", make_optimizer_ref, "correct", "SGD over model.weight and model.bias with lr=0.1."),
-    ("00.1", make_optimizer_groups, "correct", "with lr=0.1"),
+    ("00.1", make_optimizer_ref, "correct", "SGD over all the parameters with lr=0.1"),
+    ("00.1", make_optimizer_groups, "error",
+     "raised AttributeError: 'Sequential' object has no attribute 'weight'"),
+    ("00.1", make_optimizer_groups, "error", "`model.parameters()` yields the parameters of any model"),
     ("00.1", make_optimizer_helpers_sgd, "correct", "with lr=0.1"),
+    ("00.1", make_optimizer_kwargs_subclass, "correct", "with lr=0.1"),
+    ("00.1", make_optimizer_trainable_only, "correct", "with lr=0.1"),
+    ("00.1", make_optimizer_tensor_lr, "correct", "with lr=0.1"),
+    ("00.1", make_optimizer_foreach, "correct", "with lr=0.1"),
     ("00.1", make_optimizer_stub, "not attempted", "`make_optimizer_stub` still has an empty body"),
     ("00.1", ..., "not attempted", "is still `...`"),
     ("00.1", make_optimizer_class, "incorrect", "returned the class SGD itself; call it"),
-    ("00.1", make_optimizer_adam, "incorrect", "you built Adam; this exercise asks for SGD."),
+    ("00.1", make_optimizer_adam, "incorrect", "you built Adam; this exercise asks for SGD"),
+    ("00.1", make_optimizer_adam_named_sgd, "incorrect",
+     "you built SGD (a subclass of Adam); this exercise asks for SGD (torch.optim.SGD)."),
+    ("00.1", make_optimizer_drifting_subclass, "incorrect",
+     "its step() does not do what torch.optim.SGD's does"),
     ("00.1", make_optimizer_global, "incorrect",
      "holds 2 tensor(s) that are not parameters of the `model` argument"),
     ("00.1", make_optimizer_copies, "incorrect", "or copies of its tensors?"),
     ("00.1", make_optimizer_weight_only, "incorrect", "does not update model.bias"),
+    ("00.1", make_optimizer_first_layer, "incorrect",
+     "for a float64 nn.Sequential of two Linear layers, your optimizer does not update model.2.weight"),
     ("00.1", make_optimizer_default_lr, "incorrect",
      "the learning rate is 0.001 (SGD's default); the exercise asks for lr=0.1."),
-    ("00.1", make_optimizer_wrong_lr, "incorrect", "the learning rate is 0.01; the exercise asks"),
+    ("00.1", make_optimizer_wrong_lr, "incorrect", "your optimizer has lr=0.01; the exercise asks for lr=0.1."),
+    ("00.1", make_optimizer_momentum, "incorrect",
+     "your optimizer sets momentum=0.9, which the exercise did not ask for: leave it out "
+     "(SGD's default is momentum=0)."),
+    ("00.1", make_optimizer_weight_decay, "incorrect", "sets weight_decay=0.0001, which the exercise did not ask for"),
+    ("00.1", make_optimizer_maximize, "incorrect", "sets maximize=True, which the exercise did not ask for"),
+    ("00.1", make_optimizer_nesterov, "incorrect", "sets momentum=0.5, which the exercise did not ask for"),
+    ("00.1", make_optimizer_dampening, "incorrect", "sets dampening=0.1, which the exercise did not ask for"),
     ("00.1", make_optimizer_exhausted, "error",
      "raised ValueError: optimizer got an empty parameter list"),
     ("00.1", make_optimizer_exhausted, "error", "`model.parameters()` is a generator"),
     ("00.1", make_optimizer_no_return, "incorrect", "returned None: did it forget to `return`"),
+    ("00.1", make_optimizer_params_list, "incorrect", "is a list; expected an optimizer."),
     ("00.1", torch.optim.SGD([nn.Parameter(torch.ones(1))]), "incorrect",
-     "your answer should be a function, got SGD."),
+     "make_optimizer should be a function, got SGD."),
 
-    ("00.2", train_step_ref, "correct", "4 steps match torch"),
+    ("00.2", train_step_ref, "correct", "4 steps match torch in all 4 configurations"),
     ("00.2", train_step_zero_grad_last, "correct", "4 steps match torch"),
-    ("00.2", train_step_manual_mse, "correct", "4 steps match torch"),
+    ("00.2", train_step_own_names, "correct", "4 steps match torch"),
     ("00.2", train_step_stub, "not attempted", "`train_step_stub` still has an empty body"),
     ("00.2", train_step_no_zero_grad, "incorrect",
-     "matches torch for step 1, differs at step 2 (param 'weight': got 1.656, expected 1.236): "
-     "the gradients add up from step to step"),
+     "matches torch for step 1, differs at step 2 (param 'weight'"),
+    ("00.2", train_step_no_zero_grad, "incorrect", "the gradients add up from step to step"),
     ("00.2", train_step_zero_grad_before_step, "incorrect",
-     "differs from torch already at step 1 (param 'weight': got 0.5153, expected 0.9346): "
-     "the parameters never change"),
+     "differs from torch already at step 1 (param 'weight'"),
+    ("00.2", train_step_zero_grad_before_step, "incorrect", "the parameters never change"),
     ("00.2", train_step_no_step, "incorrect", "the parameters never change"),
     ("00.2", train_step_step_first, "incorrect",
      "`optimizer.step()` runs before `loss.backward()`"),
     ("00.2", train_step_no_return, "incorrect",
      "train_step returned None: did it forget to `return loss.item()`?"),
+    ("00.2", train_step_returns_tensor, "incorrect",
+     "train_step returned a Tensor; the exercise asks for the loss as a Python float"),
+    ("00.2", train_step_returns_int, "incorrect", "train_step returned int"),
     ("00.2", train_step_loss_after, "incorrect",
-     "the parameters match torch, but at step 1 train_step returned 2.948 instead of the loss "
-     "5.199"),
+     "did not return the loss computed before the update"),
+    ("00.2", train_step_manual_mse, "incorrect", "not with the `loss_fn` you were given"),
     ("00.2", train_step_sum_loss, "incorrect", "zero_grad, forward, backward, step, in this order"),
+    ("00.2", train_step_own_sgd, "incorrect", "did your step build its own optimizer, or update"),
+    ("00.2", train_step_by_hand, "incorrect", "or update the parameters by hand?"),
+    ("00.2", train_step_global_data, "incorrect", "and `y` you are given (not the notebook's)"),
+    ("00.2", train_step_global_model, "incorrect", "the parameters never change"),
     ("00.2", train_step_typo, "error",
      "`train_step_typo` raised AttributeError: 'Tensor' object has no attribute 'backwards'"),
+    ("00.2", train_step_exits, "error", "`train_step_exits` raised SystemExit"),
     ("00.2", train_step_modifies_x, "incorrect", "modified its argument `x` in place"),
-    ("00.2", train_step_own_names, "correct", "4 steps match torch"),
     ("00.2", train_step_switches_grad_off, "incorrect", "the parameters never change"),
     ("00.2", 3, "incorrect", "train_step should be a function, got int."),
 
@@ -246,6 +384,13 @@ CASES = [
     ("00.3", 0, "incorrect", "with lr=0 Adam never moves the parameters."),
     ("00.3", "0.1", "incorrect", "adam_lr should be a number, got str."),
     ("00.3", float("nan"), "incorrect", "adam_lr is nan; expected a finite number."),
+    ("00.3", 3e38, "incorrect", "adam_lr = 3e+38 is too large to be a useful answer"),
+    ("00.3", None, "incorrect", "adam_lr is None; expected a number."),
+    ("00.3", True, "incorrect", "adam_lr should be a number, got bool."),
+    ("00.3", (0.05, 0.1), "incorrect", "adam_lr should be a number, got tuple."),
+    ("00.3", [0.1, 1.0], "incorrect", "adam_lr should be a number, got list."),
+    ("00.3", torch.tensor([0.1, 0.2]), "incorrect", "should be a single number, got a tensor of shape (2,)"),
+    ("00.3", 0.003, "incorrect", "lr is too small"),
 ]
 
 

@@ -7,6 +7,8 @@ One table drives every case: (key, answers, expected status, fragments of the me
 import pytest
 import torch
 
+from learner_classes import SGD, KwargsSGD, SGDWithDrift
+
 from myoptim_helpers.exercises import grade
 from myoptim_helpers.exercises.lesson01 import add_new_head, last_layer_optimizer, per_layer_sgd
 
@@ -178,6 +180,89 @@ def state_cleared(optimizer, head):
     optimizer.add_param_group({"params": head.parameters(), "lr": 0.01})
 
 
+# ------------------------------------------------- answers with options or classes nobody asked for
+
+def last_layer_momentum(model):
+    return torch.optim.SGD(model[-1].parameters(), lr=0.1, momentum=0.9)
+
+
+def last_layer_weight_decay(model):
+    return torch.optim.SGD(model[-1].parameters(), lr=0.1, weight_decay=0.01)
+
+
+def last_layer_maximize(model):
+    return torch.optim.SGD(model[-1].parameters(), lr=0.1, maximize=True)
+
+
+def last_layer_adam_named_sgd(model):
+    return SGD(model[-1].parameters(), lr=0.1)
+
+
+def last_layer_drifting(model):
+    return SGDWithDrift(model[-1].parameters(), lr=0.1)
+
+
+def last_layer_kwargs_subclass(model):
+    return KwargsSGD(model[-1].parameters(), lr=0.1)
+
+
+def last_layer_hard_coded_three(model):
+    return torch.optim.SGD(model[4].parameters(), lr=0.1) if len(model) > 4 else \
+        torch.optim.SGD(model[2].parameters(), lr=0.1)
+
+
+def head_with_sgd_keys(optimizer, head):
+    optimizer.add_param_group({"params": head.parameters(), "lr": 0.01, "momentum": 0.9})
+
+
+def head_with_weight_decay(optimizer, head):
+    optimizer.add_param_group({"params": head.parameters(), "lr": 0.01, "weight_decay": 1e-4})
+
+
+def head_with_nesterov(optimizer, head):
+    optimizer.add_param_group({"params": head.parameters(), "lr": 0.01, "nesterov": True})
+
+
+def head_rebuilt_sgd(optimizer, head):
+    params = [p for g in optimizer.param_groups for p in g["params"]]
+    optimizer.__init__([{"params": params}, {"params": head.parameters(), "lr": 0.01}],
+                       lr=0.1, momentum=0.9)
+
+
+def per_layer_weight_decay(model):
+    return torch.optim.SGD([{"params": model[:-1].parameters(), "lr": 0.01},
+                            {"params": model[-1].parameters()}], lr=0.1, momentum=0.9,
+                           weight_decay=1e-4)
+
+
+def per_layer_nesterov(model):
+    return torch.optim.SGD([{"params": model[:-1].parameters(), "lr": 0.01},
+                            {"params": model[-1].parameters()}], lr=0.1, momentum=0.9,
+                           nesterov=True)
+
+
+def per_layer_dampening_on_head(model):
+    return torch.optim.SGD([{"params": model[:-1].parameters(), "lr": 0.01},
+                            {"params": model[-1].parameters(), "dampening": 0.1}], lr=0.1,
+                           momentum=0.9)
+
+
+def per_layer_maximize(model):
+    return torch.optim.SGD([{"params": model[:-1].parameters(), "lr": 0.01},
+                            {"params": model[-1].parameters()}], lr=0.1, momentum=0.9,
+                           maximize=True)
+
+
+def per_layer_adam_named_sgd(model):
+    return SGD([{"params": model[:-1].parameters(), "lr": 0.01},
+                {"params": model[-1].parameters()}], lr=0.1)
+
+
+def per_layer_hard_coded(model):
+    return torch.optim.SGD([{"params": [*model[0].parameters(), *model[2].parameters()], "lr": 0.01},
+                            {"params": model[4].parameters()}], lr=0.1, momentum=0.9)
+
+
 # ----------------------------------------------------------------------------- the table
 
 CASES = [
@@ -204,6 +289,18 @@ CASES = [
     ("01.1", "returns parameters", (returns_parameters,), "incorrect",
      ["returned a generator, not an optimizer"]),
     ("01.1", "not a function", (0.1,), "incorrect", ["should be a function"]),
+    ("01.1", "kwargs subclass", (last_layer_kwargs_subclass,), "correct", ["exactly the last layer"]),
+    ("01.1", "momentum", (last_layer_momentum,), "incorrect",
+     ["param group 0 sets momentum=0.9, which the exercise did not ask for"]),
+    ("01.1", "weight decay", (last_layer_weight_decay,), "incorrect",
+     ["sets weight_decay=0.01, which the exercise did not ask for"]),
+    ("01.1", "maximize", (last_layer_maximize,), "incorrect", ["sets maximize=True"]),
+    ("01.1", "Adam named SGD", (last_layer_adam_named_sgd,), "incorrect",
+     ["returned SGD (a subclass of Adam)", "the exercise asks for SGD"]),
+    ("01.1", "SGD subclass with another step", (last_layer_drifting,), "incorrect",
+     ["its step() does not do what torch.optim.SGD's does"]),
+    ("01.1", "hard-coded for 3 layers", (last_layer_hard_coded_three,), "incorrect",
+     ["with a 4-layer model the optimizer holds 4.weight, 4.bias", "last layer is layer 6"]),
     # 01.2: which parameters change
     ("01.2", "reference", ({"4.weight", "4.bias"},), "correct", ["only the last layer"]),
     ("01.2", "as a list", (["4.bias", "4.weight"],), "correct", ["only the last layer"]),
@@ -219,6 +316,15 @@ CASES = [
      ["no parameter called 'layer4.weight'", "0.weight, 0.bias"]),
     ("01.2", "one string", ("4.weight",), "incorrect", ["one string"]),
     ("01.2", "a number", (2,), "incorrect", ["should be a set of parameter names", "got int"]),
+    ("01.2", "only the frozen layer", ({"0.weight", "0.bias"},), "incorrect",
+     ["0.weight does not change", "frozen"]),
+    ("01.2", "nothing changes", (set(),), "incorrect", ["4.weight does change"]),
+    ("01.2", "everything", ({"0.weight", "0.bias", "2.weight", "2.bias", "4.weight", "4.bias"},),
+     "incorrect", ["0.weight does not change"]),
+    ("01.2", "names with a model prefix", ({"model.4.weight", "model.4.bias"},), "incorrect",
+     ["no parameter called 'model.4.weight'"]),
+    ("01.2", "layer indices", ({4},), "incorrect", ["should hold parameter names as strings"]),
+    ("01.2", "None", (None,), "incorrect", ["should be a set of parameter names", "got NoneType"]),
     # 01.3: add a late layer with add_param_group
     ("01.3", "reference", (add_new_head,), "correct", ["its own group with lr=0.01"]),
     ("01.3", "stub", (stub_add,), "not attempted", []),
@@ -231,10 +337,21 @@ CASES = [
      ["group 0 changed its parameters", "added to it"]),
     ("01.3", "consumed generator", (counted_head_generator,), "incorrect",
      ["holds no parameters", "already consumed"]),
-    ("01.3", "momentum 0", (momentum_zero,), "incorrect", ["momentum=0", "defaults (0.9)"]),
+    ("01.3", "momentum 0", (momentum_zero,), "incorrect",
+     ["the head's group sets momentum=0, which the exercise did not ask for",
+      "this SGD's default is momentum=0.9"]),
+    ("01.3", "SGD's keys written out", (head_with_sgd_keys,), "incorrect",
+     ["with torch.optim.Adam(lr=0.003, betas=(0.8, 0.99)), the head's group has an option "
+      "'momentum' that this Adam does not use"]),
+    ("01.3", "weight decay on the head", (head_with_weight_decay,), "incorrect",
+     ["sets weight_decay=0.0001, which the exercise did not ask for"]),
+    ("01.3", "nesterov on the head", (head_with_nesterov,), "incorrect",
+     ["sets nesterov=True, which the exercise did not ask for"]),
+    ("01.3", "optimizer rebuilt in place", (head_rebuilt_sgd,), "incorrect",
+     ["some of the optimizer's state was lost"]),
     ("01.3", "added twice", (added_twice,), "error",
      ["raised ValueError", "more than one parameter group"]),
-    ("01.3", "state cleared", (state_cleared,), "incorrect", ["momentum buffers were lost"]),
+    ("01.3", "state cleared", (state_cleared,), "incorrect", ["some of the optimizer's state was lost"]),
     ("01.3", "appended to param_groups", (appended_raw_dict,), "incorrect",
      ["group 1 is not a complete param group", "momentum", "add_param_group"]),
     # 01.4: a learning rate per layer
@@ -256,6 +373,15 @@ CASES = [
     ("01.4", "overlapping groups", (overlapping_groups,), "error",
      ["raised ValueError", "more than one parameter group", "leave the last layer out"]),
     ("01.4", "head weight twice", (head_twice,), "incorrect", ["4.weight appears twice in group 1"]),
+    ("01.4", "weight decay", (per_layer_weight_decay,), "incorrect",
+     ["group 0 sets weight_decay=0.0001, which the exercise did not ask for"]),
+    ("01.4", "nesterov", (per_layer_nesterov,), "incorrect", ["group 0 sets nesterov=True"]),
+    ("01.4", "dampening on the head", (per_layer_dampening_on_head,), "incorrect",
+     ["group 1 sets dampening=0.1"]),
+    ("01.4", "maximize", (per_layer_maximize,), "incorrect", ["sets maximize=True"]),
+    ("01.4", "Adam named SGD", (per_layer_adam_named_sgd,), "incorrect", ["(a subclass of Adam)"]),
+    ("01.4", "hard-coded layers", (per_layer_hard_coded,), "error",
+     ["raised IndexError", "2 Linear layers", "model[-1]"]),
 ]
 
 

@@ -34,6 +34,36 @@ def groups_as_optimizer(model, weight_decay):
     return torch.optim.AdamW(_param_groups(model, weight_decay), lr=1e-3)
 
 
+def groups_with_lr(model, weight_decay):
+    groups = _param_groups(model, weight_decay)
+    return [{**g, "lr": 1e-3} for g in groups]
+
+
+def groups_with_betas(model, weight_decay):
+    decay, no_decay = _param_groups(model, weight_decay)
+    return [decay, {**no_decay, "betas": (0.9, 0.95)}]
+
+
+def groups_ignore_requires_grad(model, weight_decay):
+    params = list(model.parameters())
+    return [{"params": [p for p in params if p.dim() >= 2], "weight_decay": weight_decay},
+            {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
+
+
+def groups_frozen_in_no_decay(model, weight_decay):
+    params = list(model.parameters())
+    return [{"params": [p for p in params if p.dim() >= 2 and p.requires_grad],
+             "weight_decay": weight_decay},
+            {"params": [p for p in params if p.dim() < 2 or not p.requires_grad],
+             "weight_decay": 0.0}]
+
+
+def groups_generator_params(model, weight_decay):
+    params = [p for p in model.parameters() if p.requires_grad]
+    return [{"params": (p for p in params if p.dim() >= 2), "weight_decay": weight_decay},
+            {"params": (p for p in params if p.dim() < 2), "weight_decay": 0.0}]
+
+
 def groups_by_name(model, weight_decay):
     decay = [p for n, p in model.named_parameters() if not n.endswith("bias")]
     no_decay = [p for n, p in model.named_parameters() if n.endswith("bias")]
@@ -175,6 +205,37 @@ def adamw_returns_tuple_of_two(param, grad, exp_avg, exp_avg_sq, step, lr, betas
     return p, (m, v)
 
 
+_COUNT = {"t": 0}
+
+
+def adamw_own_counter(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps, weight_decay):
+    _COUNT["t"] += 1
+    return _adamw_step(param, grad, exp_avg, exp_avg_sq, _COUNT["t"], lr, betas, eps, weight_decay)
+
+
+def adamw_lesson_numbers(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps, weight_decay):
+    return _adamw_step(param, grad, exp_avg, exp_avg_sq, step, 0.05, (0.8, 0.99), 1e-3, 0.5)
+
+
+def adamw_hard_coded_decay(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps, weight_decay):
+    return _adamw_step(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps, 0.01)
+
+
+def adamw_float64_result(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps, weight_decay):
+    return tuple(t.double() for t in _adamw_step(param, grad, exp_avg, exp_avg_sq, step, lr,
+                                                  betas, eps, weight_decay))
+
+
+def adamw_decay_in_moment(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps, weight_decay):
+    beta1, beta2 = betas
+    param = param * (1 - lr * weight_decay)
+    exp_avg = beta1 * exp_avg + (1 - beta1) * (grad + weight_decay * param)
+    exp_avg_sq = beta2 * exp_avg_sq + (1 - beta2) * grad * grad
+    m_hat = exp_avg / (1 - beta1**step)
+    v_hat = exp_avg_sq / (1 - beta2**step)
+    return param - lr * m_hat / (v_hat.sqrt() + eps), exp_avg, exp_avg_sq
+
+
 def adamw_nan(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps, weight_decay):
     p, m, v = _adamw_step(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps, weight_decay)
     return p / (v - v), m, v
@@ -186,10 +247,19 @@ CASES = [
     # 05.3: decay and no-decay param groups
     ("05.3", "reference", (_param_groups,), "correct", ["each parameter exactly once"]),
     ("05.3", "nanoGPT's dict version", (groups_nanogpt_dict,), "correct", []),
-    ("05.3", "returns the optimizer", (groups_as_optimizer,), "correct", []),
+    ("05.3", "generators as params", (groups_generator_params,), "correct", []),
+    ("05.3", "returns the optimizer", (groups_as_optimizer,), "incorrect",
+     ["returned an AdamW", "return the list of groups"]),
+    ("05.3", "extra lr key", (groups_with_lr,), "incorrect",
+     ["group 0 sets 'lr'", "did not ask for"]),
+    ("05.3", "extra betas key", (groups_with_betas,), "incorrect", ["group 1 sets 'betas'"]),
+    ("05.3", "ignores requires_grad", (groups_ignore_requires_grad,), "incorrect",
+     ["0.weight, 1.bias are frozen", "leave frozen parameters out"]),
+    ("05.3", "frozen in the no-decay group", (groups_frozen_in_no_decay,), "incorrect",
+     ["are frozen (requires_grad=False) but in a group"]),
     ("05.3", "stub", (stub_groups,), "not attempted", []),
     ("05.3", "selects by name", (groups_by_name,), "incorrect",
-     ["norm.weight", "a norm's weight", "weight_decay=0.1", "not by the name 'bias'"]),
+     ["norm.weight", "a norm's weight", "is in group 0 with weight_decay=", "not by the name 'bias'"]),
     ("05.3", "dim == 2", (groups_dim_equals_two,), "incorrect",
      ["conv.weight", "shape (8, 8, 3)", "`p.dim() == 2`"]),
     ("05.3", "Linear weights only", (groups_linear_only,), "incorrect",
@@ -197,7 +267,7 @@ CASES = [
     ("05.3", "no weight_decay key", (groups_no_key,), "incorrect",
      ["group 1 has no 'weight_decay' key", "0.01 for AdamW"]),
     ("05.3", "hard-coded 0.1", (groups_hard_coded,), "incorrect",
-     ["weight_decay=0.1", "use the `weight_decay` argument (0.05)"]),
+     ["weight_decay=0.1", "use the `weight_decay` argument"]),
     ("05.3", "everything in the decay group", (groups_all_in_decay,), "incorrect",
      ["appears in groups 0 and 1", "exactly one group"]),
     ("05.3", "forgets the no-decay group", (groups_forgets_no_decay,), "incorrect",
@@ -225,16 +295,22 @@ CASES = [
     ("05.1", "AdamW as Adam", (1.99, 1.9, 1.9), "incorrect", ["theta_adamw", "Adam with an L2 term"]),
     ("05.1", "AdamW decay without lr", (1.99, 1.9, 1.7), "incorrect", ["θ·(1 − 0.1·0.2)"]),
     ("05.1", "AdamW decays after", (1.99, 1.9, 2.058), "incorrect", ["decays θ before the Adam update"]),
-    ("05.1", "unexplained", (1.99, 1.9, 2.5), "incorrect", ["theta_adamw = 2.5", "gives 2.06"]),
+    ("05.1", "unexplained", (1.99, 1.9, 2.5), "incorrect", ["theta_adamw = 2.5", "too high"]),
+    ("05.1", "unexplained, wrong way", (1.99, 1.9, 1.95), "incorrect",
+     ["theta_adamw = 1.95", "too low", "should move up from 2.0"]),
+    ("05.1", "SGD moving up", (2.05, 1.9, 2.06), "incorrect", ["too high", "should move down"]),
     ("05.1", "string", ("1.99", 1.9, 2.06), "incorrect", ["theta_sgd should be a number, got str"]),
+    ("05.1", "list", ([1.99], 1.9, 2.06), "incorrect", ["theta_sgd should be a number", "got a list"]),
+    ("05.1", "tensor", (1.99, torch.tensor(1.9), 2.06), "incorrect",
+     ["theta_adam should be a number", "got a tensor"]),
     ("05.1", "too few answers", (1.99, 1.9), "error", ["takes 3 answer(s)"]),
     # 05.2: one AdamW step
-    ("05.2", "reference", (_adamw_step,), "correct", ["all 6 steps"]),
+    ("05.2", "reference", (_adamw_step,), "correct", ["5 configurations", "float32"]),
     ("05.2", "torch's order of operations", (adamw_torch_order,), "correct", []),
     ("05.2", "subtracts lr·λ·θ_old after", (adamw_subtracts_decay_after,), "correct", []),
     ("05.2", "stub", (stub_adamw,), "not attempted", []),
     ("05.2", "L2 instead of decoupled", (adamw_as_l2,), "incorrect",
-     ["exp_avg[0]", "Adam with an L2 term"]),
+     ["(exp_avg:", "Adam with an L2 term"]),
     ("05.2", "decay without lr", (adamw_without_lr,), "incorrect", ["scaled by lr"]),
     ("05.2", "decay after the update", (adamw_decay_after,), "incorrect", ["the decay comes first"]),
     ("05.2", "no decay", (adamw_no_decay,), "incorrect", ["no weight decay in your step"]),
@@ -244,7 +320,15 @@ CASES = [
     ("05.2", "in place", (adamw_in_place,), "incorrect", ["modified its argument `param` in place"]),
     ("05.2", "wrong return shape", (adamw_returns_tuple_of_two,), "incorrect",
      ["`adamw_step` should return three tensors", "returned 2 values"]),
-    ("05.2", "inf", (adamw_nan,), "incorrect", ["already at step 1", "got -inf", "NaN or inf"]),
+    ("05.2", "inf", (adamw_nan,), "incorrect", ["already at step 1", "inf, expected", "NaN or inf"]),
+    ("05.2", "own step counter", (adamw_own_counter,), "incorrect", ["does not start again at 1"]),
+    ("05.2", "the lesson's numbers", (adamw_lesson_numbers,), "incorrect",
+     ["weight_decay=0.5 whatever the arguments"]),
+    ("05.2", "hard-coded weight_decay", (adamw_hard_coded_decay,), "incorrect", ["(param:"]),
+    ("05.2", "float64 for float32", (adamw_float64_result,), "incorrect",
+     ["dtype torch.float64 for a torch.float32 parameter"]),
+    ("05.2", "decay inside the moment", (adamw_decay_in_moment,), "incorrect",
+     ["(exp_avg:", "no decay term in it"]),
 ]
 
 
@@ -255,6 +339,18 @@ def test_feedback(key, answers, status, fragments):
     assert feedback.status == status, str(feedback)
     for fragment in fragments:
         assert fragment in feedback.message, str(feedback)
+
+
+_PREDICTIONS = (1.99, 1.9, 2.06)
+
+
+@pytest.mark.parametrize("answers", [a for k, _, a, s, _ in CASES if k == "05.1" and s != "correct"])
+def test_prediction_feedback_never_states_the_expected_numbers(answers):
+    """Copying a number from a ✗ message back must not be a way to ✓."""
+    from myoptim_helpers.exercises._core import reveals
+    message = grade("05.1", *answers).message
+    assert not reveals(message, _PREDICTIONS, answers), message
+    assert "that is not what torch computes" not in message, message   # not withheld by grade
 
 
 def test_every_exercise_has_a_reference_case():

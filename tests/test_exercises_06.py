@@ -621,6 +621,211 @@ def first_grad_lion(param, grad, exp_avg, *, lr, beta1, beta2, weight_decay):
     return exp_avg
 
 
+def _m_from_c(p, g, m, lr, beta1, beta2, wd):
+    c = m * beta1 + g * (1 - beta1)
+    p.mul_(1 - lr * wd).add_(c.sign(), alpha=-lr)
+    m.copy_(beta2 * c + (1 - beta2) * g)            # "exp_avg = c", then its update
+
+
+def _m_without_factor(p, g, m, lr, beta1, beta2, wd):
+    c = m * beta1 + g * (1 - beta1)
+    p.mul_(1 - lr * wd).add_(c.sign(), alpha=-lr)
+    m.mul_(beta2).add_(g)
+
+
+def _c_without_factor(p, g, m, lr, beta1, beta2, wd):
+    c = m * beta1 + g
+    p.mul_(1 - lr * wd).add_(c.sign(), alpha=-lr)
+    m.mul_(beta2).add_(g, alpha=1 - beta2)
+
+
+def _sign_by_division(p, g, m, lr, beta1, beta2, wd):
+    c = m * beta1 + g * (1 - beta1)
+    p.mul_(1 - lr * wd).add_(c / c.abs(), alpha=-lr)
+    m.mul_(beta2).add_(g, alpha=1 - beta2)
+
+
+def _sign_by_where(p, g, m, lr, beta1, beta2, wd):
+    c = m * beta1 + g * (1 - beta1)
+    p.mul_(1 - lr * wd).add_(torch.where(c >= 0, 1.0, -1.0), alpha=-lr)
+    m.mul_(beta2).add_(g, alpha=1 - beta2)
+
+
+def _paper_betas(p, g, m, lr, beta1, beta2, wd):
+    c = m * 0.9 + g * 0.1
+    p.mul_(1 - lr * wd).add_(c.sign(), alpha=-lr)
+    m.mul_(0.99).add_(g, alpha=0.01)
+
+
+m_from_c_lion = _lion(_m_from_c)
+m_without_factor_lion = _lion(_m_without_factor)
+c_without_factor_lion = _lion(_c_without_factor)
+division_sign_lion = _lion(_sign_by_division)
+where_sign_lion = _lion(_sign_by_where)
+paper_betas_lion = _lion(_paper_betas)
+
+
+def float64_buffer_lion(param, grad, exp_avg, *, lr, beta1, beta2, weight_decay):
+    if exp_avg is None:
+        exp_avg = torch.zeros(param.shape, dtype=torch.float64)
+    return lion_update(param, grad, exp_avg, lr=lr, beta1=beta1, beta2=beta2,
+                       weight_decay=weight_decay)
+
+
+def float64_buffer_signum(param, grad, momentum_buffer, *, lr, momentum):
+    if momentum_buffer is None:
+        momentum_buffer = torch.zeros(param.shape, dtype=torch.float64)
+    return signum_update(param, grad, momentum_buffer, lr=lr, momentum=momentum)
+
+
+def division_sign_signum(param, grad, momentum_buffer, *, lr, momentum):
+    if momentum_buffer is None:
+        momentum_buffer = torch.zeros_like(param)
+    momentum_buffer.mul_(momentum).add_(grad, alpha=1 - momentum)
+    param.add_(momentum_buffer / momentum_buffer.abs(), alpha=-lr)
+    return momentum_buffer
+
+
+def where_sign_signum(param, grad, momentum_buffer, *, lr, momentum):
+    if momentum_buffer is None:
+        momentum_buffer = torch.zeros_like(param)
+    momentum_buffer.mul_(momentum).add_(grad, alpha=1 - momentum)
+    param.add_(torch.where(momentum_buffer >= 0, 1.0, -1.0), alpha=-lr)
+    return momentum_buffer
+
+
+def hard_coded_momentum_signum(param, grad, momentum_buffer, *, lr, momentum):
+    return signum_update(param, grad, momentum_buffer, lr=lr, momentum=0.9)
+
+
+def hard_coded_lr_signum(param, grad, momentum_buffer, *, lr, momentum):
+    return signum_update(param, grad, momentum_buffer, lr=0.05, momentum=momentum)
+
+
+def buffer_without_momentum_update(param, grad, momentum_buffer, *, lr, momentum):
+    if momentum_buffer is None:
+        momentum_buffer = grad.clone()
+    else:
+        momentum_buffer.mul_(momentum).add_(grad)
+    param.add_(momentum_buffer, alpha=-lr)
+    return momentum_buffer                       # a buffer even when momentum is 0
+
+
+def float32_copy_update(param, grad, momentum_buffer, *, lr, momentum):
+    if momentum == 0:
+        param.add_(grad, alpha=-lr)
+        return None
+    if momentum_buffer is None:
+        momentum_buffer = torch.tensor(grad.tolist())
+    else:
+        momentum_buffer.mul_(momentum).add_(grad)
+    param.add_(momentum_buffer, alpha=-lr)
+    return momentum_buffer
+
+
+def hard_coded_lr_update(param, grad, momentum_buffer, *, lr, momentum):
+    return momentum_update(param, grad, momentum_buffer, lr=0.1, momentum=momentum)
+
+
+class NoneStateSGD(MomentumSGD):
+    """Stores whatever momentum_update returns, None included, even without momentum."""
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = _closure_loss(closure)
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None:
+                    state = self.state[p]
+                    state["momentum_buffer"] = momentum_update(
+                        p, p.grad, state.get("momentum_buffer"), lr=group["lr"],
+                        momentum=group["momentum"])
+        return loss
+
+
+class StepCountSGD(MomentumSGD):
+    """Counts steps in the state, which torch's SGD does not keep."""
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = _closure_loss(closure)
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None:
+                    state = self.state[p]
+                    state["step"] = state.get("step", 0) + 1
+                    buf = momentum_update(p, p.grad, state.get("momentum_buffer"),
+                                          lr=group["lr"], momentum=group["momentum"])
+                    if buf is not None:
+                        state["momentum_buffer"] = buf
+        return loss
+
+
+def momentum_update_written_out(param, grad, momentum_buffer, *, lr, momentum):
+    if not momentum:
+        param -= lr * grad
+        return None
+    buf = grad.detach().clone() if momentum_buffer is None else momentum_buffer.mul_(momentum).add_(grad)
+    param -= lr * buf
+    return buf
+
+
+class TruthySGD(MomentumSGD):
+    """Keeps state only `if group["momentum"]:`, loops over grads with a filter."""
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            for p in filter(lambda q: q.grad is not None, group["params"]):
+                if group["momentum"]:
+                    self.state[p]["momentum_buffer"] = momentum_update(
+                        p, p.grad, self.state[p].get("momentum_buffer"), lr=group["lr"],
+                        momentum=group["momentum"])
+                else:
+                    momentum_update(p, p.grad, None, lr=group["lr"], momentum=0.0)
+        return loss
+
+
+def signum_written_out(param, grad, momentum_buffer, *, lr, momentum):
+    m = torch.zeros_like(param) if momentum_buffer is None else momentum_buffer
+    m.copy_(momentum * m + (1 - momentum) * grad)
+    param.sub_(lr * torch.sign(m))
+    return m
+
+
+def rosenbrock_hard_coded(optimizer, xy, f):
+    def closure():
+        optimizer.zero_grad()
+        loss = (1 - xy[0]) ** 2 + 100 * (xy[1] - xy[0] ** 2) ** 2   # the lesson's f, not `f`
+        loss.backward()
+        return loss
+    return closure
+
+
+def loss_outside_closure(optimizer, xy, f):
+    loss = f(xy)                                   # once, when the closure is made
+
+    def closure():
+        optimizer.zero_grad()
+        loss.backward(retain_graph=True)
+        return loss
+    return closure
+
+
+def loss_outside_no_retain(optimizer, xy, f):
+    loss = f(xy)
+
+    def closure():
+        optimizer.zero_grad()
+        loss.backward()
+        return loss
+    return closure
+
+
 # ----------------------------------------------------------------------------- the table
 
 REF_SGD = (momentum_update, MomentumSGD)
@@ -628,6 +833,8 @@ REF_SGD = (momentum_update, MomentumSGD)
 CASES = [
     # 06.1: momentum_update (inside a trusted class), then MomentumSGD, against torch.optim.SGD
     ("06.1", "reference", REF_SGD, "correct", ["match torch.optim.SGD at every step"]),
+    ("06.1", "written out, truthy momentum", (momentum_update_written_out, TruthySGD), "correct",
+     ["match torch.optim.SGD at every step"]),
     ("06.1", "function stub", (stub_momentum_update, MomentumSGD), "not attempted",
      ["stub_momentum_update", "empty body"]),
     ("06.1", "class stub", (momentum_update, StubSGD), "not attempted",
@@ -635,7 +842,7 @@ CASES = [
     ("06.1", "step still a stub", (momentum_update, InitOnlySGD), "not attempted",
      ["InitOnlySGD.step", "empty body"]),
     ("06.1", "EMA momentum", (ema_update, MomentumSGD), "incorrect",
-     ["with lr=0.05, momentum=0.9: differs from torch already at step 1", "exponential average",
+     ["momentum=", "differs from torch already at step 1", "exponential average",
       "buf = momentum * buf + grad"]),
     ("06.1", "lr inside the buffer", (lr_inside_update, MomentumSGD), "incorrect",
      ["the parameters match torch", "state['momentum_buffer'] of param 'w'", "lr times torch's",
@@ -666,8 +873,7 @@ CASES = [
     ("06.1", "grad None not skipped", (momentum_update, NoneGradSGD), "error",
      ["raised TypeError", "if p.grad is None: continue"]),
     ("06.1", "EMA momentum in the class", (momentum_update, EmaSGD), "incorrect",
-     ["momentum=0.9", "differs from torch already at step 1",
-      "exponential average"]),
+     ["holds 'momentum_buffer'; torch keeps no state for it"]),
     ("06.1", "buffer not kept", (momentum_update, ForgetfulSGD), "incorrect",
      ["matches torch for step 1, differs at step 2", "plain SGD", "self.state[p]"]),
     ("06.1", "self.lr, not group lr", (momentum_update, SelfLrSGD), "incorrect",
@@ -675,13 +881,13 @@ CASES = [
     ("06.1", "lr inside the buffer, in the class", (momentum_update, LrInsideSGD), "incorrect",
      ["the parameters match torch", "lr times torch's"]),
     ("06.1", "buffer named velocity", (momentum_update, VelocityKeySGD), "incorrect",
-     ["holds 'velocity'", "torch keeps 'momentum_buffer'"]),
+     ["holds 'velocity'", "torch keeps no state for it"]),
     ("06.1", "state in an attribute", (momentum_update, AttributeStateSGD), "incorrect",
      ["param 'w' holds nothing", "torch keeps 'momentum_buffer'", "state_dict()` saves only"]),
     ("06.1", "first step from an attribute counter", (momentum_update, CounterAttributeSGD),
      "incorrect", ["after saving at step 3", "resumed run differs at step 4", "self.state[p]"]),
     ("06.1", "bias correction from step 0", (momentum_update, BiasCorrectedSGD), "incorrect",
-     ["after step 1 (with lr=0.1), param 'w' contains inf at index [0, 0]"]),
+     ["after step 1 (with lr=", "param 'w' contains inf at index [0, 0]"]),
     ("06.1", "step without closure", (momentum_update, NoClosureSGD), "error",
      ["positional argument", "def step(self, closure=None)"]),
     ("06.1", "closure under no_grad", (momentum_update, ClosureNoGradSGD), "error",
@@ -693,6 +899,16 @@ CASES = [
     ("06.1", "eager state", (momentum_update, EagerStateSGD), "incorrect",
      ["created state ['momentum_buffer']", "whose `.grad` is None", "lazily"]),
     ("06.1", "one answer only", (momentum_update,), "error", ["takes 2 answer(s)"]),
+    ("06.1", "None kept as state without momentum", (momentum_update, NoneStateSGD), "incorrect",
+     ["holds 'momentum_buffer'; torch keeps no state for it", "with momentum 0 there is no buffer"]),
+    ("06.1", "step counter in the state", (momentum_update, StepCountSGD), "incorrect",
+     ["holds 'step'"]),
+    ("06.1", "a buffer without momentum", (buffer_without_momentum_update, MomentumSGD),
+     "incorrect", ["returned a buffer with momentum=0", "return None then"]),
+    ("06.1", "buffer from grad.tolist()", (float32_copy_update, MomentumSGD), "incorrect",
+     ["is torch.float32, but the parameter is torch.float64"]),
+    ("06.1", "hard-coded lr", (hard_coded_lr_update, MomentumSGD), "incorrect",
+     ["differs from torch already at step 1"]),
     ("06.1", "a lambda without keywords", (lambda *args: 0, MomentumSGD), "error",
      ["your lambda raised TypeError", "unexpected keyword argument 'lr'"]),
     # 06.2: a closure for LBFGS
@@ -715,8 +931,15 @@ CASES = [
      ["your closure raised RuntimeError", "does not require grad", "in `closure`"]),
     ("06.2", "not a function", (0.5,), "incorrect", ["should be a function"]),
     ("06.2", "resets xy", (resets_xy,), "incorrect", ["changed the values of `xy`"]),
+    ("06.2", "loss computed outside the closure", (loss_outside_no_retain,), "error",
+     ["backward through the graph a second time", "computed once, outside the closure"]),
+    ("06.2", "the lesson's function instead of f", (rosenbrock_hard_coded,), "incorrect",
+     ["another function than the `f` it was given"]),
+    ("06.2", "loss outside, graph retained", (loss_outside_closure,), "error",
+     ["modified by an inplace operation", "computed once, outside the closure"]),
     # 06.3: signum_update, inside the reference Signum
     ("06.3", "reference", (signum_update,), "correct", ["matches the reference Signum"]),
+    ("06.3", "written out", (signum_written_out,), "correct", ["matches the reference Signum"]),
     ("06.3", "stub", (stub_signum_update,), "not attempted", ["stub_signum_update", "empty body"]),
     ("06.3", "torch-style momentum", (torch_style_signum,), "incorrect",
      ["momentum=0.9", "torch's SGD momentum", "(1 - momentum) * grad"]),
@@ -738,6 +961,14 @@ CASES = [
      ["raised AttributeError", "on the first step the buffer is None"]),
     ("06.3", "returns a number", (returns_a_number,), "incorrect",
      ["the `momentum_buffer` returned by `returns_a_number` should be a Tensor, got float"]),
+    ("06.3", "float64 buffer", (float64_buffer_signum,), "incorrect",
+     ["is torch.float64, but the parameter is torch.float32"]),
+    ("06.3", "sign as m / |m|", (division_sign_signum,), "incorrect",
+     ["contains NaN or inf, where its gradient is 0", "`x.sign()` is 0 at 0"]),
+    ("06.3", "sign as where(m >= 0, 1, -1)", (where_sign_signum,), "incorrect",
+     ["your sign gives ±1", "`m.sign()` is 0 there"]),
+    ("06.3", "hard-coded momentum", (hard_coded_momentum_signum,), "incorrect", ["differs"]),
+    ("06.3", "hard-coded lr", (hard_coded_lr_signum,), "incorrect", ["differs"]),
     ("06.3", "the Signum class", (Signum,), "incorrect",
      ["should be the update function itself, got a class"]),
     # 06.4: lion_update, inside the reference Lion
@@ -746,11 +977,10 @@ CASES = [
      ["matches the reference Lion"]),
     ("06.4", "stub", (stub_lion_update,), "not attempted", ["stub_lion_update", "empty body"]),
     ("06.4", "momentum updated first", (momentum_first_lion,), "incorrect",
-     ["weight_decay=0.8: matches the reference for steps 1–5, differs at step 6",
-      "updated before the step", "old m"]),
+     ["updated before the step", "old m"]),
     ("06.4", "betas swapped", (swapped_betas_lion,), "incorrect", ["betas are swapped"]),
     ("06.4", "coupled weight decay", (coupled_decay_lion,), "incorrect",
-     ["weight_decay=0.8", "decoupled", "instead of adding `weight_decay * p` to the gradient"]),
+     ["weight_decay=", "decoupled", "instead of adding `weight_decay * p` to the gradient"]),
     ("06.4", "decay without lr", (decay_without_lr_lion,), "incorrect",
      ["scaled by the learning rate", "1 - lr * weight_decay"]),
     ("06.4", "decay after the step", (decay_after_step_lion,), "incorrect",
@@ -758,7 +988,20 @@ CASES = [
     ("06.4", "sign of the momentum only", (momentum_sign_lion,), "incorrect",
      ["sign(m), the old momentum alone"]),
     ("06.4", "c computed in place on m", (in_place_c_lion,), "incorrect",
-     ["with lr=0.05:", "computed in place on the momentum", "no underscore"]),
+     ["built from `c` instead of from the old exp_avg", "computed in place", "no underscore"]),
+    ("06.4", "exp_avg = c, then updated", (m_from_c_lion,), "incorrect",
+     ["built from `c` instead of from the old exp_avg"]),
+    ("06.4", "no (1 - beta2) factor", (m_without_factor_lion,), "incorrect",
+     ["lacks its (1 − beta2) factor"]),
+    ("06.4", "no (1 - beta1) factor", (c_without_factor_lion,), "incorrect",
+     ["`c` lacks its (1 − beta1) factor"]),
+    ("06.4", "sign as c / |c|", (division_sign_lion,), "incorrect",
+     ["contains NaN or inf, where its gradient is 0"]),
+    ("06.4", "sign as where(c >= 0, 1, -1)", (where_sign_lion,), "incorrect",
+     ["your sign gives ±1"]),
+    ("06.4", "float64 buffer", (float64_buffer_lion,), "incorrect",
+     ["is torch.float64, but the parameter is torch.float32"]),
+    ("06.4", "the paper's betas hard-coded", (paper_betas_lion,), "incorrect", ["differs"]),
     ("06.4", "exp_avg from the first gradient", (first_grad_lion,), "incorrect",
      ["exp_avg starts at the first gradient", "zeros_like"]),
     ("06.4", "the Lion class", (Lion,), "incorrect",

@@ -21,6 +21,39 @@ from myoptim_helpers.exercises import exercises_of, grade
 # --------------------------------------------------------------------------- 07.2 answers
 
 
+def train_lr_by_hand(model, optimizer, scheduler, batches, epochs):
+    for epoch in range(epochs):
+        for group in optimizer.param_groups:           # StepLR(step_size=2) by hand
+            group["lr"] = 0.1 * 0.5 ** (epoch // 2)
+        for x, y in batches:
+            optimizer.zero_grad()
+            nn.functional.mse_loss(model(x), y).backward()
+            optimizer.step()
+
+
+def train_four_epochs(model, optimizer, scheduler, batches, epochs):
+    for epoch in range(4):
+        for x, y in batches:
+            optimizer.zero_grad()
+            nn.functional.mse_loss(model(x), y).backward()
+            optimizer.step()
+        scheduler.step()
+
+
+def train_own_scheduler(model, optimizer, scheduler, batches, epochs):
+    scheduler = lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5)
+    train_ref(model, optimizer, scheduler, batches, epochs)
+
+
+def train_first_batch_only(model, optimizer, scheduler, batches, epochs):
+    for epoch in range(epochs):
+        x, y = batches[0]
+        optimizer.zero_grad()
+        nn.functional.mse_loss(model(x), y).backward()
+        optimizer.step()
+        scheduler.step()
+
+
 def train_ref(model, optimizer, scheduler, batches, epochs):
     for epoch in range(epochs):
         for x, y in batches:
@@ -188,6 +221,20 @@ OneEpochAhead = _variant("OneEpochAhead", lambda s, e, b: _warm(s, e + 1, b) if 
 MadeUpCurve = _variant("MadeUpCurve", lambda s, e, b: b * 0.9 ** e)
 
 
+class ClampedAtTheEnd(WarmupCosineRef):
+    def get_lr(self):
+        epoch = self.last_epoch
+        if epoch >= self.total_epochs:                 # "the schedule is over: stay at eta_min"
+            return [self.eta_min for _ in self.base_lrs]
+        return WarmupCosineRef.get_lr(self)
+
+
+class FixedStartFactor(WarmupCosineRef):
+    def get_lr(self):
+        self.start_factor = 0.1
+        return WarmupCosineRef.get_lr(self)
+
+
 class OneGroupOnly(WarmupCosineRef):
     def get_lr(self):
         lrs = WarmupCosineRef.get_lr(self)
@@ -242,6 +289,23 @@ def warmup_cosine_function(optimizer, warmup_epochs, total_epochs, start_factor=
 
 
 # --------------------------------------------------------------------------- 07.4 answers
+
+
+def resume_own_sgd(model, checkpoint, make_optimizer, make_scheduler):
+    model.load_state_dict(checkpoint["model"])
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)   # the lesson's, by hand
+    scheduler = make_scheduler(optimizer)
+    optimizer.load_state_dict(checkpoint["optimizer"])
+    scheduler.load_state_dict(checkpoint["scheduler"])
+    return optimizer, scheduler
+
+
+def resume_own_scheduler(model, checkpoint, make_optimizer, make_scheduler):
+    model.load_state_dict(checkpoint["model"])
+    optimizer = make_optimizer(model)
+    scheduler = lr_scheduler.StepLR(optimizer, step_size=3)
+    optimizer.load_state_dict(checkpoint["optimizer"])
+    return optimizer, scheduler
 
 
 def resume_ref(model, checkpoint, make_optimizer, make_scheduler):
@@ -341,30 +405,31 @@ CASES = [
     # (key, answer, status, message fragment)
     ("07.1", [0.8, 0.8, 0.4, 0.4, 0.4, 0.2, 0.2, 0.2], "correct", "0.4 from milestone 2"),
     ("07.1", (0.8, 0.8, 0.4, 0.4, 0.4, 0.2, 0.2, 0.2), "correct", "0.2 from milestone 5"),
-    ("07.1", torch.tensor([0.8, 0.8, 0.4, 0.4, 0.4, 0.2, 0.2, 0.2], dtype=torch.float64), "correct", ""),
     ("07.1", [4 / 5, 0.8, 0.8 / 2, 0.4, 0.4, 0.8 / 4, 0.2, 0.2], "correct", ""),
     ("07.1", np.array([0.8, 0.8, 0.4, 0.4, 0.4, 0.2, 0.2, 0.2]), "correct", ""),
-    # torch.tensor([...]) is float32: 0.8 becomes 0.800000011920929, still the right answer
-    ("07.1", torch.tensor([0.8, 0.8, 0.4, 0.4, 0.4, 0.2, 0.2, 0.2]), "correct", ""),
     ("07.1", np.array([0.8, 0.8, 0.4, 0.4, 0.4, 0.2, 0.2, 0.2], dtype=np.float32), "correct", ""),
-    ("07.1", [torch.tensor(v) for v in (0.8, 0.8, 0.4, 0.4, 0.4, 0.2, 0.2, 0.2)], "correct", ""),
-    ("07.1", torch.tensor([0.8, 0.8, 0.8, 0.4, 0.4, 0.4, 0.2, 0.2]), "incorrect",
-     "differs at epoch 2 (got 0.8, expected 0.4): every change comes one epoch late"),
+    # a list was asked: a tensor, or 0-d tensors in the list, are named
+    ("07.1", torch.tensor([0.8, 0.8, 0.4, 0.4, 0.4, 0.2, 0.2, 0.2]), "incorrect",
+     "multistep_lrs should be a list of 8 numbers, got a tensor of shape (8,)"),
+    ("07.1", [torch.tensor(v) for v in (0.8, 0.8, 0.4, 0.4, 0.4, 0.2, 0.2, 0.2)], "incorrect",
+     "multistep_lrs[0] should be a number (a Python float), got a tensor"),
     ("07.1", [[0.8, 0.8, 0.4, 0.4, 0.4, 0.2, 0.2, 0.2]], "incorrect", "multistep_lrs has 1 entry;"),
     ("07.1", ..., "not attempted", "`multistep_lrs` is still `...`"),
     ("07.1", [...], "not attempted", "still contains `...`"),
     ("07.1", [0.8, 0.8, 0.8, 0.4, 0.4, 0.4, 0.2, 0.2], "incorrect",
-     "matches torch for epochs 0–1, differs at epoch 2 (got 0.8, expected 0.4): " + LATE),
+     "entries 0–1 are right; the lr you give for epoch 2 (0.8) is too high: " + LATE),
     ("07.1", [0.8, 0.4, 0.4, 0.4, 0.2, 0.2, 0.2, 0.2], "incorrect",
-     "matches torch for epoch 0, differs at epoch 1 (got 0.4, expected 0.8): " + EARLY),
+     "entry 0 is right; the lr you give for epoch 1 (0.4) is too low: " + EARLY),
     ("07.1", [0.8, 0.8, 0.4, 0.4, 0.4, 0.4, 0.4, 0.4], "incorrect",
-     "differs at epoch 5 (got 0.4, expected 0.2): the reductions multiply"),
+     "for epoch 5 (0.4) is too high: the reductions multiply"),
     ("07.1", [0.8, 0.8, 0.4, 0.4, 0.2, 0.2, 0.1, 0.1], "incorrect",
-     "differs at epoch 4 (got 0.2, expected 0.4): that is StepLR(step_size=2)"),
+     "for epoch 4 (0.2) is too low: that is StepLR(step_size=2)"),
     ("07.1", [0.8, 0.8, 0.08, 0.08, 0.08, 0.008, 0.008, 0.008], "incorrect",
      "the factor is gamma=0.5 here, not the default 0.1."),
     ("07.1", [0.8, 0.8, 0.4, 0.4, 0.4, 0.2, 0.2, 0.1], "incorrect",
-     "differs at epoch 7 (got 0.1, expected 0.2): epoch e trains with 0.8 × 0.5^(number of milestones ≤ e)."),
+     "for epoch 7 (0.1) is too low: epoch e trains with base_lr × gamma^(number of milestones ≤ e)."),
+    ("07.1", [0.1, 0.8, 0.4, 0.4, 0.4, 0.2, 0.2, 0.2], "incorrect",
+     "the first entry is wrong; the lr you give for epoch 0 (0.1) is too low"),
     ("07.1", [0.8, 0.8, 0.4, 0.4, 0.4, 0.2, 0.2], "incorrect",
      "multistep_lrs has 7 entries; give one learning rate for each of the epochs 0 to 7, 8 in all."),
     ("07.1", 0.4, "incorrect", "multistep_lrs should be a list of 8 numbers, got float."),
@@ -374,8 +439,8 @@ CASES = [
     ("07.1", [0.8, 0.8, math.nan, 0.4, 0.4, 0.2, 0.2, 0.2], "incorrect",
      "multistep_lrs[2] is nan; expected a finite number."),
 
-    ("07.2", train_ref, "correct", "12 optimizer steps: epochs 0–1 at lr 0.1, epochs 2–3 at 0.05"),
-    ("07.2", train_zero_grad_last, "correct", "12 optimizer steps"),
+    ("07.2", train_ref, "correct", "in 3 configurations (SGD and Adam; StepLR, LambdaLR and ExponentialLR"),
+    ("07.2", train_zero_grad_last, "correct", "every optimizer step used the lr of its epoch"),
     ("07.2", train_stub, "not attempted", "`train_stub` still has an empty body"),
     ("07.2", train_broken, "incorrect",
      "the learning rate matches torch for optimizer step 1, differs at optimizer step 2 (epoch 0, "
@@ -390,9 +455,15 @@ CASES = [
      "differs at optimizer step 7 (epoch 2, batch 0: got 0.1, expected 0.05): the lr never changes"),
     ("07.2", train_scheduler_twice, "incorrect",
      "differs at optimizer step 4 (epoch 1, batch 0: got 0.05, expected 0.1): each epoch must train "
-     "with the lr StepLR gives for that epoch"),
-    ("07.2", train_one_epoch_only, "incorrect",
-     "`train` took 3 optimizer steps; 4 epochs of 3 batches take 12"),
+     "with the lr the scheduler gives for that epoch"),
+    ("07.2", train_one_epoch_only, "incorrect", "`train` ran 1 epoch, not 4"),
+    ("07.2", train_lr_by_hand, "incorrect",
+     "the learning rates are right, but the scheduler was stepped 0 times in 4 epochs: let the "
+     "scheduler set the lr"),
+    ("07.2", train_four_epochs, "incorrect",
+     "`train` ran 4 epochs, not 5: loop `for epoch in range(epochs)`"),
+    ("07.2", train_own_scheduler, "incorrect", "the scheduler was stepped 0 times in 4 epochs"),
+    ("07.2", train_first_batch_only, "incorrect", "take 12: one optimizer.step() per batch"),
     ("07.2", train_no_zero_grad, "incorrect",
      "the learning rates are right, but the parameters differ from torch's after optimizer step 2 "
      "(epoch 0, batch 1)"),
@@ -404,7 +475,13 @@ CASES = [
 
     ("07.3", WarmupCosineRef, "correct",
      "every group's lr matches torch's SequentialLR(LinearLR, CosineAnnealingLR) at every epoch, "
-     "in 2 configurations"),
+     "4 past the end included, in 4 configurations"),
+    ("07.3", ClampedAtTheEnd, "incorrect",
+     "matches torch for epochs 0–12, differs at epoch 13 (got 0.001, expected 0.003985): past "
+     "total_epochs the lr must go on as torch's does"),
+    ("07.3", FixedStartFactor, "incorrect",
+     "with lrs=[0.1, 0.02], warmup_epochs=2, total_epochs=8, start_factor=0.25, eta_min=0.0: differs "
+     "from torch already at epoch 0"),
     ("07.3", OursBased, "correct", "every group's lr matches torch's"),
     ("07.3", WarmupCosineStub, "not attempted", "`WarmupCosineStub.get_lr` still has an empty body"),
     ("07.3", WarmupAhead, "incorrect",
@@ -440,7 +517,12 @@ CASES = [
      "WarmupCosine should be a class (a subclass of torch.optim.lr_scheduler.LRScheduler), got function."),
 
     ("07.4", resume_ref, "correct",
-     "epochs 5–9 after resuming have exactly the learning rates and parameters of the uninterrupted run."),
+     "in 2 configurations (the exercise's SGD and schedule, and an Adam with another schedule)"),
+    ("07.4", resume_own_sgd, "incorrect",
+     "`make_optimizer` builds an Adam, but you return a SGD: build the optimizer with the "
+     "`make_optimizer` argument"),
+    ("07.4", resume_own_scheduler, "incorrect",
+     "`make_scheduler` builds a SequentialLR, but you return a StepLR"),
     ("07.4", resume_model_last, "correct", "exactly the learning rates and parameters"),
     ("07.4", resume_stub, "not attempted", "`resume_stub` still has an empty body"),
     ("07.4", resume_scheduler_after_load, "incorrect",
@@ -473,6 +555,17 @@ CASES = [
 def test_checker(key, answer, status, fragment):
     feedback = grade(key, answer)
     assert (feedback.status, fragment in feedback.message) == (status, True), feedback.message
+
+
+@pytest.mark.parametrize("answer", [a for k, a, s, _ in CASES if k == "07.1" and s == "incorrect"],
+                         ids=repr)
+def test_prediction_feedback_never_states_the_expected_number(answer):
+    """Copying a number from a ✗ message back must not be a way to ✓."""
+    from myoptim_helpers.exercises._core import reveals
+    message = grade("07.1", answer).message
+    given = answer if isinstance(answer, (list, tuple)) else ()   # echoing the learner's numbers is fine
+    assert not reveals(message, [0.8, 0.8, 0.4, 0.4, 0.4, 0.2, 0.2, 0.2], given), message
+    assert "that is not what torch computes" not in message, message   # not withheld by grade
 
 
 def test_every_exercise_has_hints_and_a_solution():

@@ -67,3 +67,62 @@ def test_an_unknown_key_lists_the_lessons_exercises(lesson, capsys):
     out = capsys.readouterr().out
     assert f"there is no exercise {lesson}.99" in out
     assert all(f'"{key}"' in out for key in exercises_of(lesson)), out
+
+
+# --------------------------------------------------------------------------- predictions
+
+PREDICTIONS = [key for key in KEYS if exercises_of(key[:2])[key].prediction is not None]
+
+
+def _wrong_predictions(expected):
+    """Plausible wrong answers near each expected number: off a little or a lot, the sign
+    flipped, doubled, halved, zero, one entry at a time (the others right), and all at once."""
+    def perturb(v):
+        return [v + 0.1, v - 0.1, v + 1.0, v - 1.0, -v, 2 * v, v / 2, 0.0, v * 1.01, v + 0.01]
+
+    def flat(answer):
+        return [float(v) for v in (answer if isinstance(answer, (list, tuple)) else [answer])]
+
+    shapes = [isinstance(a, (list, tuple)) for a in expected]
+    values = [flat(a) for a in expected]
+    slots = [(i, j) for i, vs in enumerate(values) for j in range(len(vs))]
+    answers = []
+    for i, j in slots:
+        for wrong in perturb(values[i][j]):
+            if abs(wrong - values[i][j]) < 1e-6:
+                continue
+            changed = [list(vs) for vs in values]
+            changed[i][j] = wrong
+            answers.append(changed)
+    for k in range(len(perturb(0.0))):
+        answers.append([[perturb(v)[k] for v in vs] for vs in values])
+    return [tuple(vs if shaped else vs[0] for vs, shaped in zip(a, shapes)) for a in answers]
+
+
+@pytest.mark.parametrize("key", PREDICTIONS)
+def test_no_incorrect_message_of_a_prediction_states_the_expected_number(key):
+    from myoptim_helpers.exercises import reveals
+
+    exercise = exercises_of(key[:2])[key]
+    expected = exercise.prediction()
+    answers = _wrong_predictions(expected)
+    assert len(answers) >= 10
+    for answer in answers:
+        feedback = _grade_raw(exercise, answer)  # before grade()'s safety net withholds a leak
+        if feedback.status == "correct":
+            continue
+        assert not reveals(feedback.message, expected, answer), (answer, feedback.message)
+
+
+def _grade_raw(exercise, answers):
+    """The grader's own message, before grade() would withhold a leaking one."""
+    from myoptim_helpers.exercises import Reject
+
+    try:
+        return exercise.grader(*answers)
+    except Reject as rej:
+        return rej.feedback
+
+
+def test_the_prediction_exercises_are_marked():
+    assert {"02.1", "02.2", "02.3", "03.2"} <= set(PREDICTIONS)

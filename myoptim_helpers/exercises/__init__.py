@@ -8,8 +8,10 @@ In a notebook::
     show_solution("03.2")          # prints the reference solution's source
 
 Key "NN.k" loads ``myoptim_helpers.exercises.lessonNN`` on first use. Lesson modules
-register graders with :func:`exercise` and the helpers in ``_core`` (see that module's
-docstring and ``notebooks/_source/README.md``). Importing this package loads torch only:
+register graders with :func:`exercise` and the helpers in ``_core`` (safe calls, feedback,
+global-state hygiene) and ``_engine`` (configurations drawn at check time, tables of known
+mistakes, the policies for unrequested options and answer types); see those modules'
+docstrings and ``notebooks/_source/README.md``. Importing this package loads torch only:
 no matplotlib, no ipywidgets.
 """
 
@@ -51,4 +53,34 @@ from ._core import (  # noqa: F401
     stub_reason,
     tolerance,
 )
-from ._core import __all__  # noqa: F401
+from ._core import (  # noqa: F401
+    CALL_SECONDS,
+    CHECK_SECONDS,
+    PRINT_LIMIT,
+    LearnerTimeout,
+    numbers_in,
+    reveals,
+    time_limit,
+)
+from ._engine import (  # noqa: F401
+    NEUTRAL_OPTIONS,
+    Config,
+    Draw,
+    Mistake,
+    Spec,
+    config,
+    draw_configs,
+    expect_instance,
+    expect_optimizer,
+    expect_options,
+    flag_grid,
+    grade_spec,
+    matching_mistake,
+    run_answer,
+    seed_of,
+    torch_defaults,
+)
+from ._core import __all__ as _core_all
+from ._engine import __all__ as _engine_all
+
+__all__ = [*_core_all, *_engine_all]

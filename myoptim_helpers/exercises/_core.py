@@ -31,6 +31,16 @@ How grading works (:func:`grade`):
    learner's answers (:func:`grade` verifies this, and reports a checker bug if it does).
 4. Helpers raise :class:`Reject` to end grading with their feedback, so a grader is a
    straight line of ``expect_*``/``call`` and a final ``return correct(...)``.
+5. Learner code runs under a time budget (:func:`time_limit`, :data:`CALL_SECONDS` per
+   :func:`call`, :data:`CHECK_SECONDS` per check), with its printing capped
+   (:data:`PRINT_LIMIT` characters per check) and with torch's classes watched: an answer
+   that patches ``torch.optim``, ``torch.Tensor`` or ``torch.optim.Optimizer`` is named,
+   and the patch undone. Whatever escapes a grader is blamed on the learner when the
+   innermost frame outside this package is the learner's code, and on the checker only
+   otherwise.
+
+The declarative side (configurations drawn at check time, tables of known mistakes, one
+policy for unrequested options and answer types) lives in :mod:`._engine`.
 """
 
 from __future__ import annotations
@@ -39,18 +49,24 @@ import contextlib
 import copy
 import dataclasses
 import dis
+import functools
 import importlib
 import inspect
+import io
 import linecache
 import math
 import numbers
 import os
 import random
 import re
+import signal
 import sys
 import textwrap
+import threading
+import time
 import traceback
 import types
+import warnings
 from typing import Any, Callable, Iterable, Mapping, NoReturn, Sequence
 
 import torch
@@ -64,6 +80,8 @@ __all__ = [
     "correct", "incorrect", "not_attempted", "error", "Reject", "fail",
     # helpers for graders
     "stub_reason", "is_stub", "call", "private_copy", "seeded", "preserved_global_state",
+    "time_limit", "LearnerTimeout", "CALL_SECONDS", "CHECK_SECONDS", "PRINT_LIMIT",
+    "numbers_in", "reveals",
     "expect_type", "expect_callable", "expect_tensor", "expect_finite", "expect_number",
     "expect_close", "expect_same_steps", "first_mismatch", "Mismatch", "tolerance", "fmt", "as_plain",
 ]
@@ -78,6 +96,11 @@ _MARKS = {CORRECT: "✓", INCORRECT: "✗", ERROR: "✗", NOT_ATTEMPTED: "○"}
 _LABELS = {CORRECT: "correct", INCORRECT: "incorrect", ERROR: "error",
            NOT_ATTEMPTED: "not attempted yet"}
 _KEY_RE = re.compile(r"^(\d\d)\.(\d+)$")
+
+CALL_SECONDS = 5.0    # budget of one call of learner code (:func:`call`)
+CHECK_SECONDS = 60.0  # budget of a whole check, for learner code a grader runs without `call`
+PRINT_LIMIT = 2000    # characters of the learner's own printing shown during one check
+NUMBER_LIMIT = 1e30   # a number answer larger than this is "too large" (float32 ends at 3.4e38)
 
 
 # --------------------------------------------------------------------------- feedback
@@ -156,6 +179,10 @@ class Exercise:
     grader: Callable[..., Feedback]
     hints: tuple = ()
     solution: Any = None  # a callable (its source is shown) or a source string
+    # For a prediction exercise (the answers are numbers the learner works out): a function
+    # returning the expected answers, as check() takes them. A ✗ message must never contain
+    # them; :func:`grade` withholds one that would, and tests assert none does.
+    prediction: Callable[[], tuple] | None = None
 
     def solution_source(self) -> str:
         """Return the reference solution as source code."""
@@ -174,12 +201,14 @@ class Exercise:
                 if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)]
 
 
-def exercise(key: str, *, title: str, hints: Sequence[str] = (), solution: Any = None):
+def exercise(key: str, *, title: str, hints: Sequence[str] = (), solution: Any = None,
+             prediction: Callable[[], tuple] | None = None):
     """Decorator: register ``grader(*answers) -> Feedback`` as exercise ``key`` ("NN.k").
 
     The decorated name becomes an :class:`Exercise`; give each grader its own name.
     ``solution`` is the reference solution, a function (``show_solution`` prints its
-    source) or a string of code.
+    source) or a string of code. ``prediction`` marks a prediction exercise: a function
+    returning the expected answers (computed by torch), which no ✗ message may show.
     """
     _split_key(key)
     if isinstance(hints, str):
@@ -187,15 +216,17 @@ def exercise(key: str, *, title: str, hints: Sequence[str] = (), solution: Any =
 
     def register(grader):
         return Exercise(key=key, title=title, grader=grader, hints=tuple(hints),
-                        solution=solution)
+                        solution=solution, prediction=prediction)
 
     return register
 
 
 def _split_key(key) -> tuple:
     if not isinstance(key, str) or not _KEY_RE.match(key):
-        raise ValueError(f"{key!r} is not an exercise key: keys look like \"03.2\" "
-                         "(lesson 03, exercise 2)")
+        shown = repr(key) if isinstance(key, (str, numbers.Number)) else \
+            f"the first argument ({type(key).__name__})"
+        raise ValueError(f"{shown} is not an exercise key: keys look like \"03.2\" "
+                         "(lesson 03, exercise 2), as in check(\"03.2\", your_answer)")
     lesson, number = _KEY_RE.match(key).groups()
     return lesson, int(number)
 
@@ -239,15 +270,26 @@ def _lookup(key) -> Exercise:
 
 # --------------------------------------------------------------------------- notebook API
 
-def grade(key: str, *answers) -> Feedback:
-    """Grade ``answers`` for exercise ``key`` and return the Feedback (never raises)."""
+def grade(key: str | None = None, *answers, **keywords) -> Feedback:
+    """Grade ``answers`` for exercise ``key`` and return the Feedback (never raises,
+    except KeyboardInterrupt)."""
+    shown_key = key if isinstance(key, str) else ""
+    if key is None:
+        return error('check needs the exercise key first: check("03.2", your_answer).')
+    if keywords:
+        return dataclasses.replace(error(
+            f"check takes the answers by position, not by name: "
+            f"check(\"{shown_key or 'NN.k'}\", {', '.join(keywords)}), without "
+            f"`{next(iter(keywords))}=`."), key=shown_key)
     try:
         ex = _lookup(key)
     except Reject as rej:
-        return dataclasses.replace(rej.feedback, key=key)
+        return dataclasses.replace(rej.feedback, key=shown_key)
     try:
         feedback = _grade(ex, answers)
-    except Exception as exc:  # never let the checker's own machinery break the notebook
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # never let the checker's own machinery break the notebook
         feedback = error(f"the checker itself failed ({type(exc).__name__}: {exc}); "
                          "please report this.")
     return dataclasses.replace(feedback, key=key)
@@ -267,20 +309,98 @@ def _grade(ex: Exercise, answers: tuple) -> Feedback:
     labels = _answer_labels(ex, len(answers))
     before = [_fingerprint(a) for a in answers]
     try:
-        with preserved_global_state():
+        with preserved_global_state(), _capped_output(), \
+                time_limit(CHECK_SECONDS, "your code (all calls of this check together)"):
             result = ex.grader(*answers)
     except Reject as rej:
         result = rej.feedback
-    except Exception as exc:  # a bug in the grader, or an answer it did not foresee
-        return error(f"the checker itself failed ({type(exc).__name__}: {exc}). "
-                     "Check the type of your answer; if it looks right, please report this.")
+    except KeyboardInterrupt:
+        raise
+    except LearnerTimeout as exc:
+        result = error(str(exc))
+    except BaseException as exc:  # learner code the grader ran directly, or a checker bug
+        result = _blame(exc, ex)
     if not isinstance(result, Feedback):
         return error(f"the checker returned {type(result).__name__}, not Feedback (a checker bug).")
     for label, b, answer in zip(labels, before, answers):
         changed = _first_difference(b, _fingerprint(answer), label.strip("`"))
         if changed is not None:
             return error(f"the checker modified your answer ({changed}); please report this bug.")
+    if ex.prediction is not None and result.status != CORRECT:
+        result = _withhold_prediction(ex, answers, result)
     return result
+
+
+def _blame(exc: BaseException, ex: Exercise) -> Feedback:
+    """Report an exception that escaped a grader: the learner's if their code raised it
+    (the innermost frame outside this package and the grader's file is theirs), else a
+    checker bug."""
+    grader_code = _nested_code(getattr(ex.grader, "__code__", None))
+    entry = _learner_frame(exc.__traceback__, also_library=grader_code)
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    if entry is not None:
+        return error(f"your code raised {type(exc).__name__}{': ' + message if message else ''}"
+                     f"{_where(exc.__traceback__, also_library=grader_code)}")
+    return error(f"the checker itself failed ({type(exc).__name__}{': ' + message if message else ''}). "
+                 "Check the type of your answer; if it looks right, please report this.")
+
+
+def _nested_code(code) -> tuple:
+    """``code`` and the code objects defined inside it (the grader's lambdas and helpers)."""
+    if not isinstance(code, types.CodeType):
+        return ()
+    found = [code]
+    for const in code.co_consts:
+        found += _nested_code(const)
+    return tuple(found)
+
+
+_NUMBER_RE = re.compile(r"[-−]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?")
+
+
+def numbers_in(obj) -> list:
+    """Return every real number inside ``obj`` (numbers, tensors, arrays, nested containers)."""
+    obj = as_plain(obj)
+    if isinstance(obj, torch.Tensor):
+        return [float(v) for v in obj.detach().reshape(-1).tolist()]
+    if isinstance(obj, bool):
+        return []
+    if isinstance(obj, numbers.Real):
+        try:
+            return [float(obj)]
+        except OverflowError:  # an int beyond float's range states no expected number
+            return []
+    if isinstance(obj, Mapping):
+        obj = list(obj.values())
+    if isinstance(obj, (list, tuple, set, frozenset)):
+        return [v for item in obj for v in numbers_in(item)]
+    return []
+
+
+def reveals(message: str, expected, given=()) -> list:
+    """Return the expected numbers that ``message`` states (up to the rounding a learner
+    would type), leaving out those the learner gave themselves."""
+    shown = [float(t.replace("−", "-")) for t in _NUMBER_RE.findall(message)]
+    given = numbers_in(given)
+
+    def near(a, b):
+        return math.isclose(a, b, rel_tol=1e-3, abs_tol=1e-9)
+
+    return [e for e in numbers_in(expected)
+            if not any(near(e, g) for g in given) and any(near(e, v) for v in shown)]
+
+
+def _withhold_prediction(ex: Exercise, answers: tuple, result: Feedback) -> Feedback:
+    """A ✗ message of a prediction exercise must not state the expected number: if one
+    would, say only that the prediction is wrong (the test tables catch such messages)."""
+    try:
+        expected = ex.prediction()
+    except Exception:
+        return result
+    if not reveals(result.message, expected, answers):
+        return result
+    return dataclasses.replace(result, message=(
+        f"that is not what torch computes. hint(\"{ex.key}\") walks you through it, step by step."))
 
 
 def _answer_labels(ex: Exercise, count: int) -> list:
@@ -288,9 +408,9 @@ def _answer_labels(ex: Exercise, count: int) -> list:
     return [f"`{names[i]}`" if i < len(names) else f"answer {i + 1}" for i in range(count)]
 
 
-def check(key: str, *answers) -> None:
+def check(key: str | None = None, *answers, **keywords) -> None:
     """Grade your answer to exercise ``key`` (e.g. "03.2") and print the feedback."""
-    print(grade(key, *answers))
+    print(grade(key, *answers, **keywords))
 
 
 def hint(key: str, n: int | None = None) -> None:
@@ -380,27 +500,230 @@ def is_stub(answer) -> bool:
 
 # --------------------------------------------------------------------------- global state
 
+@functools.cache
+def _torch_namespaces() -> tuple:
+    """torch's objects whose attributes learner code must not change: its optimizer classes,
+    ``torch.Tensor``, ``torch.nn.Module`` and the ``torch``, ``torch.optim`` and
+    ``torch.nn.functional`` modules."""
+    found = [torch, torch.optim, torch.nn.functional, torch.Tensor, torch.nn.Module,
+             torch.optim.Optimizer]
+    found += [c for c in vars(torch.optim).values()
+              if isinstance(c, type) and issubclass(c, torch.optim.Optimizer)
+              and c is not torch.optim.Optimizer]
+    return tuple(found)
+
+
+def _watched_namespaces(own_modules: bool = True) -> list:
+    """torch's namespaces (:func:`_torch_namespaces`) and, with ``own_modules``, this
+    package's checker and optimizer modules (their constants)."""
+    found = list(_torch_namespaces())
+    if own_modules:
+        package = __package__.rsplit(".", 1)[0]  # myoptim_helpers
+        found += [m for name, m in list(sys.modules.items())
+                  if m is not None and name.startswith((__package__, package + ".optim"))]
+    return found
+
+
+@functools.cache
+def _torch_warmed_up() -> bool:
+    """Let torch do its own lazy patching once, before the first snapshot: the first
+    optimizer imports torch._dynamo (which wraps e.g. ``torch.manual_seed``), and each
+    optimizer class wraps its ``step`` on first construction. Without this, torch's own
+    first-use changes would be taken for the learner's."""
+    import torch._dynamo  # noqa: F401
+    for cls in vars(torch.optim).values():
+        if isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer) \
+                and cls is not torch.optim.Optimizer:
+            with contextlib.suppress(Exception), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                cls([torch.nn.Parameter(torch.zeros(2, 2))])
+    return True
+
+
+def _public_class_name(cls) -> str:
+    """'torch.optim.SGD', 'torch.Tensor', 'torch.nn.Module': where a learner reaches the class."""
+    for module, prefix in ((torch.optim, "torch.optim"), (torch, "torch"), (torch.nn, "torch.nn")):
+        if getattr(module, cls.__name__, None) is cls:
+            return f"{prefix}.{cls.__name__}"
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _snapshot_namespaces(own_modules: bool = True) -> list:
+    _torch_warmed_up()
+    return [(ns, dict(vars(ns))) for ns in _watched_namespaces(own_modules)]
+
+
+def _restore_namespaces(snapshot) -> list:
+    """Undo attribute changes since ``snapshot``; return the names changed ("torch.optim.SGD.step").
+
+    An attribute added to a module is kept when it is a module (a lazy import, e.g. torch
+    importing ``torch._dynamo`` on first use), removed otherwise; on a class every added
+    attribute is removed.
+    """
+    changed = []
+    for ns, before in snapshot:
+        now = vars(ns)
+        is_module = isinstance(ns, types.ModuleType)
+        label = ns.__name__ if is_module else _public_class_name(ns)
+        for name in [n for n in now if n not in before]:
+            if is_module and isinstance(now[name], types.ModuleType):
+                continue
+            if is_module and name.startswith("__"):
+                continue
+            changed.append(f"{label}.{name}")
+            with contextlib.suppress(AttributeError, TypeError):
+                delattr(ns, name)
+        for name, value in before.items():
+            if name not in now or now[name] is not value:
+                if name in ("__doc__", "__dict__", "__weakref__"):
+                    continue
+                changed.append(f"{label}.{name}")
+                with contextlib.suppress(AttributeError, TypeError):
+                    setattr(ns, name, value)
+    return changed
+
+
 @contextlib.contextmanager
 def preserved_global_state():
     """Run with gradients enabled (graders train models, even when the notebook has
-    switched gradients off), then restore torch/python/numpy RNG state, default dtype
-    and grad mode on exit."""
+    switched gradients off), then restore on exit: torch/python/numpy RNG state, default
+    dtype, default device, grad mode, anomaly mode, deterministic mode, thread count,
+    print options, warning filters, and any attribute of torch's optimizer classes,
+    ``torch.Tensor``, ``torch.optim``, ``torch`` or this package's modules that was changed."""
     torch_rng = torch.get_rng_state()
     py_rng = random.getstate()
     np_random = sys.modules.get("numpy.random")
     np_rng = np_random.get_state() if np_random is not None else None
     dtype = torch.get_default_dtype()
+    device = torch.get_default_device()
     grad = torch.is_grad_enabled()
+    anomaly = (torch.is_anomaly_enabled(), torch.is_anomaly_check_nan_enabled())
+    deterministic = (torch.are_deterministic_algorithms_enabled(),
+                     torch.is_deterministic_algorithms_warn_only_enabled())
+    threads = torch.get_num_threads()
+    print_options = dataclasses.asdict(torch._tensor_str.PRINT_OPTS) \
+        if dataclasses.is_dataclass(torch._tensor_str.PRINT_OPTS) \
+        else dict(vars(torch._tensor_str.PRINT_OPTS))
+    filters = warnings.filters[:]
+    namespaces = _snapshot_namespaces()
     try:
         torch.set_grad_enabled(True)
         yield
     finally:
+        _restore_namespaces(namespaces)
         torch.set_rng_state(torch_rng)
         random.setstate(py_rng)
         if np_rng is not None:
             np_random.set_state(np_rng)
         torch.set_default_dtype(dtype)
+        if torch.get_default_device() != device:
+            torch.set_default_device(device)
         torch.set_grad_enabled(grad)
+        torch.set_anomaly_enabled(*anomaly)
+        torch.use_deterministic_algorithms(deterministic[0], warn_only=deterministic[1])
+        if torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)
+        for name, value in print_options.items():
+            setattr(torch._tensor_str.PRINT_OPTS, name, value)
+        warnings.filters[:] = filters
+
+
+@contextlib.contextmanager
+def _modes_kept():
+    """Restore grad mode, default dtype and default device after one call of learner code,
+    so that the grader's next steps run as they should (the whole state is restored after
+    the check by :func:`preserved_global_state`)."""
+    grad, dtype, device = torch.is_grad_enabled(), torch.get_default_dtype(), torch.get_default_device()
+    try:
+        yield
+    finally:
+        torch.set_grad_enabled(grad)
+        torch.set_default_dtype(dtype)
+        if torch.get_default_device() != device:
+            torch.set_default_device(device)
+
+
+class LearnerTimeout(BaseException):
+    """Raised inside learner code when its time budget is spent. A BaseException, so that
+    a learner's ``except Exception:`` does not swallow it."""
+
+
+def _alarm_available() -> bool:
+    return hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float, label: str = "your function"):
+    """Raise :class:`LearnerTimeout` in the block once it has run ``seconds``.
+
+    Uses ``signal.setitimer`` (Linux, macOS, Colab), re-firing every 0.1 s so that a bare
+    ``except:`` in a loop cannot hold on; nests (an outer budget keeps counting); where
+    there is no alarm (Windows, a thread other than the main one) the block runs unlimited.
+    A single long C call (one huge matrix product) is interrupted only when it returns.
+    """
+    if not _alarm_available() or seconds is None:
+        yield
+        return
+    start = time.monotonic()
+    message = f"{label} did not return within {seconds:g} s: does it loop forever?"
+
+    def on_alarm(signum, frame):
+        raise LearnerTimeout(message)
+
+    old_handler = signal.signal(signal.SIGALRM, on_alarm)
+    old_delay, old_interval = signal.setitimer(signal.ITIMER_REAL, seconds, 0.1)
+    if 0 < old_delay < seconds:  # an outer budget ends first: keep it
+        signal.setitimer(signal.ITIMER_REAL, old_delay, old_interval)
+        signal.signal(signal.SIGALRM, old_handler)
+        old_handler, old_delay = None, -1.0
+    try:
+        yield
+    finally:
+        if old_delay >= 0:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, old_handler)
+            if old_delay > 0:
+                remaining = max(old_delay - (time.monotonic() - start), 1e-3)
+                signal.setitimer(signal.ITIMER_REAL, remaining, old_interval)
+
+
+class _CappedStream(io.TextIOBase):
+    """Forwards up to ``budget[0]`` characters to ``target``, then says once that the rest
+    was cut."""
+
+    def __init__(self, target, budget: list):
+        self.target, self.budget = target, budget
+
+    def write(self, text):
+        if self.budget[0] > 0:
+            self.target.write(text[:self.budget[0]])
+            self.budget[0] -= len(text)
+            if self.budget[0] <= 0:
+                self.target.write(f"\n[... the rest of what your code printed during this "
+                                  f"check is cut: it printed more than {PRINT_LIMIT} "
+                                  "characters]\n")
+        return len(text)
+
+    def flush(self):
+        with contextlib.suppress(Exception):
+            self.target.flush()
+
+    @property
+    def encoding(self):
+        """The encoding of the stream written to (code that prints may ask for it)."""
+        return getattr(self.target, "encoding", "utf-8")
+
+
+@contextlib.contextmanager
+def _capped_output():
+    """Let learner code print at most :data:`PRINT_LIMIT` characters during one check."""
+    budget = [PRINT_LIMIT]
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _CappedStream(out, budget), _CappedStream(err, budget)
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = out, err
 
 
 @contextlib.contextmanager
@@ -429,21 +752,26 @@ def _library_dirs() -> tuple:
     return tuple(os.path.abspath(r) + os.sep for r in roots)
 
 
-def _learner_frame(tb):
-    """Return the innermost traceback entry that belongs to the learner's code, or None."""
+def _learner_frame(tb, also_library: Iterable = ()):
+    """Return the innermost traceback entry that belongs to the learner's code, or None.
+
+    Files under this package, the standard library and site-packages are not the
+    learner's, nor the code objects in ``also_library`` (e.g. the grader's own code).
+    """
     libs = _library_dirs()
+    extra = set(also_library)
     found = None
     for frame, lineno in traceback.walk_tb(tb):
         filename = frame.f_code.co_filename
-        if filename.startswith("<frozen") or (
+        if filename.startswith("<frozen") or frame.f_code in extra or (
                 not filename.startswith("<") and os.path.abspath(filename).startswith(libs)):
             continue
         found = (frame, lineno)
     return found
 
 
-def _where(tb) -> str:
-    entry = _learner_frame(tb)
+def _where(tb, also_library: Iterable = ()) -> str:
+    entry = _learner_frame(tb, also_library)
     if entry is None:
         return ""
     frame, lineno = entry
@@ -465,7 +793,7 @@ def _source_line(filename, lineno) -> str:
 
 
 def call(fn, *args, name: str | None = None, returns=None, may_modify: Iterable[str | int] = (),
-         **kwargs):
+         seconds: float | None = None, **kwargs):
     """Call learner code ``fn(*args, **kwargs)`` safely and return its result.
 
     Stops grading (raises :class:`Reject`) with a one-line message when ``fn`` is not
@@ -475,7 +803,13 @@ def call(fn, *args, name: str | None = None, returns=None, may_modify: Iterable[
     e.g. ``(0, 1)`` for a training step's model and optimizer, which works whatever the
     learner named them, or by keyword name), or, if ``returns`` is a type, when the result
     is None or not a ``returns``. Pass the grader's own inputs, never the learner's objects.
+
+    The call may take ``seconds`` (default :data:`CALL_SECONDS`) before it ends with "did
+    not return within N s: does it loop forever?". Any exception but KeyboardInterrupt is
+    the learner's (SystemExit included). A change to torch's classes or modules made by
+    ``fn`` is undone and named.
     """
+    seconds = CALL_SECONDS if seconds is None else seconds
     label = name or _function_label(fn)
     expect_callable(fn, label)
     reason = stub_reason(fn, label)
@@ -483,15 +817,27 @@ def call(fn, *args, name: str | None = None, returns=None, may_modify: Iterable[
         raise Reject(not_attempted(reason))
     arg_names = _argument_names(fn, args, kwargs)
     before = [_fingerprint(a) for a in args] + [_fingerprint(v) for v in kwargs.values()]
+    namespaces = _snapshot_namespaces(own_modules=False)  # once per check is enough for those
     try:
-        result = fn(*args, **kwargs)
-    except Reject:
+        with time_limit(seconds, label), _modes_kept():
+            result = fn(*args, **kwargs)
+    except (Reject, KeyboardInterrupt):
         raise
-    except Exception as exc:
+    except LearnerTimeout as exc:
+        _restore_namespaces(namespaces)
+        if str(exc).startswith(label):
+            raise Reject(error(str(exc))) from None
+        raise  # an outer budget ran out: the check as a whole ends
+    except BaseException as exc:  # SystemExit and friends are the learner's too
+        _restore_namespaces(namespaces)
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise Reject(error(f"{label} raised {type(exc).__name__}"
                            f"{': ' + message if message else ''}"
                            f"{_where(exc.__traceback__)}")) from None
+    patched = _restore_namespaces(namespaces)
+    if patched:
+        fail(f"{label} changed {patched[0]}{' and more' if len(patched) > 1 else ''}: an answer "
+             "must use torch as it is, not replace its functions (the change is undone).")
     after = [_fingerprint(a) for a in args] + [_fingerprint(v) for v in kwargs.values()]
     may_modify = tuple(may_modify)
     for position, (arg_name, b, a) in enumerate(zip(arg_names, before, after)):
@@ -518,10 +864,11 @@ def _function_label(fn) -> str:
 
 def _argument_names(fn, args, kwargs) -> list:
     try:
-        bound = inspect.signature(fn).bind(*args, **kwargs)
+        signature = inspect.signature(fn)
+        bound = signature.bind(*args, **kwargs)
         names = []
         for pname, value in bound.arguments.items():
-            kind = inspect.signature(fn).parameters[pname].kind
+            kind = signature.parameters[pname].kind
             if kind == inspect.Parameter.VAR_POSITIONAL:
                 names += [f"{pname}[{i}]" for i in range(len(value))]
             elif kind == inspect.Parameter.VAR_KEYWORD:
@@ -679,13 +1026,14 @@ def as_plain(value):
     return value
 
 
-def expect_number(value, name: str) -> float:
+def expect_number(value, name: str, *, limit: float = NUMBER_LIMIT) -> float:
     """Return ``value`` as a float if it is a real finite number (int, float, numpy scalar,
-    1-element tensor)."""
-    if type(value).__module__ == "numpy" and getattr(value, "size", 1) != 1:
+    1-element tensor) no larger than ``limit`` in size."""
+    from_numpy = type(value).__module__ == "numpy"
+    if from_numpy and getattr(value, "size", 1) != 1:
         fail(f"{name} should be a single number, got an array of shape {tuple(value.shape)}.")
     value = as_plain(value)
-    if isinstance(value, list):  # a 1-element numpy array
+    while from_numpy and isinstance(value, list):  # a 1-element numpy array, of any rank
         value = value[0]
     if isinstance(value, torch.Tensor):
         if value.numel() != 1:
@@ -695,9 +1043,15 @@ def expect_number(value, name: str) -> float:
         if value is None:
             fail(f"{name} is None; expected a number.")
         fail(f"{name} should be a number, got {type(value).__name__}.")
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:  # a Python int beyond float's range
+        fail(f"{name} is too large to be a useful answer.")
     if not math.isfinite(value):
         fail(f"{name} is {value}; expected a finite number.")
+    if limit is not None and abs(value) > limit:
+        fail(f"{name} = {value:.3g} is too large to be a useful answer (more than {limit:g} "
+             "in size; float32 overflows at 3.4e38).")
     return value
 
 
@@ -811,11 +1165,13 @@ def _named(step) -> list:
 
 
 def first_mismatch(got: Sequence, expected: Sequence, *, rtol=None, atol=None,
-                   reference: str = "torch") -> Mismatch | None:
+                   reference: str = "torch", check_dtype: bool = False) -> Mismatch | None:
     """Return the first step where ``got`` differs from ``expected``, or None.
 
     Both are sequences with one entry per step; an entry is a tensor, a number, a list of
-    tensors, or a dict ``{name: tensor}``. Tolerance defaults to :func:`tolerance`.
+    tensors, or a dict ``{name: tensor}``. Tolerance defaults to :func:`tolerance`. With
+    ``check_dtype`` a tensor of another dtype than the expected one is a mismatch too
+    (torch keeps a float32 parameter's state in float32).
     """
     got, expected = list(got), list(expected)
     for step, (g_step, e_step) in enumerate(zip(got, expected), start=1):
@@ -823,7 +1179,12 @@ def first_mismatch(got: Sequence, expected: Sequence, *, rtol=None, atol=None,
         for name, e_val in _named(e_step):
             if name not in g_items:
                 return Mismatch(step, name, None, None, detail="missing", reference=reference)
-            m = _compare(g_items[name], e_val, rtol, atol)
+            g_val = g_items[name]
+            if check_dtype and isinstance(e_val, torch.Tensor) and \
+                    isinstance(g_val, torch.Tensor) and g_val.dtype != e_val.dtype:
+                m = ((), None, None, f"dtype {g_val.dtype}, expected {e_val.dtype}")
+            else:
+                m = _compare(g_val, e_val, rtol, atol)
             if m is not None:
                 index, g, e, detail = m
                 return Mismatch(step, name, g, e, index, detail, reference)

@@ -1,14 +1,23 @@
 """Exercises of lesson 00 (start here): attach an optimizer, write a training step, pick Adam's lr.
 
-Every grader builds its own data and model (the same as the lesson's, made here so the
-learner's objects are never touched) and compares with torch.
+Every grader builds its own objects, never the learner's: 00.1 runs the answer on the
+lesson's model and on two others (deeper and float64, one with a frozen layer), checks the
+optimizer by class and by behaviour, and rejects options the exercise did not ask for; 00.2
+runs the training step on the lesson's set-up and on three others (Adam, Nesterov SGD,
+RMSprop; other models, losses and data, a frozen layer and a parameter without gradient),
+so that an answer using the notebook's globals or its own optimizer differs.
 """
+
+import dataclasses
+from types import MappingProxyType
 
 import torch
 from torch import nn
 
-from ._core import Reject, _function_label, call, correct, error, exercise, expect_callable, \
-    expect_number, first_mismatch, fmt, incorrect, seeded
+from ._core import Reject, call, correct, error, exercise, expect_callable, expect_number, fail, \
+    first_mismatch, incorrect, seeded
+from ._engine import (Mistake, Spec, config, draw_configs, expect_instance, expect_optimizer,
+                      expect_options, grade_spec, torch_defaults)
 
 LR = 0.1  # the learning rate exercise 00.1 asks for
 ADAM_EPOCHS = 100
@@ -36,49 +45,80 @@ def make_optimizer(model):
     return torch.optim.SGD(model.parameters(), lr=0.1)
 
 
+def _models_00_1():
+    """The lesson's model, a deeper float64 one, and one with a frozen layer (whose
+    parameters an answer may leave out: they never train anyway)."""
+    with seeded(5):
+        deep = nn.Sequential(nn.Linear(3, 4, dtype=torch.float64), nn.Tanh(),
+                             nn.Linear(4, 2, dtype=torch.float64))
+        frozen = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
+    frozen[0].requires_grad_(False)
+    return (("the lesson's nn.Linear(1, 1)", make_model()),
+            ("a float64 nn.Sequential of two Linear layers", deep),
+            ("a model whose first layer is frozen", frozen))
+
+
+_SGD_DEFAULTS = torch_defaults(torch.optim.SGD)
+
+
 @exercise("00.1", title="Attach SGD to a model", solution=make_optimizer, hints=[
     "An optimizer is built from the tensors it will update: `model.parameters()`.",
     "`torch.optim.SGD(params, lr=...)`; use the `model` argument, not a global one.",
     "`return torch.optim.SGD(model.parameters(), lr=0.1)`",
 ])
 def grade_make_optimizer(make_optimizer):
-    """make_optimizer(model) must return SGD over all of model's parameters with lr=0.1."""
-    model = make_model()
-    try:
-        opt = call(make_optimizer, model)
-    except Reject as rej:
-        if "empty parameter list" in rej.feedback.message:
-            raise Reject(error(
-                rej.feedback.message + ". `model.parameters()` is a generator: once something "
-                "(e.g. `list(...)` or another optimizer) has consumed it, it yields nothing. "
-                "Call `model.parameters()` again where you build the optimizer.")) from None
-        raise
-    if opt is None:
-        return incorrect("make_optimizer returned None: did it forget to `return` the optimizer?")
-    if isinstance(opt, type):
-        return incorrect(f"make_optimizer returned the class {opt.__name__} itself; "
-                         "call it: `torch.optim.SGD(model.parameters(), lr=0.1)`.")
-    if not isinstance(opt, torch.optim.Optimizer):
-        return incorrect(f"make_optimizer should return an optimizer, got {type(opt).__name__}.")
-    if type(opt).__name__ != "SGD":
-        return incorrect(f"you built {type(opt).__name__}; this exercise asks for SGD.")
-    held = [p for group in opt.param_groups for p in group["params"]]
-    ours = dict(model.named_parameters())
-    foreign = [p for p in held if not any(p is q for q in ours.values())]
-    if foreign:
-        return incorrect(f"your optimizer holds {len(foreign)} tensor(s) that are not parameters "
-                         "of the `model` argument: did you use another model (e.g. the notebook's "
-                         "global `model`) or copies of its tensors?")
-    missing = [name for name, q in ours.items() if not any(p is q for p in held)]
-    if missing:
-        return incorrect(f"your optimizer does not update model.{missing[0]}: "
-                         "pass all of `model.parameters()`.")
-    lrs = sorted({group["lr"] for group in opt.param_groups})
-    if lrs != [LR]:
-        lr = lrs[0] if len(lrs) == 1 else lrs
-        default = " (SGD's default)" if lr == 1e-3 else ""
-        return incorrect(f"the learning rate is {lr}{default}; the exercise asks for lr={LR}.")
-    return correct(f"SGD over model.weight and model.bias with lr={LR}.")
+    """make_optimizer(model) must return SGD over all of model's parameters with lr=0.1,
+    for the lesson's model and two others, and nothing else changed from SGD's defaults."""
+    expect_callable(make_optimizer, "make_optimizer")
+    from ..optim import SGD as HelpersSGD  # our own SGD is as good an answer
+    for what, model in _models_00_1():
+        try:
+            opt = call(make_optimizer, model)
+        except Reject as rej:
+            if "empty parameter list" in rej.feedback.message:
+                raise Reject(error(
+                    rej.feedback.message + ". `model.parameters()` is a generator: once something "
+                    "(e.g. `list(...)` or another optimizer) has consumed it, it yields nothing. "
+                    "Call `model.parameters()` again where you build the optimizer.")) from None
+            if "raised AttributeError" in rej.feedback.message and what != _models_00_1()[0][0]:
+                raise Reject(error(
+                    f"{rej.feedback.message}. This checker also tries {what}: "
+                    "`model.parameters()` yields the parameters of any model.")) from None
+            raise
+        if opt is None:
+            return incorrect("make_optimizer returned None: did it forget to `return` the optimizer?")
+        if isinstance(opt, type):
+            return incorrect(f"make_optimizer returned the class {opt.__name__} itself; "
+                             "call it: `torch.optim.SGD(model.parameters(), lr=0.1)`.")
+        expect_instance(opt, (torch.optim.Optimizer,), "the value make_optimizer returned",
+                        "an optimizer")
+        if not isinstance(opt, (torch.optim.SGD, HelpersSGD)):
+            return incorrect(f"you built {type(opt).__name__}"
+                             f"{' (a subclass of ' + type(opt).__mro__[1].__name__ + ')' if type(opt).__name__ == 'SGD' else ''}"
+                             "; this exercise asks for SGD (torch.optim.SGD).")
+        held = [p for group in opt.param_groups for p in group["params"]]
+        ours = dict(model.named_parameters())
+        foreign = [p for p in held if not any(p is q for q in ours.values())]
+        if foreign:
+            return incorrect(f"for {what}, your optimizer holds {len(foreign)} tensor(s) that are "
+                             "not parameters of the `model` argument: did you use another model "
+                             "(e.g. the notebook's global `model`) or copies of its tensors?")
+        missing = [name for name, q in ours.items()
+                   if q.requires_grad and not any(p is q for p in held)]
+        if missing:
+            return incorrect(f"for {what}, your optimizer does not update model.{missing[0]}: "
+                             "pass all of `model.parameters()`.")
+        for i, group in enumerate(opt.param_groups):
+            lr = group.get("lr")
+            if lr is not None and not isinstance(lr, torch.Tensor) and lr == 1e-3 and LR != 1e-3:
+                return incorrect(f"the learning rate is {lr} (SGD's default); the exercise asks "
+                                 f"for lr={LR}.")
+            expect_options(group, asked={"lr": LR}, defaults=_SGD_DEFAULTS,
+                           where=f"param group {i}" if len(opt.param_groups) > 1 else
+                           "your optimizer", optimizer="SGD")
+        expect_optimizer(opt, torch.optim.SGD, "your optimizer", also=(HelpersSGD,))
+    return correct(f"SGD over all the parameters with lr={LR}, for the lesson's model and two "
+                   "others.")
 
 
 # --------------------------------------------------------------------------- 00.2
@@ -114,40 +154,138 @@ def _frozen(model, optimizer, loss_fn, x, y):
     return loss_fn(model(x), y).item()
 
 
-_MISTAKES = [
-    (_no_zero_grad, "the gradients add up from step to step: call `optimizer.zero_grad()` "
-                    "before `loss.backward()`."),
-    (_step_first, "`optimizer.step()` runs before `loss.backward()`, so each update uses the "
-                  "previous call's gradients: zero_grad, forward, backward, then step."),
-    (_frozen, "the parameters never change: `optimizer.step()` must come after "
-              "`loss.backward()`, with no `zero_grad()` in between, and use the `model` and "
-              "`optimizer` arguments, not global ones."),
-]
+def _own_sgd(model, optimizer, loss_fn, x, y):
+    return _REFERENCE_STEP(model, torch.optim.SGD(model.parameters(), lr=LR), loss_fn, x, y)
+
+
+def _global_data(model, optimizer, loss_fn, x, y):
+    gx, gy = make_data()
+    return _REFERENCE_STEP(model, optimizer, loss_fn, gx.to(x.dtype).expand(-1, x.shape[1]),
+                           gy.to(y.dtype).expand(-1, y.shape[1]))
+
+
+def _own_loss(model, optimizer, loss_fn, x, y):
+    return _REFERENCE_STEP(model, optimizer, nn.MSELoss(), x, y)
+
+
+_MISTAKES_00_2 = (
+    Mistake("no zero_grad", _no_zero_grad,
+            "the gradients add up from step to step: call `optimizer.zero_grad()` before "
+            "`loss.backward()`."),
+    Mistake("step first", _step_first,
+            "`optimizer.step()` runs before `loss.backward()`, so each update uses the previous "
+            "call's gradients: zero_grad, forward, backward, then step."),
+    Mistake("frozen", _frozen,
+            "the parameters never change: `optimizer.step()` must come after `loss.backward()`, "
+            "with no `zero_grad()` in between, and use the `model` and `optimizer` arguments, "
+            "not global ones."),
+    Mistake("own optimizer", _own_sgd,
+            "the parameters moved as SGD with lr=0.1 moves them, not as the `optimizer` you were "
+            "given: did your step build its own optimizer, or update the parameters by hand? "
+            "Call `optimizer.step()` on the argument."),
+    Mistake("global data", _global_data,
+            "the parameters moved as if trained on the lesson's data, not on the `x` and `y` "
+            "you were given: use the arguments."),
+    Mistake("own loss", _own_loss,
+            "the parameters moved as with nn.MSELoss, not with the `loss_fn` you were given: "
+            "compute `loss_fn(model(x), y)`."),
+)
 STEPS = 4
 
+# Each configuration other than the lesson's: another model, optimizer, loss and data, so that
+# an answer that uses the notebook's globals, or builds its own optimizer, differs.
+_SETUPS_00_2 = (
+    ("the lesson's nn.Linear(1, 1) and torch.optim.SGD(lr=0.1), nn.MSELoss, 40 new points",
+     lambda: nn.Linear(1, 1), "SGD", {"lr": 0.1}, nn.MSELoss, (40, 1, 1), torch.float32),
+    ("a float64 Linear-Tanh-Linear model (3 → 4 → 2), torch.optim.Adam(lr=0.01), nn.L1Loss, "
+     "7 samples", lambda: nn.Sequential(nn.Linear(3, 4, dtype=torch.float64), nn.Tanh(),
+                                         nn.Linear(4, 2, dtype=torch.float64)),
+     "Adam", {"lr": 0.01}, nn.L1Loss, (7, 3, 2), torch.float64),
+    ("nn.Linear(2, 1), torch.optim.SGD(lr=0.05, momentum=0.9, nesterov=True), nn.HuberLoss, "
+     "12 samples", lambda: nn.Linear(2, 1), "SGD", {"lr": 0.05, "momentum": 0.9, "nesterov": True},
+     nn.HuberLoss, (12, 2, 1), torch.float32),
+    ("a model with a frozen first layer and an unused parameter (its .grad stays None), "
+     "torch.optim.RMSprop(lr=0.01), nn.MSELoss, 9 samples", "frozen", "RMSprop", {"lr": 0.01},
+     nn.MSELoss, (9, 2, 1), torch.float64),
+)
 
-def _run(train_step, learner=False):
-    """Run ``train_step`` STEPS times on fresh objects; return (params per step, losses)."""
-    x, y = make_data()
-    model = make_model()
-    optimizer = torch.optim.SGD(model.parameters(), lr=LR)
-    loss_fn = nn.MSELoss()
+
+class _WithUnused(nn.Module):
+    """Two Linear layers, the first frozen, plus a parameter forward never uses."""
+
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Linear(2, 3, dtype=torch.float64).requires_grad_(False)
+        self.head = nn.Linear(3, 1, dtype=torch.float64)
+        self.unused = nn.Parameter(torch.ones(2, dtype=torch.float64))
+
+    def forward(self, x):
+        return self.head(torch.tanh(self.body(x)))
+
+
+def _configs_00_2():
+    def build(draw, i):
+        label, make, name, options, loss, (n, d_in, d_out), dtype = _SETUPS_00_2[i]
+        return config(label, make=make, optimizer=name, options=MappingProxyType(options),
+                      loss=loss, sizes=(n, d_in, d_out), dtype=dtype, seed=draw.seed % 2**31)
+    return draw_configs("00.2", build, len(_SETUPS_00_2))
+
+
+def _objects(cfg):
+    """Fresh model, optimizer, loss and data for one configuration."""
+    n, d_in, d_out = cfg["sizes"]
+    with seeded(cfg["seed"]):
+        model = _WithUnused() if cfg["make"] == "frozen" else cfg["make"]()
+        x = torch.randn(n, d_in, dtype=cfg["dtype"])
+        y = 3 * x[:, :1].expand(-1, d_out) - 1 + 0.1 * torch.randn(n, d_out, dtype=cfg["dtype"])
+    optimizer = getattr(torch.optim, cfg["optimizer"])(model.parameters(), **cfg["options"])
+    return model, optimizer, cfg["loss"](), x, y
+
+
+def _run_00_2(invoke, cfg):
+    model, optimizer, loss_fn, x, y = _objects(cfg)
     params, losses = [], []
-    for _ in range(STEPS):
-        if learner:  # wrapped so that model and optimizer may change whatever the learner names them
-            loss = call(lambda model, optimizer, loss_fn, x, y:
-                        train_step(model, optimizer, loss_fn, x, y),
-                        model, optimizer, loss_fn, x, y, name=_function_label(train_step),
-                        may_modify=("model", "optimizer"))
+    with torch.enable_grad():  # even if the notebook has switched gradients off
+        for _ in range(STEPS):
+            loss = invoke(model, optimizer, loss_fn, x, y)
             if loss is None:
-                raise Reject(incorrect("train_step returned None: did it forget to "
-                                       "`return loss.item()`?"))
-            loss = expect_number(loss, "the value returned by train_step")
-        else:
-            loss = train_step(model, optimizer, loss_fn, x, y)
-        params.append({name: p.detach().clone() for name, p in model.named_parameters()})
-        losses.append(loss)
+                fail("train_step returned None: did it forget to `return loss.item()`?")
+            if isinstance(loss, torch.Tensor):
+                fail("train_step returned a Tensor; the exercise asks for the loss as a Python "
+                     "float: `return loss.item()`.")
+            if isinstance(loss, bool) or not isinstance(loss, float):
+                fail(f"train_step returned {type(loss).__name__}; the exercise asks for the loss "
+                     "as a Python float: `return loss.item()`.")
+            params.append({name: p.detach().clone() for name, p in model.named_parameters()})
+            losses.append(loss)
     return params, losses
+
+
+def _compare_00_2(got, expected):
+    mismatch = first_mismatch(got[0], expected[0], check_dtype=True)
+    if mismatch is not None:
+        return mismatch
+    mismatch = first_mismatch(got[1], expected[1], rtol=1e-5, atol=1e-6)
+    return None if mismatch is None else dataclasses.replace(mismatch, name="the returned loss")
+
+
+def _otherwise_00_2(mismatch, cfg):
+    if mismatch.name == "the returned loss":
+        return ("the parameters match torch, but train_step did not return the loss computed "
+                "before the update: return `loss.item()` of that loss.")
+    return ("zero_grad, forward, backward, step, in this order, with the `model`, `optimizer`, "
+            "`loss_fn`, `x` and `y` you are given (not the notebook's).")
+
+
+SPEC_00_2 = Spec(
+    configs=_configs_00_2, reference=lambda cfg: _run_00_2(
+        lambda *args: _REFERENCE_STEP(*args), cfg),
+    run=_run_00_2, mistakes=_MISTAKES_00_2, otherwise=_otherwise_00_2, compare=_compare_00_2,
+    match=lambda got, variant: first_mismatch(got[0], variant[0]),
+    may_modify=(0, 1, 2),
+    success=(f"{STEPS} steps match torch in all {{n}} configurations (SGD, SGD with Nesterov "
+             "momentum, Adam, RMSprop; other models, losses and data): zero_grad, forward, "
+             "backward, step."))
 
 
 @exercise("00.2", title="One training step", solution=train_step, hints=[
@@ -156,27 +294,9 @@ def _run(train_step, learner=False):
     "`optimizer.step()`; then `return loss.item()`.",
 ])
 def grade_train_step(train_step):
-    """train_step(model, optimizer, loss_fn, x, y) must do one SGD step and return the loss."""
-    expect_callable(train_step, "train_step")
-    with torch.enable_grad():  # even if the notebook has switched gradients off
-        expected_params, expected_losses = _run(_REFERENCE_STEP)
-        mistakes = [(_run(mistake)[0], cause) for mistake, cause in _MISTAKES]
-        got_params, got_losses = _run(train_step, learner=True)  # last: it may switch them off
-    mismatch = first_mismatch(got_params, expected_params)
-    if mismatch is not None:
-        for mistake_params, cause in mistakes:
-            if first_mismatch(got_params, mistake_params) is None:
-                return incorrect(f"{mismatch}: {cause}")
-        return incorrect(f"{mismatch}: zero_grad, forward, backward, step, in this order, "
-                         "with the arguments you are given.")
-    mismatch = first_mismatch(got_losses, expected_losses, rtol=1e-5, atol=1e-6)
-    if mismatch is not None:
-        step = mismatch.step
-        return incorrect(f"the parameters match torch, but at step {step} train_step returned "
-                         f"{fmt(mismatch.got, mismatch.expected)} instead of the loss "
-                         f"{fmt(mismatch.expected, mismatch.got)}: return `loss.item()` of the "
-                         "loss computed before the update.")
-    return correct(f"{STEPS} steps match torch: zero_grad, forward, backward, step.")
+    """train_step(model, optimizer, loss_fn, x, y) must do one step with the objects it is
+    given and return the loss, on the lesson's set-up and on others."""
+    return grade_spec(SPEC_00_2, train_step, name="train_step")
 
 
 # --------------------------------------------------------------------------- 00.3

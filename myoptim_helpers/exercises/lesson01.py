@@ -11,6 +11,9 @@ import torch
 from torch import nn
 
 from ._core import Reject, call, correct, error, exercise, expect_callable, fail, seeded
+from ._engine import expect_optimizer, expect_options, torch_defaults
+
+_SGD_DEFAULTS = torch_defaults(torch.optim.SGD)
 
 # ----------------------------------------------------------------------------- shared
 
@@ -56,10 +59,19 @@ def _call_builder(fn, model, label):
         if model.get_parameter(name).requires_grad != flag:
             fail(f"{label} changed `requires_grad` of {name}: choose the parameters you pass "
                  "to the optimizer instead of freezing parts of the model.")
-    if type(opt).__name__ != "SGD":
-        fail(f"{label} returned {type(opt).__name__}; the exercise asks for SGD "
+    from ..optim import SGD as HelpersSGD  # our own SGD is as good an answer
+    if not isinstance(opt, (torch.optim.SGD, HelpersSGD)):
+        base = next((b.__name__ for b in type(opt).__mro__[1:] if b.__module__.startswith("torch.")), "")
+        named = f" (a subclass of {base})" if base and base != type(opt).__name__ else ""
+        fail(f"{label} returned {type(opt).__name__}{named}; the exercise asks for SGD "
              "(torch.optim.SGD or myoptim_helpers.optim.SGD).")
     return opt
+
+
+def _expect_sgd_behaviour(opt, label):
+    """An SGD subclass must also step as SGD does (a changed step() is not SGD)."""
+    from ..optim import SGD as HelpersSGD
+    expect_optimizer(opt, torch.optim.SGD, f"the optimizer {label} returned", also=(HelpersSGD,))
 
 
 def _call_explaining_index(fn, model, *, label):
@@ -126,7 +138,7 @@ def last_layer_optimizer(model):
 def grade_last_layer(last_layer_optimizer):
     """01.1: ``last_layer_optimizer(model)`` returns SGD(lr=0.1) over the last layer only."""
     label = "`last_layer_optimizer`"
-    for n_linear in (3, 2):
+    for n_linear in (3, 2, 4):
         model = _model(n_linear)
         opt = _call_builder(last_layer_optimizer, model, label)
         _expect_no_empty_group(opt)
@@ -151,8 +163,13 @@ def grade_last_layer(last_layer_optimizer):
         if not all(_is_lr(lr, 0.1) for lr in lrs):
             fail(f"the learning rate is {', '.join(f'{lr:g}' for lr in lrs)}; the exercise asks "
                  "for lr=0.1 (SGD's default is 0.001).")
-    return correct("the optimizer holds exactly the last layer's weight and bias, with lr=0.1 — "
-                   "for a 3-layer and a 2-layer model.")
+        for i, group in enumerate(opt.param_groups):
+            expect_options(group, asked={"lr": 0.1}, defaults=_SGD_DEFAULTS,
+                           where=f"param group {i}", optimizer="SGD")
+        _expect_sgd_behaviour(opt, label)
+    return correct("the optimizer holds exactly the last layer's weight and bias, with lr=0.1 "
+                   "and nothing else changed from SGD's defaults, for models of 3, 2 and 4 "
+                   "layers.")
 
 
 # ----------------------------------------------------------------------------- 01.2
@@ -226,13 +243,31 @@ def add_new_head(optimizer, head):
     "`optimizer.add_param_group({'params': head.parameters(), 'lr': 0.01})` — nothing to return.",
 ])
 def grade_add_head(add_new_head):
-    """01.3: ``add_new_head(optimizer, head)`` makes the optimizer train ``head`` with lr=0.01."""
+    """01.3: ``add_new_head(optimizer, head)`` makes the optimizer train ``head`` with lr=0.01,
+    for the lesson's SGD with momentum and for an Adam (so that SGD-only keys are caught)."""
     label = "`add_new_head`"
     expect_callable(add_new_head, "add_new_head")
+    for kind, make in _OPTIMIZERS_01_3:
+        _check_add_head(add_new_head, label, kind, make)
+    return correct("the head has its own group with lr=0.01 (everything else from the "
+                   "optimizer's defaults), and the existing groups and state are untouched, for "
+                   "SGD with momentum and for Adam.")
+
+
+# The lesson's optimizer, and an Adam: an answer that hard-codes SGD's keys differs on it.
+_OPTIMIZERS_01_3 = (
+    ("torch.optim.SGD(lr=0.1, momentum=0.9)",
+     lambda params: torch.optim.SGD(params, lr=0.1, momentum=0.9)),
+    ("torch.optim.Adam(lr=0.003, betas=(0.8, 0.99))",
+     lambda params: torch.optim.Adam(params, lr=0.003, betas=(0.8, 0.99))),
+)
+
+
+def _check_add_head(add_new_head, label, kind, make):
     model = _model(3)
-    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    opt = make(model.parameters())
     x, y = _data()
-    for _ in range(2):  # some momentum state that must survive
+    for _ in range(2):  # some state (momentum buffers, Adam's averages) that must survive
         opt.zero_grad()
         nn.functional.mse_loss(model(x), y).backward()
         opt.step()
@@ -241,7 +276,7 @@ def grade_add_head(add_new_head):
     head = model[4]
     old_groups = [(list(g["params"]), dict((k, v) for k, v in g.items() if k != "params"))
                   for g in opt.param_groups]
-    old_state = {id(p): s["momentum_buffer"].clone() for p, s in opt.state.items()}
+    old_state = {id(p): {k: v.clone() for k, v in s.items()} for p, s in opt.state.items()}
 
     returned = call(lambda optimizer, head: add_new_head(optimizer, head), opt, head,
                     name=label, may_modify=("optimizer",))
@@ -249,7 +284,7 @@ def grade_add_head(add_new_head):
     for i, group in enumerate(opt.param_groups):
         lacking = [k for k in opt.defaults if k not in group]
         if not isinstance(group.get("params"), list) or lacking:
-            fail(f"group {i} is not a complete param group (it lacks "
+            fail(f"with {kind}: group {i} is not a complete param group (it lacks "
                  f"{', '.join(lacking) or 'a list of params'}): was it appended to "
                  "`optimizer.param_groups` directly? `optimizer.add_param_group(...)` fills in "
                  "the defaults and checks for duplicates.")
@@ -278,12 +313,13 @@ def grade_add_head(add_new_head):
             if group.get(k) != v:
                 fail(f"group {i} changed {k} from {v} to {group.get(k)}; leave existing groups "
                      "as they are.")
-    for p, s in opt.state.items():
-        if id(p) in old_state and not torch.equal(s.get("momentum_buffer"), old_state[id(p)]):
-            fail("the momentum buffers of the existing parameters changed: keep the optimizer's "
-                 "state (rebuilding the optimizer would lose it).")
-    if len(opt.state) < len(old_state):
-        fail("some momentum buffers were lost: keep the optimizer's state (rebuilding the "
+    for p, state in opt.state.items():
+        for k, v in old_state.get(id(p), {}).items():
+            if k not in state or not torch.equal(state[k], v):
+                fail(f"with {kind}: the optimizer's state of the existing parameters ({k}) "
+                     "changed: keep it (rebuilding the optimizer would lose it).")
+    if len([p for p in opt.state if id(p) in old_state]) < len(old_state):
+        fail(f"with {kind}: some of the optimizer's state was lost: keep it (rebuilding the "
              "optimizer would throw it away).")
     names = [n for _, n in holding]
     missing = [n for n in head_ids.values() if n not in names]
@@ -291,16 +327,14 @@ def grade_add_head(add_new_head):
         fail(f"the optimizer holds only part of the head: {_names(missing)} is missing.")
     if len(names) != len(set(names)):
         fail("the head's parameters appear twice in the optimizer.")
+    optimizer_name = type(opt).__name__
     for i in sorted({i for i, _ in holding}):
         group = opt.param_groups[i]
         if not _is_lr(group["lr"], 0.01):
             fail(f"the head's parameters are in group {i} with lr={_lr(group['lr']):g}; the "
                  "exercise asks for lr=0.01 (a key you leave out comes from the defaults).")
-        if group["momentum"] != 0.9:
-            fail(f"the head's group has momentum={group['momentum']:g}; leave momentum out of "
-                 "the dict, so it comes from the optimizer's defaults (0.9).")
-    return correct("the head has its own group with lr=0.01 (momentum 0.9 from the defaults), "
-                   "and the existing groups and momentum buffers are untouched.")
+        expect_options(group, asked={"lr": group["lr"]}, defaults=opt.defaults,
+                       where=f"with {kind}, the head's group", optimizer=f"this {optimizer_name}")
 
 
 # ----------------------------------------------------------------------------- 01.4
@@ -328,7 +362,7 @@ def per_layer_sgd(model):
 def grade_per_layer(per_layer_sgd):
     """01.4: SGD(momentum=0.9) with lr 0.01 for all layers but the last and 0.1 for the last."""
     label = "`per_layer_sgd`"
-    for n_linear in (3, 2):
+    for n_linear in (3, 2, 4):
         model = _model(n_linear)
         opt = _call_builder(per_layer_sgd, model, label)
         _expect_no_empty_group(opt)
@@ -348,12 +382,12 @@ def grade_per_layer(per_layer_sgd):
             if group["momentum"] != 0.9:
                 fail(f"group {i} has momentum={group['momentum']:g}: pass momentum=0.9 to the "
                      "constructor, which makes it the default of every group.")
-            for key, default in (("weight_decay", 0), ("dampening", 0), ("nesterov", False)):
-                if group.get(key, default) != default:
-                    fail(f"group {i} sets {key}={group[key]}; the exercise asks only for "
-                         "learning rates and momentum=0.9.")
+            expect_options(group, asked={"lr": group["lr"], "momentum": 0.9},
+                           defaults=_SGD_DEFAULTS, where=f"group {i}", optimizer="SGD")
+        _expect_sgd_behaviour(opt, label)
     return correct("every parameter is in exactly one group; the body learns with lr=0.01, "
-                   "the last layer with lr=0.1, all with momentum=0.9.")
+                   "the last layer with lr=0.1, all with momentum=0.9 and nothing else changed, "
+                   "for models of 3, 2 and 4 layers.")
 
 
 def _expect_each_once(held, model):

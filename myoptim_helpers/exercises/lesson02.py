@@ -9,12 +9,13 @@ big-batch step and names the mistake by replaying the known wrong loops.
 
 import math
 import numbers
+from types import MappingProxyType
 
 import torch
 from torch import nn
 
-from ._core import as_plain, call, correct, exercise, expect_callable, expect_number, fail, \
-    first_mismatch, fmt, seeded
+from ._core import as_plain, correct, exercise, expect_number, fail, first_mismatch, fmt, seeded
+from ._engine import Mistake, Spec, config, draw_configs, grade_spec
 
 # ----------------------------------------------------------------------------- shared
 
@@ -41,9 +42,15 @@ def _same(a, b, tol=1e-3):
     return math.isclose(a, b, rel_tol=tol, abs_tol=tol)
 
 
+def _direction(got, expected):
+    """'too large' or 'too small': what a prediction message may say instead of the number."""
+    return "too large" if got > expected else "too small"
+
+
 # ----------------------------------------------------------------------------- 02.1
 
-_W0, _TARGET, _LR = (1.0, -2.0), (3.0, 1.0), 0.1
+# w[0] starts at 2, not at the 1 of the lesson's one-parameter demo, whose result it would repeat
+_W0, _TARGET, _LR = (2.0, -2.0), (3.0, 1.0), 0.1
 
 
 def _one_sgd_step():
@@ -75,13 +82,14 @@ def _step_mistakes(w, t, lr):
 
 
 _SOLUTION_02_1 = '''
-# loss = (w[0] - 3)**2 + (w[1] - 1)**2, so  dL/dw = 2 * (w - target) = [-4, -6]
-# step():  w <- w - lr * dL/dw = [1, -2] - 0.1 * [-4, -6]
-w_after = [1.4, -1.4]
+# loss = (w[0] - 3)**2 + (w[1] - 1)**2, so  dL/dw = 2 * (w - target) = [-2, -6]
+# step():  w <- w - lr * dL/dw = [2, -2] - 0.1 * [-2, -6]
+w_after = [2.2, -1.4]
 '''
 
 
-@exercise("02.1", title="Predict one SGD step", solution=_SOLUTION_02_1, hints=[
+@exercise("02.1", title="Predict one SGD step", solution=_SOLUTION_02_1,
+          prediction=lambda: (_one_sgd_step(),), hints=[
     "First the gradient: for loss = Σ (w_i − target_i)², ∂L/∂w_i = 2 (w_i − target_i).",
     "Then step(): w_i ← w_i − lr · ∂L/∂w_i, with lr = 0.1. zero_grad() only clears old "
     "gradients, so it does not change the result here.",
@@ -97,19 +105,20 @@ def grade_one_step(w_after):
         for value, cause in _step_mistakes(_W0[i], _TARGET[i], _LR):
             if _same(g, value):
                 fail(f"{right}w[{i}] = {fmt(g)}: {cause}.")
-        fail(f"{right}w[{i}]: got {fmt(g, e)}, expected {fmt(e, g)}. Compute "
+        fail(f"{right}w[{i}] = {fmt(g)} is {_direction(g, e)}. Compute "
              f"∂L/∂w[{i}] = 2 (w[{i}] − target[{i}]) first, then w[{i}] − lr · ∂L/∂w[{i}].")
     return correct(f"w = [{fmt(truth[0])}, {fmt(truth[1])}]: the gradient is "
-                   "2(w − target) = [−4, −6], and step() subtracts lr times it.")
+                   "2(w − target) = [−2, −6], and step() subtracts lr times it.")
 
 
 # ----------------------------------------------------------------------------- 02.2
 
-def _no_zero_grad_run(zero_grad=False, accumulate_in_step=True, steps=3, lr=0.25):
+def _no_zero_grad_run(zero_grad=False, accumulate_in_step=True, steps=3, lr=0.25, factor=1.0):
     """The 02.2 loop (w = 1, loss (w − 3)², SGD lr 0.25, no zero_grad); return w.grad per pass.
 
     ``zero_grad=True`` gives the correct loop; ``accumulate_in_step=False`` models the
-    belief that step() uses only the newest gradient while .grad still accumulates.
+    belief that step() uses only the newest gradient while .grad still accumulates;
+    ``factor=0.5`` the gradient w − 3 instead of 2(w − 3).
     """
     w = torch.tensor(1.0, dtype=torch.float64, requires_grad=True)
     opt = torch.optim.SGD([w], lr=lr)
@@ -119,7 +128,7 @@ def _no_zero_grad_run(zero_grad=False, accumulate_in_step=True, steps=3, lr=0.25
             opt.zero_grad()
         before = 0.0 if w.grad is None else w.grad.item()
         with torch.enable_grad():  # even if the notebook has switched gradients off
-            ((w - 3) ** 2).backward()
+            (factor * (w - 3) ** 2).backward()
         grads.append(w.grad.item())
         if accumulate_in_step:
             opt.step()
@@ -140,7 +149,8 @@ grads = [-4.0, -6.0, -5.0]
 '''
 
 
-@exercise("02.2", title="What .grad becomes without zero_grad", solution=_SOLUTION_02_2, hints=[
+@exercise("02.2", title="What .grad becomes without zero_grad", solution=_SOLUTION_02_2,
+          prediction=lambda: (_no_zero_grad_run(),), hints=[
     "backward() adds the new gradient to whatever .grad holds: w.grad ← w.grad + ∂L/∂w.",
     "step() uses the whole accumulated w.grad: w ← w − 0.25 · w.grad. Compute w after each "
     "step, then the new gradient 2(w − 3) at that w, and add it to the old w.grad.",
@@ -159,34 +169,39 @@ def grade_accumulated_grads(grads):
              f"{'is' if wrong == 1 else 'are'} right; after backward {wrong + 1}"
              if wrong else "after backward 1")
     if all(_same(a, -b) for a, b in zip(got, truth)):
-        fail("the signs are flipped: at w = 1 the gradient 2(w − 3) is −4, and the "
+        fail("the signs are flipped: while w < 3 the gradient 2(w − 3) is negative, and the "
              "accumulated sum stays negative.")
     known = [
         (_no_zero_grad_run(zero_grad=True),
          "those are the gradients of the loop *with* zero_grad(). Without it, backward() adds "
          "each new gradient to what .grad already holds"),
         ([-4.0, -2.0, 1.0],
-         "that is the newest gradient alone. Without zero_grad(), backward() adds it to the "
-         "old .grad (−4 + (−2) = −6)"),
+         "that is the newest gradient alone. Without zero_grad(), backward() adds it to what "
+         ".grad already held"),
         ([-4.0, -8.0, -12.0],
          "that adds −4 each time, as if w stayed at 1. But step() moves w, and each backward() "
          "computes the gradient at the new w"),
+        (_no_zero_grad_run(factor=0.5),
+         "that uses w − 3 as the gradient; the derivative of (w − 3)² is 2(w − 3)"),
         (_no_zero_grad_run(accumulate_in_step=False),
-         "step() uses the whole accumulated .grad (−6 at step 2), not just the newest "
-         "gradient, so w after step 2 is 3.5"),
+         "step() uses the whole accumulated .grad, not just the newest gradient: w after "
+         "step 2 is where that whole .grad takes it"),
     ]
     # the whole answer first (two mistakes can share a prefix), then up to the first error
     for upto in (len(got), wrong + 1):
         for sequence, cause in known:
             if all(_same(a, b) for a, b in zip(got[:upto], sequence[:upto])):
                 fail(f"{where} you have {fmt(g, e)}: {cause}.")
-    fail(f"{where} w.grad is {fmt(e, g)}, you have {fmt(g, e)}. Track w after each step "
+    fail(f"{where} you have {fmt(g)}, which is {_direction(g, e)}. Track w after each step "
          "(w ← w − 0.25 · w.grad) and add each new gradient 2(w − 3) to the previous .grad.")
 
 
 # ----------------------------------------------------------------------------- 02.3
 
-def _after_zero_grad(set_to_none, momentum=0.5, lr=0.1, extra_steps=2):
+_LR_02_3 = 0.2  # not the lesson demo's 0.1, whose w after step 1 the demo prints
+
+
+def _after_zero_grad(set_to_none, momentum=0.5, lr=_LR_02_3, extra_steps=2):
     """The 02.3 set-up: a real step, zero_grad(set_to_none=...), two steps without backward."""
     w = torch.tensor(1.0, dtype=torch.float64, requires_grad=True)
     opt = torch.optim.SGD([w], lr=lr, momentum=momentum)
@@ -200,19 +215,20 @@ def _after_zero_grad(set_to_none, momentum=0.5, lr=0.1, extra_steps=2):
 
 
 _SOLUTION_02_3 = '''
-# step 1 (real gradient -4): momentum_buffer = -4, w = 1 - 0.1 * (-4) = 1.4
+# step 1 (real gradient -4): momentum_buffer = -4, w = 1 - 0.2 * (-4) = 1.8
 # zeros: .grad is a tensor of 0, so both steps run:
-#   buffer = 0.5 * (-4) + 0 = -2  ->  w = 1.4 + 0.2 = 1.6
-#   buffer = 0.5 * (-2) + 0 = -1  ->  w = 1.6 + 0.1 = 1.7
-# None: step() skips w, it stays at 1.4
-w_zeros, w_none = 1.7, 1.4
+#   buffer = 0.5 * (-4) + 0 = -2  ->  w = 1.8 + 0.4 = 2.2
+#   buffer = 0.5 * (-2) + 0 = -1  ->  w = 2.2 + 0.2 = 2.4
+# None: step() skips w, it stays at 1.8
+w_zeros, w_none = 2.4, 1.8
 '''
 
 
-@exercise("02.3", title="set_to_none and momentum", solution=_SOLUTION_02_3, hints=[
-    "After step 1 the momentum buffer is −4 and w = 1.4. What does step() do with a gradient "
+@exercise("02.3", title="set_to_none and momentum", solution=_SOLUTION_02_3,
+          prediction=lambda: (_after_zero_grad(False), _after_zero_grad(True)), hints=[
+    "After step 1 the momentum buffer is −4 and w has moved once. What does step() do with a gradient "
     "of 0, and with a gradient of None?",
-    "A zero gradient still runs the update: buffer ← 0.5 · buffer + 0, then w ← w − lr · buffer. "
+    "A zero gradient still runs the update: buffer ← 0.5 · buffer + 0, then w ← w − 0.2 · buffer. "
     "A None gradient makes step() skip the parameter entirely.",
 ])
 def grade_set_to_none(w_zeros, w_none):
@@ -226,27 +242,27 @@ def grade_set_to_none(w_zeros, w_none):
              "gradients make step() skip it.")
     if not _same(none, true_none):
         if _same(none, 1.0):
-            fail("`w_none`: step 1 had a real gradient (−4) and moved w to 1.4. Only the steps "
+            fail("`w_none`: step 1 had a real gradient and moved w away from 1. Only the steps "
                  "after zero_grad() see no gradient.")
         if _same(none, true_zeros):
             fail("`w_none`: with set_to_none=True, .grad is None, and step() skips parameters "
-                 "whose .grad is None, so the momentum buffer is never applied: w stays at "
-                 f"{fmt(true_none)}.")
-        fail(f"`w_none`: got {fmt(none, true_none)}, expected {fmt(true_none, none)}: a None "
-             "gradient makes step() skip w, so it stays where step 1 left it.")
+                 "whose .grad is None, so the momentum buffer is never applied: w stays where "
+                 "step 1 left it.")
+        fail(f"`w_none` = {fmt(none)} is {_direction(none, true_none)}: a None gradient makes "
+             "step() skip w, so it stays where step 1 left it.")
     if not _same(zeros, true_zeros):
         if _same(zeros, after_step_1):
             fail("`w_zeros`: a zero-filled .grad is still a gradient, so step() runs. The "
                  "momentum buffer (−4) keeps pushing: buffer ← 0.5 · buffer + 0, "
-                 "w ← w − 0.1 · buffer, twice.")
+                 "w ← w − 0.2 · buffer, twice.")
         if _same(zeros, _after_zero_grad(False, extra_steps=1)):
             fail("`w_zeros`: that counts one step after zero_grad(); there are two, and the "
                  "buffer halves each time (−2, then −1).")
-        if _same(zeros, after_step_1 + 2 * 0.1 * 4):
+        if _same(zeros, after_step_1 + 2 * _LR_02_3 * 4):
             fail("`w_zeros`: the momentum buffer decays: buffer ← 0.5 · buffer + 0, so it is "
                  "−2 and then −1, not −4 both times.")
-        fail(f"`w_zeros`: got {fmt(zeros, true_zeros)}, expected {fmt(true_zeros, zeros)}. "
-             "Apply buffer ← 0.5 · buffer + 0 and w ← w − 0.1 · buffer twice, from 1.4.")
+        fail(f"`w_zeros` = {fmt(zeros)} is {_direction(zeros, true_zeros)}. Apply "
+             "buffer ← 0.5 · buffer + 0 and w ← w − 0.2 · buffer twice, from where step 1 left w.")
     return correct(f"zeros: w = {fmt(true_zeros)} (momentum keeps moving it); None: "
                    f"w = {fmt(true_none)} (step() skips it).")
 
@@ -268,13 +284,15 @@ def _big_batch_step(model, optimizer, x, y, n_micro):
     optimizer.step()
 
 
-def _variant(scale=True, zero_grad="before", step="after", divide_by="n_micro", fixed_n=None):
+def _variant(scale=True, zero_grad="before", step="after", divide_by="n_micro", fixed_n=None,
+             pieces="chunk"):
     """A training step with a known mistake (see ``_WRONG_LOOPS``)."""
     def step_fn(model, optimizer, x, y, n_micro):
         n_micro = fixed_n or n_micro
         if zero_grad == "before":
             optimizer.zero_grad()
-        for xb, yb in zip(x.chunk(n_micro), y.chunk(n_micro)):
+        split = (lambda t: t.chunk(n_micro)) if pieces == "chunk" else (lambda t: t.split(n_micro))
+        for xb, yb in zip(split(x), split(y)):
             if zero_grad == "inside":
                 optimizer.zero_grad()
             loss = nn.functional.mse_loss(model(xb), yb)
@@ -288,53 +306,143 @@ def _variant(scale=True, zero_grad="before", step="after", divide_by="n_micro", 
     return step_fn
 
 
-_WRONG_LOOPS = [
-    (_variant(scale=False),
+_WRONG_LOOPS = (
+    ("not scaled", _variant(scale=False),
      "each micro-batch loss must be divided by n_micro. With mean-reduced losses the sum of "
-     "the n_micro micro-batch gradients is n_micro times the big batch's gradient"),
-    (_variant(divide_by="batch"),
+     "the n_micro micro-batch gradients is n_micro times the big batch's gradient."),
+    ("scaled by the batch size", _variant(divide_by="batch"),
      "divide each micro-batch loss by n_micro (the number of micro-batches), not by the "
-     "number of samples: mse_loss already averages over the samples of a micro-batch"),
-    (_variant(zero_grad="none"),
+     "number of samples: mse_loss already averages over the samples of a micro-batch."),
+    ("no zero_grad", _variant(zero_grad="none"),
      "the gradients of the previous call were still in .grad and were added to the new ones. "
-     "Call optimizer.zero_grad() once, before the micro-batch loop"),
-    (_variant(zero_grad="inside"),
+     "Call optimizer.zero_grad() once, before the micro-batch loop."),
+    ("zero_grad inside", _variant(zero_grad="inside"),
      "zero_grad() inside the loop erases the earlier micro-batches: only the last one's "
-     "gradient reached step(). Call it once, before the loop"),
-    (_variant(step="inside"),
+     "gradient reached step(). Call it once, before the loop."),
+    ("step inside", _variant(step="inside"),
      "step() runs once per micro-batch, so each call takes n_micro small steps. Call it once, "
-     "after the loop, when .grad holds the whole batch's gradient"),
-    (_variant(zero_grad="inside", step="inside"),
+     "after the loop, when .grad holds the whole batch's gradient."),
+    ("plain minibatch SGD", _variant(zero_grad="inside", step="inside"),
      "zero_grad() and step() inside the loop make this plain SGD on micro-batches, not "
-     "accumulation. Clear once before the loop and step once after it"),
-    (_variant(fixed_n=4),
-     "it behaves as if n_micro were always 4. Use the argument `n_micro`, not a fixed number"),
-]
+     "accumulation. Clear once before the loop and step once after it."),
+)
 
 
-def _setup(batch, n_features=3, seed=0):
-    """A float64 MLP, a momentum SGD optimizer over it, and a batch (x, y)."""
-    with seeded(seed):
-        model = nn.Sequential(nn.Linear(n_features, 4, dtype=torch.float64), nn.Tanh(),
-                              nn.Linear(4, 1, dtype=torch.float64))
-        x = torch.randn(batch, n_features, dtype=torch.float64)
-        y = torch.randn(batch, 1, dtype=torch.float64)
-    return model, torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9), x, y
+
+def _own_sgd(model, optimizer, x, y, n_micro):
+    """Ignores the optimizer it is given: the lesson's SGD(lr=0.1), built anew (or by hand)."""
+    accumulated_step(model, torch.optim.SGD(model.parameters(), lr=0.1), x, y, n_micro)
 
 
-def _trajectory(step_fn, batch, n_micro, steps, *, label=None):
-    """Run ``steps`` calls of ``step_fn`` on a fresh set-up; return the params after each call."""
-    model, opt, x, y = _setup(batch)
+_MISTAKES_02_4 = tuple(Mistake(name, variant, message) for name, variant, message in _WRONG_LOOPS) + (
+    Mistake("own optimizer", _own_sgd,
+            "the parameters moved as plain SGD with lr=0.1 moves them, not as the `optimizer` "
+            "you were given: did your step build its own optimizer or update the parameters by "
+            "hand? Call `optimizer.step()` on the argument."),
+)
+
+# (batch, n_micro, optimizer class, its options): each optimizer other than the lesson's
+# plain SGD shows an answer that builds its own; n_micro = 1 and micro-batches of one
+# sample are the edges.
+_SETUPS = ((8, 4, "SGD", {"lr": 0.1, "momentum": 0.9}), (6, 2, "Adam", {"lr": 0.05}),
+           (12, 3, "SGD", {"lr": 0.2}), (5, 5, "RMSprop", {"lr": 0.01}),
+           (4, 1, "SGD", {"lr": 0.1, "momentum": 0.5, "nesterov": True}))
+
+
+def _build_config(draw, i):
+    batch, n_micro, optimizer, options = _SETUPS[i]
+    dtype = draw.dtype()
+    features = draw.choice((2, 3, 5))
+    shown = ", ".join(f"{k}={v}" for k, v in options.items())
+    label = (f"a batch of {batch} in {n_micro} micro-batch{'es' if n_micro > 1 else ''}, "
+             f"torch.optim.{optimizer}({shown}), {features} {dtype} features")
+    return config(label, batch=batch, n_micro=n_micro, optimizer=optimizer,
+                  options=MappingProxyType(options), dtype=dtype, features=features,
+                  seed=draw.seed % 2**31)
+
+
+def _configs():
+    return draw_configs("02.4", _build_config, len(_SETUPS))
+
+
+def _setup(cfg):
+    """A fresh MLP, the configuration's optimizer over it, and a batch (x, y)."""
+    dtype = cfg["dtype"]
+    with seeded(cfg["seed"]):
+        model = nn.Sequential(nn.Linear(cfg["features"], 4, dtype=dtype), nn.Tanh(),
+                              nn.Linear(4, 1, dtype=dtype))
+        x = torch.randn(cfg["batch"], cfg["features"], dtype=dtype)
+        y = torch.randn(cfg["batch"], 1, dtype=dtype)
+    optimizer = getattr(torch.optim, cfg["optimizer"])(model.parameters(), **cfg["options"])
+    return model, optimizer, x, y
+
+
+STEPS_02_4 = 3
+
+
+def _trajectory(step_fn, cfg):
+    """Run ``STEPS_02_4`` calls of ``step_fn`` on a fresh set-up; return the params after each."""
+    model, opt, x, y = _setup(cfg)
     out = []
     with torch.enable_grad():  # whatever the notebook, or a previous run, has set
-        for _ in range(steps):
-            if label is None:
-                step_fn(model, opt, x, y, n_micro)
-            else:  # learner code: safe call; model and optimizer may change, x and y not
-                call(lambda model, optimizer, x, y: step_fn(model, optimizer, x, y, n_micro),
-                     model, opt, x, y, name=label, may_modify=("model", "optimizer"))
+        for _ in range(STEPS_02_4):
+            step_fn(model, opt, x, y, cfg["n_micro"])
             out.append({n: p.detach().clone() for n, p in model.named_parameters()})
     return out
+
+
+def _sizes_text(sizes):
+    return "[" + ", ".join(map(str, sizes)) + "]"
+
+
+def _run(invoke, cfg):
+    """The learner's (or a variant's) trajectory; also checks which batches reached the model."""
+    model, opt, x, y = _setup(cfg)
+    n_micro = cfg["n_micro"]
+    wanted = [len(c) for c in x.chunk(n_micro)]
+    seen = []
+    model.register_forward_pre_hook(lambda module, args: seen.append(len(args[0])))
+    out = []
+    with torch.enable_grad():
+        for _ in range(STEPS_02_4):
+            seen.clear()
+            invoke(model, opt, x, y, n_micro)
+            if not seen:
+                fail(f"with {cfg.label}: the `model` you were given never ran: did your step "
+                     "use another model, e.g. the notebook's global one? Use the arguments.")
+            if not any(seen[i:i + len(wanted)] == wanted for i in range(len(seen))):
+                if len(seen) == 1 and seen[0] == len(x):
+                    fail(f"with {cfg.label}: your step ran the model once, on the whole batch: "
+                         "that is the big-batch step itself. The exercise is to get the same "
+                         "step from n_micro micro-batches, x.chunk(n_micro), one backward() each.")
+                hint = ("x.split(k) makes pieces of k samples each, x.chunk(k) makes k pieces. "
+                        if seen == [len(c) for c in x.split(n_micro)] else "")
+                fail(f"with {cfg.label}: your step ran the model on micro-batches of "
+                     f"{_sizes_text(seen)} samples; n_micro={n_micro} micro-batches of this batch "
+                     f"are {_sizes_text(wanted)} (x.chunk(n_micro)). {hint}Use the argument "
+                     "`n_micro`, not a fixed number.")
+            out.append({n: p.detach().clone() for n, p in model.named_parameters()})
+    start = _setup(cfg)[0]
+    if all(torch.equal(out[0][n], p.detach()) for n, p in start.named_parameters()):
+        fail(f"with {cfg.label}: your step did not change the parameters: call "
+             "`optimizer.step()` after the backward() calls, on the `optimizer` you were given.")
+    return out
+
+
+def _otherwise(mismatch, cfg):
+    return ("clear once, backward() each micro-batch loss divided by n_micro, step once, with "
+            "the `optimizer` you were given (this run uses another optimizer than the lesson's: "
+            "an answer that builds its own, or updates the parameters by hand, differs here).")
+
+
+SPEC_02_4 = Spec(
+    configs=_configs, reference=lambda cfg: _trajectory(_big_batch_step, cfg), run=_run,
+    mistakes=_MISTAKES_02_4, otherwise=_otherwise, may_modify=(0, 1),
+    compare=lambda got, expected: first_mismatch(got, expected, reference="one big-batch step",
+                                                 check_dtype=True),
+    success=(f"{STEPS_02_4} accumulated steps match {STEPS_02_4} big-batch steps in all {{n}} "
+             "configurations: SGD, SGD with momentum and Nesterov, Adam and RMSprop, 1 to 5 "
+             "micro-batches, float32 and float64."))
 
 
 @exercise("02.4", title="Gradient accumulation over micro-batches", solution=accumulated_step,
@@ -347,26 +455,4 @@ def _trajectory(step_fn, batch, n_micro, steps, *, label=None):
           ])
 def grade_accumulation(accumulated_step):
     """02.4: ``accumulated_step(model, optimizer, x, y, n_micro)`` equals one big-batch step."""
-    label = "`accumulated_step`"
-    expect_callable(accumulated_step, "accumulated_step")
-    steps = 3
-    for batch, n_micro in ((8, 4), (6, 2)):
-        got = _trajectory(accumulated_step, batch, n_micro, steps, label=label)
-        expected = _trajectory(_big_batch_step, batch, n_micro, steps)
-        start = _trajectory(lambda *args: None, batch, n_micro, 1)[0]
-        if all(torch.equal(got[0][n], start[n]) for n in start):
-            fail(f"{label} did not change the parameters: call optimizer.step() after the "
-                 "backward() calls.")
-        mismatch = first_mismatch(got, expected, reference="one big-batch step")
-        if mismatch is None:
-            continue
-        where = str(mismatch)
-        for wrong, cause in _WRONG_LOOPS:
-            replay = _trajectory(wrong, batch, n_micro, steps)
-            if first_mismatch(got, replay, rtol=1e-9, atol=1e-12) is None:
-                fail(f"with a batch of {batch} in {n_micro} micro-batches, your run {where}: "
-                     f"{cause}.")
-        fail(f"with a batch of {batch} in {n_micro} micro-batches, your run {where}. Clear once, "
-             "backward() each micro-batch loss divided by n_micro, step once.")
-    return correct("three accumulated steps match three big-batch steps (float64, to 1e-12), "
-                   "for 4 micro-batches of 2 and 2 micro-batches of 3.")
+    return grade_spec(SPEC_02_4, accumulated_step, name="accumulated_step")

@@ -4,9 +4,11 @@
   loss of 0.01 on the ravine within 50 steps, and the range must be nearly the widest one.
 - 03.2 ``w_after_two, buffer_after_two``: one parameter, two steps of
   ``torch.optim.SGD(lr=0.1, momentum=0.9, dampening=0.75)`` predicted by hand.
-- 03.3 ``sgd_momentum_step``: one step of SGD with momentum, dampening, Nesterov and
-  maximize for one tensor, run next to ``torch.optim.SGD`` for six steps on a weight and a
-  bias, in four settings, with the learning rate halved after step 3.
+- 03.3 ``sgd_momentum_step``: one step of SGD with momentum, dampening, Nesterov, weight
+  decay and maximize for one tensor, run next to ``torch.optim.SGD`` for five steps in 24
+  configurations drawn at check time: every combination of the flags (twice), momentum,
+  dampening, weight decay and lr drawn away from the lesson's values, float32 and float64,
+  shapes from 0-dim to 3-D, zero, negative and large gradients, lr halved after step 3.
 
 Every reference is torch itself. When an answer is wrong, the grader runs the known wrong
 variants of the exercise (buffer started at zero, the paper's lr inside the buffer,
@@ -22,8 +24,9 @@ from types import MappingProxyType
 
 import torch
 
-from ._core import (Reject, _function_label, as_plain, call, correct, exercise, expect_callable,
-                    expect_number, expect_tensor, fail, first_mismatch, fmt, incorrect)
+from ._core import (Reject, as_plain, correct, exercise, expect_number, expect_tensor, fail,
+                    first_mismatch, fmt, incorrect)
+from ._engine import Mistake, Spec, config, draw_configs, flag_grid, grade_spec
 
 F64 = torch.float64
 
@@ -230,7 +233,8 @@ def _diagnose_value(value, expected, mistakes, name):
             "w_2 = w_1 − lr·b_2.")
 
 
-@exercise("03.2", title="Predict two steps with momentum", solution=_PREDICT_SOLUTION, hints=[
+@exercise("03.2", title="Predict two steps with momentum", solution=_PREDICT_SOLUTION,
+          prediction=_torch_two_steps, hints=[
     "Step 1: the gradient 2(w − 3) at w = 1 is −4. torch's first buffer is this gradient "
     "itself (dampening is not applied on the first step), and w moves by −lr·b_1.",
     "Step 2: a new gradient at the new w, then b_2 = momentum·b_1 + (1 − dampening)·g_2 "
@@ -253,9 +257,12 @@ def grade_two_steps(w_after_two, buffer_after_two):
 
 # ----------------------------------------------------------------------------- 03.3
 
-def sgd_momentum_step(param, grad, momentum_buffer, *, lr, momentum, dampening, nesterov, maximize):
+def sgd_momentum_step(param, grad, momentum_buffer, *, lr, momentum, dampening, nesterov,
+                      weight_decay, maximize):
     """Return (param, momentum_buffer) after one step of torch.optim.SGD with momentum > 0."""
     g = -grad if maximize else grad                          # g_t (a new tensor: grad stays untouched)
+    if weight_decay != 0:
+        g = g + weight_decay * param                         # g_t + λ θ_{t−1}, after the sign of maximize
     if momentum_buffer is None:
         momentum_buffer = g.clone()                          # b_1 = g_1, no dampening
     else:
@@ -264,65 +271,60 @@ def sgd_momentum_step(param, grad, momentum_buffer, *, lr, momentum, dampening, 
     return param - lr * step, momentum_buffer                # θ_t = θ_{t−1} − lr · step
 
 
-_NAMES = ("weight", "bias")
-_START = MappingProxyType({"weight": (0.5, -1.0, 2.0), "bias": (0.3,)})
-STEP_LRS = (0.1, 0.1, 0.1, 0.05, 0.05, 0.05)  # halved after step 3, as a scheduler would
-# (label, hyperparameters): each setting exposes other mistakes, in this order.
-SETTINGS = (
-    ("momentum=0.9", _frozen(momentum=0.9, dampening=0.0, nesterov=False, maximize=False)),
-    ("momentum=0.8, dampening=0.3", _frozen(momentum=0.8, dampening=0.3, nesterov=False, maximize=False)),
-    ("momentum=0.9, nesterov=True", _frozen(momentum=0.9, dampening=0.0, nesterov=True, maximize=False)),
-    ("momentum=0.7, maximize=True", _frozen(momentum=0.7, dampening=0.0, nesterov=False, maximize=True)),
-)
+STEPS = 5
+# The gradient fed at each step: a zero gradient (the buffer must still decay), all
+# negative, and entries of very different sizes.
+GRAD_KINDS = ("normal", "zero", "negative", "normal", "mixed")
+# Every combination of the flags that interact (nesterov needs dampening 0, as in torch).
+FLAGS = tuple(f for f in flag_grid(nesterov=(False, True), maximize=(False, True),
+                                   dampening=(False, True), weight_decay=(False, True))
+              if not (f["nesterov"] and f["dampening"]))
 
 
-def _data():
-    """Eight points for a linear model y ≈ x·weight + bias, from a private generator."""
-    gen = torch.Generator().manual_seed(3)
-    x = torch.randn(8, 3, generator=gen, dtype=F64)
-    y = x @ torch.tensor([1.0, 2.0, -1.0], dtype=F64) + 0.5 + 0.1 * torch.randn(8, generator=gen, dtype=F64)
-    return x, y
+def _build_config(draw, i):
+    """Configuration ``i``: the i-th flag combination, everything else drawn."""
+    flags = FLAGS[i % len(FLAGS)]
+    large = i % 4 == 3  # gradients of about 1e4 (in float64: float32 would round away the test)
+    hyper = {"momentum": draw.uniform(0.5, 0.95), "nesterov": flags["nesterov"],
+             "dampening": draw.uniform(0.1, 0.6) if flags["dampening"] else 0.0,
+             "weight_decay": draw.uniform(0.01, 0.2) if flags["weight_decay"] else 0.0,
+             "maximize": flags["maximize"]}
+    shape = draw.shape()
+    dtype = F64 if large else draw.dtype()
+    lr = draw.uniform(0.02, 0.3)
+    param = draw.tensor(shape, dtype)
+    grads = tuple(draw.tensor(shape, dtype, "large" if large and kind == "normal" else kind)
+                  for kind in GRAD_KINDS)
+    options = ", ".join([f"momentum={hyper['momentum']:g}"]
+                        + [f"{k}={hyper[k]:g}" for k in ("dampening", "weight_decay") if hyper[k]]
+                        + [f"{k}=True" for k in ("nesterov", "maximize") if hyper[k]])
+    label = (f"{options}, lr={lr:g} halved after step 3, a {dtype} parameter of shape "
+             f"{tuple(shape)}{' and gradients of about 1e4' if large else ''}")
+    return config(label, hyper=MappingProxyType(hyper), lrs=(lr,) * 3 + (lr / 2,) * (STEPS - 3),
+                  param=param, grads=grads)
 
 
-def _objective(params, data, maximize):
-    """The mean squared error, negated when maximizing (so that climbing it fits the data)."""
-    x, y = data
-    loss = ((x @ params["weight"] + params["bias"] - y) ** 2).mean()
-    return -loss if maximize else loss
+def _configs():
+    return draw_configs("03.3", _build_config, 2 * len(FLAGS))
 
 
-def _gradients(params, data, maximize):
-    leaves = {n: p.detach().clone().requires_grad_(True) for n, p in params.items()}
-    with torch.enable_grad():
-        _objective(leaves, data, maximize).backward()
-    return {n: leaves[n].grad for n in _NAMES}
-
-
-def _snapshot(params, buffers):
-    out = {n: params[n].detach().clone() for n in _NAMES}
-    out.update({f"momentum_buffer of {n}": buffers[n].detach().clone() for n in _NAMES})
-    return out
-
-
-def _torch_run(hyper):
-    """torch.optim.SGD's weight, bias and momentum buffers after each of the steps."""
-    data = _data()
-    params = {n: torch.tensor(_START[n], dtype=F64, requires_grad=True) for n in _NAMES}
-    opt = torch.optim.SGD([params[n] for n in _NAMES], lr=STEP_LRS[0], **hyper)
+def _torch_run(cfg):
+    """torch.optim.SGD's momentum_buffer and parameter after each step."""
+    param = cfg["param"].clone().requires_grad_(True)
+    opt = torch.optim.SGD([param], lr=cfg["lrs"][0], **cfg["hyper"])
     steps = []
-    with torch.enable_grad():
-        for lr in STEP_LRS:
-            opt.param_groups[0]["lr"] = lr
-            opt.zero_grad()
-            _objective(params, data, hyper["maximize"]).backward()
-            opt.step()
-            steps.append(_snapshot(params, {n: opt.state[params[n]]["momentum_buffer"] for n in _NAMES}))
+    for lr, grad in zip(cfg["lrs"], cfg["grads"]):
+        opt.param_groups[0]["lr"] = lr
+        param.grad = grad.clone()
+        opt.step()
+        steps.append({"momentum_buffer": opt.state[param]["momentum_buffer"].clone(),
+                      "param": param.detach().clone()})
     return steps
 
 
-def _unpack(result, name, step):
-    """Check the learner's (param, momentum_buffer) for tensor ``name`` at ``step``."""
-    where = f"at step {step} (for the {name})"
+def _unpack(result, step, shape):
+    """Check the (param, momentum_buffer) returned at ``step``."""
+    where = f"at step {step}"
     if not isinstance(result, (tuple, list)) or len(result) != 2:
         what = (f"{len(result)} values" if isinstance(result, (tuple, list))
                 else f"a {type(result).__name__}")
@@ -332,56 +334,50 @@ def _unpack(result, name, step):
     if buf is None:
         fail(f"`sgd_momentum_step` returned None as the momentum_buffer {where}: with momentum > 0 "
              "torch keeps a buffer from the first step on (a copy of the first gradient).")
-    shape = (len(_START[name]),)
     for label, value in (("param", param), ("momentum_buffer", buf)):
         expect_tensor(value, f"the {label} returned {where}", shape=shape)
-        if value.dtype != F64:
-            fail(f"the {label} returned {where} has dtype {value.dtype}; keep the float64 of "
-                 "the inputs (compute with them, not with torch.tensor(...)).")
     return param, buf
 
 
-def _learner_run(sgd_momentum_step, hyper):
-    """Run the learner's function on the weight and the bias; stop with feedback on bad output."""
-    data = _data()
-    params = {n: torch.tensor(_START[n], dtype=F64) for n in _NAMES}
-    buffers = {n: None for n in _NAMES}
-    steps = []
-    for step, lr in enumerate(STEP_LRS, start=1):
-        grads = _gradients(params, data, hyper["maximize"])
-        for name in _NAMES:
-            grad = grads[name].clone()
-            old = None if buffers[name] is None else buffers[name].clone()
-            try:  # wrapped so that param and buffer may change whatever the learner names them
-                result = call(lambda param, grad, momentum_buffer, **kwargs:
-                              sgd_momentum_step(param, grad, momentum_buffer, **kwargs),
-                              params[name].clone(), grad, old, lr=lr, **hyper, returns=object,
-                              name=_function_label(sgd_momentum_step),
-                              may_modify=("param", "momentum_buffer"))
-            except Reject as rej:
-                if "argument `grad`" in rej.feedback.message:
-                    raise Reject(dataclasses.replace(rej.feedback, message=(
-                        rej.feedback.message + " In an optimizer `grad` is `p.grad`, which "
-                        "other code still reads: for maximize write `g = -grad`, not "
-                        "`grad.neg_()`."))) from None
-                raise
-            param, buf = _unpack(result, name, step)
-            if buf.untyped_storage().data_ptr() == grad.untyped_storage().data_ptr():
-                fail(f"at step {step} the momentum_buffer you return is the `grad` tensor itself, "
-                     "not a copy: in an optimizer the next backward() adds into p.grad and would "
-                     "change the buffer too. Start it with `grad.clone()` (torch does).")
-            params[name], buffers[name] = param.detach().clone(), buf.detach().clone()
-        steps.append(_snapshot(params, buffers))
+def _run(invoke, cfg):
+    """Run a step function (the learner's, through ``call``, or a variant) for STEPS steps."""
+    param, buf, steps = cfg["param"].clone(), None, []
+    for step, (lr, grad) in enumerate(zip(cfg["lrs"], cfg["grads"]), start=1):
+        grad = grad.clone()
+        try:
+            result = invoke(param.clone(), grad, None if buf is None else buf.clone(),
+                            lr=lr, **cfg["hyper"])
+        except Reject as rej:
+            if "argument `grad`" in rej.feedback.message:
+                raise Reject(dataclasses.replace(rej.feedback, message=(
+                    rej.feedback.message + " In an optimizer `grad` is `p.grad`, which "
+                    "other code still reads: for maximize write `g = -grad`, not "
+                    "`grad.neg_()`."))) from None
+            raise
+        param, buf = _unpack(result, step, cfg["param"].shape)
+        if buf.untyped_storage().data_ptr() == grad.untyped_storage().data_ptr():
+            fail(f"at step {step} the momentum_buffer you return is the `grad` tensor itself, "
+                 "not a copy: in an optimizer the next backward() adds into p.grad and would "
+                 "change the buffer too. Start it with `grad.clone()` (torch does).")
+        param, buf = param.detach().clone(), buf.detach().clone()
+        steps.append({"momentum_buffer": buf, "param": param})
     return steps
 
 
 def _variant(mistake):
-    """``sgd_momentum_step`` with one mistake switched on (used to diagnose answers)."""
+    """``sgd_momentum_step`` with one mistake switched on (the table below names them)."""
 
-    def step_fn(param, grad, buf, *, lr, momentum, dampening, nesterov, maximize):
-        g = -grad if maximize and mistake not in ("maximize ignored", "maximize at the end") else grad
+    def step_fn(param, grad, buf, *, lr, momentum, dampening, nesterov, weight_decay, maximize):
+        flip = maximize and mistake not in ("maximize ignored", "maximize at the end")
+        g = -grad if flip else grad
+        decay = {"weight decay sign": -weight_decay}.get(mistake, weight_decay)
+        if mistake == "maximize after weight decay":
+            g = grad + weight_decay * param
+            g = -g if maximize else g
+        elif mistake not in ("weight decay ignored", "weight decay on the step"):
+            g = g + decay * param
         if mistake == "lr fixed":
-            lr = STEP_LRS[0]
+            lr = 0.1
         if mistake == "momentum fixed":
             momentum = 0.9
         scale = {"no dampening": 1.0, "dampening as d": dampening}.get(mistake, 1 - dampening)
@@ -395,18 +391,23 @@ def _variant(mistake):
             buf = g.clone()
         else:
             buf = momentum * buf + scale * g
+        step = buf
         if nesterov:
             step = {"nesterov along buffer": buf,
-                    "nesterov (1 + momentum) buffer": (1 + momentum) * buf}.get(mistake, g + momentum * buf)
-        else:
-            step = buf
+                    "nesterov (1 + momentum) buffer": (1 + momentum) * buf,
+                    "nesterov from raw grad": grad + momentum * buf}.get(mistake, g + momentum * buf)
+        if mistake == "weight decay on the step":
+            step = step + weight_decay * param
         sign = +1.0 if (maximize and mistake in ("maximize at the end", "maximize twice")) else -1.0
-        return param + sign * lr * step, buf
+        new_param = param + sign * lr * step
+        return (buf, new_param) if mistake == "swapped" else (new_param, buf)
 
     return step_fn
 
 
-_MISTAKES = (
+_MESSAGES = (
+    ("swapped",
+     "the two results are swapped: return `(param, momentum_buffer)`, the parameter first."),
     ("zero buffer",
      "the first buffer is (1 − dampening)·g_1, as if it started at zero: torch starts it at the "
      "first gradient itself, `momentum_buffer = g.clone()`, and applies dampening from step 2."),
@@ -428,7 +429,7 @@ _MISTAKES = (
     ("momentum fixed",
      "these are the numbers for momentum=0.9: use the `momentum` argument."),
     ("lr fixed",
-     "the step ignores the new lr (0.05 from step 4): use the `lr` argument at every step."),
+     "these are the numbers for lr=0.1: use the `lr` argument, at every step."),
     ("nesterov along buffer",
      "this is plain momentum: with nesterov=True torch first updates the buffer, then steps along "
      "g + momentum·buffer. (Stepping along the updated buffer, or along g + momentum·(the old "
@@ -436,6 +437,9 @@ _MISTAKES = (
     ("nesterov (1 + momentum) buffer",
      "the Nesterov step is (1 + momentum)·buffer; torch's is g + momentum·buffer: the gradient "
      "once, plus the momentum of the buffer."),
+    ("nesterov from raw grad",
+     "the Nesterov term uses `grad` as it came in; torch uses g, the gradient after maximize has "
+     "negated it and weight decay has been added: g + momentum·buffer."),
     ("maximize ignored",
      "with maximize=True the parameters should climb: torch negates the gradient first, "
      "g = −grad, then proceeds as when minimizing."),
@@ -445,51 +449,60 @@ _MISTAKES = (
     ("maximize twice",
      "the sign is flipped twice, so the parameters descend: negate the gradient once "
      "(g = −grad) and then step param − lr·buffer as usual."),
+    ("maximize after weight decay",
+     "maximize negates the weight-decay term too: torch negates the gradient first and then adds "
+     "weight_decay·param, so the decay still pulls the parameters towards 0."),
+    ("weight decay ignored",
+     "weight_decay is missing: torch adds weight_decay·param to the gradient before the buffer "
+     "sees it."),
+    ("weight decay sign",
+     "weight decay has the wrong sign: torch adds +weight_decay·param to the gradient (the "
+     "gradient of (weight_decay/2)·‖param‖²)."),
+    ("weight decay on the step",
+     "weight decay is applied to the step, after the buffer (which is decoupled weight decay, "
+     "AdamW's param·(1 − lr·weight_decay)); SGD's weight_decay adds weight_decay·param to the "
+     "gradient before the buffer sees it, so it goes through the momentum buffer too."),
 )
 
-_GENERIC = MappingProxyType({
-    "param": "the buffer is right, so look at the step: param − lr·buffer, or "
-             "param − lr·(g + momentum·buffer) with nesterov=True.",
-    "buffer": "check the buffer: a copy of g at the first step, then "
-              "momentum·buffer + (1 − dampening)·g, with g = −grad when maximize=True.",
-})
+MISTAKES_03_3 = tuple(Mistake(name, _variant(name), message) for name, message in _MESSAGES)
 
 
-def _first_difference(got, expected):
-    """The earliest Mismatch over the four tensors (params before buffers at the same step)."""
-    best = None
-    for key in expected[0]:
-        m = first_mismatch([s[key] for s in got], [s[key] for s in expected])
-        if m is not None and (best is None or m.step < best.step):
-            best = dataclasses.replace(m, name=key)
-    return best
+def _otherwise(mismatch, cfg):
+    if "dtype" in mismatch.detail:
+        return ("keep the parameter's dtype: compute with the tensors you are given (not "
+                "torch.tensor(...) or torch.zeros(..., dtype=torch.float64)), so that a float32 "
+                "parameter gets a float32 buffer, as in torch.")
+    if mismatch.name == "param":
+        return ("the buffer is right at this step, so look at the step itself: "
+                "param − lr·buffer, or param − lr·(g + momentum·buffer) with nesterov=True.")
+    return ("check the buffer: a copy of g at the first step, then "
+            "momentum·buffer + (1 − dampening)·g, with g = −grad when maximize=True and "
+            "weight_decay·param added after that.")
+
+
+def _compare(got, expected):
+    """The first difference, named "momentum_buffer" or "param", dtypes included."""
+    m = first_mismatch(got, expected, check_dtype=True)
+    return None if m is None else dataclasses.replace(m, name=m.name.removeprefix("param ").strip("'"))
+
+
+SPEC_03_3 = Spec(
+    configs=_configs, reference=_torch_run, run=_run, mistakes=MISTAKES_03_3, compare=_compare,
+    otherwise=_otherwise, returns=object, may_modify=(0, 2),
+    success=("the momentum buffer and the parameter match torch.optim.SGD at all "
+             f"{STEPS} steps in all {{n}} configurations: every combination of nesterov, "
+             "maximize, dampening and weight_decay, float32 and float64, shapes from 0-dim to "
+             "3-D, zero, negative and large gradients, and an lr that changes."))
 
 
 @exercise("03.3", title="SGD with momentum from scratch", solution=sgd_momentum_step, hints=[
-    "Start with g = -grad if maximize else grad (a new tensor). With no buffer yet, the buffer "
-    "is a copy of g (`g.clone()`): no dampening on the first step.",
+    "Start with g = -grad if maximize else grad (a new tensor), then add weight_decay * param. "
+    "With no buffer yet, the buffer is a copy of g (`g.clone()`): no dampening on the first step.",
     "Later steps: buffer = momentum * buffer + (1 - dampening) * g. The step is the buffer, or "
     "g + momentum * buffer with nesterov=True.",
     "Return `param - lr * step, buffer`: lr stays outside the buffer (torch's convention).",
 ])
 def grade_sgd_momentum_step(sgd_momentum_step):
     """sgd_momentum_step(param, grad, momentum_buffer, *, lr, momentum, dampening, nesterov,
-    maximize) must match torch.optim.SGD in every setting, at every step."""
-    expect_callable(sgd_momentum_step, "sgd_momentum_step")
-    for label, hyper in SETTINGS:
-        expected = _torch_run(hyper)
-        got = _learner_run(sgd_momentum_step, hyper)
-        mismatch = _first_difference(got, expected)
-        if mismatch is None:
-            continue
-        cause = None
-        for mistake, text in _MISTAKES:
-            if _first_difference(got, _learner_run(_variant(mistake), hyper)) is None:
-                cause = text
-                break
-        if cause is None:
-            cause = _GENERIC["buffer" if mismatch.name.startswith("momentum_buffer") else "param"]
-        return incorrect(f"with {label}: {mismatch}: {cause}")
-    return correct(f"weight, bias and both momentum buffers match torch.optim.SGD at all "
-                   f"{len(STEP_LRS)} steps in all {len(SETTINGS)} settings (momentum, dampening, "
-                   "Nesterov, maximize), also after lr changes.")
+    weight_decay, maximize) must match torch.optim.SGD in every configuration, at every step."""
+    return grade_spec(SPEC_03_3, sgd_momentum_step, name="sgd_momentum_step")

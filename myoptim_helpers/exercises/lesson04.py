@@ -9,23 +9,16 @@ names the one the learner's answer matches.
 
 import dataclasses
 import functools
-import types
+import math
 
 import torch
 
-from ._core import (_type_names, call, correct, exercise, expect_number, expect_tensor, fail,
-                    first_mismatch, incorrect, seeded)
+from ._core import (_type_names, call, correct, exercise, expect_tensor, fail, first_mismatch,
+                    incorrect, seeded, tolerance)
+from ._engine import Draw, Mistake, Spec, config, draw_configs, grade_spec, seed_of
+from ._grading import expect_plain_number, expect_result_tensor
 
 F64 = torch.float64
-
-
-def _as_tensor_result(result, label):
-    """Return ``result`` as a float tensor: a tensor as is, a list of numbers/0-d tensors stacked."""
-    if isinstance(result, (list, tuple)) and result and all(
-            isinstance(v, (int, float, torch.Tensor)) and not isinstance(v, bool) for v in result):
-        if all(not isinstance(v, torch.Tensor) or v.numel() == 1 for v in result):
-            return torch.stack([torch.as_tensor(v, dtype=F64).reshape(()) for v in result])
-    return expect_tensor(result, label, finite=False)
 
 
 def _matching_variant(got, variants, run):
@@ -82,15 +75,30 @@ _EMA_MISTAKES = (
      "and divide only the value you output."),
 )
 
-# Two cases: a noisy constant (as in the lesson) and a short ramp with another beta, so
-# that a hard-coded beta=0.9 or a length-specific answer is caught.
-_EMA_CASES = ((0.9, 10, 2.0), (0.5, 6, -1.0))
+def _ema_configs():
+    """The configurations 04.1 is graded on, drawn once per check from a seed of the key:
+    betas away from the lesson's 0.9, lengths down to one value, float32 and float64, and
+    values that are zero, negative or large."""
+    rng = Draw(seed_of("04.1"))
+    configs = [(0.9, 10, F64, "noisy", 0)]
+    for i, (n, dtype, kind) in enumerate(((6, F64, "ramp"), (1, torch.float32, "noisy"),
+                                          (12, torch.float32, "large"), (7, F64, "zeros"))):
+        beta = rng.choice((0.5, 0.3, 0.75, 0.97, 0.6, 0.85))
+        configs.append((beta, n, dtype, kind, i + 1))
+    return configs
 
 
-def _ema_inputs(beta, n, level, seed):
+def _ema_inputs(n, dtype, kind, seed):
     with seeded(seed):
-        return level + 0.5 * torch.randn(n, dtype=F64) + 0.1 * torch.arange(n, dtype=F64)
+        noise = torch.randn(n, dtype=F64)
+    t = torch.arange(n, dtype=F64)
+    values = {"noisy": 2.0 + 0.5 * noise, "ramp": -1.0 + 0.5 * noise + 0.1 * t,
+              "large": 1e4 * noise, "zeros": torch.where(t % 3 == 0, 0.0, -3.0 * noise)}[kind]
+    return values.to(dtype)
 
+
+def _dtype_text(dtype):
+    return str(dtype).replace("torch.", "")
 
 def _closed_form_ema(values, beta):
     """Return m̂_t = Σ_i (1 − β)·β^(t−i)·x_i / (1 − β^t) for every t: the reference, computed
@@ -111,37 +119,51 @@ def _closed_form_ema(values, beta):
 ])
 def grade_bias_corrected_ema(bias_corrected_ema):
     """bias_corrected_ema(values, beta) must return m_t / (1 − beta**t) after every value."""
-    for seed, (beta, n, level) in enumerate(_EMA_CASES):
-        values = _ema_inputs(beta, n, level, seed)
+    configs = _ema_configs()
+    for beta, n, dtype, kind, seed in configs:
+        values = _ema_inputs(n, dtype, kind, seed)
+        setting = f"beta = {beta} and {n} {_dtype_text(dtype)} value{'s' if n > 1 else ''}"
         result = call(bias_corrected_ema, values, beta, returns=object)
-        got = _as_tensor_result(result, "the value returned by `bias_corrected_ema`")
+        got = expect_result_tensor(result, "the value returned by `bias_corrected_ema`")
         if tuple(got.shape) != (n,):
             fail(f"for {n} values `bias_corrected_ema` returned shape {tuple(got.shape)}; "
                  f"return one corrected average per value, shape ({n},).")
-        expected = _closed_form_ema(values, beta)
-        if got.dtype != F64:
-            # Compared at 1e-12, float32 rounding would be reported as a wrong formula.
+        expected = _closed_form_ema(values.to(F64), beta).to(dtype)
+        if got.dtype != dtype:
+            # Compared at the tolerance of another dtype, rounding would be reported as a wrong formula.
             close = got.is_floating_point() and first_mismatch(
-                list(got.detach()), list(expected.to(got.dtype))) is None
-            fail(f"`bias_corrected_ema` returned a {got.dtype} tensor"
-                 f"{' (its values are right to that precision)' if close else ''}; keep the "
-                 "float64 of `values`: `torch.tensor(list_of_floats)` makes float32, "
+                list(got.detach().to(F64)), list(expected.to(F64)),
+                **dict(zip(("rtol", "atol"), tolerance(torch.float32)))) is None
+            fail(f"for {_dtype_text(dtype)} values `bias_corrected_ema` returned a {got.dtype} "
+                 f"tensor{' (its values are right to that precision)' if close else ''}; keep "
+                 "the dtype of `values`: `torch.tensor(list_of_floats)` makes float32, "
                  "`torch.stack(outputs)` keeps the dtype.")
         got = got.detach()
-        mismatch = first_mismatch(list(got), list(expected), reference="the bias-corrected average")
+        # float32 rounds each term of the average; where large values cancel, the error is
+        # relative to the values, not to the (smaller) average: scale atol by them.
+        scale = {} if dtype == F64 else {"rtol": 1e-5, "atol": 1e-5 * max(1.0, float(values.abs().max()))}
+        mismatch = first_mismatch(list(got), list(expected), reference="the bias-corrected average",
+                                  **scale)
         if mismatch is None:
             continue
         cause = _matching_variant(list(got), _EMA_MISTAKES, lambda v: list(v(values, beta)))
         if cause is None and beta != 0.9 and first_mismatch(
-                list(got), list(_closed_form_ema(values, 0.9))) is None:
+                list(got), list(_closed_form_ema(values.to(F64), 0.9).to(dtype))) is None:
             cause = "this is the answer for beta = 0.9: use the `beta` argument."
+        if cause is None and dtype == F64 and first_mismatch(
+                list(got), list(expected), **dict(zip(("rtol", "atol"), tolerance(torch.float32)))) is None:
+            cause = ("the formula is right, but the values are right only to float32 precision: "
+                     "the running average is kept in float32 somewhere (`torch.tensor(0.0)` and "
+                     "`torch.zeros(n)` are float32); start from `0.0` or use `dtype=values.dtype`.")
         if cause is None and not bool(torch.isfinite(got).all()):
             cause = "it contains NaN or inf: is there a division by zero?"
-        fail(f"with beta = {beta}: {mismatch}: "
+        fail(f"with {setting}: {mismatch}: "
              + (cause or "update m_t = beta·m_(t−1) + (1 − beta)·x_t from m_0 = 0, "
                          "then output m_t / (1 − beta**t)."))
-    return correct("your averages equal m_t / (1 − beta**t) at every step, for beta = 0.9 and 0.5: "
-                   "no bias towards the starting 0.")
+    betas = ", ".join(f"{c[0]:g}" for c in configs)
+    return correct(f"your averages equal m_t / (1 − beta**t) at every step, in {len(configs)} "
+                   f"configurations (beta = {betas}; float32 and float64; 1 to 12 values, zero, "
+                   "negative and large): no bias towards the starting 0.")
 
 
 # ----------------------------------------------------------------------------- 04.2
@@ -156,13 +178,18 @@ def _adam_step(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps):
     return param, exp_avg, exp_avg_sq
 
 
+_LESSON_HYPER = {"lr": 0.05, "betas": (0.8, 0.99), "eps": 1e-3}   # the lesson's former checker's
+
+
 def _adam_variant(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps, *, correct1=True,
                   correct2=True, eps_at="outside", beta_for_v=2, step_offset=0, square=True,
                   root=True, sign=-1, store_corrected=False, momentum=True, order="pmv",
-                  defaults=False):
+                  defaults=False, lesson=False):
     """One Adam step with one mistake switched on (used to diagnose answers)."""
     if defaults:
         lr, betas, eps = 1e-3, (0.9, 0.999), 1e-8
+    if lesson:
+        lr, betas, eps = _LESSON_HYPER["lr"], _LESSON_HYPER["betas"], _LESSON_HYPER["eps"]
     beta1, beta2 = betas
     beta_v = beta2 if beta_for_v == 2 else beta1
     t = step + step_offset
@@ -228,45 +255,85 @@ _ADAM_MISTAKES = (
      "use the `lr`, `betas` and `eps` arguments."),
 )
 
-# Hyperparameters away from the defaults (so ignoring an argument shows) and an eps large
-# enough that where it sits changes the numbers well above float64 rounding.
-ADAM_HYPER = types.MappingProxyType({"lr": 0.05, "betas": (0.8, 0.99), "eps": 1e-3})
-ADAM_STEPS = 6
-ADAM_START = (-1.2, 1.0)
-_NAMES = ("exp_avg", "exp_avg_sq", "param")
+STEP_SHAPES = ((), (3,), (2, 3), (4,), (2,))
+STEPS_PER_CONFIG = 5
+_GRAD_SCALES = (1.0, 1e3, 1e-2, 30.0, 1.0)
 
 
-def _valley(p):
-    """A small Rosenbrock valley: gradients of different sizes in x and y that change every step."""
-    return (1 - p[0]) ** 2 + 10 * (p[1] - p[0] ** 2) ** 2
+def _step_config(draw, i, *, weight_decay=False):
+    """Configuration ``i`` of a step-function exercise (04.2, 05.2): a 0-d to 2-D start in
+    float64 or float32, gradients that are zero, negative, tiny or large, and hyperparameters
+    away from the lesson's and from torch's defaults."""
+    shape, dtype, scale = STEP_SHAPES[i], (torch.float32 if i % 2 else F64), _GRAD_SCALES[i]
+    hyper = {"lr": draw.choice((0.3, 0.02, 0.1, 0.007, 0.2)),
+             "betas": (draw.choice((0.5, 0.6, 0.8, 0.95)), draw.choice((0.9, 0.95, 0.99, 0.999))),
+             "eps": draw.choice((0.1, 1e-3, 0.01, 0.05)) * scale}
+    if weight_decay:
+        hyper["weight_decay"] = draw.choice((0.5, 0.1, 0.3, 0.05))
+    start = draw.tensor(shape, F64).to(dtype)
+    grads = []
+    for t in range(STEPS_PER_CONFIG):
+        g = scale * draw.tensor(shape, F64)
+        if g.dim() and t in (0, 3):
+            g.view(-1)[0] = 0.0        # a coordinate with no gradient: exp_avg_sq stays 0 there
+        grads.append(g.to(dtype))
+    place = "0-d" if not shape else f"shape {shape}"
+    settings = ", ".join(f"{k}={v}" for k, v in hyper.items())
+    return config(f"a {_dtype_text(dtype)} parameter ({place}), {settings}", start=start,
+                  grads=tuple(grads), hyper=hyper, offset=i * STEPS_PER_CONFIG)
 
 
-def _grad_at(param):
-    p = param.detach().clone().requires_grad_(True)
-    with torch.enable_grad():
-        _valley(p).backward()
-    return p.grad
+def step_configs(key, *, weight_decay=False):
+    """The configurations of a step-function exercise, drawn from seeds fixed by ``key``."""
+    return draw_configs(key, functools.partial(_step_config, weight_decay=weight_decay),
+                        len(STEP_SHAPES))
 
 
-def _torch_adam_steps():
-    """Return torch.optim.Adam's param, exp_avg and exp_avg_sq after each of ADAM_STEPS steps."""
-    p = torch.tensor(ADAM_START, dtype=F64, requires_grad=True)
-    opt = torch.optim.Adam([p], **ADAM_HYPER)
+def torch_steps(optimizer_class, cfg):
+    """Return torch's param, exp_avg and exp_avg_sq after each step of ``cfg``."""
+    p = cfg["start"].clone().requires_grad_(True)
+    opt = optimizer_class([p], **cfg["hyper"])
     steps = []
-    with torch.enable_grad():
-        for _ in range(ADAM_STEPS):
-            opt.zero_grad()
-            _valley(p).backward()
-            opt.step()
-            state = opt.state[p]
-            steps.append({"param": p.detach().clone(), "exp_avg": state["exp_avg"].clone(),
-                          "exp_avg_sq": state["exp_avg_sq"].clone()})
+    for grad in cfg["grads"]:
+        p.grad = grad.clone()
+        opt.step()
+        state = opt.state[p]
+        steps.append({"param": p.detach().clone(), "exp_avg": state["exp_avg"].clone(),
+                      "exp_avg_sq": state["exp_avg_sq"].clone()})
     return steps
 
 
-def _unpack_adam_result(result, step, function="adam_step"):
-    """Check that a step function returned (param, exp_avg, exp_avg_sq) as float64 tensors of
-    shape (2,); return detached copies. (Lesson 05's AdamW exercise uses it too.)"""
+def own_counter(step_function):
+    """The mistake of counting steps oneself: ``step_function`` fed a counter that never
+    starts again (:func:`run_step_function` adds the configuration's offset to ``step``)."""
+    return functools.partial(step_function, _own_counter=True)
+
+
+def run_step_function(invoke, cfg, function="adam_step"):
+    """Call ``invoke(param, grad, exp_avg, exp_avg_sq, step, *hyperparameters)`` at every step
+    of ``cfg`` from zero moments and check what it returns; stop after a non-finite result."""
+    counter = isinstance(invoke, functools.partial) and invoke.keywords.get("_own_counter")
+    if counter:
+        invoke = invoke.func
+    param = cfg["start"].clone()
+    exp_avg, exp_avg_sq = torch.zeros_like(param), torch.zeros_like(param)
+    steps = []
+    for step, grad in enumerate(cfg["grads"], start=1):
+        result = invoke(param, grad.clone(), exp_avg, exp_avg_sq,
+                        step + (cfg["offset"] if counter else 0), *cfg["hyper"].values())
+        param, exp_avg, exp_avg_sq = _unpack_adam_result(result, step, function, cfg)
+        steps.append({"param": param, "exp_avg": exp_avg, "exp_avg_sq": exp_avg_sq})
+        if not all(bool(torch.isfinite(t).all()) for t in (param, exp_avg, exp_avg_sq)):
+            break
+    return steps
+
+
+_NAMES = ("exp_avg", "exp_avg_sq", "param")
+
+
+def _unpack_adam_result(result, step, function, cfg):
+    """Check that a step function returned (param, exp_avg, exp_avg_sq) as tensors of the
+    parameter's shape and dtype; return detached copies."""
     label = f"the value `{function}` returned at step {step}"
     if not isinstance(result, (tuple, list)) or len(result) != 3:
         what = (f"{len(result)} values" if isinstance(result, (tuple, list))
@@ -274,35 +341,16 @@ def _unpack_adam_result(result, step, function="adam_step"):
         fail(f"`{function}` should return three tensors (param, exp_avg, exp_avg_sq); "
              f"it returned {what}.")
     out = []
+    start = cfg["start"]
     for name, value in zip(("param", "exp_avg", "exp_avg_sq"), result):
-        expect_tensor(value, f"{name} in {label}", shape=(2,), finite=False)
-        if value.dtype != F64:
-            fail(f"{name} in {label} has dtype {value.dtype}; keep the float64 of the inputs "
-                 "(build new tensors from them, not with torch.tensor(...)).")
+        expect_tensor(value, f"{name} in {label} (with {cfg.label})", shape=start.shape,
+                      finite=False)
+        if value.dtype != start.dtype:
+            fail(f"{name} in {label} has dtype {value.dtype} for a {start.dtype} "
+                 "parameter; keep the dtype of the inputs (build new tensors from them: "
+                 "`torch.tensor(...)` and `torch.zeros(shape)` make float32).")
         out.append(value.detach().clone())
     return out
-
-
-def _run_adam_step(adam_step, learner=False):
-    """Run ``adam_step`` ADAM_STEPS times on the valley; stop after a non-finite result."""
-    param = torch.tensor(ADAM_START, dtype=F64)
-    exp_avg = torch.zeros(2, dtype=F64)
-    exp_avg_sq = torch.zeros(2, dtype=F64)
-    lr, betas, eps = ADAM_HYPER["lr"], ADAM_HYPER["betas"], ADAM_HYPER["eps"]
-    steps = []
-    for step in range(1, ADAM_STEPS + 1):
-        grad = _grad_at(param)
-        if learner:
-            result = call(adam_step, param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps,
-                          returns=object)
-            param, exp_avg, exp_avg_sq = _unpack_adam_result(result, step)
-        else:
-            param, exp_avg, exp_avg_sq = adam_step(param, grad, exp_avg, exp_avg_sq, step,
-                                                   lr, betas, eps)
-        steps.append({"param": param, "exp_avg": exp_avg, "exp_avg_sq": exp_avg_sq})
-        if not all(bool(torch.isfinite(t).all()) for t in (param, exp_avg, exp_avg_sq)):
-            break
-    return steps
 
 
 def _first_named_mismatch(got, expected):
@@ -315,6 +363,28 @@ def _first_named_mismatch(got, expected):
     return best
 
 
+def step_spec(key, function, optimizer_class, mistakes, causes, success):
+    """The engine's :class:`Spec` of a step-function exercise: ``mistakes`` are ``(variant,
+    message)`` rows, ``causes`` the advice per first differing tensor when none matches."""
+    def otherwise(mismatch, cfg):
+        if mismatch.got is not None and not math.isfinite(mismatch.got):
+            return ("a value became NaN or inf; is there a division by zero (a coordinate "
+                    "whose gradient is 0 has exp_avg_sq = 0)?")
+        return causes[mismatch.name]
+
+    return Spec(configs=lambda: step_configs(key, weight_decay=function == "adamw_step"),
+                reference=functools.partial(torch_steps, optimizer_class),
+                run=functools.partial(run_step_function, function=function),
+                mistakes=[Mistake(f"mistake {i}", variant, message)
+                          for i, (variant, message) in enumerate(mistakes)],
+                otherwise=otherwise, success=success, returns=object,
+                compare=_first_named_mismatch)
+
+
+_OWN_COUNTER_MESSAGE = ("your step counter does not start again at 1 for a new parameter: "
+                        "use the `step` argument, not a count of your own.")
+
+
 @exercise("04.2", title="One Adam step from scratch", solution=_adam_step, hints=[
     "Two running averages first: exp_avg with beta1 and grad, exp_avg_sq with beta2 and grad * grad.",
     "Then the bias corrections with the step number (1 at the first step): "
@@ -324,24 +394,21 @@ def _first_named_mismatch(got, expected):
 ])
 def grade_adam_step(adam_step):
     """adam_step(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps) must match torch.optim.Adam."""
-    expected = _torch_adam_steps()
-    got = _run_adam_step(adam_step, learner=True)
-    mismatch = _first_named_mismatch(got, expected)
-    if mismatch is None:
-        return correct(f"param, exp_avg and exp_avg_sq match torch.optim.Adam at all {ADAM_STEPS} "
-                       "steps (lr=0.05, betas=(0.8, 0.99), eps=1e-3).")
-    for variant, cause in _ADAM_MISTAKES:
-        if _first_named_mismatch(got, _run_adam_step(variant)) is None:
-            return incorrect(f"{mismatch}: {cause}")
-    if not all(bool(torch.isfinite(t).all()) for t in got[-1].values()):
-        return incorrect(f"{mismatch}: a value became NaN or inf; is there a division by zero?")
-    causes = {
-        "exp_avg": "check exp_avg = beta1 · exp_avg + (1 − beta1) · grad.",
-        "exp_avg_sq": "check exp_avg_sq = beta2 · exp_avg_sq + (1 − beta2) · grad².",
-        "param": "the moments are right, so look at the update: "
-                 "param − lr · m̂ / (sqrt(v̂) + eps), with m̂ and v̂ bias-corrected by beta**step.",
-    }
-    return incorrect(f"{mismatch}: {causes[mismatch.name]}")
+    return grade_spec(_ADAM_SPEC, adam_step, name="`adam_step`")
+
+
+_ADAM_SPEC = step_spec(
+    "04.2", "adam_step", torch.optim.Adam,
+    ((own_counter(_adam_step), _OWN_COUNTER_MESSAGE),) + _ADAM_MISTAKES
+    + ((_v(lesson=True), "these are the numbers of lr=0.05, betas=(0.8, 0.99), eps=1e-3 whatever "
+                         "the arguments: use the `lr`, `betas` and `eps` arguments."),),
+    {"exp_avg": "check exp_avg = beta1 · exp_avg + (1 − beta1) · grad.",
+     "exp_avg_sq": "check exp_avg_sq = beta2 · exp_avg_sq + (1 − beta2) · grad².",
+     "param": "the moments are right, so look at the update: "
+              "param − lr · m̂ / (sqrt(v̂) + eps), with m̂ and v̂ bias-corrected by beta**step."},
+    "param, exp_avg and exp_avg_sq match torch.optim.Adam at every step of {n} configurations "
+    "(0-d to 2-D, float32 and float64, zero and large gradients, hyperparameters drawn at "
+    "check time).")
 
 
 # ----------------------------------------------------------------------------- 04.3
@@ -369,7 +436,7 @@ def _adam_on_surface(lr, optimizer=torch.optim.Adam):
 ])
 def grade_adam_lr(adam_lr):
     """Adam with lr=adam_lr must bring Beale's function below LR_TARGET in LR_STEPS steps."""
-    lr = expect_number(adam_lr, "adam_lr")
+    lr = expect_plain_number(adam_lr, "adam_lr")
     if lr < 0:
         return incorrect(f"torch.optim.Adam rejects it: ValueError: Invalid learning rate: {adam_lr}")
     if lr == 0:

@@ -8,14 +8,16 @@ comparison, the same Adam mistakes, plus the mistakes that belong to weight deca
 """
 
 import functools
-import types
 
 import torch
 from torch import nn
 
-from ._core import _type_names, call, correct, exercise, expect_number, fail, incorrect, seeded
-from .lesson04 import (F64, _ADAM_MISTAKES, _adam_variant, _first_named_mismatch, _grad_at,
-                       _unpack_adam_result, _valley)
+from ._core import _type_names, call, correct, exercise, fail, seeded
+from ._engine import Draw, seed_of
+from ._grading import expect_plain_number
+from ._engine import grade_spec
+from .lesson04 import (F64, _ADAM_MISTAKES, _OWN_COUNTER_MESSAGE, _adam_variant, own_counter,
+                       step_spec)
 
 # ----------------------------------------------------------------------------- 05.3
 
@@ -52,7 +54,10 @@ def _checker_models():
     with seeded(0):
         small = nn.Sequential(nn.Linear(4, 8, dtype=F64), nn.LayerNorm(8, dtype=F64),
                               nn.Linear(8, 1, dtype=F64))
-        return [_CheckerNet(), small]
+    # frozen parameters (a frozen layer, a frozen norm bias) belong in no group
+    small[0].weight.requires_grad_(False)
+    small[1].bias.requires_grad_(False)
+    return [_CheckerNet(), small]
 
 
 def _shape(p):
@@ -62,7 +67,9 @@ def _shape(p):
 def _groups_of(result):
     """Return the learner's groups as a list of (index, dict) with 'params' as a list."""
     if isinstance(result, torch.optim.Optimizer):
-        result = result.param_groups
+        fail(f"`param_groups` returned {_type_names(type(result))}; return the list of groups "
+             "itself (the optimizer fills every group with its own lr, betas, ...), so that "
+             "the caller builds the optimizer: `torch.optim.AdamW(param_groups(model, 0.1), lr=...)`.")
     if isinstance(result, dict):
         fail("`param_groups` returned one dict; return a list of groups, e.g. "
              "[{'params': decay, 'weight_decay': weight_decay}, {'params': no_decay, "
@@ -96,6 +103,11 @@ def _check_groups(result, model, weight_decay):
     groups = _groups_of(result)
     where = {}
     for i, group in groups:
+        extra = sorted(set(group) - {"params", "weight_decay"}, key=str)
+        if extra:
+            fail(f"group {i} sets {', '.join(map(repr, extra))}, which the exercise did not ask "
+                 f"for: a key in a param group overrides the optimizer's own setting for that "
+                 "group. Give each group only 'params' and 'weight_decay'.")
         for p in group["params"]:
             if id(p) not in names:
                 fail(f"group {i} holds a tensor of {_shape(p)} that is not a parameter of the "
@@ -105,7 +117,12 @@ def _check_groups(result, model, weight_decay):
                 fail(f"{names[id(p)]} appears{same}: each parameter belongs to exactly one "
                      "group (torch raises ValueError otherwise).")
             where[id(p)] = i
-    missing = [n for n, p in model.named_parameters() if id(p) not in where]
+    frozen = [n for n, p in model.named_parameters() if not p.requires_grad and id(p) in where]
+    if frozen:
+        fail(f"{', '.join(frozen)} {'is' if len(frozen) == 1 else 'are'} frozen "
+             "(requires_grad=False) but in a group: leave frozen parameters out, "
+             "`[p for p in model.parameters() if p.requires_grad]`.")
+    missing = [n for n, p in model.named_parameters() if p.requires_grad and id(p) not in where]
     if missing:
         fail(f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} in no group: "
              "the optimizer would never train "
@@ -116,6 +133,8 @@ def _check_groups(result, model, weight_decay):
                  "(0.01 for AdamW): set it explicitly, 'weight_decay': 0.0 for the group "
                  "without decay.")
     for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
         i = where[id(p)]
         wd = dict(groups)[i]["weight_decay"]
         if p.dim() >= 2 and wd == 0:
@@ -143,8 +162,10 @@ def _check_groups(result, model, weight_decay):
 ])
 def grade_param_groups(param_groups):
     """param_groups(model, weight_decay) must split the model's parameters nanoGPT's way."""
+    rng = Draw(seed_of("05.3"))
+    decays = [rng.choice((0.1, 0.05, 0.3, 0.02)) for _ in range(2)]
     for model in _checker_models():
-        for weight_decay in (0.1, 0.05):
+        for weight_decay in decays:
             flags = [(name, p.requires_grad) for name, p in model.named_parameters()]
             result = call(param_groups, model, weight_decay, returns=object)
             for name, flag in flags:
@@ -152,9 +173,10 @@ def grade_param_groups(param_groups):
                     fail(f"`param_groups` changed `requires_grad` of {name}: sort the parameters "
                          "into groups; freezing them would stop them training at all.")
             _check_groups(result, model, weight_decay)
-    return correct("every tensor with 2+ dimensions is decayed with the `weight_decay` you "
-                   "pass, every bias and norm weight has weight_decay=0.0, each parameter "
-                   "exactly once (checked on a model with an embedding, a conv and two norms).")
+    return correct("every trainable tensor with 2+ dimensions is decayed with the `weight_decay` "
+                   "you pass, every bias and norm weight has weight_decay=0.0, each parameter "
+                   "exactly once, frozen ones in no group (4 configurations: a model with an "
+                   "embedding, a conv and two norms, and one with frozen layers, two weight decays).")
 
 
 # ----------------------------------------------------------------------------- 05.1
@@ -221,7 +243,10 @@ _ADAMW_MISTAKES = (
 _PREDICT_ATOL = 1e-6   # eps changes Adam's first step by about lr·eps/|g| = 1e-8
 
 
-@exercise("05.1", title="Predict one step: L2 vs decoupled decay", solution=_PREDICTION, hints=[
+@exercise("05.1", title="Predict one step: L2 vs decoupled decay", solution=_PREDICTION,
+          prediction=lambda: tuple(_torch_one_step(cls) for cls in
+                                   (torch.optim.SGD, torch.optim.Adam, torch.optim.AdamW)),
+          hints=[
     "SGD and Adam with weight_decay see the gradient g' = g + λθ = −0.3 + 0.2·2.0. AdamW sees g "
     "alone and multiplies θ by 1 − lr·λ first.",
     "Adam's first step (bias-corrected) is lr · m̂ / (√v̂ + ε) with m̂ = g', v̂ = g'²: a step of "
@@ -235,15 +260,20 @@ def grade_prediction(theta_sgd, theta_adam, theta_adamw):
             ("theta_adamw", theta_adamw, torch.optim.AdamW, "AdamW(weight_decay=0.2)",
              _ADAMW_MISTAKES)]
     for name, answer, cls, label, mistakes in rows:
-        got = expect_number(answer, name)
+        got = expect_plain_number(answer, name)
         expected = _torch_one_step(cls)
         if abs(got - expected) <= _PREDICT_ATOL:
             continue
+        # Never the expected number: copied back, it would reach ✓ without the reasoning.
         for value, cause in mistakes:
             if abs(got - value) <= _PREDICT_ATOL:
-                fail(f"{name} = {got:.6g}, but torch's {label} gives {expected:.6g}: {cause}")
-        fail(f"{name} = {got:.6g}, but torch's {label} gives {expected:.6g}. Write the step "
-             "out: gradient seen by the optimizer, decay, update.")
+                fail(f"{name} = {got:.6g} is not what torch's {label} gives: {cause}")
+        direction = "too high" if got > expected else "too low"
+        moved = ("θ should move up from 2.0" if expected > THETA else "θ should move down from 2.0")
+        wrong_way = (got - THETA) * (expected - THETA) < 0
+        fail(f"{name} = {got:.6g} is {direction} for torch's {label}"
+             f"{': ' + moved + ', yours moves the other way' if wrong_way else ''}. Write the "
+             "step out: the gradient the optimizer sees, the decay, the update.")
     return correct("SGD: 1.99, Adam: 1.9 (its L2 gradient 0.1 points the other way from the "
                    "loss gradient), AdamW: 2.06. Same weight_decay, three different steps.")
 
@@ -305,48 +335,26 @@ _ADAMW_STEP_MISTAKES = _DECAY_MISTAKES + tuple(
     (_w(adam=dict(variant.keywords)), cause) for variant, cause in _ADAM_MISTAKES
 )
 
-ADAMW_HYPER = types.MappingProxyType(
-    {"lr": 0.05, "betas": (0.8, 0.99), "eps": 1e-3, "weight_decay": 0.5})
-ADAMW_STEPS = 6
-ADAMW_START = (-1.2, 1.0)
 
 
-def _torch_adamw_steps():
-    """Return torch.optim.AdamW's param, exp_avg and exp_avg_sq after each of ADAMW_STEPS steps."""
-    p = torch.tensor(ADAMW_START, dtype=F64, requires_grad=True)
-    opt = torch.optim.AdamW([p], **ADAMW_HYPER)
-    steps = []
-    with torch.enable_grad():
-        for _ in range(ADAMW_STEPS):
-            opt.zero_grad()
-            _valley(p).backward()
-            opt.step()
-            state = opt.state[p]
-            steps.append({"param": p.detach().clone(), "exp_avg": state["exp_avg"].clone(),
-                          "exp_avg_sq": state["exp_avg_sq"].clone()})
-    return steps
+def _adamw_lesson_numbers(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps, weight_decay):
+    """AdamW with the lesson's hyperparameters, whatever the arguments."""
+    return _adamw_variant(param, grad, exp_avg, exp_avg_sq, step, 0.05, (0.8, 0.99), 1e-3, 0.5)
 
 
-def _run_adamw_step(adamw_step, learner=False):
-    """Run ``adamw_step`` ADAMW_STEPS times on lesson 04's valley; stop after a non-finite result."""
-    param = torch.tensor(ADAMW_START, dtype=F64)
-    exp_avg = torch.zeros(2, dtype=F64)
-    exp_avg_sq = torch.zeros(2, dtype=F64)
-    h = ADAMW_HYPER
-    steps = []
-    for step in range(1, ADAMW_STEPS + 1):
-        grad = _grad_at(param)
-        args = (param, grad, exp_avg, exp_avg_sq, step, h["lr"], h["betas"], h["eps"],
-                h["weight_decay"])
-        if learner:
-            result = call(adamw_step, *args, returns=object)
-            param, exp_avg, exp_avg_sq = _unpack_adam_result(result, step, "adamw_step")
-        else:
-            param, exp_avg, exp_avg_sq = adamw_step(*args)
-        steps.append({"param": param, "exp_avg": exp_avg, "exp_avg_sq": exp_avg_sq})
-        if not all(bool(torch.isfinite(t).all()) for t in (param, exp_avg, exp_avg_sq)):
-            break
-    return steps
+_ADAMW_SPEC = step_spec(
+    "05.2", "adamw_step", torch.optim.AdamW,
+    ((own_counter(_adamw_step), _OWN_COUNTER_MESSAGE),) + _ADAMW_STEP_MISTAKES
+    + ((_adamw_lesson_numbers, "these are the numbers of lr=0.05, betas=(0.8, 0.99), eps=1e-3, "
+                               "weight_decay=0.5 whatever the arguments: use the `lr`, `betas`, "
+                               "`eps` and `weight_decay` arguments."),),
+    {"exp_avg": "check exp_avg = beta1 · exp_avg + (1 − beta1) · grad (no decay term in it).",
+     "exp_avg_sq": "check exp_avg_sq = beta2 · exp_avg_sq + (1 − beta2) · grad².",
+     "param": "the moments are right, so look at the parameter: param · (1 − lr · "
+              "weight_decay) first, then − lr · m̂ / (sqrt(v̂) + eps)."},
+    "param, exp_avg and exp_avg_sq match torch.optim.AdamW at every step of {n} configurations "
+    "(0-d to 2-D, float32 and float64, zero and large gradients, lr and weight_decay drawn "
+    "at check time).")
 
 
 @exercise("05.2", title="One AdamW step from scratch", solution=_adamw_step, hints=[
@@ -358,21 +366,4 @@ def _run_adamw_step(adamw_step, learner=False):
 def grade_adamw_step(adamw_step):
     """adamw_step(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps, weight_decay) must
     match torch.optim.AdamW."""
-    expected = _torch_adamw_steps()
-    got = _run_adamw_step(adamw_step, learner=True)
-    mismatch = _first_named_mismatch(got, expected)
-    if mismatch is None:
-        return correct(f"param, exp_avg and exp_avg_sq match torch.optim.AdamW at all "
-                       f"{ADAMW_STEPS} steps (lr=0.05, weight_decay=0.5).")
-    for variant, cause in _ADAMW_STEP_MISTAKES:
-        if _first_named_mismatch(got, _run_adamw_step(variant)) is None:
-            return incorrect(f"{mismatch}: {cause}")
-    if not all(bool(torch.isfinite(t).all()) for t in got[-1].values()):
-        return incorrect(f"{mismatch}: a value became NaN or inf; is there a division by zero?")
-    causes = {
-        "exp_avg": "check exp_avg = beta1 · exp_avg + (1 − beta1) · grad (no decay term in it).",
-        "exp_avg_sq": "check exp_avg_sq = beta2 · exp_avg_sq + (1 − beta2) · grad².",
-        "param": "the moments are right, so look at the parameter: param · (1 − lr · "
-                 "weight_decay) first, then − lr · m̂ / (sqrt(v̂) + eps).",
-    }
-    return incorrect(f"{mismatch}: {causes[mismatch.name]}")
+    return grade_spec(_ADAMW_SPEC, adamw_step, name="`adamw_step`")

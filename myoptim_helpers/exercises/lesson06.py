@@ -8,13 +8,14 @@
   :func:`signum_update`.
 - 06.4 ``lion_update``: Lion (Chen et al., 2023), checked against :func:`lion_update`.
 
-One harness grades every optimizer. It builds its own float64 parameters (``w`` and ``b``
-take part in the loss, ``frozen`` never gets a gradient), runs the learner's optimizer and
-the reference side by side for a few steps, and compares parameters and state after every
-step. An update function is run inside a trusted class, so its mistakes are told apart from
-the class's. The loss at step ``t`` is a quadratic bowl plus a fixed "noise" term
-``n_t · θ``, so gradients change sign from step to step, as with minibatches: without that,
-a sign-based optimizer hides most mistakes. When a run differs, the grader runs the known
+One harness (:mod:`._optimizer_runs`) grades every optimizer. It builds its own parameters
+(``w``, ``b`` and a 0-d ``s`` take part in the loss, ``frozen`` never gets a gradient;
+float64 or float32), runs the learner's optimizer and the reference side by side for a few
+steps, and compares parameters and state after every step. An update function is run
+inside a trusted class, so its mistakes are told apart from the class's. The loss at step
+``t`` is a quadratic bowl plus a fixed "noise" term ``n_t · θ``, so gradients change sign
+from step to step, as with minibatches (without that, a sign-based optimizer hides most
+mistakes), and some gradients are exactly zero (where sign(0) = 0 matters). When a run differs, the grader runs the known
 wrong variants of the exercise and names the one the learner's numbers match.
 
 :class:`Signum` and :class:`Lion` (with their update functions) are the reference
@@ -24,27 +25,21 @@ demonstrations.
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
-import io
-import pickle
 from types import MappingProxyType
-from typing import Callable
 
 import torch
-from torch.optim import Optimizer
 
-from ._core import (
-    _type_names, Reject, call, correct, exercise, expect_callable, expect_finite, expect_number,
-    expect_tensor, fail, first_mismatch, fmt,
-    is_stub, not_attempted,
-)
+from ._core import (_type_names, Reject, call, correct, exercise, expect_callable, expect_number,
+                    fail, first_mismatch, fmt)
+from ._engine import Draw, seed_of
+from ._optimizer_runs import (_Case, _UpdateSpec, _grade_optimizer_class, _grade_update_function,
+                              _parameter_names, _variant, _with_advice)
 
 __all__ = ["momentum_update", "MomentumSGD", "make_closure", "signum_update", "Signum",
-           "lion_update", "Lion"]
+           "lion_update", "Lion", "sign_method_runs"]
 
 _DTYPE = torch.float64
-_STEPS = 6
 
 
 # ----------------------------------------------------------------------------- reference solutions
@@ -220,535 +215,14 @@ class Lion(torch.optim.Optimizer):
         return loss
 
 
-# ----------------------------------------------------------------------------- the toy problem
-
-def _generator(seed):
-    return torch.Generator().manual_seed(seed)
-
-
-def _fresh_params(seed=0):
-    """Return ``{"w": (3, 2), "b": (2,), "frozen": (4,)}``: float64 leaves that require grad."""
-    g = _generator(seed)
-    shapes = {"w": (3, 2), "b": (2,), "frozen": (4,)}
-    return {name: torch.randn(*shape, generator=g, dtype=_DTYPE).requires_grad_()
-            for name, shape in shapes.items()}
-
-
-def _loss_terms(seed=1, steps=_STEPS):
-    """Return curvature, centre and per-step noise for ``w`` and ``b`` (``frozen`` is never used)."""
-    g = _generator(seed)
-    terms = {}
-    for name, shape in (("w", (3, 2)), ("b", (2,))):
-        curvature = 0.5 + 1.5 * torch.rand(*shape, generator=g, dtype=_DTYPE)
-        centre = torch.randn(*shape, generator=g, dtype=_DTYPE)
-        noise = torch.randn(steps, *shape, generator=g, dtype=_DTYPE)
-        terms[name] = (curvature, centre, noise)
-    return terms
-
-
-def _loss(params, t):
-    """The loss at step ``t``: ``sum 0.5 a (θ - c)^2 + n_t · θ`` over ``w`` and ``b``."""
-    terms = _loss_terms()
-    total = 0
-    for name, (a, c, noise) in terms.items():
-        p = params[name]
-        total = total + (0.5 * a * (p - c) ** 2).sum() + (noise[t % len(noise)] * p).sum()
-    return total
-
-
-@dataclasses.dataclass(frozen=True)
-class _Case:
-    """One configuration: constructor kwargs and, optionally, how to group the parameters."""
-
-    label: str
-    kwargs: dict
-    groups: Callable | None = None
-
-    def param_groups(self, params):
-        if self.groups is None:
-            return [params["w"], params["b"], params["frozen"]]
-        return self.groups(params)
-
-
-@dataclasses.dataclass
-class _Run:
-    """What happened in one run: parameters and state after every step."""
-
-    params: list   # per step: {name: tensor}
-    state: list    # per step: {name: {key: tensor}}
-
-
-def _snapshot(params, opt):
-    values = {n: p.detach().clone() for n, p in params.items()}
-    names = {id(p): n for n, p in params.items()}
-    state = {}
-    for p, s in opt.state.items():
-        if isinstance(p, torch.Tensor) and id(p) in names:
-            state[names[id(p)]] = {k: (v.detach().clone() if isinstance(v, torch.Tensor) else v)
-                                   for k, v in s.items()}
-    return values, state
-
-
-def _backward(params, t):
-    for p in params.values():
-        p.grad = None
-    _loss(params, t).backward()
-
-
-def _reference_run(make, case, steps=_STEPS, start=0, params=None, opt=None):
-    """Run a trusted optimizer (torch's, a reference or a variant) and record every step."""
-    params = _fresh_params() if params is None else params
-    opt = make(case.param_groups(params), **case.kwargs) if opt is None else opt
-    run = _Run([], [])
-    for t in range(start, start + steps):
-        _backward(params, t)
-        opt.step()
-        values, state = _snapshot(params, opt)
-        run.params.append(values)
-        run.state.append(state)
-    return run
-
-
-# ----------------------------------------------------------------------------- running learner classes
-
-# Exception text → the likely cause, appended to the one-line error message.
-_STEP_ADVICE = (
-    ("leaf Variable that requires grad is being used in an in-place operation",
-     "decorate `step` with `@torch.no_grad()` so the in-place update is not recorded by autograd."),
-    ("NoneType",
-     "a parameter without a gradient has `p.grad is None`: skip it with `if p.grad is None: continue`."),
-    ("does not require grad and does not have a grad_fn",
-     "`step` runs under `@torch.no_grad()`, so the closure's `backward()` needs "
-     "`with torch.enable_grad(): loss = closure()`."),
-    ("positional argument but 2 were given",
-     "give `step` an optional closure: `def step(self, closure=None):`."),
-    ("object has no attribute 'param_groups'",
-     "call `super().__init__(params, defaults)` at the end of `__init__`."),
-    ("must match the size of tensor",
-     "is some state shared between parameters (kept in the group dict instead of `self.state[p]`)?"),
-)
-
-
-# The same, for an update function run inside the trusted class.
-_FUNCTION_ADVICE = (
-    ("NoneType",
-     "on the first step the buffer is None: create it first (`torch.zeros_like(param)`, or "
-     "`grad.clone()` for torch's SGD)."),
-    ("leaf Variable that requires grad is being used in an in-place operation",
-     "the optimizer calls your function under `torch.no_grad()`; did it switch gradients back on?"),
-)
-
-
-def _with_advice(reject, table=_STEP_ADVICE):
-    message = reject.feedback.message
-    for needle, advice in table:
-        if needle in message:
-            return Reject(dataclasses.replace(reject.feedback,
-                                              message=f"{message.rstrip('.')}. Likely cause: {advice}"))
-    return reject
-
-
-def _construct(cls, groups, kwargs):
-    args = ", ".join(["params"] + [f"{k}={v!r}" for k, v in kwargs.items()])
-    try:
-        # torch's add_param_group fills the defaults into the group dicts it is given
-        return call(cls, groups, name=f"`{cls.__name__}({args})`",
-                    may_modify=_parameter_names(cls), **kwargs)
-    except Reject as rej:
-        raise _with_advice(rej) from None
-
-
-def _learner_step(opt, closure=None, label=None):
-    label = label or f"`{type(opt).__name__}.step`"
-    table = _FUNCTION_ADVICE if isinstance(opt, _Wrapped) else _STEP_ADVICE
-    try:
-        if closure is None:
-            return call(opt.step, name=label)
-        return call(opt.step, closure, name=label)
-    except Reject as rej:
-        raise _with_advice(rej, table) from None
-
-
-def _learner_run(cls, case, steps=_STEPS, start=0, params=None, opt=None, label=None):
-    """Run the learner's optimizer on the toy problem, checking each step's side effects.
-
-    ``label`` names the learner's code in messages (the class's ``step`` by default).
-    """
-    params = _fresh_params() if params is None else params
-    opt = _construct(cls, case.param_groups(params), case.kwargs) if opt is None else opt
-    label = label or f"`{cls.__name__}.step`"
-    run = _Run([], [])
-    for t in range(start, start + steps):
-        _backward(params, t)
-        grads = {n: p.grad.clone() for n, p in params.items() if p.grad is not None}
-        frozen = params["frozen"].detach().clone()
-        _learner_step(opt, label=label)
-        for n, g in grads.items():
-            if params[n].grad is None or not torch.equal(params[n].grad, g):
-                fail(f"{label} changed `{n}.grad` (step {t + 1}, with {case.label}): read the "
-                     "gradient, never modify it; use out-of-place operations such as "
-                     "`grad.add(...)`, `grad.mul(...)` or a new tensor.")
-        if not torch.equal(params["frozen"].detach(), frozen):
-            fail(f"{label} changed a parameter whose `.grad` is None (step {t + 1}): "
-                 "skip it with `if p.grad is None: continue`, as torch does.")
-        _expect_no_aliasing(opt, params, label)
-        values, state = _snapshot(params, opt)
-        for n, v in values.items():
-            expect_finite(v, f"after step {t + 1} (with {case.label}), param '{n}'")
-        if state.get("frozen"):
-            fail(f"{label} created state {sorted(state['frozen'])} for a parameter whose "
-                 "`.grad` is None: create state lazily, inside the loop, after the "
-                 "`p.grad is None` check.")
-        run.params.append(values)
-        run.state.append(state)
-    return run
-
-
-def _expect_no_aliasing(opt, params, label):
-    """A state tensor must not share memory with its parameter's gradient (or the parameter)."""
-    for n, p in params.items():
-        for key, value in opt.state.get(p, {}).items():
-            if not isinstance(value, torch.Tensor):
-                continue
-            ptr = value.untyped_storage().data_ptr()
-            if p.grad is not None and ptr == p.grad.untyped_storage().data_ptr():
-                fail(f"{label} keeps `{n}.grad` itself as state['{key}']: the next `zero_grad()` "
-                     "or `backward()` would overwrite your state. Store a copy, "
-                     "`grad.clone()` (torch does the same).")
-            if ptr == p.untyped_storage().data_ptr():
-                fail(f"{label} keeps the parameter `{n}` itself as state['{key}']: store a new "
-                     "tensor (`torch.zeros_like(p)` or a `.clone()`).")
-
-
-def _expect_optimizer_class(answer, name):
-    """Stop unless ``answer`` is a subclass of torch.optim.Optimizer whose methods are not stubs."""
-    if isinstance(answer, Optimizer):
-        fail(f"pass the class `{name}` itself, not an instance: `check(..., {name})` "
-             "without parentheses.")
-    if not isinstance(answer, type):
-        fail(f"`{name}` should be a class (a subclass of torch.optim.Optimizer), "
-             f"got {type(answer).__name__}.")
-    if not issubclass(answer, Optimizer):
-        fail(f"`{answer.__name__}` must subclass torch.optim.Optimizer: "
-             f"`class {answer.__name__}(torch.optim.Optimizer):`.")
-    # torch wraps `step` in a hook wrapper the first time the class is instantiated;
-    # look through it, so an empty `step` is still recognised as a stub.
-    for attr in ("__init__", "step"):
-        method = _unwrap(getattr(answer, attr))
-        if method is _unwrap(getattr(Optimizer, attr)):
-            fail(f"`{answer.__name__}` does not define `{attr}`: write "
-                 f"`def {attr}(self, ...)` in the class.")
-        if is_stub(method):
-            raise Reject(not_attempted(f"`{answer.__name__}.{attr}` still has an empty body: "
-                                       "write its code, then run this cell again."))
-
-
-def _unwrap(fn):
-    while hasattr(fn, "__wrapped__"):
-        fn = fn.__wrapped__
-    return fn
-
-
-def _expect_validation(cls, rows):
-    """Each row ``(kwargs, message)``: ``cls(params, **kwargs)`` must raise torch's ValueError."""
-    for kwargs, message in rows:
-        args = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
-        p = torch.zeros(2, dtype=_DTYPE, requires_grad=True)
-        try:
-            cls([p], **kwargs)
-        except ValueError as exc:
-            if str(exc) != message:
-                fail(f"`{cls.__name__}(params, {args})` raised ValueError({str(exc)!r}); "
-                     f"torch's words are ValueError({message!r}).")
-            continue
-        except Exception as exc:  # noqa: BLE001 - reported to the learner
-            fail(f"`{cls.__name__}(params, {args})` raised {type(exc).__name__} "
-                 f"({str(exc).strip().splitlines()[0] if str(exc).strip() else ''}); "
-                 f"expected ValueError({message!r}).")
-        fail(f"`{cls.__name__}(params, {args})` should raise ValueError({message!r}) "
-             "before calling `super().__init__`, as torch's optimizers do; it raised nothing.")
-
-
-def _expect_defaults(cls, defaults):
-    p = torch.zeros(2, dtype=_DTYPE, requires_grad=True)
-    opt = _construct(cls, [p], {})
-    group = opt.param_groups[0]
-    for key, value in defaults.items():
-        if key not in group:
-            fail(f"`{cls.__name__}(params)` has no '{key}' in its param group: put every "
-                 "hyperparameter in the `defaults` dict you pass to `super().__init__`.")
-        got = group[key]
-        got = tuple(got) if isinstance(value, tuple) and isinstance(got, (list, tuple)) else got
-        if got != value:
-            fail(f"the default {key} should be {value!r}, got {got!r}.")
-
-
-def _state_text(state):
-    return ", ".join(f"'{k}'" for k in sorted(state)) or "nothing"
-
-
-def _compare_runs(name, case, got, expected, reference, diagnose):
-    """Stop at the first step where params or state differ; ``diagnose(kind)`` adds the cause."""
-    m = first_mismatch(got.params, expected.params, reference=reference)
-    if m is not None:
-        cause = diagnose("params")
-        fail(f"with {case.label}: {m}{': ' + cause if cause else '.'}")
-    for step, (g_state, e_state) in enumerate(zip(got.state, expected.state), start=1):
-        for pname, e_entries in e_state.items():
-            g_entries = g_state.get(pname, {})
-            for key, e_val in e_entries.items():
-                if key not in g_entries:
-                    fail(f"with {case.label}: after step {step}, `self.state` of param '{pname}' "
-                         f"holds {_state_text(g_entries)}; {reference} keeps '{key}'. "
-                         f"Store it as `self.state[p]['{key}']`: `state_dict()` saves only "
-                         "`self.state` and the param groups.")
-                mm = first_mismatch([g_entries[key]], [e_val], reference=reference)
-                if mm is not None:
-                    cause = diagnose("state")
-                    where = f"[{', '.join(map(str, mm.index))}]" if mm.index else ""
-                    fail(f"with {case.label}: the parameters match {reference}, but after step "
-                         f"{step} state['{key}'] of param '{pname}'{where} is "
-                         f"{fmt(mm.got, mm.expected) if mm.got is not None else mm.detail}"
-                         f"{'' if mm.got is None else ', expected ' + fmt(mm.expected, mm.got)}"
-                         f"{': ' + cause if cause else '.'}")
-
-
-def _matches(got, variant, with_state=False):
-    if first_mismatch(got.params, variant.params) is not None:
-        return False
-    if not with_state:
-        return True
-    for g_state, v_state in zip(got.state, variant.state):
-        for pname, entries in v_state.items():
-            for key, value in entries.items():
-                g = g_state.get(pname, {}).get(key)
-                if g is None or first_mismatch([g], [value]) is not None:
-                    return False
-    return True
-
-
-def _diagnoser(got, case, variants):
-    """Return ``diagnose(kind)``: the message of the known wrong variant ``got`` matches.
-
-    A variant that matches parameters *and* state wins over one that matches parameters
-    only (two mistakes can move the parameters alike and still leave different buffers).
-    Variants marked ``state_required`` must match the state as well.
-    """
-    def diagnose(kind):
-        runs = []
-        for message, make, state_required in variants:
-            try:
-                runs.append((message, state_required, _reference_run(make, case)))
-            except Exception:  # noqa: BLE001 - a variant that cannot run this case
-                continue
-        for message, _, variant in runs:
-            if _matches(got, variant, with_state=True):
-                return message
-        if kind == "params":
-            for message, state_required, variant in runs:
-                if not state_required and _matches(got, variant):
-                    return message
-        return None
-    return diagnose
-
-
-def _expect_closure_support(cls, case, make_reference):
-    """``step(closure)`` calls the closure once with grad enabled and returns its loss."""
-    params = _fresh_params()
-    opt = _construct(cls, case.param_groups(params), case.kwargs)
-    calls = []
-
-    def closure():
-        calls.append(1)
-        for p in params.values():
-            p.grad = None
-        loss = _loss(params, 0)
-        loss.backward()
-        return loss
-
-    returned = _learner_step(opt, closure)
-    name = cls.__name__
-    if not calls:
-        fail(f"`{name}.step(closure)` never called the closure: start `step` with "
-             "`if closure is not None: with torch.enable_grad(): loss = closure()`.")
-    if len(calls) > 1:
-        fail(f"`{name}.step(closure)` called the closure {len(calls)} times; call it once.")
-    if returned is None:
-        fail(f"`{name}.step(closure)` returned None: return the loss the closure returned, "
-             "as torch's optimizers do.")
-    if not isinstance(returned, torch.Tensor) or returned.numel() != 1:
-        fail(f"`{name}.step(closure)` returned {type(returned).__name__}; return the closure's loss.")
-    expected = _reference_run(make_reference, case, steps=1)
-    m = first_mismatch([_snapshot(params, opt)[0]], expected.params, reference="the reference")
-    if m is not None:
-        fail(f"`{name}.step(closure)` updated the parameters differently from `step()` after "
-             f"`backward()` ({m}): compute the closure's loss first, then take the step.")
-
-
-def _expect_round_trip(cls, case, make_reference, split=3):
-    """Save after ``split`` steps (``torch.save`` to memory), load into a new optimizer, continue."""
-    name = cls.__name__
-    params = _fresh_params()
-    opt = _construct(cls, case.param_groups(params), case.kwargs)
-    _learner_run(cls, case, steps=split, params=params, opt=opt)
-    try:
-        buffer = io.BytesIO()
-        torch.save(opt.state_dict(), buffer)
-        buffer.seek(0)
-        saved = torch.load(buffer, weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, TypeError, AttributeError) as exc:
-        fail(f"`{name}().state_dict()` could not be saved and loaded with torch.save/torch.load "
-             f"({type(exc).__name__}): keep only tensors and plain numbers in `self.state[p]` "
-             "and in the param groups.")
-    resumed = {n: p.detach().clone().requires_grad_() for n, p in params.items()}
-    opt2 = _construct(cls, case.param_groups(resumed), case.kwargs)
-    try:
-        opt2.load_state_dict(saved)
-    except Exception as exc:  # noqa: BLE001 - reported to the learner
-        fail(f"`load_state_dict` failed on your optimizer's own state_dict "
-             f"({type(exc).__name__}: {exc}).")
-    got = _learner_run(cls, case, steps=_STEPS - split, start=split, params=resumed, opt=opt2)
-    expected = _reference_run(make_reference, case)
-    m = first_mismatch(got.params, expected.params[split:], reference="the uninterrupted run")
-    if m is not None:
-        fail(f"after saving at step {split} (with {case.label}) and loading into a new "
-             f"`{name}`, the resumed run differs at step {split + m.step} "
-             f"({m.name}): everything a step "
-             "needs must live in `self.state[p]` and the param groups, the only things "
-             "`state_dict()` saves, not in attributes of the optimizer (a step counter, "
-             "`self.lr`, a dict of buffers).")
-
-
-def _grade_optimizer_class(answer, name, *, reference, make_reference, validation, defaults,
-                           cases, variants, round_trip_case):
-    """Stop at the first way the learner's optimizer class differs from ``make_reference``."""
-    _expect_optimizer_class(answer, name)
-    name = answer.__name__
-    _expect_validation(answer, validation)
-    _expect_defaults(answer, defaults)
-    for case in cases:
-        got = _learner_run(answer, case, label=f"`{name}.step`")
-        expected = _reference_run(make_reference, case)
-        _expect_moved(got, f"`{name}.step`", case)
-        _compare_runs(name, case, got, expected, reference, _diagnoser(got, case, variants))
-    _expect_closure_support(answer, cases[0], make_reference)
-    _expect_round_trip(answer, round_trip_case, make_reference)
-
-
-@dataclasses.dataclass(frozen=True)
-class _UpdateSpec:
-    """How the trusted class calls an update function ``fn(param, grad, buffer, **hyper)``."""
-
-    key: str                     # the state key of the buffer: "momentum_buffer", "exp_avg"
-    hyper: Callable              # group -> keyword arguments of the function
-    needs_buffer: Callable       # group -> must the function return a buffer?
-
-
-class _Wrapped(Optimizer):
-    """A trusted optimizer around a learner's update function, so the function is graded alone."""
-
-    def __init__(self, params, *, fn, spec, defaults, **kwargs):
-        self._fn = fn
-        self._spec = spec
-        super().__init__(params, {**defaults, **kwargs})
-
-    @torch.no_grad()
-    def step(self, closure=None):
-        with torch.enable_grad():
-            loss = closure() if closure is not None else None
-        key, label = self._spec.key, _function_name(self._fn)
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                keep = self._spec.needs_buffer(group)
-                state = self.state[p] if keep else {}
-                buf = self._fn(p, p.grad, state.get(key), **self._spec.hyper(group))
-                if buf is None and keep:
-                    fail(f"{label} returned None: return the new `{key}`; the optimizer stores "
-                         f"it in `state['{key}']` and passes it back at the next step.")
-                if buf is not None:
-                    expect_tensor(buf, f"the `{key}` returned by {label}", shape=p.shape,
-                                  finite=False)
-                    if buf.dtype != p.dtype:  # else float32 rounding is reported as a wrong rule
-                        fail(f"the `{key}` returned by {label} is {buf.dtype}, but the "
-                             f"parameter is {p.dtype}: make it from the parameter or the "
-                             "gradient (`torch.zeros_like(param)`, `grad.clone()`); "
-                             "`torch.zeros(shape)` is float32.")
-                    state[key] = buf
-        return loss
-
-
-def _function_name(fn):
-    """'`momentum_update`' for a named function; 'your lambda' or 'your function' otherwise."""
-    name = getattr(fn, "__name__", None)
-    if name is None:
-        return "your function"
-    return "your lambda" if name == "<lambda>" else f"`{name}`"
-
-
-def _expect_update_function(fn, name):
-    """Stop unless ``fn`` is a function (a class or an optimizer is the wrong answer here)."""
-    if isinstance(fn, Optimizer) or isinstance(fn, type):
-        fail(f"`{name}` should be the update function itself, got "
-             f"{'an optimizer' if isinstance(fn, Optimizer) else 'a class'}.")
-    expect_callable(fn, f"`{name}`")
-
-
-def _grade_update_function(fn, name, *, spec, reference, make_reference, defaults, cases,
-                           variants):
-    """Run ``fn`` inside the trusted :class:`_Wrapped` on every case, against the reference."""
-    _expect_update_function(fn, name)
-    label = _function_name(fn)
-
-    def make(params, **kwargs):
-        return _Wrapped(params, fn=fn, spec=spec, defaults=defaults, **kwargs)
-
-    for case in cases:
-        params = _fresh_params()
-        opt = make(case.param_groups(params), **case.kwargs)
-        got = _learner_run(make, case, params=params, opt=opt, label=label)
-        expected = _reference_run(make_reference, case)
-        _expect_moved(got, label, case)
-        _compare_runs(label, case, got, expected, reference, _diagnoser(got, case, variants))
-
-
-def _expect_moved(got, label, case):
-    start = _fresh_params()
-    if all(torch.equal(step[n], start[n].detach()) for step in got.params for n in ("w", "b")):
-        fail(f"{label} did not change any parameter (with {case.label}): update `param` in "
-             "place, e.g. `param.add_(..., alpha=-lr)`.")
-
-
-class _Rule(Optimizer):
-    """A trusted loop around ``update(p, grad, state, group)``, used to build wrong variants.
-
-    ``hyper="defaults"`` reads the hyperparameters from ``self.defaults`` instead of the
-    group (the mistake of ignoring param groups); ``fresh_state=True`` forgets the state
-    between steps.
-    """
-
-    def __init__(self, params, *, update, defaults, hyper="group", fresh_state=False, **kwargs):
-        self._update = update
-        self._hyper = hyper
-        self._fresh_state = fresh_state
-        super().__init__(params, {**defaults, **kwargs})
-
-    @torch.no_grad()
-    def step(self, closure=None):
-        for group in self.param_groups:
-            hyper = self.defaults if self._hyper == "defaults" else group
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                state = {} if self._fresh_state else self.state[p]
-                self._update(p, p.grad, state, hyper)
-
-
-def _variant(update, defaults, **options):
-    def make(params, **kwargs):
-        return _Rule(params, update=update, defaults=defaults, **options, **kwargs)
-    return make
+def sign_method_runs(surface, steps, *, start, lr):
+    """Return ``{"sign-SGD, lr=…": History, "Lion, lr=…": History}``: the reference
+    :class:`Signum` (momentum 0) and :class:`Lion` on a 2-D ``surface``, for the lesson's
+    picture; the classes stay here, out of the notebook, until the exercises are solved."""
+    from .. import training  # imported here: only the lesson's demonstration needs it
+    return {f"sign-SGD, lr={lr}": training.run(Signum, surface, steps, start=start, lr=lr,
+                                                momentum=0.0),
+            f"Lion, lr={lr}": training.run(Lion, surface, steps, start=start, lr=lr)}
 
 
 # ----------------------------------------------------------------------------- 06.1 MomentumSGD
@@ -830,14 +304,26 @@ _SGD_VARIANTS = (
      _variant(_sgd_lr_inside, _SGD_DEFAULTS), True),
 )
 
-_SGD_CASES = (
-    _Case("lr=0.1", {"lr": 0.1}),
-    _Case("lr=0.05, momentum=0.9", {"lr": 0.05, "momentum": 0.9}),
-    _Case("two param groups (w: lr=0.05, momentum=0.9; b: lr=0.2, momentum=0.5)",
-          {"lr": 0.05, "momentum": 0.9},
-          groups=lambda P: [{"params": [P["w"]]},
-                            {"params": [P["b"], P["frozen"]], "lr": 0.2, "momentum": 0.5}]),
-)
+def _sgd_cases():
+    """06.1's configurations, drawn from a seed of the key: no momentum, momentum in float32,
+    large gradients, and two groups of which one has no momentum."""
+    rng = Draw(seed_of("06.1"))
+    lr = [rng.choice((0.1, 0.05, 0.02, 0.2)) for _ in range(4)]
+    mu = [rng.choice((0.9, 0.5, 0.8, 0.95)) for _ in range(3)]
+    return (
+        _Case(f"lr={lr[0]}", {"lr": lr[0]}),
+        _Case(f"lr={lr[1]}, momentum={mu[0]}", {"lr": lr[1], "momentum": mu[0]}, dtype=torch.float32),
+        _Case(f"lr={lr[2] / 100:g}, momentum={mu[1]}", {"lr": lr[2] / 100, "momentum": mu[1]},
+              scale=1e3),
+        _Case(f"two param groups (w: lr={lr[1]}, momentum={mu[2]}; b and s: lr={lr[3]}, "
+              "momentum=0)", {"lr": lr[1], "momentum": mu[2]},
+              groups=lambda P: [{"params": [P["w"]]},
+                                {"params": [P["b"], P["s"], P["frozen"]], "lr": lr[3],
+                                 "momentum": 0.0}]),
+    )
+
+
+_SGD_CASES = _sgd_cases()
 
 
 _SGD_SPEC = _UpdateSpec(key="momentum_buffer",
@@ -867,9 +353,10 @@ def grade_momentum_sgd(momentum_update_fn, momentum_sgd_class):
         momentum_sgd_class, "MomentumSGD",
         validation=(({"lr": -0.1}, "Invalid learning rate: -0.1"),
                     ({"lr": 0.1, "momentum": -0.5}, "Invalid momentum value: -0.5")),
-        round_trip_case=_SGD_CASES[1], **common)
+        round_trip_case=_SGD_CASES[3], **common)
     return correct("`momentum_update` and `MomentumSGD` match torch.optim.SGD at every step "
-                   f"({len(_SGD_CASES)} configurations, param groups included); the class "
+                   f"({len(_SGD_CASES)} configurations: float32 and float64, a 0-d parameter, "
+                   "zero and large gradients, param groups with and without momentum); the class "
                    "validates like torch, skips parameters without a gradient, returns the "
                    "closure's loss and resumes exactly from its state_dict.")
 
@@ -884,10 +371,20 @@ def _tilted_bowl(xy):
     return 0.5 * xy[0] ** 2 + 2.0 * xy[1] ** 2 + 0.5 * xy[0] * xy[1] - xy[0]
 
 
+def _quartic_3d(xy):
+    return (xy ** 4).sum() / 4 + (xy[0] - 1) ** 2 + xy[1] * xy[2]
+
+
 _CLOSURE_CASES = (("the Rosenbrock function", _rosenbrock, (-1.2, 1.0)),
+                  ("a quartic in 3 float32 coordinates", _quartic_3d, (1.5, -0.5, 2.0)),
                   ("a tilted bowl", _tilted_bowl, (2.0, -1.0)))
 _LBFGS_KWARGS = MappingProxyType({"lr": 1.0, "max_iter": 10, "history_size": 10, "line_search_fn": "strong_wolfe"})
 _LBFGS_STEPS = 2
+
+
+def _closure_dtype(start):
+    """float64 for the 2-D cases, float32 for the 3-D one (another dtype, another shape)."""
+    return _DTYPE if len(start) == 2 else torch.float32
 
 
 def _true_loss_and_grad(f, xy):
@@ -900,6 +397,8 @@ def _true_loss_and_grad(f, xy):
 
 def _watched(closure, f, xy, calls):
     """Wrap the learner's closure: after every call, check the loss it returned and xy.grad."""
+    returned = []
+
     def watched():
         before = None if xy.grad is None else xy.grad.detach().clone()
         out = closure()
@@ -908,6 +407,10 @@ def _watched(closure, f, xy, calls):
         if out is None:
             fail("your closure returned None: end it with `return loss`; LBFGS reads the loss "
                  "from the value the closure returns.")
+        if any(out is seen for seen in returned):
+            fail("your closure returned the same loss tensor at two calls: the loss was computed "
+                 "once, outside the closure; compute `loss = f(xy)` inside it, at every call.")
+        returned.append(out)
         value = expect_number(out, "the value your closure returned")
         loss, grad = _true_loss_and_grad(f, xy)
         if xy.grad is None:
@@ -915,14 +418,19 @@ def _watched(closure, f, xy, calls):
                  "`optimizer.zero_grad()` first and `loss.backward()` last (on the `optimizer` "
                  "and `xy` passed to make_closure, not on global variables).")
         if first_mismatch([xy.grad], [grad]) is not None:
+            if first_mismatch([value], [loss.item()]) is not None and (
+                    before is None or first_mismatch([xy.grad], [before + grad]) is not None):
+                fail(f"at call {n}, your closure returned {fmt(value, loss)} where f(xy) is "
+                     f"{fmt(loss, value)}, and its gradient is another one too: it computes "
+                     "another function than the `f` it was given. Use `loss = f(xy)`.")
             if before is not None and first_mismatch([xy.grad], [before + grad]) is None:
                 fail(f"the gradients pile up: at call {n} of your closure, xy.grad is the sum of "
                      "this call's gradient and the previous one. LBFGS calls the closure several "
                      "times per step, so the closure must start with `optimizer.zero_grad()`.")
-            fail(f"after call {n} of your closure, xy.grad is [{fmt(xy.grad[0], grad[0])}, "
-                 f"{fmt(xy.grad[1], grad[1])}], but the gradient of f at xy is "
-                 f"[{fmt(grad[0], xy.grad[0])}, {fmt(grad[1], xy.grad[1])}]: call "
-                 "`loss.backward()` once, on `loss = f(xy)`.")
+            got_text = ", ".join(fmt(a, b) for a, b in zip(xy.grad.tolist(), grad.tolist()))
+            want_text = ", ".join(fmt(b, a) for a, b in zip(xy.grad.tolist(), grad.tolist()))
+            fail(f"after call {n} of your closure, xy.grad is [{got_text}], but the gradient of "
+                 f"f at xy is [{want_text}]: call `loss.backward()` once, on `loss = f(xy)`.")
         if first_mismatch([value], [loss.item()]) is not None:
             fail(f"your closure returned {fmt(value, loss)}, but f(xy) is {fmt(loss, value)}: "
                  "return the loss you called backward() on.")
@@ -930,16 +438,17 @@ def _watched(closure, f, xy, calls):
     return watched
 
 
-def _parameter_names(fn):
-    """The names of ``fn``'s parameters (make_closure may leave its arguments' grads alone or not)."""
-    try:
-        return tuple(inspect.signature(fn).parameters)
-    except (TypeError, ValueError):
-        return ()
+# A loss computed once, outside the closure, is backpropagated again at the next call,
+# after LBFGS has moved xy in place: autograd's errors, with the cause they point to.
+_CLOSURE_ADVICE = tuple(
+    (needle, "the loss was computed once, outside the closure, and LBFGS calls the closure "
+             "again after moving xy: compute `loss = f(xy)` inside the closure, at every call.")
+    for needle in ("backward through the graph a second time",
+                   "modified by an inplace operation"))
 
 
 def _lbfgs_run(make, f, start):
-    xy = torch.tensor(start, dtype=_DTYPE, requires_grad=True)
+    xy = torch.tensor(start, dtype=_closure_dtype(start), requires_grad=True)
     opt = torch.optim.LBFGS([xy], **_LBFGS_KWARGS)
     closure = make(opt, xy, f)
     positions = []
@@ -959,11 +468,11 @@ def grade_make_closure(make_closure_fn):
     """06.2: run LBFGS with the learner's closure and check every call of it."""
     expect_callable(make_closure_fn, "`make_closure`")
     for label, f, start in _CLOSURE_CASES:
-        xy = torch.tensor(start, dtype=_DTYPE, requires_grad=True)
+        xy = torch.tensor(start, dtype=_closure_dtype(start), requires_grad=True)
         opt = torch.optim.LBFGS([xy], **_LBFGS_KWARGS)
         closure = call(make_closure_fn, opt, xy, f, name="`make_closure`",
                        may_modify=_parameter_names(make_closure_fn))
-        if not torch.equal(xy.detach(), torch.tensor(start, dtype=_DTYPE)):
+        if not torch.equal(xy.detach(), torch.tensor(start, dtype=xy.dtype)):
             fail("`make_closure` changed the values of `xy`: it should only build the closure; "
                  "the optimizer moves xy when it calls step.")
         if closure is None:
@@ -980,7 +489,10 @@ def grade_make_closure(make_closure_fn):
         calls = []
         positions = []
         for _ in range(_LBFGS_STEPS):
-            call(opt.step, _watched(closure, f, xy, calls), name="your closure")
+            try:
+                call(opt.step, _watched(closure, f, xy, calls), name="your closure")
+            except Reject as rej:
+                raise _with_advice(rej, _CLOSURE_ADVICE) from None
             positions.append(xy.detach().clone())
         expected, evals = _lbfgs_run(make_closure, f, start)
         m = first_mismatch(positions, expected, reference="the reference closure")
@@ -997,7 +509,7 @@ def grade_make_closure(make_closure_fn):
 # ----------------------------------------------------------------------------- 06.3 Signum
 
 def _signum_rule(p, g, state, h, *, init="zeros", add=None, sign=True, direction=-1.0,
-                 use_grad=False):
+                 use_grad=False, sign_at_zero=False):
     beta = h["momentum"]
     if "momentum_buffer" not in state:
         state["momentum_buffer"] = torch.zeros_like(p) if init == "zeros" else g.clone()
@@ -1006,6 +518,9 @@ def _signum_rule(p, g, state, h, *, init="zeros", add=None, sign=True, direction
     else:
         state["momentum_buffer"].mul_(beta).add_(g, alpha=1 - beta if add is None else 1.0)
     d = g if use_grad else state["momentum_buffer"]
+    if sign_at_zero:   # a hand-made sign: ±1 where the buffer is exactly 0
+        p.add_(torch.where(d >= 0, 1.0, -1.0).to(d.dtype), alpha=direction * h["lr"])
+        return
     p.add_(d.sign() if sign else d, alpha=direction * h["lr"])
 
 
@@ -1027,6 +542,10 @@ _SIGNUM_VARIANTS = (
     ("`m = momentum * m + grad` lets the old buffer weigh too much; Signum averages: "
      "`m = momentum * m + (1 - momentum) * grad`.",
      _variant(lambda p, g, s, h: _signum_rule(p, g, s, h, add=1.0), _SIGNUM_DEFAULTS), False),
+    ("where the buffer is exactly 0 (a zero gradient on a zero buffer), your sign gives ±1 and "
+     "moves the parameter; `m.sign()` is 0 there, and the parameter stays.",
+     _variant(lambda p, g, s, h: _signum_rule(p, g, s, h, sign_at_zero=True), _SIGNUM_DEFAULTS),
+     False),
     ("the buffer starts at the first gradient; in Signum it starts at zero "
      "(`torch.zeros_like(p)`), so the first average is `(1 - momentum) * grad`.",
      _variant(lambda p, g, s, h: _signum_rule(p, g, s, h, init="grad"), _SIGNUM_DEFAULTS), True),
@@ -1038,14 +557,26 @@ _SIGNUM_VARIANTS = (
      _variant(_signum_rule, _SIGNUM_DEFAULTS, hyper="defaults"), False),
 )
 
-_SIGNUM_CASES = (
-    _Case("lr=0.05, momentum=0.9", {"lr": 0.05, "momentum": 0.9}),
-    _Case("lr=0.05, momentum=0 (sign-SGD)", {"lr": 0.05, "momentum": 0.0}),
-    _Case("two param groups (w: lr=0.05, momentum=0.9; b: lr=0.1, momentum=0.5)",
-          {"lr": 0.05, "momentum": 0.9},
-          groups=lambda P: [{"params": [P["w"]]},
-                            {"params": [P["b"], P["frozen"]], "lr": 0.1, "momentum": 0.5}]),
-)
+def _signum_cases():
+    """06.3's configurations, drawn from a seed of the key."""
+    rng = Draw(seed_of("06.3"))
+    lr = [rng.choice((0.05, 0.02, 0.1, 0.03)) for _ in range(3)]
+    mu = [rng.choice((0.9, 0.5, 0.8, 0.95, 0.7)) for _ in range(3)]
+    return (
+        _Case(f"lr={lr[0]}, momentum={mu[0]}", {"lr": lr[0], "momentum": mu[0]}),
+        _Case(f"lr={lr[1]}, momentum=0 (sign-SGD)", {"lr": lr[1], "momentum": 0.0},
+              dtype=torch.float32),
+        _Case(f"lr={lr[2]}, momentum={mu[1]}", {"lr": lr[2], "momentum": mu[1]},
+              dtype=torch.float32, scale=1e3),
+        _Case(f"two param groups (w: lr={lr[0]}, momentum={mu[2]}; b and s: lr={lr[2]}, "
+              f"momentum={mu[0]})", {"lr": lr[0], "momentum": mu[2]},
+              groups=lambda P: [{"params": [P["w"]]},
+                                {"params": [P["b"], P["s"], P["frozen"]], "lr": lr[2],
+                                 "momentum": mu[0]}]),
+    )
+
+
+_SIGNUM_CASES = _signum_cases()
 
 
 _SIGNUM_SPEC = _UpdateSpec(key="momentum_buffer",
@@ -1065,13 +596,15 @@ def grade_signum(signum_update_fn):
                            defaults=_SIGNUM_DEFAULTS, cases=_SIGNUM_CASES,
                            variants=_SIGNUM_VARIANTS)
     return correct(f"`signum_update` matches the reference Signum at every step "
-                   f"({len(_SIGNUM_CASES)} configurations: momentum, sign-SGD, param groups).")
+                   f"({len(_SIGNUM_CASES)} configurations: momentum, sign-SGD, float32 and "
+                   "float64, zero and large gradients, param groups).")
 
 
 # ----------------------------------------------------------------------------- 06.4 Lion
 
 def _lion_rule(p, g, state, h, *, order="paper", swap=False, decay="decoupled", sign=True,
-               init="zeros", interpolate=True, c_in_place=False):
+               init="zeros", interpolate=True, c_in_place=False, m_full=False, c_full=False,
+               sign_at_zero=None):
     beta1, beta2 = h["betas"]
     if swap:
         beta1, beta2 = beta2, beta1
@@ -1081,15 +614,19 @@ def _lion_rule(p, g, state, h, *, order="paper", swap=False, decay="decoupled", 
     if "exp_avg" not in state:
         state["exp_avg"] = torch.zeros_like(p) if init == "zeros" else g.clone()
     m = state["exp_avg"]
+    alpha_m = 1.0 if m_full else 1 - beta2
+    alpha_c = 1.0 if c_full else 1 - beta1
     if order == "momentum_first":
-        m.mul_(beta2).add_(g, alpha=1 - beta2)
+        m.mul_(beta2).add_(g, alpha=alpha_m)
     if c_in_place:
-        c = m.mul_(beta1).add_(g, alpha=1 - beta1)
+        c = m.mul_(beta1).add_(g, alpha=alpha_c)
     else:
-        c = m.mul(beta1).add_(g, alpha=1 - beta1) if interpolate else m.clone()
+        c = m.mul(beta1).add_(g, alpha=alpha_c) if interpolate else m.clone()
+    if sign_at_zero is not None:   # a hand-made sign: ±1 (or NaN) where c is exactly 0
+        c = torch.where(c >= 0, 1.0, -1.0).to(c.dtype) if sign_at_zero == "ones" else c / c.abs()
     _lion_apply(p, c, lr, wd, decay, sign)
     if order != "momentum_first":
-        m.mul_(beta2).add_(g, alpha=1 - beta2)
+        m.mul_(beta2).add_(g, alpha=alpha_m)
 
 
 def _lion_apply(p, c, lr, wd, decay, sign):
@@ -1119,11 +656,19 @@ _LION_VARIANTS = (
     ("the momentum is updated before the step, so `c` mixes the gradient in twice: compute "
      "`c = beta1 * m + (1 - beta1) * grad` from the old m, step, and only then update "
      "`m = beta2 * m + (1 - beta2) * grad`.", _lion(order="momentum_first"), False),
-    ("`c` was computed in place on the momentum (`m.mul_(beta1)...`), so m is changed twice "
-     "per step: compute c out of place, `c = m.mul(beta1).add(grad, alpha=1 - beta1)` "
-     "(no underscore on `mul`), and update m once, with beta2.", _lion(c_in_place=True), False),
+    ("your new exp_avg is built from `c` instead of from the old exp_avg (as when `c` is "
+     "computed in place, `m.mul_(beta1)...`, or `exp_avg = c` before its update): `c` must "
+     "leave m unchanged (`c = m.mul(beta1).add(grad, alpha=1 - beta1)`, no underscore on "
+     "`mul`), and m is updated once, from the old m, with beta2.", _lion(c_in_place=True), False),
     ("the betas are swapped: beta1 interpolates for the step (`c`), beta2 updates the "
      "momentum (`m`).", _lion(swap=True), False),
+    ("the momentum update lacks its (1 − beta2) factor: `m = beta2 * m + (1 - beta2) * grad`, "
+     "an average, not `beta2 * m + grad`.", _lion(m_full=True), False),
+    ("`c` lacks its (1 − beta1) factor: `c = beta1 * m + (1 - beta1) * grad`.",
+     _lion(c_full=True), False),
+    ("where `c` is exactly 0 (a zero gradient on a zero momentum), your sign gives ±1 and moves "
+     "the parameter; `c.sign()` is 0 there, and the parameter only decays.",
+     _lion(sign_at_zero="ones"), False),
     ("the step uses sign(m), the old momentum alone: interpolate with the new gradient first, "
      "`c = beta1 * m + (1 - beta1) * grad`.", _lion(interpolate=False), False),
     ("Lion's weight decay is decoupled: shrink the parameter outside the sign, "
@@ -1144,16 +689,28 @@ _LION_VARIANTS = (
      _variant(_lion_rule, _LION_DEFAULTS, hyper="defaults"), False),
 )
 
-_LION_CASES = (
-    _Case("lr=0.05", {"lr": 0.05}),
-    _Case("lr=0.05, betas=(0.5, 0.9), weight_decay=0.8",
-          {"lr": 0.05, "betas": (0.5, 0.9), "weight_decay": 0.8}),
-    _Case("two param groups (w: lr=0.05, weight_decay=0.8; b: lr=0.1, betas=(0.8, 0.95), "
-          "weight_decay=0)", {"lr": 0.05, "weight_decay": 0.8},
-          groups=lambda P: [{"params": [P["w"]]},
-                            {"params": [P["b"], P["frozen"]], "lr": 0.1, "betas": (0.8, 0.95),
-                             "weight_decay": 0.0}]),
-)
+def _lion_cases():
+    """06.4's configurations, drawn from a seed of the key: the paper's betas, betas of
+    their own with weight decay in float32, large gradients, and two groups."""
+    rng = Draw(seed_of("06.4"))
+    lr = [rng.choice((0.05, 0.02, 0.1, 0.03)) for _ in range(3)]
+    betas = [(rng.choice((0.5, 0.8, 0.7)), rng.choice((0.9, 0.95, 0.8))) for _ in range(2)]
+    wd = [rng.choice((0.8, 0.5, 1.5)) for _ in range(2)]
+    return (
+        _Case(f"lr={lr[0]}", {"lr": lr[0]}),
+        _Case(f"lr={lr[1]}, betas={betas[0]}, weight_decay={wd[0]}",
+              {"lr": lr[1], "betas": betas[0], "weight_decay": wd[0]}, dtype=torch.float32),
+        _Case(f"lr={lr[2]}, betas={betas[1]}, weight_decay={wd[1]}",
+              {"lr": lr[2], "betas": betas[1], "weight_decay": wd[1]}, scale=1e3),
+        _Case(f"two param groups (w: lr={lr[0]}, weight_decay={wd[0]}; b and s: lr={lr[2]}, "
+              f"betas={betas[1]}, weight_decay=0)", {"lr": lr[0], "weight_decay": wd[0]},
+              groups=lambda P: [{"params": [P["w"]]},
+                                {"params": [P["b"], P["s"], P["frozen"]], "lr": lr[2],
+                                 "betas": betas[1], "weight_decay": 0.0}]),
+    )
+
+
+_LION_CASES = _lion_cases()
 
 
 _LION_SPEC = _UpdateSpec(key="exp_avg",
@@ -1176,4 +733,5 @@ def grade_lion(lion_update_fn):
                            reference="the reference", make_reference=Lion,
                            defaults=_LION_DEFAULTS, cases=_LION_CASES, variants=_LION_VARIANTS)
     return correct(f"`lion_update` matches the reference Lion (Chen et al., 2023) at every step "
-                   f"({len(_LION_CASES)} configurations: defaults, weight decay, param groups).")
+                   f"({len(_LION_CASES)} configurations: betas and weight decay of their own, "
+                   "float32 and float64, zero and large gradients, param groups).")

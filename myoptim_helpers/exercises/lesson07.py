@@ -30,8 +30,11 @@ from torch.optim import lr_scheduler  # torch's, under the name the lesson uses
 from .. import lr_scheduler as our_lr_scheduler
 from ._core import (Reject, _type_names, call, correct, exercise, expect_number, fail, fmt,
                     seeded, tolerance)
+from ._engine import Draw, seed_of
+from ._grading import expect_plain_number
 
-__all__ = ["WarmupCosine", "train", "resume", "make_optimizer", "make_scheduler"]
+__all__ = ["WarmupCosine", "train", "resume", "make_optimizer", "make_scheduler",
+           "resume_with_reference"]
 
 _STEP_ORDER_WARNING = "Detected call of `lr_scheduler.step()` before `optimizer.step()`"
 
@@ -90,14 +93,14 @@ def _multistep_variant(passed) -> list:
 _MULTISTEP_MISTAKES = [
     (lambda: _multistep_variant(lambda m, e: m < e),
      "every change comes one epoch late. The scheduler.step() at the end of epoch 1 makes "
-     "last_epoch = 2, a milestone, so epoch 2 already trains with 0.8 × 0.5."),
+     "last_epoch = 2, a milestone, so the reduction already applies in epoch 2."),
     (lambda: _multistep_variant(lambda m, e: m <= e + 1),
-     "every change comes one epoch early: epoch 1 still trains with 0.8. A milestone m is the "
-     "first epoch that uses the reduced lr."),
+     "every change comes one epoch early: a milestone m is the first epoch that uses the "
+     "reduced lr, so the epoch before it still trains with the old one."),
     (lambda: [MULTISTEP_LR * (MULTISTEP_GAMMA if e >= MULTISTEP_MILESTONES[0] else 1.0)
               for e in range(MULTISTEP_EPOCHS)],
-     "the reductions multiply: at the second milestone the lr is multiplied by gamma again "
-     "(0.8 × 0.5 × 0.5), it does not stay at base_lr × gamma."),
+     "the reductions multiply: at the second milestone the lr is multiplied by gamma again; "
+     "it does not stay at base_lr × gamma."),
     (lambda: [MULTISTEP_LR * MULTISTEP_GAMMA ** (e // MULTISTEP_MILESTONES[0])
               for e in range(MULTISTEP_EPOCHS)],
      "that is StepLR(step_size=2), which reduces every 2 epochs. MultiStepLR reduces only at "
@@ -119,9 +122,8 @@ def _number_list(value, name: str, length: int) -> list:
     if type(value).__module__ == "numpy" and hasattr(value, "tolist"):
         value = value.tolist()
     if isinstance(value, torch.Tensor):
-        if value.dim() != 1:
-            fail(f"{name} should be a list of {length} numbers, got a tensor of shape {tuple(value.shape)}.")
-        value = value.tolist()
+        fail(f"{name} should be a list of {length} numbers, got a tensor of shape "
+             f"{tuple(value.shape)}: write the list itself, `[..., ...]`.")
     if not isinstance(value, (list, tuple)):
         if value is None:
             fail(f"{name} is None; expected a list of {length} numbers.")
@@ -130,7 +132,7 @@ def _number_list(value, name: str, length: int) -> list:
         entries = "1 entry" if len(value) == 1 else f"{len(value)} entries"
         fail(f"{name} has {entries}; give one learning rate for each of the epochs "
              f"0 to {length - 1}, {length} in all.")
-    return [expect_number(v, f"{name}[{i}]") for i, v in enumerate(value)]
+    return [expect_plain_number(v, f"{name}[{i}]") for i, v in enumerate(value)]
 
 
 def _single_precision(value) -> bool:
@@ -147,7 +149,8 @@ def _single_precision(value) -> bool:
     return False
 
 
-@exercise("07.1", title="Predict a MultiStepLR", solution=_MULTISTEP_SOLUTION, hints=[
+@exercise("07.1", title="Predict a MultiStepLR", solution=_MULTISTEP_SOLUTION,
+          prediction=lambda: (_multistep_torch(),), hints=[
     "The loop reads the lr, trains one epoch, then calls scheduler.step(). The constructor "
     "already made last_epoch = 0, so epoch e trains with the lr of last_epoch = e.",
     "lr(e) = 0.8 × 0.5^(number of milestones ≤ e). Milestone 2 counts from epoch 2 on.",
@@ -159,10 +162,14 @@ def grade_multistep_lrs(multistep_lrs):
     expected = _multistep_torch()
     for epoch, (g, e) in enumerate(zip(got, expected)):
         if not _close(g, e, rtol=rtol):
+            # Never the expected number: copied back, it would reach ✓ without the reasoning.
             cause = next((text for variant, text in _MULTISTEP_MISTAKES
                           if _same_table(got, variant(), rtol=rtol)), None)
-            cause = cause or ("epoch e trains with 0.8 × 0.5^(number of milestones ≤ e).")
-            fail(f"{_epoch_head(epoch)} (got {fmt(g, e)}, expected {fmt(e, g)}): {cause}")
+            cause = cause or ("epoch e trains with base_lr × gamma^(number of milestones ≤ e).")
+            direction = "too high" if g > e else "too low"
+            first = ("the first entry is wrong" if epoch == 0 else "entry 0 is right" if epoch == 1
+                     else f"entries 0–{epoch - 1} are right")
+            fail(f"{first}; the lr you give for epoch {epoch} ({fmt(g)}) is {direction}: {cause}")
     return correct("0.8 until epoch 1, 0.4 from milestone 2, 0.2 from milestone 5, as torch's "
                    "MultiStepLR gives.")
 
@@ -172,22 +179,6 @@ def grade_multistep_lrs(multistep_lrs):
 LOOP_EPOCHS = 4
 LOOP_BATCHES = 3
 LOOP_LR = 0.1
-
-
-class _RecordingSGD(torch.optim.SGD):
-    """torch's SGD that records, at every step, the lr it uses and the parameters after the step."""
-
-    def __init__(self, params, **kwargs):
-        super().__init__(params, **kwargs)
-        self.lrs_used = []
-        self.params_after = []
-
-    def step(self, closure=None):
-        """Record the lr, take torch's SGD step, record the parameters."""
-        self.lrs_used.append(float(self.param_groups[0]["lr"]))
-        loss = super().step(closure)
-        self.params_after.append([p.detach().clone() for p in self.param_groups[0]["params"]])
-        return loss
 
 
 def train(model, optimizer, scheduler, batches, epochs):
@@ -242,9 +233,9 @@ def _train_no_scheduler(model, optimizer, scheduler, batches, epochs):
 _LOOP_MISTAKES = [
     (_train_scheduler_first_per_batch,
      "scheduler.step() runs before optimizer.step(), and once per batch: the schedule skips "
-     "its first value and runs 3 times too fast. Call it once per epoch, after the batch loop."),
+     "its first value and runs once per batch. Call it once per epoch, after the batch loop."),
     (_train_per_batch,
-     "the lr changes every batch: scheduler.step() is inside the batch loop, so step_size=2 "
+     "the lr changes every batch: scheduler.step() is inside the batch loop, so the schedule "
      "counts batches, not epochs. Call it once per epoch, after the batch loop."),
     (_train_scheduler_first_per_epoch,
      "the schedule is one epoch ahead: scheduler.step() runs at the start of each epoch, before "
@@ -255,34 +246,67 @@ _LOOP_MISTAKES = [
 ]
 
 
-def _loop_setup():
-    """A float64 linear model, 3 batches of 4 points, torch's SGD (recording) and StepLR(step_size=2)."""
-    with seeded(7):
-        model = nn.Linear(2, 1).double()
-        x = torch.randn(4 * LOOP_BATCHES, 2, dtype=torch.float64)
+def _loop_configs():
+    """07.2's configurations: the lesson's StepLR on SGD with momentum, then other epochs,
+    batch counts, models, optimizers and schedules (a schedule of arbitrary factors cannot be
+    set by hand from the lesson's formula), drawn from a seed of the key."""
+    rng = Draw(seed_of("07.2"))
+    factors = [1.0] + [rng.choice((0.3, 0.7, 0.2, 0.9, 0.5, 0.6)) for _ in range(6)]
+    gamma = rng.choice((0.7, 0.6, 0.8))
+    return [
+        {"epochs": LOOP_EPOCHS, "batches": LOOP_BATCHES, "width": 0,
+         "optimizer": lambda ps: torch.optim.SGD(ps, lr=LOOP_LR, momentum=0.9),
+         "scheduler": lambda o: lr_scheduler.StepLR(o, step_size=2, gamma=0.5),
+         "label": "SGD(momentum=0.9) with StepLR(step_size=2, gamma=0.5), 4 epochs of 3 batches"},
+        {"epochs": 5, "batches": 2, "width": 4,
+         "optimizer": lambda ps: torch.optim.Adam(ps, lr=0.01),
+         "scheduler": lambda o: lr_scheduler.LambdaLR(o, lambda e: factors[e % len(factors)]),
+         "label": "Adam with a LambdaLR, 5 epochs of 2 batches"},
+        {"epochs": 3, "batches": 4, "width": 0,
+         "optimizer": lambda ps: torch.optim.SGD(ps, lr=0.05),
+         "scheduler": lambda o: lr_scheduler.ExponentialLR(o, gamma=gamma),
+         "label": "SGD with ExponentialLR, 3 epochs of 4 batches"},
+    ]
+
+
+def _loop_setup(config):
+    """A float64 model, the config's batches of 4 points, its optimizer (recording the lr of every
+    step and the parameters after it, through step hooks) and its scheduler."""
+    with seeded(7 + config["batches"]):
+        width = config["width"]
+        model = (nn.Sequential(nn.Linear(2, width), nn.Tanh(), nn.Linear(width, 1)) if width
+                 else nn.Linear(2, 1)).double()
+        x = torch.randn(4 * config["batches"], 2, dtype=torch.float64)
         y = x @ torch.tensor([[1.5], [-2.0]], dtype=torch.float64) + 0.5
-    batches = [(x[i:i + 4], y[i:i + 4]) for i in range(0, 4 * LOOP_BATCHES, 4)]
-    optimizer = _RecordingSGD(model.parameters(), lr=LOOP_LR, momentum=0.9)
-    scheduler = lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5)
-    return model, optimizer, scheduler, batches
+    batches = [(x[i:i + 4], y[i:i + 4]) for i in range(0, len(x), 4)]
+    optimizer = config["optimizer"](model.parameters())
+    record = {"lrs": [], "params": []}
+    optimizer.register_step_pre_hook(
+        lambda opt, args, kwargs: record["lrs"].append(float(opt.param_groups[0]["lr"])))
+    optimizer.register_step_post_hook(
+        lambda opt, args, kwargs: record["params"].append(
+            [p.detach().clone() for p in opt.param_groups[0]["params"]]))
+    scheduler = config["scheduler"](optimizer)
+    return model, optimizer, scheduler, batches, record
 
 
-def _loop_record(train_fn, learner=False):
-    """Run ``train_fn`` on fresh objects; return (lrs used per optimizer step, params after each, warnings)."""
-    model, optimizer, scheduler, batches = _loop_setup()
+def _loop_record(train_fn, config, learner=False):
+    """Run ``train_fn`` on fresh objects; return (lrs used per optimizer step, params after each,
+    warnings, scheduler steps taken)."""
+    model, optimizer, scheduler, batches, record = _loop_setup(config)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         if learner:
-            call(train_fn, model, optimizer, scheduler, batches, LOOP_EPOCHS,
+            call(train_fn, model, optimizer, scheduler, batches, config["epochs"],
                  may_modify=(0, 1, 2))  # by position: whatever the learner named them
         else:
-            train_fn(model, optimizer, scheduler, batches, LOOP_EPOCHS)
-    return optimizer.lrs_used, optimizer.params_after, [str(w.message) for w in caught]
+            train_fn(model, optimizer, scheduler, batches, config["epochs"])
+    return record["lrs"], record["params"], [str(w.message) for w in caught], scheduler.last_epoch
 
 
-def _optimizer_step_place(step: int) -> str:
+def _optimizer_step_place(step: int, batches: int) -> str:
     """'epoch 1, batch 1' for a 1-based optimizer step of the reference loop."""
-    epoch, batch = divmod(step - 1, LOOP_BATCHES)
+    epoch, batch = divmod(step - 1, batches)
     return f"epoch {epoch}, batch {batch}"
 
 
@@ -294,36 +318,54 @@ def _optimizer_step_place(step: int) -> str:
 ])
 def grade_train(train):
     """train(model, optimizer, scheduler, batches, epochs) must step the scheduler once per epoch, last."""
-    expected_lrs, expected_params, _ = _loop_record(_REFERENCE_TRAIN)
-    got_lrs, got_params, caught = _loop_record(train, learner=True)
+    configs = _loop_configs()
+    for config in configs:
+        _grade_loop(train, config)
+    return correct(f"in {len(configs)} configurations (SGD and Adam; StepLR, LambdaLR and "
+                   "ExponentialLR; 3 to 5 epochs of 2 to 4 batches) every optimizer step used "
+                   "the lr of its epoch: one scheduler.step() per epoch, after its batches.")
+
+
+def _grade_loop(train, config):
+    """Stop at the first way ``train`` differs from the reference loop on ``config``."""
+    epochs, n_batches, label = config["epochs"], config["batches"], config["label"]
+    expected_lrs, expected_params, _, _ = _loop_record(_REFERENCE_TRAIN, config)
+    got_lrs, got_params, caught, scheduler_steps = _loop_record(train, config, learner=True)
     warned = any(_STEP_ORDER_WARNING in text for text in caught)
     note = (" (torch warned about it: \"Detected call of `lr_scheduler.step()` before "
             "`optimizer.step()`\".)") if warned else ""
     if not got_lrs:
-        fail("`train` never stepped the optimizer it was given: loop over the epochs and, inside, "
-             "over the batches, and call `optimizer.step()` on the `optimizer` argument, not a "
-             "global one.")
+        fail(f"with {label}: `train` never stepped the optimizer it was given: loop over the "
+             "epochs and, inside, over the batches, and call `optimizer.step()` on the "
+             "`optimizer` argument, not a global one.")
     if not _same_table(got_lrs, expected_lrs):
         mistake = next((text for variant, text in _LOOP_MISTAKES
-                        if _same_table(got_lrs, _loop_record(variant)[0])), None)
+                        if _same_table(got_lrs, _loop_record(variant, config)[0])), None)
         if len(got_lrs) != len(expected_lrs) and mistake is None:
-            fail(f"`train` took {len(got_lrs)} optimizer steps; {LOOP_EPOCHS} epochs of "
-                 f"{LOOP_BATCHES} batches take {len(expected_lrs)}: one optimizer.step() per batch.")
+            ran = len(got_lrs) / n_batches
+            if ran == int(ran) and ran != epochs:
+                fail(f"with {label}: `train` ran {int(ran)} epoch{'s' if ran != 1 else ''}, not {epochs}: loop "
+                     "`for epoch in range(epochs)`, over the `epochs` argument.")
+            fail(f"with {label}: `train` took {len(got_lrs)} optimizer steps; {epochs} epochs of "
+                 f"{n_batches} batches take {len(expected_lrs)}: one optimizer.step() per batch.")
         step = next((i for i, (g, e) in enumerate(zip(got_lrs, expected_lrs), start=1) if not _close(g, e)),
                     min(len(got_lrs), len(expected_lrs)))
         g, e = got_lrs[step - 1], expected_lrs[step - 1]
         head = _epoch_head(step, unit="optimizer step", first=1)
-        cause = mistake or ("each epoch must train with the lr StepLR gives for that epoch: "
-                            "scheduler.step() once per epoch, after the batch loop.")
-        fail(f"the learning rate {head} ({_optimizer_step_place(step)}: got {fmt(g, e)}, "
-             f"expected {fmt(e, g)}): {cause}{note}")
+        cause = mistake or ("each epoch must train with the lr the scheduler gives for that "
+                            "epoch: scheduler.step() once per epoch, after the batch loop.")
+        fail(f"with {label}: the learning rate {head} ({_optimizer_step_place(step, n_batches)}: "
+             f"got {fmt(g, e)}, expected {fmt(e, g)}): {cause}{note}")
+    if scheduler_steps != epochs:
+        fail(f"with {label}: the learning rates are right, but the scheduler was stepped "
+             f"{scheduler_steps} times in {epochs} epochs: let the scheduler set the lr "
+             "(`scheduler.step()` once per epoch) instead of writing param_groups' lr by hand.")
     for step, (g_params, e_params) in enumerate(zip(got_params, expected_params), start=1):
         if not all(torch.allclose(a, b, rtol=1e-12, atol=1e-12) for a, b in zip(g_params, e_params)):
-            fail(f"the learning rates are right, but the parameters differ from torch's after "
-                 f"optimizer step {step} ({_optimizer_step_place(step)}): for every batch call zero_grad(), "
-                 "compute the MSE loss of model(x) against y, backward(), then optimizer.step().")
-    return correct(f"{len(expected_lrs)} optimizer steps: epochs 0–1 at lr 0.1, epochs 2–3 at 0.05, "
-                   "as torch's StepLR(step_size=2) gives them once per epoch.")
+            fail(f"with {label}: the learning rates are right, but the parameters differ from "
+                 f"torch's after optimizer step {step} ({_optimizer_step_place(step, n_batches)}): "
+                 "for every batch call zero_grad(), compute the MSE loss of model(x) against y, "
+                 "backward(), then optimizer.step().")
 
 
 # ----------------------------------------------------------------------------- 07.3
@@ -357,10 +399,25 @@ class WarmupCosine(lr_scheduler.LRScheduler):
 
 
 # Each configuration: the groups' lrs and the scheduler's arguments.
-WARMUP_CONFIGS = [
-    {"lrs": [0.1], "warmup_epochs": 3, "total_epochs": 12, "start_factor": 0.1, "eta_min": 0.001},
-    {"lrs": [0.1, 0.02], "warmup_epochs": 2, "total_epochs": 8, "start_factor": 0.25, "eta_min": 0.0},
-]
+def _warmup_configs():
+    """07.3's configurations, drawn from a seed of the key: one to three groups, a warm-up of
+    one epoch or several, start factors and eta_min of their own."""
+    rng = Draw(seed_of("07.3"))
+    return [
+        {"lrs": [0.1], "warmup_epochs": 3, "total_epochs": 12, "start_factor": 0.1, "eta_min": 0.001},
+        {"lrs": [0.1, 0.02], "warmup_epochs": 2, "total_epochs": 8, "start_factor": 0.25, "eta_min": 0.0},
+        {"lrs": [rng.choice((0.3, 0.5, 0.05))], "warmup_epochs": 1,
+         "total_epochs": rng.choice((5, 6, 7)), "start_factor": rng.choice((0.5, 0.2, 0.4)),
+         "eta_min": rng.choice((0.01, 0.002))},
+        {"lrs": [0.2, 0.05, 1.0], "warmup_epochs": rng.choice((4, 5)),
+         "total_epochs": rng.choice((9, 10)), "start_factor": rng.choice((0.05, 0.3)),
+         "eta_min": 0.0},
+    ]
+
+
+WARMUP_CONFIGS = _warmup_configs()
+# Past total_epochs torch's cosine goes on (no restart, no floor): the table looks there too.
+WARMUP_EXTRA_EPOCHS = 4
 
 
 def _scheduler_kwargs(config) -> dict:
@@ -381,7 +438,7 @@ def _warmup_cosine_torch(config) -> list:
         lr_scheduler.CosineAnnealingLR(opt, T_max=t - w, eta_min=config["eta_min"]),
     ], milestones=[w])
     table = []
-    for _ in range(t + 1):
+    for _ in range(t + 1 + WARMUP_EXTRA_EPOCHS):
         table.append([float(g["lr"]) for g in opt.param_groups])
         opt.step()
         scheduler.step()
@@ -389,15 +446,16 @@ def _warmup_cosine_torch(config) -> list:
 
 
 def _warmup_cosine_formula(config, *, warmup_shift=0, warmup_from_zero=False, cosine_span=None,
-                           cosine_shift=True, eta_min=True, epoch_shift=0, one_group=False) -> list:
+                           cosine_shift=True, eta_min=True, epoch_shift=0, one_group=False,
+                           clamp=False) -> list:
     """The closed formula, with switches that reproduce the usual mistakes."""
     w, t, s = config["warmup_epochs"], config["total_epochs"], config["start_factor"]
     m = config["eta_min"] if eta_min else 0.0
     span = (t - w) if cosine_span is None else cosine_span(w, t)
     bases = [config["lrs"][0]] * len(config["lrs"]) if one_group else config["lrs"]
     table = []
-    for epoch in range(t + 1):
-        e = epoch + epoch_shift
+    for epoch in range(t + 1 + WARMUP_EXTRA_EPOCHS):
+        e = min(epoch + epoch_shift, t) if clamp else epoch + epoch_shift
         row = []
         for base in bases:
             if e < w:
@@ -411,6 +469,10 @@ def _warmup_cosine_formula(config, *, warmup_shift=0, warmup_from_zero=False, co
 
 
 _WARMUP_MISTAKES = [
+    ({"clamp": True},
+     "past total_epochs the lr must go on as torch's does: CosineAnnealingLR has no floor and no "
+     "restart, so the cosine climbs back from eta_min. Do not clamp the epoch or the lr to "
+     "the end of the schedule."),
     ({"epoch_shift": 1},
      "your schedule runs one epoch ahead of torch's, as if scheduler.step() came before "
      "optimizer.step(): get_lr must give the lr of epoch self.last_epoch (the constructor's "
@@ -458,7 +520,7 @@ def _learner_warmup_table(scheduler_class, config) -> list:
             fail(f"{name}(...) gave {_type_names(type(scheduler))}; it should be a scheduler: "
                  "subclass torch.optim.lr_scheduler.LRScheduler.")
         table = []
-        for epoch in range(config["total_epochs"] + 1):
+        for epoch in range(config["total_epochs"] + 1 + WARMUP_EXTRA_EPOCHS):
             row = []
             for i, group in enumerate(opt.param_groups):
                 lr = group["lr"]
@@ -511,7 +573,8 @@ def grade_warmup_cosine(WarmupCosine):  # noqa: N803 - the learner's class name
                     fail(f"with {setting}: {_epoch_head(epoch)} ({group}got {fmt(g_row[i], e_row[i])}, "
                          f"expected {fmt(e_row[i], g_row[i])}): {cause}")
     return correct("every group's lr matches torch's SequentialLR(LinearLR, CosineAnnealingLR) at "
-                   f"every epoch, in {len(WARMUP_CONFIGS)} configurations (to 1e-12).")
+                   f"every epoch, {WARMUP_EXTRA_EPOCHS} past the end included, in "
+                   f"{len(WARMUP_CONFIGS)} configurations (1 to 3 groups, to 1e-12).")
 
 
 # ----------------------------------------------------------------------------- 07.4
@@ -543,6 +606,12 @@ def resume(model, checkpoint, make_optimizer, make_scheduler):
     optimizer.load_state_dict(checkpoint["optimizer"])  # then the saved lrs, momentum buffers
     scheduler.load_state_dict(checkpoint["scheduler"])  # and the saved epoch count
     return optimizer, scheduler
+
+
+def resume_with_reference(model, checkpoint, make_optimizer, make_scheduler):
+    """Return ``(optimizer, scheduler)`` resumed from ``checkpoint`` by the reference solution of
+    07.4, for the lesson's demonstration after the exercise (the code stays out of the notebook)."""
+    return resume(model, checkpoint, make_optimizer, make_scheduler)
 
 
 def _resume_scheduler_after_load(model, checkpoint, make_optimizer, make_scheduler):
@@ -643,25 +712,47 @@ def _resume_epochs(model, optimizer, scheduler, epochs, data):
     return record
 
 
-def _checkpoint():
-    """Train 5 epochs and return (the uninterrupted record of epochs 5..9, the checkpoint after epoch 4)."""
+def _adam_factory(model):
+    return torch.optim.Adam(model.parameters(), lr=0.05, betas=(0.8, 0.95))
+
+
+def _step_then_exponential(optimizer):
+    return lr_scheduler.SequentialLR(optimizer, [
+        lr_scheduler.LinearLR(optimizer, start_factor=0.2, total_iters=2),
+        lr_scheduler.ExponentialLR(optimizer, gamma=0.8),
+    ], milestones=[2])
+
+
+# (make_optimizer, make_scheduler, saved after, epochs, label): the exercise's, then another
+# optimizer and schedule, so a resume that builds its own SGD or scheduler fails.
+RESUME_CONFIGS = (
+    (make_optimizer, make_scheduler, RESUME_SAVED_AFTER, RESUME_EPOCHS,
+     "the exercise's SGD and warm-up + cosine"),
+    (_adam_factory, _step_then_exponential, 4, 8, "an Adam with LinearLR then ExponentialLR"),
+)
+
+
+def _checkpoint(factories=RESUME_CONFIGS[0]):
+    """Train the first epochs and return (the uninterrupted record of the rest, the checkpoint)."""
+    make_opt, make_sched, saved_after, epochs, _ = factories
     data = _resume_data()
     model = _resume_model(0)
-    optimizer = make_optimizer(model)
-    scheduler = make_scheduler(optimizer)
-    _resume_epochs(model, optimizer, scheduler, RESUME_SAVED_AFTER, data)
+    optimizer = make_opt(model)
+    scheduler = make_sched(optimizer)
+    _resume_epochs(model, optimizer, scheduler, saved_after, data)
     checkpoint = copy.deepcopy({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                                 "scheduler": scheduler.state_dict()})
-    rest = _resume_epochs(model, optimizer, scheduler, RESUME_EPOCHS - RESUME_SAVED_AFTER, data)
+    rest = _resume_epochs(model, optimizer, scheduler, epochs - saved_after, data)
     return rest, checkpoint
 
 
-def _resumed_record(resume_fn, checkpoint, learner=False):
+def _resumed_record(resume_fn, checkpoint, learner=False, factories=RESUME_CONFIGS[0]):
     """Resume with ``resume_fn`` into a fresh model (other weights) and train the remaining epochs."""
+    make_opt, make_sched, saved_after, epochs, _ = factories
     model = _resume_model(1)
     checkpoint = copy.deepcopy(checkpoint)
     if learner:
-        result = call(resume_fn, model, checkpoint, make_optimizer, make_scheduler,
+        result = call(resume_fn, model, checkpoint, make_opt, make_sched,
                       may_modify=(0,), returns=(tuple, list))
         if len(result) != 2:
             fail(f"`{resume_fn.__name__}` returned {len(result)} values; return "
@@ -677,9 +768,18 @@ def _resumed_record(resume_fn, checkpoint, learner=False):
         if not all(any(p is q for p in held) for q in model.parameters()):
             fail("the optimizer you return does not update the `model` you were given: build it "
                  "with make_optimizer(model).")
+        wanted = make_opt(_resume_model(2))
+        if type(optimizer) is not type(wanted):
+            fail(f"`make_optimizer` builds {_type_names(type(wanted))}, but you return "
+                 f"{_type_names(type(optimizer))}: build the optimizer with the `make_optimizer` "
+                 "argument, not one of your own.")
+        if type(scheduler) is not type(make_sched(wanted)):
+            fail(f"`make_scheduler` builds {_type_names(type(make_sched(wanted)))}, but you return "
+                 f"{_type_names(type(scheduler))}: build the scheduler with the `make_scheduler` "
+                 "argument.")
     else:
-        optimizer, scheduler = resume_fn(model, checkpoint, make_optimizer, make_scheduler)
-    return _resume_epochs(model, optimizer, scheduler, RESUME_EPOCHS - RESUME_SAVED_AFTER, _resume_data())
+        optimizer, scheduler = resume_fn(model, checkpoint, make_opt, make_sched)
+    return _resume_epochs(model, optimizer, scheduler, epochs - saved_after, _resume_data())
 
 
 def _same_record(got, expected) -> bool:
@@ -698,21 +798,31 @@ def grade_resume(resume):
     """resume(model, checkpoint, make_optimizer, make_scheduler) must continue exactly as the uninterrupted run."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        expected, checkpoint = _checkpoint()
-        got = _resumed_record(resume, checkpoint, learner=True)
-        for offset, ((g_lr, g_params), (e_lr, e_params)) in enumerate(zip(got, expected)):
-            epoch = RESUME_SAVED_AFTER + offset
-            lr_wrong = not _close(g_lr, e_lr)
-            if lr_wrong or not all(torch.allclose(a, b, rtol=1e-12, atol=1e-12)
-                                   for a, b in zip(g_params, e_params)):
-                cause = next((text for variant, text in _RESUME_MISTAKES
-                              if _same_record(got, _resumed_record(variant, checkpoint))), None)
-                head = _epoch_head(epoch, first=RESUME_SAVED_AFTER).replace("torch", "the uninterrupted run")
-                what = (f"lr: got {fmt(g_lr, e_lr)}, expected {fmt(e_lr, g_lr)}" if lr_wrong
-                        else "the lr is right, the parameters differ")
-                cause = cause or ("load checkpoint['model'] into the model; build the optimizer "
-                                  "with make_optimizer(model) and the scheduler with "
-                                  "make_scheduler(optimizer); then load both of their states.")
-                fail(f"after resuming, the run {head} ({what}): {cause}")
-    return correct(f"epochs {RESUME_SAVED_AFTER}–{RESUME_EPOCHS - 1} after resuming have exactly the "
+        for factories in RESUME_CONFIGS:
+            _grade_resume_on(resume, factories)
+    return correct(f"in {len(RESUME_CONFIGS)} configurations (the exercise's SGD and schedule, and an "
+                   "Adam with another schedule) every epoch after resuming has exactly the "
                    "learning rates and parameters of the uninterrupted run.")
+
+
+def _grade_resume_on(resume, factories):
+    """Stop at the first epoch where the resumed run differs from the uninterrupted one."""
+    saved_after, label = factories[2], factories[4]
+    expected, checkpoint = _checkpoint(factories)
+    got = _resumed_record(resume, checkpoint, learner=True, factories=factories)
+    for offset, ((g_lr, g_params), (e_lr, e_params)) in enumerate(zip(got, expected)):
+        epoch = saved_after + offset
+        lr_wrong = not _close(g_lr, e_lr)
+        if lr_wrong or not all(torch.allclose(a, b, rtol=1e-12, atol=1e-12)
+                               for a, b in zip(g_params, e_params)):
+            cause = next((text for variant, text in _RESUME_MISTAKES
+                          if _same_record(got, _resumed_record(variant, checkpoint,
+                                                               factories=factories))), None)
+            head = _epoch_head(epoch, first=saved_after).replace("torch", "the uninterrupted run")
+            what = (f"lr: got {fmt(g_lr, e_lr)}, expected {fmt(e_lr, g_lr)}" if lr_wrong
+                    else "the lr is right, the parameters differ")
+            cause = cause or ("load checkpoint['model'] into the model; build the optimizer "
+                              "with make_optimizer(model) and the scheduler with "
+                              "make_scheduler(optimizer); then load both of their states.")
+            where = "" if factories is RESUME_CONFIGS[0] else f"with {label}: "
+            fail(f"{where}after resuming, the run {head} ({what}): {cause}")

@@ -139,7 +139,6 @@ def fit_line(optimizer_class, lr, epochs):
 
 
 runs = {"SGD, lr=0.1": fit_line(torch.optim.SGD, 0.1, 100),
-        "Adam, lr=0.1": fit_line(torch.optim.Adam, 0.1, 100),
         "Adam, lr=0.001 (its default)": fit_line(torch.optim.Adam, 0.001, 100)}
 for name, losses in runs.items():
     print(f"{name:30s} loss after 20 epochs {losses[19]:8.4f}, after 100 {losses[-1]:.4f}")
@@ -153,8 +152,8 @@ ax.legend()
 plt.show()
 
 # %% [markdown]
-# Adam with lr=0.1 overshoots at first, then settles; with its default lr=0.001 it has
-# barely moved after 100 epochs. The reason is what `lr` means:
+# With its default lr=0.001, Adam has barely moved after 100 epochs, where SGD with
+# lr=0.1 is done. The reason is what `lr` means:
 #
 # - **SGD** moves each parameter by `lr × gradient`: the step grows with the gradient.
 # - **Adam** divides the gradient by a running estimate of its own size, so each parameter
@@ -189,8 +188,8 @@ for epoch in range(1, 13):
 #
 # ## Common mistake: reusing a learning rate across optimizers
 #
-# With lr=1.0, Adam's loss jumps around but stays bounded (and it settles within 100
-# epochs). SGD's steps are `lr × gradient`, and here they overshoot the minimum by more each epoch:
+# With lr=1.0, Adam's loss jumps around but stays bounded. SGD's steps are
+# `lr × gradient`, and here they overshoot the minimum by more each epoch:
 
 # %%
 for name, optimizer_class in [("SGD", torch.optim.SGD), ("Adam", torch.optim.Adam)]:

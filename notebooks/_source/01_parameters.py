@@ -350,7 +350,8 @@ print("largest change:", max(changes))
 # Pass a list of dicts instead of a list of tensors. Each dict is one **param group**: its
 # `"params"`, and any hyperparameters that differ from the defaults. The keyword arguments
 # are the defaults for every group. A common use: a pretrained body with a small learning
-# rate and a new head with a larger one.
+# rate and a new head with a larger one (exercise 01.4). Here, weight decay on the body
+# only:
 
 # %%
 def print_groups(opt, model):
@@ -364,16 +365,16 @@ def print_groups(opt, model):
 model = make_model()
 opt = torch.optim.SGD(
     [
-        {"params": model[:-1].parameters(), "lr": 0.01},  # body: layers 0 and 2
-        {"params": model[-1].parameters()},  # head: the default lr
+        {"params": model[:-1].parameters(), "weight_decay": 1e-4},  # body: layers 0 and 2
+        {"params": model[-1].parameters()},  # head: the default weight_decay, 0
     ],
     lr=0.1, momentum=0.9,
 )
 print_groups(opt, model)
 
 # %% [markdown]
-# Group 0 overrides `lr`; group 1 takes `lr=0.1` from the defaults; both take
-# `momentum=0.9`. A group's hyperparameters are plain dict entries, read at every
+# Group 0 overrides `weight_decay`; group 1 takes `weight_decay=0` from the defaults; both
+# take `lr=0.1` and `momentum=0.9`. A group's hyperparameters are plain dict entries, read at every
 # `step()`. Changing one changes the next step, and this is all a learning-rate scheduler
 # does (lesson 07):
 

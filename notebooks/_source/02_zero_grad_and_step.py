@@ -82,7 +82,7 @@ show("step()")
 # two numbers. (`hint("02.1")` if you are stuck.)
 
 # %%
-w2 = torch.tensor([1.0, -2.0], requires_grad=True)
+w2 = torch.tensor([2.0, -2.0], requires_grad=True)
 target = torch.tensor([3.0, 1.0])
 opt2 = torch.optim.SGD([w2], lr=0.1)
 # opt2.zero_grad(); ((w2 - target) ** 2).sum().backward(); opt2.step()   ← w2 after this?
@@ -90,7 +90,7 @@ opt2 = torch.optim.SGD([w2], lr=0.1)
 # %%
 # BEGIN SOLUTION
 # STUB: w_after = ...  # [w2[0], w2[1]] after the step
-w_after = [1.4, -1.4]
+w_after = [2.2, -1.4]
 # END SOLUTION
 check("02.1", w_after)
 
@@ -284,7 +284,7 @@ for cls, hyper in [(my_optim.SGD, {"momentum": 0.9}), (my_optim.Adam, {})]:
 # %% [markdown]
 # ### Exercise 02.3 · `set_to_none` and momentum
 #
-# SGD with `lr=0.1, momentum=0.5` takes one real step from $w = 1$ on $(w - 3)^2$. Then
+# SGD with `lr=0.2, momentum=0.5` takes one real step from $w = 1$ on $(w - 3)^2$. Then
 # `zero_grad(set_to_none=...)`, then **two** more `step()` calls without `backward()`.
 # Predict $w$ at the end, with `set_to_none=False` (`w_zeros`) and with `set_to_none=True`
 # (`w_none`).
@@ -292,7 +292,7 @@ for cls, hyper in [(my_optim.SGD, {"momentum": 0.9}), (my_optim.Adam, {})]:
 # %%
 # BEGIN SOLUTION
 # STUB: w_zeros, w_none = ..., ...
-w_zeros, w_none = 1.7, 1.4
+w_zeros, w_none = 2.4, 1.8
 # END SOLUTION
 check("02.3", w_zeros, w_none)
 

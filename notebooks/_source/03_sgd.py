@@ -108,11 +108,11 @@ print(f"sgd_plain_rounded: equal to torch to rounding (< 1e-15): {rounded.abs().
 # the steepest direction (curvature 4) sets the limit.
 
 # %%
-for lr in (0.05, 0.3, 0.48, 0.6):
+for lr in (0.05, 0.3, 0.49, 0.6):
     print(f"lr = {lr:4}:   x × {1 - 0.2 * lr:.3f} per step,   y × {1 - 4 * lr:+.3f} per step")
 
 # %%
-lr_runs = {f"lr={lr}": training.run(torch.optim.SGD, "ravine", 50, lr=lr) for lr in (0.05, 0.3, 0.48)}
+lr_runs = {f"lr={lr}": training.run(torch.optim.SGD, "ravine", 50, lr=lr) for lr in (0.05, 0.3, 0.49)}
 lr_runs["lr=0.6 (diverging)"] = training.run(torch.optim.SGD, "ravine", 50, lr=0.6)
 for run in lr_runs.values():
     print(run.summary())
@@ -130,15 +130,15 @@ plt.show()
 #   only by 0.99: the point crawls along the valley floor and is still at $x = -2.4$ after 50 steps.
 # - **lr = 0.3, right:** $x$ is multiplied by 0.94 and $y$ by $-0.2$ per step (a small
 #   zigzag that dies at once).
-# - **lr = 0.48, on the edge:** $x$ is faster still (0.904), but $y$ is multiplied by
-#   $-0.92$: it flips side at every step and shrinks by only 8%, the zigzag on the left.
+# - **lr = 0.49, on the edge:** $x$ is faster still (0.902), but $y$ is multiplied by
+#   $-0.96$: it flips side at every step and shrinks by only 4%, the zigzag on the left.
 # - **lr = 0.6, too large:** $|1 - 4 \cdot 0.6| = 1.4$: $y$ flips side and grows by 40% per
 #   step. The red path leaves the plot after two steps (only its first 4 are drawn), and
 #   its loss climbs a straight line on the log scale.
 #
 # ## Common mistake: raising the learning rate to go faster
 #
-# From 0.48 to 0.6 is a small change, and nothing warns you. Here is the lr = 0.6 run again,
+# From 0.49 to 0.6 is a small change, and nothing warns you. Here is the lr = 0.6 run again,
 # this time for up to 2000 steps:
 
 # %%
@@ -178,9 +178,9 @@ lr_range = (0.25, 0.48)   # measured: from 0.2474 to 0.4838 (the loss is 0.01 at
 check("03.1", lr_range)
 
 # %% [markdown]
-# The range is narrow: the flat direction needs `lr` large, the steep one needs it below
-# 0.5. Its ratio, $0.48 / 0.25 \approx 2$, shrinks as the valley gets narrower (the ratio of
-# its curvatures, here 20, is the *condition number*). Momentum is the classic way out.
+# The range is narrow: the flat direction wants `lr` large, the steep one caps it. Its
+# ratio `lr_high / lr_low` shrinks as the valley gets narrower (the ratio of its
+# curvatures, here 20, is the *condition number*). Momentum is the classic way out.
 #
 # ## 3. Momentum: a running sum of gradients
 #
@@ -430,18 +430,9 @@ compare(sgd_weight_decay, momentum=0.9, weight_decay=0.1)
 
 # %% [markdown]
 # (Maximizing the ravine runs away from its minimum, so those numbers grow: the difference
-# is still exactly 0.) All of the above is one short function in `myoptim_helpers`, the one
-# `optim.SGD.step` calls for each parameter. Its docstring is the algorithm in the symbols
-# of the code:
-
-# %%
-print(inspect.getsource(optim.sgd_update))
-
-# %% [markdown]
-# It differs from our functions in one way only: it receives the buffer and returns it
-# instead of keeping a `state` dict, as torch's `_single_tensor_sgd` does, and the class
-# `optim.SGD` stores it in `self.state[p]["momentum_buffer"]`. Each option, and several
-# at once, against torch (60 steps each on the Rosenbrock valley, float64):
+# is still exactly 0.) `myoptim_helpers.optim.SGD` puts all of the above into one step.
+# Each option, and several at once, against torch (60 steps each on the Rosenbrock valley,
+# float64):
 
 # %%
 options = [{}, {"momentum": 0.9}, {"momentum": 0.9, "dampening": 0.5}, {"momentum": 0.9, "nesterov": True},
@@ -457,20 +448,26 @@ for kwargs in options:
 #
 # Write `sgd_momentum_step` for **one** parameter tensor: given `param`, its gradient
 # `grad`, the `momentum_buffer` from the previous step (`None` at the first step) and the
-# hyperparameters, return the new `(param, momentum_buffer)` as torch would leave them.
-# Update `param` and `momentum_buffer` in place or build new tensors, as you like, but do
-# **not** change `grad` (in an optimizer it is `p.grad`, which other code still reads).
+# hyperparameters, return the new `(param, momentum_buffer)` as torch would leave them,
+# with every option of sections 3 to 6 (momentum > 0 always). Update `param` and
+# `momentum_buffer` in place or build new tensors, as you like, but do **not** change
+# `grad` (in an optimizer it is `p.grad`, which other code still reads).
 #
-# The checker runs your function next to `torch.optim.SGD` for six steps on a model with
-# two parameters (a weight and a bias), in four settings (plain momentum, dampening,
-# Nesterov, maximize), with `lr` halved after step 3 as a scheduler would. It names the
-# first step that differs and the likely cause.
+# The checker runs your function next to `torch.optim.SGD` for five steps in 24
+# configurations it draws when you run it: every combination of `nesterov`, `maximize`,
+# `dampening` and `weight_decay`, other momentum and learning rates than this lesson's,
+# float32 and float64 parameters of several shapes (a 0-dim one too), zero, negative and
+# large gradients, and `lr` halved after step 3 as a scheduler would. It names the first
+# step that differs and the likely cause.
 
 # %%
-def sgd_momentum_step(param, grad, momentum_buffer, *, lr, momentum, dampening, nesterov, maximize):
+def sgd_momentum_step(param, grad, momentum_buffer, *, lr, momentum, dampening, nesterov,
+                      weight_decay, maximize):
     """Return (param, momentum_buffer) after one step of torch.optim.SGD with momentum > 0."""
     # BEGIN SOLUTION
     g = -grad if maximize else grad                          # g_t (a new tensor: grad stays untouched)
+    if weight_decay != 0:
+        g = g + weight_decay * param                         # g_t + λ θ_{t−1}, after maximize's sign
     if momentum_buffer is None:
         momentum_buffer = g.clone()                          # b_1 = g_1, no dampening
     else:
@@ -481,6 +478,18 @@ def sgd_momentum_step(param, grad, momentum_buffer, *, lr, momentum, dampening, 
 
 
 check("03.3", sgd_momentum_step)
+
+# %% [markdown]
+# The same step in `myoptim_helpers` is `optim.sgd_update`, the function `optim.SGD.step`
+# calls for each parameter. Its docstring is the algorithm in the symbols of the code:
+
+# %%
+print(inspect.getsource(optim.sgd_update))
+
+# %% [markdown]
+# It updates `param` and the buffer in place and returns the buffer, as torch's
+# `_single_tensor_sgd` does; the class `optim.SGD` stores it in
+# `self.state[p]["momentum_buffer"]`.
 
 # %% [markdown]
 # ## 7. torch's momentum vs the paper's

@@ -212,8 +212,8 @@ check("05.1", theta_sgd, theta_adam, theta_adamw)
 # Extend lesson 04's Adam step with decoupled weight decay: given the parameter, its loss
 # gradient, the moments, the step number (1 at the first step) and the hyperparameters,
 # **return** the new `(param, exp_avg, exp_avg_sq)` without changing the inputs. The
-# checker runs six steps next to `torch.optim.AdamW(lr=0.05, betas=(0.8, 0.99), eps=1e-3,
-# weight_decay=0.5)`. Stuck? `hint("05.2")`, then `show_solution("05.2")`.
+# checker runs your step next to `torch.optim.AdamW` on parameters and hyperparameters of
+# its own (0-d to 2-D, float32 and float64). Stuck? `hint("05.2")`, then `show_solution("05.2")`.
 
 # %%
 def adamw_step(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps, weight_decay):
@@ -351,8 +351,9 @@ print("weight_decay per group:", [group["weight_decay"] for group in opt.param_g
 # Complete `param_groups(model, weight_decay)` so that it returns the two param groups of
 # nanoGPT's rule for **any** model: every trainable tensor with 2 or more dimensions in the
 # first group with the given `weight_decay`, every other one in the second with
-# `weight_decay` 0.0. The checker tries it on models with an embedding, a 3-D convolution
-# kernel, LayerNorm and BatchNorm. Stuck? `hint("05.3")`, then `show_solution("05.3")`.
+# `weight_decay` 0.0; frozen tensors (`requires_grad=False`) in no group, and no other keys.
+# The checker tries it on models with an embedding, a 3-D convolution kernel, LayerNorm,
+# BatchNorm and frozen layers. Stuck? `hint("05.3")`, then `show_solution("05.3")`.
 
 # %%
 def param_groups(model, weight_decay):

@@ -210,8 +210,9 @@ def momentum_update(param, grad, momentum_buffer, *, lr, momentum):
 #    `self.state[p]["momentum_buffer"]`, and returns the closure's loss.
 #
 # The checker runs your function, then your class, next to `torch.optim.SGD` for six steps
-# in three configurations (plain, momentum, two param groups), compares parameters and
-# buffers after every step, and saves and reloads your `state_dict` halfway.
+# in configurations of its own (no momentum, momentum, float32, a 0-d parameter, zero and
+# large gradients, two param groups), compares parameters and state after every step, and
+# saves and reloads your `state_dict` halfway.
 
 # %%
 class MomentumSGD(torch.optim.Optimizer):
@@ -577,8 +578,8 @@ class Signum(torch.optim.Optimizer):
 # %% [markdown]
 # Write the maths: `signum_update(param, grad, momentum_buffer, *, lr, momentum)` updates
 # `param` in place and returns the buffer (None on the first step). The checker runs it
-# inside `Signum` next to a reference, for six steps with gradients that change sign, and
-# compares parameters and buffers after every step.
+# inside `Signum` next to a reference, for six steps with gradients that change sign or are
+# exactly zero, float32 and float64, and compares parameters and buffers after every step.
 
 # %%
 def signum_update(param, grad, momentum_buffer, *, lr, momentum):
@@ -640,7 +641,8 @@ class Lion(torch.optim.Optimizer):
 # %% [markdown]
 # Write `lion_update(param, grad, exp_avg, *, lr, beta1, beta2, weight_decay)`: update
 # `param` in place, return `exp_avg` (None on the first step). The checker compares it with
-# a reference written from the paper's pseudocode, with and without weight decay.
+# a reference written from the paper's pseudocode, with and without weight decay, in float32
+# and float64, with zero and large gradients.
 
 # %%
 def lion_update(param, grad, exp_avg, *, lr, beta1, beta2, weight_decay):
@@ -661,19 +663,16 @@ check("06.4", lion_update)
 # ## Sign methods on the ravine
 #
 # What does "every coordinate moves by exactly $\eta$" look like? Here are sign-SGD (`Signum`
-# with `momentum=0`) and `Lion`, next to plain SGD, on the ravine $0.1x^2 + 2y^2$. They are
-# the reference classes from the exercise module, so this runs whether or not you solved
+# with `momentum=0`) and `Lion`, next to plain SGD, on the ravine $0.1x^2 + 2y^2$. The
+# exercise module runs its own reference classes, so this works whether or not you solved
 # the exercises. The start is shifted off the $0.1$ grid so that no run lands on $(0, 0)$ by luck.
 
 # %%
-from myoptim_helpers.exercises.lesson06 import Lion as ReferenceLion, Signum as ReferenceSignum
+from myoptim_helpers.exercises.lesson06 import sign_method_runs
 
 start = (-3.95, 2.05)
-runs = {
-    "SGD, lr=0.2": training.run(optim.SGD, "ravine", 60, start=start, lr=0.2),
-    "sign-SGD, lr=0.1": training.run(ReferenceSignum, "ravine", 60, start=start, lr=0.1, momentum=0.0),
-    "Lion, lr=0.1": training.run(ReferenceLion, "ravine", 60, start=start, lr=0.1),
-}
+runs = {"SGD, lr=0.2": training.run(optim.SGD, "ravine", 60, start=start, lr=0.2),
+        **sign_method_runs("ravine", 60, start=start, lr=0.1)}
 # 5 decimals: the sign methods end on losses like 0.42525, whose 4th decimal is a rounding tie
 for name, history in runs.items():
     x_end, y_end = history.final_position

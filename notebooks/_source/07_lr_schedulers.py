@@ -262,8 +262,8 @@ for epoch in range(4):
 #
 # Write `train(model, optimizer, scheduler, batches, epochs)`: the same loop, with
 # `scheduler.step()` where it belongs, so that the schedule counts epochs. The checker runs
-# it on its own model with torch's `StepLR(step_size=2)` and compares the lr and the
-# parameters after every optimizer step with the correct loop.
+# it on models, optimizers, schedulers and epoch counts of its own and compares the lr and
+# the parameters after every optimizer step with the correct loop.
 
 # %%
 def train(model, optimizer, scheduler, batches, epochs):
@@ -400,8 +400,8 @@ plt.show()
 # warm-up from `start_factor × base_lr` and the cosine ending at `eta_min`:
 # $\eta_{\min} + (\eta_0 - \eta_{\min})\,(1 + \cos(\pi t / T))/2$ with $t = e - W$, $T$ = `total_epochs - warmup_epochs`.
 #
-# The checker compares every group's lr at every epoch with torch's
-# `SequentialLR(LinearLR, CosineAnnealingLR)`, to $10^{-12}$.
+# The checker compares every group's lr at every epoch, a few past `total_epochs` included,
+# with torch's `SequentialLR(LinearLR, CosineAnnealingLR)`, to $10^{-12}$.
 
 # %%
 class WarmupCosine(lr_scheduler.LRScheduler):
@@ -647,8 +647,9 @@ print("resumed:      ", [f"{lr:.4f}" for lr in resumed])
 # Write `resume(model, checkpoint, make_optimizer, make_scheduler)`: load the checkpoint into
 # `model`, build the optimizer with `make_optimizer(model)` and the scheduler with
 # `make_scheduler(optimizer)`, load their states, and return `(optimizer, scheduler)`. The
-# checker saves a run after 5 of 10 epochs, resumes it with your function into a model with
-# other weights, and compares lrs and parameters with the uninterrupted run at every epoch.
+# checker saves a run after 5 of 10 epochs (and one of another optimizer and schedule),
+# resumes it with your function into a model with other weights, and compares lrs and
+# parameters with the uninterrupted run at every epoch.
 
 # %%
 def resume(model, checkpoint, make_optimizer, make_scheduler):
@@ -665,15 +666,15 @@ def resume(model, checkpoint, make_optimizer, make_scheduler):
 check("07.4", resume)
 
 # %% [markdown]
-# With the right order, using the exercise's reference `resume` (so this runs whether or not
-# you solved it), the resumed run is the uninterrupted one, bit for bit:
+# With the right order, resumed by the exercise module's reference (so this runs whether or
+# not you solved it), the resumed run is the uninterrupted one, bit for bit:
 
 # %%
-from myoptim_helpers.exercises.lesson07 import resume as reference_resume
+from myoptim_helpers.exercises.lesson07 import resume_with_reference
 
 buffer.seek(0)
 model = nn.Linear(1, 1)
-optimizer, scheduler = reference_resume(model, torch.load(buffer), make_optimizer, make_scheduler)
+optimizer, scheduler = resume_with_reference(model, torch.load(buffer), make_optimizer, make_scheduler)
 resumed = first_half + train_epochs(model, optimizer, scheduler, 5)
 print("resumed:      ", [f"{lr:.4f}" for lr in resumed])
 print("max |lr difference| =", max(abs(a - b) for a, b in zip(resumed, reference)))
