@@ -286,8 +286,10 @@ fits = {"Adam (no decay)": training.fit(make_model, torch.optim.Adam, data, 1000
                                                weight_decay=0.5, progress=False)}
 for name, fit in fits.items():
     weights = fit.model[1].weight.detach()
-    print(f"{name:23s} training loss {fit.final_train_loss:.4f}   validation loss {fit.final_val_loss:.4f} "
-          f"(best {fit.val_losses.min():.4f} at epoch {fit.best_epoch})   ‖w‖ = {weights.norm():.2f}")
+    print(f"{name:23s} training loss {fit.final_train_loss:.3f}   validation loss {fit.final_val_loss:.3f} "
+          f"({fit.final_val_loss / fit.val_losses.min():.1f}× its lowest, reached near epoch "
+          f"{round(fit.best_epoch, -2)})   "
+          f"‖w‖ = {weights.norm():.1f}")
 
 # %%
 fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4))
