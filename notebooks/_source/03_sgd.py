@@ -591,6 +591,15 @@ plt.show()
 # to a real `torch.optim.SGD` run (least squares over 40 steps) and take the roots of the fitted
 # $z^2 - a z + b$, the factors the run actually has.
 
+# %% [markdown]
+# **Predict, then run.** Before the table below, commit to an answer (the truth appears
+# when you pick one):
+
+# %%
+from myoptim_helpers import widgets
+
+widgets.predict("03.rate")
+
 # %%
 import numpy as np
 

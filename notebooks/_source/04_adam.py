@@ -579,6 +579,17 @@ plt.show()
 # Try other starts and settings in the explorer below (`bumpy` is in its surface menu).
 
 # %% [markdown]
+# ### Predict: a loss a million times smaller
+#
+# Adam's step is about `lr` "whatever the gradient's scale". Put that to the test: pick an
+# answer, and the widget computes both first steps with torch.
+
+# %%
+from myoptim_helpers import widgets
+
+widgets.predict("04.scale")
+
+# %% [markdown]
 # ## 8. Explore: Adam's betas
 #
 # Move the sliders: `beta1 = 0` turns off momentum (RMSprop with bias correction); a

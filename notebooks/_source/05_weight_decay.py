@@ -154,6 +154,14 @@ def decay_of_one_step(optimizer_class):
     step_without, step_with = (o.param_groups[0]["params"][0].detach() for o in (without, with_decay))
     return (step_without - step_with) / (lr * wd * p.detach())
 
+# %% [markdown]
+# **Predict, then run.** Before the table, commit to an answer:
+
+# %%
+from myoptim_helpers import widgets
+
+widgets.predict("05.decay")
+
 # %%
 print("gradient size:          " + "".join(f"{s:>9g}" for s in scales.tolist()))
 for cls in (torch.optim.SGD, torch.optim.Adam, torch.optim.AdamW):
