@@ -24,7 +24,7 @@ import matplotlib
 import numpy as np
 import torch
 from matplotlib.lines import Line2D
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FixedLocator, MaxNLocator, NullLocator
 
 from . import problems
 from .training import FitHistory, History
@@ -146,7 +146,24 @@ def _limit_log_axis(ax, curves, yscale: str):
     else:
         limits = (max(low, -_LOG_AXIS_LIMIT), min(high, _LOG_AXIS_LIMIT))
     ax.set_ylim(*limits)
+    if yscale == "log":
+        _round_decade_ticks(ax, *limits)
     return limits
+
+
+def _round_decade_ticks(ax, low: float, high: float, max_ticks: int = 8):
+    """Put log-axis ticks on round multiples of decades (1, 10^50, 10^100, ...).
+
+    Over hundreds of decades matplotlib's locator starts at the lowest decade and
+    steps by an odd count (10^1, 10^25, 10^49, ...), which reads as a broken axis.
+    """
+    first, last = np.log10(low), np.log10(high)
+    for step in (1, 2, 5, 10, 20, 25, 50, 100):
+        if (last - first) / step <= max_ticks:
+            break
+    exponents = np.arange(np.ceil(first / step) * step, np.floor(last / step) * step + 1, step)
+    ax.yaxis.set_major_locator(FixedLocator(10.0 ** exponents))
+    ax.yaxis.set_minor_locator(NullLocator())
 
 
 # ---------------------------------------------------------------------------

@@ -141,6 +141,19 @@ def test_a_run_about_to_overflow_still_draws():
     assert cross.get_ydata()[0] == plotting._LOG_AXIS_LIMIT and not cross.get_clip_on()
 
 
+def test_an_axis_over_hundreds_of_decades_ticks_on_round_decades():
+    # matplotlib's locator would tick 10^1, 10^25, 10^49, ...: a step that reads as a broken axis
+    history = run(optim.SGD, "ravine", 2000, lr=0.6)
+    ax = Figure().subplots()
+    plotting.plot_losses({"lr=0.6": history}, ax=ax)
+    low, high = ax.get_ylim()
+    exponents = np.log10([t for t in ax.get_yticks() if low <= t <= high])
+    assert len(exponents) >= 4
+    steps = np.diff(exponents)
+    assert np.all(steps == steps[0]) and steps[0] in (25, 50)
+    assert np.all(exponents % steps[0] == 0)
+
+
 def test_lr_schedule_from_a_list_and_from_a_dict():
     ax = plotting.plot_lr_schedule([0.1, 0.1, 0.05, 0.05])
     assert len(ax.lines) == 1 and ax.get_legend() is None

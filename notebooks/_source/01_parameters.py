@@ -245,6 +245,43 @@ changed = {"4.weight", "4.bias"}
 check("01.2", changed)
 
 # %% [markdown]
+# ## Common mistake: freezing mid-training, with zeroed (not `None`) gradients
+#
+# A frozen tensor has no `.grad` only if it never had one, or if `zero_grad()` set it to
+# `None` (`set_to_none=True`, the default since torch 2.0). Freeze a layer *after* some
+# training and zero the gradients with `set_to_none=False`: the frozen layer keeps a `.grad`
+# of zeros, so `step()` does **not** skip it. A zero gradient still moves a weight when the
+# update has other terms: the momentum buffer filled by earlier steps, and weight decay.
+
+# %%
+def freeze_mid_training(set_to_none):
+    """Train 5 steps, freeze layer 0, train 3 more; return (layer-0 .grad, max |change| of 0.weight)."""
+    model = make_model()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=0.1)
+    for _ in range(5):
+        train_step(model, opt)            # fills the momentum buffers
+    model[0].requires_grad_(False)        # freeze layer 0 now
+    before = model[0].weight.detach().clone()
+    for _ in range(3):
+        opt.zero_grad(set_to_none=set_to_none)
+        loss_fn(model).backward()
+        opt.step()
+    return model[0].weight.grad, (model[0].weight.detach() - before).abs().max().item()
+
+
+for set_to_none in (False, True):
+    grad, change = freeze_mid_training(set_to_none)
+    grad_text = "None" if grad is None else f"zeros of shape {tuple(grad.shape)}"
+    print(f"set_to_none={set_to_none!s:5s}  0.weight.grad: {grad_text:22s}  "
+          f"'frozen' 0.weight moved by {change:.3f} in 3 steps")
+
+# %% [markdown]
+# With `set_to_none=False` the "frozen" weight keeps moving, driven by momentum and weight
+# decay; with `set_to_none=True` its `.grad` is `None` and `step()` leaves it alone. Lesson
+# 02 shows what `set_to_none` does. To freeze for sure, also drop the tensors from the
+# optimizer (or set `p.grad = None` yourself).
+
+# %% [markdown]
 # ## Common mistake: a layer added after the optimizer was built
 #
 # The optimizer copied the list of tensors **when it was built**. Replace the last layer
@@ -479,7 +516,9 @@ print("group keys only torch has:", sorted(set(opt_t.param_groups[0]) - set(opt_
 #   `parameters()` yields them, `named_parameters()` yields `(name, tensor)`. A plain
 #   tensor attribute is not a parameter.
 # - `optimizer.step()` updates a tensor only if the optimizer holds it **and** its `.grad`
-#   is not `None`. A frozen tensor (`requires_grad_(False)`) has no `.grad`.
+#   is not `None`. A tensor frozen (`requires_grad_(False)`) before its first backward has
+#   no `.grad`; one frozen mid-training keeps its old `.grad` unless `zero_grad()` sets it
+#   to `None`, and with zeroed gradients momentum and weight decay still move it.
 # - The optimizer fixes its list of tensors when it is built. A layer added later needs
 #   `optimizer.add_param_group({...})` (keeps the state) or a rebuilt optimizer (loses it).
 # - `model.parameters()` is a generator: use it once, or `list(...)` it.

@@ -342,7 +342,10 @@ print(f"big-batch grad = accumulated grad, to float64 rounding (< 1e-14): {diff 
 #
 # Without the division, each micro-batch contributes its full mean gradient, and `.grad`
 # is `n_micro` times too large. For SGD that is the same as a learning rate 4 times larger
-# (Adam mostly hides it: it divides by the gradient's own scale, so only `eps` notices).
+# (Adam mostly hides it: it divides by the gradient's own scale. Not everything does:
+# `eps`, a `clip_grad_norm_` threshold, which now cuts a gradient 4 times larger, and L2
+# `weight_decay`, which is added to the gradient and now weighs 4 times less against it,
+# all notice).
 
 # %%
 model.zero_grad()

@@ -129,7 +129,11 @@ plt.show()
 # - **lr = 0.05, too small:** $y$ is multiplied by 0.8 per step and is soon 0, but $x$
 #   only by 0.99: the point crawls along the valley floor and is still at $x = -2.4$ after 50 steps.
 # - **lr = 0.3, right:** $x$ is multiplied by 0.94 and $y$ by $-0.2$ per step (a small
-#   zigzag that dies at once).
+#   zigzag that dies at once). "Right" here means fast *with a margin*: 0.3 is 40% below
+#   the edge at 0.5, so a curvature misjudged by half still converges. It is not the
+#   fastest: once the zigzag is gone only the factor for $x$ counts, and the fastest
+#   constant lr makes the two factors equally large, $1 - 0.2\,\text{lr} = -(1 - 4\,\text{lr})$,
+#   at $\text{lr} = 2/(0.2 + 4) \approx 0.476$, a hair from the edge (section 8 derives it).
 # - **lr = 0.49, on the edge:** $x$ is faster still (0.902), but $y$ is multiplied by
 #   $-0.96$: it flips side at every step and shrinks by only 4%, the zigzag on the left.
 # - **lr = 0.6, too large:** $|1 - 4 \cdot 0.6| = 1.4$: $y$ flips side and grows by 40% per
@@ -553,11 +557,138 @@ plt.show()
 # so its steps stay long (0.28 at step 21, 0.16 at step 25) for about ten more steps. Neither is a bug, but they are
 # different algorithms as soon as a schedule is used: a learning-rate recipe from a paper
 # (or a framework) written in one convention does not carry over unchanged to the other.
+
+# %% [markdown]
+# ## 8. The spectral view: one convergence factor per direction
 #
-# ## 8. Explore: learning rate and momentum on the ravine
+# On a quadratic $f(\theta) = \tfrac12 \sum_i \lambda_i\, u_i^2$, where $u_i$ is the coordinate
+# of $\theta$ along the $i$-th eigenvector of the Hessian and $\lambda_i$ its eigenvalue, the
+# gradient's $i$-th coordinate is $\lambda_i u_i$: each direction sees only itself. Gradient
+# descent and heavy-ball momentum therefore **decouple along the eigenvectors** (Goh,
+# [Why Momentum Really Works](https://distill.pub/2017/momentum/), 2017). The ravine is
+# already diagonal: $\lambda_x = 0.2$, $\lambda_y = 4$.
 #
-# Move the sliders. Try momentum 0 and raise the learning rate past 0.5; then add momentum
-# and see how far a small `lr` now gets; switch the optimizer to `SGD+Nesterov`, which
+# In one direction torch's momentum reads $b_t = \mu b_{t-1} + \lambda u_{t-1}$,
+# $u_t = u_{t-1} - \text{lr}\, b_t$. Since $\text{lr}\, b_{t-1} = u_{t-2} - u_{t-1}$, the buffer drops
+# out and each coordinate follows a two-term recurrence:
+#
+# $$u_t = (1 + \mu - \text{lr}\,\lambda)\, u_{t-1} - \mu\, u_{t-2}.$$
+#
+# Its solutions are $c_1 z_1^t + c_2 z_2^t$, with $z_{1,2}$ the roots of
+# $z^2 - (1 + \mu - \text{lr}\,\lambda)\, z + \mu = 0$. The **convergence factor** of the direction is
+# $\rho(\text{lr}, \mu, \lambda) = \max(|z_1|, |z_2|)$: the error shrinks by about $\rho$ per step.
+# Two regimes:
+#
+# - real roots, when $(1 + \mu - \text{lr}\,\lambda)^2 \ge 4\mu$: the larger $|z|$ wins, and for
+#   $\mu = 0$ it is plain SGD's $|1 - \text{lr}\,\lambda|$ from section 2;
+# - complex roots otherwise: $|z_1| = |z_2| = \sqrt{\mu}$, whatever lr and $\lambda$ are. The
+#   coordinate spirals in, which is the overshoot of section 3.
+#
+# The run converges when every $\rho < 1$, that is for $0 \le \mu < 1$ and
+# $0 < \text{lr}\,\lambda < 2(1 + \mu)$: momentum also doubles the largest stable lr.
+#
+# The formula against torch: per direction we fit the recurrence $u_t = a\,u_{t-1} - b\,u_{t-2}$
+# to a real `torch.optim.SGD` run (least squares over 40 steps) and take the roots of the fitted
+# $z^2 - a z + b$, the factors the run actually has.
+
+# %% [markdown]
+# **Predict, then run.** Before the table below, commit to an answer (the truth appears
+# when you pick one):
+
+# %%
+from myoptim_helpers import widgets
+
+widgets.predict("03.rate")
+
+# %%
+import numpy as np
+
+CURVATURES = {"x": 0.2, "y": 4.0}   # the ravine's Hessian is diag(0.2, 4)
+
+
+def momentum_rate(lr, mu, curvature):
+    """max |z| over the roots of z² − (1 + μ − lr·λ) z + μ: heavy ball's factor per step (arrays broadcast)."""
+    trace = 1 + np.asarray(mu) - np.asarray(lr) * curvature
+    root = np.sqrt(trace.astype(complex) ** 2 - 4 * np.asarray(mu))
+    return np.maximum(abs((trace + root) / 2), abs((trace - root) / 2))
+
+
+def measured_rate(positions, axis):
+    """Fit u_t = a·u_{t−1} − b·u_{t−2} to one coordinate of a run; return the largest |root| of z² − a z + b."""
+    u = positions[:, axis].numpy()
+    (a, b), *_ = np.linalg.lstsq(np.stack([u[1:-1], -u[:-2]], axis=1), u[2:], rcond=None)
+    return max(abs(np.roots([1.0, -a, b])))
+
+
+for lr, mu in [(0.05, 0.9), (0.1, 0.3), (0.3, 0.5), (0.6, 0.4)]:  # μ > 0: two roots to fit
+    positions = training.run(torch.optim.SGD, "ravine", 40, lr=lr, momentum=mu).positions
+    print(f"lr={lr:<4}  momentum={mu:<3}   " + "   ".join(
+        f"{name}: formula {momentum_rate(lr, mu, lam):.4f}, measured {measured_rate(positions, k):.4f}"
+        for k, (name, lam) in enumerate(CURVATURES.items())))
+
+# %% [markdown]
+# The run's factors are the formula's. With lr = 0.05 and $\mu = 0.9$ both directions sit in
+# the complex regime at $\sqrt{0.9} \approx 0.949$: the flat direction, 0.990 per step without
+# momentum, is now as fast as the steep one, which is why momentum helped in section 3.
+#
+# ### The best lr and $\mu$
+#
+# The whole run goes at the pace of its slowest direction, $\max_i \rho(\text{lr}, \mu, \lambda_i)$.
+# With the smallest and largest eigenvalues $\lambda_\min, \lambda_\max$ and the condition number
+# $\kappa = \lambda_\max / \lambda_\min$ (20 on the ravine), the best choices are (Polyak, 1964):
+#
+# - plain SGD: $\text{lr}^* = 2 / (\lambda_\min + \lambda_\max)$, factor $(\kappa - 1)/(\kappa + 1)$;
+# - momentum: $\text{lr}^* = 4 / (\sqrt{\lambda_\max} + \sqrt{\lambda_\min})^2$ and
+#   $\mu^* = \left(\dfrac{\sqrt\kappa - 1}{\sqrt\kappa + 1}\right)^2$, factor $\sqrt{\mu^*} = (\sqrt\kappa - 1)/(\sqrt\kappa + 1)$.
+#
+# At $\mu^*$ both extreme directions sit exactly on the border between the two regimes. Where
+# plain SGD needs about $\kappa$ steps per factor $e$, momentum needs about $\sqrt\kappa$. A sweep of
+# the formula over a grid of (lr, $\mu$) finds the same optimum:
+
+# %%
+low, high = min(CURVATURES.values()), max(CURVATURES.values())
+kappa = high / low
+lr_star = 4 / (np.sqrt(high) + np.sqrt(low)) ** 2
+mu_star = ((np.sqrt(kappa) - 1) / (np.sqrt(kappa) + 1)) ** 2
+lrs, mus = np.linspace(0.005, 1.2, 240), np.linspace(0.0, 0.99, 199)
+LR, MU = np.meshgrid(lrs, mus)
+worst = np.maximum(*(momentum_rate(LR, MU, lam) for lam in CURVATURES.values()))
+best = np.unravel_index(worst.argmin(), worst.shape)
+print(f"kappa = {kappa:g}")
+print(f"plain SGD:  lr* = {2 / (low + high):.3f}, factor {(kappa - 1) / (kappa + 1):.4f}"
+      f"   sweep at mu = 0: lr = {lrs[worst[0].argmin()]:.3f}, factor {worst[0].min():.4f}")
+print(f"momentum:   lr* = {lr_star:.3f}, mu* = {mu_star:.3f}, factor {np.sqrt(mu_star):.4f}"
+      f"   sweep: lr = {LR[best]:.3f}, mu = {MU[best]:.3f}, factor {worst[best]:.4f}")
+optimal = training.run(torch.optim.SGD, "ravine", 40, lr=lr_star, momentum=mu_star).positions
+print(f"torch.optim.SGD(lr=lr*, momentum=mu*): distance to the minimum after 40 steps "
+      f"{optimal[-1].norm():.1e} (from {optimal[0].norm():.2f}); plain SGD at its best lr: "
+      f"{training.run(torch.optim.SGD, 'ravine', 40, lr=2 / (low + high)).positions[-1].norm():.1e}")
+
+# %%
+fig, ax = plt.subplots(figsize=(7.5, 4.5))
+mesh = ax.pcolormesh(LR, MU, np.minimum(worst, 1.0), cmap="viridis", shading="auto", vmin=0.6, vmax=1.0)
+ax.contour(LR, MU, worst, levels=[0.7, 0.8, 0.9, 0.95, 0.99], colors="white", linewidths=0.7)
+ax.contour(LR, MU, worst, levels=[1.0], colors="red", linewidths=1.5)
+ax.plot(lr_star, mu_star, "*", color="white", markeredgecolor="black", markersize=14,
+        label=f"optimum: lr* = {lr_star:.2f}, μ* = {mu_star:.2f}")
+ax.plot([], [], color="red", label="factor 1: the edge of divergence")
+fig.colorbar(mesh, ax=ax, label="convergence factor per step (slowest direction)")
+ax.set(xlabel="learning rate", ylabel="momentum μ",
+       title="Heavy ball on the ravine: factor per step, from the formula")
+ax.legend(loc="upper right", fontsize="small")
+plt.show()
+
+# %% [markdown]
+# Dark is fast. The red line is the edge $\text{lr} \cdot 4 = 2(1 + \mu)$: with momentum the largest
+# stable lr grows. Without momentum (the bottom row) the best factor is $19/21 \approx 0.905$; at
+# the star it is $0.635$, so reaching a given distance takes about a fifth as many steps. The
+# optimum needs the extreme eigenvalues, which for a network nobody knows, so in practice
+# $\mu$ is set to 0.9 and lr is tuned; the picture shows why a wide band of $\mu$ works.
+#
+# ## 9. Explore: learning rate and momentum on the ravine
+#
+# Move the sliders; the factor map of section 8 tells you in advance which settings win.
+# Try momentum 0 and raise the learning rate past 0.5; then add momentum and see how far a small `lr` now gets; switch the optimizer to `SGD+Nesterov`, which
 # overshoots less at the same settings. The other surfaces are one click away.
 
 # %%
@@ -579,6 +710,10 @@ widgets.trajectory_explorer("ravine", "SGD", lr=0.1, momentum=0.9, steps=100)
 # - `maximize` negates $g$, `weight_decay` adds $\lambda\theta$ to it, both before the buffer.
 # - torch keeps `lr` outside the buffer, Sutskever et al. inside: the same while `lr` is
 #   constant, not when a scheduler changes it.
+# - On a quadratic, heavy ball decouples along the eigenvectors: each direction converges
+#   by $\rho = \max|z|$ over the roots of $z^2 - (1 + \mu - \text{lr}\,\lambda) z + \mu$ per step,
+#   $\sqrt\mu$ when they are complex. The best $\mu^* = ((\sqrt\kappa - 1)/(\sqrt\kappa + 1))^2$
+#   turns plain SGD's $\kappa$ steps per factor $e$ into about $\sqrt\kappa$.
 #
 # ## Next
 #

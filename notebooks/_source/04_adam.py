@@ -329,7 +329,8 @@ for name, make in [("torch.optim.Adam", lambda p: torch.optim.Adam([p], lr=0.1))
 # gradient $-1$ (pushing towards $+1$) all make steps of similar size: two out of three go the
 # wrong way. `amsgrad=True` divides by the **largest** second moment seen so far: torch keeps
 # the running maximum of the uncorrected $v_t$ in the state `max_exp_avg_sq` and bias-corrects
-# it with the current $1 - \beta_2^t$. After the first large gradient the small ones only take
+# it with the current $1 - \beta_2^t$ (Reddi et al.'s Algorithm 2 has no bias correction at
+# all, so its maximum is the raw one). After the first large gradient the small ones only take
 # steps about a third as long.
 
 # %%
@@ -366,7 +367,9 @@ plt.show()
 
 # %% [markdown]
 # Adam climbs to $x = +1$, where the average loss is the largest; AMSGrad goes to $-1$.
-# On most real problems the two behave alike, which is why `amsgrad` defaults to `False`.
+# The trap needs rare, large gradients and a short memory $\beta_2$. `amsgrad` defaults to
+# `False` because Kingma and Ba's Adam does not take the maximum; whether AMSGrad helps on
+# real problems is an empirical question, and the reports are mixed.
 #
 # ## 5. Adam's step size, per parameter
 #
@@ -480,22 +483,35 @@ for name, run in beale_runs.items():
 
 fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4))
 plotting.plot_trajectories(beale_runs, ax=left)
+# lr=0.001 moves about 0.2 in 200 steps, hidden under the start marker: zoom in on it
+inset = left.inset_axes([0.37, 0.08, 0.22, 0.27])
+path = beale_runs["Adam lr=0.001"].positions
+inset.plot(path[:, 0], path[:, 1], ".-", color="C0", markersize=2, linewidth=1)
+inset.plot(path[0, 0], path[0, 1], "o", markerfacecolor="white", markeredgecolor="black")
+inset.set_title("lr=0.001, zoomed in", fontsize="x-small")
+inset.tick_params(labelsize="x-small")
+inset.margins(0.15)
 plotting.plot_losses(beale_runs, ax=right)
 left.set_title("Beale: 200 steps from (1, 1.5)")
 right.set_title("Beale: loss per step")
 plt.show()
 
 # %% [markdown]
-# - **Too small** (0.001, Adam's default): each step moves a coordinate by at most about
-#   `lr` (Kingma and Ba, §2.1), so 200 steps cover about 0.2, and the minimum is 2.2 away.
+# - **Too small** (0.001, Adam's default): each step moves a coordinate by about `lr`
+#   (Kingma and Ba, §2.1: that is the typical case; their worst-case bound with the default
+#   betas is $\text{lr}\cdot(1-\beta_1)/\sqrt{1-\beta_2} \approx 3.2\cdot\text{lr}$, reached
+#   only when one large gradient follows many tiny ones), so 200 steps cover about 0.2, and
+#   the minimum is 2.2 away.
 #   The loss falls at every step; training stalls far from the goal.
 # - **Too large** (5): the first steps throw the point far out, where Beale's gradients are
 #   huge (the function grows like $y^6$). `exp_avg_sq` remembers them for about
 #   $1/(1-\beta_2) = 1000$ steps, so afterwards every step is thousands of times shorter than
 #   `lr`: Adam crawls, and stalls too.
 #
-# Between the two lies a range where the steps shrink by themselves near the minimum,
-# because the averaged gradient $\hat m_t$ shrinks. Find it:
+# Between the two lies a range where the steps shrink by themselves near the minimum. They
+# shrink because the two memories differ: $\hat m_t$ (about $1/(1-\beta_1) = 10$ steps) has
+# already followed the gradients down, while $\hat v_t$ (about 1000 steps) still holds the
+# earlier, larger ones, so $\hat m_t/\sqrt{\hat v_t}$ falls. Find the range:
 #
 # ### Exercise 04.3 · Pick a learning rate for Adam
 #
@@ -510,7 +526,71 @@ adam_lr = 0.5
 check("04.3", adam_lr)
 
 # %% [markdown]
-# ## 7. Explore: Adam's betas
+# The accepted band is not one interval. From about 0.3 to 0.7 the point travels the 2.2 to
+# the minimum and settles. From 0.8 to 1 the first steps overshoot further, and 200 steps do
+# not bring the loss back below $10^{-5}$ (it ends near $1.5\cdot10^{-4}$ at 0.8 and
+# $4\cdot10^{-3}$ at 1). From 1.5 to 2 the larger first jump happens to land where the way
+# down is short: luck of the landscape, not a safer lr (2.5 fails by far). A search by
+# factors of 10 (0.001, 0.01, 0.1, 1) misses the whole band; factors of about 3 find it.
+
+# %% [markdown]
+# ## 7. Beyond bowls: a saddle and several minima
+#
+# Every surface so far had one minimum. Networks' losses have saddle points, where the
+# gradient is 0 but the surface curves down in some direction, and many minima. The package
+# has two such surfaces. `saddle` is $x^2 - y^2$, started at $(-2, 0.01)$, a hair off the ridge
+# line; `bumpy` is a shallow bowl plus a cosine ripple, with five local minima. The same three
+# optimizers on both, at the same lr:
+
+# %%
+configs = {"SGD, lr=0.05": (torch.optim.SGD, {"lr": 0.05}),
+           "SGD, lr=0.05, momentum=0.9": (torch.optim.SGD, {"lr": 0.05, "momentum": 0.9}),
+           "Adam, lr=0.05": (torch.optim.Adam, {"lr": 0.05})}
+saddle_runs = {name: training.run(cls, "saddle", 40, **h) for name, (cls, h) in configs.items()}
+bumpy_runs = {name: training.run(cls, "bumpy", 200, **h) for name, (cls, h) in configs.items()}
+for name in configs:
+    y = saddle_runs[name].positions[:, 1]
+    x_end, y_end = bumpy_runs[name].final_position
+    print(f"{name:27s} saddle: y after 10 steps {y[10]:.3f}, after 40 {y[40]:+.2f}   "
+          f"bumpy: ends at ({x_end:+.2f}, {y_end:+.2f}), loss {bumpy_runs[name].final_loss:+.3f}")
+
+# %%
+fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+plotting.plot_trajectories(saddle_runs, ax=left)
+left.set_title("x² − y²: 40 steps from (−2, 0.01)")
+plotting.plot_trajectories(bumpy_runs, ax=right)
+right.set_title("bumpy: 200 steps from (−2.5, −2.5)")
+plt.show()
+
+# %% [markdown]
+# **The saddle.** Near $(0, 0)$ the gradient $(2x, -2y)$ is tiny, and along $y$ it only grows
+# with $y$ itself: plain SGD multiplies $y$ by $1 + 2\,\text{lr} = 1.1$ per step, so from 0.01 it
+# needs about 50 steps to leave, and it first crawls towards the saddle. Momentum adds up the
+# growing $y$ gradients and leaves in about 20 steps. Adam divides by the gradient's size: a
+# step of about `lr` in $y$ from the first step on, however small the slope, so it turns away
+# at once. Started exactly on the ridge line ($y = 0$) none of them leaves, since the gradient
+# has no $y$ component at all; in a network, minibatch noise plays the role of the 0.01.
+#
+# **The minima.** On `bumpy` a run ends in the minimum whose basin it is in when its steps
+# become small. SGD and Adam take small steps and stop in the nearest minimum, near
+# $(-1.78, -1.79)$, the worst of the five. Momentum arrives at that minimum with speed, rolls
+# over the ridge and settles in the global one. What decides is the start (which basin) and
+# the speed the optimizer carries across ridges (lr, momentum), not which minimum is better.
+# Try other starts and settings in the explorer below (`bumpy` is in its surface menu).
+
+# %% [markdown]
+# ### Predict: a loss a million times smaller
+#
+# Adam's step is about `lr` "whatever the gradient's scale". Put that to the test: pick an
+# answer, and the widget computes both first steps with torch.
+
+# %%
+from myoptim_helpers import widgets
+
+widgets.predict("04.scale")
+
+# %% [markdown]
+# ## 8. Explore: Adam's betas
 #
 # Move the sliders: `beta1 = 0` turns off momentum (RMSprop with bias correction); a
 # `beta1` near 0.99 gives long, curving overshoots; a small `beta2` makes the step size
@@ -534,6 +614,9 @@ widgets.trajectory_explorer("beale", "Adam", lr=0.5, betas=(0.9, 0.999), steps=2
 # - `amsgrad=True` divides by the running maximum `max_exp_avg_sq`.
 # - Adam's step per coordinate is about `lr`, whatever the gradient's scale: its learning rate
 #   must be searched again when switching from SGD, and a bad one still stalls or bounces.
+# - Near a saddle plain SGD crawls (the escaping direction grows by only $1 + \text{lr}\cdot|\lambda|$
+#   per step); momentum and Adam leave fast. With several minima, the start's basin and the
+#   speed carried over ridges decide where a run ends, not the minimum's depth.
 #
 # ## Next
 #

@@ -96,9 +96,10 @@ print(f"equal at all 20 steps to float64 rounding (max |difference| < 1e-14): "
 #
 # For plain SGD with L2, $\theta - \text{lr}\,(g + \lambda\theta)$ is the same expression
 # rearranged. Loshchilov and Hutter (2019), who named the difference, write the decay as
-# $(1 - \lambda')\,\theta$ with a $\lambda'$ not multiplied by the learning rate: the two
-# coincide for $\lambda' = \text{lr}\cdot\lambda$, that is, up to a rescaling of the
-# coefficient. `train_line(decoupled=0.1)` does the shrink by hand before `opt.step()`:
+# $(1 - \eta_t\lambda')\,\theta$: multiplied by the schedule's multiplier $\eta_t$, but not
+# by the base learning rate $\alpha$ (torch's `lr` is $\alpha\,\eta_t$). The two coincide for
+# $\lambda' = \alpha\cdot\lambda$, that is, up to a rescaling of the coefficient (more on this
+# scale in section 3). `train_line(decoupled=0.1)` does the shrink by hand before `opt.step()`:
 
 # %%
 sgd_decoupled = train_line(decoupled=0.1)
@@ -153,6 +154,14 @@ def decay_of_one_step(optimizer_class):
     step_without, step_with = (o.param_groups[0]["params"][0].detach() for o in (without, with_decay))
     return (step_without - step_with) / (lr * wd * p.detach())
 
+# %% [markdown]
+# **Predict, then run.** Before the table, commit to an answer:
+
+# %%
+from myoptim_helpers import widgets
+
+widgets.predict("05.decay")
+
 # %%
 print("gradient size:          " + "".join(f"{s:>9g}" for s in scales.tolist()))
 for cls in (torch.optim.SGD, torch.optim.Adam, torch.optim.AdamW):
@@ -161,10 +170,44 @@ for cls in (torch.optim.SGD, torch.optim.Adam, torch.optim.AdamW):
 
 # %% [markdown]
 # SGD and AdamW decay every weight by the same $\text{lr}\cdot\lambda\cdot\theta$ (ratio 1).
-# Adam's L2 term is divided by $\sqrt{\hat v}$: the weight with gradients of size 10 gets
-# 1% of that decay and the one with gradients of size 0.01 gets 5 times more. The decay
-# you asked for reaches each weight in proportion to how *little* it is trained. This is why
-# transformers are trained with AdamW.
+# Adam's L2 term is divided by $\sqrt{\hat v}$, and more: these are *first-step* figures.
+# On the step where decay is switched on, $\lambda\theta$ enters `exp_avg` with the weight
+# $1 - \beta_1 = 0.1$ only. With decay on from the start, `exp_avg` holds the whole
+# $\lambda\theta$ (its weights $(1-\beta_1)\beta_1^k$ add up to 1), and $\lambda\theta$ also
+# enters `exp_avg_sq`. The steady state: the same warm-up with `weight_decay=0.1` throughout,
+# and, alongside, the EMA of $\lambda\theta_k$ that `exp_avg` contains, whose share of the
+# step is the decay:
+
+# %%
+def steady_decay():
+    """Adam(weight_decay) on the same noisy gradients for 101 steps; return the L2 term's part
+    of the last step / (lr·wd·θ). exp_avg is linear in its inputs, so its L2 part is the EMA
+    of wd·θ_k, tracked here next to torch's state."""
+    torch.manual_seed(0)
+    p = torch.ones(4, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.Adam([p], lr=lr, weight_decay=wd)
+    (beta1, beta2), eps = opt.defaults["betas"], opt.defaults["eps"]
+    decay_avg = torch.zeros(4, dtype=torch.float64)
+    for t in range(1, 102):
+        theta = p.detach().clone()                        # θ before the step
+        decay_avg.mul_(beta1).add_(wd * theta, alpha=1 - beta1)
+        p.grad = scales * torch.randn(4, dtype=torch.float64)
+        opt.step()
+    denom = (opt.state[p]["exp_avg_sq"] / (1 - beta2**t)).sqrt() + eps
+    return lr * decay_avg / (1 - beta1**t) / denom / (lr * wd * theta)
+
+
+print("gradient size:               " + "".join(f"{s:>9g}" for s in scales.tolist()))
+print("Adam, decay on throughout    " + "".join(f"{r:9.2f}" for r in steady_decay().tolist()))
+
+# %% [markdown]
+# In the steady state the weight with gradients of size 10 gets about a tenth of the decay
+# you asked for (0.10), the one of size 1 all of it (1.00), and the ones of size 0.1 and 0.01
+# about 7 and 11 times more: for them $\lambda\theta \approx 0.1$ is as large as the gradient
+# or larger, so it sets $\sqrt{\hat v}$ and caps the factor near $1/(\lambda\theta) = 10$.
+# The first-step table understated the effect up to tenfold. Either way the
+# decay you asked for reaches each weight in proportion to how *little* it is trained. This
+# is why transformers are trained with AdamW.
 #
 # In torch, AdamW is `torch.optim.AdamW`, or `torch.optim.Adam(..., decoupled_weight_decay=True)`;
 # in this package, `myoptim_helpers.optim.AdamW`. Mind the scale when reading papers: torch

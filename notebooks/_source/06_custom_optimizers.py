@@ -163,7 +163,10 @@ with expect_error(RuntimeError):
 
 # %% [markdown]
 # Old code writes `p.data.add_(...)` instead, which hides the update from autograd one
-# tensor at a time. `torch.optim` uses `@torch.no_grad()` on the whole `step`, and so should you.
+# tensor at a time. `torch.optim` turns gradients off for the whole `step` too, through
+# `_use_grad_for_differentiable`: the decorator behind the `differentiable` flag, which
+# leaves autograd on only when you ask for a step you can differentiate through. For an
+# optimizer of your own, `@torch.no_grad()` on the whole `step` does the same job.
 #
 # ## Per-parameter state
 #
@@ -667,6 +670,14 @@ check("06.4", lion_update)
 # exercise module runs its own reference classes, so this works whether or not you solved
 # the exercises. The start is shifted off the $0.1$ grid so that no run lands on $(0, 0)$ by luck.
 
+# %% [markdown]
+# **Predict, then run.** Before the runs below, commit to an answer:
+
+# %%
+from myoptim_helpers import widgets
+
+widgets.predict("06.sign")
+
 # %%
 from myoptim_helpers.exercises.lesson06 import sign_method_runs
 
@@ -681,6 +692,10 @@ for name, history in runs.items():
 # %%
 fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.2))
 plotting.plot_trajectories(runs, "ravine", ax=left)
+for line in left.get_lines():
+    if line.get_label().startswith("Lion"):
+        line.set(linestyle=(0, (3, 3)), marker="")   # dashed, no dots: sign-SGD's diagonal shows underneath
+left.legend(fontsize="small", loc="lower left")
 left.set_title("Paths on the ravine 0.1x² + 2y²")
 plotting.plot_losses(runs, ax=right)
 right.set_title("Loss per step")

@@ -318,9 +318,11 @@ for name, lrs in cosines.items():
     print(f"{name:38s} lr of batches 0, 10, 20, 49: " + ", ".join(f"{lrs[i]:.4f}" for i in (0, 10, 20, 49)))
 
 # %%
-fig, ax = plt.subplots(figsize=(8, 3.5))
+fig, ax = plt.subplots(figsize=(8, 4.2))
 plotting.plot_lr_schedule(cosines, ax=ax, xlabel="batch (5 per epoch)")
 ax.set_title("CosineAnnealingLR: T_max counts scheduler.step() calls")
+ax.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.17), ncol=3)  # off the curves
+fig.tight_layout()
 plt.show()
 
 # %% [markdown]
@@ -345,8 +347,10 @@ with expect_error(ValueError):
 #
 # ## Warm-up, then cosine: two ways
 #
-# A short linear warm-up followed by a cosine decay is the standard schedule for
-# transformers. With torch's building blocks: `LinearLR` for `WARMUP` epochs, then
+# A short linear warm-up followed by a cosine decay is a standard schedule for transformers;
+# warm-up, a long constant phase and a short final decay (*warmup-stable-decay*, WSD) is now
+# as common, because a run can be extended or stopped without planning the decay from the
+# start. With torch's building blocks: `LinearLR` for `WARMUP` epochs, then
 # `CosineAnnealingLR` over the **remaining** `TOTAL - WARMUP` epochs, joined by `SequentialLR`.
 # Or as one `LambdaLR` with the formula written out:
 #
@@ -478,11 +482,13 @@ for name, fit in fits.items():
           f"lr cut before epochs {cuts}")
 
 # %%
-fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4))
+fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.8))
 plotting.plot_fit(fits, ax=left)
 left.set_title("Loss per epoch (the noise floor is 0.2² = 0.04)")
+left.legend(fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2)  # off the first epochs
 plotting.plot_lr_schedule({name: fit.lrs for name, fit in fits.items()}, ax=right, xlabel="epoch", log=True)
 right.set_title("Learning rate per epoch")
+fig.tight_layout()
 plt.show()
 
 # %% [markdown]
@@ -497,6 +503,14 @@ plt.show()
 # $b_t = \mu b_{t-1} + g_t$, and the step is $\eta_t b_t$. Sutskever et al. (2013) put the
 # learning rate inside, $v_t = \mu v_{t-1} + \eta_t g_t$. With a constant lr they are the same
 # algorithm. Drop the lr tenfold at step 5 (constant gradient 1, $\mu = 0.9$):
+
+# %% [markdown]
+# **Predict, then run.** Before the table below, commit to an answer:
+
+# %%
+from myoptim_helpers import widgets
+
+widgets.predict("07.drop")
 
 # %%
 w = torch.zeros(1, dtype=torch.float64, requires_grad=True)
@@ -522,8 +536,11 @@ for step in range(1, 9):
 #
 # ## `OneCycleLR`: the learning rate and the momentum, in opposite directions
 #
-# Smith and Topin's 1cycle policy: the lr rises from `max_lr / div_factor` to `max_lr` in the
-# first `pct_start` of the steps, then falls to `max_lr / div_factor / final_div_factor`. The
+# The 1cycle policy: the lr rises from `max_lr / div_factor` to `max_lr` in the first
+# `pct_start` of the steps, then falls to `max_lr / div_factor / final_div_factor`. torch's
+# default (`three_phase=False`) is fastai's two-phase variant, with cosine annealing in both
+# phases. Smith and Topin's own schedule is `three_phase=True` (and `anneal_strategy="linear"`):
+# up to `max_lr`, symmetrically back down to the start, then a short final fall far below it. The
 # momentum goes the other way, from `max_momentum` down to `base_momentum` and back: high
 # momentum while the lr is small, low while it is large. For Adam-like optimizers it cycles
 # `betas[0]`. It is meant to be stepped **per batch**, for exactly `total_steps` steps.

@@ -1,0 +1,112 @@
+"""Predict-then-reveal questions of lessons 03-07: each right answer is true (checked against
+torch here, independently of the reveal text), every other choice is graded wrong, and the
+widget shows no answer until a choice is made."""
+
+import math
+
+import numpy
+import pytest
+import torch
+
+from myoptim_helpers import predictions, training, widgets
+
+
+@pytest.mark.parametrize("key", sorted(predictions.QUESTIONS))
+def test_every_choice_gets_a_verdict_and_only_one_is_right(key):
+    question = predictions.QUESTIONS[key]
+    verdicts = [predictions.answer(key, i) for i in range(len(question.choices))]
+    assert [v.startswith("✓") for v in verdicts] == [i == question.correct for i in range(len(verdicts))]
+    assert all(v.startswith(("✓", "✗")) for v in verdicts)
+
+
+@pytest.mark.parametrize("choice", [-1, 99])
+def test_a_choice_out_of_range_says_so(choice):
+    with pytest.raises(ValueError, match="choice must be"):
+        predictions.answer("04.scale", choice)
+
+
+def test_the_widget_hides_the_answer_until_a_choice():
+    w = widgets.predict("05.decay")
+    assert w.buttons.value is None and w.readout.value == ""
+    assert "0.01" not in repr(w) and "Prediction('05.decay'" in repr(w)
+    w.choose(0)
+    assert w.readout.value.startswith("✗")
+    w.choose(predictions.QUESTIONS["05.decay"].correct)
+    assert w.readout.value.startswith("✓")
+
+
+def _rate(positions, axis, start=100):
+    u = positions[:, axis].abs()
+    return (u[-1] / u[start]).item() ** (1 / (len(u) - 1 - start))
+
+
+def test_03_momentum_makes_the_flat_direction_shrink_by_sqrt_mu():
+    assert predictions.QUESTIONS["03.rate"].correct == 1
+    # torch's run follows u_t = (1 + mu - lr*lam) u_{t-1} - mu u_{t-2} in x, whose roots are
+    # complex with modulus sqrt(mu)
+    lr, mu, lam = 0.05, 0.9, 0.2
+    u = training.run(torch.optim.SGD, "ravine", 60, lr=lr, momentum=mu).positions[:, 0]
+    predicted = (1 + mu - lr * lam) * u[1:-1] - mu * u[:-2]
+    assert torch.allclose(u[2:], predicted, rtol=0, atol=1e-12)
+    roots = numpy.roots([1.0, -(1 + mu - lr * lam), mu])
+    assert numpy.iscomplexobj(roots) and numpy.allclose(abs(roots), math.sqrt(mu), rtol=1e-12)
+
+
+def test_04_adam_ignores_a_loss_scale_and_sgd_does_not():
+    assert predictions.QUESTIONS["04.scale"].correct == 1
+    steps = {}
+    for cls in (torch.optim.SGD, torch.optim.Adam):
+        for scale in (1.0, 1e-6):
+            w = torch.tensor([0.5, 2.0], dtype=torch.float64, requires_grad=True)
+            opt = cls([w], lr=0.1)
+            (scale * (w**2).sum()).backward()
+            opt.step()
+            steps[cls, scale] = (0.5 - w[0]).item()
+    assert steps[torch.optim.SGD, 1e-6] == pytest.approx(1e-6 * steps[torch.optim.SGD, 1.0])
+    assert steps[torch.optim.Adam, 1e-6] == pytest.approx(steps[torch.optim.Adam, 1.0], rel=0.02)  # eps: 1%
+
+
+def test_05_adam_l2_decays_the_weight_with_the_smallest_gradients_most():
+    assert predictions.QUESTIONS["05.decay"].correct == 1
+    # two Adams on the same gradients, with and without L2 decay from the start: the decay's
+    # share of the total displacement is largest for the smallest gradients
+    scales = torch.tensor([10.0, 1.0, 0.1, 0.01], dtype=torch.float64)
+    ends = []
+    for wd in (0.0, 0.1):
+        torch.manual_seed(0)
+        p = torch.ones(4, dtype=torch.float64, requires_grad=True)
+        opt = torch.optim.Adam([p], lr=1e-3, weight_decay=wd)
+        for _ in range(100):
+            p.grad = scales * torch.randn(4, dtype=torch.float64)
+            opt.step()
+        ends.append(p.detach().clone())
+    decay = ends[0] - ends[1]
+    assert int(decay.argmax()) == 3 and int(decay.argmin()) == 0
+
+
+def test_06_sign_sgd_hops_around_the_minimum():
+    assert predictions.QUESTIONS["06.sign"].correct == 1
+    from myoptim_helpers.exercises.lesson06 import sign_method_runs
+    run = sign_method_runs("ravine", 60, start=(-3.95, 2.05), lr=0.1)["sign-SGD, lr=0.1"]
+    last = run.positions[-10:]
+    assert torch.allclose(last.abs(), torch.full_like(last, 0.05), atol=1e-9)
+    assert (last[1:] != last[:-1]).any(dim=1).all()        # it keeps moving
+
+
+def test_07_torch_step_shrinks_at_once_after_an_lr_drop():
+    assert predictions.QUESTIONS["07.drop"].correct == 0
+    w = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.SGD([w], lr=1.0, momentum=0.9)
+    velocity, torch_steps, paper_steps = 0.0, [], []
+    for step in range(8):
+        lr = 1.0 if step < 4 else 0.1
+        opt.param_groups[0]["lr"] = lr
+        before = w.item()
+        opt.zero_grad()
+        w.sum().backward()
+        opt.step()
+        velocity = 0.9 * velocity + lr
+        torch_steps.append(before - w.item())
+        paper_steps.append(velocity)
+    assert torch_steps[4] < 0.15 * torch_steps[3]          # about tenfold at once
+    assert paper_steps[4] > 0.8 * paper_steps[3]           # Sutskever's barely shrinks
