@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping, Sequence
@@ -640,6 +641,11 @@ class _Progress:
         self.label = label
         self.started = time.perf_counter()
         self.first_epoch_done = None
+        # TQDM_DISABLE=1 (set by the notebook build and `make test`) means no bar at all: the
+        # automatic choice depends on the machine's speed, so a recorded output must not hold
+        # one. tqdm.notebook, which tqdm.auto picks in a kernel, ignores the variable itself.
+        if os.environ.get("TQDM_DISABLE", "").strip().lower() not in ("", "0", "false"):
+            progress = False
         self.decided = progress is not None
         self.bar = self._open(0) if progress else None
 
