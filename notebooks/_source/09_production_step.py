@@ -45,6 +45,7 @@ from myoptim_helpers import doctor, expect_error, problems, production
 from myoptim_helpers.exercises import check, hint, show_solution
 
 _ = torch.manual_seed(0)  # same numbers on every run (`_ =` hides the returned generator)
+torch.set_num_threads(1)  # models this small run faster on one thread than on two that wait for each other
 
 
 # %% [markdown]
