@@ -215,6 +215,175 @@ VALID_EDGES = [
 ]
 
 
+# ---------------------------------------------------------------- NAdam, RAdam, Adamax, Adadelta, ASGD, Rprop
+# Rows whose description starts with "torch:" copy, flag for flag, the CPU configurations of
+# torch 2.13's own optimizer tests (``optim_inputs_func_<name>`` in
+# torch/testing/_internal/common_optimizers.py; the CUDA-only "capturable" rows are left out with
+# the flag). tests/test_optim_torch_inputs.py reads that file and fails if a configuration of it
+# is missing here. The other rows add what torch's list lacks: a tensor lr, the remaining flags,
+# and settings that make a branch of the update rule show within the 24 steps of the harness.
+OPTIMIZERS.update(
+    {
+        "NAdam": (ours.NAdam, torch.optim.NAdam),
+        "RAdam": (ours.RAdam, torch.optim.RAdam),
+        "Adamax": (ours.Adamax, torch.optim.Adamax),
+        "Adadelta": (ours.Adadelta, torch.optim.Adadelta),
+        "ASGD": (ours.ASGD, torch.optim.ASGD),
+        "Rprop": (ours.Rprop, torch.optim.Rprop),
+        "Adafactor": (ours.Adafactor, torch.optim.Adafactor),
+    }
+)
+
+CASES += [
+    ("NAdam", {}, "torch: default"),
+    ("NAdam", {"lr": 1e-3}, "torch: non-default lr"),
+    ("NAdam", {"momentum_decay": 6e-3}, "torch: non-zero momentum_decay"),
+    ("NAdam", {"weight_decay": 0.1}, "torch: weight_decay"),
+    ("NAdam", {"weight_decay": 0.1, "momentum_decay": 6e-3}, "torch: weight_decay, momentum_decay"),
+    (
+        "NAdam",
+        {"weight_decay": 0.1, "momentum_decay": 6e-3, "decoupled_weight_decay": True},
+        "torch: decoupled_weight_decay",
+    ),
+    ("NAdam", {"weight_decay": 0.1, "maximize": True}, "torch: maximize"),
+    ("NAdam", {"lr": T(0.01), "betas": (0.8, 0.99), "eps": 1e-3}, "tensor lr + betas + large eps"),
+    ("NAdam", {"lr": T([0.01]), "weight_decay": 0.1, "decoupled_weight_decay": True}, "1-dim tensor lr + decoupled"),
+    ("NAdam", {"lr": 0.01, "momentum_decay": 0.5, "betas": (0.5, 0.9)}, "fast momentum schedule"),
+    ("RAdam", {}, "torch: default"),
+    ("RAdam", {"lr": 2e-3}, "torch: non-default lr"),
+    ("RAdam", {"eps": 1e-6}, "torch: non-default eps"),
+    ("RAdam", {"weight_decay": 0.1}, "torch: nonzero weight_decay"),
+    ("RAdam", {"weight_decay": 0.1, "decoupled_weight_decay": True}, "torch: decoupled_weight_decay"),
+    ("RAdam", {"weight_decay": 0.1, "maximize": True}, "torch: maximize"),
+    ("RAdam", {"lr": T(0.01), "betas": (0.8, 0.9)}, "tensor lr; beta2 0.9: rho_inf 19, rectified from step 7"),
+    ("RAdam", {"lr": 0.01, "betas": (0.9, 0.5)}, "beta2 0.5: rho_inf 3, never rectified"),
+    ("RAdam", {"lr": T([0.01]), "weight_decay": 0.1, "decoupled_weight_decay": True, "maximize": True},
+     "1-dim tensor lr + decoupled + maximize"),
+    ("Adamax", {}, "torch: default"),
+    ("Adamax", {"lr": 0.1}, "torch: non-default lr"),
+    ("Adamax", {"weight_decay": 0.1}, "torch: nonzero weight_decay"),
+    ("Adamax", {"maximize": True}, "torch: maximize"),
+    ("Adamax", {"weight_decay": 0.1, "maximize": True}, "torch: maximize, weight_decay"),
+    ("Adamax", {"lr": T(0.01), "betas": (0.8, 0.9), "eps": 1e-2}, "tensor lr + betas + large eps"),
+    ("Adamax", {"lr": T([0.01]), "betas": (0.0, 0.0)}, "1-dim tensor lr; betas zero: sign-like steps"),
+    ("Adadelta", {}, "torch: default"),
+    ("Adadelta", {"lr": 0.01}, "torch: non-default lr"),
+    ("Adadelta", {"weight_decay": 0.1}, "torch: nonzero weight_decay"),
+    ("Adadelta", {"maximize": True}, "torch: maximize"),
+    ("Adadelta", {"weight_decay": 0.1, "maximize": True}, "torch: maximize, weight_decay"),
+    ("Adadelta", {"rho": 0.95, "weight_decay": 0.9}, "torch: rho"),
+    ("Adadelta", {"lr": T(0.5), "eps": 1e-3, "rho": 0.5}, "tensor lr + eps + rho"),
+    ("Adadelta", {"lr": T([0.5]), "rho": 1.0}, "1-dim tensor lr; rho 1: the averages never move"),
+    ("ASGD", {}, "torch: default"),
+    ("ASGD", {"lambd": 0.1}, "torch: non-default lambd"),
+    ("ASGD", {"lr": 0.02}, "torch: non-default lr"),
+    ("ASGD", {"t0": 100}, "torch: t0"),
+    ("ASGD", {"maximize": True}, "torch: maximize"),
+    ("ASGD", {"weight_decay": 0.1}, "torch: nonzero weight_decay"),
+    ("ASGD", {"weight_decay": 0.1, "maximize": True}, "torch: maximize, nonzero weight_decay"),
+    ("ASGD", {"lr": 0.05, "t0": 5, "lambd": 0.05, "alpha": 0.5}, "t0 5: averaging starts within the run"),
+    ("ASGD", {"lr": T(0.05), "t0": 3, "weight_decay": 0.1}, "tensor lr + averaging + weight_decay"),
+    ("ASGD", {"lr": T([0.05]), "t0": 0, "alpha": 1.0, "maximize": True}, "1-dim tensor lr; t0 0: average from step 1"),
+    ("Rprop", {}, "torch: default"),
+    ("Rprop", {"lr": 2e-4}, "torch: non-default lr"),
+    ("Rprop", {"etas": (0.5, 1.5)}, "torch: non-default etas"),
+    ("Rprop", {"step_sizes": (2e-6, 100)}, "torch: non-default step_sizes"),
+    ("Rprop", {"maximize": True}, "torch: maximize"),
+    ("Rprop", {"lr": T(0.01), "step_sizes": (5e-3, 0.02)}, "tensor lr; tight step_sizes: both clamps bite"),
+    ("Rprop", {"lr": T([0.05]), "etas": (0.3, 1.1), "maximize": True}, "1-dim tensor lr + etas + maximize"),
+    ("Adafactor", {}, "torch: default"),
+    ("Adafactor", {"weight_decay": 0.1, "lr": 0.01}, "torch: nonzero weight_decay"),
+    ("Adafactor", {"weight_decay": 0.1, "maximize": True}, "torch: maximize"),
+    ("Adafactor", {"beta2_decay": -1.0}, "torch: non-default beta2_decay"),
+    ("Adafactor", {"d": 1.5}, "torch: non-default clipping threshold d"),
+    ("Adafactor", {"lr": T(0.5), "eps": (1e-3, 1e-1)}, "tensor lr above 1/sqrt(t) + large eps1 and eps2"),
+    ("Adafactor", {"lr": T([0.05]), "beta2_decay": 0.0, "d": 20.0, "maximize": True},
+     "1-dim tensor lr; beta2_decay 0: no averaging; no clipping"),
+]
+
+# Validation rows: torch's own (``optim_error_inputs_func_<name>``: each is also checked, with its
+# exact parameters, by tests/test_optim_torch_inputs.py) and one per hyperparameter torch checks.
+INVALID += [
+    ("NAdam", {"lr": -2e-3}, ValueError, "Invalid learning rate: -0.002"),
+    ("NAdam", {"lr": T([1e-3, 1e-3])}, ValueError, "Tensor lr must be 1-element"),
+    ("NAdam", {"eps": -1e-8}, ValueError, "Invalid epsilon value: -1e-08"),
+    ("NAdam", {"lr": 1e-2, "betas": (1.0, 0.0)}, ValueError, "Invalid beta parameter at index 0: 1.0"),
+    ("NAdam", {"betas": (0.9, 1.0)}, ValueError, "Invalid beta parameter at index 1: 1.0"),
+    ("NAdam", {"weight_decay": -0.1}, ValueError, "Invalid weight_decay value: -0.1"),
+    ("NAdam", {"lr": 1e-2, "momentum_decay": -0.2}, ValueError, "Invalid momentum_decay value: -0.2"),
+    ("NAdam", {"params": "a single tensor"}, TypeError, _TYPE),
+    ("NAdam", {"params": "the same parameter in two groups"}, ValueError, _TWO),
+    ("NAdam", {"params": "an empty list"}, ValueError, _EMPTY),
+    ("RAdam", {"lr": -1e-3}, ValueError, "Invalid learning rate: -0.001"),
+    ("RAdam", {"lr": T([1e-3, 1e-3])}, ValueError, "Tensor lr must be 1-element"),
+    ("RAdam", {"eps": -1.0}, ValueError, "Invalid epsilon value: -1.0"),
+    ("RAdam", {"lr": 1e-2, "betas": (1.0, 0.0)}, ValueError, "Invalid beta parameter at index 0: 1.0"),
+    ("RAdam", {"betas": (0.9, -0.1)}, ValueError, "Invalid beta parameter at index 1: -0.1"),
+    ("RAdam", {"lr": 1e-2, "weight_decay": -1}, ValueError, "Invalid weight_decay value: -1"),
+    ("RAdam", {"params": "a single tensor"}, TypeError, _TYPE),
+    ("RAdam", {"params": "an empty list"}, ValueError, _EMPTY),
+    ("Adamax", {"lr": -2e-3}, ValueError, "Invalid learning rate: -0.002"),
+    ("Adamax", {"lr": T([1e-3, 1e-3])}, ValueError, "Tensor lr must be 1-element"),
+    ("Adamax", {"eps": -1e-8}, ValueError, "Invalid epsilon value: -1e-08"),
+    ("Adamax", {"betas": (-0.5, 0.999)}, ValueError, "Invalid beta parameter at index 0: -0.5"),
+    ("Adamax", {"lr": 1e-2, "betas": (0.0, 1.0)}, ValueError, "Invalid beta parameter at index 1: 1.0"),
+    ("Adamax", {"weight_decay": -0.1}, ValueError, "Invalid weight_decay value: -0.1"),
+    ("Adamax", {"params": "the same parameter in two groups"}, ValueError, _TWO),
+    ("Adamax", {"params": "an empty list"}, ValueError, _EMPTY),
+    ("Adadelta", {"lr": -1.0}, ValueError, "Invalid learning rate: -1.0"),
+    ("Adadelta", {"lr": T([1.0, 1.0])}, ValueError, "Tensor lr must be 1-element"),
+    ("Adadelta", {"lr": 1e-2, "rho": 1.1}, ValueError, "Invalid rho value: 1.1"),
+    ("Adadelta", {"rho": -0.1}, ValueError, "Invalid rho value: -0.1"),
+    ("Adadelta", {"eps": -1e-6}, ValueError, "Invalid epsilon value: -1e-06"),
+    ("Adadelta", {"weight_decay": -0.1}, ValueError, "Invalid weight_decay value: -0.1"),
+    ("Adadelta", {"params": "a single tensor"}, TypeError, _TYPE),
+    ("Adadelta", {"params": "an empty list"}, ValueError, _EMPTY),
+    ("ASGD", {"lr": -0.01}, ValueError, "Invalid learning rate: -0.01"),
+    ("ASGD", {"lr": T([0.01, 0.01])}, ValueError, "Tensor lr must be 1-element"),
+    ("ASGD", {"lr": 1e-2, "weight_decay": -0.5}, ValueError, "Invalid weight_decay value: -0.5"),
+    ("ASGD", {"params": "a single tensor"}, TypeError, _TYPE),
+    ("ASGD", {"params": "the same parameter in two groups"}, ValueError, _TWO),
+    ("ASGD", {"params": "an empty list"}, ValueError, _EMPTY),
+    ("Rprop", {"lr": -0.01}, ValueError, "Invalid learning rate: -0.01"),
+    ("Rprop", {"lr": T([0.01, 0.01])}, ValueError, "Tensor lr must be 1-element"),
+    ("Rprop", {"lr": 1e-2, "etas": (1.0, 0.5)}, ValueError, "Invalid eta values: 1.0, 0.5"),
+    ("Rprop", {"etas": (0.0, 1.2)}, ValueError, "Invalid eta values: 0.0, 1.2"),
+    ("Rprop", {"etas": (0.5, 1.0)}, ValueError, "Invalid eta values: 0.5, 1.0"),
+    ("Rprop", {"params": "a single tensor"}, TypeError, _TYPE),
+    ("Rprop", {"params": "an empty list"}, ValueError, _EMPTY),
+    ("Adafactor", {"lr": -0.01}, ValueError, "Learning rate should be >= 0 but is: -0.01"),
+    ("Adafactor", {"lr": T([0.01, 0.01])}, ValueError, "Tensor lr must be 1-element"),
+    ("Adafactor", {"beta2_decay": 0.8}, ValueError, "beta2_decay should be <= 0 but is: 0.8"),
+    ("Adafactor", {"eps": (-1e-30, 1e-3)}, ValueError, "epsilon1 should be >= 0 but is: -1e-30"),
+    ("Adafactor", {"eps": (None, -1e-3)}, ValueError, "epsilon2 should be >= 0 but is: -0.001"),
+    ("Adafactor", {"d": 0.0}, ValueError, "Clipping threshold d should be >= 1 but is: 0.0"),
+    ("Adafactor", {"weight_decay": -0.1}, ValueError, "weight_decay should be >= 0 but is: -0.1"),
+    ("Adafactor", {"params": "a single tensor"}, TypeError, _TYPE),
+    ("Adafactor", {"params": "an empty list"}, ValueError, _EMPTY),
+]
+
+VALID_EDGES += [
+    ("NAdam", {"momentum_decay": 0.0, "betas": (0.0, 0.0)}, "momentum_decay 0: mu is beta1 / 2 for ever"),
+    ("RAdam", {"betas": (0.0, 0.0), "eps": 0.0}, "all zeros"),
+    ("Adamax", {"eps": 0.0}, "eps 0"),
+    ("Adadelta", {"rho": 0.0}, "rho 0 and rho 1 are both allowed"),
+    ("ASGD", {"lambd": -1.0, "alpha": -1.0, "t0": -5.0}, "lambd, alpha and t0 are not range-checked"),
+    ("Rprop", {"step_sizes": (10.0, 1.0)}, "step_sizes are not checked"),
+    ("Adafactor", {"eps": (0.0, 0.0), "beta2_decay": 0.0, "d": 1.0}, "boundary values"),
+]
+
+# The hyperparameters whose checks torch makes, per optimizer (the validation test asks for a row each).
+CHECKED_HYPERPARAMETERS = {
+    "NAdam": {"lr", "eps", "betas", "weight_decay", "momentum_decay", "params"},
+    "RAdam": {"lr", "eps", "betas", "weight_decay", "params"},
+    "Adamax": {"lr", "eps", "betas", "weight_decay", "params"},
+    "Adadelta": {"lr", "rho", "eps", "weight_decay", "params"},
+    "ASGD": {"lr", "weight_decay", "params"},
+    "Rprop": {"lr", "etas", "params"},
+    "Adafactor": {"lr", "beta2_decay", "eps", "d", "weight_decay", "params"},
+}
+
+
 def default_lr(name):
     """Return torch's default ``lr`` for optimizer ``name``."""
     return inspect.signature(OPTIMIZERS[name][1]).parameters["lr"].default
@@ -453,3 +622,128 @@ def sparse_train_step(opt, params, batch):
     loss.backward()
     opt.step()
     return loss
+
+
+def torch_foreach_split(case, reference, dtype):
+    """Return why torch's ``foreach=True`` code disagrees with its own single-tensor code on ``case``, or None.
+
+    Ours copies the single-tensor code (and is held bitwise equal to it). Where torch's
+    two implementations differ from *each other* by more than the tolerance, comparing
+    ours with ``foreach=True`` would test torch, not us; tests/test_optim_torch_inputs.py
+    checks that each split named here is real.
+    """
+    name, kwargs, description = case
+    if reference != "torch foreach=True" or dtype != torch.float64:
+        return None
+    if (name, description) in _FOREACH_TENSOR_LR_SPLITS:
+        return f"torch's foreach {name} scales by the float32 tensor lr inside its kernels; its single-tensor code by a number"
+    if name == "ASGD" and not isinstance(kwargs.get("lr"), torch.Tensor):
+        return "torch's foreach ASGD computes param - eta * (grad + lambd * param), its single-tensor code param * (1 - lambd * eta) - eta * grad"
+    return None
+
+
+_FOREACH_TENSOR_LR_SPLITS = {
+    ("NAdam", "tensor lr + betas + large eps"),
+    ("NAdam", "1-dim tensor lr + decoupled"),
+    ("RAdam", "tensor lr; beta2 0.9: rho_inf 19, rectified from step 7"),
+    ("RAdam", "1-dim tensor lr + decoupled + maximize"),
+    ("Adamax", "tensor lr + betas + large eps"),
+}
+
+
+# Optimizers with 0-dim float32 state besides ``step`` (NAdam's mu_product, ASGD's eta and mu):
+# torch's load_state_dict casts every state tensor but ``step`` to the parameter's dtype, so after
+# loading they hold float64 values where an uninterrupted run keeps float32.
+STATE_CAST_ON_LOAD = {"NAdam", "ASGD"}
+
+# Optimizers on which a changed ``lr`` does not change the very next step, in torch as here.
+LR_CHANGE_IS_LATE = {
+    "Rprop": "Rprop's lr only sets the initial step_size of each coordinate",
+    "ASGD": "ASGD computes each step's eta from the lr one step earlier",
+}
+
+
+# ---------------------------------------------------------------- Muon, SparseAdam, LBFGS
+# These three cannot run on the harness above: Muon takes 2-D parameters only, SparseAdam
+# sparse gradients only, and LBFGS one parameter group and a closure. tests/test_optim_special.py
+# drives each on a model of its own from these rows; "torch:" rows copy torch's
+# optim_inputs_func_<name> as above (and tests/test_optim_torch_inputs.py keeps them complete).
+SPECIAL_OPTIMIZERS = {
+    "Muon": (ours.Muon, torch.optim.Muon),
+    "SparseAdam": (ours.SparseAdam, torch.optim.SparseAdam),
+    "LBFGS": (ours.LBFGS, torch.optim.LBFGS),
+}
+
+SPECIAL_CASES = [
+    ("Muon", {}, "torch: default"),
+    ("Muon", {"lr": 0.01}, "torch: non-default lr"),
+    ("Muon", {"lr": T(0.001)}, "torch: Tensor lr"),
+    ("Muon", {"weight_decay": 0.2}, "torch: non-default weight_decay"),
+    ("Muon", {"momentum": 0.8}, "torch: non-default momentum"),
+    ("Muon", {"ns_steps": 6}, "torch: passing alternative ns_steps"),
+    ("Muon", {"ns_coefficients": (3.4, -4.7, 2.0)}, "torch: passing alternative ns_coefficients"),
+    ("Muon", {"lr": 0.02, "nesterov": False}, "no nesterov: the buffer itself"),
+    ("Muon", {"lr": 0.02, "adjust_lr_fn": "original"}, "adjust_lr_fn original, by name"),
+    ("Muon", {"lr": T([0.02]), "adjust_lr_fn": "match_rms_adamw", "weight_decay": 0.0}, "1-dim tensor lr + match_rms_adamw"),
+    ("Muon", {"lr": 0.02, "momentum": 0.0, "eps": 1e-3, "ns_steps": 1}, "no momentum, one Newton-Schulz step"),
+    ("SparseAdam", {}, "torch: default"),
+    ("SparseAdam", {"lr": 0.01}, "torch: non-default lr"),
+    ("SparseAdam", {"lr": T(0.001)}, "torch: Tensor lr"),
+    ("SparseAdam", {"maximize": True}, "torch: maximize"),
+    ("SparseAdam", {"lr": T([0.05]), "betas": (0.5, 0.9), "eps": 1e-3}, "1-dim tensor lr + betas + large eps"),
+    ("SparseAdam", {"lr": 0.05, "betas": (0.0, 0.0), "maximize": True}, "betas zero + maximize"),
+    ("LBFGS", {}, "torch: default"),
+    ("LBFGS", {"lr": 0.01}, "torch: non-default lr"),
+    ("LBFGS", {"lr": T(0.001)}, "torch: Tensor lr"),
+    ("LBFGS", {"tolerance_grad": 1e-6}, "torch: tolerance_grad"),
+    ("LBFGS", {"line_search_fn": "strong_wolfe"}, "torch: strong_wolfe"),
+    ("LBFGS", {"line_search_fn": "strong_wolfe", "history_size": 3, "max_iter": 7}, "strong_wolfe, short history: pairs dropped"),
+    ("LBFGS", {"line_search_fn": "strong_wolfe", "lr": T([2.0]), "max_eval": 9}, "strong_wolfe, 1-dim tensor lr, max_eval cuts the search"),
+    ("LBFGS", {"lr": 0.5, "max_iter": 3, "tolerance_change": 1e-3}, "few iterations, coarse tolerance_change"),
+    ("LBFGS", {"lr": 0.2, "max_iter": 1}, "one iteration per step: the state carries over"),
+]
+
+SPECIAL_INVALID = [
+    ("Muon", {"lr": -1e-3}, ValueError, "Learning rate should be >= 0 but is: -0.001"),
+    ("Muon", {"lr": T([1e-3, 1e-3])}, ValueError, "Tensor lr must be 1-element"),
+    ("Muon", {"momentum": -0.9}, ValueError, "momentum should be >= 0 but is: -0.9"),
+    ("Muon", {"weight_decay": -0.1}, ValueError, "weight decay should be >= 0 but is: -0.1"),
+    ("Muon", {"adjust_lr_fn": "arbitrary"}, ValueError, "Adjust learning rate function arbitrary is not supported"),
+    ("Muon", {"params": "a single tensor"}, TypeError, "params argument given to the optimizer should be an iterable of Tensors or dicts, but got torch.FloatTensor"),
+    ("Muon", {"params": "an empty list"}, ValueError, _EMPTY),
+    ("Muon", {"params": "a 3-D tensor"}, ValueError,
+     "Muon only supports 2D parameters whereas we found a parameter with size: torch.Size([2, 3, 4])"),
+    ("Muon", {"params": "a 1-D tensor"}, ValueError,
+     "Muon only supports 2D parameters whereas we found a parameter with size: torch.Size([2])"),
+    ("SparseAdam", {"lr": 0.0}, ValueError, "Invalid learning rate: 0.0"),
+    ("SparseAdam", {"lr": T([1e-3, 1e-3])}, ValueError, "Tensor lr must be 1-element"),
+    ("SparseAdam", {"eps": 0.0}, ValueError, "Invalid epsilon value: 0.0"),
+    ("SparseAdam", {"lr": 1e-2, "betas": (1.0, 0.0)}, ValueError, "Invalid beta parameter at index 0: 1.0"),
+    ("SparseAdam", {"betas": (0.9, 1.0)}, ValueError, "Invalid beta parameter at index 1: 1.0"),
+    ("SparseAdam", {"params": "a sparse tensor"}, ValueError,
+     "Sparse params at indices [[0, 0]]: SparseAdam requires dense parameter tensors"),
+    ("SparseAdam", {"params": "a complex tensor"}, ValueError,
+     "Complex params at indices [[0, 0]]: SparseAdam does not support complex parameters"),
+    ("SparseAdam", {"params": "the same parameter in two groups"}, ValueError, _TWO),
+    ("LBFGS", {"lr": -1.0}, ValueError, "Invalid learning rate: -1.0"),
+    ("LBFGS", {"lr": T([1.0, 1.0])}, ValueError, "Tensor lr must be 1-element"),
+    ("LBFGS", {"params": "two groups"}, ValueError, "LBFGS doesn't support per-parameter options (parameter groups)"),
+    ("LBFGS", {"params": "the same parameter in two groups"}, ValueError, _TWO),
+    ("LBFGS", {"params": "an empty list"}, ValueError, _EMPTY),
+]
+
+SPECIAL_BAD_PARAMS = {
+    "a 3-D tensor": lambda: [torch.zeros(2, 3, 4, requires_grad=True)],
+    "a 1-D tensor": lambda: [torch.zeros(2, requires_grad=True)],
+    "a sparse tensor": lambda: [torch.zeros(3).to_sparse()],
+    "a complex tensor": lambda: [torch.zeros(3, dtype=torch.complex64, requires_grad=True)],
+    "two groups": lambda: [{"params": [torch.zeros(2, requires_grad=True)]}, {"params": [torch.zeros(2, requires_grad=True)]}],
+}
+
+CHECKED_HYPERPARAMETERS.update(
+    {
+        "Muon": {"lr", "momentum", "weight_decay", "adjust_lr_fn", "params"},
+        "SparseAdam": {"lr", "eps", "betas", "params"},
+        "LBFGS": {"lr", "params"},
+    }
+)

@@ -20,7 +20,7 @@ import pytest
 import torch
 
 from optim_cases import CASES, OPTIMIZERS, TOLERANCES, assert_same, batches, case_id, initial_values, make_params
-from optim_cases import param_groups, train_step
+from optim_cases import param_groups, torch_foreach_split, train_step
 from optim_cases import COMPLEX_CASES, COMPLEX_DTYPES, SPARSE_CASES, sparse_batches, sparse_initial_values
 from optim_cases import sparse_param_groups, sparse_train_step
 
@@ -43,6 +43,9 @@ def test_matches_torch_at_every_step(case, reference, dtype):
 def run_beside_torch(case, reference, dtype, exact=False):
     """Train ours and torch's optimizer side by side on the same model; compare after every step."""
     name, kwargs, _ = case
+    split = torch_foreach_split(case, reference, dtype)
+    if split:
+        pytest.skip(f"torch disagrees with itself here: {split}")
     ours_cls, torch_cls = OPTIMIZERS[name]
     values, data = initial_values(dtype), batches(dtype, STEPS)
 
