@@ -12,12 +12,16 @@ split over 100 tensors) it times one ``step()`` of:
 The implementations take turns step by step, so that load from other processes
 hits them alike; the table reports the median time per step and its ratio to
 torch ``foreach=False``. Gradients are fixed random tensors, so only the
-optimizer is timed (no forward or backward pass).
+optimizer is timed (no forward or backward pass). Muon, SparseAdam and LBFGS
+take no ``foreach``: their one implementation is the single-tensor loop, timed
+in the ``foreach=False`` column. Muon and Adafactor see each tensor as a matrix,
+SparseAdam a sparse gradient of every tenth row, and LBFGS a closure.
 
 Usage::
 
     python benchmarks/bench_optim.py            # the full run (a few minutes)
     python benchmarks/bench_optim.py --quick    # a smoke run: small models, few steps
+    python benchmarks/bench_optim.py --only Muon LBFGS    # some optimizers only
 """
 
 import argparse
@@ -36,7 +40,27 @@ OPTIMIZERS = [
     ("AdamW", ours.AdamW, torch.optim.AdamW, {"lr": 1e-3, "weight_decay": 1e-2}),
     ("RMSprop", ours.RMSprop, torch.optim.RMSprop, {"lr": 1e-2}),
     ("Adagrad", ours.Adagrad, torch.optim.Adagrad, {"lr": 1e-2}),
+    ("NAdam", ours.NAdam, torch.optim.NAdam, {"lr": 2e-3}),
+    ("RAdam", ours.RAdam, torch.optim.RAdam, {"lr": 1e-3}),
+    ("Adamax", ours.Adamax, torch.optim.Adamax, {"lr": 2e-3}),
+    ("Adadelta", ours.Adadelta, torch.optim.Adadelta, {"lr": 1.0}),
+    ("ASGD", ours.ASGD, torch.optim.ASGD, {"lr": 1e-2, "t0": 0}),
+    ("Rprop", ours.Rprop, torch.optim.Rprop, {"lr": 1e-2}),
+    ("Adafactor", ours.Adafactor, torch.optim.Adafactor, {"lr": 1e-2}),
+    ("Muon", ours.Muon, torch.optim.Muon, {"lr": 0.02}),
+    ("SparseAdam", ours.SparseAdam, torch.optim.SparseAdam, {"lr": 1e-3}),
+    ("LBFGS", ours.LBFGS, torch.optim.LBFGS, {"lr": 1.0, "max_iter": 5}),
 ]
+
+# How a model must look for the optimizers that refuse the default one (flat tensors, dense
+# gradients, a step without closure): Muon takes matrices (Adafactor's factored path wants them
+# too), SparseAdam sparse gradients (here 10% of the rows), LBFGS a closure (here one returning a
+# fixed loss, so that each step() is one L-BFGS iteration on fixed gradients).
+MODEL_KIND = {"Adafactor": "matrix", "Muon": "matrix", "SparseAdam": "sparse"}
+NEEDS_CLOSURE = {"LBFGS"}
+# Muon's Newton-Schulz runs in bfloat16, whose CPU matmuls are about 100x slower than float32's:
+# it is timed on a model this many times smaller, for at most 10 steps.
+SCALE_DOWN = {"Muon": 10}
 
 # (column label, which class, extra keyword arguments)
 IMPLEMENTATIONS = [
@@ -61,14 +85,29 @@ def make_model(total, tensors, seed=0):
     return params
 
 
-def clone_model(params):
-    """Return independent copies of ``params`` with copies of their gradients."""
+def clone_model(params, kind="flat"):
+    """Return independent copies of ``params`` with copies of their gradients, shaped for ``kind``.
+
+    ``"matrix"`` views each tensor as a ``rows x cols`` matrix with rows about ``sqrt(size) / 2``;
+    ``"sparse"`` does the same and keeps only every tenth row of the gradient, as a sparse COO tensor.
+    """
     copies = []
     for p in params:
-        c = torch.nn.Parameter(p.detach().clone())
-        c.grad = p.grad.clone()
+        value, grad = p.detach().clone(), p.grad.clone()
+        if kind in ("matrix", "sparse"):
+            rows = next(r for r in range(max(1, int(value.numel() ** 0.5) // 2), 0, -1) if value.numel() % r == 0)
+            value, grad = value.view(rows, -1), grad.view(rows, -1)
+        c = torch.nn.Parameter(value)
+        if kind == "sparse":
+            kept = torch.arange(0, grad.size(0), 10)
+            grad = torch.sparse_coo_tensor(kept.unsqueeze(0), grad[kept], grad.shape).coalesce()
+        c.grad = grad
         copies.append(c)
     return copies
+
+
+def _loss():
+    return torch.tensor(1.0)
 
 
 CLOCKS = {
@@ -80,15 +119,16 @@ CLOCKS = {
 
 def time_steps(optimizers, warmup, repeats, clock=time.perf_counter):
     """Return {label: [seconds per step]} with the optimizers stepping in turn, after ``warmup`` steps each."""
+    closure = _loss if any(type(opt).__name__ in NEEDS_CLOSURE for opt in optimizers.values()) else None
     for opt in optimizers.values():
         for _ in range(warmup):
-            opt.step()
+            opt.step(closure)
     times = {label: [] for label in optimizers}
     labels = list(optimizers)
     for r in range(repeats):
         for label in labels[r % len(labels) :] + labels[: r % len(labels)]:  # rotate who goes first
             start = clock()
-            optimizers[label].step()
+            optimizers[label].step(closure)
             times[label].append(clock() - start)
     return times
 
@@ -96,11 +136,14 @@ def time_steps(optimizers, warmup, repeats, clock=time.perf_counter):
 def bench_one(params, ours_cls, torch_cls, hyper, warmup, repeats, clock=time.perf_counter):
     """Return {label: median ms per step, or None where torch refuses the implementation}."""
     optimizers = {}
+    kind = MODEL_KIND.get(ours_cls.__name__, "flat")
     for label, which, extra in IMPLEMENTATIONS:
         cls = ours_cls if which == "ours" else torch_cls
         try:
-            optimizers[label] = cls(clone_model(params), **hyper, **extra)
+            optimizers[label] = cls(clone_model(params, kind), **hyper, **extra)
         except (TypeError, RuntimeError, ValueError):  # e.g. RMSprop has no fused implementation
+            if label == BASELINE:  # Muon, SparseAdam, LBFGS take no foreach: their only code is single-tensor
+                optimizers[label] = cls(clone_model(params, kind), **hyper)
             continue
     times = time_steps(optimizers, warmup, repeats, clock)
     return {label: (statistics.median(times[label]) * 1e3 if label in times else None) for label, _, _ in IMPLEMENTATIONS}
@@ -135,6 +178,7 @@ def main(argv=None):
         help="wall: elapsed time (default); cpu: the process's CPU time, steadier on a shared machine",
     )
     parser.add_argument("--tensors", type=int, default=100, help="tensors per model (default 100)")
+    parser.add_argument("--only", nargs="+", metavar="NAME", help="time only these optimizers (default: all)")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -148,8 +192,16 @@ def main(argv=None):
         params = make_model(total, args.tensors)
         label = f"{model} ({args.tensors}×{total // args.tensors:,})" if not args.quick else f"{total:,} (quick)"
         for name, ours_cls, torch_cls, hyper in OPTIMIZERS:
-            results[(label, name)] = bench_one(params, ours_cls, torch_cls, hyper, warmup, repeats, CLOCKS[args.clock])
-            print(f"  {label} {name}: ours {results[(label, name)]['ours']:.2f} ms", flush=True)
+            if args.only and name not in args.only:
+                continue
+            if name in SCALE_DOWN:
+                small = make_model(total // SCALE_DOWN[name], args.tensors)
+                row = (label, f"{name} (model ÷{SCALE_DOWN[name]})")
+                results[row] = bench_one(small, ours_cls, torch_cls, hyper, min(warmup, 2), min(repeats, 10), CLOCKS[args.clock])
+            else:
+                row = (label, name)
+                results[row] = bench_one(params, ours_cls, torch_cls, hyper, warmup, repeats, CLOCKS[args.clock])
+            print(f"  {label} {row[1]}: ours {results[row]['ours']:.2f} ms", flush=True)
         del params
 
     print()
