@@ -622,6 +622,8 @@ def sparse_train_step(opt, params, batch):
     loss.backward()
     opt.step()
     return loss
+
+
 def torch_foreach_split(case, reference, dtype):
     """Return why torch's ``foreach=True`` code disagrees with its own single-tensor code on ``case``, or None.
 

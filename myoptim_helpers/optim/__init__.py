@@ -6,7 +6,7 @@ Each algorithm lives in its own short file, split the way torch splits it:
   (``sgd_update``, ``adam_update``, ``rmsprop_update``, ``adagrad_update``,
   ``nadam_update``, ``radam_update``, ``adamax_update``, ``adadelta_update``,
   ``asgd_update``, ``rprop_update``, ``adafactor_update``, ``muon_update``,
-  ``sparse_adam_update``; LBFGS's is ``lbfgs_direction``, with its line search
+  ``sparse_adam_update``, ``schedulefree_adamw_update``; LBFGS's is ``lbfgs_direction``, with its line search
   ``strong_wolfe``); read it with ``inspect.getsource(adam_update)``;
 - a ``torch.optim.Optimizer`` subclass does the bookkeeping: it validates the
   hyperparameters, loops over parameter groups, skips parameters without a
@@ -48,6 +48,7 @@ from .nadam import NAdam, nadam_update
 from .radam import RAdam, radam_update
 from .rmsprop import RMSprop, rmsprop_update
 from .rprop import Rprop, rprop_update
+from .schedulefree import AdamWScheduleFree, schedulefree_adamw_update
 from .sgd import SGD, sgd_update
 from .sparse_adam import SparseAdam, sparse_adam_update
 
@@ -85,4 +86,6 @@ __all__ = [
     "lbfgs_direction",
     "strong_wolfe",
     "cubic_interpolate",
+    "AdamWScheduleFree",
+    "schedulefree_adamw_update",
 ]
