@@ -18,11 +18,26 @@ inside the tolerances.
 
 import pytest
 import torch
-
-from optim_cases import CASES, OPTIMIZERS, TOLERANCES, assert_same, batches, case_id, initial_values, make_params
-from optim_cases import param_groups, torch_foreach_split, train_step
-from optim_cases import COMPLEX_CASES, COMPLEX_DTYPES, SPARSE_CASES, sparse_batches, sparse_initial_values
-from optim_cases import sparse_param_groups, sparse_train_step
+from optim_cases import (
+    CASES,
+    COMPLEX_CASES,
+    COMPLEX_DTYPES,
+    OPTIMIZERS,
+    SPARSE_CASES,
+    TOLERANCES,
+    assert_same,
+    batches,
+    case_id,
+    initial_values,
+    make_params,
+    param_groups,
+    sparse_batches,
+    sparse_initial_values,
+    sparse_param_groups,
+    sparse_train_step,
+    torch_foreach_split,
+    train_step,
+)
 
 STEPS = 24
 
@@ -64,7 +79,7 @@ def run_beside_torch(case, reference, dtype, exact=False):
         where = f"{case_id(case)} vs {reference}, {dtype}, after step {step + 1}"
         if exact:
             where += " (bitwise: is torch's order of operations kept?)"
-        torch.testing.assert_close(ours_loss, ref_loss, **tol, msg=lambda m: f"{where}, loss: {m}")
+        torch.testing.assert_close(ours_loss, ref_loss, **tol, msg=lambda m, where=where: f"{where}, loss: {m}")
         assert_same(ours_opt, ours_params, ref_opt, ref_params, tol, where)
 
 
