@@ -206,7 +206,9 @@ def main(argv=None):
             if name in SCALE_DOWN:
                 small = make_model(total // SCALE_DOWN[name], args.tensors)
                 row = (label, f"{name} (model ÷{SCALE_DOWN[name]})")
-                results[row] = bench_one(small, ours_cls, torch_cls, hyper, min(warmup, 2), min(repeats, 10), CLOCKS[args.clock])
+                results[row] = bench_one(
+                    small, ours_cls, torch_cls, hyper, min(warmup, 2), min(repeats, 10), CLOCKS[args.clock]
+                )
             else:
                 row = (label, name)
                 results[row] = bench_one(params, ours_cls, torch_cls, hyper, warmup, repeats, CLOCKS[args.clock])

@@ -55,9 +55,19 @@ import traceback
 import torch
 
 __all__ = [
-    "WorkerError", "launch", "default_start_method",
-    "all_reduce_sum_of_ranks", "make_mlp", "rank_batch", "combined_batch", "flat_parameters",
-    "state_bytes", "ddp_training", "zero_training", "fsdp_training", "checkpoint_and_resume",
+    "WorkerError",
+    "launch",
+    "default_start_method",
+    "all_reduce_sum_of_ranks",
+    "make_mlp",
+    "rank_batch",
+    "combined_batch",
+    "flat_parameters",
+    "state_bytes",
+    "ddp_training",
+    "zero_training",
+    "fsdp_training",
+    "checkpoint_and_resume",
     "lesson11_tour",
 ]
 
@@ -88,6 +98,7 @@ def _loopback_interface() -> str:
 
 # --------------------------------------------------------------------------- inside a rank
 
+
 def _where(tb) -> str:
     """' (in `fn`, line N)' for the innermost frame outside torch and the standard library."""
     torch_dir = os.path.dirname(torch.__file__) + os.sep
@@ -117,8 +128,12 @@ def _record_error(exc, rank, workdir):
     path = os.path.join(workdir, f"rank{rank}.error")
     if os.path.exists(path):
         return
-    record = {"time": time.time(), "type": type(exc).__name__, "message": _short(str(exc)),
-              "where": _where(exc.__traceback__)}
+    record = {
+        "time": time.time(),
+        "type": type(exc).__name__,
+        "message": _short(str(exc)),
+        "where": _where(exc.__traceback__),
+    }
     with open(path + ".tmp", "wb") as f:
         pickle.dump(record, f)
     os.replace(path + ".tmp", path)
@@ -135,8 +150,7 @@ def _rendezvous(rank, world_size, port, timeout, workdir):
 
     port_file = os.path.join(workdir, "port")
     if rank == 0:
-        store = dist.TCPStore(HOST, port, world_size, is_master=True, timeout=timeout,
-                              wait_for_workers=False)
+        store = dist.TCPStore(HOST, port, world_size, is_master=True, timeout=timeout, wait_for_workers=False)
         with open(port_file + ".tmp", "w") as f:
             f.write(str(store.port))
         os.replace(port_file + ".tmp", port_file)
@@ -148,8 +162,7 @@ def _rendezvous(rank, world_size, port, timeout, workdir):
         time.sleep(0.002)
     with open(port_file) as f:
         port = int(f.read())
-    return dist.TCPStore(HOST, port, world_size, is_master=False, timeout=timeout,
-                         wait_for_workers=False)
+    return dist.TCPStore(HOST, port, world_size, is_master=False, timeout=timeout, wait_for_workers=False)
 
 
 def _run_rank(rank, world_size, port, collective_timeout, workdir, worker, args):
@@ -163,14 +176,14 @@ def _run_rank(rank, world_size, port, collective_timeout, workdir, worker, args)
     torch.set_num_threads(1)  # one core per rank: the ranks share this machine's cores
     if os.environ.get("MYOPTIM_DEBUG_RANKS"):
         import faulthandler
+
         faulthandler.dump_traceback_later(collective_timeout * 0.8, file=log)
     import torch.distributed as dist
 
     try:
         timeout = datetime.timedelta(seconds=collective_timeout)
         store = _rendezvous(rank, world_size, port, timeout, workdir)
-        dist.init_process_group("gloo", store=store, rank=rank, world_size=world_size,
-                                timeout=timeout)
+        dist.init_process_group("gloo", store=store, rank=rank, world_size=world_size, timeout=timeout)
         try:
             result = worker(rank, world_size, *args)
         except BaseException as exc:
@@ -192,6 +205,7 @@ def _run_rank(rank, world_size, port, collective_timeout, workdir, worker, args)
 
 # --------------------------------------------------------------------------- in the parent
 
+
 def _check_port(master_port):
     """Raise WorkerError now if an explicit rendezvous port is taken (0 or None: the OS picks)."""
     if not master_port:
@@ -200,8 +214,10 @@ def _check_port(master_port):
         try:
             probe.bind((HOST, master_port))
         except OSError:
-            raise WorkerError(f"port {master_port} on {HOST} is already in use, so the ranks cannot "
-                              "meet there; leave master_port=None to take a free port") from None
+            raise WorkerError(
+                f"port {master_port} on {HOST} is already in use, so the ranks cannot "
+                "meet there; leave master_port=None to take a free port"
+            ) from None
 
 
 def _read(path):
@@ -226,45 +242,54 @@ def _stop(processes, grace=1.0):
             p.join()
 
 
-def _failure(processes, workdir, timeout, collective_timeout, still_running,
-             first_dead=()) -> WorkerError:
+def _failure(processes, workdir, timeout, collective_timeout, still_running, first_dead=()) -> WorkerError:
     """The one error to report: the first rank that raised, else who exited badly or hung."""
-    errors = [(rank, _read(os.path.join(workdir, f"rank{rank}.error")))
-              for rank in range(len(processes))]
+    errors = [(rank, _read(os.path.join(workdir, f"rank{rank}.error"))) for rank in range(len(processes))]
     errors = [(rank, e) for rank, e in errors if e is not None]
     silent = [rank for rank in first_dead if rank not in dict(errors)]
     if silent:  # the first rank to die left no error: it is the cause, not its peers' errors
         rank = silent[0]
-        return WorkerError(f"rank {rank} exited with code {processes[rank].exitcode} without a "
-                           "Python error (killed, or it called os._exit?)", rank)
+        return WorkerError(
+            f"rank {rank} exited with code {processes[rank].exitcode} without a "
+            "Python error (killed, or it called os._exit?)",
+            rank,
+        )
     if errors:
         rank, e = min(errors, key=lambda item: item[1]["time"])
         message = f": {e['message']}" if e["message"] else ""
         hint = ""
         if "timed out" in e["message"].lower() or "timeout" in e["type"].lower():
-            hint = (f"; it waited more than collective_timeout={collective_timeout:g} s in a "
-                    "collective: did every rank call the same collectives in the same order?")
+            hint = (
+                f"; it waited more than collective_timeout={collective_timeout:g} s in a "
+                "collective: did every rank call the same collectives in the same order?"
+            )
         elif "by peer" in e["message"]:
-            hint = ("; another rank left the group (it finished or failed) while this one waited "
-                    "in a collective: did every rank call the same collectives in the same order?")
-        return WorkerError(f"rank {rank} raised {e['type']}{message}{e['where']}{hint}",
-                           rank, e["type"])
+            hint = (
+                "; another rank left the group (it finished or failed) while this one waited "
+                "in a collective: did every rank call the same collectives in the same order?"
+            )
+        return WorkerError(f"rank {rank} raised {e['type']}{message}{e['where']}{hint}", rank, e["type"])
     if still_running:
-        who = (f"rank {still_running[0]}" if len(still_running) == 1
-               else "ranks " + ", ".join(map(str, still_running)))
-        return WorkerError(f"{who} did not finish within the launch timeout of {timeout:g} s "
-                           "(waiting in a collective that another rank never joins, or in a loop "
-                           "that never ends?); every rank was stopped", still_running[0],
-                           "TimeoutError")
+        who = f"rank {still_running[0]}" if len(still_running) == 1 else "ranks " + ", ".join(map(str, still_running))
+        return WorkerError(
+            f"{who} did not finish within the launch timeout of {timeout:g} s "
+            "(waiting in a collective that another rank never joins, or in a loop "
+            "that never ends?); every rank was stopped",
+            still_running[0],
+            "TimeoutError",
+        )
     for rank, p in enumerate(processes):
         if p.exitcode != 0:
-            return WorkerError(f"rank {rank} exited with code {p.exitcode} without a Python error "
-                               "(killed, or it called os._exit?)", rank)
+            return WorkerError(
+                f"rank {rank} exited with code {p.exitcode} without a Python error (killed, or it called os._exit?)",
+                rank,
+            )
     return WorkerError("a rank finished without returning a result", None)
 
 
-def launch(worker, *args, world_size=2, timeout=60.0, collective_timeout=20.0, master_port=None,
-           start_method=None) -> list:
+def launch(
+    worker, *args, world_size=2, timeout=60.0, collective_timeout=20.0, master_port=None, start_method=None
+) -> list:
     """Run ``worker(rank, world_size, *args)`` on ``world_size`` gloo ranks; return their results.
 
     Args:
@@ -291,8 +316,9 @@ def launch(worker, *args, world_size=2, timeout=60.0, collective_timeout=20.0, m
     if not isinstance(world_size, int) or world_size < 1:
         raise ValueError(f"world_size must be a positive int, got {world_size!r}")
     if not timeout > 0 or not collective_timeout > 0:
-        raise ValueError(f"timeouts must be positive, got timeout={timeout!r}, "
-                         f"collective_timeout={collective_timeout!r}")
+        raise ValueError(
+            f"timeouts must be positive, got timeout={timeout!r}, collective_timeout={collective_timeout!r}"
+        )
     import torch.multiprocessing as mp
 
     ctx = mp.get_context(start_method or default_start_method())
@@ -302,15 +328,22 @@ def launch(worker, *args, world_size=2, timeout=60.0, collective_timeout=20.0, m
     processes = []
     try:
         for rank in range(world_size):
-            p = ctx.Process(target=_run_rank, daemon=True, name=f"rank{rank}",
-                            args=(rank, world_size, master_port or 0, collective_timeout, workdir,
-                                  worker, args))
+            p = ctx.Process(
+                target=_run_rank,
+                daemon=True,
+                name=f"rank{rank}",
+                args=(rank, world_size, master_port or 0, collective_timeout, workdir, worker, args),
+            )
             try:
                 p.start()
             except (pickle.PicklingError, AttributeError, TypeError) as exc:
-                raise WorkerError(f"could not start rank {rank}: {type(exc).__name__}: {exc} "
-                                  "(with start_method='spawn' the worker must be defined in a "
-                                  "module, not in a notebook)", rank, type(exc).__name__) from None
+                raise WorkerError(
+                    f"could not start rank {rank}: {type(exc).__name__}: {exc} "
+                    "(with start_method='spawn' the worker must be defined in a "
+                    "module, not in a notebook)",
+                    rank,
+                    type(exc).__name__,
+                ) from None
             processes.append(p)
         still_running, first_dead = [], []
         while any(p.exitcode is None for p in processes):
@@ -326,11 +359,9 @@ def launch(worker, *args, world_size=2, timeout=60.0, collective_timeout=20.0, m
                 break
             time.sleep(0.005)
         _stop(processes)
-        done = [os.path.exists(os.path.join(workdir, f"rank{rank}.result"))
-                for rank in range(world_size)]
+        done = [os.path.exists(os.path.join(workdir, f"rank{rank}.result")) for rank in range(world_size)]
         if still_running or not all(done):
-            raise _failure(processes, workdir, timeout, collective_timeout, still_running,
-                           first_dead)
+            raise _failure(processes, workdir, timeout, collective_timeout, still_running, first_dead)
         results = [_read(os.path.join(workdir, f"rank{rank}.result")) for rank in range(world_size)]
         return results
     finally:
@@ -365,9 +396,13 @@ def make_mlp(seed=0, dtype=torch.float64):
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return nn.Sequential(nn.Linear(IN_FEATURES, HIDDEN, dtype=dtype), nn.Tanh(),
-                             nn.Linear(HIDDEN, IN_FEATURES, dtype=dtype), nn.Tanh(),
-                             nn.Linear(IN_FEATURES, OUT_FEATURES, dtype=dtype))
+        return nn.Sequential(
+            nn.Linear(IN_FEATURES, HIDDEN, dtype=dtype),
+            nn.Tanh(),
+            nn.Linear(HIDDEN, IN_FEATURES, dtype=dtype),
+            nn.Tanh(),
+            nn.Linear(IN_FEATURES, OUT_FEATURES, dtype=dtype),
+        )
 
 
 def combined_batch(world_size, per_rank=4, seed=1, dtype=torch.float64):
@@ -441,8 +476,7 @@ def ddp_training(rank, world_size):
     averaged_grad = torch.cat([p.grad.reshape(-1) for p in model.parameters()])
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     train(model, optimizer, x, y)
-    return {"own_grad": own_grad, "averaged_grad": averaged_grad,
-            "weights": flat_parameters(model.module)}
+    return {"own_grad": own_grad, "averaged_grad": averaged_grad, "weights": flat_parameters(model.module)}
 
 
 def zero_training(rank, world_size):
@@ -459,13 +493,16 @@ def zero_training(rank, world_size):
     adam = torch.optim.Adam(model.parameters(), lr=0.01)
     train(model, adam, x, y)
     sharded_model = DDP(make_mlp())
-    zero = ZeroRedundancyOptimizer(sharded_model.parameters(), optimizer_class=torch.optim.Adam,
-                                   lr=0.01)
+    zero = ZeroRedundancyOptimizer(sharded_model.parameters(), optimizer_class=torch.optim.Adam, lr=0.01)
     train(sharded_model, zero, x, y)
     local_params = sum(len(group["params"]) for group in zero.optim.param_groups)
-    return {"adam_state_bytes": state_bytes(adam), "zero_state_bytes": state_bytes(zero.optim),
-            "zero_local_tensors": local_params, "adam_weights": flat_parameters(model.module),
-            "zero_weights": flat_parameters(sharded_model.module)}
+    return {
+        "adam_state_bytes": state_bytes(adam),
+        "zero_state_bytes": state_bytes(zero.optim),
+        "zero_local_tensors": local_params,
+        "adam_weights": flat_parameters(model.module),
+        "zero_weights": flat_parameters(sharded_model.module),
+    }
 
 
 def fsdp_training(rank, world_size, optimizer_class):
@@ -487,11 +524,16 @@ def fsdp_training(rank, world_size, optimizer_class):
     train(model, optimizer, x, y)
     weight = model[4].weight
     exp_avg = optimizer.state[weight]["exp_avg"]
-    return {"param_type": type(weight).__name__, "placements": str(weight.placements),
-            "global_shape": tuple(weight.shape), "local_shape": tuple(weight.to_local().shape),
-            "exp_avg_type": type(exp_avg).__name__,
-            "exp_avg_local_shape": tuple(exp_avg.to_local().shape),
-            "state_bytes": state_bytes(optimizer), "weights": flat_parameters(model)}
+    return {
+        "param_type": type(weight).__name__,
+        "placements": str(weight.placements),
+        "global_shape": tuple(weight.shape),
+        "local_shape": tuple(weight.to_local().shape),
+        "exp_avg_type": type(exp_avg).__name__,
+        "exp_avg_local_shape": tuple(exp_avg.to_local().shape),
+        "state_bytes": state_bytes(optimizer),
+        "weights": flat_parameters(model),
+    }
 
 
 def _sharded_adam(mesh, seed):
@@ -529,20 +571,26 @@ def checkpoint_and_resume(rank, world_size, checkpoint_dir):
     model_state, optimizer_state = get_state_dict(resumed, resumed_optimizer)
     loaded = {"model": model_state, "optimizer": optimizer_state}
     dcp.load(loaded, checkpoint_id=checkpoint_dir)  # fills the shards in place
-    set_state_dict(resumed, resumed_optimizer, model_state_dict=loaded["model"],
-                   optim_state_dict=loaded["optimizer"])
+    set_state_dict(resumed, resumed_optimizer, model_state_dict=loaded["model"], optim_state_dict=loaded["optimizer"])
     step = float(next(iter(resumed_optimizer.state.values()))["step"])
     train(resumed, resumed_optimizer, x, y)
-    return {"uninterrupted": flat_parameters(model), "resumed": flat_parameters(resumed),
-            "step_after_load": step, "files": sorted(os.listdir(checkpoint_dir))}
+    return {
+        "uninterrupted": flat_parameters(model),
+        "resumed": flat_parameters(resumed),
+        "step_after_load": step,
+        "files": sorted(os.listdir(checkpoint_dir)),
+    }
 
 
 def lesson11_tour(rank, world_size, checkpoint_dir):
     """Worker: every distributed experiment of lesson 11 in one launch; a dict of their results."""
     from .optim import Adam
 
-    dist_results = {"ddp": ddp_training(rank, world_size), "zero": zero_training(rank, world_size),
-                    "fsdp_torch_adam": fsdp_training(rank, world_size, torch.optim.Adam),
-                    "fsdp_our_adam": fsdp_training(rank, world_size, Adam)}
+    dist_results = {
+        "ddp": ddp_training(rank, world_size),
+        "zero": zero_training(rank, world_size),
+        "fsdp_torch_adam": fsdp_training(rank, world_size, torch.optim.Adam),
+        "fsdp_our_adam": fsdp_training(rank, world_size, Adam),
+    }
     dist_results["checkpoint"] = checkpoint_and_resume(rank, world_size, checkpoint_dir)
     return dist_results

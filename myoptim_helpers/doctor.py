@@ -44,36 +44,32 @@ __all__ = ["KINDS", "Problem", "Report", "watch"]
 
 #: Every problem the doctor knows, by kind, with the advice it gives.
 KINDS = {
-    "grads_not_cleared": "gradients are never cleared, so each backward() adds to the gradients of "
-                         "all earlier steps",
+    "grads_not_cleared": "gradients are never cleared, so each backward() adds to the gradients of all earlier steps",
     "zero_grad_before_step": "zero_grad() runs between backward() and step(), so step() finds no "
-                             "gradients and the parameters do not move",
-    "step_before_backward": "step() runs before backward(), so it uses the gradients of the "
-                            "previous batch (or none)",
-    "params_not_in_optimizer": "parameters receive gradients but are not in the optimizer, so they "
-                               "never change",
+    "gradients and the parameters do not move",
+    "step_before_backward": "step() runs before backward(), so it uses the gradients of the previous batch (or none)",
+    "params_not_in_optimizer": "parameters receive gradients but are not in the optimizer, so they never change",
     "frozen_params_moved": "frozen parameters are still in the optimizer and keep moving: their "
-                           "gradients are zero tensors, not None, so weight decay and momentum "
-                           "still act on them",
+    "gradients are zero tensors, not None, so weight decay and momentum "
+    "still act on them",
     "scheduler_before_optimizer": "scheduler.step() runs before the first optimizer.step(), so the "
-                                  "first value of the schedule is skipped",
+    "first value of the schedule is skipped",
     "clip_after_step": "the gradients are clipped after optimizer.step(), when the step that "
-                       "used them is already done: the clipping has no effect",
+    "used them is already done: the clipping has no effect",
     "clip_before_unscale": "the gradients are clipped while still multiplied by the GradScaler's "
-                           "scale, so max_norm is compared with scale × the norm",
+    "scale, so max_norm is compared with scale × the norm",
     "loss_not_divided": "under gradient accumulation the loss is not divided by the number of "
-                        "micro-batches, so the summed gradient is that many times too large",
+    "micro-batches, so the summed gradient is that many times too large",
     "lr_diverges": "the loss diverges: the learning rate is too large",
 }
 
 _ADVICE = {
-    "grads_not_cleared": "call optimizer.zero_grad() once per optimizer step (before backward() "
-                         "or after step())",
+    "grads_not_cleared": "call optimizer.zero_grad() once per optimizer step (before backward() or after step())",
     "zero_grad_before_step": "move zero_grad() before backward(), or after step()",
     "step_before_backward": "call loss.backward() before optimizer.step()",
     "params_not_in_optimizer": "build the optimizer with model.parameters()",
     "frozen_params_moved": "leave zero_grad()'s default set_to_none=True, or keep frozen "
-                           "parameters out of the optimizer",
+    "parameters out of the optimizer",
     "scheduler_before_optimizer": "call scheduler.step() after optimizer.step()",
     "clip_after_step": "clip between backward() and optimizer.step()",
     "clip_before_unscale": "call scaler.unscale_(optimizer) before clipping",
@@ -128,12 +124,13 @@ class Report:
         self.problems.append(Problem(kind, message, where, last_step=-1 if step is None else step))
 
     def __str__(self):
-        watched = (f"{self.steps} optimizer step{'s' * (self.steps != 1)}, {self.backwards} "
-                   f"backward pass{'es' * (self.backwards != 1)}")
+        watched = (
+            f"{self.steps} optimizer step{'s' * (self.steps != 1)}, {self.backwards} "
+            f"backward pass{'es' * (self.backwards != 1)}"
+        )
         if not self.problems:
             return f"doctor: no problem found ({watched} watched)."
-        head = (f"doctor: {len(self.problems)} problem{'s' * (len(self.problems) > 1)} "
-                f"found ({watched} watched):")
+        head = f"doctor: {len(self.problems)} problem{'s' * (len(self.problems) > 1)} found ({watched} watched):"
         return "\n".join([head] + [f"  {p}" for p in self.problems])
 
 
@@ -149,8 +146,7 @@ def _learner_line() -> str:
     frame = sys._getframe(1)
     while frame is not None:
         filename = frame.f_code.co_filename
-        library = not filename.startswith("<") and os.path.abspath(filename).startswith(
-            (_HERE, _TORCH, _STDLIB))
+        library = not filename.startswith("<") and os.path.abspath(filename).startswith((_HERE, _TORCH, _STDLIB))
         if not library and not filename.startswith("<frozen"):
             break
         frame = frame.f_back
@@ -160,12 +156,14 @@ def _learner_line() -> str:
     func = frame.f_code.co_name
     # In a notebook every cell may share one file name: the cache then holds the running
     # cell, the right text only for its top level or for a function it defines itself.
-    shared = filename == os.environ.get("IPYKERNEL_CELL_NAME") and func != "<module>" and \
-        f"def {func}(" not in linecache.getline(filename, frame.f_code.co_firstlineno)
+    shared = (
+        filename == os.environ.get("IPYKERNEL_CELL_NAME")
+        and func != "<module>"
+        and f"def {func}(" not in linecache.getline(filename, frame.f_code.co_firstlineno)
+    )
     text = "" if shared else linecache.getline(filename, lineno).strip()
     in_func = f" in `{func}`" if func not in ("<module>", "<lambda>") else ""
-    place = "line" if filename.startswith("<") or "ipykernel_" in filename else \
-        f"{os.path.basename(filename)} line"
+    place = "line" if filename.startswith("<") or "ipykernel_" in filename else f"{os.path.basename(filename)} line"
     return f"{place} {lineno}{in_func}" + (f" `{text}`" if text else "")
 
 
@@ -209,13 +207,13 @@ class _Watcher(TorchFunctionMode):
         for p in opt_params:
             self.names.setdefault(id(p), f"optimizer parameter {len(self.names)}")
         self.in_optimizer = {id(p) for p in opt_params}
-        self.inside = 0              # > 0 while a library call we wrap runs (its grad edits are fine)
-        self.phase = "start"         # start | backward | step | cleared
+        self.inside = 0  # > 0 while a library call we wrap runs (its grad edits are fine)
+        self.phase = "start"  # start | backward | step | cleared
         self.backwards_since_step = 0
-        self.factors: list = []      # the loss factor of each backward since the last step
-        self.received: set = set()   # ids of params that got a gradient since the last step
-        self.consumed: set = set()   # ids of params whose gradient a step has used
-        self.edited_after_backward = ""   # learner line that edited grads since the last backward
+        self.factors: list = []  # the loss factor of each backward since the last step
+        self.received: set = set()  # ids of params that got a gradient since the last step
+        self.consumed: set = set()  # ids of params whose gradient a step has used
+        self.edited_after_backward = ""  # learner line that edited grads since the last backward
         self.last_zero_grad = ""
         self.first_loss = None
         self.scaler_stepped = False
@@ -278,8 +276,12 @@ class _Watcher(TorchFunctionMode):
         name = getattr(func, "__name__", "")
         if name == "backward" and args and isinstance(args[0], torch.Tensor):
             self._on_backward(args[0])
-        elif not self.inside and args and name not in _IN_PLACE_IGNORED and (
-                (name.endswith("_") and not name.startswith("__")) or name in _IN_PLACE_OPERATORS):
+        elif (
+            not self.inside
+            and args
+            and name not in _IN_PLACE_IGNORED
+            and ((name.endswith("_") and not name.startswith("__")) or name in _IN_PLACE_OPERATORS)
+        ):
             self._on_in_place(args[0])
         return func(*args, **kwargs)
 
@@ -318,10 +320,8 @@ class _Watcher(TorchFunctionMode):
             value = float(loss.detach()) / factor
             if self.first_loss is None:
                 self.first_loss = value
-            elif not math.isfinite(value) or (
-                    self.first_loss > 0 and value > _DIVERGED * self.first_loss):
-                self._add("lr_diverges", _learner_line(),
-                                f"from {self.first_loss:.3g} to {value:.3g}")
+            elif not math.isfinite(value) or (self.first_loss > 0 and value > _DIVERGED * self.first_loss):
+                self._add("lr_diverges", _learner_line(), f"from {self.first_loss:.3g} to {value:.3g}")
         self.phase = "backward"
         self.edited_after_backward = ""
 
@@ -335,6 +335,7 @@ class _Watcher(TorchFunctionMode):
             if task is not None and task != self.graph_task:  # the first gradient of a new backward pass
                 self.graph_task = task
                 self._count_backward()
+
         return hook
 
     def _accumulated(self, p):
@@ -373,14 +374,16 @@ class _Watcher(TorchFunctionMode):
         if closure is not None:
             return  # a closure runs backward inside step(): nothing to check in between
         where = self.last_step_line
-        has_grad = [p for p in self.watched if id(p) in self.in_optimizer and p.grad is not None
-                    and bool(p.grad.any())]
+        has_grad = [p for p in self.watched if id(p) in self.in_optimizer and p.grad is not None and bool(p.grad.any())]
         if self.backwards_since_step == 0 and not self.received:
             self._add("step_before_backward", where)
         elif not has_grad and self.phase == "cleared" and "step_before_backward" not in self.report.kinds:
             self._add("zero_grad_before_step", self.last_zero_grad)
-        stray = [self.names[id(p)] for p in self.watched if id(p) not in self.in_optimizer
-                 and p.grad is not None and bool(p.grad.any())]
+        stray = [
+            self.names[id(p)]
+            for p in self.watched
+            if id(p) not in self.in_optimizer and p.grad is not None and bool(p.grad.any())
+        ]
         if stray:
             self._add("params_not_in_optimizer", where, ", ".join(stray))
         k = self.backwards_since_step
@@ -388,15 +391,20 @@ class _Watcher(TorchFunctionMode):
             loud = [line for factor, line in self.factors if abs(factor) * k > 1 + 1e-6]
             if loud:
                 self._add("loss_not_divided", loud[0], f"{k} backward() calls per step")
-        self.before = {id(p): p.detach().clone() for p in self.watched
-                       if id(p) in self.in_optimizer and p.grad is not None
-                       and id(p) not in self.received}
+        self.before = {
+            id(p): p.detach().clone()
+            for p in self.watched
+            if id(p) in self.in_optimizer and p.grad is not None and id(p) not in self.received
+        }
 
     def _post_step(self, optimizer, args, kwargs):
         self.inside -= 1
         self.report.steps += 1
-        moved = [self.names[id(p)] for p in self.watched
-                 if id(p) in self.before and not torch.equal(p.detach(), self.before[id(p)])]
+        moved = [
+            self.names[id(p)]
+            for p in self.watched
+            if id(p) in self.before and not torch.equal(p.detach(), self.before[id(p)])
+        ]
         if moved:
             self._add("frozen_params_moved", self.last_step_line, ", ".join(moved))
         if any(not bool(torch.isfinite(p).all()) for p in self.watched if id(p) in self.in_optimizer):
@@ -413,8 +421,9 @@ class _Watcher(TorchFunctionMode):
 
 
 @contextlib.contextmanager
-def watch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler=None, scaler=None,
-          *, verbose: bool = True):
+def watch(
+    model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler=None, scaler=None, *, verbose: bool = True
+):
     """Watch the training loop run inside the ``with`` block; yield a :class:`Report`.
 
     ``model`` and ``optimizer`` are the loop's; pass ``scheduler`` and ``scaler`` (a
@@ -424,8 +433,7 @@ def watch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler=No
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"watch() needs the model (a torch.nn.Module), got {type(model).__name__}")
     if not isinstance(optimizer, torch.optim.Optimizer):
-        raise TypeError(f"watch() needs the optimizer (a torch.optim.Optimizer), got "
-                        f"{type(optimizer).__name__}")
+        raise TypeError(f"watch() needs the optimizer (a torch.optim.Optimizer), got {type(optimizer).__name__}")
     report = Report()
     watcher = _Watcher(model, optimizer, scheduler, scaler, report)
     watcher.last_step_line = ""

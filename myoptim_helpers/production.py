@@ -44,8 +44,7 @@ def _by_dtype(tensors: list) -> list:
 
 
 @torch.no_grad()
-def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
-                    error_if_nonfinite: bool = False) -> Tensor:
+def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_if_nonfinite: bool = False) -> Tensor:
     r"""Scale all gradients by one factor so that their joint norm is at most ``max_norm``; return that norm before clipping.
 
     .. math::
@@ -61,8 +60,7 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
         is_generator = isinstance(parameters, types.GeneratorType)
         parameters = list(parameters)  # a generator would be used up by the first pass
         if is_generator and not parameters:
-            warnings.warn("`parameters` is an empty generator, no gradient clipping will occur.",
-                          stacklevel=3)
+            warnings.warn("`parameters` is an empty generator, no gradient clipping will occur.", stacklevel=3)
     grads = [p.grad for p in parameters if p.grad is not None]
     norm_type = float(norm_type)
     if not grads:
@@ -73,7 +71,8 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
         raise RuntimeError(
             f"The total norm of order {norm_type} for gradients from `parameters` is non-finite, "
             "so it cannot be clipped. To disable this error and scale the gradients by the "
-            "non-finite norm anyway, set `error_if_nonfinite=False`")
+            "non-finite norm anyway, set `error_if_nonfinite=False`"
+        )
     # torch multiplies even when the factor is 1 (no device sync on a comparison): so do we
     clip_coef = torch.clamp(float(max_norm) / (total_norm + 1e-6), max=1.0)
     for g in grads:
@@ -148,8 +147,16 @@ def set_rng_state(state: dict) -> None:
     random.setstate((version, tuple(internal), gauss))
 
 
-def save_checkpoint(f, *, model: nn.Module, optimizer: torch.optim.Optimizer, epoch: int,
-                    scheduler=None, scaler=None, ema: nn.Module | None = None) -> dict:
+def save_checkpoint(
+    f,
+    *,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    epoch: int,
+    scheduler=None,
+    scaler=None,
+    ema: nn.Module | None = None,
+) -> dict:
     """Save everything a run needs to go on exactly, with ``torch.save``; return the dict saved.
 
     ``epoch`` is the number of epochs done. The RNG states come last, so that they are
@@ -164,8 +171,16 @@ def save_checkpoint(f, *, model: nn.Module, optimizer: torch.optim.Optimizer, ep
     return checkpoint
 
 
-def load_checkpoint(f, *, model: nn.Module, optimizer: torch.optim.Optimizer, scheduler=None,
-                    scaler=None, ema: nn.Module | None = None, map_location="cpu") -> int:
+def load_checkpoint(
+    f,
+    *,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler=None,
+    scaler=None,
+    ema: nn.Module | None = None,
+    map_location="cpu",
+) -> int:
     """Load a :func:`save_checkpoint` file into freshly built objects; return the epoch to start from.
 
     Build the optimizer **and** the scheduler before calling this: a scheduler's
@@ -181,4 +196,3 @@ def load_checkpoint(f, *, model: nn.Module, optimizer: torch.optim.Optimizer, sc
             obj.load_state_dict(checkpoint[name])
     set_rng_state(checkpoint["rng"])
     return checkpoint["epoch"]
-

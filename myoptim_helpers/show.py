@@ -46,10 +46,8 @@ class expect_error:
 
     def __init__(self, expected: type | tuple = Exception, *, match: str | None = None):
         types = expected if isinstance(expected, tuple) else (expected,)
-        if not types or not all(isinstance(t, type) and issubclass(t, BaseException)
-                                for t in types):
-            raise TypeError("expect_error() takes an exception class or a tuple of them, "
-                            f"got {expected!r}")
+        if not types or not all(isinstance(t, type) and issubclass(t, BaseException) for t in types):
+            raise TypeError(f"expect_error() takes an exception class or a tuple of them, got {expected!r}")
         self.expected = types
         self.match = match
         self.value = None
@@ -65,10 +63,10 @@ class expect_error:
         if not isinstance(exc, self.expected):
             # AssertionError, not TypeError: the lesson's claim about its error no longer holds
             raise AssertionError(  # noqa: TRY004
-                f"expected {_names(self.expected)}, got {error_line(exc)}") from exc
+                f"expected {_names(self.expected)}, got {error_line(exc)}"
+            ) from exc
         if self.match is not None and not re.search(self.match, str(exc)):
-            raise AssertionError(f"expected a message matching {self.match!r}, got "
-                                 f"{error_line(exc)}") from exc
+            raise AssertionError(f"expected a message matching {self.match!r}, got {error_line(exc)}") from exc
         self.value = exc
         print(error_line(exc))
         return True

@@ -257,8 +257,11 @@ CASES += [
     ("RAdam", {"weight_decay": 0.1, "maximize": True}, "torch: maximize"),
     ("RAdam", {"lr": T(0.01), "betas": (0.8, 0.9)}, "tensor lr; beta2 0.9: rho_inf 19, rectified from step 7"),
     ("RAdam", {"lr": 0.01, "betas": (0.9, 0.5)}, "beta2 0.5: rho_inf 3, never rectified"),
-    ("RAdam", {"lr": T([0.01]), "weight_decay": 0.1, "decoupled_weight_decay": True, "maximize": True},
-     "1-dim tensor lr + decoupled + maximize"),
+    (
+        "RAdam",
+        {"lr": T([0.01]), "weight_decay": 0.1, "decoupled_weight_decay": True, "maximize": True},
+        "1-dim tensor lr + decoupled + maximize",
+    ),
     ("Adamax", {}, "torch: default"),
     ("Adamax", {"lr": 0.1}, "torch: non-default lr"),
     ("Adamax", {"weight_decay": 0.1}, "torch: nonzero weight_decay"),
@@ -297,8 +300,11 @@ CASES += [
     ("Adafactor", {"beta2_decay": -1.0}, "torch: non-default beta2_decay"),
     ("Adafactor", {"d": 1.5}, "torch: non-default clipping threshold d"),
     ("Adafactor", {"lr": T(0.5), "eps": (1e-3, 1e-1)}, "tensor lr above 1/sqrt(t) + large eps1 and eps2"),
-    ("Adafactor", {"lr": T([0.05]), "beta2_decay": 0.0, "d": 20.0, "maximize": True},
-     "1-dim tensor lr; beta2_decay 0: no averaging; no clipping"),
+    (
+        "Adafactor",
+        {"lr": T([0.05]), "beta2_decay": 0.0, "d": 20.0, "maximize": True},
+        "1-dim tensor lr; beta2_decay 0: no averaging; no clipping",
+    ),
 ]
 
 # Validation rows: torch's own (``optim_error_inputs_func_<name>``: each is also checked, with its
@@ -402,7 +408,9 @@ def initial_values(dtype, seed=0):
 def batches(dtype, steps, seed=1):
     """Return ``steps`` (x, y) batches for the model, drawn from a seeded generator."""
     g = torch.Generator().manual_seed(seed)
-    return [(torch.randn(5, 3, generator=g, dtype=dtype), torch.randn(5, 2, generator=g, dtype=dtype)) for _ in range(steps)]
+    return [
+        (torch.randn(5, 3, generator=g, dtype=dtype), torch.randn(5, 2, generator=g, dtype=dtype)) for _ in range(steps)
+    ]
 
 
 def make_params(values):
@@ -474,14 +482,20 @@ def assert_same(ours_opt, ours_params, ref_opt, ref_params, tol, where):
     for name in ours_params:
         ours_p, ref_p = ours_params[name], ref_params[name]
         _assert_close(ours_p.detach(), ref_p.detach(), tol, lambda m, name=name: f"{where}, param {name!r}: {m}")
-        assert (ours_p in ours_opt.state) == (ref_p in ref_opt.state), f"{where}, param {name!r}: state exists in one only"
+        assert (ours_p in ours_opt.state) == (ref_p in ref_opt.state), (
+            f"{where}, param {name!r}: state exists in one only"
+        )
         ours_state, ref_state = ours_opt.state.get(ours_p, {}), ref_opt.state.get(ref_p, {})
         assert sorted(ours_state) == sorted(ref_state), f"{where}, param {name!r}: state keys differ"
         for key, ref_value in ref_state.items():
             value = ours_state[key]
-            assert type(value) is type(ref_value), f"{where}, {name!r} state {key!r}: {type(value)} vs {type(ref_value)}"
+            assert type(value) is type(ref_value), (
+                f"{where}, {name!r} state {key!r}: {type(value)} vs {type(ref_value)}"
+            )
             if isinstance(ref_value, torch.Tensor):
-                _assert_close(value, ref_value, tol, lambda m, name=name, key=key: f"{where}, {name!r} state {key!r}: {m}")
+                _assert_close(
+                    value, ref_value, tol, lambda m, name=name, key=key: f"{where}, {name!r} state {key!r}: {m}"
+                )
             else:
                 assert value == ref_value, f"{where}, {name!r} state {key!r}: {value} vs {ref_value}"
 
@@ -597,8 +611,11 @@ def sparse_batches(dtype, steps, seed=1):
     """Return ``steps`` (indices, indices2, y) batches for the embedding model."""
     g = torch.Generator().manual_seed(seed)
     return [
-        (torch.randint(0, 10, (7,), generator=g), torch.randint(0, 6, (7,), generator=g),
-         torch.randn(7, 2, generator=g, dtype=dtype))
+        (
+            torch.randint(0, 10, (7,), generator=g),
+            torch.randint(0, 6, (7,), generator=g),
+            torch.randn(7, 2, generator=g, dtype=dtype),
+        )
         for _ in range(steps)
     ]
 
@@ -622,6 +639,8 @@ def sparse_train_step(opt, params, batch):
     loss.backward()
     opt.step()
     return loss
+
+
 def torch_foreach_split(case, reference, dtype):
     """Return why torch's ``foreach=True`` code disagrees with its own single-tensor code on ``case``, or None.
 
@@ -682,7 +701,11 @@ SPECIAL_CASES = [
     ("Muon", {"ns_coefficients": (3.4, -4.7, 2.0)}, "torch: passing alternative ns_coefficients"),
     ("Muon", {"lr": 0.02, "nesterov": False}, "no nesterov: the buffer itself"),
     ("Muon", {"lr": 0.02, "adjust_lr_fn": "original"}, "adjust_lr_fn original, by name"),
-    ("Muon", {"lr": T([0.02]), "adjust_lr_fn": "match_rms_adamw", "weight_decay": 0.0}, "1-dim tensor lr + match_rms_adamw"),
+    (
+        "Muon",
+        {"lr": T([0.02]), "adjust_lr_fn": "match_rms_adamw", "weight_decay": 0.0},
+        "1-dim tensor lr + match_rms_adamw",
+    ),
     ("Muon", {"lr": 0.02, "momentum": 0.0, "eps": 1e-3, "ns_steps": 1}, "no momentum, one Newton-Schulz step"),
     ("SparseAdam", {}, "torch: default"),
     ("SparseAdam", {"lr": 0.01}, "torch: non-default lr"),
@@ -695,8 +718,16 @@ SPECIAL_CASES = [
     ("LBFGS", {"lr": T(0.001)}, "torch: Tensor lr"),
     ("LBFGS", {"tolerance_grad": 1e-6}, "torch: tolerance_grad"),
     ("LBFGS", {"line_search_fn": "strong_wolfe"}, "torch: strong_wolfe"),
-    ("LBFGS", {"line_search_fn": "strong_wolfe", "history_size": 3, "max_iter": 7}, "strong_wolfe, short history: pairs dropped"),
-    ("LBFGS", {"line_search_fn": "strong_wolfe", "lr": T([2.0]), "max_eval": 9}, "strong_wolfe, 1-dim tensor lr, max_eval cuts the search"),
+    (
+        "LBFGS",
+        {"line_search_fn": "strong_wolfe", "history_size": 3, "max_iter": 7},
+        "strong_wolfe, short history: pairs dropped",
+    ),
+    (
+        "LBFGS",
+        {"line_search_fn": "strong_wolfe", "lr": T([2.0]), "max_eval": 9},
+        "strong_wolfe, 1-dim tensor lr, max_eval cuts the search",
+    ),
     ("LBFGS", {"lr": 0.5, "max_iter": 3, "tolerance_change": 1e-3}, "few iterations, coarse tolerance_change"),
     ("LBFGS", {"lr": 0.2, "max_iter": 1}, "one iteration per step: the state carries over"),
 ]
@@ -707,21 +738,42 @@ SPECIAL_INVALID = [
     ("Muon", {"momentum": -0.9}, ValueError, "momentum should be >= 0 but is: -0.9"),
     ("Muon", {"weight_decay": -0.1}, ValueError, "weight decay should be >= 0 but is: -0.1"),
     ("Muon", {"adjust_lr_fn": "arbitrary"}, ValueError, "Adjust learning rate function arbitrary is not supported"),
-    ("Muon", {"params": "a single tensor"}, TypeError, "params argument given to the optimizer should be an iterable of Tensors or dicts, but got torch.FloatTensor"),
+    (
+        "Muon",
+        {"params": "a single tensor"},
+        TypeError,
+        "params argument given to the optimizer should be an iterable of Tensors or dicts, but got torch.FloatTensor",
+    ),
     ("Muon", {"params": "an empty list"}, ValueError, _EMPTY),
-    ("Muon", {"params": "a 3-D tensor"}, ValueError,
-     "Muon only supports 2D parameters whereas we found a parameter with size: torch.Size([2, 3, 4])"),
-    ("Muon", {"params": "a 1-D tensor"}, ValueError,
-     "Muon only supports 2D parameters whereas we found a parameter with size: torch.Size([2])"),
+    (
+        "Muon",
+        {"params": "a 3-D tensor"},
+        ValueError,
+        "Muon only supports 2D parameters whereas we found a parameter with size: torch.Size([2, 3, 4])",
+    ),
+    (
+        "Muon",
+        {"params": "a 1-D tensor"},
+        ValueError,
+        "Muon only supports 2D parameters whereas we found a parameter with size: torch.Size([2])",
+    ),
     ("SparseAdam", {"lr": 0.0}, ValueError, "Invalid learning rate: 0.0"),
     ("SparseAdam", {"lr": T([1e-3, 1e-3])}, ValueError, "Tensor lr must be 1-element"),
     ("SparseAdam", {"eps": 0.0}, ValueError, "Invalid epsilon value: 0.0"),
     ("SparseAdam", {"lr": 1e-2, "betas": (1.0, 0.0)}, ValueError, "Invalid beta parameter at index 0: 1.0"),
     ("SparseAdam", {"betas": (0.9, 1.0)}, ValueError, "Invalid beta parameter at index 1: 1.0"),
-    ("SparseAdam", {"params": "a sparse tensor"}, ValueError,
-     "Sparse params at indices [[0, 0]]: SparseAdam requires dense parameter tensors"),
-    ("SparseAdam", {"params": "a complex tensor"}, ValueError,
-     "Complex params at indices [[0, 0]]: SparseAdam does not support complex parameters"),
+    (
+        "SparseAdam",
+        {"params": "a sparse tensor"},
+        ValueError,
+        "Sparse params at indices [[0, 0]]: SparseAdam requires dense parameter tensors",
+    ),
+    (
+        "SparseAdam",
+        {"params": "a complex tensor"},
+        ValueError,
+        "Complex params at indices [[0, 0]]: SparseAdam does not support complex parameters",
+    ),
     ("SparseAdam", {"params": "the same parameter in two groups"}, ValueError, _TWO),
     ("LBFGS", {"lr": -1.0}, ValueError, "Invalid learning rate: -1.0"),
     ("LBFGS", {"lr": T([1.0, 1.0])}, ValueError, "Tensor lr must be 1-element"),
@@ -735,7 +787,10 @@ SPECIAL_BAD_PARAMS = {
     "a 1-D tensor": lambda: [torch.zeros(2, requires_grad=True)],
     "a sparse tensor": lambda: [torch.zeros(3).to_sparse()],
     "a complex tensor": lambda: [torch.zeros(3, dtype=torch.complex64, requires_grad=True)],
-    "two groups": lambda: [{"params": [torch.zeros(2, requires_grad=True)]}, {"params": [torch.zeros(2, requires_grad=True)]}],
+    "two groups": lambda: [
+        {"params": [torch.zeros(2, requires_grad=True)]},
+        {"params": [torch.zeros(2, requires_grad=True)]},
+    ],
 }
 
 CHECKED_HYPERPARAMETERS.update(

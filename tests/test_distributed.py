@@ -51,6 +51,7 @@ def _wait_gone(pids, seconds=3.0):
 
 # --------------------------------------------------------------------------- workers (module level)
 
+
 def echo(rank, world_size, offset):
     value = torch.tensor([float(rank + offset)])
     gathered = [torch.zeros(1) for _ in range(world_size)]
@@ -88,6 +89,7 @@ def exits_without_error(rank, world_size, directory):
 
 # --------------------------------------------------------------------------- the good path
 
+
 @pytest.mark.parametrize("world_size", [1, 2, 3])
 def test_results_come_back_in_rank_order_with_the_arguments_passed(world_size):
     results = launch(echo, 10, world_size=world_size)
@@ -108,6 +110,7 @@ def test_a_taken_port_is_avoided_when_the_port_is_left_to_the_system():
 
 
 # --------------------------------------------------------------------------- failure paths
+
 
 def _failing_launch(worker, **kwargs):
     """Launch ``worker`` on 2 ranks, expect a WorkerError; return it and the seconds it took,
@@ -152,8 +155,7 @@ def test_an_explicit_port_in_use_is_reported_in_one_line():
         busy.bind((D.HOST, 0))
         busy.listen()
         port = busy.getsockname()[1]
-        with pytest.raises(WorkerError, match=f"port {port} on 127.0.0.1 is already in use.*"
-                                              "master_port=None"):
+        with pytest.raises(WorkerError, match=f"port {port} on 127.0.0.1 is already in use.*master_port=None"):
             launch(D.all_reduce_sum_of_ranks, world_size=2, master_port=port)
 
 
@@ -170,17 +172,21 @@ def test_spawn_of_a_function_defined_in_a_notebook_says_why_it_cannot_start():
         launch(local_worker, world_size=2, start_method="spawn")
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"world_size": 0}, "world_size must be a positive int"),
-    ({"timeout": 0}, "timeouts must be positive"),
-    ({"collective_timeout": -1}, "timeouts must be positive"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"world_size": 0}, "world_size must be a positive int"),
+        ({"timeout": 0}, "timeouts must be positive"),
+        ({"collective_timeout": -1}, "timeouts must be positive"),
+    ],
+)
 def test_bad_arguments_fail_before_any_process_starts(kwargs, message):
     with pytest.raises(ValueError, match=message):
         launch(D.all_reduce_sum_of_ranks, **kwargs)
 
 
 # --------------------------------------------------------------------------- lesson 11's workers
+
 
 @pytest.fixture(scope="module")
 def tour():
@@ -199,8 +205,7 @@ def test_ddp_averages_the_ranks_gradients_and_keeps_the_ranks_identical(tour):
     a, b = tour[0]["ddp"], tour[1]["ddp"]
     assert not torch.equal(a["own_grad"], b["own_grad"])
     assert torch.equal(a["averaged_grad"], b["averaged_grad"])
-    torch.testing.assert_close(a["averaged_grad"], (a["own_grad"] + b["own_grad"]) / 2,
-                               rtol=0, atol=1e-15)
+    torch.testing.assert_close(a["averaged_grad"], (a["own_grad"] + b["own_grad"]) / 2, rtol=0, atol=1e-15)
     assert torch.equal(a["weights"], b["weights"])
     single = _single_process(torch.optim.SGD, lr=0.1, momentum=0.9)
     torch.testing.assert_close(a["weights"], single, rtol=0, atol=1e-12)
@@ -240,9 +245,14 @@ def test_a_distributed_checkpoint_resumes_our_adam_exactly(tour):
         assert c["files"] == [".metadata", "__0_0.distcp", "__1_0.distcp"]
 
 
-ADAM_FLAGS = [{}, {"amsgrad": True}, {"weight_decay": 0.1}, {"maximize": True},
-              {"weight_decay": 0.1, "decoupled_weight_decay": True, "amsgrad": True},
-              {"lr": torch.tensor(0.02), "betas": (0.8, 0.95)}]
+ADAM_FLAGS = [
+    {},
+    {"amsgrad": True},
+    {"weight_decay": 0.1},
+    {"maximize": True},
+    {"weight_decay": 0.1, "decoupled_weight_decay": True, "amsgrad": True},
+    {"lr": torch.tensor(0.02), "betas": (0.8, 0.95)},
+]
 
 
 def fsdp_parity(rank, world_size):

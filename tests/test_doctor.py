@@ -31,6 +31,7 @@ def make_batches(n=8, seed=1):
 
 # --------------------------------------------------------------------------- correct loops
 
+
 def plain(model, optimizer, scheduler, scaler, batches):
     for x, y in batches:
         optimizer.zero_grad()
@@ -182,11 +183,13 @@ def with_swa(model, optimizer, scheduler, scaler, batches):
 
 def with_closure(model, optimizer, scheduler, scaler, batches):
     for x, y in batches:
+
         def closure(x=x, y=y):
             optimizer.zero_grad()
             loss = F.mse_loss(model(x), y)
             loss.backward()
             return loss
+
         optimizer.step(closure)
 
 
@@ -218,6 +221,7 @@ def plateau_after_epoch(model, optimizer, scheduler, scaler, batches):
 
 
 # --------------------------------------------------------------------------- broken loops
+
 
 def never_cleared(model, optimizer, scheduler, scaler, batches):
     for x, y in batches:
@@ -325,6 +329,7 @@ def clip_value_after(model, optimizer, scheduler, scaler, batches):
 
 # --------------------------------------------------------------------------- the table
 
+
 def sgd(model, **kw):
     return torch.optim.SGD(model.parameters(), lr=0.05, **kw)
 
@@ -384,20 +389,37 @@ BROKEN = [
     (zero_grad_between, sgd, no_scheduler, scaler_off, "zero_grad_before_step", "optimizer.zero_grad()"),
     (model_zero_grad_between, adam, no_scheduler, scaler_off, "zero_grad_before_step", "model.zero_grad()"),
     (step_first, sgd, no_scheduler, scaler_off, "step_before_backward", "optimizer.step()"),
-    (head_missing, lambda m: torch.optim.SGD(m[0].parameters(), lr=0.05), no_scheduler, scaler_off,
-     "params_not_in_optimizer", "optimizer.step()"),
-    (frozen_zeros_moved, lambda m: sgd(m, momentum=0.9), no_scheduler, scaler_off,
-     "frozen_params_moved", "optimizer.step()"),
-    (frozen_zeros_moved, lambda m: torch.optim.AdamW(m.parameters(), lr=0.01), no_scheduler, scaler_off,
-     "frozen_params_moved", "optimizer.step()"),
+    (
+        head_missing,
+        lambda m: torch.optim.SGD(m[0].parameters(), lr=0.05),
+        no_scheduler,
+        scaler_off,
+        "params_not_in_optimizer",
+        "optimizer.step()",
+    ),
+    (
+        frozen_zeros_moved,
+        lambda m: sgd(m, momentum=0.9),
+        no_scheduler,
+        scaler_off,
+        "frozen_params_moved",
+        "optimizer.step()",
+    ),
+    (
+        frozen_zeros_moved,
+        lambda m: torch.optim.AdamW(m.parameters(), lr=0.01),
+        no_scheduler,
+        scaler_off,
+        "frozen_params_moved",
+        "optimizer.step()",
+    ),
     (scheduler_first, sgd, step_lr, scaler_off, "scheduler_before_optimizer", "scheduler.step()"),
     (clip_after, sgd, no_scheduler, scaler_off, "clip_after_step", "clip_grad_norm_"),
     (clip_value_after, sgd, no_scheduler, scaler_off, "clip_after_step", "p.grad.clamp_(-0.1, 0.1)"),
     (amp_clip_scaled, sgd, no_scheduler, scaler_on, "clip_before_unscale", "clip_grad_norm_"),
     (accumulate_not_divided, sgd, no_scheduler, scaler_off, "loss_not_divided", ".backward()"),
     (amp_accumulate_not_divided, sgd, no_scheduler, scaler_on, "loss_not_divided", "scaler.scale("),
-    (diverging, lambda m: torch.optim.SGD(m.parameters(), lr=3.0), no_scheduler, scaler_off,
-     "lr_diverges", ""),
+    (diverging, lambda m: torch.optim.SGD(m.parameters(), lr=3.0), no_scheduler, scaler_off, "lr_diverges", ""),
 ]
 
 
@@ -412,8 +434,9 @@ def run(loop, make_optimizer, make_scheduler, make_scaler, *, seed=0):
     return report
 
 
-@pytest.mark.parametrize("loop, make_optimizer, make_scheduler, make_scaler", CORRECT,
-                         ids=[c[0].__name__ for c in CORRECT])
+@pytest.mark.parametrize(
+    "loop, make_optimizer, make_scheduler, make_scaler", CORRECT, ids=[c[0].__name__ for c in CORRECT]
+)
 def test_a_correct_loop_gets_no_warning(loop, make_optimizer, make_scheduler, make_scaler, recwarn):
     report = run(loop, make_optimizer, make_scheduler, make_scaler)
     assert report.problems == [], str(report)
@@ -421,10 +444,14 @@ def test_a_correct_loop_gets_no_warning(loop, make_optimizer, make_scheduler, ma
     assert str(report).startswith("doctor: no problem found")
 
 
-@pytest.mark.parametrize("loop, make_optimizer, make_scheduler, make_scaler, kind, line", BROKEN,
-                         ids=[f"{c[0].__name__}-{c[4]}" for c in BROKEN])
-def test_a_broken_loop_is_diagnosed_with_the_line_to_change(loop, make_optimizer, make_scheduler,
-                                                            make_scaler, kind, line, recwarn):
+@pytest.mark.parametrize(
+    "loop, make_optimizer, make_scheduler, make_scaler, kind, line",
+    BROKEN,
+    ids=[f"{c[0].__name__}-{c[4]}" for c in BROKEN],
+)
+def test_a_broken_loop_is_diagnosed_with_the_line_to_change(
+    loop, make_optimizer, make_scheduler, make_scaler, kind, line, recwarn
+):
     report = run(loop, make_optimizer, make_scheduler, make_scaler)
     assert report.kinds == [kind], str(report)
     problem = report.problems[0]
@@ -451,13 +478,22 @@ def test_the_loop_is_left_unchanged_and_the_hooks_removed():
         else:
             amp_full_order(model, optimizer, scheduler, scaler, make_batches())
         results.append([p.detach().clone() for p in model.parameters()])
-        leftovers = [name for obj, name in [(optimizer, "zero_grad"), (model, "zero_grad"),
-                                            (scheduler, "step"), (scaler, "unscale_"), (scaler, "step")]
-                     if name in vars(obj)]
+        leftovers = [
+            name
+            for obj, name in [
+                (optimizer, "zero_grad"),
+                (model, "zero_grad"),
+                (scheduler, "step"),
+                (scaler, "unscale_"),
+                (scaler, "step"),
+            ]
+            if name in vars(obj)
+        ]
         assert leftovers == []
         assert not optimizer._optimizer_step_pre_hooks and not optimizer._optimizer_step_post_hooks
-        assert all(not p._backward_hooks and not getattr(p, "_post_accumulate_grad_hooks", None)
-                   for p in model.parameters())
+        assert all(
+            not p._backward_hooks and not getattr(p, "_post_accumulate_grad_hooks", None) for p in model.parameters()
+        )
     assert all(torch.equal(a, b) for a, b in zip(*results))
 
 

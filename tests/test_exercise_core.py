@@ -21,12 +21,12 @@ LESSON = "98"  # a fake lesson registered by the fixture below
 
 # --------------------------------------------------------------------------- learner code
 
+
 def step_ok(p, g, lr):
     return p - lr * g
 
 
-def step_dots(p, g, lr):
-    ...
+def step_dots(p, g, lr): ...
 
 
 def step_pass(p, g, lr):
@@ -103,8 +103,7 @@ class StubOptimizer(torch.optim.Optimizer):
     def __init__(self, params, lr=0.1):
         super().__init__(params, dict(lr=lr))
 
-    def step(self, closure=None):
-        ...
+    def step(self, closure=None): ...
 
 
 class DoneOptimizer(torch.optim.Optimizer):
@@ -128,14 +127,12 @@ def _reference(p, g, lr):
 def _make_lesson():
     module = types.ModuleType(f"myoptim_helpers.exercises.lesson{LESSON}")
 
-    @ex.exercise(f"{LESSON}.1", title="One SGD step", solution=_reference,
-                 hints=["p - lr * g", "return a new tensor"])
+    @ex.exercise(f"{LESSON}.1", title="One SGD step", solution=_reference, hints=["p - lr * g", "return a new tensor"])
     def grade_step(step):
         p, g = P.clone(), G.clone()
         got = ex.call(step, p, g, 0.1, returns=torch.Tensor)
         ex.expect_tensor(got, "the result", shape=(3,), dtype=torch.float64)
-        ex.expect_same_steps([got], [_reference(p, g, 0.1)],
-                             diagnose=lambda m: "is the sign right?")
+        ex.expect_same_steps([got], [_reference(p, g, 0.1)], diagnose=lambda m: "is the sign right?")
         return ex.correct("matches torch.")
 
     @ex.exercise(f"{LESSON}.2", title="A number", solution="answer = 0.5\n")
@@ -169,8 +166,7 @@ def _make_lesson():
     def grade_string(answer):
         return "correct"
 
-    for obj in (grade_step, grade_number, grade_dirty, grade_buggy, grade_mutating,
-                grade_class, grade_string):
+    for obj in (grade_step, grade_number, grade_dirty, grade_buggy, grade_mutating, grade_class, grade_string):
         setattr(module, obj.key.replace(".", "_"), obj)
     return module
 
@@ -222,23 +218,35 @@ GRADE_CASES = [
     ("98.1", (...,), "not attempted", "`step` is still `...`"),
     ("98.1", (step_dots,), "not attempted", "`step_dots` still has an empty body"),
     ("98.1", (step_doc,), "not attempted", "`step_doc` still has an empty body"),
-    ("98.1", (step_no_return,), "incorrect",
-     "`step_no_return` returned None: did it forget to `return` its result?"),
-    ("98.1", (step_in_place,), "incorrect",
-     "`step_in_place` modified its argument `p` in place (the values of p changed)"),
-    ("98.1", (step_modifies_grad,), "incorrect",
-     "`step_modifies_grad` modified its argument `g` in place (the values of g changed)"),
-    ("98.1", (step_raises,), "error",
-     "`step_raises` raised RuntimeError: inconsistent tensor size, expected tensor [3] and "
-     "src [5] to have the same number of elements"),
-    ("98.1", (step_wrong_sign,), "incorrect",
-     "differs from torch already at step 1 (element [0]: got 1.05, expected 0.95): "
-     "is the sign right?"),
-    ("98.1", (step_list,), "incorrect",
-     "the value returned by `step_list` should be a Tensor, got list."),
+    ("98.1", (step_no_return,), "incorrect", "`step_no_return` returned None: did it forget to `return` its result?"),
+    (
+        "98.1",
+        (step_in_place,),
+        "incorrect",
+        "`step_in_place` modified its argument `p` in place (the values of p changed)",
+    ),
+    (
+        "98.1",
+        (step_modifies_grad,),
+        "incorrect",
+        "`step_modifies_grad` modified its argument `g` in place (the values of g changed)",
+    ),
+    (
+        "98.1",
+        (step_raises,),
+        "error",
+        "`step_raises` raised RuntimeError: inconsistent tensor size, expected tensor [3] and "
+        "src [5] to have the same number of elements",
+    ),
+    (
+        "98.1",
+        (step_wrong_sign,),
+        "incorrect",
+        "differs from torch already at step 1 (element [0]: got 1.05, expected 0.95): is the sign right?",
+    ),
+    ("98.1", (step_list,), "incorrect", "the value returned by `step_list` should be a Tensor, got list."),
     ("98.1", (step_shape,), "incorrect", "the result has shape (1, 3), expected (3,)."),
-    ("98.1", (step_dtype,), "incorrect",
-     "the result has dtype torch.float32, expected torch.float64."),
+    ("98.1", (step_dtype,), "incorrect", "the result has dtype torch.float32, expected torch.float64."),
     ("98.1", (step_nan,), "incorrect", "the result contains NaN at index [1]."),
     ("98.1", (step_inf,), "incorrect", "the result contains inf at index [1]."),
     ("98.1", (3,), "incorrect", "your answer should be a function, got int."),
@@ -251,24 +259,27 @@ GRADE_CASES = [
     ("98.2", (True,), "incorrect", "answer should be a number, got bool."),
     ("98.2", (None,), "incorrect", "answer is None; expected a number."),
     ("98.2", (float("nan"),), "incorrect", "answer is nan; expected a finite number."),
-    ("98.2", (torch.ones(2),), "incorrect",
-     "answer should be a single number, got a tensor of shape (2,)."),
+    ("98.2", (torch.ones(2),), "incorrect", "answer should be a single number, got a tensor of shape (2,)."),
     ("98.4", (1,), "error", "the checker itself failed (AttributeError"),
-    ("98.5", (torch.zeros(2),), "error",
-     "the checker modified your answer (the values of tensor changed); please report this bug."),
+    (
+        "98.5",
+        (torch.zeros(2),),
+        "error",
+        "the checker modified your answer (the values of tensor changed); please report this bug.",
+    ),
     ("98.6", (StubOptimizer,), "not attempted", "`StubOptimizer.step` still has an empty body"),
     ("98.6", (DoneOptimizer,), "correct", "ok"),
     ("98.7", (1,), "error", "the checker returned str, not Feedback"),
-    ("98.9", (1,), "error", 'there is no exercise 98.9. Lesson 98 has: "98.1" (One SGD step); '
-                            '"98.2" (A number);'),
+    ("98.9", (1,), "error", 'there is no exercise 98.9. Lesson 98 has: "98.1" (One SGD step); "98.2" (A number);'),
     ("97.1", (1,), "error", "lesson 97 has no exercises."),
     ("3.1", (1,), "error", "'3.1' is not an exercise key: keys look like \"03.2\""),
     (31, (1,), "error", "31 is not an exercise key"),
 ]
 
 
-@pytest.mark.parametrize("key, answers, status, fragment", GRADE_CASES,
-                         ids=[f"{c[0]}-{c[3][:40]}" for c in GRADE_CASES])
+@pytest.mark.parametrize(
+    "key, answers, status, fragment", GRADE_CASES, ids=[f"{c[0]}-{c[3][:40]}" for c in GRADE_CASES]
+)
 def test_grade(key, answers, status, fragment):
     feedback = ex.grade(key, *answers)
     assert (feedback.status, fragment in feedback.message) == (status, True), feedback.message
@@ -277,8 +288,10 @@ def test_grade(key, answers, status, fragment):
 def test_exception_names_the_learner_line():
     message = ex.grade("98.1", step_raises).message
     line = line_of(step_raises, "p @ torch.ones(5")
-    assert f"(line {line} of test_exercise_core.py in `step_raises`: " \
-           "`return p @ torch.ones(5, dtype=p.dtype) * scale`)" in message
+    assert (
+        f"(line {line} of test_exercise_core.py in `step_raises`: "
+        "`return p @ torch.ones(5, dtype=p.dtype) * scale`)" in message
+    )
     assert "Traceback" not in message and "site-packages" not in message
 
 
@@ -287,11 +300,12 @@ def test_exception_in_a_shared_cell_file_is_not_quoted(monkeypatch):
     # another cell's text: the line number is given, the text is not.
     monkeypatch.setenv("IPYKERNEL_CELL_NAME", "<IPY-INPUT>")
     namespace = {"torch": torch}
-    exec(compile("def cell_step(p, g, lr):\n    x = 1\n    return p / 0 + None\n",
-                 "<IPY-INPUT>", "exec"), namespace)
+    exec(compile("def cell_step(p, g, lr):\n    x = 1\n    return p / 0 + None\n", "<IPY-INPUT>", "exec"), namespace)
     message = ex.grade("98.1", namespace["cell_step"]).message
-    assert message.endswith("raised TypeError: unsupported operand type(s) for +: 'Tensor' "
-                            "and 'NoneType' (line 3 of your cell in `cell_step`)"), message
+    assert message.endswith(
+        "raised TypeError: unsupported operand type(s) for +: 'Tensor' "
+        "and 'NoneType' (line 3 of your cell in `cell_step`)"
+    ), message
 
 
 def test_grading_leaves_global_state_alone():
@@ -342,34 +356,52 @@ def test_call_detects_optimizer_state_changes():
     p = torch.nn.Parameter(torch.ones(2))
     p.grad = torch.ones(2)
     opt = torch.optim.SGD([p], lr=0.1, momentum=0.9)
-    with pytest.raises(ex.Reject, match=r"argument `opt` in place "
-                                         r"\(the values of opt.param_groups\[0\]\['params'\]\[0\] changed\)\. "
-                                         r"Leave it as it was given"):
+    with pytest.raises(
+        ex.Reject,
+        match=r"argument `opt` in place "
+        r"\(the values of opt.param_groups\[0\]\['params'\]\[0\] changed\)\. "
+        r"Leave it as it was given",
+    ):
         ex.call(lambda opt: opt.step(), opt)
     with pytest.raises(ex.Reject, match=r"\(opt.state\[0\]\['momentum_buffer'\] appeared\)"):
-        ex.call(lambda opt: opt.state[p].update(momentum_buffer=torch.zeros(2)),
-                torch.optim.SGD([p], lr=0.1))
+        ex.call(lambda opt: opt.state[p].update(momentum_buffer=torch.zeros(2)), torch.optim.SGD([p], lr=0.1))
 
 
 MISMATCH_CASES = [
     # (got, expected, message)
-    ([torch.tensor(1.0)] * 3 + [torch.tensor(0.8123)], [torch.tensor(1.0)] * 3 + [torch.tensor(0.81)],
-     "matches torch for steps 1–3, differs at step 4 (got 0.8123, expected 0.81)"),
-    ([{"w": torch.tensor([1.0, 2.0])}] * 2, [{"w": torch.tensor([1.0, 2.0])},
-                                             {"w": torch.tensor([1.0, 2.5])}],
-     "matches torch for step 1, differs at step 2 (param 'w'[1]: got 2, expected 2.5)"),
-    ([[torch.tensor(1.0), torch.tensor(0.3)]], [[torch.tensor(1.0), torch.tensor(0.2)]],
-     "differs from torch already at step 1 (param 1: got 0.3, expected 0.2)"),
-    ([1.0, 2.0], [1.0, 2.0, 3.0], "matches torch for steps 1–2, differs at step 3 "
-                                  "(your run has 2 steps, torch's has 3)"),
-    ([{"w": torch.ones(2)}], [{"w": torch.ones(3)}],
-     "differs from torch already at step 1 (param 'w': shape (2,), expected (3,))"),
+    (
+        [torch.tensor(1.0)] * 3 + [torch.tensor(0.8123)],
+        [torch.tensor(1.0)] * 3 + [torch.tensor(0.81)],
+        "matches torch for steps 1–3, differs at step 4 (got 0.8123, expected 0.81)",
+    ),
+    (
+        [{"w": torch.tensor([1.0, 2.0])}] * 2,
+        [{"w": torch.tensor([1.0, 2.0])}, {"w": torch.tensor([1.0, 2.5])}],
+        "matches torch for step 1, differs at step 2 (param 'w'[1]: got 2, expected 2.5)",
+    ),
+    (
+        [[torch.tensor(1.0), torch.tensor(0.3)]],
+        [[torch.tensor(1.0), torch.tensor(0.2)]],
+        "differs from torch already at step 1 (param 1: got 0.3, expected 0.2)",
+    ),
+    (
+        [1.0, 2.0],
+        [1.0, 2.0, 3.0],
+        "matches torch for steps 1–2, differs at step 3 (your run has 2 steps, torch's has 3)",
+    ),
+    (
+        [{"w": torch.ones(2)}],
+        [{"w": torch.ones(3)}],
+        "differs from torch already at step 1 (param 'w': shape (2,), expected (3,))",
+    ),
     ([{}], [{"b": torch.ones(1)}], "differs from torch already at step 1 (param 'b': missing)"),
     ([torch.tensor(0.30000001)], [torch.tensor(0.3)], None),  # within float32 tolerance
-    ([torch.tensor(0.3, dtype=torch.float64) + 1e-9], [torch.tensor(0.3, dtype=torch.float64)],
-     "differs from torch already at step 1 (got 0.300000001, expected 0.3)"),
-    ([torch.tensor(0.3, dtype=torch.float64) + 1e-14], [torch.tensor(0.3, dtype=torch.float64)],
-     None),
+    (
+        [torch.tensor(0.3, dtype=torch.float64) + 1e-9],
+        [torch.tensor(0.3, dtype=torch.float64)],
+        "differs from torch already at step 1 (got 0.300000001, expected 0.3)",
+    ),
+    ([torch.tensor(0.3, dtype=torch.float64) + 1e-14], [torch.tensor(0.3, dtype=torch.float64)], None),
 ]
 
 
@@ -381,10 +413,10 @@ def test_first_mismatch(got, expected, message):
 
 def test_expect_same_steps_adds_the_diagnosis():
     with pytest.raises(ex.Reject) as info:
-        ex.expect_same_steps([1.0, 2.0], [1.0, 2.5],
-                             diagnose=lambda m: f"look at step {m.step}")
-    assert info.value.feedback.message == ("matches torch for step 1, differs at step 2 "
-                                           "(got 2, expected 2.5): look at step 2")
+        ex.expect_same_steps([1.0, 2.0], [1.0, 2.5], diagnose=lambda m: f"look at step {m.step}")
+    assert info.value.feedback.message == (
+        "matches torch for step 1, differs at step 2 (got 2, expected 2.5): look at step 2"
+    )
 
 
 FORMAT_CASES = [
@@ -408,20 +440,28 @@ def test_feedback_rejects_unknown_status():
 PRINT_CASES = [
     # (call, printed text)
     (lambda: ex.check("98.2", 0.5), "✓ 98.2 correct: 0.5 it is.\n"),
-    (lambda: ex.check("98.2", ...), "○ 98.2 not attempted yet: `answer` is still `...`: "
-                                    "replace it with your answer, then run this cell again.\n"),
-    (lambda: ex.hint("98.1"), 'Hint 1/2 for 98.1 (One SGD step): p - lr * g  '
-                              '(next: hint("98.1", 2))\n'),
-    (lambda: ex.hint("98.1", 2), 'Hint 2/2 for 98.1 (One SGD step): return a new tensor  '
-                                 '(still stuck? show_solution("98.1"))\n'),
+    (
+        lambda: ex.check("98.2", ...),
+        "○ 98.2 not attempted yet: `answer` is still `...`: replace it with your answer, then run this cell again.\n",
+    ),
+    (lambda: ex.hint("98.1"), 'Hint 1/2 for 98.1 (One SGD step): p - lr * g  (next: hint("98.1", 2))\n'),
+    (
+        lambda: ex.hint("98.1", 2),
+        'Hint 2/2 for 98.1 (One SGD step): return a new tensor  (still stuck? show_solution("98.1"))\n',
+    ),
     (lambda: ex.hint("98.1", 3), '98.1 has 2 hint(s): use hint("98.1", n) with n from 1 to 2.\n'),
     (lambda: ex.hint("98.2"), '98.2 has no hints; show_solution("98.2") prints the solution.\n'),
-    (lambda: ex.hint("98.8"), '✗ 98.8 error: there is no exercise 98.8. Lesson 98 has: '
-                              '"98.1" (One SGD step); "98.2" (A number); "98.3" (Dirty grader); '
-                              '"98.4" (Buggy grader); "98.5" (Grader that mutates the answer); '
-                              '"98.6" (An optimizer class); "98.7" (Returns a string).\n'),
-    (lambda: ex.show_solution("98.1"), "# Solution to 98.1: One SGD step\n"
-                                       "def _reference(p, g, lr):\n    return p - lr * g\n"),
+    (
+        lambda: ex.hint("98.8"),
+        "✗ 98.8 error: there is no exercise 98.8. Lesson 98 has: "
+        '"98.1" (One SGD step); "98.2" (A number); "98.3" (Dirty grader); '
+        '"98.4" (Buggy grader); "98.5" (Grader that mutates the answer); '
+        '"98.6" (An optimizer class); "98.7" (Returns a string).\n',
+    ),
+    (
+        lambda: ex.show_solution("98.1"),
+        "# Solution to 98.1: One SGD step\ndef _reference(p, g, lr):\n    return p - lr * g\n",
+    ),
     (lambda: ex.show_solution("98.2"), "# Solution to 98.2: A number\nanswer = 0.5\n"),
     (lambda: ex.show_solution("98.3"), "98.3 has no stored solution.\n"),
 ]
@@ -441,7 +481,8 @@ def test_a_broken_lesson_module_is_reported_not_raised(monkeypatch, capsys):
     assert ex.check("94.1", 1) is None
     assert capsys.readouterr().out == (
         "✗ 94.1 error: the checkers of lesson 94 could not be loaded (SyntaxError: invalid "
-        "syntax (lesson94.py, line 3)); please report this.\n")
+        "syntax (lesson94.py, line 3)); please report this.\n"
+    )
 
 
 def test_a_solution_without_source_is_reported_not_raised(monkeypatch, capsys):
@@ -478,8 +519,7 @@ def test_exercises_are_listed_in_numeric_order(monkeypatch):
     assert list(ex.exercises_of("95")) == ["95.2", "95.10"]
 
 
-FMT_CASES = [(0.81234, None, "0.8123"), (2.0, 2.5, "2"), (0.300000001, 0.3, "0.300000001"),
-             (1e-7, None, "1e-07")]
+FMT_CASES = [(0.81234, None, "0.8123"), (2.0, 2.5, "2"), (0.300000001, 0.3, "0.300000001"), (1e-7, None, "1e-07")]
 
 
 @pytest.mark.parametrize("value, other, text", FMT_CASES)
@@ -512,10 +552,17 @@ def test_private_copy_keeps_links():
 
 
 def test_import_is_light():
-    code = ("import sys, myoptim_helpers.exercises, myoptim_helpers.exercises.lesson00; "
-            "print(sorted(m for m in ('matplotlib', 'ipywidgets') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    code = (
+        "import sys, myoptim_helpers.exercises, myoptim_helpers.exercises.lesson00; "
+        "print(sorted(m for m in ('matplotlib', 'ipywidgets') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
     assert out.stdout.strip() == "[]"
 
 
@@ -562,9 +609,18 @@ def test_may_modify_by_position_allows_any_argument_name():
         ex.call(step, model, opt, may_modify=("model", "optimizer"))  # names the learner did not use
 
 
-@pytest.mark.parametrize("answer", [1.5, 3, torch.tensor(1.5), torch.tensor([1.5]),
-                                    __import__("numpy").float32(1.5), __import__("numpy").array([1.5]),
-                                    __import__("numpy").array(1.5)])
+@pytest.mark.parametrize(
+    "answer",
+    [
+        1.5,
+        3,
+        torch.tensor(1.5),
+        torch.tensor([1.5]),
+        __import__("numpy").float32(1.5),
+        __import__("numpy").array([1.5]),
+        __import__("numpy").array(1.5),
+    ],
+)
 def test_expect_number_takes_python_torch_and_numpy_numbers(answer):
     assert ex.expect_number(answer, "x") == float(answer if not hasattr(answer, "shape") else answer.reshape(()).item())
 

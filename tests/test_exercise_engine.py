@@ -10,7 +10,6 @@ import types
 
 import pytest
 import torch
-
 from learner_classes import SGD, KwargsSGD, SGDWithDrift
 
 from myoptim_helpers import exercises as ex
@@ -65,9 +64,13 @@ def reference(p, g, lr):
 def _spec():
     def build(draw, i):
         shape, dtype = draw.shape(), draw.dtype()
-        return ex.config(f"shape {shape}, {dtype}", shape=shape, dtype=dtype,
-                         lr=draw.uniform(0.01, 0.5),
-                         kind=("normal", "zero", "negative", "large")[i % 4])
+        return ex.config(
+            f"shape {shape}, {dtype}",
+            shape=shape,
+            dtype=dtype,
+            lr=draw.uniform(0.01, 0.5),
+            kind=("normal", "zero", "negative", "large")[i % 4],
+        )
 
     def one(cfg, gen_seed):
         d = ex.Draw(gen_seed)
@@ -81,10 +84,13 @@ def _spec():
         configs=lambda: ex.draw_configs(f"{LESSON}.1", build, 8),
         reference=lambda cfg: [reference(*one(cfg, 1), cfg["lr"])],
         run=run,
-        mistakes=[ex.Mistake("sign", lambda p, g, lr: p + lr * g, "the sign of the step is flipped."),
-                  ex.Mistake("lr fixed", lambda p, g, lr: p - 0.1 * g, "use the `lr` argument.")],
+        mistakes=[
+            ex.Mistake("sign", lambda p, g, lr: p + lr * g, "the sign of the step is flipped."),
+            ex.Mistake("lr fixed", lambda p, g, lr: p - 0.1 * g, "use the `lr` argument."),
+        ],
         otherwise="p - lr * g.",
-        success="matches in all {n} configurations.")
+        success="matches in all {n} configurations.",
+    )
 
 
 def _lesson():
@@ -182,11 +188,10 @@ def test_keyboard_interrupt_still_interrupts():
 
 
 def test_time_limit_nests_and_degrades_without_alarm(monkeypatch):
-    with ex.time_limit(5, "outer"):
-        with pytest.raises(ex.LearnerTimeout, match="inner did not return within 0.2 s"):
-            with ex.time_limit(0.2, "inner"):
-                while True:
-                    pass
+    with ex.time_limit(5, "outer"), pytest.raises(ex.LearnerTimeout, match="inner did not return within 0.2 s"):
+        with ex.time_limit(0.2, "inner"):
+            while True:
+                pass
     monkeypatch.setattr(_core, "_alarm_available", lambda: False)
     with ex.time_limit(0.01, "no alarm"):
         time.sleep(0.05)  # nothing fires: unlimited, not broken
@@ -195,14 +200,15 @@ def test_time_limit_nests_and_degrades_without_alarm(monkeypatch):
 # --------------------------------------------------------------------------- misuse
 
 MISUSE_CASES = [
-    (lambda: ex.grade(f"{LESSON}.1", step=reference),
-     'check takes the answers by position, not by name: check("91.1", step), without `step=`.'),
+    (
+        lambda: ex.grade(f"{LESSON}.1", step=reference),
+        'check takes the answers by position, not by name: check("91.1", step), without `step=`.',
+    ),
     (lambda: ex.grade(), 'check needs the exercise key first: check("03.2", your_answer).'),
-    (lambda: ex.grade(reference, reference),
-     "the first argument (function) is not an exercise key"),
+    (lambda: ex.grade(reference, reference), "the first argument (function) is not an exercise key"),
     (lambda: ex.grade(f"{LESSON}.4", 3e38), "x = 3e+38 is too large to be a useful answer"),
-    (lambda: ex.grade(f"{LESSON}.4", 10 ** 400), "x is too large to be a useful answer."),
-    (lambda: ex.grade(f"{LESSON}.3", 10 ** 400), "w is too large to be a useful answer."),
+    (lambda: ex.grade(f"{LESSON}.4", 10**400), "x is too large to be a useful answer."),
+    (lambda: ex.grade(f"{LESSON}.3", 10**400), "w is too large to be a useful answer."),
     (lambda: ex.grade(f"{LESSON}.4", [1.0, 2.0]), "x should be a number, got list."),
 ]
 
@@ -221,6 +227,7 @@ def test_check_with_keywords_prints_one_line(capsys):
 
 
 # --------------------------------------------------------------------------- state and printing
+
 
 def test_learner_printing_is_capped(capsys):
     feedback = ex.grade(f"{LESSON}.1", prints_a_lot)
@@ -264,6 +271,7 @@ def test_state_changed_by_code_a_grader_runs_directly_is_restored():
 
 # --------------------------------------------------------------------------- the declarative side
 
+
 def test_configurations_are_reproducible_and_varied():
     spec = _spec()
     first, second = spec.configs(), spec.configs()
@@ -281,8 +289,7 @@ def test_the_same_answer_gets_the_same_verdict():
 
 def test_flag_grid_gives_every_pair():
     grid = ex.flag_grid(nesterov=(False, True), maximize=(False, True))
-    assert [tuple(g.values()) for g in grid] == [(False, False), (False, True), (True, False),
-                                                  (True, True)]
+    assert [tuple(g.values()) for g in grid] == [(False, False), (False, True), (True, False), (True, True)]
 
 
 def test_draw_tensor_kinds():
@@ -300,14 +307,22 @@ OPTION_CASES = [
     # (group, asked, message or None)
     ({"params": [], "lr": 0.1, "momentum": 0, "foreach": None}, {"lr": 0.1}, None),
     ({"params": [], "lr": torch.tensor(0.1), "momentum": 0}, {"lr": 0.1}, None),
-    ({"params": [], "lr": 0.1, "momentum": 0.9}, {"lr": 0.1},
-     "group 0 sets momentum=0.9, which the exercise did not ask for: leave it out "
-     "(SGD's default is momentum=0)."),
-    ({"params": [], "lr": 0.1, "maximize": True}, {"lr": 0.1},
-     "group 0 sets maximize=True, which the exercise did not ask for"),
+    (
+        {"params": [], "lr": 0.1, "momentum": 0.9},
+        {"lr": 0.1},
+        "group 0 sets momentum=0.9, which the exercise did not ask for: leave it out (SGD's default is momentum=0).",
+    ),
+    (
+        {"params": [], "lr": 0.1, "maximize": True},
+        {"lr": 0.1},
+        "group 0 sets maximize=True, which the exercise did not ask for",
+    ),
     ({"params": [], "lr": 0.01}, {"lr": 0.1}, "group 0 has lr=0.01; the exercise asks for lr=0.1."),
-    ({"params": [], "lr": 0.1, "betas": (0.9, 0.99)}, {"lr": 0.1},
-     "group 0 has an option 'betas' that SGD does not use"),
+    (
+        {"params": [], "lr": 0.1, "betas": (0.9, 0.99)},
+        {"lr": 0.1},
+        "group 0 has an option 'betas' that SGD does not use",
+    ),
     ({"params": []}, {"lr": 0.1}, "group 0 has no lr; the exercise asks for lr=0.1."),
 ]
 
@@ -315,8 +330,7 @@ OPTION_CASES = [
 @pytest.mark.parametrize("group, asked, message", OPTION_CASES)
 def test_unrequested_options_are_named(group, asked, message):
     try:
-        ex.expect_options(group, asked=asked, defaults=SGD_DEFAULTS, where="group 0",
-                          optimizer="SGD")
+        ex.expect_options(group, asked=asked, defaults=SGD_DEFAULTS, where="group 0", optimizer="SGD")
     except ex.Reject as rej:
         assert message is not None and message in rej.feedback.message, rej.feedback.message
     else:
@@ -330,10 +344,14 @@ def _params():
 TYPE_CASES = [
     (lambda: torch.optim.SGD(_params(), lr=0.1, momentum=0.9), None),
     (lambda: KwargsSGD(_params(), lr=0.1), None),
-    (lambda: SGD(_params(), lr=0.1),
-     "the optimizer is a SGD (a subclass of torch.optim.Adam); expected a torch.optim.SGD."),
-    (lambda: SGDWithDrift(_params(), lr=0.1),
-     "its step() does not do what torch.optim.SGD's does (parameter 0 differs at step 1)"),
+    (
+        lambda: SGD(_params(), lr=0.1),
+        "the optimizer is a SGD (a subclass of torch.optim.Adam); expected a torch.optim.SGD.",
+    ),
+    (
+        lambda: SGDWithDrift(_params(), lr=0.1),
+        "its step() does not do what torch.optim.SGD's does (parameter 0 differs at step 1)",
+    ),
     (lambda: torch.optim.SGD, "the optimizer is the class SGD itself"),
     (lambda: None, "the optimizer is None; expected a torch.optim.SGD."),
     (lambda: [1, 2], "the optimizer is a list; expected a torch.optim.SGD."),
@@ -351,6 +369,7 @@ def test_answer_types_are_checked_by_class_and_behaviour(make, message):
 
 
 # --------------------------------------------------------------------------- predictions
+
 
 def test_a_message_that_would_show_the_expected_number_is_withheld():
     feedback = ex.grade(f"{LESSON}.3", 1.5)

@@ -3,9 +3,8 @@ the right message, and calls the stub "not attempted"."""
 
 import pytest
 import torch
-from torch import nn
-
 from learner_classes import SGD, KwargsSGD, SGDWithDrift
+from torch import nn
 
 from myoptim_helpers.exercises import exercises_of, grade
 
@@ -14,12 +13,12 @@ OTHER_MODEL = nn.Linear(1, 1)  # stands for the notebook's global `model`
 
 # --------------------------------------------------------------------------- 00.1 answers
 
+
 def make_optimizer_ref(model):
     return torch.optim.SGD(model.parameters(), lr=0.1)
 
 
-def make_optimizer_stub(model):
-    ...
+def make_optimizer_stub(model): ...
 
 
 def make_optimizer_class(model):
@@ -66,6 +65,7 @@ def make_optimizer_copies(model):
 
 def make_optimizer_helpers_sgd(model):
     from myoptim_helpers.optim import SGD
+
     return SGD(model.parameters(), lr=0.1)
 
 
@@ -124,6 +124,7 @@ def make_optimizer_foreach(model):
 
 # --------------------------------------------------------------------------- 00.2 answers
 
+
 def train_step_ref(model, optimizer, loss_fn, x, y):
     optimizer.zero_grad()
     loss = loss_fn(model(x), y)
@@ -132,8 +133,7 @@ def train_step_ref(model, optimizer, loss_fn, x, y):
     return loss.item()
 
 
-def train_step_stub(model, optimizer, loss_fn, x, y):
-    ...
+def train_step_stub(model, optimizer, loss_fn, x, y): ...
 
 
 def train_step_zero_grad_last(model, optimizer, loss_fn, x, y):
@@ -296,8 +296,7 @@ def train_step_exits(model, optimizer, loss_fn, x, y):
 CASES = [
     # (key, answer, status, message fragment)
     ("00.1", make_optimizer_ref, "correct", "SGD over all the parameters with lr=0.1"),
-    ("00.1", make_optimizer_groups, "error",
-     "raised AttributeError: 'Sequential' object has no attribute 'weight'"),
+    ("00.1", make_optimizer_groups, "error", "raised AttributeError: 'Sequential' object has no attribute 'weight'"),
     ("00.1", make_optimizer_groups, "error", "`model.parameters()` yields the parameters of any model"),
     ("00.1", make_optimizer_helpers_sgd, "correct", "with lr=0.1"),
     ("00.1", make_optimizer_kwargs_subclass, "correct", "with lr=0.1"),
@@ -308,75 +307,100 @@ CASES = [
     ("00.1", ..., "not attempted", "is still `...`"),
     ("00.1", make_optimizer_class, "incorrect", "returned the class SGD itself; call it"),
     ("00.1", make_optimizer_adam, "incorrect", "you built Adam; this exercise asks for SGD"),
-    ("00.1", make_optimizer_adam_named_sgd, "incorrect",
-     "you built SGD (a subclass of Adam); this exercise asks for SGD (torch.optim.SGD)."),
-    ("00.1", make_optimizer_drifting_subclass, "incorrect",
-     "its step() does not do what torch.optim.SGD's does"),
-    ("00.1", make_optimizer_global, "incorrect",
-     "holds 2 tensor(s) that are not parameters of the `model` argument"),
+    (
+        "00.1",
+        make_optimizer_adam_named_sgd,
+        "incorrect",
+        "you built SGD (a subclass of Adam); this exercise asks for SGD (torch.optim.SGD).",
+    ),
+    ("00.1", make_optimizer_drifting_subclass, "incorrect", "its step() does not do what torch.optim.SGD's does"),
+    ("00.1", make_optimizer_global, "incorrect", "holds 2 tensor(s) that are not parameters of the `model` argument"),
     ("00.1", make_optimizer_copies, "incorrect", "or copies of its tensors?"),
     ("00.1", make_optimizer_weight_only, "incorrect", "does not update model.bias"),
-    ("00.1", make_optimizer_first_layer, "incorrect",
-     "for a float64 nn.Sequential of two Linear layers, your optimizer does not update model.2.weight"),
-    ("00.1", make_optimizer_default_lr, "incorrect",
-     "the learning rate is 0.001 (SGD's default); the exercise asks for lr=0.1."),
+    (
+        "00.1",
+        make_optimizer_first_layer,
+        "incorrect",
+        "for a float64 nn.Sequential of two Linear layers, your optimizer does not update model.2.weight",
+    ),
+    (
+        "00.1",
+        make_optimizer_default_lr,
+        "incorrect",
+        "the learning rate is 0.001 (SGD's default); the exercise asks for lr=0.1.",
+    ),
     ("00.1", make_optimizer_wrong_lr, "incorrect", "your optimizer has lr=0.01; the exercise asks for lr=0.1."),
-    ("00.1", make_optimizer_momentum, "incorrect",
-     "your optimizer sets momentum=0.9, which the exercise did not ask for: leave it out "
-     "(SGD's default is momentum=0)."),
+    (
+        "00.1",
+        make_optimizer_momentum,
+        "incorrect",
+        "your optimizer sets momentum=0.9, which the exercise did not ask for: leave it out "
+        "(SGD's default is momentum=0).",
+    ),
     ("00.1", make_optimizer_weight_decay, "incorrect", "sets weight_decay=0.0001, which the exercise did not ask for"),
     ("00.1", make_optimizer_maximize, "incorrect", "sets maximize=True, which the exercise did not ask for"),
     ("00.1", make_optimizer_nesterov, "incorrect", "sets momentum=0.5, which the exercise did not ask for"),
     ("00.1", make_optimizer_dampening, "incorrect", "sets dampening=0.1, which the exercise did not ask for"),
-    ("00.1", make_optimizer_exhausted, "error",
-     "raised ValueError: optimizer got an empty parameter list"),
+    ("00.1", make_optimizer_exhausted, "error", "raised ValueError: optimizer got an empty parameter list"),
     ("00.1", make_optimizer_exhausted, "error", "`model.parameters()` is a generator"),
     ("00.1", make_optimizer_no_return, "incorrect", "returned None: did it forget to `return`"),
     ("00.1", make_optimizer_params_list, "incorrect", "is a list; expected an optimizer."),
-    ("00.1", torch.optim.SGD([nn.Parameter(torch.ones(1))]), "incorrect",
-     "make_optimizer should be a function, got SGD."),
-
+    (
+        "00.1",
+        torch.optim.SGD([nn.Parameter(torch.ones(1))]),
+        "incorrect",
+        "make_optimizer should be a function, got SGD.",
+    ),
     ("00.2", train_step_ref, "correct", "4 steps match torch in all 4 configurations"),
     ("00.2", train_step_zero_grad_last, "correct", "4 steps match torch"),
     ("00.2", train_step_own_names, "correct", "4 steps match torch"),
     ("00.2", train_step_stub, "not attempted", "`train_step_stub` still has an empty body"),
-    ("00.2", train_step_no_zero_grad, "incorrect",
-     "matches torch for step 1, differs at step 2 (param 'weight'"),
+    ("00.2", train_step_no_zero_grad, "incorrect", "matches torch for step 1, differs at step 2 (param 'weight'"),
     ("00.2", train_step_no_zero_grad, "incorrect", "the gradients add up from step to step"),
-    ("00.2", train_step_zero_grad_before_step, "incorrect",
-     "differs from torch already at step 1 (param 'weight'"),
+    ("00.2", train_step_zero_grad_before_step, "incorrect", "differs from torch already at step 1 (param 'weight'"),
     ("00.2", train_step_zero_grad_before_step, "incorrect", "the parameters never change"),
     ("00.2", train_step_no_step, "incorrect", "the parameters never change"),
-    ("00.2", train_step_step_first, "incorrect",
-     "`optimizer.step()` runs before `loss.backward()`"),
-    ("00.2", train_step_no_return, "incorrect",
-     "train_step returned None: did it forget to `return loss.item()`?"),
-    ("00.2", train_step_returns_tensor, "incorrect",
-     "train_step returned a Tensor; the exercise asks for the loss as a Python float"),
+    ("00.2", train_step_step_first, "incorrect", "`optimizer.step()` runs before `loss.backward()`"),
+    ("00.2", train_step_no_return, "incorrect", "train_step returned None: did it forget to `return loss.item()`?"),
+    (
+        "00.2",
+        train_step_returns_tensor,
+        "incorrect",
+        "train_step returned a Tensor; the exercise asks for the loss as a Python float",
+    ),
     ("00.2", train_step_returns_int, "incorrect", "train_step returned int"),
-    ("00.2", train_step_loss_after, "incorrect",
-     "did not return the loss computed before the update"),
+    ("00.2", train_step_loss_after, "incorrect", "did not return the loss computed before the update"),
     ("00.2", train_step_manual_mse, "incorrect", "not with the `loss_fn` you were given"),
     ("00.2", train_step_sum_loss, "incorrect", "zero_grad, forward, backward, step, in this order"),
     ("00.2", train_step_own_sgd, "incorrect", "did your step build its own optimizer, or update"),
     ("00.2", train_step_by_hand, "incorrect", "or update the parameters by hand?"),
     ("00.2", train_step_global_data, "incorrect", "and `y` you are given (not the notebook's)"),
     ("00.2", train_step_global_model, "incorrect", "the parameters never change"),
-    ("00.2", train_step_typo, "error",
-     "`train_step_typo` raised AttributeError: 'Tensor' object has no attribute 'backwards'"),
+    (
+        "00.2",
+        train_step_typo,
+        "error",
+        "`train_step_typo` raised AttributeError: 'Tensor' object has no attribute 'backwards'",
+    ),
     ("00.2", train_step_exits, "error", "`train_step_exits` raised SystemExit"),
     ("00.2", train_step_modifies_x, "incorrect", "modified its argument `x` in place"),
     ("00.2", train_step_switches_grad_off, "incorrect", "the parameters never change"),
     ("00.2", 3, "incorrect", "train_step should be a function, got int."),
-
-    ("00.3", 0.1, "correct", "Adam with lr=0.1 reaches loss 0.0090 after 100 epochs "
-                             "(SGD with the same lr ends at 0.0089)."),
+    (
+        "00.3",
+        0.1,
+        "correct",
+        "Adam with lr=0.1 reaches loss 0.0090 after 100 epochs (SGD with the same lr ends at 0.0089).",
+    ),
     ("00.3", 1.0, "correct", "(SGD with the same lr diverges)."),
     ("00.3", torch.tensor(0.05), "correct", "Adam with lr=0.05 reaches"),
     ("00.3", ..., "not attempted", "`adam_lr` is still `...`"),
-    ("00.3", 0.001, "incorrect",
-     "with lr=0.001 the loss is still 4.5315 after 100 epochs (target < 0.02) and falling "
-     "slowly: lr is too small."),
+    (
+        "00.3",
+        0.001,
+        "incorrect",
+        "with lr=0.001 the loss is still 4.5315 after 100 epochs (target < 0.02) and falling slowly: lr is too small.",
+    ),
     ("00.3", 0.01, "incorrect", "lr is too small"),
     ("00.3", 1000.0, "incorrect", "jumps around (lowest 0.0593): lr is too large."),
     ("00.3", 1e9, "incorrect", "the loss blows up"),
@@ -394,9 +418,11 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("key, answer, status, fragment", CASES,
-                         ids=[f"{c[0]}-{getattr(c[1], '__name__', repr(c[1])[:20])}-{c[2]}"
-                              for c in CASES])
+@pytest.mark.parametrize(
+    "key, answer, status, fragment",
+    CASES,
+    ids=[f"{c[0]}-{getattr(c[1], '__name__', repr(c[1])[:20])}-{c[2]}" for c in CASES],
+)
 def test_checker(key, answer, status, fragment):
     feedback = grade(key, answer)
     assert (feedback.status, fragment in feedback.message) == (status, True), feedback.message
@@ -430,8 +456,9 @@ def test_the_learners_model_is_left_alone():
     assert all(torch.equal(a, p.detach()) for a, p in zip(before, model.parameters()))
 
 
-@pytest.mark.parametrize("key, answer", [("00.2", train_step_ref), ("00.2", train_step_no_step),
-                                         ("00.3", 0.1), ("00.3", 0.001)])
+@pytest.mark.parametrize(
+    "key, answer", [("00.2", train_step_ref), ("00.2", train_step_no_step), ("00.3", 0.1), ("00.3", 0.001)]
+)
 def test_grading_works_with_the_notebooks_grad_mode_off_and_leaves_it_off(key, answer):
     torch.manual_seed(123)
     expected = torch.rand(3)

@@ -14,11 +14,10 @@ import torch
 from myoptim_helpers.exercises import exercises_of, grade
 from myoptim_helpers.exercises.lesson04 import _adam_step, _bias_corrected_ema
 
-
 # ----------------------------------------------------------------------------- 04.1 answers
 
-def stub_ema(values, beta):
-    ...
+
+def stub_ema(values, beta): ...
 
 
 def ema_with_list_result(values, beta):
@@ -135,11 +134,11 @@ def ema_raises(values, beta):
 
 
 def ema_float32_inside(values, beta):
-    m, out = torch.tensor(0.0), []              # a float32 running average ...
+    m, out = torch.tensor(0.0), []  # a float32 running average ...
     for t, x in enumerate(values, start=1):
         m = beta * m + (1 - beta) * float(x)
         out.append(m / (1 - beta**t))
-    return torch.stack(out).to(values.dtype)    # ... handed back as float64
+    return torch.stack(out).to(values.dtype)  # ... handed back as float64
 
 
 def ema_always_float64(values, beta):
@@ -171,6 +170,7 @@ def ema_unbiased_by_mean(values, beta):
 
 
 # ----------------------------------------------------------------------------- 04.2 answers
+
 
 def stub_adam(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps):
     """Return (param, exp_avg, exp_avg_sq) after Adam's step number `step` (1, 2, ...)."""
@@ -286,7 +286,7 @@ _STEP_COUNT = {"t": 0}
 
 
 def adam_own_counter(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps):
-    _STEP_COUNT["t"] += 1          # a counter of its own instead of `step`
+    _STEP_COUNT["t"] += 1  # a counter of its own instead of `step`
     return _adam_step(param, grad, exp_avg, exp_avg_sq, _STEP_COUNT["t"], lr, betas, eps)
 
 
@@ -336,27 +336,55 @@ def adam_uphill(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps):
 CASES = [
     # 04.1: the bias-corrected moving average
     ("04.1", "reference", (_bias_corrected_ema,), "correct", ["5 configurations", "float32"]),
-    ("04.1", "list of 0-d tensors", (ema_with_list_result,), "incorrect",
-     ["is a list; a tensor was asked", "torch.stack"]),
+    (
+        "04.1",
+        "list of 0-d tensors",
+        (ema_with_list_result,),
+        "incorrect",
+        ["is a list; a tensor was asked", "torch.stack"],
+    ),
     ("04.1", "vectorised", (ema_vectorised,), "correct", []),
     ("04.1", "stub", (stub_ema,), "not attempted", []),
-    ("04.1", "no correction", (ema_uncorrected,), "incorrect",
-     ["already at step 1", "raw average", "divide it by 1 − beta**t"]),
+    (
+        "04.1",
+        "no correction",
+        (ema_uncorrected,),
+        "incorrect",
+        ["already at step 1", "raw average", "divide it by 1 − beta**t"],
+    ),
     ("04.1", "t from 0", (ema_t_from_zero,), "incorrect", ["got inf", "1 − beta**0 = 0"]),
     ("04.1", "t + 1", (ema_t_plus_one,), "incorrect", ["off by one"]),
     ("04.1", "beta swapped", (ema_swapped,), "incorrect", ["swapped"]),
-    ("04.1", "starts at first value", (ema_starts_at_first_value,), "incorrect",
-     ["starts at the first value"]),
-    ("04.1", "corrected value fed back", (ema_corrects_in_place,), "incorrect",
-     ["for step 1, differs at step 2", "fed back"]),
-    ("04.1", "hard-coded beta", (ema_hard_coded_beta,), "incorrect",
-     ["use the `beta` argument"]),
-    ("04.1", "float32 running average, float64 result", (ema_float32_inside,), "incorrect",
-     ["formula is right", "only to float32 precision"]),
-    ("04.1", "always float64", (ema_always_float64,), "incorrect",
-     ["for float32 values", "returned a torch.float64 tensor", "keep the dtype of `values`"]),
-    ("04.1", "float32 output buffer", (ema_float32_buffer,), "incorrect",
-     ["for float64 values", "torch.float32 tensor"]),
+    ("04.1", "starts at first value", (ema_starts_at_first_value,), "incorrect", ["starts at the first value"]),
+    (
+        "04.1",
+        "corrected value fed back",
+        (ema_corrects_in_place,),
+        "incorrect",
+        ["for step 1, differs at step 2", "fed back"],
+    ),
+    ("04.1", "hard-coded beta", (ema_hard_coded_beta,), "incorrect", ["use the `beta` argument"]),
+    (
+        "04.1",
+        "float32 running average, float64 result",
+        (ema_float32_inside,),
+        "incorrect",
+        ["formula is right", "only to float32 precision"],
+    ),
+    (
+        "04.1",
+        "always float64",
+        (ema_always_float64,),
+        "incorrect",
+        ["for float32 values", "returned a torch.float64 tensor", "keep the dtype of `values`"],
+    ),
+    (
+        "04.1",
+        "float32 output buffer",
+        (ema_float32_buffer,),
+        "incorrect",
+        ["for float64 values", "torch.float32 tensor"],
+    ),
     ("04.1", "numpy result", (ema_numpy,), "incorrect", ["should be a Tensor, got ndarray"]),
     ("04.1", "fixed length", (ema_fixed_length,), "error", ["raised IndexError"]),
     ("04.1", "running mean", (ema_unbiased_by_mean,), "incorrect", ["differs at step 2"]),
@@ -365,44 +393,86 @@ CASES = [
     ("04.1", "forgets return", (ema_forgets_return,), "incorrect", ["returned None"]),
     ("04.1", "raises", (ema_raises,), "error", ["raised RuntimeError", "in `ema_raises`"]),
     ("04.1", "not a function", (0.9,), "incorrect", ["should be a function"]),
-    ("04.1", "right values in float32", (ema_float32_from_floats,), "incorrect",
-     ["torch.float32 tensor", "right to that precision", "keep the dtype"]),
-    ("04.1", "wrong values in float32", (ema_float32_wrong,), "incorrect",
-     ["torch.float32 tensor; keep the dtype"]),
+    (
+        "04.1",
+        "right values in float32",
+        (ema_float32_from_floats,),
+        "incorrect",
+        ["torch.float32 tensor", "right to that precision", "keep the dtype"],
+    ),
+    ("04.1", "wrong values in float32", (ema_float32_wrong,), "incorrect", ["torch.float32 tensor; keep the dtype"]),
     # 04.2: one Adam step
     ("04.2", "reference", (_adam_step,), "correct", ["5 configurations", "float32"]),
     ("04.2", "torch's order of operations", (adam_torch_order,), "correct", []),
     ("04.2", "stub", (stub_adam,), "not attempted", []),
-    ("04.2", "no bias correction", (adam_no_bias_correction,), "incorrect",
-     ["already at step 1", "(param:", "bias correction is missing"]),
+    (
+        "04.2",
+        "no bias correction",
+        (adam_no_bias_correction,),
+        "incorrect",
+        ["already at step 1", "(param:", "bias correction is missing"],
+    ),
     ("04.2", "eps inside sqrt", (adam_eps_inside,), "incorrect", ["eps sits inside the square root"]),
     ("04.2", "Keras eps", (adam_keras_eps,), "incorrect", ["before the bias correction", "Keras"]),
-    ("04.2", "beta1 for the second moment", (adam_beta1_twice,), "incorrect",
-     ["(exp_avg_sq:", "second moment uses beta1"]),
+    (
+        "04.2",
+        "beta1 for the second moment",
+        (adam_beta1_twice,),
+        "incorrect",
+        ["(exp_avg_sq:", "second moment uses beta1"],
+    ),
     ("04.2", "step + 1", (adam_step_plus_one,), "incorrect", ["off by one", "beta ** (step + 1)"]),
     ("04.2", "step - 1", (adam_step_from_zero,), "incorrect", ["got nan", "divides by zero"]),
-    ("04.2", "returns corrected moments", (adam_returns_corrected,), "incorrect",
-     ["(exp_avg:", "bias-corrected moments as the new state"]),
+    (
+        "04.2",
+        "returns corrected moments",
+        (adam_returns_corrected,),
+        "incorrect",
+        ["(exp_avg:", "bias-corrected moments as the new state"],
+    ),
     ("04.2", "in place", (adam_in_place,), "incorrect", ["modified its argument `exp_avg` in place"]),
-    ("04.2", "ignores hyperparameters", (adam_default_hyperparameters,), "incorrect",
-     ["Adam's defaults", "use the `lr`, `betas` and `eps` arguments"]),
-    ("04.2", "returns param only", (adam_returns_param_only,), "incorrect",
-     ["should return three tensors", "returned a Tensor"]),
+    (
+        "04.2",
+        "ignores hyperparameters",
+        (adam_default_hyperparameters,),
+        "incorrect",
+        ["Adam's defaults", "use the `lr`, `betas` and `eps` arguments"],
+    ),
+    (
+        "04.2",
+        "returns param only",
+        (adam_returns_param_only,),
+        "incorrect",
+        ["should return three tensors", "returned a Tensor"],
+    ),
     ("04.2", "float32", (adam_float32,), "incorrect", ["dtype torch.float32", "float64"]),
     ("04.2", "returns a number", (lambda *args: 0,), "incorrect", ["it returned an int."]),
     ("04.2", "typo", (adam_typo,), "error", ["raised AttributeError", "sqroot", "in `adam_typo`"]),
-    ("04.2", "|g| in the second moment", (adam_wrong_v_update,), "incorrect",
-     ["exp_avg_sq", "(1 − beta2) · grad²"]),
-    ("04.2", "own step counter", (adam_own_counter,), "incorrect",
-     ["does not start again at 1", "use the `step` argument"]),
-    ("04.2", "the lesson's hyperparameters", (adam_lesson_hyperparameters,), "incorrect",
-     ["lr=0.05, betas=(0.8, 0.99), eps=1e-3 whatever the arguments"]),
+    ("04.2", "|g| in the second moment", (adam_wrong_v_update,), "incorrect", ["exp_avg_sq", "(1 − beta2) · grad²"]),
+    (
+        "04.2",
+        "own step counter",
+        (adam_own_counter,),
+        "incorrect",
+        ["does not start again at 1", "use the `step` argument"],
+    ),
+    (
+        "04.2",
+        "the lesson's hyperparameters",
+        (adam_lesson_hyperparameters,),
+        "incorrect",
+        ["lr=0.05, betas=(0.8, 0.99), eps=1e-3 whatever the arguments"],
+    ),
     ("04.2", "hard-coded eps", (adam_hard_coded_eps,), "incorrect", ["differs"]),
-    ("04.2", "float64 for float32 parameters", (adam_new_tensors_float64,), "incorrect",
-     ["dtype torch.float64 for a torch.float32 parameter"]),
+    (
+        "04.2",
+        "float64 for float32 parameters",
+        (adam_new_tensors_float64,),
+        "incorrect",
+        ["dtype torch.float64 for a torch.float32 parameter"],
+    ),
     ("04.2", "flattens", (adam_flattens,), "incorrect", ["has shape (1,), expected ()"]),
-    ("04.2", "g instead of g²", (adam_abs_second_moment,), "incorrect",
-     ["averages the gradient itself"]),
+    ("04.2", "g instead of g²", (adam_abs_second_moment,), "incorrect", ["averages the gradient itself"]),
     ("04.2", "no eps", (adam_no_eps,), "incorrect", ["look at the update"]),
     ("04.2", "uphill", (adam_uphill,), "incorrect", ["moves uphill"]),
     # 04.3: a learning rate for Adam on Beale's surface
@@ -425,8 +495,9 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("key, answers, status, fragments",
-                         [pytest.param(k, a, s, f, id=f"{k} {d}") for k, d, a, s, f in CASES])
+@pytest.mark.parametrize(
+    "key, answers, status, fragments", [pytest.param(k, a, s, f, id=f"{k} {d}") for k, d, a, s, f in CASES]
+)
 def test_feedback(key, answers, status, fragments):
     feedback = grade(key, *answers)
     assert feedback.status == status, str(feedback)
@@ -442,11 +513,12 @@ def test_every_exercise_has_a_reference_case():
 
 def test_the_adam_checker_compares_with_torch_not_with_the_reference():
     """The 04.2 reference itself agrees with torch.optim.Adam (so the checker's bar is torch's)."""
-    from myoptim_helpers.exercises.lesson04 import (_first_named_mismatch, run_step_function,
-                                                    step_configs, torch_steps)
+    from myoptim_helpers.exercises.lesson04 import _first_named_mismatch, run_step_function, step_configs, torch_steps
+
     for config in step_configs("04.2"):
-        assert _first_named_mismatch(run_step_function(_adam_step, config),
-                                     torch_steps(torch.optim.Adam, config)) is None
+        assert (
+            _first_named_mismatch(run_step_function(_adam_step, config), torch_steps(torch.optim.Adam, config)) is None
+        )
 
 
 def test_grading_leaves_global_state_alone():

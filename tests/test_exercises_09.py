@@ -60,8 +60,7 @@ def step_divides_scaled(model, optimizer, scaler, micro_batches, max_norm):
     return norm
 
 
-def step_stub(model, optimizer, scaler, micro_batches, max_norm):
-    ...
+def step_stub(model, optimizer, scaler, micro_batches, max_norm): ...
 
 
 def step_not_divided(model, optimizer, scaler, micro_batches, max_norm):
@@ -207,7 +206,7 @@ def step_returns_norm_after(model, optimizer, scaler, micro_batches, max_norm):
         scaler.scale(loss).backward()
     scaler.unscale_(optimizer)
     clip(model.parameters(), max_norm)
-    norm = clip(model.parameters(), max_norm)   # the norm after clipping
+    norm = clip(model.parameters(), max_norm)  # the norm after clipping
     scaler.step(optimizer)
     scaler.update()
     optimizer.zero_grad()
@@ -232,6 +231,7 @@ def step_unscaled_backward(model, optimizer, scaler, micro_batches, max_norm):
 
 
 # --------------------------------------------------------------------------- 09.2 answers
+
 
 def ema_ref(averaged, current, decay):
     with torch.no_grad():
@@ -335,6 +335,7 @@ def ema_data(averaged, current, decay):
 
 # --------------------------------------------------------------------------- 09.3 answers
 
+
 def resume_ref(checkpoint, model, optimizer, scheduler, scaler, ema):
     model.load_state_dict(checkpoint["model"])
     optimizer.load_state_dict(checkpoint["optimizer"])
@@ -346,26 +347,36 @@ def resume_ref(checkpoint, model, optimizer, scheduler, scaler, ema):
 
 
 def resume_helper(checkpoint, model, optimizer, scheduler, scaler, ema):
-    for name, obj in [("ema", ema), ("scaler", scaler), ("scheduler", scheduler),
-                      ("optimizer", optimizer), ("model", model)]:
+    for name, obj in [
+        ("ema", ema),
+        ("scaler", scaler),
+        ("scheduler", scheduler),
+        ("optimizer", optimizer),
+        ("model", model),
+    ]:
         obj.load_state_dict(checkpoint[name])
     production.set_rng_state(checkpoint["rng"])  # torch's and Python's
     return int(checkpoint["epoch"])
 
 
-def resume_stub(checkpoint, model, optimizer, scheduler, scaler, ema):
-    ...
+def resume_stub(checkpoint, model, optimizer, scheduler, scaler, ema): ...
 
 
 def _resume_without(*left_out):
     def resume(checkpoint, model, optimizer, scheduler, scaler, ema):
-        for name, obj in [("model", model), ("optimizer", optimizer), ("scheduler", scheduler),
-                          ("scaler", scaler), ("ema", ema)]:
+        for name, obj in [
+            ("model", model),
+            ("optimizer", optimizer),
+            ("scheduler", scheduler),
+            ("scaler", scaler),
+            ("ema", ema),
+        ]:
             if name not in left_out:
                 obj.load_state_dict(checkpoint[name])
         if "rng" not in left_out:
             torch.set_rng_state(checkpoint["rng"]["torch"])
         return checkpoint["epoch"]
+
     resume.__name__ = "resume_without_" + "_".join(left_out)
     return resume
 
@@ -385,8 +396,13 @@ def resume_returns_zero(checkpoint, model, optimizer, scheduler, scaler, ema):
 
 
 def resume_seeds_with_epoch(checkpoint, model, optimizer, scheduler, scaler, ema):
-    for name, obj in [("model", model), ("optimizer", optimizer), ("scheduler", scheduler),
-                      ("scaler", scaler), ("ema", ema)]:
+    for name, obj in [
+        ("model", model),
+        ("optimizer", optimizer),
+        ("scheduler", scheduler),
+        ("scaler", scaler),
+        ("ema", ema),
+    ]:
         obj.load_state_dict(checkpoint[name])
     torch.manual_seed(checkpoint["epoch"])
     return checkpoint["epoch"]
@@ -399,8 +415,13 @@ def resume_rng_dict(checkpoint, model, optimizer, scheduler, scaler, ema):
 
 
 def resume_python_rng_only(checkpoint, model, optimizer, scheduler, scaler, ema):
-    for name, obj in [("model", model), ("optimizer", optimizer), ("scheduler", scheduler),
-                      ("scaler", scaler), ("ema", ema)]:
+    for name, obj in [
+        ("model", model),
+        ("optimizer", optimizer),
+        ("scheduler", scheduler),
+        ("scaler", scaler),
+        ("ema", ema),
+    ]:
         obj.load_state_dict(checkpoint[name])
     random.setstate(checkpoint["rng"]["python"])
     return checkpoint["epoch"]
@@ -474,8 +495,7 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("key, answer, status, fragment", CASES,
-                         ids=[f"{c[0]}-{c[1].__name__}-{c[2]}" for c in CASES])
+@pytest.mark.parametrize("key, answer, status, fragment", CASES, ids=[f"{c[0]}-{c[1].__name__}-{c[2]}" for c in CASES])
 def test_checker(key, answer, status, fragment):
     feedback = grade(key, answer)
     assert (feedback.status, fragment in feedback.message) == (status, True), feedback.message
@@ -484,8 +504,10 @@ def test_checker(key, answer, status, fragment):
 def test_the_table_has_ten_wrong_answers_and_two_correct_variants_per_exercise():
     for key in exercises_of("09"):
         statuses = [c[2] for c in CASES if c[0] == key]
-        assert statuses.count("correct") >= 2 and len(statuses) - statuses.count("correct") \
-            - statuses.count("not attempted") >= 10, key
+        assert (
+            statuses.count("correct") >= 2
+            and len(statuses) - statuses.count("correct") - statuses.count("not attempted") >= 10
+        ), key
 
 
 def test_every_exercise_has_hints_and_a_solution():
@@ -495,8 +517,7 @@ def test_every_exercise_has_hints_and_a_solution():
         assert exercise.hints and exercise.solution_source(), exercise.key
 
 
-@pytest.mark.parametrize("key, name", [("09.1", "production_step"), ("09.2", "ema_update"),
-                                       ("09.3", "resume")])
+@pytest.mark.parametrize("key, name", [("09.1", "production_step"), ("09.2", "ema_update"), ("09.3", "resume")])
 def test_the_shown_solution_is_accepted(key, name):
     namespace = {"torch": torch, "nn": nn, "F": F}
     exec(exercises_of("09")[key].solution_source(), namespace)
@@ -511,4 +532,4 @@ def test_a_skipped_step_is_part_of_the_check():
     before = [p.detach().clone() for p in model.parameters()]
     step_ref(model, optimizer, scaler, data[0], max_norm)
     assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))
-    assert scaler.get_scale() == 2.0 ** 39
+    assert scaler.get_scale() == 2.0**39

@@ -14,20 +14,26 @@ import torch
 import torch.distributed as dist
 
 from myoptim_helpers.exercises import exercises_of, grade
-from myoptim_helpers.exercises.lesson11 import (_measured_state_bytes, _reference_shard_shape,
-                                                average_gradients, shard_shape, state_bytes)
+from myoptim_helpers.exercises.lesson11 import (
+    _measured_state_bytes,
+    _reference_shard_shape,
+    average_gradients,
+    shard_shape,
+    state_bytes,
+)
 
 # ----------------------------------------------------------------------------- 11.1 answers
 
-TENSORS = {"SGD": lambda o: int(o.get("momentum", 0) != 0),
-           "Adam": lambda o: 2 + bool(o.get("amsgrad")),
-           "AdamW": lambda o: 2 + bool(o.get("amsgrad")),
-           "RMSprop": lambda o: 1 + (o.get("momentum", 0) != 0) + bool(o.get("centered")),
-           "Adagrad": lambda o: 1}
+TENSORS = {
+    "SGD": lambda o: int(o.get("momentum", 0) != 0),
+    "Adam": lambda o: 2 + bool(o.get("amsgrad")),
+    "AdamW": lambda o: 2 + bool(o.get("amsgrad")),
+    "RMSprop": lambda o: 1 + (o.get("momentum", 0) != 0) + bool(o.get("centered")),
+    "Adagrad": lambda o: 1,
+}
 
 
-def bytes_stub(optimizer_name, options, shape, dtype):
-    ...
+def bytes_stub(optimizer_name, options, shape, dtype): ...
 
 
 def bytes_with_numpy(optimizer_name, options, shape, dtype):
@@ -44,8 +50,7 @@ def bytes_by_building_one(optimizer_name, options, shape, dtype):
     return sum(v.nbytes for v in opt.state[p].values())
 
 
-def _bytes(optimizer_name, options, shape, dtype, *, step=4, size=None, numel=None, extra=0,
-           sgd_step=False):
+def _bytes(optimizer_name, options, shape, dtype, *, step=4, size=None, numel=None, extra=0, sgd_step=False):
     size = size or (8 if dtype == torch.float64 else 4)
     numel = math.prod(shape) if numel is None else numel
     tensors = TENSORS[optimizer_name](options) + extra
@@ -111,8 +116,8 @@ def bytes_adam_one_tensor(n, o, s, d):
 
 # ----------------------------------------------------------------------------- 11.2 answers
 
-def shard_stub(shape, world_size, rank):
-    ...
+
+def shard_stub(shape, world_size, rank): ...
 
 
 def shard_with_chunk(shape, world_size, rank):
@@ -178,8 +183,8 @@ def shard_numpy_shape(shape, world_size, rank):
 
 # ----------------------------------------------------------------------------- 11.3 answers
 
-def average_stub(model):
-    ...
+
+def average_stub(model): ...
 
 
 def average_divide_first(model):
@@ -285,28 +290,27 @@ CASES = [
     ("11.1", "measures a real optimizer", (bytes_by_building_one,), "correct", []),
     ("11.1", "stub", (bytes_stub,), "not attempted", []),
     ("11.1", "no step counter", (bytes_no_step,), "incorrect", ["`step` counter is state too"]),
-    ("11.1", "step per element", (bytes_step_per_element,), "incorrect",
-     ["one 0-dim tensor per parameter"]),
-    ("11.1", "step as the param dtype", (bytes_step_as_dtype,), "incorrect",
-     ["float32 tensor (4 bytes) even for float64"]),
+    ("11.1", "step per element", (bytes_step_per_element,), "incorrect", ["one 0-dim tensor per parameter"]),
+    (
+        "11.1",
+        "step as the param dtype",
+        (bytes_step_as_dtype,),
+        "incorrect",
+        ["float32 tensor (4 bytes) even for float64"],
+    ),
     ("11.1", "4 bytes always", (bytes_always_4,), "incorrect", ["8 bytes per element"]),
     ("11.1", "8 bytes always", (bytes_always_8,), "incorrect", ["4 bytes per element, not 8"]),
-    ("11.1", "parameter and gradient counted", (bytes_with_param_and_grad,), "incorrect",
-     ["are not optimizer state"]),
+    ("11.1", "parameter and gradient counted", (bytes_with_param_and_grad,), "incorrect", ["are not optimizer state"]),
     ("11.1", "ignores the shape", (bytes_ignores_shape,), "incorrect", ["multiply by its number"]),
     ("11.1", "counts elements", (bytes_counts_elements,), "incorrect", ["bytes, not elements"]),
-    ("11.1", "0-dim has no elements", (bytes_len_of_shape,), "incorrect",
-     ["a 0-dim tensor has one element"]),
+    ("11.1", "0-dim has no elements", (bytes_len_of_shape,), "incorrect", ["a 0-dim tensor has one element"]),
     ("11.1", "forgets AMSGrad", (bytes_no_amsgrad,), "incorrect", ["`max_exp_avg_sq`"]),
-    ("11.1", "SGD always has a buffer", (bytes_sgd_always_momentum,), "incorrect",
-     ["only when momentum is not 0"]),
+    ("11.1", "SGD always has a buffer", (bytes_sgd_always_momentum,), "incorrect", ["only when momentum is not 0"]),
     ("11.1", "SGD has a step", (bytes_sgd_has_step,), "incorrect", ["SGD keeps no `step`"]),
-    ("11.1", "RMSprop one tensor", (bytes_rmsprop_one_tensor,), "incorrect",
-     ["extra tensors next to `square_avg`"]),
+    ("11.1", "RMSprop one tensor", (bytes_rmsprop_one_tensor,), "incorrect", ["extra tensors next to `square_avg`"]),
     ("11.1", "Adam one tensor", (bytes_adam_one_tensor,), "incorrect", ["not one"]),
     ("11.1", "a number, not a function", (16,), "incorrect", ["should be a function"]),
-    ("11.1", "returns a string", (lambda n, o, s, d: "16 bytes",), "incorrect",
-     ["should be a number, got str"]),
+    ("11.1", "returns a string", (lambda n, o, s, d: "16 bytes",), "incorrect", ["should be a number, got str"]),
     # 11.2: predict the shard shape
     ("11.2", "reference", (shard_shape,), "correct", ["ceil(rows / world_size)"]),
     ("11.2", "torch.chunk", (shard_with_chunk,), "correct", []),
@@ -333,25 +337,39 @@ CASES = [
     ("11.3", "divides by 2", (average_by_two,), "incorrect", ["not by a fixed 2"]),
     ("11.3", "no all_reduce", (average_no_reduce,), "incorrect", ["still each rank's own gradient"]),
     ("11.3", "reduces a copy", (average_a_copy,), "incorrect", ["not a copy"]),
-    ("11.3", "reduces a copy, divides p.grad", (average_copy_then_divide,), "incorrect",
-     ["did not reach `p.grad`"]),
+    ("11.3", "reduces a copy, divides p.grad", (average_copy_then_divide,), "incorrect", ["did not reach `p.grad`"]),
     ("11.3", "op=MAX", (average_max,), "incorrect", ["(op=MAX)"]),
     ("11.3", "averages the weights", (average_weights,), "incorrect", ["it changed the weights"]),
-    ("11.3", "crashes on a frozen parameter", (average_crashes_on_frozen,), "error",
-     ["raised TypeError", "in `average_crashes_on_frozen`", "skip parameters whose `.grad` is None"]),
-    ("11.3", "first parameter only", (average_first_only,), "incorrect",
-     ["`2.weight.grad`", "still each rank's own gradient"]),
-    ("11.3", "all_reduce on rank 0 only", (average_on_rank_0_only,), "error",
-     ["collective", "call all_reduce on every rank"]),
-    ("11.3", "gives frozen parameters a gradient", (average_fills_frozen,), "incorrect",
-     ["`0.bias` is frozen"]),
+    (
+        "11.3",
+        "crashes on a frozen parameter",
+        (average_crashes_on_frozen,),
+        "error",
+        ["raised TypeError", "in `average_crashes_on_frozen`", "skip parameters whose `.grad` is None"],
+    ),
+    (
+        "11.3",
+        "first parameter only",
+        (average_first_only,),
+        "incorrect",
+        ["`2.weight.grad`", "still each rank's own gradient"],
+    ),
+    (
+        "11.3",
+        "all_reduce on rank 0 only",
+        (average_on_rank_0_only,),
+        "error",
+        ["collective", "call all_reduce on every rank"],
+    ),
+    ("11.3", "gives frozen parameters a gradient", (average_fills_frozen,), "incorrect", ["`0.bias` is frozen"]),
     ("11.3", "float64 gradients", (average_in_float64,), "error", ["raised RuntimeError", "dtype 'double'"]),
     ("11.3", "not a function", ("all_reduce",), "incorrect", ["should be a function"]),
 ]
 
 
-@pytest.mark.parametrize("key, answers, status, fragments",
-                         [pytest.param(k, a, s, f, id=f"{k} {d}") for k, d, a, s, f in CASES])
+@pytest.mark.parametrize(
+    "key, answers, status, fragments", [pytest.param(k, a, s, f, id=f"{k} {d}") for k, d, a, s, f in CASES]
+)
 def test_feedback(key, answers, status, fragments):
     feedback = grade(key, *answers)
     assert feedback.status == status, str(feedback)
@@ -374,8 +392,7 @@ def test_the_state_bytes_reference_is_torchs_optimizer_state():
     assert _measured_state_bytes("SGD", {"momentum": 0.9}, (10,), torch.float32, 0) == 40
     assert _measured_state_bytes("Adam", {}, (10,), torch.float32, 0) == 2 * 40 + 4
     assert _measured_state_bytes("Adam", {"amsgrad": True}, (10,), torch.float64, 0) == 3 * 80 + 4
-    assert _measured_state_bytes("RMSprop", {"centered": True, "momentum": 0.5}, (), torch.float32,
-                                 0) == 3 * 4 + 4
+    assert _measured_state_bytes("RMSprop", {"centered": True, "momentum": 0.5}, (), torch.float32, 0) == 3 * 4 + 4
 
 
 def test_the_shard_reference_is_what_fully_shard_gives():

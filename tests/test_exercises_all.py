@@ -37,7 +37,7 @@ def test_hints_are_one_call_away_and_a_hint_out_of_range_says_which_exist(key, c
         hint(key, n)
         assert f"Hint {n}/{len(exercise.hints)} for {key}" in capsys.readouterr().out
     hint(key, len(exercise.hints) + 1)
-    assert f"use hint(\"{key}\", n) with n from 1 to {len(exercise.hints)}" in capsys.readouterr().out
+    assert f'use hint("{key}", n) with n from 1 to {len(exercise.hints)}' in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("key", KEYS)
@@ -58,7 +58,7 @@ def test_an_unsolved_stub_is_not_attempted(key):
 def test_check_with_no_answer_says_how_many_it_takes_instead_of_raising(key, capsys):
     check(key)
     out = capsys.readouterr().out
-    assert f"✗ {key} error: check(\"{key}\", ...) takes {arity(key)} answer(s)" in out, out
+    assert f'✗ {key} error: check("{key}", ...) takes {arity(key)} answer(s)' in out, out
 
 
 @pytest.mark.parametrize("lesson", LESSONS)
@@ -77,6 +77,7 @@ PREDICTIONS = [key for key in KEYS if exercises_of(key[:2])[key].prediction is n
 def _wrong_predictions(expected):
     """Plausible wrong answers near each expected number: off a little or a lot, the sign
     flipped, doubled, halved, zero, one entry at a time (the others right), and all at once."""
+
     def perturb(v):
         return [v + 0.1, v - 0.1, v + 1.0, v - 1.0, -v, 2 * v, v / 2, 0.0, v * 1.01, v + 0.01]
 

@@ -57,7 +57,17 @@ SCHEDULER_NAMES = (
 EPOCHS = 60
 GROUP_LRS = (0.1, 0.05, 0.3)
 # The param-group entries a scheduler reads or writes.
-SCHEDULER_KEYS = ("lr", "initial_lr", "max_lr", "min_lr", "momentum", "betas", "max_momentum", "base_momentum", "swa_lr")
+SCHEDULER_KEYS = (
+    "lr",
+    "initial_lr",
+    "max_lr",
+    "min_lr",
+    "momentum",
+    "betas",
+    "max_momentum",
+    "base_momentum",
+    "swa_lr",
+)
 
 
 # ---------------------------------------------------------------- optimizers
@@ -202,7 +212,11 @@ CASES = [
     Case("CosineAnnealingLR", dict(T_max=12, eta_min=0.002), "float32 tensor lr", "sgd_tensor_lr_float32"),
     # LambdaLR
     Case("LambdaLR", dict(lr_lambda=decay_95), "one function for every group"),
-    Case("LambdaLR", dict(lr_lambda=[inverse_time, halve_after_10, PolynomialDecay(50, 2.0)]), "one function per group, one a callable object"),
+    Case(
+        "LambdaLR",
+        dict(lr_lambda=[inverse_time, halve_after_10, PolynomialDecay(50, 2.0)]),
+        "one function per group, one a callable object",
+    ),
     Case("LambdaLR", dict(lr_lambda=warmup_10), "linear warm-up"),
     Case("LambdaLR", dict(lr_lambda=lambda epoch: epoch // 10), "integer factor, zero at first"),
     Case("LambdaLR", dict(lr_lambda=(decay_95, warmup_10, inverse_time)), "a tuple of functions", "adam"),
@@ -218,7 +232,10 @@ CASES = [
     Case(
         "SequentialLR",
         dict(
-            schedulers=[("LinearLR", dict(start_factor=0.1, total_iters=5)), ("CosineAnnealingLR", dict(T_max=30, eta_min=1e-3))],
+            schedulers=[
+                ("LinearLR", dict(start_factor=0.1, total_iters=5)),
+                ("CosineAnnealingLR", dict(T_max=30, eta_min=1e-3)),
+            ],
             milestones=[5],
         ),
         "warm-up then cosine (which comes back up)",
@@ -237,7 +254,10 @@ CASES = [
     ),
     Case(
         "SequentialLR",
-        dict(schedulers=[("MultiStepLR", dict(milestones=[5, 8])), ("LambdaLR", dict(lr_lambda=decay_95))], milestones=[20]),
+        dict(
+            schedulers=[("MultiStepLR", dict(milestones=[5, 8])), ("LambdaLR", dict(lr_lambda=decay_95))],
+            milestones=[20],
+        ),
         "MultiStepLR then LambdaLR",
     ),
     Case(
@@ -249,7 +269,16 @@ CASES = [
         "SequentialLR",
         dict(
             schedulers=[
-                ("SequentialLR", dict(schedulers=[("LinearLR", dict(start_factor=0.5, total_iters=4)), ("ExponentialLR", dict(gamma=0.8))], milestones=[3])),
+                (
+                    "SequentialLR",
+                    dict(
+                        schedulers=[
+                            ("LinearLR", dict(start_factor=0.5, total_iters=4)),
+                            ("ExponentialLR", dict(gamma=0.8)),
+                        ],
+                        milestones=[3],
+                    ),
+                ),
                 ("CosineAnnealingLR", dict(T_max=10)),
             ],
             milestones=[15],
@@ -258,7 +287,10 @@ CASES = [
     ),
     Case(
         "SequentialLR",
-        dict(schedulers=[("LinearLR", dict(start_factor=0.1, total_iters=5)), ("CosineAnnealingLR", dict(T_max=55))], milestones=[5]),
+        dict(
+            schedulers=[("LinearLR", dict(start_factor=0.1, total_iters=5)), ("CosineAnnealingLR", dict(T_max=55))],
+            milestones=[5],
+        ),
         "warm-up then cosine with Adam",
         "adam",
     ),
@@ -266,14 +298,49 @@ CASES = [
     Case("ReduceLROnPlateau", dict(), "defaults: min, rel, patience 10", metrics=FALLING_LOSS),
     Case("ReduceLROnPlateau", dict(factor=0.5, patience=2), "patience 2", metrics=FALLING_LOSS),
     Case("ReduceLROnPlateau", dict(mode="max", factor=0.5, patience=1), "mode max", metrics=ACCURACY),
-    Case("ReduceLROnPlateau", dict(threshold_mode="abs", threshold=0.05, patience=1), "abs threshold", metrics=FALLING_LOSS),
-    Case("ReduceLROnPlateau", dict(mode="max", threshold_mode="abs", threshold=0.01, factor=0.7, patience=0), "max, abs", metrics=ACCURACY),
-    Case("ReduceLROnPlateau", dict(threshold=0.0, patience=0, factor=0.8), "threshold 0: any gain counts", metrics=FALLING_LOSS),
+    Case(
+        "ReduceLROnPlateau",
+        dict(threshold_mode="abs", threshold=0.05, patience=1),
+        "abs threshold",
+        metrics=FALLING_LOSS,
+    ),
+    Case(
+        "ReduceLROnPlateau",
+        dict(mode="max", threshold_mode="abs", threshold=0.01, factor=0.7, patience=0),
+        "max, abs",
+        metrics=ACCURACY,
+    ),
+    Case(
+        "ReduceLROnPlateau",
+        dict(threshold=0.0, patience=0, factor=0.8),
+        "threshold 0: any gain counts",
+        metrics=FALLING_LOSS,
+    ),
     Case("ReduceLROnPlateau", dict(factor=0.5, patience=0, cooldown=3), "cooldown 3", metrics=FALLING_LOSS),
-    Case("ReduceLROnPlateau", dict(factor=0.2, patience=0, min_lr=[0.01, 0.002, 0.05]), "min_lr per group", metrics=FALLING_LOSS),
-    Case("ReduceLROnPlateau", dict(factor=0.5, patience=1, min_lr=0.004), "one min_lr for every group", metrics=FALLING_LOSS),
-    Case("ReduceLROnPlateau", dict(factor=0.5, patience=0, eps=0.02), "eps 0.02 skips small reductions", metrics=FALLING_LOSS),
-    Case("ReduceLROnPlateau", dict(factor=0.5, patience=0, eps=0.025), "a reduction of exactly eps (0.05 -> 0.025) is skipped", metrics=FALLING_LOSS),
+    Case(
+        "ReduceLROnPlateau",
+        dict(factor=0.2, patience=0, min_lr=[0.01, 0.002, 0.05]),
+        "min_lr per group",
+        metrics=FALLING_LOSS,
+    ),
+    Case(
+        "ReduceLROnPlateau",
+        dict(factor=0.5, patience=1, min_lr=0.004),
+        "one min_lr for every group",
+        metrics=FALLING_LOSS,
+    ),
+    Case(
+        "ReduceLROnPlateau",
+        dict(factor=0.5, patience=0, eps=0.02),
+        "eps 0.02 skips small reductions",
+        metrics=FALLING_LOSS,
+    ),
+    Case(
+        "ReduceLROnPlateau",
+        dict(factor=0.5, patience=0, eps=0.025),
+        "a reduction of exactly eps (0.05 -> 0.025) is skipped",
+        metrics=FALLING_LOSS,
+    ),
     Case("ReduceLROnPlateau", dict(factor=0.5, patience=2), "metrics as 0-dim tensors", metrics=TENSOR_LOSS),
     Case("ReduceLROnPlateau", dict(factor=0.5, patience=1), "NaN metrics are bad epochs", metrics=LOSS_WITH_NAN),
     Case("ReduceLROnPlateau", dict(factor=0.5, patience=1), "tensor lr", "sgd_tensor_lr", metrics=FALLING_LOSS),
@@ -281,17 +348,31 @@ CASES = [
     Case("OneCycleLR", dict(max_lr=0.5, total_steps=60), "defaults: cos, SGD momentum cycled"),
     Case("OneCycleLR", dict(max_lr=0.5, total_steps=60, anneal_strategy="linear", pct_start=0.25), "linear"),
     Case("OneCycleLR", dict(max_lr=0.5, total_steps=60, three_phase=True), "three phases, cos"),
-    Case("OneCycleLR", dict(max_lr=0.5, total_steps=60, three_phase=True, anneal_strategy="linear"), "three phases, linear"),
+    Case(
+        "OneCycleLR",
+        dict(max_lr=0.5, total_steps=60, three_phase=True, anneal_strategy="linear"),
+        "three phases, linear",
+    ),
     Case("OneCycleLR", dict(max_lr=0.5, epochs=6, steps_per_epoch=10), "epochs x steps_per_epoch"),
     Case("OneCycleLR", dict(max_lr=0.01, total_steps=60), "Adam: betas[0] cycled", "adam"),
     Case(
         "OneCycleLR",
-        dict(max_lr=[0.01, 0.02, 0.03], total_steps=60, three_phase=True, base_momentum=[0.8, 0.85, 0.7], max_momentum=[0.9, 0.95, 0.99]),
+        dict(
+            max_lr=[0.01, 0.02, 0.03],
+            total_steps=60,
+            three_phase=True,
+            base_momentum=[0.8, 0.85, 0.7],
+            max_momentum=[0.9, 0.95, 0.99],
+        ),
         "Adam, three phases, per-group lrs and momenta",
         "adam",
     ),
     Case("OneCycleLR", dict(max_lr=0.5, total_steps=60, cycle_momentum=False), "momentum not cycled"),
-    Case("OneCycleLR", dict(max_lr=[0.4, 0.2, 0.8], total_steps=60, div_factor=10.0, final_div_factor=100.0), "per-group max_lr, div factors"),
+    Case(
+        "OneCycleLR",
+        dict(max_lr=[0.4, 0.2, 0.8], total_steps=60, div_factor=10.0, final_div_factor=100.0),
+        "per-group max_lr, div factors",
+    ),
     Case("OneCycleLR", dict(max_lr=0.5, total_steps=61, pct_start=0.5), "fractional phase boundary"),
     Case("OneCycleLR", dict(max_lr=0.5, total_steps=80, pct_start=0.1), "longer than the run"),
     Case("OneCycleLR", dict(max_lr=0.5, total_steps=60, pct_start=0.0), "pct_start 0: no warm-up"),
@@ -306,8 +387,17 @@ CASES = [
     # MultiplicativeLR
     Case("MultiplicativeLR", dict(lr_lambda=lambda epoch: 0.95), "constant 0.95, like ExponentialLR"),
     Case("MultiplicativeLR", dict(lr_lambda=shrink_5_percent_every_third), "a factor that depends on the epoch"),
-    Case("MultiplicativeLR", dict(lr_lambda=[decay_95, lambda epoch: 0.9, PolynomialDecay(80, 0.5)]), "one function per group, one a callable object"),
-    Case("MultiplicativeLR", dict(lr_lambda=(lambda epoch: 1.02, lambda epoch: 0.97, lambda epoch: 1.0)), "growing, shrinking, constant", "adam"),
+    Case(
+        "MultiplicativeLR",
+        dict(lr_lambda=[decay_95, lambda epoch: 0.9, PolynomialDecay(80, 0.5)]),
+        "one function per group, one a callable object",
+    ),
+    Case(
+        "MultiplicativeLR",
+        dict(lr_lambda=(lambda epoch: 1.02, lambda epoch: 0.97, lambda epoch: 1.0)),
+        "growing, shrinking, constant",
+        "adam",
+    ),
     Case("MultiplicativeLR", dict(lr_lambda=lambda epoch: 0.97), "tensor lr", "sgd_tensor_lr"),
     # PolynomialLR
     Case("PolynomialLR", dict(), "defaults: linear to 0 in 5 epochs"),
@@ -324,22 +414,107 @@ CASES = [
     Case("CosineAnnealingWarmRestarts", dict(T_0=8, eta_min=0.001), "tensor lr", "sgd_tensor_lr"),
     # CyclicLR
     Case("CyclicLR", dict(base_lr=0.01, max_lr=0.1, step_size_up=5), "triangular, SGD momentum cycled"),
-    Case("CyclicLR", dict(base_lr=0.01, max_lr=0.1, step_size_up=4, step_size_down=8, mode="triangular2"), "triangular2, uneven halves"),
+    Case(
+        "CyclicLR",
+        dict(base_lr=0.01, max_lr=0.1, step_size_up=4, step_size_down=8, mode="triangular2"),
+        "triangular2, uneven halves",
+    ),
     Case("CyclicLR", dict(base_lr=0.01, max_lr=0.1, step_size_up=6, mode="exp_range", gamma=0.97), "exp_range"),
-    Case("CyclicLR", dict(base_lr=[0.01, 0.02, 0.005], max_lr=[0.1, 0.3, 0.05], step_size_up=3, step_size_down=7, base_momentum=[0.8, 0.7, 0.85], max_momentum=[0.9, 0.95, 0.99]), "per-group lrs and momenta"),
-    Case("CyclicLR", dict(base_lr=0.001, max_lr=0.01, step_size_up=5, mode="exp_range", gamma=0.99), "Adam: betas[0] cycled", "adam"),
-    Case("CyclicLR", dict(base_lr=0.01, max_lr=0.1, step_size_up=5, cycle_momentum=False), "momentum not cycled, Adagrad", "adagrad"),
+    Case(
+        "CyclicLR",
+        dict(
+            base_lr=[0.01, 0.02, 0.005],
+            max_lr=[0.1, 0.3, 0.05],
+            step_size_up=3,
+            step_size_down=7,
+            base_momentum=[0.8, 0.7, 0.85],
+            max_momentum=[0.9, 0.95, 0.99],
+        ),
+        "per-group lrs and momenta",
+    ),
+    Case(
+        "CyclicLR",
+        dict(base_lr=0.001, max_lr=0.01, step_size_up=5, mode="exp_range", gamma=0.99),
+        "Adam: betas[0] cycled",
+        "adam",
+    ),
+    Case(
+        "CyclicLR",
+        dict(base_lr=0.01, max_lr=0.1, step_size_up=5, cycle_momentum=False),
+        "momentum not cycled, Adagrad",
+        "adagrad",
+    ),
     Case("CyclicLR", dict(base_lr=0.01, max_lr=0.1, step_size_up=4, scale_fn=cycle_halves), "scale_fn of the cycle"),
-    Case("CyclicLR", dict(base_lr=0.01, max_lr=0.1, step_size_up=4, scale_fn=DampedScale(0.05), scale_mode="iterations"), "callable-object scale_fn of the iteration"),
-    Case("CyclicLR", dict(base_lr=0.01, max_lr=0.1, step_size_up=5, mode="triangular", scale_mode="iterations"), "a built-in mode ignores scale_mode"),
+    Case(
+        "CyclicLR",
+        dict(base_lr=0.01, max_lr=0.1, step_size_up=4, scale_fn=DampedScale(0.05), scale_mode="iterations"),
+        "callable-object scale_fn of the iteration",
+    ),
+    Case(
+        "CyclicLR",
+        dict(base_lr=0.01, max_lr=0.1, step_size_up=5, mode="triangular", scale_mode="iterations"),
+        "a built-in mode ignores scale_mode",
+    ),
     Case("CyclicLR", dict(base_lr=0.01, max_lr=0.1, step_size_up=1, step_size_down=1), "one step up, one down"),
     Case("CyclicLR", dict(base_lr=0.01, max_lr=0.1, step_size_up=5), "tensor lr", "sgd_tensor_lr"),
     # ChainedScheduler
-    Case("ChainedScheduler", dict(schedulers=[("ConstantLR", dict(factor=0.1, total_iters=20)), ("ExponentialLR", dict(gamma=0.9))]), "constant warm-up times exponential decay"),
-    Case("ChainedScheduler", dict(schedulers=[("LinearLR", dict(start_factor=0.2, total_iters=8)), ("StepLR", dict(step_size=10, gamma=0.5)), ("MultiplicativeLR", dict(lr_lambda=lambda epoch: 0.99))]), "three factors at once"),
-    Case("ChainedScheduler", dict(schedulers=[("CosineAnnealingLR", dict(T_max=15, eta_min=0.001)), ("MultiStepLR", dict(milestones=[20, 40]))]), "cosine times milestones", "adam"),
-    Case("ChainedScheduler", dict(schedulers=[("SequentialLR", dict(schedulers=[("ConstantLR", dict(factor=0.5, total_iters=3)), ("ExponentialLR", dict(gamma=0.95))], milestones=[5])), ("StepLR", dict(step_size=12, gamma=0.7))]), "a SequentialLR inside"),
-    Case("ChainedScheduler", dict(schedulers=[("PolynomialLR", dict(total_iters=40, power=2.0)), ("ConstantLR", dict(factor=0.5, total_iters=10))]), "tensor lr", "sgd_tensor_lr"),
+    Case(
+        "ChainedScheduler",
+        dict(schedulers=[("ConstantLR", dict(factor=0.1, total_iters=20)), ("ExponentialLR", dict(gamma=0.9))]),
+        "constant warm-up times exponential decay",
+    ),
+    Case(
+        "ChainedScheduler",
+        dict(
+            schedulers=[
+                ("LinearLR", dict(start_factor=0.2, total_iters=8)),
+                ("StepLR", dict(step_size=10, gamma=0.5)),
+                ("MultiplicativeLR", dict(lr_lambda=lambda epoch: 0.99)),
+            ]
+        ),
+        "three factors at once",
+    ),
+    Case(
+        "ChainedScheduler",
+        dict(
+            schedulers=[
+                ("CosineAnnealingLR", dict(T_max=15, eta_min=0.001)),
+                ("MultiStepLR", dict(milestones=[20, 40])),
+            ]
+        ),
+        "cosine times milestones",
+        "adam",
+    ),
+    Case(
+        "ChainedScheduler",
+        dict(
+            schedulers=[
+                (
+                    "SequentialLR",
+                    dict(
+                        schedulers=[
+                            ("ConstantLR", dict(factor=0.5, total_iters=3)),
+                            ("ExponentialLR", dict(gamma=0.95)),
+                        ],
+                        milestones=[5],
+                    ),
+                ),
+                ("StepLR", dict(step_size=12, gamma=0.7)),
+            ]
+        ),
+        "a SequentialLR inside",
+    ),
+    Case(
+        "ChainedScheduler",
+        dict(
+            schedulers=[
+                ("PolynomialLR", dict(total_iters=40, power=2.0)),
+                ("ConstantLR", dict(factor=0.5, total_iters=10)),
+            ]
+        ),
+        "tensor lr",
+        "sgd_tensor_lr",
+    ),
     # SWALR (torch.optim.swa_utils)
     Case("SWALR", dict(swa_lr=0.02), "defaults: cos over 10 epochs"),
     Case("SWALR", dict(swa_lr=0.02, anneal_epochs=25, anneal_strategy="linear"), "linear over 25 epochs"),
@@ -349,7 +524,10 @@ CASES = [
     Case("SWALR", dict(swa_lr=0.02, anneal_epochs=12), "tensor lr", "sgd_tensor_lr"),
     Case(
         "SequentialLR",
-        dict(schedulers=[("CosineAnnealingLR", dict(T_max=40)), ("SWALR", dict(swa_lr=0.01, anneal_epochs=5))], milestones=[30]),
+        dict(
+            schedulers=[("CosineAnnealingLR", dict(T_max=40)), ("SWALR", dict(swa_lr=0.01, anneal_epochs=5))],
+            milestones=[30],
+        ),
         "the SWA recipe: cosine, then SWALR takes over from where it left the lr",
     ),
 ]
@@ -441,7 +619,13 @@ def difference_between(ours, theirs):
     for i, (g_ours, g_theirs) in enumerate(zip(ours.optimizer.param_groups, theirs.optimizer.param_groups)):
         pick = lambda g: {k: g[k] for k in SCHEDULER_KEYS if k in g}  # noqa: E731
         checks.append((f"param_groups[{i}]", pick(g_ours), pick(g_theirs)))
-        checks.append((f"param_groups[{i}]['params']", [p.detach() for p in g_ours["params"]], [p.detach() for p in g_theirs["params"]]))
+        checks.append(
+            (
+                f"param_groups[{i}]['params']",
+                [p.detach() for p in g_ours["params"]],
+                [p.detach() for p in g_theirs["params"]],
+            )
+        )
     checks.append(("state_dict()", ours.scheduler.state_dict(), theirs.scheduler.state_dict()))
     checks.append(("warnings", ours.warnings, theirs.warnings))
     return next((d for name, a, b in checks if (d := first_difference(a, b, name))), None)
@@ -476,7 +660,9 @@ def test_same_learning_rates_as_torch_at_every_epoch(case, source):
 
 
 @pytest.mark.parametrize(
-    "outer, inner", [(our_schedulers, torch_schedulers), (torch_schedulers, our_schedulers)], ids=["ours-holding-torchs", "torchs-holding-ours"]
+    "outer, inner",
+    [(our_schedulers, torch_schedulers), (torch_schedulers, our_schedulers)],
+    ids=["ours-holding-torchs", "torchs-holding-ours"],
 )
 @pytest.mark.parametrize("case", [case for case in CASES if case.name in COMPOSITES], ids=case_id)
 def test_composites_mixing_ours_and_torchs_match_torch(case, outer, inner):
@@ -490,17 +676,39 @@ def test_lr_follows_the_closed_formula_where_torch_gives_one():
     expected = [
         (Case("StepLR", dict(step_size=10, gamma=0.5), ""), lambda base, e: base * 0.5 ** (e // 10)),
         (Case("ExponentialLR", dict(gamma=0.9), ""), lambda base, e: base * 0.9**e),
-        (Case("CosineAnnealingLR", dict(T_max=15, eta_min=0.01), ""), lambda base, e: 0.01 + (base - 0.01) * (1 + math.cos(math.pi * e / 15)) / 2),
-        (Case("LinearLR", dict(start_factor=0.1, total_iters=10), ""), lambda base, e: base * (0.1 + 0.9 * min(e, 10) / 10)),
+        (
+            Case("CosineAnnealingLR", dict(T_max=15, eta_min=0.01), ""),
+            lambda base, e: 0.01 + (base - 0.01) * (1 + math.cos(math.pi * e / 15)) / 2,
+        ),
+        (
+            Case("LinearLR", dict(start_factor=0.1, total_iters=10), ""),
+            lambda base, e: base * (0.1 + 0.9 * min(e, 10) / 10),
+        ),
         (Case("ConstantLR", dict(factor=0.5, total_iters=8), ""), lambda base, e: base * (0.5 if e < 8 else 1.0)),
         (Case("PolynomialLR", dict(total_iters=50, power=2.0), ""), lambda base, e: base * (1 - min(e, 50) / 50) ** 2),
         (Case("MultiplicativeLR", dict(lr_lambda=lambda e: 0.9), ""), lambda base, e: base * 0.9**e),
-        (Case("CosineAnnealingWarmRestarts", dict(T_0=4, T_mult=2), ""),
-         lambda base, e: base * (1 + math.cos(math.pi * next((e - s) / t for s, t in ((0, 4), (4, 8), (12, 16), (28, 32), (60, 64)) if e < s + t))) / 2),
-        (Case("CyclicLR", dict(base_lr=0.01, max_lr=0.1, step_size_up=5, cycle_momentum=False), ""),
-         lambda base, e: 0.01 + 0.09 * (1 - abs(e % 10 - 5) / 5)),
-        (Case("SWALR", dict(swa_lr=0.02, anneal_epochs=10, anneal_strategy="linear"), ""),
-         lambda base, e: 0.02 * min(e, 10) / 10 + base * (1 - min(e, 10) / 10)),
+        (
+            Case("CosineAnnealingWarmRestarts", dict(T_0=4, T_mult=2), ""),
+            lambda base, e: (
+                base
+                * (
+                    1
+                    + math.cos(
+                        math.pi
+                        * next((e - s) / t for s, t in ((0, 4), (4, 8), (12, 16), (28, 32), (60, 64)) if e < s + t)
+                    )
+                )
+                / 2
+            ),
+        ),
+        (
+            Case("CyclicLR", dict(base_lr=0.01, max_lr=0.1, step_size_up=5, cycle_momentum=False), ""),
+            lambda base, e: 0.01 + 0.09 * (1 - abs(e % 10 - 5) / 5),
+        ),
+        (
+            Case("SWALR", dict(swa_lr=0.02, anneal_epochs=10, anneal_strategy="linear"), ""),
+            lambda base, e: 0.02 * min(e, 10) / 10 + base * (1 - min(e, 10) / 10),
+        ),
     ]
     for case, formula in expected:
         run = Run(our_schedulers, case, "torch.optim")
@@ -510,7 +718,9 @@ def test_lr_follows_the_closed_formula_where_torch_gives_one():
             run.advance()
 
 
-STEP_EPOCH_CASES = [case for case in CASES if case.name not in ("SequentialLR", "ChainedScheduler", "ReduceLROnPlateau")]
+STEP_EPOCH_CASES = [
+    case for case in CASES if case.name not in ("SequentialLR", "ChainedScheduler", "ReduceLROnPlateau")
+]
 
 
 @pytest.mark.parametrize("case", STEP_EPOCH_CASES, ids=case_id)
@@ -607,7 +817,9 @@ def test_lambdalr_state_dict_keeps_callable_objects_and_drops_functions():
 RESUME_AT = 17
 
 
-@pytest.mark.parametrize("case", [case for case in CASES if case.name not in ("ReduceLROnPlateau", "ChainedScheduler")], ids=case_id)
+@pytest.mark.parametrize(
+    "case", [case for case in CASES if case.name not in ("ReduceLROnPlateau", "ChainedScheduler")], ids=case_id
+)
 def test_resuming_with_last_epoch_matches_torch(case):
     """Rebuild a scheduler with ``last_epoch=k`` on an optimizer restored from a checkpoint."""
     checkpoint = advanced(Run(torch_schedulers, case, "torch.optim"), RESUME_AT).optimizer.state_dict()
@@ -741,7 +953,11 @@ WARNING_SCENARIOS = [
     (_order, 1, "scheduler.step() before optimizer.step()"),
     (_right_order, 0, "optimizer.step() then scheduler.step()"),
     (_twice_before, 1, "warned once, at the first step only"),
-    (_optimizer_stepped_before_the_scheduler_existed, 1, "an optimizer.step() before the scheduler existed does not count"),
+    (
+        _optimizer_stepped_before_the_scheduler_existed,
+        1,
+        "an optimizer.step() before the scheduler existed does not count",
+    ),
     (_step_replaced, 1, "optimizer.step replaced after the scheduler was built"),
     (_closure, 0, "optimizer.step(closure)"),
     (_two_schedulers, 0, "two schedulers share the optimizer's flag"),
@@ -819,10 +1035,33 @@ INVALID = [
     ("OneCycleLR", dict(max_lr=1.0, total_steps=10, base_momentum=[0.8]), "one base_momentum for three groups", "sgd"),
     ("OneCycleLR", dict(max_lr=1.0, total_steps=10), "cycle_momentum on an optimizer without momentum", "adagrad"),
     ("SequentialLR", dict(schedulers=[], milestones=[]), "no schedulers", "sgd"),
-    ("SequentialLR", dict(schedulers=[("StepLR", dict(step_size=2)), ("ExponentialLR", dict(gamma=0.9))], milestones=[]), "too few milestones", "sgd"),
-    ("SequentialLR", dict(schedulers=[("StepLR", dict(step_size=2)), ("ReduceLROnPlateau", dict())], milestones=[3]), "ReduceLROnPlateau inside", "sgd"),
-    ("SequentialLR", dict(schedulers=[("StepLR", dict(step_size=2)), ("other optimizer", "ExponentialLR", dict(gamma=0.9))], milestones=[3]), "a scheduler of another optimizer", "sgd"),
-    ("SequentialLR", dict(schedulers=[("StepLR", dict(step_size=2)), ("not a scheduler",)], milestones=[3]), "something without an optimizer", "sgd"),
+    (
+        "SequentialLR",
+        dict(schedulers=[("StepLR", dict(step_size=2)), ("ExponentialLR", dict(gamma=0.9))], milestones=[]),
+        "too few milestones",
+        "sgd",
+    ),
+    (
+        "SequentialLR",
+        dict(schedulers=[("StepLR", dict(step_size=2)), ("ReduceLROnPlateau", dict())], milestones=[3]),
+        "ReduceLROnPlateau inside",
+        "sgd",
+    ),
+    (
+        "SequentialLR",
+        dict(
+            schedulers=[("StepLR", dict(step_size=2)), ("other optimizer", "ExponentialLR", dict(gamma=0.9))],
+            milestones=[3],
+        ),
+        "a scheduler of another optimizer",
+        "sgd",
+    ),
+    (
+        "SequentialLR",
+        dict(schedulers=[("StepLR", dict(step_size=2)), ("not a scheduler",)], milestones=[3]),
+        "something without an optimizer",
+        "sgd",
+    ),
     ("ConstantLR", dict(factor=1.5), "ConstantLR factor above 1", "sgd"),
     ("ConstantLR", dict(factor=-0.5), "ConstantLR factor below 0", "sgd"),
     ("ConstantLR", dict(factor=0.5, last_epoch=3), "ConstantLR resuming without initial_lr", "sgd"),
@@ -842,9 +1081,24 @@ INVALID = [
     ("CyclicLR", dict(base_lr=0.01, max_lr=0.1, max_momentum=[0.9, 0.95]), "two max_momentums for three groups", "sgd"),
     ("CyclicLR", dict(base_lr=0.01, max_lr=0.1), "CyclicLR on something that is not an optimizer", "none"),
     ("ChainedScheduler", dict(schedulers=[]), "ChainedScheduler of nothing", "sgd"),
-    ("ChainedScheduler", dict(schedulers=[("StepLR", dict(step_size=2)), ("ReduceLROnPlateau", dict())]), "ReduceLROnPlateau in a chain", "sgd"),
-    ("ChainedScheduler", dict(schedulers=[("StepLR", dict(step_size=2)), ("other optimizer", "ExponentialLR", dict(gamma=0.9))]), "a chained scheduler of another optimizer", "sgd"),
-    ("ChainedScheduler", dict(schedulers=[("StepLR", dict(step_size=2)), ("not a scheduler",)]), "a chained thing without an optimizer", "sgd"),
+    (
+        "ChainedScheduler",
+        dict(schedulers=[("StepLR", dict(step_size=2)), ("ReduceLROnPlateau", dict())]),
+        "ReduceLROnPlateau in a chain",
+        "sgd",
+    ),
+    (
+        "ChainedScheduler",
+        dict(schedulers=[("StepLR", dict(step_size=2)), ("other optimizer", "ExponentialLR", dict(gamma=0.9))]),
+        "a chained scheduler of another optimizer",
+        "sgd",
+    ),
+    (
+        "ChainedScheduler",
+        dict(schedulers=[("StepLR", dict(step_size=2)), ("not a scheduler",)]),
+        "a chained thing without an optimizer",
+        "sgd",
+    ),
     ("SWALR", dict(swa_lr=0.01, anneal_strategy="exp"), "SWALR unknown anneal_strategy", "sgd"),
     ("SWALR", dict(swa_lr=0.01, anneal_epochs=-1), "negative anneal_epochs", "sgd"),
     ("SWALR", dict(swa_lr=0.01, anneal_epochs=2.5), "fractional anneal_epochs", "sgd"),
@@ -954,7 +1208,9 @@ def test_used_the_way_lightning_uses_a_scheduler():
             training_step(optimizer)
             lr_scheduler_config["scheduler"].step()
             lrs.append(scheduler.get_last_lr())
-        checkpoint = pickle.loads(pickle.dumps({"lr_schedulers": [scheduler.state_dict()], "optimizer_states": [optimizer.state_dict()]}))
+        checkpoint = pickle.loads(
+            pickle.dumps({"lr_schedulers": [scheduler.state_dict()], "optimizer_states": [optimizer.state_dict()]})
+        )
         config[library.__name__] = (lrs, checkpoint["lr_schedulers"][0])
     (ours_lrs, ours_state), (torch_lrs, torch_state) = config.values()
     assert ours_lrs == torch_lrs and first_difference(ours_state, torch_state) is None
@@ -964,8 +1220,12 @@ def test_used_the_way_lightning_uses_a_scheduler():
 def test_signature_and_defaults_are_torchs(name):
     ours, theirs = getattr(our_schedulers, name), getattr(torch_schedulers, name)
     for method in ("__init__", "step", "get_last_lr", "state_dict", "load_state_dict"):
-        ours_params = [(p.name, p.kind, p.default) for p in inspect.signature(getattr(ours, method)).parameters.values()]
-        theirs_params = [(p.name, p.kind, p.default) for p in inspect.signature(getattr(theirs, method)).parameters.values()]
+        ours_params = [
+            (p.name, p.kind, p.default) for p in inspect.signature(getattr(ours, method)).parameters.values()
+        ]
+        theirs_params = [
+            (p.name, p.kind, p.default) for p in inspect.signature(getattr(theirs, method)).parameters.values()
+        ]
         assert ours_params == theirs_params, f"{name}.{method}"
 
 

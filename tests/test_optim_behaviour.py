@@ -15,13 +15,30 @@ import sys
 
 import pytest
 import torch
+from optim_cases import (
+    CASES,
+    COMPLEX_CASES,
+    LR_CHANGE_IS_LATE,
+    OPTIMIZERS,
+    PERFORMANCE_FLAGS,
+    SPARSE_REFUSED,
+    STATE_CAST_ON_LOAD,
+    TOLERANCES,
+    assert_same,
+    batches,
+    case_id,
+    initial_values,
+    loss_fn,
+    make_params,
+    param_groups,
+    sparse_batches,
+    sparse_initial_values,
+    sparse_param_groups,
+    sparse_train_step,
+    train_step,
+)
 
 import myoptim_helpers.optim as ours
-from optim_cases import CASES, OPTIMIZERS, PERFORMANCE_FLAGS, STATE_CAST_ON_LOAD, TOLERANCES, assert_same, batches
-from optim_cases import LR_CHANGE_IS_LATE, case_id
-from optim_cases import initial_values, loss_fn, make_params, param_groups, train_step
-from optim_cases import COMPLEX_CASES, SPARSE_REFUSED, sparse_batches, sparse_initial_values, sparse_param_groups
-from optim_cases import sparse_train_step
 
 EXACT = {"atol": 0.0, "rtol": 0.0}
 F64 = torch.float64
@@ -195,8 +212,16 @@ def test_complex_state_dict_moves_between_ours_and_torch(case, direction):
 
 
 @pytest.mark.parametrize(
-    "name, extra", [("Adam", {}), ("Adam", {"amsgrad": True}), ("AdamW", {"amsgrad": True}), ("RMSprop", {}),
-                    ("Adagrad", {}), ("SGD", {})], ids=str
+    "name, extra",
+    [
+        ("Adam", {}),
+        ("Adam", {"amsgrad": True}),
+        ("AdamW", {"amsgrad": True}),
+        ("RMSprop", {}),
+        ("Adagrad", {}),
+        ("SGD", {}),
+    ],
+    ids=str,
 )
 def test_one_complex_step_is_torchs(name, extra):
     """Adam on 1+2j with gradient 1-3j moves to 0.9+2.1j, as torch's (pairs of reals), not to 0.9+2j."""
@@ -473,6 +498,7 @@ def test_step_hooks_are_called(name):
 
 # ---------------------------------------------------------------- the update functions
 
+
 def _zeros_with_step(*keys):
     """Return a function that makes a learner's first state: a ``step`` counter and zero tensors."""
     return lambda p: {"step": torch.tensor(0.0), **{key: torch.zeros_like(p) for key in keys}}
@@ -490,8 +516,15 @@ UPDATES = [
     (
         "Adam",
         ours.adam_update,
-        {"lr": 0.1, "beta1": 0.8, "beta2": 0.9, "eps": 1e-8, "weight_decay": 0.1, "amsgrad": True,
-         "decoupled_weight_decay": False},
+        {
+            "lr": 0.1,
+            "beta1": 0.8,
+            "beta2": 0.9,
+            "eps": 1e-8,
+            "weight_decay": 0.1,
+            "amsgrad": True,
+            "decoupled_weight_decay": False,
+        },
         {"lr": 0.1, "betas": (0.8, 0.9), "eps": 1e-8, "weight_decay": 0.1, "amsgrad": True},
         _zeros_with_step("exp_avg", "exp_avg_sq", "max_exp_avg_sq"),
     ),
@@ -599,6 +632,8 @@ def test_docstring_examples_print_what_they_claim(module):
 
 
 def test_importing_the_optimizers_loads_neither_matplotlib_nor_ipywidgets():
-    code = "import myoptim_helpers.optim, sys; print(sorted(m for m in ('matplotlib', 'ipywidgets') if m in sys.modules))"
+    code = (
+        "import myoptim_helpers.optim, sys; print(sorted(m for m in ('matplotlib', 'ipywidgets') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

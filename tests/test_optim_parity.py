@@ -18,12 +18,26 @@ inside the tolerances.
 
 import pytest
 import torch
-
-from optim_cases import CASES, OPTIMIZERS, TOLERANCES, assert_same, batches, case_id, initial_values, make_params
-from optim_cases import param_groups, train_step
-from optim_cases import COMPLEX_CASES, COMPLEX_DTYPES, SPARSE_CASES, sparse_batches, sparse_initial_values
-from optim_cases import sparse_param_groups, sparse_train_step
-from optim_cases import param_groups, torch_foreach_split, train_step
+from optim_cases import (
+    CASES,
+    COMPLEX_CASES,
+    COMPLEX_DTYPES,
+    OPTIMIZERS,
+    SPARSE_CASES,
+    TOLERANCES,
+    assert_same,
+    batches,
+    case_id,
+    initial_values,
+    make_params,
+    param_groups,
+    sparse_batches,
+    sparse_initial_values,
+    sparse_param_groups,
+    sparse_train_step,
+    torch_foreach_split,
+    train_step,
+)
 
 STEPS = 24
 

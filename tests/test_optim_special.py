@@ -17,10 +17,22 @@ import io
 
 import pytest
 import torch
+from optim_cases import (
+    BAD_PARAMS,
+    CHECKED_HYPERPARAMETERS,
+    PERFORMANCE_FLAGS,
+    SPECIAL_BAD_PARAMS,
+    SPECIAL_CASES,
+    SPECIAL_INVALID,
+    SPECIAL_OPTIMIZERS,
+    batches,
+    case_id,
+    initial_values,
+    loss_fn,
+    make_params,
+)
 
 import myoptim_helpers.optim as ours
-from optim_cases import CHECKED_HYPERPARAMETERS, PERFORMANCE_FLAGS, SPECIAL_BAD_PARAMS, SPECIAL_CASES, SPECIAL_INVALID
-from optim_cases import BAD_PARAMS, SPECIAL_OPTIMIZERS, batches, case_id, initial_values, loss_fn, make_params
 
 F64 = torch.float64
 EXACT = {"atol": 0.0, "rtol": 0.0}
@@ -37,7 +49,9 @@ def muon_model(dtype, seed=0):
     g = torch.Generator().manual_seed(seed)
     shapes = {"w1": (4, 3), "w2": (2, 4), "w3": (5, 2), "sometimes": (3, 3), "never": (2, 2)}
     params = {k: torch.nn.Parameter(torch.randn(s, generator=g, dtype=dtype)) for k, s in shapes.items()}
-    data = [(torch.randn(5, 3, generator=g, dtype=dtype), torch.randn(5, 2, generator=g, dtype=dtype)) for _ in range(STEPS)]
+    data = [
+        (torch.randn(5, 3, generator=g, dtype=dtype), torch.randn(5, 2, generator=g, dtype=dtype)) for _ in range(STEPS)
+    ]
 
     def loss(step):
         x, y = data[step % STEPS]
@@ -56,7 +70,11 @@ def sparse_model(dtype, seed=0):
     shapes = {"emb": (10, 3), "emb2": (6, 2), "sometimes": (4, 3), "never": (3, 3)}
     params = {k: torch.nn.Parameter(torch.randn(s, generator=g, dtype=dtype)) for k, s in shapes.items()}
     data = [
-        (torch.randint(0, 10, (6,), generator=g), torch.randint(0, 6, (3,), generator=g), torch.randn(6, generator=g, dtype=dtype))
+        (
+            torch.randint(0, 10, (6,), generator=g),
+            torch.randint(0, 6, (3,), generator=g),
+            torch.randn(6, generator=g, dtype=dtype),
+        )
         for _ in range(STEPS)
     ]
 
@@ -176,7 +194,9 @@ def test_matches_torch_at_every_step_bitwise(case, dtype):
 @pytest.mark.parametrize("case", SPECIAL_CASES, ids=case_id)
 def test_state_dict_round_trips(case, direction):
     name, kwargs, _ = case
-    source, target = ("torch", "ours") if direction.startswith("torch") else ("ours", "torch" if "-> torch" in direction else "ours")
+    source, target = (
+        ("torch", "ours") if direction.startswith("torch") else ("ours", "torch" if "-> torch" in direction else "ours")
+    )
     half = STEPS_OF[name] // 3
     opt, params, loss = build(name, source, kwargs, F64)
     train(opt, params, loss, half)
@@ -241,7 +261,9 @@ def test_every_constructor_flag_has_a_parity_row(name):
     rows = [kwargs for n, kwargs, _ in SPECIAL_CASES if n == name]
     for flag, param in inspect.signature(SPECIAL_OPTIMIZERS[name][0]).parameters.items():
         if flag != "params":
-            assert any(flag in kwargs and kwargs[flag] is not param.default for kwargs in rows), f"{name}: no row sets {flag}"
+            assert any(flag in kwargs and kwargs[flag] is not param.default for kwargs in rows), (
+                f"{name}: no row sets {flag}"
+            )
     assert any(isinstance(kwargs.get("lr"), torch.Tensor) for kwargs in rows), f"no tensor lr row for {name}"
 
 
@@ -319,7 +341,9 @@ def test_newton_schulz_coefficients_and_defaults_are_torchs():
 
 
 @pytest.mark.parametrize("shape", [(4, 3), (3, 7), (5, 5), (1, 6), (6, 1)])
-@pytest.mark.parametrize("coefficients, steps", [((3.4445, -4.7750, 2.0315), 5), ((3.4, -4.7, 2.0), 6), ((2.0, -1.5, 0.5), 10)])
+@pytest.mark.parametrize(
+    "coefficients, steps", [((3.4445, -4.7750, 2.0315), 5), ((3.4, -4.7, 2.0), 6), ((2.0, -1.5, 0.5), 10)]
+)
 def test_newton_schulz_matches_torch_and_drives_singular_values_towards_one(shape, coefficients, steps):
     import torch.optim._muon as torch_muon
 
@@ -353,8 +377,16 @@ def test_adjust_lr_options_match_torch(fn, shape):
 def test_muon_update_function_alone_matches_torch_and_leaves_grad_alone():
     param = torch.randn(4, 3, generator=torch.Generator().manual_seed(2), dtype=F64)
     reference = torch.nn.Parameter(param.clone())
-    hyper = {"lr": 0.05, "weight_decay": 0.1, "momentum": 0.9, "nesterov": True,
-             "ns_coefficients": (3.4445, -4.7750, 2.0315), "ns_steps": 5, "eps": 1e-7, "adjust_lr_fn": "match_rms_adamw"}
+    hyper = {
+        "lr": 0.05,
+        "weight_decay": 0.1,
+        "momentum": 0.9,
+        "nesterov": True,
+        "ns_coefficients": (3.4445, -4.7750, 2.0315),
+        "ns_steps": 5,
+        "eps": 1e-7,
+        "adjust_lr_fn": "match_rms_adamw",
+    }
     torch_opt = torch.optim.Muon([reference], **hyper)
     state = {"momentum_buffer": torch.zeros_like(param)}
     for step in range(4):
@@ -394,14 +426,18 @@ def test_update_functions_fit_on_one_screen(update):
 
 @pytest.mark.parametrize("module", ["muon", "sparse_adam", "lbfgs"])
 def test_docstring_examples_print_what_they_claim(module):
-    result = doctest.testmod(importlib.import_module(f"myoptim_helpers.optim.{module}"), optionflags=doctest.NORMALIZE_WHITESPACE)
+    result = doctest.testmod(
+        importlib.import_module(f"myoptim_helpers.optim.{module}"), optionflags=doctest.NORMALIZE_WHITESPACE
+    )
     assert result.attempted > 0 and result.failed == 0, result
 
 
 # ---------------------------------------------------------------- LBFGS on complex parameters and sparse gradients
 
 
-@pytest.mark.parametrize("kwargs", [{}, {"line_search_fn": "strong_wolfe", "history_size": 4}], ids=["plain", "strong_wolfe"])
+@pytest.mark.parametrize(
+    "kwargs", [{}, {"line_search_fn": "strong_wolfe", "history_size": 4}], ids=["plain", "strong_wolfe"]
+)
 @pytest.mark.parametrize("kind", ["complex128", "sparse gradient"])
 def test_lbfgs_takes_complex_parameters_and_sparse_gradients_as_torch_does(kind, kwargs):
     runs = {}

@@ -23,13 +23,26 @@ import warnings
 
 import pytest
 import torch
+from optim_cases import (
+    CASES,
+    CHECKED_HYPERPARAMETERS,
+    INVALID,
+    PERFORMANCE_FLAGS,
+    SPECIAL_CASES,
+    SPECIAL_OPTIMIZERS,
+    TOLERANCES,
+    assert_same,
+    batches,
+    case_id,
+    initial_values,
+    make_params,
+    param_groups,
+    torch_foreach_split,
+    train_step,
+)
+from optim_cases import OPTIMIZERS as HARNESS_OPTIMIZERS
 
 import myoptim_helpers.optim as ours
-from optim_cases import CASES, CHECKED_HYPERPARAMETERS, INVALID, PERFORMANCE_FLAGS, SPECIAL_CASES, SPECIAL_OPTIMIZERS
-from optim_cases import OPTIMIZERS as HARNESS_OPTIMIZERS
-from optim_cases import TOLERANCES
-from optim_cases import assert_same, batches, case_id, initial_values, make_params, param_groups
-from optim_cases import torch_foreach_split, train_step
 
 common_optimizers = pytest.importorskip("torch.testing._internal.common_optimizers")  # needs expecttest
 
@@ -201,8 +214,15 @@ UPDATES = [
     (
         "NAdam",
         ours.nadam_update,
-        {"lr": 0.1, "beta1": 0.8, "beta2": 0.9, "eps": 1e-8, "weight_decay": 0.1, "momentum_decay": 0.1,
-         "decoupled_weight_decay": False},
+        {
+            "lr": 0.1,
+            "beta1": 0.8,
+            "beta2": 0.9,
+            "eps": 1e-8,
+            "weight_decay": 0.1,
+            "momentum_decay": 0.1,
+            "decoupled_weight_decay": False,
+        },
         {"lr": 0.1, "betas": (0.8, 0.9), "eps": 1e-8, "weight_decay": 0.1, "momentum_decay": 0.1},
         _state("exp_avg", "exp_avg_sq", mu_product=1.0),
     ),
@@ -253,10 +273,14 @@ UPDATES = [
 
 @pytest.mark.parametrize("maximize", [False, True])
 @pytest.mark.parametrize("name, update, hyper, torch_kwargs, initial_state", UPDATES, ids=[row[0] for row in UPDATES])
-def test_update_function_alone_matches_torch_and_leaves_grad_alone(name, update, hyper, torch_kwargs, initial_state, maximize):
+def test_update_function_alone_matches_torch_and_leaves_grad_alone(
+    name, update, hyper, torch_kwargs, initial_state, maximize
+):
     """A notebook can call the pure function on plain tensors and a plain dict."""
     param = torch.tensor([1.0, -2.0, 3.0], dtype=F64)
-    grads = [torch.tensor(g, dtype=F64) for g in ([0.5, 0.25, -1.0], [0.1, -0.3, 0.7], [-0.2, 0.4, 0.0], [0.3, 0.3, 0.3])]
+    grads = [
+        torch.tensor(g, dtype=F64) for g in ([0.5, 0.25, -1.0], [0.1, -0.3, 0.7], [-0.2, 0.4, 0.0], [0.3, 0.3, 0.3])
+    ]
     reference = torch.nn.Parameter(param.clone())
     torch_opt = OPTIMIZERS[name][1]([reference], foreach=False, maximize=maximize, **torch_kwargs)
     state = initial_state(param)
@@ -285,7 +309,9 @@ MODULES = ["nadam", "radam", "adamax", "adadelta", "asgd", "rprop", "adafactor"]
 
 @pytest.mark.parametrize("module", MODULES)
 def test_docstring_examples_print_what_they_claim(module):
-    result = doctest.testmod(importlib.import_module(f"myoptim_helpers.optim.{module}"), optionflags=doctest.NORMALIZE_WHITESPACE)
+    result = doctest.testmod(
+        importlib.import_module(f"myoptim_helpers.optim.{module}"), optionflags=doctest.NORMALIZE_WHITESPACE
+    )
     assert result.attempted > 0 and result.failed == 0, result
 
 
@@ -304,7 +330,9 @@ def test_adafactor_factors_the_last_two_dimensions_and_takes_eps1_from_the_first
         opt = cls(list(params.values()), eps=eps, **({"foreach": False} if which == "torch" else {}))
         for step in range(6):
             opt.zero_grad()
-            loss = sum(((p.double() * (step + 1)) ** 2).sum() * 1e-12 for p in params.values())  # tiny grads: eps1 matters
+            loss = sum(
+                ((p.double() * (step + 1)) ** 2).sum() * 1e-12 for p in params.values()
+            )  # tiny grads: eps1 matters
             loss.backward()
             opt.step()
         runs[which] = (opt, params)

@@ -6,7 +6,6 @@ also spell the message out check it explicitly.
 """
 
 import pytest
-
 from optim_cases import BAD_PARAMS, INVALID, OPTIMIZERS, VALID_EDGES, good_params
 
 

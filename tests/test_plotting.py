@@ -160,8 +160,7 @@ def test_lr_schedule_from_a_list_and_from_a_dict():
     assert ax.lines[0].get_drawstyle() == "steps-post"
     assert ax.lines[0].get_ydata().tolist() == [0.1, 0.1, 0.05, 0.05]
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("step", "learning rate")
-    h = run(torch.optim.SGD, "ravine", 6, lr=0.1,
-            scheduler=lambda opt: torch.optim.lr_scheduler.StepLR(opt, 2, 0.5))
+    h = run(torch.optim.SGD, "ravine", 6, lr=0.1, scheduler=lambda opt: torch.optim.lr_scheduler.StepLR(opt, 2, 0.5))
     ax = plotting.plot_lr_schedule({"step": h, "constant": torch.full((6,), 0.1)}, log=True, xlabel="epoch")
     assert _legend_texts(ax) == ["step", "constant"]
     assert ax.lines[0].get_ydata().tolist() == [0.1, 0.1, 0.05, 0.05, 0.025, 0.025]
@@ -188,7 +187,9 @@ def test_effective_lr_of_plain_sgd_is_its_lr():
 
 
 def test_state_that_was_not_recorded_says_how_to_record_it(rosenbrock_runs):
-    with pytest.raises(KeyError, match=r"state 'exp_avg' was not recorded \(recorded: 'exp_avg_sq'\); run with record_state"):
+    with pytest.raises(
+        KeyError, match=r"state 'exp_avg' was not recorded \(recorded: 'exp_avg_sq'\); run with record_state"
+    ):
         plotting.plot_state(rosenbrock_runs["Adam"], "exp_avg")
 
 
@@ -222,8 +223,11 @@ def test_colours_match_across_panels(rosenbrock_runs):
         (lambda: plotting.plot_fit(run(optim.SGD, "ravine", 2, lr=0.1)), TypeError, "expected a FitHistory"),
         (lambda: plotting.plot_state({}, "exp_avg"), TypeError, "plot_state takes one History"),
         (lambda: plotting.plot_lr_schedule([[0.1, 0.2]]), ValueError, "must be 1-D"),
-        (lambda: plotting.plot_trajectories(run(optim.SGD, "ravine", 2, lr=0.1), contours=False),
-         ValueError, "contours=False draws onto an existing ax"),
+        (
+            lambda: plotting.plot_trajectories(run(optim.SGD, "ravine", 2, lr=0.1), contours=False),
+            ValueError,
+            "contours=False draws onto an existing ax",
+        ),
     ],
 )
 def test_bad_input_fails_clearly(call, error, message):

@@ -18,11 +18,7 @@ from myoptim_helpers.problems import SURFACES, get_surface
 SURFACE_NAMES = ["ravine", "rosenbrock", "beale", "saddle", "bumpy"]
 
 # (surface, point, value) for every listed minimum, and the known closed forms.
-MINIMA = [
-    (s.name, point, value)
-    for s in SURFACES.values()
-    for point, value in zip(s.minima, s.minimum_values)
-]
+MINIMA = [(s.name, point, value) for s in SURFACES.values() for point, value in zip(s.minima, s.minimum_values)]
 KNOWN_MINIMA = [
     ("ravine", (0.0, 0.0), 0.0),
     ("rosenbrock", (1.0, 1.0), 0.0),
@@ -72,7 +68,10 @@ def test_gradient_matches_central_differences(name):
         # Central differences: error O(h²) plus rounding of order eps·|f|/h.
         scale = max(1.0, abs(float(surface(point))))
         torch.testing.assert_close(
-            _grad(surface, point), _central_difference(surface, point), rtol=1e-6, atol=1e-7 * scale,
+            _grad(surface, point),
+            _central_difference(surface, point),
+            rtol=1e-6,
+            atol=1e-7 * scale,
             msg=lambda m: f"{name} at {point.tolist()}: {m}",
         )
 
@@ -171,7 +170,11 @@ def test_surfaces_are_immutable():
 @pytest.mark.parametrize(
     "name, error, message",
     [
-        ("rosenbruck", ValueError, "Unknown surface 'rosenbruck'; choose one of 'ravine', 'rosenbrock', 'beale', 'saddle', 'bumpy'"),
+        (
+            "rosenbruck",
+            ValueError,
+            "Unknown surface 'rosenbruck'; choose one of 'ravine', 'rosenbrock', 'beale', 'saddle', 'bumpy'",
+        ),
         ("", ValueError, "Unknown surface ''"),
         (3, TypeError, "a surface is given by name"),
         (None, TypeError, "a surface is given by name"),
@@ -236,8 +239,10 @@ def test_two_moons_has_two_balanced_interleaved_classes():
     upper, lower = x[y == 0], x[y == 1]
     # Without noise, class 0 lies on the unit circle's upper half, class 1 on the shifted lower half.
     torch.testing.assert_close(torch.linalg.vector_norm(upper, dim=1), torch.ones(200, dtype=torch.float64))
-    torch.testing.assert_close(torch.linalg.vector_norm(lower - torch.tensor([1.0, 0.5], dtype=torch.float64), dim=1),
-                               torch.ones(200, dtype=torch.float64))
+    torch.testing.assert_close(
+        torch.linalg.vector_norm(lower - torch.tensor([1.0, 0.5], dtype=torch.float64), dim=1),
+        torch.ones(200, dtype=torch.float64),
+    )
     assert (upper[:, 1] >= 0).all() and (lower[:, 1] <= 0.5).all()
     # Shuffled: the classes are mixed along the data, not in two blocks.
     assert int(y[:20].sum()) not in (0, 20)
@@ -275,7 +280,11 @@ def test_polynomial_features_are_powers_one_to_degree():
         (lambda: problems.two_moons(1), ValueError, "n must be at least 2, got 1"),
         (lambda: problems.two_moons(seed="a"), TypeError, "seed must be an int"),
         (lambda: problems.polynomial_data(n_val=0), ValueError, "n_val must be at least 1"),
-        (lambda: problems.polynomial_features(torch.zeros(3), 2), ValueError, r"x must have shape \(n, 1\), got \(3,\)"),
+        (
+            lambda: problems.polynomial_features(torch.zeros(3), 2),
+            ValueError,
+            r"x must have shape \(n, 1\), got \(3,\)",
+        ),
         (lambda: problems.PolynomialFeatures(0), ValueError, "degree must be at least 1"),
     ],
 )

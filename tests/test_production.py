@@ -145,6 +145,7 @@ def test_ema_rejects_a_bad_decay_with_torchs_message():
 
 # --------------------------------------------------------------------------- checkpoints
 
+
 def train_epoch(model, optimizer, scheduler, scaler, ema, x, y):
     """One epoch of shuffled minibatches with dropout: uses torch's RNG and Python's."""
     losses = []
@@ -167,7 +168,7 @@ def build(seed=0):
     model = nn.Sequential(nn.Linear(3, 16), nn.Dropout(0.2), nn.ReLU(), nn.Linear(16, 1))
     optimizer = torch.optim.AdamW(model.parameters(), lr=0.01)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=0.05, total_steps=6)
-    scaler = torch.amp.GradScaler("cpu", init_scale=2.0 ** 8, growth_interval=2)
+    scaler = torch.amp.GradScaler("cpu", init_scale=2.0**8, growth_interval=2)
     ema = production.EMA(model, decay=0.9)
     return model, optimizer, scheduler, scaler, ema
 
@@ -186,19 +187,21 @@ def test_a_checkpoint_resumes_with_identical_losses():
     first = [train_epoch(*parts, x, y) for _ in range(3)]
     buffer = io.BytesIO()
     model, optimizer, scheduler, scaler, ema = parts
-    production.save_checkpoint(buffer, model=model, optimizer=optimizer, scheduler=scheduler,
-                               scaler=scaler, ema=ema, epoch=3)
+    production.save_checkpoint(
+        buffer, model=model, optimizer=optimizer, scheduler=scheduler, scaler=scaler, ema=ema, epoch=3
+    )
     torch.manual_seed(99)  # the "new process" has another RNG state and other weights
     random.seed(99)
     parts = build(seed=7)
     model, optimizer, scheduler, scaler, ema = parts
     buffer.seek(0)
-    epoch = production.load_checkpoint(buffer, model=model, optimizer=optimizer, scheduler=scheduler,
-                                       scaler=scaler, ema=ema)
+    epoch = production.load_checkpoint(
+        buffer, model=model, optimizer=optimizer, scheduler=scheduler, scaler=scaler, ema=ema
+    )
     assert epoch == 3
     rest = [train_epoch(*parts, x, y) for _ in range(epoch, 6)]
     assert first + rest == uninterrupted
-    assert scaler.get_scale() != 2.0 ** 8  # the scale moved, and was restored
+    assert scaler.get_scale() != 2.0**8  # the scale moved, and was restored
 
 
 def test_a_checkpoint_loads_with_weights_only_and_says_what_is_missing():

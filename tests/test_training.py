@@ -125,15 +125,25 @@ def test_start_label_and_factory():
 
 
 def test_a_scheduler_sets_the_recorded_learning_rates():
-    h = run(torch.optim.SGD, "ravine", 8, lr=0.1,
-            scheduler=lambda opt: torch.optim.lr_scheduler.StepLR(opt, step_size=3, gamma=0.5))
+    h = run(
+        torch.optim.SGD,
+        "ravine",
+        8,
+        lr=0.1,
+        scheduler=lambda opt: torch.optim.lr_scheduler.StepLR(opt, step_size=3, gamma=0.5),
+    )
     assert h.lrs.tolist() == [0.1, 0.1, 0.1, 0.05, 0.05, 0.05, 0.025, 0.025]
 
 
 def test_reduce_lr_on_plateau_gets_the_loss():
     # lr = 0.6 makes the y coordinate grow (|1 − 4·0.6| > 1): the loss never improves.
-    h = run(optim.SGD, "ravine", 12, lr=0.6,
-            scheduler=lambda opt: torch.optim.lr_scheduler.ReduceLROnPlateau(opt, patience=2, factor=0.5))
+    h = run(
+        optim.SGD,
+        "ravine",
+        12,
+        lr=0.6,
+        scheduler=lambda opt: torch.optim.lr_scheduler.ReduceLROnPlateau(opt, patience=2, factor=0.5),
+    )
     assert h.lrs[0] == 0.6 and h.lrs[-1] < 0.6
 
 
@@ -154,15 +164,31 @@ INVALID = [
     ({"lr": None}, TypeError, r"lr must be a positive, finite number, got None \(NoneType\)"),
     ({"optimizer": lambda p: torch.optim.SGD(p, lr=0.0)}, ValueError, "Invalid learning rate: 0.0"),
     ({"optimizer": torch.optim.SGD([torch.zeros(1, requires_grad=True)])}, TypeError, "not an optimizer instance"),
-    ({"optimizer": lambda p: torch.optim.SGD(p), "lr": 0.1}, TypeError, r"keyword arguments \(lr\) are for an optimizer class"),
+    (
+        {"optimizer": lambda p: torch.optim.SGD(p), "lr": 0.1},
+        TypeError,
+        r"keyword arguments \(lr\) are for an optimizer class",
+    ),
     ({"optimizer": lambda p: "SGD"}, TypeError, "the optimizer factory returned str"),
     ({"optimizer": dict}, TypeError, "dict is not a torch.optim.Optimizer subclass"),
     ({"start": (1.0,)}, ValueError, r"start must be two finite numbers \(x, y\)"),
     ({"start": (1.0, float("nan"))}, ValueError, "start must be two finite numbers"),
     ({"dtype": torch.int64}, TypeError, "dtype must be a floating-point torch.dtype"),
-    ({"record_state": ("exp_avgsq",), "momentum": 0.9}, ValueError, "SGD has no state 'exp_avgsq'; its state keys are: 'momentum_buffer'"),
-    ({"record_state": ("exp_avg",)}, ValueError, "SGD has no state 'exp_avg'; it keeps no state with these hyperparameters"),
-    ({"record_state": ("momentum_buffer",), "momentum": 0.0}, ValueError, "SGD has no state 'momentum_buffer'; it keeps no state"),
+    (
+        {"record_state": ("exp_avgsq",), "momentum": 0.9},
+        ValueError,
+        "SGD has no state 'exp_avgsq'; its state keys are: 'momentum_buffer'",
+    ),
+    (
+        {"record_state": ("exp_avg",)},
+        ValueError,
+        "SGD has no state 'exp_avg'; it keeps no state with these hyperparameters",
+    ),
+    (
+        {"record_state": ("momentum_buffer",), "momentum": 0.0},
+        ValueError,
+        "SGD has no state 'momentum_buffer'; it keeps no state",
+    ),
     ({"scheduler": 3}, TypeError, "scheduler must be a factory optimizer -> scheduler"),
     ({"problem": "saddle", "start": (0.0, 1e200)}, ValueError, r"the loss or gradient at the start .* is not finite"),
 ]
@@ -282,13 +308,25 @@ def test_fit_classification_uses_cross_entropy_by_default():
 def test_fit_records_validation_and_the_scheduled_lr():
     data = problems.polynomial_data()
     model = lambda: torch.nn.Sequential(problems.PolynomialFeatures(5), torch.nn.Linear(5, 1))  # noqa: E731
-    h = fit(model, optim.Adam, data, 6, lr=0.1,
-            scheduler=lambda opt: torch.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.1))
+    h = fit(
+        model,
+        optim.Adam,
+        data,
+        6,
+        lr=0.1,
+        scheduler=lambda opt: torch.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.1),
+    )
     assert isinstance(h, FitHistory) and h.val_losses.shape == (7,)
     assert h.lrs.tolist() == pytest.approx([0.1, 0.1, 0.01, 0.01, 0.001, 0.001])
     assert h.best_epoch == int(torch.argmin(h.val_losses)) and h.final_val_loss == float(h.val_losses[-1])
-    plateau = fit(model, optim.Adam, data, 4, lr=0.1,
-                  scheduler=lambda opt: torch.optim.lr_scheduler.ReduceLROnPlateau(opt, patience=0))
+    plateau = fit(
+        model,
+        optim.Adam,
+        data,
+        4,
+        lr=0.1,
+        scheduler=lambda opt: torch.optim.lr_scheduler.ReduceLROnPlateau(opt, patience=0),
+    )
     assert plateau.lrs.shape == (4,)
 
 
@@ -312,7 +350,11 @@ def test_fit_stops_when_the_loss_diverges():
         ({"epochs": 0}, ValueError, "epochs must be at least 1"),
         ({"batch_size": 0}, ValueError, "batch_size must be at least 1"),
         ({"dataset": (torch.zeros(3, 1),) * 3}, ValueError, r"dataset must be \(x, y\) or"),
-        ({"dataset": (torch.zeros(3, 1), torch.zeros(4, 1))}, ValueError, "the train inputs have 3 rows but the targets have 4"),
+        (
+            {"dataset": (torch.zeros(3, 1), torch.zeros(4, 1))},
+            ValueError,
+            "the train inputs have 3 rows but the targets have 4",
+        ),
         ({"model": "linear"}, TypeError, "model must be a torch.nn.Module or a factory"),
         ({"model": lambda: 3}, TypeError, "the model factory returned int"),
         ({"lr": -1.0}, ValueError, "Invalid learning rate: -1.0"),
@@ -339,10 +381,10 @@ def test_progress_bar_only_when_asked_or_long(progress, shows_bar, capsys):
 
 
 SCHEDULES = [
-    (lambda s: (lambda opt: s.StepLR(opt, step_size=4, gamma=0.3)), 12),
-    (lambda s: (lambda opt: s.CosineAnnealingLR(opt, T_max=10, eta_min=0.001)), 15),
-    (lambda s: (lambda opt: s.OneCycleLR(opt, max_lr=0.5, total_steps=20)), 20),
-    (lambda s: (lambda opt: s.LinearLR(opt, start_factor=0.25, total_iters=6)), 10),
+    (lambda s: lambda opt: s.StepLR(opt, step_size=4, gamma=0.3), 12),
+    (lambda s: lambda opt: s.CosineAnnealingLR(opt, T_max=10, eta_min=0.001), 15),
+    (lambda s: lambda opt: s.OneCycleLR(opt, max_lr=0.5, total_steps=20), 20),
+    (lambda s: lambda opt: s.LinearLR(opt, start_factor=0.25, total_iters=6), 10),
 ]
 
 

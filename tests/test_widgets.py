@@ -178,8 +178,14 @@ def test_switching_back_and_forth_counts_every_run_and_render(adam, monkeypatch)
 
 
 def test_the_fast_redraw_equals_a_full_redraw(adam):
-    for control, value in [("lr", 0.3), ("surface", "bumpy"), ("optimizer", "SGD"), ("lr", 0.5),
-                           ("surface", "rosenbrock"), ("lr", 0.001)]:
+    for control, value in [
+        ("lr", 0.3),
+        ("surface", "bumpy"),
+        ("optimizer", "SGD"),
+        ("lr", 0.5),
+        ("surface", "rosenbrock"),
+        ("lr", 0.001),
+    ]:
         adam.controls[control].value = value
         blitted = _pixels(adam.image.value)
         adam._canvas.draw()
@@ -307,10 +313,20 @@ def test_an_error_in_a_callback_is_shown_and_kept(adam):
 @pytest.mark.parametrize(
     "surface, optimizer, lr, steps, text",
     [
-        ("rosenbrock", "SGD+Nesterov", 1.2589254117941673e-4, 1000,
-         "TrajectoryExplorer(surface='rosenbrock', optimizer='SGD+Nesterov', lr=0.0001259, momentum=0.9, steps=1000)"),
-        ("rosenbrock", "AdamW", 1.2589254117941673e-4, 1000,
-         "TrajectoryExplorer(surface='rosenbrock', optimizer='AdamW', lr=0.0001259, betas=(0.9, 0.999), steps=1000)"),
+        (
+            "rosenbrock",
+            "SGD+Nesterov",
+            1.2589254117941673e-4,
+            1000,
+            "TrajectoryExplorer(surface='rosenbrock', optimizer='SGD+Nesterov', lr=0.0001259, momentum=0.9, steps=1000)",
+        ),
+        (
+            "rosenbrock",
+            "AdamW",
+            1.2589254117941673e-4,
+            1000,
+            "TrajectoryExplorer(surface='rosenbrock', optimizer='AdamW', lr=0.0001259, betas=(0.9, 0.999), steps=1000)",
+        ),
         ("saddle", "Adagrad", 0.5, 10, "TrajectoryExplorer(surface='saddle', optimizer='Adagrad', lr=0.5, steps=10)"),
     ],
 )
@@ -357,13 +373,23 @@ SCHEDULES = [
     ("MultiStepLR", lambda s, o: s.MultiStepLR(o, milestones=[50, 75], gamma=0.5), {"milestones", "gamma"}),
     ("ExponentialLR", lambda s, o: s.ExponentialLR(o, gamma=0.5), {"gamma"}),
     ("CosineAnnealingLR", lambda s, o: s.CosineAnnealingLR(o, T_max=100, eta_min=0.0), {"T_max", "eta_min"}),
-    ("LinearLR", lambda s, o: s.LinearLR(o, start_factor=0.1, end_factor=1.0, total_iters=10),
-     {"start_factor", "end_factor", "total_iters"}),
-    ("SequentialLR", lambda s, o: s.SequentialLR(o, [s.LinearLR(o, start_factor=0.1, total_iters=10),
-                                                     s.CosineAnnealingLR(o, T_max=90)], milestones=[10]),
-     {"start_factor", "total_iters", "eta_min"}),
-    ("OneCycleLR", lambda s, o: s.OneCycleLR(o, max_lr=0.1, total_steps=100, pct_start=0.3),
-     {"pct_start", "anneal_strategy", "div_factor"}),
+    (
+        "LinearLR",
+        lambda s, o: s.LinearLR(o, start_factor=0.1, end_factor=1.0, total_iters=10),
+        {"start_factor", "end_factor", "total_iters"},
+    ),
+    (
+        "SequentialLR",
+        lambda s, o: s.SequentialLR(
+            o, [s.LinearLR(o, start_factor=0.1, total_iters=10), s.CosineAnnealingLR(o, T_max=90)], milestones=[10]
+        ),
+        {"start_factor", "total_iters", "eta_min"},
+    ),
+    (
+        "OneCycleLR",
+        lambda s, o: s.OneCycleLR(o, max_lr=0.1, total_steps=100, pct_start=0.3),
+        {"pct_start", "anneal_strategy", "div_factor"},
+    ),
 ]
 
 

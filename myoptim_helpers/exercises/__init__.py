@@ -15,13 +15,17 @@ docstrings and ``notebooks/_source/README.md``. Importing this package loads tor
 no matplotlib, no ipywidgets.
 """
 
-from ._core import (  # noqa: F401
+from ._core import (  # noqa: F401  # noqa: F401
+    CALL_SECONDS,
+    CHECK_SECONDS,
     CORRECT,
     ERROR,
     INCORRECT,
     NOT_ATTEMPTED,
+    PRINT_LIMIT,
     Exercise,
     Feedback,
+    LearnerTimeout,
     Mismatch,
     Reject,
     as_plain,
@@ -46,22 +50,17 @@ from ._core import (  # noqa: F401
     incorrect,
     is_stub,
     not_attempted,
+    numbers_in,
     preserved_global_state,
     private_copy,
+    reveals,
     seeded,
     show_solution,
     stub_reason,
+    time_limit,
     tolerance,
 )
-from ._core import (  # noqa: F401
-    CALL_SECONDS,
-    CHECK_SECONDS,
-    PRINT_LIMIT,
-    LearnerTimeout,
-    numbers_in,
-    reveals,
-    time_limit,
-)
+from ._core import __all__ as _core_all
 from ._engine import (  # noqa: F401
     NEUTRAL_OPTIONS,
     Config,
@@ -80,7 +79,6 @@ from ._engine import (  # noqa: F401
     seed_of,
     torch_defaults,
 )
-from ._core import __all__ as _core_all
 from ._engine import __all__ as _engine_all
 
 __all__ = [*_core_all, *_engine_all]

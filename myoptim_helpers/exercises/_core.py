@@ -67,23 +67,58 @@ import time
 import traceback
 import types
 import warnings
-from typing import Any, Callable, Iterable, Mapping, NoReturn, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, NoReturn
 
 import torch
 
 __all__ = [
     # what notebooks call
-    "check", "hint", "show_solution", "grade",
+    "check",
+    "hint",
+    "show_solution",
+    "grade",
     # registration
-    "exercise", "Exercise", "Feedback", "exercises_of",
-    "NOT_ATTEMPTED", "CORRECT", "INCORRECT", "ERROR",
-    "correct", "incorrect", "not_attempted", "error", "Reject", "fail",
+    "exercise",
+    "Exercise",
+    "Feedback",
+    "exercises_of",
+    "NOT_ATTEMPTED",
+    "CORRECT",
+    "INCORRECT",
+    "ERROR",
+    "correct",
+    "incorrect",
+    "not_attempted",
+    "error",
+    "Reject",
+    "fail",
     # helpers for graders
-    "stub_reason", "is_stub", "call", "private_copy", "seeded", "preserved_global_state",
-    "time_limit", "LearnerTimeout", "CALL_SECONDS", "CHECK_SECONDS", "PRINT_LIMIT",
-    "numbers_in", "reveals",
-    "expect_type", "expect_callable", "expect_tensor", "expect_finite", "expect_number",
-    "expect_close", "expect_same_steps", "first_mismatch", "Mismatch", "tolerance", "fmt", "as_plain",
+    "stub_reason",
+    "is_stub",
+    "call",
+    "private_copy",
+    "seeded",
+    "preserved_global_state",
+    "time_limit",
+    "LearnerTimeout",
+    "CALL_SECONDS",
+    "CHECK_SECONDS",
+    "PRINT_LIMIT",
+    "numbers_in",
+    "reveals",
+    "expect_type",
+    "expect_callable",
+    "expect_tensor",
+    "expect_finite",
+    "expect_number",
+    "expect_close",
+    "expect_same_steps",
+    "first_mismatch",
+    "Mismatch",
+    "tolerance",
+    "fmt",
+    "as_plain",
 ]
 
 NOT_ATTEMPTED = "not attempted"
@@ -93,17 +128,17 @@ ERROR = "error"
 
 # What check() prints before the key; the build script reads these lines back.
 _MARKS = {CORRECT: "✓", INCORRECT: "✗", ERROR: "✗", NOT_ATTEMPTED: "○"}
-_LABELS = {CORRECT: "correct", INCORRECT: "incorrect", ERROR: "error",
-           NOT_ATTEMPTED: "not attempted yet"}
+_LABELS = {CORRECT: "correct", INCORRECT: "incorrect", ERROR: "error", NOT_ATTEMPTED: "not attempted yet"}
 _KEY_RE = re.compile(r"^(\d\d)\.(\d+)$")
 
-CALL_SECONDS = 5.0    # budget of one call of learner code (:func:`call`)
+CALL_SECONDS = 5.0  # budget of one call of learner code (:func:`call`)
 CHECK_SECONDS = 60.0  # budget of a whole check, for learner code a grader runs without `call`
-PRINT_LIMIT = 2000    # characters of the learner's own printing shown during one check
-NUMBER_LIMIT = 1e30   # a number answer larger than this is "too large" (float32 ends at 3.4e38)
+PRINT_LIMIT = 2000  # characters of the learner's own printing shown during one check
+NUMBER_LIMIT = 1e30  # a number answer larger than this is "too large" (float32 ends at 3.4e38)
 
 
 # --------------------------------------------------------------------------- feedback
+
 
 @dataclasses.dataclass(frozen=True)
 class Feedback:
@@ -170,6 +205,7 @@ def fail(message: str) -> NoReturn:
 
 # --------------------------------------------------------------------------- registry
 
+
 @dataclasses.dataclass(frozen=True)
 class Exercise:
     """One registered exercise: its key, title, grader, hints and reference solution."""
@@ -197,12 +233,21 @@ class Exercise:
 
     def answer_names(self) -> list:
         """Return the names of the answers the grader takes, in order."""
-        return [p.name for p in inspect.signature(self.grader).parameters.values()
-                if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)]
+        return [
+            p.name
+            for p in inspect.signature(self.grader).parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)
+        ]
 
 
-def exercise(key: str, *, title: str, hints: Sequence[str] = (), solution: Any = None,
-             prediction: Callable[[], tuple] | None = None):
+def exercise(
+    key: str,
+    *,
+    title: str,
+    hints: Sequence[str] = (),
+    solution: Any = None,
+    prediction: Callable[[], tuple] | None = None,
+):
     """Decorator: register ``grader(*answers) -> Feedback`` as exercise ``key`` ("NN.k").
 
     The decorated name becomes an :class:`Exercise`; give each grader its own name.
@@ -215,18 +260,20 @@ def exercise(key: str, *, title: str, hints: Sequence[str] = (), solution: Any =
         raise TypeError("hints must be a list of strings, not one string")
 
     def register(grader):
-        return Exercise(key=key, title=title, grader=grader, hints=tuple(hints),
-                        solution=solution, prediction=prediction)
+        return Exercise(
+            key=key, title=title, grader=grader, hints=tuple(hints), solution=solution, prediction=prediction
+        )
 
     return register
 
 
 def _split_key(key) -> tuple:
     if not isinstance(key, str) or not _KEY_RE.match(key):
-        shown = repr(key) if isinstance(key, (str, numbers.Number)) else \
-            f"the first argument ({type(key).__name__})"
-        raise ValueError(f"{shown} is not an exercise key: keys look like \"03.2\" "
-                         "(lesson 03, exercise 2), as in check(\"03.2\", your_answer)")
+        shown = repr(key) if isinstance(key, (str, numbers.Number)) else f"the first argument ({type(key).__name__})"
+        raise ValueError(
+            f'{shown} is not an exercise key: keys look like "03.2" '
+            '(lesson 03, exercise 2), as in check("03.2", your_answer)'
+        )
     lesson, number = _KEY_RE.match(key).groups()
     return lesson, int(number)
 
@@ -258,8 +305,12 @@ def _lookup(key) -> Exercise:
     try:
         known = exercises_of(lesson)
     except Exception as exc:  # a broken lesson module must not break the notebook
-        raise Reject(error(f"the checkers of lesson {lesson} could not be loaded "
-                           f"({type(exc).__name__}: {exc}); please report this.")) from None
+        raise Reject(
+            error(
+                f"the checkers of lesson {lesson} could not be loaded "
+                f"({type(exc).__name__}: {exc}); please report this."
+            )
+        ) from None
     if key in known:
         return known[key]
     if not known:
@@ -270,6 +321,7 @@ def _lookup(key) -> Exercise:
 
 # --------------------------------------------------------------------------- notebook API
 
+
 def grade(key: str | None = None, *answers, **keywords) -> Feedback:
     """Grade ``answers`` for exercise ``key`` and return the Feedback (never raises,
     except KeyboardInterrupt)."""
@@ -277,10 +329,14 @@ def grade(key: str | None = None, *answers, **keywords) -> Feedback:
     if key is None:
         return error('check needs the exercise key first: check("03.2", your_answer).')
     if keywords:
-        return dataclasses.replace(error(
-            f"check takes the answers by position, not by name: "
-            f"check(\"{shown_key or 'NN.k'}\", {', '.join(keywords)}), without "
-            f"`{next(iter(keywords))}=`."), key=shown_key)
+        return dataclasses.replace(
+            error(
+                f"check takes the answers by position, not by name: "
+                f'check("{shown_key or "NN.k"}", {", ".join(keywords)}), without '
+                f"`{next(iter(keywords))}=`."
+            ),
+            key=shown_key,
+        )
     try:
         ex = _lookup(key)
     except Reject as rej:
@@ -290,8 +346,7 @@ def grade(key: str | None = None, *answers, **keywords) -> Feedback:
     except KeyboardInterrupt:
         raise
     except BaseException as exc:  # never let the checker's own machinery break the notebook
-        feedback = error(f"the checker itself failed ({type(exc).__name__}: {exc}); "
-                         "please report this.")
+        feedback = error(f"the checker itself failed ({type(exc).__name__}: {exc}); please report this.")
     return dataclasses.replace(feedback, key=key)
 
 
@@ -304,13 +359,15 @@ def _grade(ex: Exercise, answers: tuple) -> Feedback:
         inspect.signature(ex.grader).bind(*answers)
     except TypeError:
         names = ex.answer_names()
-        return error(f'check("{ex.key}", ...) takes {len(names)} answer(s) '
-                     f'({", ".join(names)}); got {len(answers)}.')
+        return error(f'check("{ex.key}", ...) takes {len(names)} answer(s) ({", ".join(names)}); got {len(answers)}.')
     labels = _answer_labels(ex, len(answers))
     before = [_fingerprint(a) for a in answers]
     try:
-        with preserved_global_state(), _capped_output(), \
-                time_limit(CHECK_SECONDS, "your code (all calls of this check together)"):
+        with (
+            preserved_global_state(),
+            _capped_output(),
+            time_limit(CHECK_SECONDS, "your code (all calls of this check together)"),
+        ):
             result = ex.grader(*answers)
     except Reject as rej:
         result = rej.feedback
@@ -339,10 +396,14 @@ def _blame(exc: BaseException, ex: Exercise) -> Feedback:
     entry = _learner_frame(exc.__traceback__, also_library=grader_code)
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     if entry is not None:
-        return error(f"your code raised {type(exc).__name__}{': ' + message if message else ''}"
-                     f"{_where(exc.__traceback__, also_library=grader_code)}")
-    return error(f"the checker itself failed ({type(exc).__name__}{': ' + message if message else ''}). "
-                 "Check the type of your answer; if it looks right, please report this.")
+        return error(
+            f"your code raised {type(exc).__name__}{': ' + message if message else ''}"
+            f"{_where(exc.__traceback__, also_library=grader_code)}"
+        )
+    return error(
+        f"the checker itself failed ({type(exc).__name__}{': ' + message if message else ''}). "
+        "Check the type of your answer; if it looks right, please report this."
+    )
 
 
 def _nested_code(code) -> tuple:
@@ -386,8 +447,7 @@ def reveals(message: str, expected, given=()) -> list:
     def near(a, b):
         return math.isclose(a, b, rel_tol=1e-3, abs_tol=1e-9)
 
-    return [e for e in numbers_in(expected)
-            if not any(near(e, g) for g in given) and any(near(e, v) for v in shown)]
+    return [e for e in numbers_in(expected) if not any(near(e, g) for g in given) and any(near(e, v) for v in shown)]
 
 
 def _withhold_prediction(ex: Exercise, answers: tuple, result: Feedback) -> Feedback:
@@ -399,8 +459,9 @@ def _withhold_prediction(ex: Exercise, answers: tuple, result: Feedback) -> Feed
         return result
     if not reveals(result.message, expected, answers):
         return result
-    return dataclasses.replace(result, message=(
-        f"that is not what torch computes. hint(\"{ex.key}\") walks you through it, step by step."))
+    return dataclasses.replace(
+        result, message=(f'that is not what torch computes. hint("{ex.key}") walks you through it, step by step.')
+    )
 
 
 def _answer_labels(ex: Exercise, count: int) -> list:
@@ -422,14 +483,13 @@ def hint(key: str, n: int | None = None) -> None:
         return
     count = len(ex.hints)
     if count == 0:
-        print(f"{key} has no hints; show_solution(\"{key}\") prints the solution.")
+        print(f'{key} has no hints; show_solution("{key}") prints the solution.')
         return
     i = 1 if n is None else n
     if not isinstance(i, int) or not 1 <= i <= count:
-        print(f"{key} has {count} hint(s): use hint(\"{key}\", n) with n from 1 to {count}.")
+        print(f'{key} has {count} hint(s): use hint("{key}", n) with n from 1 to {count}.')
         return
-    more = (f"  (next: hint(\"{key}\", {i + 1}))" if i < count
-            else f"  (still stuck? show_solution(\"{key}\"))")
+    more = f'  (next: hint("{key}", {i + 1}))' if i < count else f'  (still stuck? show_solution("{key}"))'
     print(f"Hint {i}/{count} for {key} ({ex.title}): {ex.hints[i - 1]}{more}")
 
 
@@ -441,30 +501,34 @@ def show_solution(key: str) -> None:
         print(dataclasses.replace(rej.feedback, key=key))
         return
     source = ex.solution_source()
-    print(f"# Solution to {key}: {ex.title}\n{source}" if source
-          else f"{key} has no stored solution{' source' if ex.solution is not None else ''}.")
+    print(
+        f"# Solution to {key}: {ex.title}\n{source}"
+        if source
+        else f"{key} has no stored solution{' source' if ex.solution is not None else ''}."
+    )
 
 
 # --------------------------------------------------------------------------- stubs
 
+
 def _significant_ops(code: types.CodeType) -> list:
-    skip = {"RESUME", "NOP", "CACHE", "COPY_FREE_VARS", "MAKE_CELL", "PRECALL",
-            "PUSH_NULL", "EXTENDED_ARG"}
-    return [(ins.opname, ins.argval) for ins in dis.get_instructions(code)
-            if ins.opname not in skip]
+    skip = {"RESUME", "NOP", "CACHE", "COPY_FREE_VARS", "MAKE_CELL", "PRECALL", "PUSH_NULL", "EXTENDED_ARG"}
+    return [(ins.opname, ins.argval) for ins in dis.get_instructions(code) if ins.opname not in skip]
 
 
 def _is_stub_code(code: types.CodeType) -> bool:
     """True for bytecode of a body that is only ``...``, ``pass``, a docstring,
     ``return ...`` or ``raise NotImplementedError``."""
     ops = _significant_ops(code)
-    if ops in ([("LOAD_CONST", None), ("RETURN_VALUE", None)],
-               [("LOAD_CONST", Ellipsis), ("RETURN_VALUE", None)],
-               [("RETURN_CONST", None)], [("RETURN_CONST", Ellipsis)]):
+    if ops in (
+        [("LOAD_CONST", None), ("RETURN_VALUE", None)],
+        [("LOAD_CONST", Ellipsis), ("RETURN_VALUE", None)],
+        [("RETURN_CONST", None)],
+        [("RETURN_CONST", Ellipsis)],
+    ):
         return True
     names = [op for op in ops if op[0] in ("LOAD_GLOBAL", "LOAD_NAME")]
-    return (bool(names) and names[0][1] == "NotImplementedError"
-            and ops[-1][0] == "RAISE_VARARGS" and len(ops) <= 4)
+    return bool(names) and names[0][1] == "NotImplementedError" and ops[-1][0] == "RAISE_VARARGS" and len(ops) <= 4
 
 
 def stub_reason(answer, name: str = "your answer") -> str:
@@ -482,14 +546,12 @@ def stub_reason(answer, name: str = "your answer") -> str:
     if isinstance(answer, dict) and any(v is Ellipsis for v in answer.values()):
         return f"{name} still contains `...`: fill in every entry, then run this cell again."
     if isinstance(answer, types.FunctionType) and _is_stub_code(answer.__code__):
-        return (f"{_function_label(answer)} still has an empty body: write its code, "
-                "then run this cell again.")
+        return f"{_function_label(answer)} still has an empty body: write its code, then run this cell again."
     if isinstance(answer, type):
         for attr, member in vars(answer).items():
             func = getattr(member, "__func__", member)
             if isinstance(func, types.FunctionType) and _is_stub_code(func.__code__):
-                return (f"`{answer.__name__}.{attr}` still has an empty body: write its code, "
-                        "then run this cell again.")
+                return f"`{answer.__name__}.{attr}` still has an empty body: write its code, then run this cell again."
     return ""
 
 
@@ -500,16 +562,18 @@ def is_stub(answer) -> bool:
 
 # --------------------------------------------------------------------------- global state
 
+
 @functools.cache
 def _torch_namespaces() -> tuple:
     """torch's objects whose attributes learner code must not change: its optimizer classes,
     ``torch.Tensor``, ``torch.nn.Module`` and the ``torch``, ``torch.optim`` and
     ``torch.nn.functional`` modules."""
-    found = [torch, torch.optim, torch.nn.functional, torch.Tensor, torch.nn.Module,
-             torch.optim.Optimizer]
-    found += [c for c in vars(torch.optim).values()
-              if isinstance(c, type) and issubclass(c, torch.optim.Optimizer)
-              and c is not torch.optim.Optimizer]
+    found = [torch, torch.optim, torch.nn.functional, torch.Tensor, torch.nn.Module, torch.optim.Optimizer]
+    found += [
+        c
+        for c in vars(torch.optim).values()
+        if isinstance(c, type) and issubclass(c, torch.optim.Optimizer) and c is not torch.optim.Optimizer
+    ]
     return tuple(found)
 
 
@@ -519,8 +583,11 @@ def _watched_namespaces(own_modules: bool = True) -> list:
     found = list(_torch_namespaces())
     if own_modules:
         package = __package__.rsplit(".", 1)[0]  # myoptim_helpers
-        found += [m for name, m in list(sys.modules.items())
-                  if m is not None and name.startswith((__package__, package + ".optim"))]
+        found += [
+            m
+            for name, m in list(sys.modules.items())
+            if m is not None and name.startswith((__package__, package + ".optim"))
+        ]
     return found
 
 
@@ -531,9 +598,9 @@ def _torch_warmed_up() -> bool:
     optimizer class wraps its ``step`` on first construction. Without this, torch's own
     first-use changes would be taken for the learner's."""
     import torch._dynamo  # noqa: F401
+
     for cls in vars(torch.optim).values():
-        if isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer) \
-                and cls is not torch.optim.Optimizer:
+        if isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer) and cls is not torch.optim.Optimizer:
             with contextlib.suppress(Exception), warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 cls([torch.nn.Parameter(torch.zeros(2, 2))])
@@ -598,12 +665,16 @@ def preserved_global_state():
     device = torch.get_default_device()
     grad = torch.is_grad_enabled()
     anomaly = (torch.is_anomaly_enabled(), torch.is_anomaly_check_nan_enabled())
-    deterministic = (torch.are_deterministic_algorithms_enabled(),
-                     torch.is_deterministic_algorithms_warn_only_enabled())
+    deterministic = (
+        torch.are_deterministic_algorithms_enabled(),
+        torch.is_deterministic_algorithms_warn_only_enabled(),
+    )
     threads = torch.get_num_threads()
-    print_options = dataclasses.asdict(torch._tensor_str.PRINT_OPTS) \
-        if dataclasses.is_dataclass(torch._tensor_str.PRINT_OPTS) \
+    print_options = (
+        dataclasses.asdict(torch._tensor_str.PRINT_OPTS)
+        if dataclasses.is_dataclass(torch._tensor_str.PRINT_OPTS)
         else dict(vars(torch._tensor_str.PRINT_OPTS))
+    )
     filters = warnings.filters[:]
     namespaces = _snapshot_namespaces()
     try:
@@ -696,12 +767,14 @@ class _CappedStream(io.TextIOBase):
 
     def write(self, text):
         if self.budget[0] > 0:
-            self.target.write(text[:self.budget[0]])
+            self.target.write(text[: self.budget[0]])
             self.budget[0] -= len(text)
             if self.budget[0] <= 0:
-                self.target.write(f"\n[... the rest of what your code printed during this "
-                                  f"check is cut: it printed more than {PRINT_LIMIT} "
-                                  "characters]\n")
+                self.target.write(
+                    f"\n[... the rest of what your code printed during this "
+                    f"check is cut: it printed more than {PRINT_LIMIT} "
+                    "characters]\n"
+                )
         return len(text)
 
     def flush(self):
@@ -743,6 +816,7 @@ def private_copy(*objs):
 
 # --------------------------------------------------------------------------- calling learner code
 
+
 def _library_dirs() -> tuple:
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # myoptim_helpers/
     roots = {here, os.path.dirname(os.__file__), os.path.dirname(contextlib.__file__)}
@@ -763,8 +837,11 @@ def _learner_frame(tb, also_library: Iterable = ()):
     found = None
     for frame, lineno in traceback.walk_tb(tb):
         filename = frame.f_code.co_filename
-        if filename.startswith("<frozen") or frame.f_code in extra or (
-                not filename.startswith("<") and os.path.abspath(filename).startswith(libs)):
+        if (
+            filename.startswith("<frozen")
+            or frame.f_code in extra
+            or (not filename.startswith("<") and os.path.abspath(filename).startswith(libs))
+        ):
             continue
         found = (frame, lineno)
     return found
@@ -792,8 +869,15 @@ def _source_line(filename, lineno) -> str:
     return f"`{line}`" if line else ""
 
 
-def call(fn, *args, name: str | None = None, returns=None, may_modify: Iterable[str | int] = (),
-         seconds: float | None = None, **kwargs):
+def call(
+    fn,
+    *args,
+    name: str | None = None,
+    returns=None,
+    may_modify: Iterable[str | int] = (),
+    seconds: float | None = None,
+    **kwargs,
+):
     """Call learner code ``fn(*args, **kwargs)`` safely and return its result.
 
     Stops grading (raises :class:`Reject`) with a one-line message when ``fn`` is not
@@ -831,13 +915,15 @@ def call(fn, *args, name: str | None = None, returns=None, may_modify: Iterable[
     except BaseException as exc:  # SystemExit and friends are the learner's too
         _restore_namespaces(namespaces)
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        raise Reject(error(f"{label} raised {type(exc).__name__}"
-                           f"{': ' + message if message else ''}"
-                           f"{_where(exc.__traceback__)}")) from None
+        raise Reject(
+            error(f"{label} raised {type(exc).__name__}{': ' + message if message else ''}{_where(exc.__traceback__)}")
+        ) from None
     patched = _restore_namespaces(namespaces)
     if patched:
-        fail(f"{label} changed {patched[0]}{' and more' if len(patched) > 1 else ''}: an answer "
-             "must use torch as it is, not replace its functions (the change is undone).")
+        fail(
+            f"{label} changed {patched[0]}{' and more' if len(patched) > 1 else ''}: an answer "
+            "must use torch as it is, not replace its functions (the change is undone)."
+        )
     after = [_fingerprint(a) for a in args] + [_fingerprint(v) for v in kwargs.values()]
     may_modify = tuple(may_modify)
     for position, (arg_name, b, a) in enumerate(zip(arg_names, before, after)):
@@ -845,8 +931,11 @@ def call(fn, *args, name: str | None = None, returns=None, may_modify: Iterable[
             continue
         diff = _first_difference(b, a, arg_name)
         if diff is not None:
-            advice = ("Compute a new tensor instead of `+=`, `-=` or a method ending in `_`."
-                      if b[0] == "tensor" else "Leave it as it was given: change a copy, or build a new object.")
+            advice = (
+                "Compute a new tensor instead of `+=`, `-=` or a method ending in `_`."
+                if b[0] == "tensor"
+                else "Leave it as it was given: change a copy, or build a new object."
+            )
             raise Reject(incorrect(f"{label} modified its argument `{arg_name}` in place ({diff}). {advice}"))
     if returns is not None:
         if result is None:
@@ -893,8 +982,7 @@ def _fingerprint(obj, depth: int = 0):
         return None
     if isinstance(obj, torch.Tensor):
         grad = obj.grad if obj.is_leaf else None
-        return ("tensor", obj.detach().clone(),
-                None if grad is None else grad.detach().clone())
+        return ("tensor", obj.detach().clone(), None if grad is None else grad.detach().clone())
     if isinstance(obj, torch.nn.Module):
         named = list(obj.named_parameters()) + list(obj.named_buffers())
         return ("map", [(f".{n}", _fingerprint(t, depth + 1)) for n, t in named])
@@ -930,13 +1018,10 @@ def _first_difference(before, after, where: str = "") -> str | None:
     if kind == "tensor":
         (_, b, b_grad), (_, a, a_grad) = before, after
         if b.shape != a.shape or b.dtype != a.dtype:
-            return (f"{subject} changed from shape {tuple(b.shape)} {b.dtype} "
-                    f"to {tuple(a.shape)} {a.dtype}")
-        if not torch.equal(b.isnan(), a.isnan()) or not torch.equal(
-                torch.nan_to_num(b), torch.nan_to_num(a)):
+            return f"{subject} changed from shape {tuple(b.shape)} {b.dtype} to {tuple(a.shape)} {a.dtype}"
+        if not torch.equal(b.isnan(), a.isnan()) or not torch.equal(torch.nan_to_num(b), torch.nan_to_num(a)):
             return f"the values of {subject} changed"
-        if (b_grad is None) != (a_grad is None) or (
-                b_grad is not None and not torch.equal(b_grad, a_grad)):
+        if (b_grad is None) != (a_grad is None) or (b_grad is not None and not torch.equal(b_grad, a_grad)):
             return f"{subject}.grad changed"
         return None
     if kind == "value":
@@ -944,6 +1029,7 @@ def _first_difference(before, after, where: str = "") -> str | None:
         return None if same else f"{subject} changed from {before[1]!r} to {after[1]!r}"
     if kind == "array":
         import numpy
+
         try:
             same = numpy.array_equal(before[1], after[1], equal_nan=True)
         except TypeError:  # equal_nan needs numbers; an array of strings compares plainly
@@ -966,6 +1052,7 @@ def _first_difference(before, after, where: str = "") -> str | None:
 
 # --------------------------------------------------------------------------- checks on values
 
+
 def _type_names(types_) -> str:
     """'an Optimizer', 'a Tensor or a float': each type name with its article."""
     types_ = types_ if isinstance(types_, tuple) else (types_,)
@@ -975,8 +1062,9 @@ def _type_names(types_) -> str:
 
 def expect_type(value, types_, name: str):
     """Return ``value`` if it is an instance of ``types_``; otherwise stop with a message."""
-    if isinstance(value, types_) and not (isinstance(value, bool) and bool not in
-                                          (types_ if isinstance(types_, tuple) else (types_,))):
+    if isinstance(value, types_) and not (
+        isinstance(value, bool) and bool not in (types_ if isinstance(types_, tuple) else (types_,))
+    ):
         return value
     if value is None:
         fail(f"{name} is None; expected {_type_names(types_)}.")
@@ -1050,8 +1138,10 @@ def expect_number(value, name: str, *, limit: float = NUMBER_LIMIT) -> float:
     if not math.isfinite(value):
         fail(f"{name} is {value}; expected a finite number.")
     if limit is not None and abs(value) > limit:
-        fail(f"{name} = {value:.3g} is too large to be a useful answer (more than {limit:g} "
-             "in size; float32 overflows at 3.4e38).")
+        fail(
+            f"{name} = {value:.3g} is too large to be a useful answer (more than {limit:g} "
+            "in size; float32 overflows at 3.4e38)."
+        )
     return value
 
 
@@ -1126,6 +1216,7 @@ def _index_text(index) -> str:
 
 # --------------------------------------------------------------------------- step-by-step comparison
 
+
 @dataclasses.dataclass(frozen=True)
 class Mismatch:
     """Where a learner's run first differs from the reference run.
@@ -1151,8 +1242,11 @@ class Mismatch:
         else:
             head = f"matches {self.reference} for steps 1–{self.step - 1}, differs at step {self.step}"
         what = self.detail or f"got {fmt(self.got, self.expected)}, expected {fmt(self.expected, self.got)}"
-        name = f"{self.name}{_index_text(self.index)}" if self.name else \
-            (f"element {_index_text(self.index)}" if self.index else "")
+        name = (
+            f"{self.name}{_index_text(self.index)}"
+            if self.name
+            else (f"element {_index_text(self.index)}" if self.index else "")
+        )
         return f"{head} ({name + ': ' if name else ''}{what})"
 
 
@@ -1164,8 +1258,9 @@ def _named(step) -> list:
     return [("", step)]
 
 
-def first_mismatch(got: Sequence, expected: Sequence, *, rtol=None, atol=None,
-                   reference: str = "torch", check_dtype: bool = False) -> Mismatch | None:
+def first_mismatch(
+    got: Sequence, expected: Sequence, *, rtol=None, atol=None, reference: str = "torch", check_dtype: bool = False
+) -> Mismatch | None:
     """Return the first step where ``got`` differs from ``expected``, or None.
 
     Both are sequences with one entry per step; an entry is a tensor, a number, a list of
@@ -1180,8 +1275,12 @@ def first_mismatch(got: Sequence, expected: Sequence, *, rtol=None, atol=None,
             if name not in g_items:
                 return Mismatch(step, name, None, None, detail="missing", reference=reference)
             g_val = g_items[name]
-            if check_dtype and isinstance(e_val, torch.Tensor) and \
-                    isinstance(g_val, torch.Tensor) and g_val.dtype != e_val.dtype:
+            if (
+                check_dtype
+                and isinstance(e_val, torch.Tensor)
+                and isinstance(g_val, torch.Tensor)
+                and g_val.dtype != e_val.dtype
+            ):
                 m = ((), None, None, f"dtype {g_val.dtype}, expected {e_val.dtype}")
             else:
                 m = _compare(g_val, e_val, rtol, atol)
@@ -1189,14 +1288,20 @@ def first_mismatch(got: Sequence, expected: Sequence, *, rtol=None, atol=None,
                 index, g, e, detail = m
                 return Mismatch(step, name, g, e, index, detail, reference)
     if len(got) != len(expected):
-        return Mismatch(min(len(got), len(expected)) + 1, "", None, None,
-                        detail=f"your run has {len(got)} steps, {reference}'s has {len(expected)}",
-                        reference=reference)
+        return Mismatch(
+            min(len(got), len(expected)) + 1,
+            "",
+            None,
+            None,
+            detail=f"your run has {len(got)} steps, {reference}'s has {len(expected)}",
+            reference=reference,
+        )
     return None
 
 
-def expect_same_steps(got: Sequence, expected: Sequence, *, diagnose=None, rtol=None,
-                      atol=None, reference: str = "torch"):
+def expect_same_steps(
+    got: Sequence, expected: Sequence, *, diagnose=None, rtol=None, atol=None, reference: str = "torch"
+):
     """Stop with an "incorrect" message at the first step where ``got`` differs.
 
     ``diagnose(mismatch) -> str | None`` adds the likely cause, e.g. for step 2:

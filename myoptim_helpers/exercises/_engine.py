@@ -52,8 +52,9 @@ import itertools
 import math
 import random
 import zlib
+from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import torch
 
@@ -68,12 +69,28 @@ from ._core import (
     tolerance,
 )
 
-__all__ = ["Draw", "Config", "config", "draw_configs", "seed_of", "flag_grid", "Mistake", "Spec",
-           "grade_spec", "run_answer", "matching_mistake", "expect_options", "torch_defaults",
-           "NEUTRAL_OPTIONS", "expect_instance", "expect_optimizer"]
+__all__ = [
+    "Draw",
+    "Config",
+    "config",
+    "draw_configs",
+    "seed_of",
+    "flag_grid",
+    "Mistake",
+    "Spec",
+    "grade_spec",
+    "run_answer",
+    "matching_mistake",
+    "expect_options",
+    "torch_defaults",
+    "NEUTRAL_OPTIONS",
+    "expect_instance",
+    "expect_optimizer",
+]
 
 
 # --------------------------------------------------------------------------- configurations
+
 
 def seed_of(key: str, index: int = 0) -> int:
     """A seed that depends only on the exercise key and the index (not on PYTHONHASHSEED)."""
@@ -167,11 +184,11 @@ def flag_grid(**axes: Sequence) -> tuple:
     True), maximize=(False, True))`` gives the four pairs, so every pair of flags that
     interact is graded together."""
     names = list(axes)
-    return tuple(MappingProxyType(dict(zip(names, values)))
-                 for values in itertools.product(*(axes[n] for n in names)))
+    return tuple(MappingProxyType(dict(zip(names, values))) for values in itertools.product(*(axes[n] for n in names)))
 
 
 # --------------------------------------------------------------------------- mistakes and specs
+
 
 @dataclasses.dataclass(frozen=True)
 class Mistake:
@@ -210,16 +227,16 @@ class Spec:
     may_modify: tuple = ()
     returns: Any = None
     seconds: float | None = None
-    compare: Callable[[Any, Any], Mismatch | None] = functools.partial(first_mismatch,
-                                                                        check_dtype=True)
+    compare: Callable[[Any, Any], Mismatch | None] = functools.partial(first_mismatch, check_dtype=True)
     match: Callable[[Any, Any], Mismatch | None] | None = None
 
 
 def run_answer(spec: Spec, answer, cfg: Config, *, name: str | None = None):
     """Run the learner's ``answer`` on ``cfg`` through :func:`~._core.call` (stops grading
     with feedback when it fails)."""
-    invoke = functools.partial(call, answer, name=name, may_modify=spec.may_modify,
-                               returns=spec.returns, seconds=spec.seconds)
+    invoke = functools.partial(
+        call, answer, name=name, may_modify=spec.may_modify, returns=spec.returns, seconds=spec.seconds
+    )
     return spec.run(invoke, cfg)
 
 
@@ -268,16 +285,18 @@ def grade_spec(spec: Spec, answer, *, name: str | None = None) -> Feedback:
 
 # Keys of a param group that do not change the numbers of an update: the performance flags,
 # the params themselves, and what schedulers and torch's state_dict add.
-NEUTRAL_OPTIONS = frozenset({"params", "foreach", "fused", "differentiable", "capturable",
-                             "initial_lr", "param_names"})
+NEUTRAL_OPTIONS = frozenset({"params", "foreach", "fused", "differentiable", "capturable", "initial_lr", "param_names"})
 
 
 def torch_defaults(cls) -> dict:
     """Return the keyword defaults of ``cls.__init__`` (torch's own class: its documented
     defaults), e.g. ``{"lr": 0.001, "momentum": 0, ...}`` for torch.optim.SGD."""
     params = inspect.signature(cls.__init__).parameters.values()
-    return {p.name: p.default for p in params
-            if p.default is not inspect.Parameter.empty and p.name not in ("self", "params")}
+    return {
+        p.name: p.default
+        for p in params
+        if p.default is not inspect.Parameter.empty and p.name not in ("self", "params")
+    }
 
 
 def _value(v):
@@ -302,8 +321,9 @@ def _show(v) -> str:
     return f"{v:g}" if isinstance(v, float) else repr(v) if isinstance(v, str) else str(v)
 
 
-def expect_options(group: Mapping, *, asked: Mapping, defaults: Mapping, where: str,
-                   optimizer: str = "the optimizer") -> None:
+def expect_options(
+    group: Mapping, *, asked: Mapping, defaults: Mapping, where: str, optimizer: str = "the optimizer"
+) -> None:
     """Stop with a message unless every option of ``group`` that changes the update is
     either asked for (with the asked value) or left at ``defaults`` (torch's).
 
@@ -315,15 +335,18 @@ def expect_options(group: Mapping, *, asked: Mapping, defaults: Mapping, where: 
             continue
         if key in asked:
             if not _same_option(value, asked[key]):
-                fail(f"{where} has {key}={_show(value)}; the exercise asks for "
-                     f"{key}={_show(asked[key])}.")
+                fail(f"{where} has {key}={_show(value)}; the exercise asks for {key}={_show(asked[key])}.")
         elif key in defaults:
             if not _same_option(value, defaults[key]):
-                fail(f"{where} sets {key}={_show(value)}, which the exercise did not ask for: "
-                     f"leave it out ({optimizer}'s default is {key}={_show(defaults[key])}).")
+                fail(
+                    f"{where} sets {key}={_show(value)}, which the exercise did not ask for: "
+                    f"leave it out ({optimizer}'s default is {key}={_show(defaults[key])})."
+                )
         else:
-            fail(f"{where} has an option {key!r} that {optimizer} does not use: a typo, or a "
-                 "key from another optimizer? Leave it out.")
+            fail(
+                f"{where} has an option {key!r} that {optimizer} does not use: a typo, or a "
+                "key from another optimizer? Leave it out."
+            )
     for key, value in asked.items():
         if key not in group:
             fail(f"{where} has no {key}; the exercise asks for {key}={_show(value)}.")
@@ -331,13 +354,17 @@ def expect_options(group: Mapping, *, asked: Mapping, defaults: Mapping, where: 
 
 # --------------------------------------------------------------------------- answer types
 
+
 def _class_text(cls) -> str:
     """'torch.optim.SGD' for torch's optimizer classes, the module path otherwise."""
     if getattr(torch.optim, cls.__name__, None) is cls:
         return f"torch.optim.{cls.__name__}"
     module = cls.__module__
-    return cls.__qualname__ if module in ("builtins", "__main__") or module.startswith("<") \
+    return (
+        cls.__qualname__
+        if module in ("builtins", "__main__") or module.startswith("<")
         else f"{module}.{cls.__qualname__}"
+    )
 
 
 def _real_base(cls) -> str:
@@ -361,14 +388,15 @@ def expect_instance(value, classes, name: str, what: str):
     if value is None:
         fail(f"{name} is None; expected {what}.")
     if isinstance(value, type):
-        fail(f"{name} is the class {value.__name__} itself, not an object built from it: call it, "
-             f"e.g. `{value.__name__}(...)`.")
+        fail(
+            f"{name} is the class {value.__name__} itself, not an object built from it: call it, "
+            f"e.g. `{value.__name__}(...)`."
+        )
     cls = type(value)
     fail(f"{name} is a {cls.__name__}{_real_base(cls)}; expected {what}.")
 
 
-def expect_optimizer(opt, cls, name: str, *, also: Sequence[type] = (), steps: int = 2,
-                     seed: int = 0):
+def expect_optimizer(opt, cls, name: str, *, also: Sequence[type] = (), steps: int = 2, seed: int = 0):
     """Return ``opt`` if it is a ``cls`` (torch's real class, or one of ``also``) that also
     behaves as one: ``steps`` steps on private copies of its parameters, with the same
     gradients, give the numbers of ``cls`` built from the same param groups and state.
@@ -394,7 +422,9 @@ def expect_optimizer(opt, cls, name: str, *, also: Sequence[type] = (), steps: i
         for i, (a, b) in enumerate(zip(mine_params, ref_params)):
             rtol, atol = tolerance(b.dtype)
             if not torch.allclose(a.detach(), b.detach(), rtol=rtol, atol=atol):
-                fail(f"{name} is a {type(opt).__name__}, but its step() does not do what "
-                     f"{_class_text(cls)}'s does (parameter {i} differs at step {step}): "
-                     f"use {_class_text(cls)} itself.")
+                fail(
+                    f"{name} is a {type(opt).__name__}, but its step() does not do what "
+                    f"{_class_text(cls)}'s does (parameter {i} differs at step {step}): "
+                    f"use {_class_text(cls)} itself."
+                )
     return opt

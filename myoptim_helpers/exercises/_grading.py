@@ -25,14 +25,15 @@ def expect_plain_number(value, name: str) -> float:
     message says what was given and what was asked.
     """
     if isinstance(value, torch.Tensor):
-        fail(f"{name} should be a number (a Python float), got a tensor of shape "
-             f"{tuple(value.shape)}: use `.item()`, or write the number itself.")
+        fail(
+            f"{name} should be a number (a Python float), got a tensor of shape "
+            f"{tuple(value.shape)}: use `.item()`, or write the number itself."
+        )
     if isinstance(value, (list, tuple, dict, set)):
         fail(f"{name} should be a number (a Python float), got a {type(value).__name__}.")
     if type(value).__module__ == "numpy":
         if getattr(value, "ndim", 0) != 0:
-            fail(f"{name} should be a number (a Python float), got an array of shape "
-                 f"{tuple(value.shape)}.")
+            fail(f"{name} should be a number (a Python float), got an array of shape {tuple(value.shape)}.")
         value = value.item()
     if value is None:
         fail(f"{name} is None; expected a number.")
@@ -48,7 +49,9 @@ def expect_result_tensor(value, name: str, *, shape=None, dtype=None):
     """Return ``value`` if it is a tensor (shape/dtype checked, NaN allowed); a list or tuple
     gets a one-line message saying what was given and what was asked."""
     if isinstance(value, (list, tuple)):
-        fail(f"{name} is a {type(value).__name__}; a tensor was asked: "
-             "`torch.stack(outputs)` turns a list of 0-d tensors into one tensor and keeps "
-             "their dtype.")
+        fail(
+            f"{name} is a {type(value).__name__}; a tensor was asked: "
+            "`torch.stack(outputs)` turns a list of 0-d tensors into one tensor and keeps "
+            "their dtype."
+        )
     return expect_tensor(value, name, shape=shape, dtype=dtype, finite=False)

@@ -14,14 +14,22 @@ import dataclasses
 import inspect
 import io
 import pickle
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch.optim import Optimizer
 
 from ._core import (
-    Reject, call, expect_callable, expect_finite, expect_tensor, fail, first_mismatch, fmt,
-    is_stub, not_attempted,
+    Reject,
+    call,
+    expect_callable,
+    expect_finite,
+    expect_tensor,
+    fail,
+    first_mismatch,
+    fmt,
+    is_stub,
+    not_attempted,
 )
 
 _DTYPE = torch.float64
@@ -29,6 +37,7 @@ _STEPS = 6
 
 
 # ----------------------------------------------------------------------------- the toy problem
+
 
 def _generator(seed):
     return torch.Generator().manual_seed(seed)
@@ -41,8 +50,10 @@ def _fresh_params(dtype=_DTYPE, seed=0):
     """Return ``{"w": (3, 2), "b": (2,), "s": 0-d, "frozen": (4,)}``: leaves of ``dtype`` that
     require grad (``frozen`` never gets a gradient)."""
     g = _generator(seed)
-    return {name: torch.randn(shape, generator=g, dtype=_DTYPE).to(dtype).requires_grad_()
-            for name, shape in _SHAPES.items()}
+    return {
+        name: torch.randn(shape, generator=g, dtype=_DTYPE).to(dtype).requires_grad_()
+        for name, shape in _SHAPES.items()
+    }
 
 
 def _loss_terms(seed=1, steps=_STEPS):
@@ -76,7 +87,7 @@ class _Case:
     kwargs: dict
     groups: Callable | None = None
     dtype: torch.dtype = _DTYPE
-    scale: float = 1.0          # of the loss, so of every gradient
+    scale: float = 1.0  # of the loss, so of every gradient
 
     def param_groups(self, params):
         if self.groups is None:
@@ -94,8 +105,8 @@ class _Case:
 class _Run:
     """What happened in one run: parameters and state after every step."""
 
-    params: list   # per step: {name: tensor}
-    state: list    # per step: {name: {key: tensor}}
+    params: list  # per step: {name: tensor}
+    state: list  # per step: {name: {key: tensor}}
 
 
 def _snapshot(params, opt):
@@ -104,8 +115,7 @@ def _snapshot(params, opt):
     state = {}
     for p, s in opt.state.items():
         if isinstance(p, torch.Tensor) and id(p) in names:
-            state[names[id(p)]] = {k: (v.detach().clone() if isinstance(v, torch.Tensor) else v)
-                                   for k, v in s.items()}
+            state[names[id(p)]] = {k: (v.detach().clone() if isinstance(v, torch.Tensor) else v) for k, v in s.items()}
     return values, state
 
 
@@ -138,29 +148,36 @@ def _reference_run(make, case, steps=_STEPS, start=0, params=None, opt=None):
 
 # Exception text → the likely cause, appended to the one-line error message.
 _STEP_ADVICE = (
-    ("leaf Variable that requires grad is being used in an in-place operation",
-     "decorate `step` with `@torch.no_grad()` so the in-place update is not recorded by autograd."),
-    ("NoneType",
-     "a parameter without a gradient has `p.grad is None`: skip it with `if p.grad is None: continue`."),
-    ("does not require grad and does not have a grad_fn",
-     "`step` runs under `@torch.no_grad()`, so the closure's `backward()` needs "
-     "`with torch.enable_grad(): loss = closure()`."),
-    ("positional argument but 2 were given",
-     "give `step` an optional closure: `def step(self, closure=None):`."),
-    ("object has no attribute 'param_groups'",
-     "call `super().__init__(params, defaults)` at the end of `__init__`."),
-    ("must match the size of tensor",
-     "is some state shared between parameters (kept in the group dict instead of `self.state[p]`)?"),
+    (
+        "leaf Variable that requires grad is being used in an in-place operation",
+        "decorate `step` with `@torch.no_grad()` so the in-place update is not recorded by autograd.",
+    ),
+    ("NoneType", "a parameter without a gradient has `p.grad is None`: skip it with `if p.grad is None: continue`."),
+    (
+        "does not require grad and does not have a grad_fn",
+        "`step` runs under `@torch.no_grad()`, so the closure's `backward()` needs "
+        "`with torch.enable_grad(): loss = closure()`.",
+    ),
+    ("positional argument but 2 were given", "give `step` an optional closure: `def step(self, closure=None):`."),
+    ("object has no attribute 'param_groups'", "call `super().__init__(params, defaults)` at the end of `__init__`."),
+    (
+        "must match the size of tensor",
+        "is some state shared between parameters (kept in the group dict instead of `self.state[p]`)?",
+    ),
 )
 
 
 # The same, for an update function run inside the trusted class.
 _FUNCTION_ADVICE = (
-    ("NoneType",
-     "on the first step the buffer is None: create it first (`torch.zeros_like(param)`, or "
-     "`grad.clone()` for torch's SGD)."),
-    ("leaf Variable that requires grad is being used in an in-place operation",
-     "the optimizer calls your function under `torch.no_grad()`; did it switch gradients back on?"),
+    (
+        "NoneType",
+        "on the first step the buffer is None: create it first (`torch.zeros_like(param)`, or "
+        "`grad.clone()` for torch's SGD).",
+    ),
+    (
+        "leaf Variable that requires grad is being used in an in-place operation",
+        "the optimizer calls your function under `torch.no_grad()`; did it switch gradients back on?",
+    ),
 )
 
 
@@ -168,8 +185,9 @@ def _with_advice(reject, table=_STEP_ADVICE):
     message = reject.feedback.message
     for needle, advice in table:
         if needle in message:
-            return Reject(dataclasses.replace(reject.feedback,
-                                              message=f"{message.rstrip('.')}. Likely cause: {advice}"))
+            return Reject(
+                dataclasses.replace(reject.feedback, message=f"{message.rstrip('.')}. Likely cause: {advice}")
+            )
     return reject
 
 
@@ -177,8 +195,7 @@ def _construct(cls, groups, kwargs):
     args = ", ".join(["params"] + [f"{k}={v!r}" for k, v in kwargs.items()])
     try:
         # torch's add_param_group fills the defaults into the group dicts it is given
-        return call(cls, groups, name=f"`{cls.__name__}({args})`",
-                    may_modify=_parameter_names(cls), **kwargs)
+        return call(cls, groups, name=f"`{cls.__name__}({args})`", may_modify=_parameter_names(cls), **kwargs)
     except Reject as rej:
         raise _with_advice(rej) from None
 
@@ -210,25 +227,33 @@ def _learner_run(cls, case, steps=_STEPS, start=0, params=None, opt=None, label=
         _learner_step(opt, label=label)
         for n, g in grads.items():
             if params[n].grad is None or not torch.equal(params[n].grad, g):
-                fail(f"{label} changed `{n}.grad` (step {t + 1}, with {case.label}): read the "
-                     "gradient, never modify it; use out-of-place operations such as "
-                     "`grad.add(...)`, `grad.mul(...)` or a new tensor.")
+                fail(
+                    f"{label} changed `{n}.grad` (step {t + 1}, with {case.label}): read the "
+                    "gradient, never modify it; use out-of-place operations such as "
+                    "`grad.add(...)`, `grad.mul(...)` or a new tensor."
+                )
         if not torch.equal(params["frozen"].detach(), frozen):
-            fail(f"{label} changed a parameter whose `.grad` is None (step {t + 1}): "
-                 "skip it with `if p.grad is None: continue`, as torch does.")
+            fail(
+                f"{label} changed a parameter whose `.grad` is None (step {t + 1}): "
+                "skip it with `if p.grad is None: continue`, as torch does."
+            )
         _expect_no_aliasing(opt, params, label)
         values, state = _snapshot(params, opt)
         for n, v in values.items():
             bad = ~torch.isfinite(v)
             if bool(bad.any()) and n in grads and bool((grads[n][bad] == 0).all()):
-                fail(f"after step {t + 1} (with {case.label}), param '{n}' contains NaN or inf, "
-                     "where its gradient is 0: is there a division by a buffer that is 0 "
-                     "there? `x / x.abs()` is 0/0; `x.sign()` is 0 at 0, as the step needs.")
+                fail(
+                    f"after step {t + 1} (with {case.label}), param '{n}' contains NaN or inf, "
+                    "where its gradient is 0: is there a division by a buffer that is 0 "
+                    "there? `x / x.abs()` is 0/0; `x.sign()` is 0 at 0, as the step needs."
+                )
             expect_finite(v, f"after step {t + 1} (with {case.label}), param '{n}'")
         if state.get("frozen"):
-            fail(f"{label} created state {sorted(state['frozen'])} for a parameter whose "
-                 "`.grad` is None: create state lazily, inside the loop, after the "
-                 "`p.grad is None` check.")
+            fail(
+                f"{label} created state {sorted(state['frozen'])} for a parameter whose "
+                "`.grad` is None: create state lazily, inside the loop, after the "
+                "`p.grad is None` check."
+            )
         run.params.append(values)
         run.state.append(state)
     return run
@@ -242,35 +267,41 @@ def _expect_no_aliasing(opt, params, label):
                 continue
             ptr = value.untyped_storage().data_ptr()
             if p.grad is not None and ptr == p.grad.untyped_storage().data_ptr():
-                fail(f"{label} keeps `{n}.grad` itself as state['{key}']: the next `zero_grad()` "
-                     "or `backward()` would overwrite your state. Store a copy, "
-                     "`grad.clone()` (torch does the same).")
+                fail(
+                    f"{label} keeps `{n}.grad` itself as state['{key}']: the next `zero_grad()` "
+                    "or `backward()` would overwrite your state. Store a copy, "
+                    "`grad.clone()` (torch does the same)."
+                )
             if ptr == p.untyped_storage().data_ptr():
-                fail(f"{label} keeps the parameter `{n}` itself as state['{key}']: store a new "
-                     "tensor (`torch.zeros_like(p)` or a `.clone()`).")
+                fail(
+                    f"{label} keeps the parameter `{n}` itself as state['{key}']: store a new "
+                    "tensor (`torch.zeros_like(p)` or a `.clone()`)."
+                )
 
 
 def _expect_optimizer_class(answer, name):
     """Stop unless ``answer`` is a subclass of torch.optim.Optimizer whose methods are not stubs."""
     if isinstance(answer, Optimizer):
-        fail(f"pass the class `{name}` itself, not an instance: `check(..., {name})` "
-             "without parentheses.")
+        fail(f"pass the class `{name}` itself, not an instance: `check(..., {name})` without parentheses.")
     if not isinstance(answer, type):
-        fail(f"`{name}` should be a class (a subclass of torch.optim.Optimizer), "
-             f"got {type(answer).__name__}.")
+        fail(f"`{name}` should be a class (a subclass of torch.optim.Optimizer), got {type(answer).__name__}.")
     if not issubclass(answer, Optimizer):
-        fail(f"`{answer.__name__}` must subclass torch.optim.Optimizer: "
-             f"`class {answer.__name__}(torch.optim.Optimizer):`.")
+        fail(
+            f"`{answer.__name__}` must subclass torch.optim.Optimizer: "
+            f"`class {answer.__name__}(torch.optim.Optimizer):`."
+        )
     # torch wraps `step` in a hook wrapper the first time the class is instantiated;
     # look through it, so an empty `step` is still recognised as a stub.
     for attr in ("__init__", "step"):
         method = _unwrap(getattr(answer, attr))
         if method is _unwrap(getattr(Optimizer, attr)):
-            fail(f"`{answer.__name__}` does not define `{attr}`: write "
-                 f"`def {attr}(self, ...)` in the class.")
+            fail(f"`{answer.__name__}` does not define `{attr}`: write `def {attr}(self, ...)` in the class.")
         if is_stub(method):
-            raise Reject(not_attempted(f"`{answer.__name__}.{attr}` still has an empty body: "
-                                       "write its code, then run this cell again."))
+            raise Reject(
+                not_attempted(
+                    f"`{answer.__name__}.{attr}` still has an empty body: write its code, then run this cell again."
+                )
+            )
 
 
 def _unwrap(fn):
@@ -288,15 +319,21 @@ def _expect_validation(cls, rows):
             cls([p], **kwargs)
         except ValueError as exc:
             if str(exc) != message:
-                fail(f"`{cls.__name__}(params, {args})` raised ValueError({str(exc)!r}); "
-                     f"torch's words are ValueError({message!r}).")
+                fail(
+                    f"`{cls.__name__}(params, {args})` raised ValueError({str(exc)!r}); "
+                    f"torch's words are ValueError({message!r})."
+                )
             continue
         except Exception as exc:  # noqa: BLE001 - reported to the learner
-            fail(f"`{cls.__name__}(params, {args})` raised {type(exc).__name__} "
-                 f"({str(exc).strip().splitlines()[0] if str(exc).strip() else ''}); "
-                 f"expected ValueError({message!r}).")
-        fail(f"`{cls.__name__}(params, {args})` should raise ValueError({message!r}) "
-             "before calling `super().__init__`, as torch's optimizers do; it raised nothing.")
+            fail(
+                f"`{cls.__name__}(params, {args})` raised {type(exc).__name__} "
+                f"({str(exc).strip().splitlines()[0] if str(exc).strip() else ''}); "
+                f"expected ValueError({message!r})."
+            )
+        fail(
+            f"`{cls.__name__}(params, {args})` should raise ValueError({message!r}) "
+            "before calling `super().__init__`, as torch's optimizers do; it raised nothing."
+        )
 
 
 def _expect_defaults(cls, defaults):
@@ -305,8 +342,10 @@ def _expect_defaults(cls, defaults):
     group = opt.param_groups[0]
     for key, value in defaults.items():
         if key not in group:
-            fail(f"`{cls.__name__}(params)` has no '{key}' in its param group: put every "
-                 "hyperparameter in the `defaults` dict you pass to `super().__init__`.")
+            fail(
+                f"`{cls.__name__}(params)` has no '{key}' in its param group: put every "
+                "hyperparameter in the `defaults` dict you pass to `super().__init__`."
+            )
         got = group[key]
         got = tuple(got) if isinstance(value, tuple) and isinstance(got, (list, tuple)) else got
         if got != value:
@@ -327,30 +366,35 @@ def _compare_runs(name, case, got, expected, reference, diagnose):
         for pname, g_entries in g_state.items():
             extra = sorted(set(g_entries) - set(e_state.get(pname, {})))
             if extra:
-                kept = (f"keeps {_state_text(e_state[pname])}" if e_state.get(pname)
-                        else "keeps no state for it")
+                kept = f"keeps {_state_text(e_state[pname])}" if e_state.get(pname) else "keeps no state for it"
                 no_momentum = case.kwargs.get("momentum", 0) == 0 and "momentum_buffer" in extra
-                fail(f"with {case.label}: after step {step}, `self.state` of param '{pname}' "
-                     f"holds {', '.join(map(repr, extra))}; {reference} {kept}. Store only "
-                     f"what the step needs{' (with momentum 0 there is no buffer)' if no_momentum else ''}: "
-                     "`state_dict()` saves everything in `self.state`.")
+                fail(
+                    f"with {case.label}: after step {step}, `self.state` of param '{pname}' "
+                    f"holds {', '.join(map(repr, extra))}; {reference} {kept}. Store only "
+                    f"what the step needs{' (with momentum 0 there is no buffer)' if no_momentum else ''}: "
+                    "`state_dict()` saves everything in `self.state`."
+                )
         for pname, e_entries in e_state.items():
             g_entries = g_state.get(pname, {})
             for key, e_val in e_entries.items():
                 if key not in g_entries:
-                    fail(f"with {case.label}: after step {step}, `self.state` of param '{pname}' "
-                         f"holds {_state_text(g_entries)}; {reference} keeps '{key}'. "
-                         f"Store it as `self.state[p]['{key}']`: `state_dict()` saves only "
-                         "`self.state` and the param groups.")
+                    fail(
+                        f"with {case.label}: after step {step}, `self.state` of param '{pname}' "
+                        f"holds {_state_text(g_entries)}; {reference} keeps '{key}'. "
+                        f"Store it as `self.state[p]['{key}']`: `state_dict()` saves only "
+                        "`self.state` and the param groups."
+                    )
                 mm = first_mismatch([g_entries[key]], [e_val], reference=reference)
                 if mm is not None:
                     cause = diagnose("state")
                     where = f"[{', '.join(map(str, mm.index))}]" if mm.index else ""
-                    fail(f"with {case.label}: the parameters match {reference}, but after step "
-                         f"{step} state['{key}'] of param '{pname}'{where} is "
-                         f"{fmt(mm.got, mm.expected) if mm.got is not None else mm.detail}"
-                         f"{'' if mm.got is None else ', expected ' + fmt(mm.expected, mm.got)}"
-                         f"{': ' + cause if cause else '.'}")
+                    fail(
+                        f"with {case.label}: the parameters match {reference}, but after step "
+                        f"{step} state['{key}'] of param '{pname}'{where} is "
+                        f"{fmt(mm.got, mm.expected) if mm.got is not None else mm.detail}"
+                        f"{'' if mm.got is None else ', expected ' + fmt(mm.expected, mm.got)}"
+                        f"{': ' + cause if cause else '.'}"
+                    )
 
 
 def _matches(got, variant, with_state=False):
@@ -374,6 +418,7 @@ def _diagnoser(got, case, variants):
     only (two mistakes can move the parameters alike and still leave different buffers).
     Variants marked ``state_required`` must match the state as well.
     """
+
     def diagnose(kind):
         runs = []
         for message, make, state_required in variants:
@@ -389,6 +434,7 @@ def _diagnoser(got, case, variants):
                 if not state_required and _matches(got, variant):
                     return message
         return None
+
     return diagnose
 
 
@@ -406,20 +452,23 @@ def _expect_closure_support(cls, case, make_reference):
     returned = _learner_step(opt, closure)
     name = cls.__name__
     if not calls:
-        fail(f"`{name}.step(closure)` never called the closure: start `step` with "
-             "`if closure is not None: with torch.enable_grad(): loss = closure()`.")
+        fail(
+            f"`{name}.step(closure)` never called the closure: start `step` with "
+            "`if closure is not None: with torch.enable_grad(): loss = closure()`."
+        )
     if len(calls) > 1:
         fail(f"`{name}.step(closure)` called the closure {len(calls)} times; call it once.")
     if returned is None:
-        fail(f"`{name}.step(closure)` returned None: return the loss the closure returned, "
-             "as torch's optimizers do.")
+        fail(f"`{name}.step(closure)` returned None: return the loss the closure returned, as torch's optimizers do.")
     if not isinstance(returned, torch.Tensor) or returned.numel() != 1:
         fail(f"`{name}.step(closure)` returned {type(returned).__name__}; return the closure's loss.")
     expected = _reference_run(make_reference, case, steps=1)
     m = first_mismatch([_snapshot(params, opt)[0]], expected.params, reference="the reference")
     if m is not None:
-        fail(f"`{name}.step(closure)` updated the parameters differently from `step()` after "
-             f"`backward()` ({m}): compute the closure's loss first, then take the step.")
+        fail(
+            f"`{name}.step(closure)` updated the parameters differently from `step()` after "
+            f"`backward()` ({m}): compute the closure's loss first, then take the step."
+        )
 
 
 def _expect_round_trip(cls, case, make_reference, split=3):
@@ -434,30 +483,34 @@ def _expect_round_trip(cls, case, make_reference, split=3):
         buffer.seek(0)
         saved = torch.load(buffer, weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, TypeError, AttributeError) as exc:
-        fail(f"`{name}().state_dict()` could not be saved and loaded with torch.save/torch.load "
-             f"({type(exc).__name__}): keep only tensors and plain numbers in `self.state[p]` "
-             "and in the param groups.")
+        fail(
+            f"`{name}().state_dict()` could not be saved and loaded with torch.save/torch.load "
+            f"({type(exc).__name__}): keep only tensors and plain numbers in `self.state[p]` "
+            "and in the param groups."
+        )
     resumed = {n: p.detach().clone().requires_grad_() for n, p in params.items()}
     opt2 = _construct(cls, case.param_groups(resumed), case.kwargs)
     try:
         opt2.load_state_dict(saved)
     except Exception as exc:  # noqa: BLE001 - reported to the learner
-        fail(f"`load_state_dict` failed on your optimizer's own state_dict "
-             f"({type(exc).__name__}: {exc}).")
+        fail(f"`load_state_dict` failed on your optimizer's own state_dict ({type(exc).__name__}: {exc}).")
     got = _learner_run(cls, case, steps=_STEPS - split, start=split, params=resumed, opt=opt2)
     expected = _reference_run(make_reference, case)
     m = first_mismatch(got.params, expected.params[split:], reference="the uninterrupted run")
     if m is not None:
-        fail(f"after saving at step {split} (with {case.label}) and loading into a new "
-             f"`{name}`, the resumed run differs at step {split + m.step} "
-             f"({m.name}): everything a step "
-             "needs must live in `self.state[p]` and the param groups, the only things "
-             "`state_dict()` saves, not in attributes of the optimizer (a step counter, "
-             "`self.lr`, a dict of buffers).")
+        fail(
+            f"after saving at step {split} (with {case.label}) and loading into a new "
+            f"`{name}`, the resumed run differs at step {split + m.step} "
+            f"({m.name}): everything a step "
+            "needs must live in `self.state[p]` and the param groups, the only things "
+            "`state_dict()` saves, not in attributes of the optimizer (a step counter, "
+            "`self.lr`, a dict of buffers)."
+        )
 
 
-def _grade_optimizer_class(answer, name, *, reference, make_reference, validation, defaults,
-                           cases, variants, round_trip_case):
+def _grade_optimizer_class(
+    answer, name, *, reference, make_reference, validation, defaults, cases, variants, round_trip_case
+):
     """Stop at the first way the learner's optimizer class differs from ``make_reference``."""
     _expect_optimizer_class(answer, name)
     name = answer.__name__
@@ -476,9 +529,9 @@ def _grade_optimizer_class(answer, name, *, reference, make_reference, validatio
 class _UpdateSpec:
     """How the trusted class calls an update function ``fn(param, grad, buffer, **hyper)``."""
 
-    key: str                     # the state key of the buffer: "momentum_buffer", "exp_avg"
-    hyper: Callable              # group -> keyword arguments of the function
-    needs_buffer: Callable       # group -> must the function return a buffer?
+    key: str  # the state key of the buffer: "momentum_buffer", "exp_avg"
+    hyper: Callable  # group -> keyword arguments of the function
+    needs_buffer: Callable  # group -> must the function return a buffer?
 
 
 class _Wrapped(Optimizer):
@@ -502,19 +555,24 @@ class _Wrapped(Optimizer):
                 state = self.state[p] if keep else {}
                 buf = self._fn(p, p.grad, state.get(key), **self._spec.hyper(group))
                 if buf is not None and not keep:
-                    fail(f"{label} returned a buffer with momentum=0; return None then: "
-                         "torch keeps no momentum_buffer without momentum.")
+                    fail(
+                        f"{label} returned a buffer with momentum=0; return None then: "
+                        "torch keeps no momentum_buffer without momentum."
+                    )
                 if buf is None and keep:
-                    fail(f"{label} returned None: return the new `{key}`; the optimizer stores "
-                         f"it in `state['{key}']` and passes it back at the next step.")
+                    fail(
+                        f"{label} returned None: return the new `{key}`; the optimizer stores "
+                        f"it in `state['{key}']` and passes it back at the next step."
+                    )
                 if buf is not None:
-                    expect_tensor(buf, f"the `{key}` returned by {label}", shape=p.shape,
-                                  finite=False)
+                    expect_tensor(buf, f"the `{key}` returned by {label}", shape=p.shape, finite=False)
                     if buf.dtype != p.dtype:  # else float32 rounding is reported as a wrong rule
-                        fail(f"the `{key}` returned by {label} is {buf.dtype}, but the "
-                             f"parameter is {p.dtype}: make it from the parameter or the "
-                             "gradient (`torch.zeros_like(param)`, `grad.clone()`), so that it "
-                             "has the parameter's dtype; `torch.zeros(shape)` is always float32.")
+                        fail(
+                            f"the `{key}` returned by {label} is {buf.dtype}, but the "
+                            f"parameter is {p.dtype}: make it from the parameter or the "
+                            "gradient (`torch.zeros_like(param)`, `grad.clone()`), so that it "
+                            "has the parameter's dtype; `torch.zeros(shape)` is always float32."
+                        )
                     state[key] = buf
         return loss
 
@@ -530,13 +588,14 @@ def _function_name(fn):
 def _expect_update_function(fn, name):
     """Stop unless ``fn`` is a function (a class or an optimizer is the wrong answer here)."""
     if isinstance(fn, Optimizer) or isinstance(fn, type):
-        fail(f"`{name}` should be the update function itself, got "
-             f"{'an optimizer' if isinstance(fn, Optimizer) else 'a class'}.")
+        fail(
+            f"`{name}` should be the update function itself, got "
+            f"{'an optimizer' if isinstance(fn, Optimizer) else 'a class'}."
+        )
     expect_callable(fn, f"`{name}`")
 
 
-def _grade_update_function(fn, name, *, spec, reference, make_reference, defaults, cases,
-                           variants):
+def _grade_update_function(fn, name, *, spec, reference, make_reference, defaults, cases, variants):
     """Run ``fn`` inside the trusted :class:`_Wrapped` on every case, against the reference."""
     _expect_update_function(fn, name)
     label = _function_name(fn)
@@ -559,8 +618,10 @@ def _grade_update_function(fn, name, *, spec, reference, make_reference, default
 def _expect_moved(got, label, case):
     start = _fresh_params(case.dtype)
     if all(torch.equal(step[n], start[n].detach()) for step in got.params for n in ("w", "b")):
-        fail(f"{label} did not change any parameter (with {case.label}): update `param` in "
-             "place, e.g. `param.add_(..., alpha=-lr)`.")
+        fail(
+            f"{label} did not change any parameter (with {case.label}): update `param` in "
+            "place, e.g. `param.add_(..., alpha=-lr)`."
+        )
 
 
 class _Rule(Optimizer):
@@ -591,6 +652,7 @@ class _Rule(Optimizer):
 def _variant(update, defaults, **options):
     def make(params, **kwargs):
         return _Rule(params, update=update, defaults=defaults, **options, **kwargs)
+
     return make
 
 

@@ -30,19 +30,45 @@ from types import MappingProxyType
 
 import torch
 
-from ._core import (_type_names, Reject, call, correct, exercise, expect_callable, expect_number,
-                    fail, first_mismatch, fmt)
+from ._core import (
+    Reject,
+    _type_names,
+    call,
+    correct,
+    exercise,
+    expect_callable,
+    expect_number,
+    fail,
+    first_mismatch,
+    fmt,
+)
 from ._engine import Draw, seed_of
-from ._optimizer_runs import (_Case, _UpdateSpec, _grade_optimizer_class, _grade_update_function,
-                              _parameter_names, _variant, _with_advice)
+from ._optimizer_runs import (
+    _Case,
+    _grade_optimizer_class,
+    _grade_update_function,
+    _parameter_names,
+    _UpdateSpec,
+    _variant,
+    _with_advice,
+)
 
-__all__ = ["momentum_update", "MomentumSGD", "make_closure", "signum_update", "Signum",
-           "lion_update", "Lion", "sign_method_runs"]
+__all__ = [
+    "momentum_update",
+    "MomentumSGD",
+    "make_closure",
+    "signum_update",
+    "Signum",
+    "lion_update",
+    "Lion",
+    "sign_method_runs",
+]
 
 _DTYPE = torch.float64
 
 
 # ----------------------------------------------------------------------------- reference solutions
+
 
 def momentum_update(param, grad, momentum_buffer, *, lr, momentum):
     """Take one SGD-with-momentum step on ``param`` in place; return the buffer (None if momentum is 0).
@@ -52,11 +78,11 @@ def momentum_update(param, grad, momentum_buffer, *, lr, momentum):
     """
     if momentum != 0:
         if momentum_buffer is None:
-            momentum_buffer = grad.clone()                   # b_1 = g_1 (a copy, not p.grad itself)
+            momentum_buffer = grad.clone()  # b_1 = g_1 (a copy, not p.grad itself)
         else:
-            momentum_buffer.mul_(momentum).add_(grad)        # b = μ b + g
+            momentum_buffer.mul_(momentum).add_(grad)  # b = μ b + g
         grad = momentum_buffer
-    param.add_(grad, alpha=-lr)                              # θ = θ − η b
+    param.add_(grad, alpha=-lr)  # θ = θ − η b
     return momentum_buffer
 
 
@@ -80,21 +106,23 @@ class MomentumSGD(torch.optim.Optimizer):
                 if p.grad is not None:
                     state = self.state[p] if group["momentum"] != 0 else {}  # no state without momentum
                     state["momentum_buffer"] = momentum_update(
-                        p, p.grad, state.get("momentum_buffer"), lr=group["lr"], momentum=group["momentum"])
+                        p, p.grad, state.get("momentum_buffer"), lr=group["lr"], momentum=group["momentum"]
+                    )
         return loss
 
 
-_MOMENTUM_SGD_SOLUTION = "\n\n\n".join(
-    inspect.getsource(obj).strip("\n") for obj in (momentum_update, MomentumSGD))
+_MOMENTUM_SGD_SOLUTION = "\n\n\n".join(inspect.getsource(obj).strip("\n") for obj in (momentum_update, MomentumSGD))
 
 
 def make_closure(optimizer, xy, f):
     """Return the closure LBFGS needs: clear the gradient, evaluate ``f(xy)``, backpropagate, return the loss."""
+
     def closure():
         optimizer.zero_grad()
         loss = f(xy)
         loss.backward()
         return loss
+
     return closure
 
 
@@ -105,9 +133,9 @@ def signum_update(param, grad, momentum_buffer, *, lr, momentum):
     ``param = param - lr * sign(m)``.
     """
     if momentum_buffer is None:
-        momentum_buffer = torch.zeros_like(param)                  # m_0 = 0
+        momentum_buffer = torch.zeros_like(param)  # m_0 = 0
     momentum_buffer.mul_(momentum).add_(grad, alpha=1 - momentum)  # m = β m + (1 − β) g
-    param.add_(momentum_buffer.sign(), alpha=-lr)                  # θ = θ − η sign(m)
+    param.add_(momentum_buffer.sign(), alpha=-lr)  # θ = θ − η sign(m)
     return momentum_buffer
 
 
@@ -147,7 +175,8 @@ class Signum(torch.optim.Optimizer):
                 if p.grad is not None:
                     state = self.state[p]
                     state["momentum_buffer"] = signum_update(
-                        p, p.grad, state.get("momentum_buffer"), lr=group["lr"], momentum=group["momentum"])
+                        p, p.grad, state.get("momentum_buffer"), lr=group["lr"], momentum=group["momentum"]
+                    )
         return loss
 
 
@@ -158,11 +187,11 @@ def lion_update(param, grad, exp_avg, *, lr, beta1, beta2, weight_decay):
     then ``m = beta2 * m + (1 - beta2) * grad``, from ``m_0 = 0``.
     """
     if exp_avg is None:
-        exp_avg = torch.zeros_like(param)                     # m_0 = 0
-    c = exp_avg.mul(beta1).add_(grad, alpha=1 - beta1)        # c = β1 m + (1 − β1) g, m unchanged
-    param.mul_(1 - lr * weight_decay)                         # θ ← θ − η λ θ_{t−1} ...
-    param.add_(c.sign(), alpha=-lr)                           #       ... − η sign(c)
-    exp_avg.mul_(beta2).add_(grad, alpha=1 - beta2)           # m = β2 m + (1 − β2) g
+        exp_avg = torch.zeros_like(param)  # m_0 = 0
+    c = exp_avg.mul(beta1).add_(grad, alpha=1 - beta1)  # c = β1 m + (1 − β1) g, m unchanged
+    param.mul_(1 - lr * weight_decay)  # θ ← θ − η λ θ_{t−1} ...
+    param.add_(c.sign(), alpha=-lr)  #       ... − η sign(c)
+    exp_avg.mul_(beta2).add_(grad, alpha=1 - beta2)  # m = β2 m + (1 − β2) g
     return exp_avg
 
 
@@ -210,8 +239,14 @@ class Lion(torch.optim.Optimizer):
                 if p.grad is not None:
                     state = self.state[p]
                     state["exp_avg"] = lion_update(
-                        p, p.grad, state.get("exp_avg"), lr=group["lr"], beta1=beta1, beta2=beta2,
-                        weight_decay=group["weight_decay"])
+                        p,
+                        p.grad,
+                        state.get("exp_avg"),
+                        lr=group["lr"],
+                        beta1=beta1,
+                        beta2=beta2,
+                        weight_decay=group["weight_decay"],
+                    )
         return loss
 
 
@@ -220,12 +255,15 @@ def sign_method_runs(surface, steps, *, start, lr):
     :class:`Signum` (momentum 0) and :class:`Lion` on a 2-D ``surface``, for the lesson's
     picture; the classes stay here, out of the notebook, until the exercises are solved."""
     from .. import training  # imported here: only the lesson's demonstration needs it
-    return {f"sign-SGD, lr={lr}": training.run(Signum, surface, steps, start=start, lr=lr,
-                                                momentum=0.0),
-            f"Lion, lr={lr}": training.run(Lion, surface, steps, start=start, lr=lr)}
+
+    return {
+        f"sign-SGD, lr={lr}": training.run(Signum, surface, steps, start=start, lr=lr, momentum=0.0),
+        f"Lion, lr={lr}": training.run(Lion, surface, steps, start=start, lr=lr),
+    }
 
 
 # ----------------------------------------------------------------------------- 06.1 MomentumSGD
+
 
 def _sgd_ema(p, g, state, h):
     if h["momentum"] == 0:
@@ -276,33 +314,57 @@ def _sgd_nesterov(p, g, state, h):
 _SGD_DEFAULTS = MappingProxyType({"lr": 1e-3, "momentum": 0.0})
 
 _SGD_VARIANTS = (
-    ("the parameters move uphill: subtract the step, `p.add_(buf, alpha=-lr)`.",
-     _variant(lambda p, g, s, h: _sgd_torch_rule(p, g, s, h, sign=1.0), _SGD_DEFAULTS), False),
-    ("this is plain SGD: the buffer does not carry over from one step to the next. Update the "
-     "buffer of the previous step (kept in `self.state[p]`) instead of starting a new one.",
-     _variant(_sgd_torch_rule, _SGD_DEFAULTS, fresh_state=True), False),
-    ("the buffer is updated but the step uses the raw gradient: move by `lr * buf`, "
-     "not `lr * grad`.",
-     _variant(lambda p, g, s, h: _sgd_torch_rule(p, g, s, h, use_buffer=False), _SGD_DEFAULTS), False),
-    ("`buf = momentum * buf + (1 - momentum) * grad` is an exponential average; torch's SGD "
-     "adds the whole gradient: `buf = momentum * buf + grad` (dampening=0).",
-     _variant(_sgd_ema, _SGD_DEFAULTS), False),
-    ("`buf = momentum * buf + (1 - momentum) * grad` from a zero buffer is an exponential "
-     "average; torch's SGD starts from the first gradient and adds the whole gradient: "
-     "`buf = momentum * buf + grad`.",
-     _variant(_sgd_ema_zero, _SGD_DEFAULTS), False),
-    ("this is Nesterov momentum (`grad + momentum * buf`); plain momentum steps along `buf`.",
-     _variant(_sgd_nesterov, _SGD_DEFAULTS), False),
-    ("the second param group has its own lr and momentum, but your step used the "
-     "constructor's: read the hyperparameters from each `group` (`group['lr']`), "
-     "not from `self.defaults` or attributes such as `self.lr`.",
-     _variant(_sgd_torch_rule, _SGD_DEFAULTS, hyper="defaults"), False),
-    ("your buffer is lr times torch's: torch keeps lr outside the buffer "
-     "(`buf = momentum * buf + grad`, then `p -= lr * buf`), which the paper by Sutskever "
-     "et al. puts inside (`v = momentum * v + lr * grad`, `p -= v`). The two agree only "
-     "while lr is constant.",
-     _variant(_sgd_lr_inside, _SGD_DEFAULTS), True),
+    (
+        "the parameters move uphill: subtract the step, `p.add_(buf, alpha=-lr)`.",
+        _variant(lambda p, g, s, h: _sgd_torch_rule(p, g, s, h, sign=1.0), _SGD_DEFAULTS),
+        False,
+    ),
+    (
+        "this is plain SGD: the buffer does not carry over from one step to the next. Update the "
+        "buffer of the previous step (kept in `self.state[p]`) instead of starting a new one.",
+        _variant(_sgd_torch_rule, _SGD_DEFAULTS, fresh_state=True),
+        False,
+    ),
+    (
+        "the buffer is updated but the step uses the raw gradient: move by `lr * buf`, not `lr * grad`.",
+        _variant(lambda p, g, s, h: _sgd_torch_rule(p, g, s, h, use_buffer=False), _SGD_DEFAULTS),
+        False,
+    ),
+    (
+        "`buf = momentum * buf + (1 - momentum) * grad` is an exponential average; torch's SGD "
+        "adds the whole gradient: `buf = momentum * buf + grad` (dampening=0).",
+        _variant(_sgd_ema, _SGD_DEFAULTS),
+        False,
+    ),
+    (
+        "`buf = momentum * buf + (1 - momentum) * grad` from a zero buffer is an exponential "
+        "average; torch's SGD starts from the first gradient and adds the whole gradient: "
+        "`buf = momentum * buf + grad`.",
+        _variant(_sgd_ema_zero, _SGD_DEFAULTS),
+        False,
+    ),
+    (
+        "this is Nesterov momentum (`grad + momentum * buf`); plain momentum steps along `buf`.",
+        _variant(_sgd_nesterov, _SGD_DEFAULTS),
+        False,
+    ),
+    (
+        "the second param group has its own lr and momentum, but your step used the "
+        "constructor's: read the hyperparameters from each `group` (`group['lr']`), "
+        "not from `self.defaults` or attributes such as `self.lr`.",
+        _variant(_sgd_torch_rule, _SGD_DEFAULTS, hyper="defaults"),
+        False,
+    ),
+    (
+        "your buffer is lr times torch's: torch keeps lr outside the buffer "
+        "(`buf = momentum * buf + grad`, then `p -= lr * buf`), which the paper by Sutskever "
+        "et al. puts inside (`v = momentum * v + lr * grad`, `p -= v`). The two agree only "
+        "while lr is constant.",
+        _variant(_sgd_lr_inside, _SGD_DEFAULTS),
+        True,
+    ),
 )
+
 
 def _sgd_cases():
     """06.1's configurations, drawn from a seed of the key: no momentum, momentum in float32,
@@ -313,55 +375,77 @@ def _sgd_cases():
     return (
         _Case(f"lr={lr[0]}", {"lr": lr[0]}),
         _Case(f"lr={lr[1]}, momentum={mu[0]}", {"lr": lr[1], "momentum": mu[0]}, dtype=torch.float32),
-        _Case(f"lr={lr[2] / 100:g}, momentum={mu[1]}", {"lr": lr[2] / 100, "momentum": mu[1]},
-              scale=1e3),
-        _Case(f"two param groups (w: lr={lr[1]}, momentum={mu[2]}; b and s: lr={lr[3]}, "
-              "momentum=0)", {"lr": lr[1], "momentum": mu[2]},
-              groups=lambda P: [{"params": [P["w"]]},
-                                {"params": [P["b"], P["s"], P["frozen"]], "lr": lr[3],
-                                 "momentum": 0.0}]),
+        _Case(f"lr={lr[2] / 100:g}, momentum={mu[1]}", {"lr": lr[2] / 100, "momentum": mu[1]}, scale=1e3),
+        _Case(
+            f"two param groups (w: lr={lr[1]}, momentum={mu[2]}; b and s: lr={lr[3]}, momentum=0)",
+            {"lr": lr[1], "momentum": mu[2]},
+            groups=lambda P: [
+                {"params": [P["w"]]},
+                {"params": [P["b"], P["s"], P["frozen"]], "lr": lr[3], "momentum": 0.0},
+            ],
+        ),
     )
 
 
 _SGD_CASES = _sgd_cases()
 
 
-_SGD_SPEC = _UpdateSpec(key="momentum_buffer",
-                        hyper=lambda g: {"lr": g["lr"], "momentum": g["momentum"]},
-                        needs_buffer=lambda g: g["momentum"] != 0)
+_SGD_SPEC = _UpdateSpec(
+    key="momentum_buffer",
+    hyper=lambda g: {"lr": g["lr"], "momentum": g["momentum"]},
+    needs_buffer=lambda g: g["momentum"] != 0,
+)
 
 
-@exercise("06.1", title="A minimal SGD with momentum", solution=_MOMENTUM_SGD_SOLUTION, hints=[
-    "`momentum_update`: with momentum, on the first step (`momentum_buffer is None`) the buffer "
-    "is a copy of the gradient, `grad.clone()`; afterwards `momentum_buffer.mul_(momentum)"
-    ".add_(grad)`. Then `param.add_(buffer, alpha=-lr)` and `return momentum_buffer`.",
-    "`__init__`: validate first, in torch's words (`raise ValueError(f\"Invalid learning rate: "
-    "{lr}\")`, `f\"Invalid momentum value: {momentum}\"`), then "
-    "`super().__init__(params, {\"lr\": lr, \"momentum\": momentum})`.",
-    "`step`: `with torch.enable_grad(): loss = closure() if closure is not None else None`; "
-    "loop `for group in self.param_groups:` and `for p in group[\"params\"]:`, skip "
-    "`p.grad is None`, then `state = self.state[p]`, `state[\"momentum_buffer\"] = "
-    "momentum_update(p, p.grad, state.get(\"momentum_buffer\"), lr=group[\"lr\"], "
-    "momentum=group[\"momentum\"])`; finally `return loss`.",
-])
+@exercise(
+    "06.1",
+    title="A minimal SGD with momentum",
+    solution=_MOMENTUM_SGD_SOLUTION,
+    hints=[
+        "`momentum_update`: with momentum, on the first step (`momentum_buffer is None`) the buffer "
+        "is a copy of the gradient, `grad.clone()`; afterwards `momentum_buffer.mul_(momentum)"
+        ".add_(grad)`. Then `param.add_(buffer, alpha=-lr)` and `return momentum_buffer`.",
+        "`__init__`: validate first, in torch's words (`raise ValueError(f\"Invalid learning rate: "
+        '{lr}")`, `f"Invalid momentum value: {momentum}"`), then '
+        '`super().__init__(params, {"lr": lr, "momentum": momentum})`.',
+        "`step`: `with torch.enable_grad(): loss = closure() if closure is not None else None`; "
+        'loop `for group in self.param_groups:` and `for p in group["params"]:`, skip '
+        '`p.grad is None`, then `state = self.state[p]`, `state["momentum_buffer"] = '
+        'momentum_update(p, p.grad, state.get("momentum_buffer"), lr=group["lr"], '
+        'momentum=group["momentum"])`; finally `return loss`.',
+    ],
+)
 def grade_momentum_sgd(momentum_update_fn, momentum_sgd_class):
     """06.1: the update function inside a trusted class, then the learner's class, against torch."""
-    common = dict(reference="torch", make_reference=torch.optim.SGD, defaults=_SGD_DEFAULTS,
-                  cases=_SGD_CASES, variants=_SGD_VARIANTS)
+    common = dict(
+        reference="torch",
+        make_reference=torch.optim.SGD,
+        defaults=_SGD_DEFAULTS,
+        cases=_SGD_CASES,
+        variants=_SGD_VARIANTS,
+    )
     _grade_update_function(momentum_update_fn, "momentum_update", spec=_SGD_SPEC, **common)
     _grade_optimizer_class(
-        momentum_sgd_class, "MomentumSGD",
-        validation=(({"lr": -0.1}, "Invalid learning rate: -0.1"),
-                    ({"lr": 0.1, "momentum": -0.5}, "Invalid momentum value: -0.5")),
-        round_trip_case=_SGD_CASES[3], **common)
-    return correct("`momentum_update` and `MomentumSGD` match torch.optim.SGD at every step "
-                   f"({len(_SGD_CASES)} configurations: float32 and float64, a 0-d parameter, "
-                   "zero and large gradients, param groups with and without momentum); the class "
-                   "validates like torch, skips parameters without a gradient, returns the "
-                   "closure's loss and resumes exactly from its state_dict.")
+        momentum_sgd_class,
+        "MomentumSGD",
+        validation=(
+            ({"lr": -0.1}, "Invalid learning rate: -0.1"),
+            ({"lr": 0.1, "momentum": -0.5}, "Invalid momentum value: -0.5"),
+        ),
+        round_trip_case=_SGD_CASES[3],
+        **common,
+    )
+    return correct(
+        "`momentum_update` and `MomentumSGD` match torch.optim.SGD at every step "
+        f"({len(_SGD_CASES)} configurations: float32 and float64, a 0-d parameter, "
+        "zero and large gradients, param groups with and without momentum); the class "
+        "validates like torch, skips parameters without a gradient, returns the "
+        "closure's loss and resumes exactly from its state_dict."
+    )
 
 
 # ----------------------------------------------------------------------------- 06.2 make_closure
+
 
 def _rosenbrock(xy):
     return (1 - xy[0]) ** 2 + 100 * (xy[1] - xy[0] ** 2) ** 2
@@ -372,12 +456,14 @@ def _tilted_bowl(xy):
 
 
 def _quartic_3d(xy):
-    return (xy ** 4).sum() / 4 + (xy[0] - 1) ** 2 + xy[1] * xy[2]
+    return (xy**4).sum() / 4 + (xy[0] - 1) ** 2 + xy[1] * xy[2]
 
 
-_CLOSURE_CASES = (("the Rosenbrock function", _rosenbrock, (-1.2, 1.0)),
-                  ("a quartic in 3 float32 coordinates", _quartic_3d, (1.5, -0.5, 2.0)),
-                  ("a tilted bowl", _tilted_bowl, (2.0, -1.0)))
+_CLOSURE_CASES = (
+    ("the Rosenbrock function", _rosenbrock, (-1.2, 1.0)),
+    ("a quartic in 3 float32 coordinates", _quartic_3d, (1.5, -0.5, 2.0)),
+    ("a tilted bowl", _tilted_bowl, (2.0, -1.0)),
+)
 _LBFGS_KWARGS = MappingProxyType({"lr": 1.0, "max_iter": 10, "history_size": 10, "line_search_fn": "strong_wolfe"})
 _LBFGS_STEPS = 2
 
@@ -405,46 +491,65 @@ def _watched(closure, f, xy, calls):
         calls.append(1)
         n = len(calls)
         if out is None:
-            fail("your closure returned None: end it with `return loss`; LBFGS reads the loss "
-                 "from the value the closure returns.")
+            fail(
+                "your closure returned None: end it with `return loss`; LBFGS reads the loss "
+                "from the value the closure returns."
+            )
         if any(out is seen for seen in returned):
-            fail("your closure returned the same loss tensor at two calls: the loss was computed "
-                 "once, outside the closure; compute `loss = f(xy)` inside it, at every call.")
+            fail(
+                "your closure returned the same loss tensor at two calls: the loss was computed "
+                "once, outside the closure; compute `loss = f(xy)` inside it, at every call."
+            )
         returned.append(out)
         value = expect_number(out, "the value your closure returned")
         loss, grad = _true_loss_and_grad(f, xy)
         if xy.grad is None:
-            fail(f"after call {n} of your closure, xy.grad is None: the closure must call "
-                 "`optimizer.zero_grad()` first and `loss.backward()` last (on the `optimizer` "
-                 "and `xy` passed to make_closure, not on global variables).")
+            fail(
+                f"after call {n} of your closure, xy.grad is None: the closure must call "
+                "`optimizer.zero_grad()` first and `loss.backward()` last (on the `optimizer` "
+                "and `xy` passed to make_closure, not on global variables)."
+            )
         if first_mismatch([xy.grad], [grad]) is not None:
             if first_mismatch([value], [loss.item()]) is not None and (
-                    before is None or first_mismatch([xy.grad], [before + grad]) is not None):
-                fail(f"at call {n}, your closure returned {fmt(value, loss)} where f(xy) is "
-                     f"{fmt(loss, value)}, and its gradient is another one too: it computes "
-                     "another function than the `f` it was given. Use `loss = f(xy)`.")
+                before is None or first_mismatch([xy.grad], [before + grad]) is not None
+            ):
+                fail(
+                    f"at call {n}, your closure returned {fmt(value, loss)} where f(xy) is "
+                    f"{fmt(loss, value)}, and its gradient is another one too: it computes "
+                    "another function than the `f` it was given. Use `loss = f(xy)`."
+                )
             if before is not None and first_mismatch([xy.grad], [before + grad]) is None:
-                fail(f"the gradients pile up: at call {n} of your closure, xy.grad is the sum of "
-                     "this call's gradient and the previous one. LBFGS calls the closure several "
-                     "times per step, so the closure must start with `optimizer.zero_grad()`.")
+                fail(
+                    f"the gradients pile up: at call {n} of your closure, xy.grad is the sum of "
+                    "this call's gradient and the previous one. LBFGS calls the closure several "
+                    "times per step, so the closure must start with `optimizer.zero_grad()`."
+                )
             got_text = ", ".join(fmt(a, b) for a, b in zip(xy.grad.tolist(), grad.tolist()))
             want_text = ", ".join(fmt(b, a) for a, b in zip(xy.grad.tolist(), grad.tolist()))
-            fail(f"after call {n} of your closure, xy.grad is [{got_text}], but the gradient of "
-                 f"f at xy is [{want_text}]: call `loss.backward()` once, on `loss = f(xy)`.")
+            fail(
+                f"after call {n} of your closure, xy.grad is [{got_text}], but the gradient of "
+                f"f at xy is [{want_text}]: call `loss.backward()` once, on `loss = f(xy)`."
+            )
         if first_mismatch([value], [loss.item()]) is not None:
-            fail(f"your closure returned {fmt(value, loss)}, but f(xy) is {fmt(loss, value)}: "
-                 "return the loss you called backward() on.")
+            fail(
+                f"your closure returned {fmt(value, loss)}, but f(xy) is {fmt(loss, value)}: "
+                "return the loss you called backward() on."
+            )
         return out
+
     return watched
 
 
 # A loss computed once, outside the closure, is backpropagated again at the next call,
 # after LBFGS has moved xy in place: autograd's errors, with the cause they point to.
 _CLOSURE_ADVICE = tuple(
-    (needle, "the loss was computed once, outside the closure, and LBFGS calls the closure "
-             "again after moving xy: compute `loss = f(xy)` inside the closure, at every call.")
-    for needle in ("backward through the graph a second time",
-                   "modified by an inplace operation"))
+    (
+        needle,
+        "the loss was computed once, outside the closure, and LBFGS calls the closure "
+        "again after moving xy: compute `loss = f(xy)` inside the closure, at every call.",
+    )
+    for needle in ("backward through the graph a second time", "modified by an inplace operation")
+)
 
 
 def _lbfgs_run(make, f, start):
@@ -458,34 +563,43 @@ def _lbfgs_run(make, f, start):
     return positions, opt.state[xy]["func_evals"]
 
 
-@exercise("06.2", title="A closure for LBFGS", solution=make_closure, hints=[
-    "Inside `make_closure`, define `def closure():` and end with `return closure` "
-    "(the function itself, not `closure()`).",
-    "The closure does what one training step does before `step()`: `optimizer.zero_grad()`, "
-    "`loss = f(xy)`, `loss.backward()`, and then `return loss`.",
-])
+@exercise(
+    "06.2",
+    title="A closure for LBFGS",
+    solution=make_closure,
+    hints=[
+        "Inside `make_closure`, define `def closure():` and end with `return closure` "
+        "(the function itself, not `closure()`).",
+        "The closure does what one training step does before `step()`: `optimizer.zero_grad()`, "
+        "`loss = f(xy)`, `loss.backward()`, and then `return loss`.",
+    ],
+)
 def grade_make_closure(make_closure_fn):
     """06.2: run LBFGS with the learner's closure and check every call of it."""
     expect_callable(make_closure_fn, "`make_closure`")
     for label, f, start in _CLOSURE_CASES:
         xy = torch.tensor(start, dtype=_closure_dtype(start), requires_grad=True)
         opt = torch.optim.LBFGS([xy], **_LBFGS_KWARGS)
-        closure = call(make_closure_fn, opt, xy, f, name="`make_closure`",
-                       may_modify=_parameter_names(make_closure_fn))
+        closure = call(make_closure_fn, opt, xy, f, name="`make_closure`", may_modify=_parameter_names(make_closure_fn))
         if not torch.equal(xy.detach(), torch.tensor(start, dtype=xy.dtype)):
-            fail("`make_closure` changed the values of `xy`: it should only build the closure; "
-                 "the optimizer moves xy when it calls step.")
+            fail(
+                "`make_closure` changed the values of `xy`: it should only build the closure; "
+                "the optimizer moves xy when it calls step."
+            )
         if closure is None:
-            fail("`make_closure` returned None: end it with `return closure` (the function, "
-                 "without calling it).")
+            fail("`make_closure` returned None: end it with `return closure` (the function, without calling it).")
         if isinstance(closure, (torch.Tensor, float, int)):
-            fail(f"`make_closure` returned {_type_names(type(closure))}, the loss itself: return "
-                 "the function `closure` without calling it (`return closure`, not "
-                 "`return closure()`); LBFGS calls it as often as it needs.")
+            fail(
+                f"`make_closure` returned {_type_names(type(closure))}, the loss itself: return "
+                "the function `closure` without calling it (`return closure`, not "
+                "`return closure()`); LBFGS calls it as often as it needs."
+            )
         expect_callable(closure, "the value returned by `make_closure`")
         if xy.grad is not None:
-            fail("`make_closure` already ran a backward pass: it should only define the closure "
-                 "and return it; the optimizer decides when to call it.")
+            fail(
+                "`make_closure` already ran a backward pass: it should only define the closure "
+                "and return it; the optimizer decides when to call it."
+            )
         calls = []
         positions = []
         for _ in range(_LBFGS_STEPS):
@@ -499,17 +613,23 @@ def grade_make_closure(make_closure_fn):
         if m is not None:
             fail(f"on {label}: {m}.")
         if len(calls) != evals:
-            fail(f"on {label}, LBFGS called your closure {len(calls)} times; with the reference "
-                 f"closure it needs {evals}.")
-    return correct(f"LBFGS with your closure follows the reference exactly on "
-                   f"{len(_CLOSURE_CASES)} functions: every call cleared the gradient, "
-                   "backpropagated once and returned the loss.")
+            fail(
+                f"on {label}, LBFGS called your closure {len(calls)} times; with the reference "
+                f"closure it needs {evals}."
+            )
+    return correct(
+        f"LBFGS with your closure follows the reference exactly on "
+        f"{len(_CLOSURE_CASES)} functions: every call cleared the gradient, "
+        "backpropagated once and returned the loss."
+    )
 
 
 # ----------------------------------------------------------------------------- 06.3 Signum
 
-def _signum_rule(p, g, state, h, *, init="zeros", add=None, sign=True, direction=-1.0,
-                 use_grad=False, sign_at_zero=False):
+
+def _signum_rule(
+    p, g, state, h, *, init="zeros", add=None, sign=True, direction=-1.0, use_grad=False, sign_at_zero=False
+):
     beta = h["momentum"]
     if "momentum_buffer" not in state:
         state["momentum_buffer"] = torch.zeros_like(p) if init == "zeros" else g.clone()
@@ -518,7 +638,7 @@ def _signum_rule(p, g, state, h, *, init="zeros", add=None, sign=True, direction
     else:
         state["momentum_buffer"].mul_(beta).add_(g, alpha=1 - beta if add is None else 1.0)
     d = g if use_grad else state["momentum_buffer"]
-    if sign_at_zero:   # a hand-made sign: ±1 where the buffer is exactly 0
+    if sign_at_zero:  # a hand-made sign: ±1 where the buffer is exactly 0
         p.add_(torch.where(d >= 0, 1.0, -1.0).to(d.dtype), alpha=direction * h["lr"])
         return
     p.add_(d.sign() if sign else d, alpha=direction * h["lr"])
@@ -527,35 +647,60 @@ def _signum_rule(p, g, state, h, *, init="zeros", add=None, sign=True, direction
 _SIGNUM_DEFAULTS = MappingProxyType({"lr": 1e-3, "momentum": 0.9})
 
 _SIGNUM_VARIANTS = (
-    ("the parameters move uphill: subtract the step, `p.add_(m.sign(), alpha=-lr)`.",
-     _variant(lambda p, g, s, h: _signum_rule(p, g, s, h, direction=1.0), _SIGNUM_DEFAULTS), False),
-    ("the step is `lr * m`; Signum moves by `lr * sign(m)`, so every coordinate moves by "
-     "exactly lr.",
-     _variant(lambda p, g, s, h: _signum_rule(p, g, s, h, sign=False), _SIGNUM_DEFAULTS), False),
-    ("the step uses the sign of the gradient, which is sign-SGD without momentum: move by "
-     "`lr * sign(m)`, the sign of the averaged buffer.",
-     _variant(lambda p, g, s, h: _signum_rule(p, g, s, h, use_grad=True), _SIGNUM_DEFAULTS), False),
-    ("this is torch's SGD momentum (`m = momentum * m + grad`); Signum averages: "
-     "`m = momentum * m + (1 - momentum) * grad`.",
-     _variant(lambda p, g, s, h: _signum_rule(p, g, s, h, init="grad", add=1.0),
-              _SIGNUM_DEFAULTS), False),
-    ("`m = momentum * m + grad` lets the old buffer weigh too much; Signum averages: "
-     "`m = momentum * m + (1 - momentum) * grad`.",
-     _variant(lambda p, g, s, h: _signum_rule(p, g, s, h, add=1.0), _SIGNUM_DEFAULTS), False),
-    ("where the buffer is exactly 0 (a zero gradient on a zero buffer), your sign gives ±1 and "
-     "moves the parameter; `m.sign()` is 0 there, and the parameter stays.",
-     _variant(lambda p, g, s, h: _signum_rule(p, g, s, h, sign_at_zero=True), _SIGNUM_DEFAULTS),
-     False),
-    ("the buffer starts at the first gradient; in Signum it starts at zero "
-     "(`torch.zeros_like(p)`), so the first average is `(1 - momentum) * grad`.",
-     _variant(lambda p, g, s, h: _signum_rule(p, g, s, h, init="grad"), _SIGNUM_DEFAULTS), True),
-    ("this is plain sign-SGD: the buffer does not carry over from one step to the next. "
-     "Update the buffer you are given instead of starting a new one.",
-     _variant(_signum_rule, _SIGNUM_DEFAULTS, fresh_state=True), False),
-    ("the second param group has its own lr and momentum, but your step used the "
-     "constructor's: read them from each `group`.",
-     _variant(_signum_rule, _SIGNUM_DEFAULTS, hyper="defaults"), False),
+    (
+        "the parameters move uphill: subtract the step, `p.add_(m.sign(), alpha=-lr)`.",
+        _variant(lambda p, g, s, h: _signum_rule(p, g, s, h, direction=1.0), _SIGNUM_DEFAULTS),
+        False,
+    ),
+    (
+        "the step is `lr * m`; Signum moves by `lr * sign(m)`, so every coordinate moves by exactly lr.",
+        _variant(lambda p, g, s, h: _signum_rule(p, g, s, h, sign=False), _SIGNUM_DEFAULTS),
+        False,
+    ),
+    (
+        "the step uses the sign of the gradient, which is sign-SGD without momentum: move by "
+        "`lr * sign(m)`, the sign of the averaged buffer.",
+        _variant(lambda p, g, s, h: _signum_rule(p, g, s, h, use_grad=True), _SIGNUM_DEFAULTS),
+        False,
+    ),
+    (
+        "this is torch's SGD momentum (`m = momentum * m + grad`); Signum averages: "
+        "`m = momentum * m + (1 - momentum) * grad`.",
+        _variant(lambda p, g, s, h: _signum_rule(p, g, s, h, init="grad", add=1.0), _SIGNUM_DEFAULTS),
+        False,
+    ),
+    (
+        "`m = momentum * m + grad` lets the old buffer weigh too much; Signum averages: "
+        "`m = momentum * m + (1 - momentum) * grad`.",
+        _variant(lambda p, g, s, h: _signum_rule(p, g, s, h, add=1.0), _SIGNUM_DEFAULTS),
+        False,
+    ),
+    (
+        "where the buffer is exactly 0 (a zero gradient on a zero buffer), your sign gives ±1 and "
+        "moves the parameter; `m.sign()` is 0 there, and the parameter stays.",
+        _variant(lambda p, g, s, h: _signum_rule(p, g, s, h, sign_at_zero=True), _SIGNUM_DEFAULTS),
+        False,
+    ),
+    (
+        "the buffer starts at the first gradient; in Signum it starts at zero "
+        "(`torch.zeros_like(p)`), so the first average is `(1 - momentum) * grad`.",
+        _variant(lambda p, g, s, h: _signum_rule(p, g, s, h, init="grad"), _SIGNUM_DEFAULTS),
+        True,
+    ),
+    (
+        "this is plain sign-SGD: the buffer does not carry over from one step to the next. "
+        "Update the buffer you are given instead of starting a new one.",
+        _variant(_signum_rule, _SIGNUM_DEFAULTS, fresh_state=True),
+        False,
+    ),
+    (
+        "the second param group has its own lr and momentum, but your step used the "
+        "constructor's: read them from each `group`.",
+        _variant(_signum_rule, _SIGNUM_DEFAULTS, hyper="defaults"),
+        False,
+    ),
 )
+
 
 def _signum_cases():
     """06.3's configurations, drawn from a seed of the key."""
@@ -564,47 +709,76 @@ def _signum_cases():
     mu = [rng.choice((0.9, 0.5, 0.8, 0.95, 0.7)) for _ in range(3)]
     return (
         _Case(f"lr={lr[0]}, momentum={mu[0]}", {"lr": lr[0], "momentum": mu[0]}),
-        _Case(f"lr={lr[1]}, momentum=0 (sign-SGD)", {"lr": lr[1], "momentum": 0.0},
-              dtype=torch.float32),
-        _Case(f"lr={lr[2]}, momentum={mu[1]}", {"lr": lr[2], "momentum": mu[1]},
-              dtype=torch.float32, scale=1e3),
-        _Case(f"two param groups (w: lr={lr[0]}, momentum={mu[2]}; b and s: lr={lr[2]}, "
-              f"momentum={mu[0]})", {"lr": lr[0], "momentum": mu[2]},
-              groups=lambda P: [{"params": [P["w"]]},
-                                {"params": [P["b"], P["s"], P["frozen"]], "lr": lr[2],
-                                 "momentum": mu[0]}]),
+        _Case(f"lr={lr[1]}, momentum=0 (sign-SGD)", {"lr": lr[1], "momentum": 0.0}, dtype=torch.float32),
+        _Case(f"lr={lr[2]}, momentum={mu[1]}", {"lr": lr[2], "momentum": mu[1]}, dtype=torch.float32, scale=1e3),
+        _Case(
+            f"two param groups (w: lr={lr[0]}, momentum={mu[2]}; b and s: lr={lr[2]}, momentum={mu[0]})",
+            {"lr": lr[0], "momentum": mu[2]},
+            groups=lambda P: [
+                {"params": [P["w"]]},
+                {"params": [P["b"], P["s"], P["frozen"]], "lr": lr[2], "momentum": mu[0]},
+            ],
+        ),
     )
 
 
 _SIGNUM_CASES = _signum_cases()
 
 
-_SIGNUM_SPEC = _UpdateSpec(key="momentum_buffer",
-                           hyper=lambda g: {"lr": g["lr"], "momentum": g["momentum"]},
-                           needs_buffer=lambda g: True)
+_SIGNUM_SPEC = _UpdateSpec(
+    key="momentum_buffer", hyper=lambda g: {"lr": g["lr"], "momentum": g["momentum"]}, needs_buffer=lambda g: True
+)
 
 
-@exercise("06.3", title="Signum: sign-SGD with momentum", solution=signum_update, hints=[
-    "First step: `momentum_buffer` is None; start from zeros, `torch.zeros_like(param)`.",
-    "Average, then take the sign: `momentum_buffer.mul_(momentum).add_(grad, alpha=1 - momentum)`, "
-    "then `param.add_(momentum_buffer.sign(), alpha=-lr)`, and `return momentum_buffer`.",
-])
+@exercise(
+    "06.3",
+    title="Signum: sign-SGD with momentum",
+    solution=signum_update,
+    hints=[
+        "First step: `momentum_buffer` is None; start from zeros, `torch.zeros_like(param)`.",
+        "Average, then take the sign: `momentum_buffer.mul_(momentum).add_(grad, alpha=1 - momentum)`, "
+        "then `param.add_(momentum_buffer.sign(), alpha=-lr)`, and `return momentum_buffer`.",
+    ],
+)
 def grade_signum(signum_update_fn):
     """06.3: the learner's ``signum_update`` inside Signum, against the reference, step by step."""
-    _grade_update_function(signum_update_fn, "signum_update", spec=_SIGNUM_SPEC,
-                           reference="the reference", make_reference=Signum,
-                           defaults=_SIGNUM_DEFAULTS, cases=_SIGNUM_CASES,
-                           variants=_SIGNUM_VARIANTS)
-    return correct(f"`signum_update` matches the reference Signum at every step "
-                   f"({len(_SIGNUM_CASES)} configurations: momentum, sign-SGD, float32 and "
-                   "float64, zero and large gradients, param groups).")
+    _grade_update_function(
+        signum_update_fn,
+        "signum_update",
+        spec=_SIGNUM_SPEC,
+        reference="the reference",
+        make_reference=Signum,
+        defaults=_SIGNUM_DEFAULTS,
+        cases=_SIGNUM_CASES,
+        variants=_SIGNUM_VARIANTS,
+    )
+    return correct(
+        f"`signum_update` matches the reference Signum at every step "
+        f"({len(_SIGNUM_CASES)} configurations: momentum, sign-SGD, float32 and "
+        "float64, zero and large gradients, param groups)."
+    )
 
 
 # ----------------------------------------------------------------------------- 06.4 Lion
 
-def _lion_rule(p, g, state, h, *, order="paper", swap=False, decay="decoupled", sign=True,
-               init="zeros", interpolate=True, c_in_place=False, m_full=False, c_full=False,
-               sign_at_zero=None):
+
+def _lion_rule(
+    p,
+    g,
+    state,
+    h,
+    *,
+    order="paper",
+    swap=False,
+    decay="decoupled",
+    sign=True,
+    init="zeros",
+    interpolate=True,
+    c_in_place=False,
+    m_full=False,
+    c_full=False,
+    sign_at_zero=None,
+):
     beta1, beta2 = h["betas"]
     if swap:
         beta1, beta2 = beta2, beta1
@@ -622,7 +796,7 @@ def _lion_rule(p, g, state, h, *, order="paper", swap=False, decay="decoupled", 
         c = m.mul_(beta1).add_(g, alpha=alpha_c)
     else:
         c = m.mul(beta1).add_(g, alpha=alpha_c) if interpolate else m.clone()
-    if sign_at_zero is not None:   # a hand-made sign: ±1 (or NaN) where c is exactly 0
+    if sign_at_zero is not None:  # a hand-made sign: ±1 (or NaN) where c is exactly 0
         c = torch.where(c >= 0, 1.0, -1.0).to(c.dtype) if sign_at_zero == "ones" else c / c.abs()
     _lion_apply(p, c, lr, wd, decay, sign)
     if order != "momentum_first":
@@ -653,41 +827,78 @@ def _lion(**options):
 
 _LION_VARIANTS = (
     ("the step is `lr * c`; Lion moves by `lr * sign(c)`.", _lion(sign=False), False),
-    ("the momentum is updated before the step, so `c` mixes the gradient in twice: compute "
-     "`c = beta1 * m + (1 - beta1) * grad` from the old m, step, and only then update "
-     "`m = beta2 * m + (1 - beta2) * grad`.", _lion(order="momentum_first"), False),
-    ("your new exp_avg is built from `c` instead of from the old exp_avg (as when `c` is "
-     "computed in place, `m.mul_(beta1)...`, or `exp_avg = c` before its update): `c` must "
-     "leave m unchanged (`c = m.mul(beta1).add(grad, alpha=1 - beta1)`, no underscore on "
-     "`mul`), and m is updated once, from the old m, with beta2.", _lion(c_in_place=True), False),
-    ("the betas are swapped: beta1 interpolates for the step (`c`), beta2 updates the "
-     "momentum (`m`).", _lion(swap=True), False),
-    ("the momentum update lacks its (1 − beta2) factor: `m = beta2 * m + (1 - beta2) * grad`, "
-     "an average, not `beta2 * m + grad`.", _lion(m_full=True), False),
-    ("`c` lacks its (1 − beta1) factor: `c = beta1 * m + (1 - beta1) * grad`.",
-     _lion(c_full=True), False),
-    ("where `c` is exactly 0 (a zero gradient on a zero momentum), your sign gives ±1 and moves "
-     "the parameter; `c.sign()` is 0 there, and the parameter only decays.",
-     _lion(sign_at_zero="ones"), False),
-    ("the step uses sign(m), the old momentum alone: interpolate with the new gradient first, "
-     "`c = beta1 * m + (1 - beta1) * grad`.", _lion(interpolate=False), False),
-    ("Lion's weight decay is decoupled: shrink the parameter outside the sign, "
-     "`p.mul_(1 - lr * weight_decay)`, instead of adding `weight_decay * p` to the gradient.",
-     _lion(decay="coupled"), False),
-    ("the decay is scaled by the learning rate: `p.mul_(1 - lr * weight_decay)`, not "
-     "`p.mul_(1 - weight_decay)`.", _lion(decay="no_lr"), False),
-    ("the decay shrinks the parameter after the sign step; the paper decays θ_{t-1}, the "
-     "parameter before the step: `p.mul_(1 - lr * weight_decay)` first, then "
-     "`p.add_(sign(c), alpha=-lr)`.", _lion(decay="after"), False),
-    ("exp_avg starts at the first gradient; Lion starts it at zero "
-     "(`torch.zeros_like(p)`).", _lion(init="grad"), True),
-    ("this is sign-SGD: `exp_avg` does not carry over from one step to the next. Update the "
-     "`exp_avg` you are given instead of starting a new one.",
-     _variant(_lion_rule, _LION_DEFAULTS, fresh_state=True), False),
-    ("the second param group has its own hyperparameters, but your step used the "
-     "constructor's: read them from each `group`.",
-     _variant(_lion_rule, _LION_DEFAULTS, hyper="defaults"), False),
+    (
+        "the momentum is updated before the step, so `c` mixes the gradient in twice: compute "
+        "`c = beta1 * m + (1 - beta1) * grad` from the old m, step, and only then update "
+        "`m = beta2 * m + (1 - beta2) * grad`.",
+        _lion(order="momentum_first"),
+        False,
+    ),
+    (
+        "your new exp_avg is built from `c` instead of from the old exp_avg (as when `c` is "
+        "computed in place, `m.mul_(beta1)...`, or `exp_avg = c` before its update): `c` must "
+        "leave m unchanged (`c = m.mul(beta1).add(grad, alpha=1 - beta1)`, no underscore on "
+        "`mul`), and m is updated once, from the old m, with beta2.",
+        _lion(c_in_place=True),
+        False,
+    ),
+    (
+        "the betas are swapped: beta1 interpolates for the step (`c`), beta2 updates the momentum (`m`).",
+        _lion(swap=True),
+        False,
+    ),
+    (
+        "the momentum update lacks its (1 − beta2) factor: `m = beta2 * m + (1 - beta2) * grad`, "
+        "an average, not `beta2 * m + grad`.",
+        _lion(m_full=True),
+        False,
+    ),
+    ("`c` lacks its (1 − beta1) factor: `c = beta1 * m + (1 - beta1) * grad`.", _lion(c_full=True), False),
+    (
+        "where `c` is exactly 0 (a zero gradient on a zero momentum), your sign gives ±1 and moves "
+        "the parameter; `c.sign()` is 0 there, and the parameter only decays.",
+        _lion(sign_at_zero="ones"),
+        False,
+    ),
+    (
+        "the step uses sign(m), the old momentum alone: interpolate with the new gradient first, "
+        "`c = beta1 * m + (1 - beta1) * grad`.",
+        _lion(interpolate=False),
+        False,
+    ),
+    (
+        "Lion's weight decay is decoupled: shrink the parameter outside the sign, "
+        "`p.mul_(1 - lr * weight_decay)`, instead of adding `weight_decay * p` to the gradient.",
+        _lion(decay="coupled"),
+        False,
+    ),
+    (
+        "the decay is scaled by the learning rate: `p.mul_(1 - lr * weight_decay)`, not `p.mul_(1 - weight_decay)`.",
+        _lion(decay="no_lr"),
+        False,
+    ),
+    (
+        "the decay shrinks the parameter after the sign step; the paper decays θ_{t-1}, the "
+        "parameter before the step: `p.mul_(1 - lr * weight_decay)` first, then "
+        "`p.add_(sign(c), alpha=-lr)`.",
+        _lion(decay="after"),
+        False,
+    ),
+    ("exp_avg starts at the first gradient; Lion starts it at zero (`torch.zeros_like(p)`).", _lion(init="grad"), True),
+    (
+        "this is sign-SGD: `exp_avg` does not carry over from one step to the next. Update the "
+        "`exp_avg` you are given instead of starting a new one.",
+        _variant(_lion_rule, _LION_DEFAULTS, fresh_state=True),
+        False,
+    ),
+    (
+        "the second param group has its own hyperparameters, but your step used the "
+        "constructor's: read them from each `group`.",
+        _variant(_lion_rule, _LION_DEFAULTS, hyper="defaults"),
+        False,
+    ),
 )
+
 
 def _lion_cases():
     """06.4's configurations, drawn from a seed of the key: the paper's betas, betas of
@@ -698,40 +909,64 @@ def _lion_cases():
     wd = [rng.choice((0.8, 0.5, 1.5)) for _ in range(2)]
     return (
         _Case(f"lr={lr[0]}", {"lr": lr[0]}),
-        _Case(f"lr={lr[1]}, betas={betas[0]}, weight_decay={wd[0]}",
-              {"lr": lr[1], "betas": betas[0], "weight_decay": wd[0]}, dtype=torch.float32),
-        _Case(f"lr={lr[2]}, betas={betas[1]}, weight_decay={wd[1]}",
-              {"lr": lr[2], "betas": betas[1], "weight_decay": wd[1]}, scale=1e3),
-        _Case(f"two param groups (w: lr={lr[0]}, weight_decay={wd[0]}; b and s: lr={lr[2]}, "
-              f"betas={betas[1]}, weight_decay=0)", {"lr": lr[0], "weight_decay": wd[0]},
-              groups=lambda P: [{"params": [P["w"]]},
-                                {"params": [P["b"], P["s"], P["frozen"]], "lr": lr[2],
-                                 "betas": betas[1], "weight_decay": 0.0}]),
+        _Case(
+            f"lr={lr[1]}, betas={betas[0]}, weight_decay={wd[0]}",
+            {"lr": lr[1], "betas": betas[0], "weight_decay": wd[0]},
+            dtype=torch.float32,
+        ),
+        _Case(
+            f"lr={lr[2]}, betas={betas[1]}, weight_decay={wd[1]}",
+            {"lr": lr[2], "betas": betas[1], "weight_decay": wd[1]},
+            scale=1e3,
+        ),
+        _Case(
+            f"two param groups (w: lr={lr[0]}, weight_decay={wd[0]}; b and s: lr={lr[2]}, "
+            f"betas={betas[1]}, weight_decay=0)",
+            {"lr": lr[0], "weight_decay": wd[0]},
+            groups=lambda P: [
+                {"params": [P["w"]]},
+                {"params": [P["b"], P["s"], P["frozen"]], "lr": lr[2], "betas": betas[1], "weight_decay": 0.0},
+            ],
+        ),
     )
 
 
 _LION_CASES = _lion_cases()
 
 
-_LION_SPEC = _UpdateSpec(key="exp_avg",
-                         hyper=lambda g: {"lr": g["lr"], "beta1": g["betas"][0],
-                                          "beta2": g["betas"][1],
-                                          "weight_decay": g["weight_decay"]},
-                         needs_buffer=lambda g: True)
+_LION_SPEC = _UpdateSpec(
+    key="exp_avg",
+    hyper=lambda g: {"lr": g["lr"], "beta1": g["betas"][0], "beta2": g["betas"][1], "weight_decay": g["weight_decay"]},
+    needs_buffer=lambda g: True,
+)
 
 
-@exercise("06.4", title="Lion", solution=lion_update, hints=[
-    "First step: `exp_avg` is None; start from zeros, `torch.zeros_like(param)`.",
-    "`c = exp_avg.mul(beta1).add_(grad, alpha=1 - beta1)`: out of place (`mul`, not `mul_`), "
-    "because m must not change yet.",
-    "Then `param.mul_(1 - lr * weight_decay)`, `param.add_(c.sign(), alpha=-lr)`, and last "
-    "`exp_avg.mul_(beta2).add_(grad, alpha=1 - beta2)`; `return exp_avg`.",
-])
+@exercise(
+    "06.4",
+    title="Lion",
+    solution=lion_update,
+    hints=[
+        "First step: `exp_avg` is None; start from zeros, `torch.zeros_like(param)`.",
+        "`c = exp_avg.mul(beta1).add_(grad, alpha=1 - beta1)`: out of place (`mul`, not `mul_`), "
+        "because m must not change yet.",
+        "Then `param.mul_(1 - lr * weight_decay)`, `param.add_(c.sign(), alpha=-lr)`, and last "
+        "`exp_avg.mul_(beta2).add_(grad, alpha=1 - beta2)`; `return exp_avg`.",
+    ],
+)
 def grade_lion(lion_update_fn):
     """06.4: the learner's ``lion_update`` inside Lion, against the reference (the paper's Algorithm 2)."""
-    _grade_update_function(lion_update_fn, "lion_update", spec=_LION_SPEC,
-                           reference="the reference", make_reference=Lion,
-                           defaults=_LION_DEFAULTS, cases=_LION_CASES, variants=_LION_VARIANTS)
-    return correct(f"`lion_update` matches the reference Lion (Chen et al., 2023) at every step "
-                   f"({len(_LION_CASES)} configurations: betas and weight decay of their own, "
-                   "float32 and float64, zero and large gradients, param groups).")
+    _grade_update_function(
+        lion_update_fn,
+        "lion_update",
+        spec=_LION_SPEC,
+        reference="the reference",
+        make_reference=Lion,
+        defaults=_LION_DEFAULTS,
+        cases=_LION_CASES,
+        variants=_LION_VARIANTS,
+    )
+    return correct(
+        f"`lion_update` matches the reference Lion (Chen et al., 2023) at every step "
+        f"({len(_LION_CASES)} configurations: betas and weight decay of their own, "
+        "float32 and float64, zero and large gradients, param groups)."
+    )

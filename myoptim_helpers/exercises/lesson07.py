@@ -28,13 +28,11 @@ from torch import nn
 from torch.optim import lr_scheduler  # torch's, under the name the lesson uses
 
 from .. import lr_scheduler as our_lr_scheduler
-from ._core import (Reject, _type_names, call, correct, exercise, expect_number, fail, fmt,
-                    seeded, tolerance)
+from ._core import Reject, _type_names, call, correct, exercise, expect_number, fail, fmt, seeded, tolerance
 from ._engine import Draw, seed_of
 from ._grading import expect_plain_number
 
-__all__ = ["WarmupCosine", "train", "resume", "make_optimizer", "make_scheduler",
-           "resume_with_reference"]
+__all__ = ["WarmupCosine", "train", "resume", "make_optimizer", "make_scheduler", "resume_with_reference"]
 
 _STEP_ORDER_WARNING = "Detected call of `lr_scheduler.step()` before `optimizer.step()`"
 
@@ -86,28 +84,39 @@ def _multistep_torch() -> list:
 
 def _multistep_variant(passed) -> list:
     """lr(epoch) = base · gamma^(number of milestones m with passed(m, epoch))."""
-    return [MULTISTEP_LR * MULTISTEP_GAMMA ** sum(passed(m, e) for m in MULTISTEP_MILESTONES)
-            for e in range(MULTISTEP_EPOCHS)]
+    return [
+        MULTISTEP_LR * MULTISTEP_GAMMA ** sum(passed(m, e) for m in MULTISTEP_MILESTONES)
+        for e in range(MULTISTEP_EPOCHS)
+    ]
 
 
 _MULTISTEP_MISTAKES = [
-    (lambda: _multistep_variant(lambda m, e: m < e),
-     "every change comes one epoch late. The scheduler.step() at the end of epoch 1 makes "
-     "last_epoch = 2, a milestone, so the reduction already applies in epoch 2."),
-    (lambda: _multistep_variant(lambda m, e: m <= e + 1),
-     "every change comes one epoch early: a milestone m is the first epoch that uses the "
-     "reduced lr, so the epoch before it still trains with the old one."),
-    (lambda: [MULTISTEP_LR * (MULTISTEP_GAMMA if e >= MULTISTEP_MILESTONES[0] else 1.0)
-              for e in range(MULTISTEP_EPOCHS)],
-     "the reductions multiply: at the second milestone the lr is multiplied by gamma again; "
-     "it does not stay at base_lr × gamma."),
-    (lambda: [MULTISTEP_LR * MULTISTEP_GAMMA ** (e // MULTISTEP_MILESTONES[0])
-              for e in range(MULTISTEP_EPOCHS)],
-     "that is StepLR(step_size=2), which reduces every 2 epochs. MultiStepLR reduces only at "
-     "the listed milestones, 2 and 5."),
-    (lambda: [MULTISTEP_LR * 0.1 ** sum(m <= e for m in MULTISTEP_MILESTONES)
-              for e in range(MULTISTEP_EPOCHS)],
-     "the factor is gamma=0.5 here, not the default 0.1."),
+    (
+        lambda: _multistep_variant(lambda m, e: m < e),
+        "every change comes one epoch late. The scheduler.step() at the end of epoch 1 makes "
+        "last_epoch = 2, a milestone, so the reduction already applies in epoch 2.",
+    ),
+    (
+        lambda: _multistep_variant(lambda m, e: m <= e + 1),
+        "every change comes one epoch early: a milestone m is the first epoch that uses the "
+        "reduced lr, so the epoch before it still trains with the old one.",
+    ),
+    (
+        lambda: [
+            MULTISTEP_LR * (MULTISTEP_GAMMA if e >= MULTISTEP_MILESTONES[0] else 1.0) for e in range(MULTISTEP_EPOCHS)
+        ],
+        "the reductions multiply: at the second milestone the lr is multiplied by gamma again; "
+        "it does not stay at base_lr × gamma.",
+    ),
+    (
+        lambda: [MULTISTEP_LR * MULTISTEP_GAMMA ** (e // MULTISTEP_MILESTONES[0]) for e in range(MULTISTEP_EPOCHS)],
+        "that is StepLR(step_size=2), which reduces every 2 epochs. MultiStepLR reduces only at "
+        "the listed milestones, 2 and 5.",
+    ),
+    (
+        lambda: [MULTISTEP_LR * 0.1 ** sum(m <= e for m in MULTISTEP_MILESTONES) for e in range(MULTISTEP_EPOCHS)],
+        "the factor is gamma=0.5 here, not the default 0.1.",
+    ),
 ]
 
 _MULTISTEP_SOLUTION = """\
@@ -122,16 +131,17 @@ def _number_list(value, name: str, length: int) -> list:
     if type(value).__module__ == "numpy" and hasattr(value, "tolist"):
         value = value.tolist()
     if isinstance(value, torch.Tensor):
-        fail(f"{name} should be a list of {length} numbers, got a tensor of shape "
-             f"{tuple(value.shape)}: write the list itself, `[..., ...]`.")
+        fail(
+            f"{name} should be a list of {length} numbers, got a tensor of shape "
+            f"{tuple(value.shape)}: write the list itself, `[..., ...]`."
+        )
     if not isinstance(value, (list, tuple)):
         if value is None:
             fail(f"{name} is None; expected a list of {length} numbers.")
         fail(f"{name} should be a list of {length} numbers, got {type(value).__name__}.")
     if len(value) != length:
         entries = "1 entry" if len(value) == 1 else f"{len(value)} entries"
-        fail(f"{name} has {entries}; give one learning rate for each of the epochs "
-             f"0 to {length - 1}, {length} in all.")
+        fail(f"{name} has {entries}; give one learning rate for each of the epochs 0 to {length - 1}, {length} in all.")
     return [expect_plain_number(v, f"{name}[{i}]") for i, v in enumerate(value)]
 
 
@@ -149,12 +159,17 @@ def _single_precision(value) -> bool:
     return False
 
 
-@exercise("07.1", title="Predict a MultiStepLR", solution=_MULTISTEP_SOLUTION,
-          prediction=lambda: (_multistep_torch(),), hints=[
-    "The loop reads the lr, trains one epoch, then calls scheduler.step(). The constructor "
-    "already made last_epoch = 0, so epoch e trains with the lr of last_epoch = e.",
-    "lr(e) = 0.8 × 0.5^(number of milestones ≤ e). Milestone 2 counts from epoch 2 on.",
-])
+@exercise(
+    "07.1",
+    title="Predict a MultiStepLR",
+    solution=_MULTISTEP_SOLUTION,
+    prediction=lambda: (_multistep_torch(),),
+    hints=[
+        "The loop reads the lr, trains one epoch, then calls scheduler.step(). The constructor "
+        "already made last_epoch = 0, so epoch e trains with the lr of last_epoch = e.",
+        "lr(e) = 0.8 × 0.5^(number of milestones ≤ e). Milestone 2 counts from epoch 2 on.",
+    ],
+)
 def grade_multistep_lrs(multistep_lrs):
     """multistep_lrs must list the lrs MultiStepLR(milestones=[2, 5], gamma=0.5) gives epochs 0..7."""
     got = _number_list(multistep_lrs, "multistep_lrs", MULTISTEP_EPOCHS)
@@ -163,15 +178,20 @@ def grade_multistep_lrs(multistep_lrs):
     for epoch, (g, e) in enumerate(zip(got, expected)):
         if not _close(g, e, rtol=rtol):
             # Never the expected number: copied back, it would reach ✓ without the reasoning.
-            cause = next((text for variant, text in _MULTISTEP_MISTAKES
-                          if _same_table(got, variant(), rtol=rtol)), None)
+            cause = next(
+                (text for variant, text in _MULTISTEP_MISTAKES if _same_table(got, variant(), rtol=rtol)), None
+            )
             cause = cause or ("epoch e trains with base_lr × gamma^(number of milestones ≤ e).")
             direction = "too high" if g > e else "too low"
-            first = ("the first entry is wrong" if epoch == 0 else "entry 0 is right" if epoch == 1
-                     else f"entries 0–{epoch - 1} are right")
+            first = (
+                "the first entry is wrong"
+                if epoch == 0
+                else "entry 0 is right"
+                if epoch == 1
+                else f"entries 0–{epoch - 1} are right"
+            )
             fail(f"{first}; the lr you give for epoch {epoch} ({fmt(g)}) is {direction}: {cause}")
-    return correct("0.8 until epoch 1, 0.4 from milestone 2, 0.2 from milestone 5, as torch's "
-                   "MultiStepLR gives.")
+    return correct("0.8 until epoch 1, 0.4 from milestone 2, 0.2 from milestone 5, as torch's MultiStepLR gives.")
 
 
 # ----------------------------------------------------------------------------- 07.2
@@ -189,7 +209,7 @@ def train(model, optimizer, scheduler, batches, epochs):
             loss = nn.functional.mse_loss(model(x), y)
             loss.backward()
             optimizer.step()
-        scheduler.step()            # once per epoch, after the epoch's optimizer steps
+        scheduler.step()  # once per epoch, after the epoch's optimizer steps
 
 
 _REFERENCE_TRAIN = train
@@ -231,18 +251,23 @@ def _train_no_scheduler(model, optimizer, scheduler, batches, epochs):
 
 
 _LOOP_MISTAKES = [
-    (_train_scheduler_first_per_batch,
-     "scheduler.step() runs before optimizer.step(), and once per batch: the schedule skips "
-     "its first value and runs once per batch. Call it once per epoch, after the batch loop."),
-    (_train_per_batch,
-     "the lr changes every batch: scheduler.step() is inside the batch loop, so the schedule "
-     "counts batches, not epochs. Call it once per epoch, after the batch loop."),
-    (_train_scheduler_first_per_epoch,
-     "the schedule is one epoch ahead: scheduler.step() runs at the start of each epoch, before "
-     "the epoch's optimizer steps, so the first value of the schedule is skipped. Call it at the "
-     "end of the epoch."),
-    (_train_no_scheduler,
-     "the lr never changes: call scheduler.step() once at the end of every epoch."),
+    (
+        _train_scheduler_first_per_batch,
+        "scheduler.step() runs before optimizer.step(), and once per batch: the schedule skips "
+        "its first value and runs once per batch. Call it once per epoch, after the batch loop.",
+    ),
+    (
+        _train_per_batch,
+        "the lr changes every batch: scheduler.step() is inside the batch loop, so the schedule "
+        "counts batches, not epochs. Call it once per epoch, after the batch loop.",
+    ),
+    (
+        _train_scheduler_first_per_epoch,
+        "the schedule is one epoch ahead: scheduler.step() runs at the start of each epoch, before "
+        "the epoch's optimizer steps, so the first value of the schedule is skipped. Call it at the "
+        "end of the epoch.",
+    ),
+    (_train_no_scheduler, "the lr never changes: call scheduler.step() once at the end of every epoch."),
 ]
 
 
@@ -254,18 +279,30 @@ def _loop_configs():
     factors = [1.0] + [rng.choice((0.3, 0.7, 0.2, 0.9, 0.5, 0.6)) for _ in range(6)]
     gamma = rng.choice((0.7, 0.6, 0.8))
     return [
-        {"epochs": LOOP_EPOCHS, "batches": LOOP_BATCHES, "width": 0,
-         "optimizer": lambda ps: torch.optim.SGD(ps, lr=LOOP_LR, momentum=0.9),
-         "scheduler": lambda o: lr_scheduler.StepLR(o, step_size=2, gamma=0.5),
-         "label": "SGD(momentum=0.9) with StepLR(step_size=2, gamma=0.5), 4 epochs of 3 batches"},
-        {"epochs": 5, "batches": 2, "width": 4,
-         "optimizer": lambda ps: torch.optim.Adam(ps, lr=0.01),
-         "scheduler": lambda o: lr_scheduler.LambdaLR(o, lambda e: factors[e % len(factors)]),
-         "label": "Adam with a LambdaLR, 5 epochs of 2 batches"},
-        {"epochs": 3, "batches": 4, "width": 0,
-         "optimizer": lambda ps: torch.optim.SGD(ps, lr=0.05),
-         "scheduler": lambda o: lr_scheduler.ExponentialLR(o, gamma=gamma),
-         "label": "SGD with ExponentialLR, 3 epochs of 4 batches"},
+        {
+            "epochs": LOOP_EPOCHS,
+            "batches": LOOP_BATCHES,
+            "width": 0,
+            "optimizer": lambda ps: torch.optim.SGD(ps, lr=LOOP_LR, momentum=0.9),
+            "scheduler": lambda o: lr_scheduler.StepLR(o, step_size=2, gamma=0.5),
+            "label": "SGD(momentum=0.9) with StepLR(step_size=2, gamma=0.5), 4 epochs of 3 batches",
+        },
+        {
+            "epochs": 5,
+            "batches": 2,
+            "width": 4,
+            "optimizer": lambda ps: torch.optim.Adam(ps, lr=0.01),
+            "scheduler": lambda o: lr_scheduler.LambdaLR(o, lambda e: factors[e % len(factors)]),
+            "label": "Adam with a LambdaLR, 5 epochs of 2 batches",
+        },
+        {
+            "epochs": 3,
+            "batches": 4,
+            "width": 0,
+            "optimizer": lambda ps: torch.optim.SGD(ps, lr=0.05),
+            "scheduler": lambda o: lr_scheduler.ExponentialLR(o, gamma=gamma),
+            "label": "SGD with ExponentialLR, 3 epochs of 4 batches",
+        },
     ]
 
 
@@ -274,18 +311,18 @@ def _loop_setup(config):
     step and the parameters after it, through step hooks) and its scheduler."""
     with seeded(7 + config["batches"]):
         width = config["width"]
-        model = (nn.Sequential(nn.Linear(2, width), nn.Tanh(), nn.Linear(width, 1)) if width
-                 else nn.Linear(2, 1)).double()
+        model = (
+            nn.Sequential(nn.Linear(2, width), nn.Tanh(), nn.Linear(width, 1)) if width else nn.Linear(2, 1)
+        ).double()
         x = torch.randn(4 * config["batches"], 2, dtype=torch.float64)
         y = x @ torch.tensor([[1.5], [-2.0]], dtype=torch.float64) + 0.5
-    batches = [(x[i:i + 4], y[i:i + 4]) for i in range(0, len(x), 4)]
+    batches = [(x[i : i + 4], y[i : i + 4]) for i in range(0, len(x), 4)]
     optimizer = config["optimizer"](model.parameters())
     record = {"lrs": [], "params": []}
-    optimizer.register_step_pre_hook(
-        lambda opt, args, kwargs: record["lrs"].append(float(opt.param_groups[0]["lr"])))
+    optimizer.register_step_pre_hook(lambda opt, args, kwargs: record["lrs"].append(float(opt.param_groups[0]["lr"])))
     optimizer.register_step_post_hook(
-        lambda opt, args, kwargs: record["params"].append(
-            [p.detach().clone() for p in opt.param_groups[0]["params"]]))
+        lambda opt, args, kwargs: record["params"].append([p.detach().clone() for p in opt.param_groups[0]["params"]])
+    )
     scheduler = config["scheduler"](optimizer)
     return model, optimizer, scheduler, batches, record
 
@@ -297,8 +334,9 @@ def _loop_record(train_fn, config, learner=False):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         if learner:
-            call(train_fn, model, optimizer, scheduler, batches, config["epochs"],
-                 may_modify=(0, 1, 2))  # by position: whatever the learner named them
+            call(
+                train_fn, model, optimizer, scheduler, batches, config["epochs"], may_modify=(0, 1, 2)
+            )  # by position: whatever the learner named them
         else:
             train_fn(model, optimizer, scheduler, batches, config["epochs"])
     return record["lrs"], record["params"], [str(w.message) for w in caught], scheduler.last_epoch
@@ -310,20 +348,27 @@ def _optimizer_step_place(step: int, batches: int) -> str:
     return f"epoch {epoch}, batch {batch}"
 
 
-@exercise("07.2", title="Fix the training loop", solution=train, hints=[
-    "Count the calls: StepLR(step_size=2) means 2 *epochs*, so scheduler.step() must run once "
-    "per epoch, not once per batch.",
-    "Inside the batch loop: zero_grad, forward, backward, optimizer.step(). After the batch "
-    "loop, still inside the epoch loop: scheduler.step().",
-])
+@exercise(
+    "07.2",
+    title="Fix the training loop",
+    solution=train,
+    hints=[
+        "Count the calls: StepLR(step_size=2) means 2 *epochs*, so scheduler.step() must run once "
+        "per epoch, not once per batch.",
+        "Inside the batch loop: zero_grad, forward, backward, optimizer.step(). After the batch "
+        "loop, still inside the epoch loop: scheduler.step().",
+    ],
+)
 def grade_train(train):
     """train(model, optimizer, scheduler, batches, epochs) must step the scheduler once per epoch, last."""
     configs = _loop_configs()
     for config in configs:
         _grade_loop(train, config)
-    return correct(f"in {len(configs)} configurations (SGD and Adam; StepLR, LambdaLR and "
-                   "ExponentialLR; 3 to 5 epochs of 2 to 4 batches) every optimizer step used "
-                   "the lr of its epoch: one scheduler.step() per epoch, after its batches.")
+    return correct(
+        f"in {len(configs)} configurations (SGD and Adam; StepLR, LambdaLR and "
+        "ExponentialLR; 3 to 5 epochs of 2 to 4 batches) every optimizer step used "
+        "the lr of its epoch: one scheduler.step() per epoch, after its batches."
+    )
 
 
 def _grade_loop(train, config):
@@ -332,43 +377,64 @@ def _grade_loop(train, config):
     expected_lrs, expected_params, _, _ = _loop_record(_REFERENCE_TRAIN, config)
     got_lrs, got_params, caught, scheduler_steps = _loop_record(train, config, learner=True)
     warned = any(_STEP_ORDER_WARNING in text for text in caught)
-    note = (" (torch warned about it: \"Detected call of `lr_scheduler.step()` before "
-            "`optimizer.step()`\".)") if warned else ""
+    note = (
+        (' (torch warned about it: "Detected call of `lr_scheduler.step()` before `optimizer.step()`".)')
+        if warned
+        else ""
+    )
     if not got_lrs:
-        fail(f"with {label}: `train` never stepped the optimizer it was given: loop over the "
-             "epochs and, inside, over the batches, and call `optimizer.step()` on the "
-             "`optimizer` argument, not a global one.")
+        fail(
+            f"with {label}: `train` never stepped the optimizer it was given: loop over the "
+            "epochs and, inside, over the batches, and call `optimizer.step()` on the "
+            "`optimizer` argument, not a global one."
+        )
     if not _same_table(got_lrs, expected_lrs):
-        mistake = next((text for variant, text in _LOOP_MISTAKES
-                        if _same_table(got_lrs, _loop_record(variant, config)[0])), None)
+        mistake = next(
+            (text for variant, text in _LOOP_MISTAKES if _same_table(got_lrs, _loop_record(variant, config)[0])), None
+        )
         if len(got_lrs) != len(expected_lrs) and mistake is None:
             ran = len(got_lrs) / n_batches
             if ran == int(ran) and ran != epochs:
-                fail(f"with {label}: `train` ran {int(ran)} epoch{'s' if ran != 1 else ''}, not {epochs}: loop "
-                     "`for epoch in range(epochs)`, over the `epochs` argument.")
-            fail(f"with {label}: `train` took {len(got_lrs)} optimizer steps; {epochs} epochs of "
-                 f"{n_batches} batches take {len(expected_lrs)}: one optimizer.step() per batch.")
-        step = next((i for i, (g, e) in enumerate(zip(got_lrs, expected_lrs), start=1) if not _close(g, e)),
-                    min(len(got_lrs), len(expected_lrs)))
+                fail(
+                    f"with {label}: `train` ran {int(ran)} epoch{'s' if ran != 1 else ''}, not {epochs}: loop "
+                    "`for epoch in range(epochs)`, over the `epochs` argument."
+                )
+            fail(
+                f"with {label}: `train` took {len(got_lrs)} optimizer steps; {epochs} epochs of "
+                f"{n_batches} batches take {len(expected_lrs)}: one optimizer.step() per batch."
+            )
+        step = next(
+            (i for i, (g, e) in enumerate(zip(got_lrs, expected_lrs), start=1) if not _close(g, e)),
+            min(len(got_lrs), len(expected_lrs)),
+        )
         g, e = got_lrs[step - 1], expected_lrs[step - 1]
         head = _epoch_head(step, unit="optimizer step", first=1)
-        cause = mistake or ("each epoch must train with the lr the scheduler gives for that "
-                            "epoch: scheduler.step() once per epoch, after the batch loop.")
-        fail(f"with {label}: the learning rate {head} ({_optimizer_step_place(step, n_batches)}: "
-             f"got {fmt(g, e)}, expected {fmt(e, g)}): {cause}{note}")
+        cause = mistake or (
+            "each epoch must train with the lr the scheduler gives for that "
+            "epoch: scheduler.step() once per epoch, after the batch loop."
+        )
+        fail(
+            f"with {label}: the learning rate {head} ({_optimizer_step_place(step, n_batches)}: "
+            f"got {fmt(g, e)}, expected {fmt(e, g)}): {cause}{note}"
+        )
     if scheduler_steps != epochs:
-        fail(f"with {label}: the learning rates are right, but the scheduler was stepped "
-             f"{scheduler_steps} times in {epochs} epochs: let the scheduler set the lr "
-             "(`scheduler.step()` once per epoch) instead of writing param_groups' lr by hand.")
+        fail(
+            f"with {label}: the learning rates are right, but the scheduler was stepped "
+            f"{scheduler_steps} times in {epochs} epochs: let the scheduler set the lr "
+            "(`scheduler.step()` once per epoch) instead of writing param_groups' lr by hand."
+        )
     for step, (g_params, e_params) in enumerate(zip(got_params, expected_params), start=1):
         if not all(torch.allclose(a, b, rtol=1e-12, atol=1e-12) for a, b in zip(g_params, e_params)):
-            fail(f"with {label}: the learning rates are right, but the parameters differ from "
-                 f"torch's after optimizer step {step} ({_optimizer_step_place(step, n_batches)}): "
-                 "for every batch call zero_grad(), compute the MSE loss of model(x) against y, "
-                 "backward(), then optimizer.step().")
+            fail(
+                f"with {label}: the learning rates are right, but the parameters differ from "
+                f"torch's after optimizer step {step} ({_optimizer_step_place(step, n_batches)}): "
+                "for every batch call zero_grad(), compute the MSE loss of model(x) against y, "
+                "backward(), then optimizer.step()."
+            )
 
 
 # ----------------------------------------------------------------------------- 07.3
+
 
 class WarmupCosine(lr_scheduler.LRScheduler):
     """Linear warm-up from ``start_factor · base_lr`` to ``base_lr`` in ``warmup_epochs`` epochs, then a
@@ -385,7 +451,7 @@ class WarmupCosine(lr_scheduler.LRScheduler):
         self.total_epochs = total_epochs
         self.start_factor = start_factor
         self.eta_min = eta_min
-        super().__init__(optimizer, last_epoch)   # takes the first step: the attributes must exist
+        super().__init__(optimizer, last_epoch)  # takes the first step: the attributes must exist
 
     def get_lr(self):
         """Return one lr per param group for epoch ``self.last_epoch``."""
@@ -394,8 +460,10 @@ class WarmupCosine(lr_scheduler.LRScheduler):
             factor = self.start_factor + (1 - self.start_factor) * epoch / self.warmup_epochs
             return [base_lr * factor for base_lr in self.base_lrs]
         progress = (epoch - self.warmup_epochs) / (self.total_epochs - self.warmup_epochs)
-        return [self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * progress)) / 2
-                for base_lr in self.base_lrs]
+        return [
+            self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * progress)) / 2
+            for base_lr in self.base_lrs
+        ]
 
 
 # Each configuration: the groups' lrs and the scheduler's arguments.
@@ -406,12 +474,20 @@ def _warmup_configs():
     return [
         {"lrs": [0.1], "warmup_epochs": 3, "total_epochs": 12, "start_factor": 0.1, "eta_min": 0.001},
         {"lrs": [0.1, 0.02], "warmup_epochs": 2, "total_epochs": 8, "start_factor": 0.25, "eta_min": 0.0},
-        {"lrs": [rng.choice((0.3, 0.5, 0.05))], "warmup_epochs": 1,
-         "total_epochs": rng.choice((5, 6, 7)), "start_factor": rng.choice((0.5, 0.2, 0.4)),
-         "eta_min": rng.choice((0.01, 0.002))},
-        {"lrs": [0.2, 0.05, 1.0], "warmup_epochs": rng.choice((4, 5)),
-         "total_epochs": rng.choice((9, 10)), "start_factor": rng.choice((0.05, 0.3)),
-         "eta_min": 0.0},
+        {
+            "lrs": [rng.choice((0.3, 0.5, 0.05))],
+            "warmup_epochs": 1,
+            "total_epochs": rng.choice((5, 6, 7)),
+            "start_factor": rng.choice((0.5, 0.2, 0.4)),
+            "eta_min": rng.choice((0.01, 0.002)),
+        },
+        {
+            "lrs": [0.2, 0.05, 1.0],
+            "warmup_epochs": rng.choice((4, 5)),
+            "total_epochs": rng.choice((9, 10)),
+            "start_factor": rng.choice((0.05, 0.3)),
+            "eta_min": 0.0,
+        },
     ]
 
 
@@ -433,10 +509,14 @@ def _warmup_cosine_torch(config) -> list:
     """torch's warm-up + cosine: every group's lr for epochs 0..total_epochs."""
     opt = _optimizer_for(config)
     w, t = config["warmup_epochs"], config["total_epochs"]
-    scheduler = lr_scheduler.SequentialLR(opt, [
-        lr_scheduler.LinearLR(opt, start_factor=config["start_factor"], total_iters=w),
-        lr_scheduler.CosineAnnealingLR(opt, T_max=t - w, eta_min=config["eta_min"]),
-    ], milestones=[w])
+    scheduler = lr_scheduler.SequentialLR(
+        opt,
+        [
+            lr_scheduler.LinearLR(opt, start_factor=config["start_factor"], total_iters=w),
+            lr_scheduler.CosineAnnealingLR(opt, T_max=t - w, eta_min=config["eta_min"]),
+        ],
+        milestones=[w],
+    )
     table = []
     for _ in range(t + 1 + WARMUP_EXTRA_EPOCHS):
         table.append([float(g["lr"]) for g in opt.param_groups])
@@ -445,9 +525,18 @@ def _warmup_cosine_torch(config) -> list:
     return table
 
 
-def _warmup_cosine_formula(config, *, warmup_shift=0, warmup_from_zero=False, cosine_span=None,
-                           cosine_shift=True, eta_min=True, epoch_shift=0, one_group=False,
-                           clamp=False) -> list:
+def _warmup_cosine_formula(
+    config,
+    *,
+    warmup_shift=0,
+    warmup_from_zero=False,
+    cosine_span=None,
+    cosine_shift=True,
+    eta_min=True,
+    epoch_shift=0,
+    one_group=False,
+    clamp=False,
+) -> list:
     """The closed formula, with switches that reproduce the usual mistakes."""
     w, t, s = config["warmup_epochs"], config["total_epochs"], config["start_factor"]
     m = config["eta_min"] if eta_min else 0.0
@@ -469,44 +558,65 @@ def _warmup_cosine_formula(config, *, warmup_shift=0, warmup_from_zero=False, co
 
 
 _WARMUP_MISTAKES = [
-    ({"clamp": True},
-     "past total_epochs the lr must go on as torch's does: CosineAnnealingLR has no floor and no "
-     "restart, so the cosine climbs back from eta_min. Do not clamp the epoch or the lr to "
-     "the end of the schedule."),
-    ({"epoch_shift": 1},
-     "your schedule runs one epoch ahead of torch's, as if scheduler.step() came before "
-     "optimizer.step(): get_lr must give the lr of epoch self.last_epoch (the constructor's "
-     "step makes it 0), not of last_epoch + 1."),
-    ({"warmup_shift": 1},
-     "off by one in the warm-up: epoch 0 must use start_factor × base_lr, and the warm-up "
-     "reaches base_lr at epoch warmup_epochs, not one epoch earlier. Use last_epoch / "
-     "warmup_epochs, not (last_epoch + 1) / warmup_epochs."),
-    ({"warmup_from_zero": True},
-     "the warm-up must start at start_factor × base_lr, not at 0: factor = start_factor + "
-     "(1 − start_factor) · epoch / warmup_epochs."),
-    ({"warmup_from_zero": True, "warmup_shift": 1},
-     "the warm-up must start at start_factor × base_lr and reach base_lr at epoch "
-     "warmup_epochs: factor = start_factor + (1 − start_factor) · epoch / warmup_epochs."),
-    ({"cosine_span": lambda w, t: t},
-     "the cosine runs over the wrong number of epochs: it starts at warmup_epochs and must reach "
-     "eta_min at total_epochs, so its period is total_epochs − warmup_epochs, not total_epochs."),
-    ({"cosine_span": lambda w, t: t - w - 1},
-     "the cosine reaches eta_min one epoch early: divide by total_epochs − warmup_epochs, "
-     "not total_epochs − warmup_epochs − 1."),
-    ({"cosine_shift": False},
-     "the cosine must start at its top when the warm-up ends: use (epoch − warmup_epochs) "
-     "in the cosine, not epoch."),
-    ({"eta_min": False},
-     "eta_min is ignored: the cosine goes from base_lr down to eta_min, "
-     "eta_min + (base_lr − eta_min) · (1 + cos(π·t/T)) / 2."),
-    ({"one_group": True},
-     "every param group follows group 0's learning rate: return one lr per group, each "
-     "computed from its own entry of self.base_lrs."),
+    (
+        {"clamp": True},
+        "past total_epochs the lr must go on as torch's does: CosineAnnealingLR has no floor and no "
+        "restart, so the cosine climbs back from eta_min. Do not clamp the epoch or the lr to "
+        "the end of the schedule.",
+    ),
+    (
+        {"epoch_shift": 1},
+        "your schedule runs one epoch ahead of torch's, as if scheduler.step() came before "
+        "optimizer.step(): get_lr must give the lr of epoch self.last_epoch (the constructor's "
+        "step makes it 0), not of last_epoch + 1.",
+    ),
+    (
+        {"warmup_shift": 1},
+        "off by one in the warm-up: epoch 0 must use start_factor × base_lr, and the warm-up "
+        "reaches base_lr at epoch warmup_epochs, not one epoch earlier. Use last_epoch / "
+        "warmup_epochs, not (last_epoch + 1) / warmup_epochs.",
+    ),
+    (
+        {"warmup_from_zero": True},
+        "the warm-up must start at start_factor × base_lr, not at 0: factor = start_factor + "
+        "(1 − start_factor) · epoch / warmup_epochs.",
+    ),
+    (
+        {"warmup_from_zero": True, "warmup_shift": 1},
+        "the warm-up must start at start_factor × base_lr and reach base_lr at epoch "
+        "warmup_epochs: factor = start_factor + (1 − start_factor) · epoch / warmup_epochs.",
+    ),
+    (
+        {"cosine_span": lambda w, t: t},
+        "the cosine runs over the wrong number of epochs: it starts at warmup_epochs and must reach "
+        "eta_min at total_epochs, so its period is total_epochs − warmup_epochs, not total_epochs.",
+    ),
+    (
+        {"cosine_span": lambda w, t: t - w - 1},
+        "the cosine reaches eta_min one epoch early: divide by total_epochs − warmup_epochs, "
+        "not total_epochs − warmup_epochs − 1.",
+    ),
+    (
+        {"cosine_shift": False},
+        "the cosine must start at its top when the warm-up ends: use (epoch − warmup_epochs) in the cosine, not epoch.",
+    ),
+    (
+        {"eta_min": False},
+        "eta_min is ignored: the cosine goes from base_lr down to eta_min, "
+        "eta_min + (base_lr − eta_min) · (1 + cos(π·t/T)) / 2.",
+    ),
+    (
+        {"one_group": True},
+        "every param group follows group 0's learning rate: return one lr per group, each "
+        "computed from its own entry of self.base_lrs.",
+    ),
 ]
 
-_WARMUP_FORMULA = ("lr = base_lr · (start_factor + (1 − start_factor) · epoch / warmup_epochs) while "
-                   "epoch < warmup_epochs, then eta_min + (base_lr − eta_min) · (1 + cos(π (epoch − "
-                   "warmup_epochs) / (total_epochs − warmup_epochs))) / 2.")
+_WARMUP_FORMULA = (
+    "lr = base_lr · (start_factor + (1 − start_factor) · epoch / warmup_epochs) while "
+    "epoch < warmup_epochs, then eta_min + (base_lr − eta_min) · (1 + cos(π (epoch − "
+    "warmup_epochs) / (total_epochs − warmup_epochs))) / 2."
+)
 
 
 def _learner_warmup_table(scheduler_class, config) -> list:
@@ -517,8 +627,10 @@ def _learner_warmup_table(scheduler_class, config) -> list:
     try:
         scheduler = call(scheduler_class, opt, may_modify=(0,), **_scheduler_kwargs(config))
         if not hasattr(scheduler, "step"):
-            fail(f"{name}(...) gave {_type_names(type(scheduler))}; it should be a scheduler: "
-                 "subclass torch.optim.lr_scheduler.LRScheduler.")
+            fail(
+                f"{name}(...) gave {_type_names(type(scheduler))}; it should be a scheduler: "
+                "subclass torch.optim.lr_scheduler.LRScheduler."
+            )
         table = []
         for epoch in range(config["total_epochs"] + 1 + WARMUP_EXTRA_EPOCHS):
             row = []
@@ -526,9 +638,11 @@ def _learner_warmup_table(scheduler_class, config) -> list:
                 lr = group["lr"]
                 if isinstance(lr, torch.Tensor) and lr.is_floating_point() and lr.dtype != torch.float64:
                     # compared at 1e-12, float32 rounding would be blamed on the formula
-                    fail(f"the lr of param group {i} at epoch {epoch} is a {lr.dtype} tensor: return "
-                         "Python floats from get_lr (`math.cos`, not `torch.cos` of a float32 "
-                         "tensor), or the learning rates lose digits to float32 rounding.")
+                    fail(
+                        f"the lr of param group {i} at epoch {epoch} is a {lr.dtype} tensor: return "
+                        "Python floats from get_lr (`math.cos`, not `torch.cos` of a float32 "
+                        "tensor), or the learning rates lose digits to float32 rounding."
+                    )
                 row.append(expect_number(lr, f"the lr of param group {i} at epoch {epoch}"))
             table.append(row)
             opt.step()
@@ -536,25 +650,33 @@ def _learner_warmup_table(scheduler_class, config) -> list:
     except Reject as rejection:
         message = rejection.feedback.message
         if "not iterable" in message or "zip()" in message:
-            fail(f"get_lr must return a list with one learning rate per param group (this "
-                 f"optimizer has {n_groups}): {message}")
+            fail(
+                f"get_lr must return a list with one learning rate per param group (this "
+                f"optimizer has {n_groups}): {message}"
+            )
         raise
     return table
 
 
-@exercise("07.3", title="Warm-up then cosine, from scratch", solution=WarmupCosine, hints=[
-    "`self.last_epoch` is the epoch whose lr get_lr returns: 0 at the constructor's step, then "
-    "1, 2, ... `self.base_lrs` holds each group's initial lr. Return one lr per group.",
-    "Warm-up (epoch < warmup_epochs): base_lr · (start_factor + (1 − start_factor) · epoch / "
-    "warmup_epochs).",
-    "Afterwards: t = epoch − warmup_epochs, T = total_epochs − warmup_epochs, "
-    "lr = eta_min + (base_lr − eta_min) · (1 + math.cos(math.pi · t / T)) / 2.",
-])
+@exercise(
+    "07.3",
+    title="Warm-up then cosine, from scratch",
+    solution=WarmupCosine,
+    hints=[
+        "`self.last_epoch` is the epoch whose lr get_lr returns: 0 at the constructor's step, then "
+        "1, 2, ... `self.base_lrs` holds each group's initial lr. Return one lr per group.",
+        "Warm-up (epoch < warmup_epochs): base_lr · (start_factor + (1 − start_factor) · epoch / warmup_epochs).",
+        "Afterwards: t = epoch − warmup_epochs, T = total_epochs − warmup_epochs, "
+        "lr = eta_min + (base_lr − eta_min) · (1 + math.cos(math.pi · t / T)) / 2.",
+    ],
+)
 def grade_warmup_cosine(WarmupCosine):  # noqa: N803 - the learner's class name
     """WarmupCosine must give torch's SequentialLR(LinearLR, CosineAnnealingLR) lrs, every group, every epoch."""
     if not isinstance(WarmupCosine, type):
-        fail(f"WarmupCosine should be a class (a subclass of torch.optim.lr_scheduler.LRScheduler), "
-             f"got {type(WarmupCosine).__name__}.")
+        fail(
+            f"WarmupCosine should be a class (a subclass of torch.optim.lr_scheduler.LRScheduler), "
+            f"got {type(WarmupCosine).__name__}."
+        )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for number, config in enumerate(WARMUP_CONFIGS, start=1):
@@ -565,16 +687,25 @@ def grade_warmup_cosine(WarmupCosine):  # noqa: N803 - the learner's class name
                 bad = [i for i, (g, e) in enumerate(zip(g_row, e_row)) if not _close(g, e, rtol, atol)]
                 if bad:
                     i = bad[0]
-                    cause = next((text for switches, text in _WARMUP_MISTAKES
-                                  if _same_table(got, _warmup_cosine_formula(config, **switches), 1e-9)),
-                                 _WARMUP_FORMULA)
+                    cause = next(
+                        (
+                            text
+                            for switches, text in _WARMUP_MISTAKES
+                            if _same_table(got, _warmup_cosine_formula(config, **switches), 1e-9)
+                        ),
+                        _WARMUP_FORMULA,
+                    )
                     setting = ", ".join(f"{k}={v}" for k, v in config.items())
                     group = f"group {i}: " if len(g_row) > 1 else ""
-                    fail(f"with {setting}: {_epoch_head(epoch)} ({group}got {fmt(g_row[i], e_row[i])}, "
-                         f"expected {fmt(e_row[i], g_row[i])}): {cause}")
-    return correct("every group's lr matches torch's SequentialLR(LinearLR, CosineAnnealingLR) at "
-                   f"every epoch, {WARMUP_EXTRA_EPOCHS} past the end included, in "
-                   f"{len(WARMUP_CONFIGS)} configurations (1 to 3 groups, to 1e-12).")
+                    fail(
+                        f"with {setting}: {_epoch_head(epoch)} ({group}got {fmt(g_row[i], e_row[i])}, "
+                        f"expected {fmt(e_row[i], g_row[i])}): {cause}"
+                    )
+    return correct(
+        "every group's lr matches torch's SequentialLR(LinearLR, CosineAnnealingLR) at "
+        f"every epoch, {WARMUP_EXTRA_EPOCHS} past the end included, in "
+        f"{len(WARMUP_CONFIGS)} configurations (1 to 3 groups, to 1e-12)."
+    )
 
 
 # ----------------------------------------------------------------------------- 07.4
@@ -592,17 +723,21 @@ def make_optimizer(model):
 
 def make_scheduler(optimizer):
     """The scheduler of exercise 07.4: a 3-epoch LinearLR warm-up from 0.1 × lr, then a cosine over 7 epochs."""
-    return lr_scheduler.SequentialLR(optimizer, [
-        lr_scheduler.LinearLR(optimizer, start_factor=0.1, total_iters=RESUME_WARMUP),
-        lr_scheduler.CosineAnnealingLR(optimizer, T_max=RESUME_EPOCHS - RESUME_WARMUP),
-    ], milestones=[RESUME_WARMUP])
+    return lr_scheduler.SequentialLR(
+        optimizer,
+        [
+            lr_scheduler.LinearLR(optimizer, start_factor=0.1, total_iters=RESUME_WARMUP),
+            lr_scheduler.CosineAnnealingLR(optimizer, T_max=RESUME_EPOCHS - RESUME_WARMUP),
+        ],
+        milestones=[RESUME_WARMUP],
+    )
 
 
 def resume(model, checkpoint, make_optimizer, make_scheduler):
     """Load ``checkpoint`` into ``model`` and into a new optimizer and scheduler; return ``(optimizer, scheduler)``."""
     model.load_state_dict(checkpoint["model"])
     optimizer = make_optimizer(model)
-    scheduler = make_scheduler(optimizer)             # first: its constructor rewrites the lrs
+    scheduler = make_scheduler(optimizer)  # first: its constructor rewrites the lrs
     optimizer.load_state_dict(checkpoint["optimizer"])  # then the saved lrs, momentum buffers
     scheduler.load_state_dict(checkpoint["scheduler"])  # and the saved epoch count
     return optimizer, scheduler
@@ -661,28 +796,40 @@ def _resume_no_model(model, checkpoint, make_optimizer, make_scheduler):
 
 
 _RESUME_MISTAKES = [
-    (_resume_scheduler_after_load,
-     "the scheduler was built after optimizer.load_state_dict(): its constructor rewrote the "
-     "loaded lr with the warm-up's first value (0.1 × start_factor = 0.01), and the recursive "
-     "cosine goes on from there. Build the optimizer and the scheduler first, then load both "
-     "states."),
-    (_resume_scheduler_after_load_no_state,
-     "the scheduler was built after optimizer.load_state_dict() and its own state was not "
-     "loaded: build both first, then load checkpoint['optimizer'] and checkpoint['scheduler']."),
-    (_resume_no_scheduler_state,
-     "the scheduler's state was not loaded, so it counts from epoch 0 again: its warm-up "
-     "multiplies the loaded lr by its growth factors and the lr climbs past base_lr. Load "
-     "checkpoint['scheduler'] with scheduler.load_state_dict()."),
-    (_resume_no_optimizer_state,
-     "the optimizer's state was not loaded: its param groups keep the lr the new scheduler set "
-     "(0.01) and its momentum buffers start empty. Call "
-     "optimizer.load_state_dict(checkpoint['optimizer']) after building the scheduler."),
-    (_resume_model_only,
-     "only the model was loaded: a fresh optimizer and scheduler restart the warm-up at 0.01 "
-     "and the momentum at zero. Load checkpoint['optimizer'] and checkpoint['scheduler'] too."),
-    (_resume_no_model,
-     "the learning rates are right but the model's weights were not loaded: call "
-     "model.load_state_dict(checkpoint['model'])."),
+    (
+        _resume_scheduler_after_load,
+        "the scheduler was built after optimizer.load_state_dict(): its constructor rewrote the "
+        "loaded lr with the warm-up's first value (0.1 × start_factor = 0.01), and the recursive "
+        "cosine goes on from there. Build the optimizer and the scheduler first, then load both "
+        "states.",
+    ),
+    (
+        _resume_scheduler_after_load_no_state,
+        "the scheduler was built after optimizer.load_state_dict() and its own state was not "
+        "loaded: build both first, then load checkpoint['optimizer'] and checkpoint['scheduler'].",
+    ),
+    (
+        _resume_no_scheduler_state,
+        "the scheduler's state was not loaded, so it counts from epoch 0 again: its warm-up "
+        "multiplies the loaded lr by its growth factors and the lr climbs past base_lr. Load "
+        "checkpoint['scheduler'] with scheduler.load_state_dict().",
+    ),
+    (
+        _resume_no_optimizer_state,
+        "the optimizer's state was not loaded: its param groups keep the lr the new scheduler set "
+        "(0.01) and its momentum buffers start empty. Call "
+        "optimizer.load_state_dict(checkpoint['optimizer']) after building the scheduler.",
+    ),
+    (
+        _resume_model_only,
+        "only the model was loaded: a fresh optimizer and scheduler restart the warm-up at 0.01 "
+        "and the momentum at zero. Load checkpoint['optimizer'] and checkpoint['scheduler'] too.",
+    ),
+    (
+        _resume_no_model,
+        "the learning rates are right but the model's weights were not loaded: call "
+        "model.load_state_dict(checkpoint['model']).",
+    ),
 ]
 
 
@@ -717,17 +864,20 @@ def _adam_factory(model):
 
 
 def _step_then_exponential(optimizer):
-    return lr_scheduler.SequentialLR(optimizer, [
-        lr_scheduler.LinearLR(optimizer, start_factor=0.2, total_iters=2),
-        lr_scheduler.ExponentialLR(optimizer, gamma=0.8),
-    ], milestones=[2])
+    return lr_scheduler.SequentialLR(
+        optimizer,
+        [
+            lr_scheduler.LinearLR(optimizer, start_factor=0.2, total_iters=2),
+            lr_scheduler.ExponentialLR(optimizer, gamma=0.8),
+        ],
+        milestones=[2],
+    )
 
 
 # (make_optimizer, make_scheduler, saved after, epochs, label): the exercise's, then another
 # optimizer and schedule, so a resume that builds its own SGD or scheduler fails.
 RESUME_CONFIGS = (
-    (make_optimizer, make_scheduler, RESUME_SAVED_AFTER, RESUME_EPOCHS,
-     "the exercise's SGD and warm-up + cosine"),
+    (make_optimizer, make_scheduler, RESUME_SAVED_AFTER, RESUME_EPOCHS, "the exercise's SGD and warm-up + cosine"),
     (_adam_factory, _step_then_exponential, 4, 8, "an Adam with LinearLR then ExponentialLR"),
 )
 
@@ -740,8 +890,9 @@ def _checkpoint(factories=RESUME_CONFIGS[0]):
     optimizer = make_opt(model)
     scheduler = make_sched(optimizer)
     _resume_epochs(model, optimizer, scheduler, saved_after, data)
-    checkpoint = copy.deepcopy({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                                "scheduler": scheduler.state_dict()})
+    checkpoint = copy.deepcopy(
+        {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()}
+    )
     rest = _resume_epochs(model, optimizer, scheduler, epochs - saved_after, data)
     return rest, checkpoint
 
@@ -752,57 +903,73 @@ def _resumed_record(resume_fn, checkpoint, learner=False, factories=RESUME_CONFI
     model = _resume_model(1)
     checkpoint = copy.deepcopy(checkpoint)
     if learner:
-        result = call(resume_fn, model, checkpoint, make_opt, make_sched,
-                      may_modify=(0,), returns=(tuple, list))
+        result = call(resume_fn, model, checkpoint, make_opt, make_sched, may_modify=(0,), returns=(tuple, list))
         if len(result) != 2:
-            fail(f"`{resume_fn.__name__}` returned {len(result)} values; return "
-                 "(optimizer, scheduler).")
+            fail(f"`{resume_fn.__name__}` returned {len(result)} values; return (optimizer, scheduler).")
         optimizer, scheduler = result
         if not isinstance(optimizer, torch.optim.Optimizer):
-            fail(f"the first value returned should be the optimizer, got {type(optimizer).__name__}: "
-                 "return (optimizer, scheduler).")
+            fail(
+                f"the first value returned should be the optimizer, got {type(optimizer).__name__}: "
+                "return (optimizer, scheduler)."
+            )
         if not isinstance(scheduler, (lr_scheduler.LRScheduler, our_lr_scheduler.LRScheduler)):
-            fail(f"the second value returned should be the scheduler, got {type(scheduler).__name__}: "
-                 "return (optimizer, scheduler).")
+            fail(
+                f"the second value returned should be the scheduler, got {type(scheduler).__name__}: "
+                "return (optimizer, scheduler)."
+            )
         held = [p for group in optimizer.param_groups for p in group["params"]]
         if not all(any(p is q for p in held) for q in model.parameters()):
-            fail("the optimizer you return does not update the `model` you were given: build it "
-                 "with make_optimizer(model).")
+            fail(
+                "the optimizer you return does not update the `model` you were given: build it "
+                "with make_optimizer(model)."
+            )
         wanted = make_opt(_resume_model(2))
         if type(optimizer) is not type(wanted):
-            fail(f"`make_optimizer` builds {_type_names(type(wanted))}, but you return "
-                 f"{_type_names(type(optimizer))}: build the optimizer with the `make_optimizer` "
-                 "argument, not one of your own.")
+            fail(
+                f"`make_optimizer` builds {_type_names(type(wanted))}, but you return "
+                f"{_type_names(type(optimizer))}: build the optimizer with the `make_optimizer` "
+                "argument, not one of your own."
+            )
         if type(scheduler) is not type(make_sched(wanted)):
-            fail(f"`make_scheduler` builds {_type_names(type(make_sched(wanted)))}, but you return "
-                 f"{_type_names(type(scheduler))}: build the scheduler with the `make_scheduler` "
-                 "argument.")
+            fail(
+                f"`make_scheduler` builds {_type_names(type(make_sched(wanted)))}, but you return "
+                f"{_type_names(type(scheduler))}: build the scheduler with the `make_scheduler` "
+                "argument."
+            )
     else:
         optimizer, scheduler = resume_fn(model, checkpoint, make_opt, make_sched)
     return _resume_epochs(model, optimizer, scheduler, epochs - saved_after, _resume_data())
 
 
 def _same_record(got, expected) -> bool:
-    return all(_close(g_lr, e_lr) and all(torch.allclose(a, b, rtol=1e-12, atol=1e-12)
-                                          for a, b in zip(g_p, e_p))
-               for (g_lr, g_p), (e_lr, e_p) in zip(got, expected))
+    return all(
+        _close(g_lr, e_lr) and all(torch.allclose(a, b, rtol=1e-12, atol=1e-12) for a, b in zip(g_p, e_p))
+        for (g_lr, g_p), (e_lr, e_p) in zip(got, expected)
+    )
 
 
-@exercise("07.4", title="Resume optimizer and scheduler", solution=resume, hints=[
-    "A checkpoint holds three state dicts: checkpoint['model'], checkpoint['optimizer'] and "
-    "checkpoint['scheduler']. Each object has load_state_dict().",
-    "Order matters: a scheduler's constructor writes the lrs of its optimizer. Build the "
-    "optimizer, then the scheduler, and only then load both states.",
-])
+@exercise(
+    "07.4",
+    title="Resume optimizer and scheduler",
+    solution=resume,
+    hints=[
+        "A checkpoint holds three state dicts: checkpoint['model'], checkpoint['optimizer'] and "
+        "checkpoint['scheduler']. Each object has load_state_dict().",
+        "Order matters: a scheduler's constructor writes the lrs of its optimizer. Build the "
+        "optimizer, then the scheduler, and only then load both states.",
+    ],
+)
 def grade_resume(resume):
     """resume(model, checkpoint, make_optimizer, make_scheduler) must continue exactly as the uninterrupted run."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for factories in RESUME_CONFIGS:
             _grade_resume_on(resume, factories)
-    return correct(f"in {len(RESUME_CONFIGS)} configurations (the exercise's SGD and schedule, and an "
-                   "Adam with another schedule) every epoch after resuming has exactly the "
-                   "learning rates and parameters of the uninterrupted run.")
+    return correct(
+        f"in {len(RESUME_CONFIGS)} configurations (the exercise's SGD and schedule, and an "
+        "Adam with another schedule) every epoch after resuming has exactly the "
+        "learning rates and parameters of the uninterrupted run."
+    )
 
 
 def _grade_resume_on(resume, factories):
@@ -813,16 +980,25 @@ def _grade_resume_on(resume, factories):
     for offset, ((g_lr, g_params), (e_lr, e_params)) in enumerate(zip(got, expected)):
         epoch = saved_after + offset
         lr_wrong = not _close(g_lr, e_lr)
-        if lr_wrong or not all(torch.allclose(a, b, rtol=1e-12, atol=1e-12)
-                               for a, b in zip(g_params, e_params)):
-            cause = next((text for variant, text in _RESUME_MISTAKES
-                          if _same_record(got, _resumed_record(variant, checkpoint,
-                                                               factories=factories))), None)
+        if lr_wrong or not all(torch.allclose(a, b, rtol=1e-12, atol=1e-12) for a, b in zip(g_params, e_params)):
+            cause = next(
+                (
+                    text
+                    for variant, text in _RESUME_MISTAKES
+                    if _same_record(got, _resumed_record(variant, checkpoint, factories=factories))
+                ),
+                None,
+            )
             head = _epoch_head(epoch, first=saved_after).replace("torch", "the uninterrupted run")
-            what = (f"lr: got {fmt(g_lr, e_lr)}, expected {fmt(e_lr, g_lr)}" if lr_wrong
-                    else "the lr is right, the parameters differ")
-            cause = cause or ("load checkpoint['model'] into the model; build the optimizer "
-                              "with make_optimizer(model) and the scheduler with "
-                              "make_scheduler(optimizer); then load both of their states.")
+            what = (
+                f"lr: got {fmt(g_lr, e_lr)}, expected {fmt(e_lr, g_lr)}"
+                if lr_wrong
+                else "the lr is right, the parameters differ"
+            )
+            cause = cause or (
+                "load checkpoint['model'] into the model; build the optimizer "
+                "with make_optimizer(model) and the scheduler with "
+                "make_scheduler(optimizer); then load both of their states."
+            )
             where = "" if factories is RESUME_CONFIGS[0] else f"with {label}: "
             fail(f"{where}after resuming, the run {head} ({what}): {cause}")

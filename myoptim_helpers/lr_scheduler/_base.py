@@ -42,17 +42,12 @@ EPOCH_DEPRECATION_WARNING = (
     "Please open an issue if you are unable to replicate your use case: "
     "https://github.com/pytorch/pytorch/issues/new/choose."
 )
-GET_LR_OUTSIDE_STEP_WARNING = (
-    "To get the last learning rate computed by the scheduler, please use `get_last_lr()`."
-)
+GET_LR_OUTSIDE_STEP_WARNING = "To get the last learning rate computed by the scheduler, please use `get_last_lr()`."
 
 
 def group_values(optimizer, key):
     """Return ``group[key]`` for every param group; a Tensor value is cloned so it never aliases."""
-    return [
-        group[key].clone() if isinstance(group[key], Tensor) else group[key]
-        for group in optimizer.param_groups
-    ]
+    return [group[key].clone() if isinstance(group[key], Tensor) else group[key] for group in optimizer.param_groups]
 
 
 def set_group_value(group, key, value):

@@ -152,5 +152,3 @@ class ReduceLROnPlateau(LRScheduler):
         """Restore the state returned by ``state_dict()``."""
         self.__dict__.update(state_dict)
         self._init_is_better(mode=self.mode, threshold=self.threshold, threshold_mode=self.threshold_mode)
-
-

@@ -268,9 +268,7 @@ class AdamW(Adam):
     def __init__(
         self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, *, maximize=False
     ):
-        super().__init__(
-            params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize, decoupled_weight_decay=True
-        )
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize, decoupled_weight_decay=True)
 
     def __setstate__(self, state):
         """Restore as ``Adam`` does, keeping ``decoupled_weight_decay=True`` whatever was saved (as torch)."""

@@ -75,8 +75,12 @@ def cubic_interpolate(x1, f1, g1, x2, f2, g2, bounds=None):
 
 def _new_bracket(t_prev, t, f_prev, f_new, g_prev, g_new, gtd_prev, gtd_new):
     """Return the bracket ``[t_prev, t]`` with its losses, gradients and slopes."""
-    return {"t": [t_prev, t], "f": [f_prev, f_new], "g": [g_prev, g_new.clone(memory_format=torch.contiguous_format)],
-            "gtd": [gtd_prev, gtd_new]}
+    return {
+        "t": [t_prev, t],
+        "f": [f_prev, f_new],
+        "g": [g_prev, g_new.clone(memory_format=torch.contiguous_format)],
+        "gtd": [gtd_prev, gtd_new],
+    }
 
 
 def _record(bracket, i, t, f, g, gtd):
@@ -151,7 +155,14 @@ def strong_wolfe(obj_func, x, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_change
             if abs(gtd_new) <= -c2 * gtd:
                 done = True
             elif gtd_new * (ts[high_pos] - ts[low_pos]) >= 0:
-                _record(bracket, high_pos, ts[low_pos], bracket["f"][low_pos], bracket["g"][low_pos], bracket["gtd"][low_pos])
+                _record(
+                    bracket,
+                    high_pos,
+                    ts[low_pos],
+                    bracket["f"][low_pos],
+                    bracket["g"][low_pos],
+                    bracket["gtd"][low_pos],
+                )
             _record(bracket, low_pos, t, f_new, g_new.clone(memory_format=torch.contiguous_format), gtd_new)
     return bracket["f"][low_pos], bracket["g"][low_pos], bracket["t"][low_pos], ls_func_evals
 

@@ -84,7 +84,9 @@ def adjust_lr(lr, adjust_lr_fn, param_shape):
     return lr * adjusted_ratio
 
 
-def muon_update(param, grad, state, *, lr, weight_decay, momentum, nesterov, ns_coefficients, ns_steps, eps, adjust_lr_fn):
+def muon_update(
+    param, grad, state, *, lr, weight_decay, momentum, nesterov, ns_coefficients, ns_steps, eps, adjust_lr_fn
+):
     """Take one Muon step on the 2-D ``param`` in place, updating ``state`` in place; return None.
 
     ``state`` holds ``momentum_buffer``, as in ``torch.optim.Muon`` (there is no ``step``).
@@ -189,7 +191,9 @@ class Muon(torch.optim.Optimizer):
         for group in self.param_groups:
             for p in group["params"]:
                 if p.ndim != 2:
-                    raise ValueError(f"Muon only supports 2D parameters whereas we found a parameter with size: {p.size()}")
+                    raise ValueError(
+                        f"Muon only supports 2D parameters whereas we found a parameter with size: {p.size()}"
+                    )
 
     @torch.no_grad()
     def step(self, closure=None):
