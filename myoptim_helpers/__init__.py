@@ -5,7 +5,8 @@ matplotlib and ipywidgets are imported only when ``plotting`` or ``widgets``
 is touched.
 
 - ``optim``: SGD, Adam, AdamW, RMSprop, Adagrad, exact to ``torch.optim``
-- ``lr_scheduler``: every scheduler of ``torch.optim.lr_scheduler`` (and ``SWALR``), subclasses of torch's ``LRScheduler``
+- ``lr_scheduler``: every scheduler of ``torch.optim.lr_scheduler`` (and ``SWALR``), subclasses of
+  torch's ``LRScheduler``
 - ``problems``: 2-D surfaces and small datasets made in code
 - ``training``: ``run`` and ``fit``, which record what happened
 - ``minibatch``: learning-rate sweeps, the range test and gradient noise on a real network

@@ -45,7 +45,9 @@ def _by_dtype(tensors: list) -> list:
 
 @torch.no_grad()
 def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0, error_if_nonfinite: bool = False) -> Tensor:
-    r"""Scale all gradients by one factor so that their joint norm is at most ``max_norm``; return that norm before clipping.
+    r"""Scale all gradients by one factor so that their joint norm is at most ``max_norm``.
+
+    Return that norm before clipping.
 
     .. math::
         \|g\| = \big\| (\|g_1\|_p, \dots, \|g_n\|_p) \big\|_p, \qquad

@@ -467,9 +467,14 @@ TOLERANCES = {
 
 def _assert_close(actual, expected, tol, msg):
     # assert_close is slow; identical tensors (the usual case here) need no closer look
-    if actual.dtype == expected.dtype and actual.device == expected.device and actual.shape == expected.shape:
-        if actual.layout == expected.layout == torch.strided and torch.equal(actual, expected):
-            return
+    if (
+        actual.dtype == expected.dtype
+        and actual.device == expected.device
+        and actual.shape == expected.shape
+        and actual.layout == expected.layout == torch.strided
+        and torch.equal(actual, expected)
+    ):
+        return
     torch.testing.assert_close(actual, expected, **tol, msg=msg)
 
 
@@ -653,9 +658,15 @@ def torch_foreach_split(case, reference, dtype):
     if reference != "torch foreach=True" or dtype != torch.float64:
         return None
     if (name, description) in _FOREACH_TENSOR_LR_SPLITS:
-        return f"torch's foreach {name} scales by the float32 tensor lr inside its kernels; its single-tensor code by a number"
+        return (
+            f"torch's foreach {name} scales by the float32 tensor lr inside its kernels; "
+            "its single-tensor code by a number"
+        )
     if name == "ASGD" and not isinstance(kwargs.get("lr"), torch.Tensor):
-        return "torch's foreach ASGD computes param - eta * (grad + lambd * param), its single-tensor code param * (1 - lambd * eta) - eta * grad"
+        return (
+            "torch's foreach ASGD computes param - eta * (grad + lambd * param), "
+            "its single-tensor code param * (1 - lambd * eta) - eta * grad"
+        )
     return None
 
 

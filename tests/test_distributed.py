@@ -224,7 +224,7 @@ def test_zero_holds_half_of_adams_state_per_rank_and_takes_the_same_steps(tour):
 
 
 def test_fsdp2_state_is_dtensor_shards_and_our_adam_equals_torchs_there(tour):
-    for r, (rows, bytes_) in zip(tour, [(2, None), (1, None)]):
+    for r, (rows, _bytes) in zip(tour, [(2, None), (1, None)]):
         for key in ("fsdp_torch_adam", "fsdp_our_adam"):
             f = r[key]
             assert (f["param_type"], f["exp_avg_type"]) == ("DTensor", "DTensor")

@@ -55,7 +55,7 @@ def model_zero_grad_keep_zeros(model, optimizer, scheduler, scaler, batches):
 
 
 def with_scheduler(model, optimizer, scheduler, scaler, batches):
-    for epoch in range(2):
+    for _epoch in range(2):
         for x, y in batches:
             optimizer.zero_grad()
             F.mse_loss(model(x), y).backward()

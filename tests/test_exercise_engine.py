@@ -4,6 +4,7 @@ declarative side (configurations, mistakes, options and type policies).
 Expected messages are written out by hand; nothing here is computed by the code under test.
 """
 
+import contextlib
 import sys
 import time
 import types
@@ -25,10 +26,8 @@ def loops_forever(p, g, lr):
 
 def loops_catching_exceptions(p, g, lr):
     while True:
-        try:
+        with contextlib.suppress(Exception):
             time.sleep(0.01)
-        except Exception:
-            pass
 
 
 def exits(p, g, lr):
@@ -188,10 +187,13 @@ def test_keyboard_interrupt_still_interrupts():
 
 
 def test_time_limit_nests_and_degrades_without_alarm(monkeypatch):
-    with ex.time_limit(5, "outer"), pytest.raises(ex.LearnerTimeout, match="inner did not return within 0.2 s"):
-        with ex.time_limit(0.2, "inner"):
-            while True:
-                pass
+    with (
+        ex.time_limit(5, "outer"),
+        pytest.raises(ex.LearnerTimeout, match="inner did not return within 0.2 s"),
+        ex.time_limit(0.2, "inner"),
+    ):
+        while True:
+            pass
     monkeypatch.setattr(_core, "_alarm_available", lambda: False)
     with ex.time_limit(0.01, "no alarm"):
         time.sleep(0.05)  # nothing fires: unlimited, not broken
@@ -282,7 +284,9 @@ def test_configurations_are_reproducible_and_varied():
 
 
 def test_the_same_answer_gets_the_same_verdict():
-    answer = lambda p, g, lr: p - lr * g * (1 + (p.dim() == 0))  # wrong on 0-dim only
+    def answer(p, g, lr):  # wrong on 0-dim only
+        return p - lr * g * (1 + (p.dim() == 0))
+
     verdicts = {str(ex.grade(f"{LESSON}.1", answer)) for _ in range(3)}
     assert len(verdicts) == 1 and "shape ()" in verdicts.pop()
 

@@ -32,7 +32,7 @@ def train_lr_by_hand(model, optimizer, scheduler, batches, epochs):
 
 
 def train_four_epochs(model, optimizer, scheduler, batches, epochs):
-    for epoch in range(4):
+    for _epoch in range(4):
         for x, y in batches:
             optimizer.zero_grad()
             nn.functional.mse_loss(model(x), y).backward()
@@ -46,7 +46,7 @@ def train_own_scheduler(model, optimizer, scheduler, batches, epochs):
 
 
 def train_first_batch_only(model, optimizer, scheduler, batches, epochs):
-    for epoch in range(epochs):
+    for _epoch in range(epochs):
         x, y = batches[0]
         optimizer.zero_grad()
         nn.functional.mse_loss(model(x), y).backward()
@@ -55,7 +55,7 @@ def train_first_batch_only(model, optimizer, scheduler, batches, epochs):
 
 
 def train_ref(model, optimizer, scheduler, batches, epochs):
-    for epoch in range(epochs):
+    for _epoch in range(epochs):
         for x, y in batches:
             optimizer.zero_grad()
             loss = nn.functional.mse_loss(model(x), y)

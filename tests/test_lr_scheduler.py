@@ -602,7 +602,8 @@ def first_difference(a, b, path="value"):
         return f"{path}: ours is {type(a).__name__} {a!r}, torch is {type(b).__name__} {b!r}"
     if isinstance(a, dict):
         if a.keys() != b.keys():
-            return f"{path}: keys differ, only ours {sorted(map(str, a.keys() - b.keys()))}, only torch {sorted(map(str, b.keys() - a.keys()))}"
+            only_ours, only_torch = sorted(map(str, a.keys() - b.keys())), sorted(map(str, b.keys() - a.keys()))
+            return f"{path}: keys differ, only ours {only_ours}, only torch {only_torch}"
         return next((d for k in a if (d := first_difference(a[k], b[k], f"{path}[{k!r}]"))), None)
     if isinstance(a, (list, tuple)):
         if len(a) != len(b):
@@ -1254,7 +1255,10 @@ def test_docstring_examples_print_torchs_numbers(name, library):
 
 
 def test_import_loads_neither_matplotlib_nor_ipywidgets():
-    code = "import sys, myoptim_helpers.lr_scheduler; print(sorted(m for m in ('matplotlib', 'ipywidgets') if m in sys.modules))"
+    code = (
+        "import sys, myoptim_helpers.lr_scheduler; "
+        "print(sorted(m for m in ('matplotlib', 'ipywidgets') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 

@@ -110,7 +110,7 @@ def test_closure_step_matches_torch(case):
         losses = {}
         for which, (opt, params) in runs.items():
 
-            def closure(opt=opt, params=params):
+            def closure(opt=opt, params=params, batch=batch, step=step):
                 opt.zero_grad()
                 loss = loss_fn(params, batch, step)
                 loss.backward()
@@ -565,9 +565,13 @@ def test_update_function_alone_matches_torch_and_leaves_grad_alone(
         assert torch.equal(grad, grad_before), f"step {step}: the update function modified grad"
         reference.grad = grad.clone()
         torch_opt.step()
-        torch.testing.assert_close(param, reference.detach(), **EXACT, msg=lambda m: f"step {step}, param: {m}")
+        torch.testing.assert_close(
+            param, reference.detach(), **EXACT, msg=lambda m, step=step: f"step {step}, param: {m}"
+        )
         for key, value in torch_opt.state[reference].items():
-            torch.testing.assert_close(state[key], value, **EXACT, msg=lambda m, key=key: f"step {step}, {key}: {m}")
+            torch.testing.assert_close(
+                state[key], value, **EXACT, msg=lambda m, key=key, step=step: f"step {step}, {key}: {m}"
+            )
 
 
 @pytest.mark.parametrize("update", [ours.sgd_update, ours.adam_update, ours.rmsprop_update, ours.adagrad_update])

@@ -79,7 +79,7 @@ def run_beside_torch(case, reference, dtype, exact=False):
         where = f"{case_id(case)} vs {reference}, {dtype}, after step {step + 1}"
         if exact:
             where += " (bitwise: is torch's order of operations kept?)"
-        torch.testing.assert_close(ours_loss, ref_loss, **tol, msg=lambda m: f"{where}, loss: {m}")
+        torch.testing.assert_close(ours_loss, ref_loss, **tol, msg=lambda m, where=where: f"{where}, loss: {m}")
         assert_same(ours_opt, ours_params, ref_opt, ref_params, tol, where)
 
 

@@ -290,10 +290,16 @@ def test_update_function_alone_matches_torch_and_leaves_grad_alone(
         assert torch.equal(grad, grad_before), f"step {step}: the update function modified grad"
         reference.grad = grad.clone()
         torch_opt.step()
-        torch.testing.assert_close(param, reference.detach(), **EXACT, msg=lambda m: f"step {step}, param: {m}")
+        torch.testing.assert_close(
+            param, reference.detach(), **EXACT, msg=lambda m, step=step: f"step {step}, param: {m}"
+        )
         for key, value in torch_opt.state[reference].items():
             torch.testing.assert_close(
-                state[key], value, **EXACT, check_dtype=False, msg=lambda m, key=key: f"step {step}, {key}: {m}"
+                state[key],
+                value,
+                **EXACT,
+                check_dtype=False,
+                msg=lambda m, key=key, step=step: f"step {step}, {key}: {m}",
             )
 
 

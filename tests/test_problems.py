@@ -72,7 +72,7 @@ def test_gradient_matches_central_differences(name):
             _central_difference(surface, point),
             rtol=1e-6,
             atol=1e-7 * scale,
-            msg=lambda m: f"{name} at {point.tolist()}: {m}",
+            msg=lambda m, point=point: f"{name} at {point.tolist()}: {m}",
         )
 
 

@@ -37,7 +37,7 @@ def _same_history(a: History, b: History, exact: bool, rtol: float = 0.0) -> Non
         if exact:
             assert torch.equal(x, y), f"{field} differs: max |Δ| {(x - y).abs().max().item()}"
         else:
-            torch.testing.assert_close(x, y, rtol=rtol, atol=rtol, msg=lambda m: f"{field}: {m}")
+            torch.testing.assert_close(x, y, rtol=rtol, atol=rtol, msg=lambda m, field=field: f"{field}: {m}")
     assert list(a.state) == list(b.state)
     for key in a.state:
         if exact:

@@ -318,7 +318,8 @@ def test_an_error_in_a_callback_is_shown_and_kept(adam):
             "SGD+Nesterov",
             1.2589254117941673e-4,
             1000,
-            "TrajectoryExplorer(surface='rosenbrock', optimizer='SGD+Nesterov', lr=0.0001259, momentum=0.9, steps=1000)",
+            "TrajectoryExplorer(surface='rosenbrock', optimizer='SGD+Nesterov', "
+            "lr=0.0001259, momentum=0.9, steps=1000)",
         ),
         (
             "rosenbrock",

@@ -587,7 +587,7 @@ def _function_name(fn):
 
 def _expect_update_function(fn, name):
     """Stop unless ``fn`` is a function (a class or an optimizer is the wrong answer here)."""
-    if isinstance(fn, Optimizer) or isinstance(fn, type):
+    if isinstance(fn, (Optimizer, type)):
         fail(
             f"`{name}` should be the update function itself, got "
             f"{'an optimizer' if isinstance(fn, Optimizer) else 'a class'}."

@@ -189,7 +189,7 @@ def grade_bias_corrected_ema(bias_corrected_ema):
         mismatch = first_mismatch(list(got), list(expected), reference="the bias-corrected average", **scale)
         if mismatch is None:
             continue
-        cause = _matching_variant(list(got), _EMA_MISTAKES, lambda v: list(v(values, beta)))
+        cause = _matching_variant(list(got), _EMA_MISTAKES, lambda v, values=values, beta=beta: list(v(values, beta)))
         if (
             cause is None
             and beta != 0.9

@@ -15,8 +15,8 @@ steps, and compares parameters and state after every step. An update function is
 inside a trusted class, so its mistakes are told apart from the class's. The loss at step
 ``t`` is a quadratic bowl plus a fixed "noise" term ``n_t · θ``, so gradients change sign
 from step to step, as with minibatches (without that, a sign-based optimizer hides most
-mistakes), and some gradients are exactly zero (where sign(0) = 0 matters). When a run differs, the grader runs the known
-wrong variants of the exercise and names the one the learner's numbers match.
+mistakes), and some gradients are exactly zero (where sign(0) = 0 matters). When a run differs, the
+grader runs the known wrong variants of the exercise and names the one the learner's numbers match.
 
 :class:`Signum` and :class:`Lion` (with their update functions) are the reference
 implementations, written from the papers' pseudocode; the lesson also uses them for its

@@ -203,7 +203,7 @@ LOOP_LR = 0.1
 
 def train(model, optimizer, scheduler, batches, epochs):
     """Train for ``epochs`` epochs over ``batches`` ((x, y) pairs, MSE loss); one scheduler step per epoch."""
-    for epoch in range(epochs):
+    for _epoch in range(epochs):
         for x, y in batches:
             optimizer.zero_grad()
             loss = nn.functional.mse_loss(model(x), y)
@@ -679,7 +679,7 @@ def grade_warmup_cosine(WarmupCosine):  # noqa: N803 - the learner's class name
         )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for number, config in enumerate(WARMUP_CONFIGS, start=1):
+        for config in WARMUP_CONFIGS:
             got = _learner_warmup_table(WarmupCosine, config)
             expected = _warmup_cosine_torch(config)
             rtol, atol = tolerance(torch.float64)

@@ -86,7 +86,10 @@ def set_momentum(group, momentum, use_beta1):
 
 
 def function_state(fn):
-    """Return what ``state_dict()`` keeps of a user function: None for a plain function, a callable object's attributes."""
+    """Return what ``state_dict()`` keeps of a user function.
+
+    None for a plain function, a callable object's attributes.
+    """
     return None if isinstance(fn, types.FunctionType) else fn.__dict__.copy()
 
 

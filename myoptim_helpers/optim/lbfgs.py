@@ -52,7 +52,9 @@ def lbfgs_direction(flat_grad, old_dirs, old_stps, ro, H_diag, al):
 
 
 def cubic_interpolate(x1, f1, g1, x2, f2, g2, bounds=None):
-    """Return the minimiser of the cubic through ``(x1, f1)`` and ``(x2, f2)`` with slopes ``g1``, ``g2``, within ``bounds``.
+    """Return the minimiser of the cubic through ``(x1, f1)`` and ``(x2, f2)`` with slopes ``g1``, ``g2``.
+
+    The minimiser is kept within ``bounds``.
 
     Where the cubic has no minimum the midpoint of the bounds is returned. (minFunc's
     ``polyinterp``, as in torch.)
