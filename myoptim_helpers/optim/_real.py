@@ -20,12 +20,14 @@ def state_as_tensors(optimizer, *keys):
     """Turn state entries ``keys`` stored as plain numbers (old checkpoints) into 0-dim tensors, in place.
 
     torch's ``__setstate__`` does this for ``step`` and, per optimizer, for counters
-    such as NAdam's ``mu_product`` or ASGD's ``eta`` and ``mu``.
+    such as NAdam's ``mu_product`` or ASGD's ``eta`` and ``mu``. Like torch, it reads
+    every key of a non-empty state, in order: another optimizer's state dict fails
+    in ``load_state_dict`` with torch's ``KeyError`` for the first key it lacks.
     """
     dtype = torch.float64 if torch.get_default_dtype() == torch.float64 else torch.float32
     for group in optimizer.param_groups:
         for p in group["params"]:
             p_state = optimizer.state.get(p, {})
             for key in keys:
-                if len(p_state) != 0 and key in p_state and not torch.is_tensor(p_state[key]):
+                if len(p_state) != 0 and not torch.is_tensor(p_state[key]):
                     p_state[key] = torch.tensor(float(p_state[key]), dtype=dtype)

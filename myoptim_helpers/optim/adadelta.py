@@ -17,7 +17,7 @@ first step.
 
 import torch
 
-from ._base import as_scalar, evaluate_closure, new_step, params_with_grad, steps_as_tensors
+from ._base import evaluate_closure, new_step, params_with_grad, read_hyperparameters, read_state, steps_as_tensors
 from ._real import real_views
 
 __all__ = ["Adadelta", "adadelta_update"]
@@ -124,20 +124,17 @@ class Adadelta(torch.optim.Optimizer):
         """
         loss = evaluate_closure(closure)
         for group in self.param_groups:
+            # torch's order: all hyperparameters first, then each parameter's state
+            hyper = read_hyperparameters(group, ("lr", "rho", "eps", "weight_decay", "maximize"))
+            params = []
             for p in params_with_grad(group, "Adadelta"):
                 state = self.state[p]
                 if len(state) == 0:
                     state["step"] = new_step()
                     state["square_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
                     state["acc_delta"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-                adadelta_update(
-                    p,
-                    p.grad,
-                    state,
-                    lr=as_scalar(group["lr"]),
-                    rho=group["rho"],
-                    eps=group["eps"],
-                    weight_decay=group["weight_decay"],
-                    maximize=group["maximize"],
-                )
+                read_state(state, "square_avg", "acc_delta", "step")
+                params.append(p)
+            for p in params:
+                adadelta_update(p, p.grad, self.state[p], **hyper)
         return loss

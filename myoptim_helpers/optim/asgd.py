@@ -21,7 +21,7 @@ class only loops over parameters and creates the state on the first step.
 
 import torch
 
-from ._base import as_scalar, evaluate_closure, new_step, params_with_grad, step_dtype
+from ._base import as_scalar, evaluate_closure, new_step, params_with_grad, read_hyperparameters, read_state, step_dtype
 from ._real import real_views, state_as_tensors
 
 __all__ = ["ASGD", "asgd_update"]
@@ -139,24 +139,19 @@ class ASGD(torch.optim.Optimizer):
         """
         loss = evaluate_closure(closure)
         for group in self.param_groups:
-            lr = as_scalar(group["lr"])
+            # torch's order: each parameter's state (lr only to create it), then the hyperparameters
+            params = []
             for p in params_with_grad(group, "ASGD"):
                 state = self.state[p]
                 if len(state) == 0:
                     state["step"] = new_step()
                     # the first step size is the group's lr, copied (a later lr change does not reach it)
-                    state["eta"] = torch.as_tensor(lr, dtype=step_dtype()).clone().detach()
+                    state["eta"] = torch.as_tensor(as_scalar(group["lr"]), dtype=step_dtype()).clone().detach()
                     state["mu"] = torch.ones((), dtype=step_dtype())
                     state["ax"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-                asgd_update(
-                    p,
-                    p.grad,
-                    state,
-                    lr=lr,
-                    lambd=group["lambd"],
-                    alpha=group["alpha"],
-                    t0=group["t0"],
-                    weight_decay=group["weight_decay"],
-                    maximize=group["maximize"],
-                )
+                read_state(state, "mu", "ax", "eta", "step")
+                params.append(p)
+            hyper = read_hyperparameters(group, ("lambd", "lr", "t0", "alpha", "weight_decay", "maximize"))
+            for p in params:
+                asgd_update(p, p.grad, self.state[p], **hyper)
         return loss

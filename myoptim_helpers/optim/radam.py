@@ -16,7 +16,7 @@ class only loops over parameters and creates the state on the first step.
 
 import torch
 
-from ._base import as_scalar, evaluate_closure, new_step, params_with_grad, steps_as_tensors
+from ._base import evaluate_closure, new_step, params_with_grad, read_hyperparameters, read_state, steps_as_tensors
 from ._checks import check_adam_family
 from ._real import real_views
 
@@ -155,23 +155,18 @@ class RAdam(torch.optim.Optimizer):
         """
         loss = evaluate_closure(closure)
         for group in self.param_groups:
+            # torch's order: betas, then each parameter's state, then the other hyperparameters
             beta1, beta2 = group["betas"]
+            params = []
             for p in params_with_grad(group, "RAdam"):
                 state = self.state[p]
                 if len(state) == 0:
                     state["step"] = new_step()
                     state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
                     state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-                radam_update(
-                    p,
-                    p.grad,
-                    state,
-                    lr=as_scalar(group["lr"]),
-                    beta1=beta1,
-                    beta2=beta2,
-                    eps=group["eps"],
-                    weight_decay=group["weight_decay"],
-                    decoupled_weight_decay=group["decoupled_weight_decay"],
-                    maximize=group["maximize"],
-                )
+                read_state(state, "exp_avg", "exp_avg_sq", "step")
+                params.append(p)
+            hyper = read_hyperparameters(group, ("lr", "weight_decay", "eps", "maximize", "decoupled_weight_decay"))
+            for p in params:
+                radam_update(p, p.grad, self.state[p], beta1=beta1, beta2=beta2, **hyper)
         return loss
