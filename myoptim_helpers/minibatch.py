@@ -18,8 +18,8 @@ from __future__ import annotations
 import copy
 import math
 import numbers
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 import torch
 from torch import Tensor
@@ -45,7 +45,10 @@ def _check_seed(seed) -> None:
 
 
 def _copies(model, count: int, seed: int) -> list[torch.nn.Module]:
-    """``count`` models with the same initial weights: a factory called with torch seeded by ``seed`` each time, or deep copies."""
+    """``count`` models with the same initial weights.
+
+    A factory is called with torch seeded by ``seed`` each time; a model is deep-copied.
+    """
     copies = []
     with torch.random.fork_rng(devices=[]):
         for _ in range(count):
@@ -103,7 +106,8 @@ def _losses(outputs: Tensor, y: Tensor, loss_fn) -> Tensor:
     if loss_fn is None:
         k, rows = outputs.shape[:2]
         flat = torch.nn.functional.cross_entropy(
-            outputs.reshape(k * rows, *outputs.shape[2:]), y.repeat(k), reduction="none")
+            outputs.reshape(k * rows, *outputs.shape[2:]), y.repeat(k), reduction="none"
+        )
         return flat.view(k, rows).mean(dim=1)
     return torch.stack([loss_fn(out, y) for out in outputs])
 
@@ -157,7 +161,10 @@ class Sweep:
         return self.train_losses[:, -1]
 
     def best(self, metric: str = "val_accuracy") -> int:
-        """Return the index of the best learning rate by ``metric``: ``"val_accuracy"`` (highest), ``"train_loss"`` or ``"val_loss"`` (lowest)."""
+        """Return the index of the best learning rate by ``metric``.
+
+        ``"val_accuracy"`` (highest), ``"train_loss"`` or ``"val_loss"`` (lowest).
+        """
         values = self._metric(metric)
         if torch.isnan(values).all():
             raise ValueError("every copy diverged: no best learning rate")
@@ -191,8 +198,11 @@ class Sweep:
         return math.log10(high / low)
 
     def _metric(self, metric: str) -> Tensor:
-        table = {"val_accuracy": self.final_val_accuracy, "train_loss": self.final_train_loss,
-                 "val_loss": self.val_losses[:, -1]}
+        table = {
+            "val_accuracy": self.final_val_accuracy,
+            "train_loss": self.final_train_loss,
+            "val_loss": self.val_losses[:, -1],
+        }
         if metric not in table:
             raise ValueError(f"metric must be one of {', '.join(repr(k) for k in table)}, got {metric!r}")
         return table[metric]
@@ -307,7 +317,7 @@ def lr_sweep(
         for epoch in range(1, epochs + 1):
             order = torch.randperm(n, generator=shuffle)
             for first in range(0, n, batch_size):
-                idx = order[first:first + batch_size]
+                idx = order[first : first + batch_size]
                 opt.zero_grad()
                 losses = _losses(_forward_all(models, x_train[idx], stacked), y_train[idx], loss_fn)
                 values = losses.detach().double()
@@ -336,7 +346,7 @@ def lr_sweep(
     steps = torch.stack(step_losses, dim=1)
     for i, d in enumerate(diverged):
         if d is not None:
-            steps[i, d - 1:] = math.nan
+            steps[i, d - 1 :] = math.nan
     return Sweep(
         lrs=torch.tensor(lrs, dtype=torch.float64),
         step_losses=steps,
@@ -500,7 +510,7 @@ def lr_range_test(
                     torch.randperm(n, generator=shuffle)
                 torch.empty((), dtype=torch.int64).random_(generator=shuffle)
                 order = torch.randperm(n, generator=shuffle)
-                batches = [order[i:i + batch_size] for i in range(0, n, batch_size)][::-1]
+                batches = [order[i : i + batch_size] for i in range(0, n, batch_size)][::-1]
             idx = batches.pop()
             lr = _range_schedule(start_lr, end_lr, num_iter, k)
             for group in optimizer.param_groups:
@@ -651,7 +661,7 @@ def gradient_noise(
         deviations = _per_example_gradients(model, loss_fn, x, y).double()
     model.zero_grad()
     full = deviations.mean(dim=0)
-    deviations -= full                               # g_i − g
+    deviations -= full  # g_i − g
     sigma2 = float((deviations**2).sum(dim=1).mean())
     g = torch.Generator().manual_seed(seed)
     squares: dict[int, list[Tensor]] = {b: [] for b in sizes}

@@ -18,7 +18,7 @@ by this module only, so ``import myoptim_helpers`` stays light.
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import matplotlib
 import numpy as np
@@ -119,8 +119,15 @@ def _mark_divergence(ax, x, y, color, xlim=None, ylim=None):
     if ylim is not None:
         y = min(max(y, ylim[0]), ylim[1])
     (marker,) = ax.plot(
-        [x], [y], linestyle="none", marker=DIVERGED_MARKER, markersize=12,
-        color=color, markeredgecolor="black", zorder=6, clip_on=inside,
+        [x],
+        [y],
+        linestyle="none",
+        marker=DIVERGED_MARKER,
+        markersize=12,
+        color=color,
+        markeredgecolor="black",
+        zorder=6,
+        clip_on=inside,
     )
     return marker
 
@@ -162,7 +169,7 @@ def _round_decade_ticks(ax, low: float, high: float, max_ticks: int = 8):
         if (last - first) / step <= max_ticks:
             break
     exponents = np.arange(np.ceil(first / step) * step, np.floor(last / step) * step + 1, step)
-    ax.yaxis.set_major_locator(FixedLocator(10.0 ** exponents))
+    ax.yaxis.set_major_locator(FixedLocator(10.0**exponents))
     ax.yaxis.set_minor_locator(NullLocator())
 
 
@@ -172,7 +179,10 @@ def _round_decade_ticks(ax, low: float, high: float, max_ticks: int = 8):
 
 
 def _contour_data(surface: problems.Surface, grid_size: int, log: bool | None):
-    """Return ``(X, Y, T, log)``: the grid and the values to contour (log10 of the height above the grid's minimum when log)."""
+    """Return ``(X, Y, T, log)``: the grid and the values to contour.
+
+    With ``log``, the values are log10 of the height above the grid's minimum.
+    """
     X, Y, Z = surface.grid(grid_size)
     X, Y, Z = X.numpy(), Y.numpy(), Z.numpy()
     shifted = Z - Z.min()
@@ -211,16 +221,43 @@ def plot_surface(
     ax.contour(X, Y, T, levels=levels, colors="0.35", linewidths=0.5, alpha=0.6, zorder=1)
     if surface.minima:
         gx, gy = surface.minima[0]
-        ax.plot([gx], [gy], linestyle="none", marker="*", markersize=15, color="black",
-                markeredgecolor="white", zorder=5, label="minimum" if len(surface.minima) == 1 else "global minimum")
+        ax.plot(
+            [gx],
+            [gy],
+            linestyle="none",
+            marker="*",
+            markersize=15,
+            color="black",
+            markeredgecolor="white",
+            zorder=5,
+            label="minimum" if len(surface.minima) == 1 else "global minimum",
+        )
         if len(surface.minima) > 1:
             lx, ly = zip(*surface.minima[1:])
-            ax.plot(lx, ly, linestyle="none", marker="*", markersize=12, color="black",
-                markerfacecolor="none", zorder=5, label="local minimum")
+            ax.plot(
+                lx,
+                ly,
+                linestyle="none",
+                marker="*",
+                markersize=12,
+                color="black",
+                markerfacecolor="none",
+                zorder=5,
+                label="local minimum",
+            )
     if surface.saddle_points:
         sx, sy = zip(*surface.saddle_points)
-        ax.plot(sx, sy, linestyle="none", marker="P", markersize=11, color="black",
-                markeredgecolor="white", zorder=5, label="saddle point")
+        ax.plot(
+            sx,
+            sy,
+            linestyle="none",
+            marker="P",
+            markersize=11,
+            color="black",
+            markeredgecolor="white",
+            zorder=5,
+            label="saddle point",
+        )
     (xmin, xmax), (ymin, ymax) = surface.bounds
     ax.set_xlim(xmin, xmax)
     ax.set_ylim(ymin, ymax)
@@ -237,14 +274,32 @@ def _draw_trajectories(ax, items: dict, bounds) -> None:
     for i, (name, h) in enumerate(items.items()):
         xy = h.positions.detach().cpu().double().numpy()
         color = colors[i % len(colors)]
-        ax.plot(xy[:, 0], xy[:, 1], marker="o", markersize=2.5, linewidth=1.5, color=color,
-                label=diverged_label(name, h), zorder=3)
+        ax.plot(
+            xy[:, 0],
+            xy[:, 1],
+            marker="o",
+            markersize=2.5,
+            linewidth=1.5,
+            color=color,
+            label=diverged_label(name, h),
+            zorder=3,
+        )
         starts.append(xy[0])
         if h.diverged:
             _mark_divergence(ax, xy[-1, 0], xy[-1, 1], color, xlim=bounds[0], ylim=bounds[1])
     unique = np.unique(np.array(starts), axis=0)
-    ax.plot(unique[:, 0], unique[:, 1], linestyle="none", marker="o", markersize=9,
-            markerfacecolor="white", markeredgecolor="black", markeredgewidth=1.5, zorder=4, label="start")
+    ax.plot(
+        unique[:, 0],
+        unique[:, 1],
+        linestyle="none",
+        marker="o",
+        markersize=9,
+        markerfacecolor="white",
+        markeredgecolor="black",
+        markeredgewidth=1.5,
+        zorder=4,
+        label="start",
+    )
 
 
 def plot_trajectories(
@@ -453,8 +508,9 @@ def plot_fit(fit_histories, ax=None, *, log: bool = True, legend: bool = True):
         color = colors[i % len(colors)]
         ax.plot(epochs, train, linewidth=1.5, color=color, label=f"{diverged_label(name, h)}, training")
         if h.val_losses is not None:
-            ax.plot(epochs, h.val_losses.numpy(), linewidth=1.5, linestyle="--", color=color,
-                    label=f"{name}, validation")
+            ax.plot(
+                epochs, h.val_losses.numpy(), linewidth=1.5, linestyle="--", color=color, label=f"{name}, validation"
+            )
         if h.diverged:
             _mark_divergence(ax, epochs[-1], train[-1], color, ylim=ylim)
     _count_axis(ax, "epoch")
@@ -475,8 +531,7 @@ def _sweeps(sweeps) -> dict:
     return _as_dict(sweeps, kind=Sweep)
 
 
-def plot_sweep(sweeps, ax=None, *, metric: str = "val_accuracy", within: float | None = None,
-               legend: bool = True):
+def plot_sweep(sweeps, ax=None, *, metric: str = "val_accuracy", within: float | None = None, legend: bool = True):
     """Draw final validation accuracy (or loss) against the learning rate, log lr axis; return the ``ax``.
 
     ``sweeps`` is a :class:`~myoptim_helpers.minibatch.Sweep`, a list or a
@@ -497,15 +552,32 @@ def plot_sweep(sweeps, ax=None, *, metric: str = "val_accuracy", within: float |
         values = sweep._metric(metric).numpy() * (100 if accuracy else 1)
         ax.plot(lrs, values, marker="o", markersize=3.5, linewidth=1.5, color=color, label=name)
         best = sweep.best(metric)
-        ax.plot([lrs[best]], [values[best]], linestyle="none", marker="*", markersize=13, color=color,
-                markeredgecolor="black", zorder=5)
+        ax.plot(
+            [lrs[best]],
+            [values[best]],
+            linestyle="none",
+            marker="*",
+            markersize=13,
+            color=color,
+            markeredgecolor="black",
+            zorder=5,
+        )
         if within is not None and accuracy:
             low, high = sweep.good_band(within)
             ax.axvspan(low, high, color=color, alpha=0.12)
         lost = np.isnan(values)
         if lost.any():
-            ax.plot(lrs[lost], np.zeros(lost.sum()), linestyle="none", marker=DIVERGED_MARKER, markersize=8,
-                    color=color, markeredgecolor="black", clip_on=False, zorder=6)
+            ax.plot(
+                lrs[lost],
+                np.zeros(lost.sum()),
+                linestyle="none",
+                marker=DIVERGED_MARKER,
+                markersize=8,
+                color=color,
+                markeredgecolor="black",
+                clip_on=False,
+                zorder=6,
+            )
     ax.set_xscale("log")
     ax.set_xlabel("learning rate (log scale)")
     if accuracy:
@@ -516,19 +588,18 @@ def plot_sweep(sweeps, ax=None, *, metric: str = "val_accuracy", within: float |
         ax.set_ylabel(("training" if metric == "train_loss" else "validation") + " loss after training (log scale)")
     if legend:
         handles, labels = ax.get_legend_handles_labels()
-        marks = [Line2D([], [], linestyle="none", marker="*", markersize=11, color="0.4",
-                                         markeredgecolor="black")]
+        marks = [Line2D([], [], linestyle="none", marker="*", markersize=11, color="0.4", markeredgecolor="black")]
         extra = ["best learning rate"]
         if any(np.isnan(s._metric(metric).numpy()).any() for s in items.values()):
-            marks.append(Line2D([], [], linestyle="none", marker=DIVERGED_MARKER, color="0.4",
-                                                 markeredgecolor="black"))
+            marks.append(Line2D([], [], linestyle="none", marker=DIVERGED_MARKER, color="0.4", markeredgecolor="black"))
             extra.append("diverged")
         ax.legend(handles + marks, labels + extra, loc="best", fontsize="small")
     return ax
 
 
-def plot_best_lr(best: Mapping[str, Mapping[int, float]], ax=None, *, rules: Mapping[str, float] | None = None,
-                 legend: bool = True):
+def plot_best_lr(
+    best: Mapping[str, Mapping[int, float]], ax=None, *, rules: Mapping[str, float] | None = None, legend: bool = True
+):
     """Draw the best learning rate against the batch size, both axes log; return the ``ax``.
 
     ``best`` maps a name (an optimizer) to ``{batch_size: best lr}``.
@@ -546,8 +617,14 @@ def plot_best_lr(best: Mapping[str, Mapping[int, float]], ax=None, *, rules: Map
         lrs = np.array([table[b] for b in sorted(table)], dtype=float)
         ax.plot(sizes, lrs, marker="o", linewidth=2, color=color, label=f"{name}: best lr measured")
         for j, (rule, exponent) in enumerate((rules or {}).items()):
-            ax.plot(sizes, lrs[0] * (sizes / sizes[0]) ** exponent, styles[j % len(styles)], linewidth=1.2,
-                    color=color, label=f"{name}: {rule}")
+            ax.plot(
+                sizes,
+                lrs[0] * (sizes / sizes[0]) ** exponent,
+                styles[j % len(styles)],
+                linewidth=1.2,
+                color=color,
+                label=f"{name}: {rule}",
+            )
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     ax.set_xlabel("batch size B (log scale)")
@@ -576,14 +653,23 @@ def plot_lr_range_test(tests, ax=None, *, raw: bool = True, legend: bool = True)
         color = colors[i % len(colors)]
         lrs, smoothed = test.lrs.numpy(), test.smoothed.numpy()
         if raw:
-            ax.plot(lrs, test.losses.numpy(), ".", markersize=3, color=color, alpha=0.35,
-                    label=f"{name}: minibatch loss")
+            ax.plot(
+                lrs, test.losses.numpy(), ".", markersize=3, color=color, alpha=0.35, label=f"{name}: minibatch loss"
+            )
         ax.plot(lrs, smoothed, linewidth=2, color=color, label=f"{name}: smoothed loss")
-        for lr, marker, what in ((test.steepest, "o", "steepest slope"),
-                                 (test.minimum_over_10, "s", "minimum / 10")):
+        for lr, marker, what in ((test.steepest, "o", "steepest slope"), (test.minimum_over_10, "s", "minimum / 10")):
             k = int(np.argmin(np.abs(np.log(lrs) - np.log(lr))))
-            ax.plot([lr], [smoothed[k]], linestyle="none", marker=marker, markersize=10, color=color,
-                    markeredgecolor="black", zorder=5, label=f"{name}: {what}, lr {lr:.2g}")
+            ax.plot(
+                [lr],
+                [smoothed[k]],
+                linestyle="none",
+                marker=marker,
+                markersize=10,
+                color=color,
+                markeredgecolor="black",
+                zorder=5,
+                label=f"{name}: {what}, lr {lr:.2g}",
+            )
         if test.diverged and np.isfinite(smoothed[-1]):
             _mark_divergence(ax, lrs[-1], smoothed[-1], color)
     ax.set_xscale("log")
@@ -604,12 +690,25 @@ def plot_gradient_noise(noise, ax=None, *, legend: bool = True):
         ax = _new_axes((6.0, 4.0))
     sizes = noise.batch_sizes.numpy()
     dense = np.unique(np.concatenate([np.geomspace(sizes.min(), sizes.max(), 200), sizes]))
-    ax.plot(dense, noise.expected(dense, with_replacement=True).numpy(), "--", color="0.45",
-            label="σ²/B  (the 1/B line)")
-    ax.plot(dense, noise.expected(dense).numpy(), "-", color="C1", linewidth=1.2,
-            label="σ²/B · (N − B)/(N − 1)  (without replacement)")
-    ax.plot(sizes, noise.variance.numpy(), "o", color="C0", markersize=7,
-            label=f"measured over {noise.draws} shuffled epochs")
+    ax.plot(
+        dense, noise.expected(dense, with_replacement=True).numpy(), "--", color="0.45", label="σ²/B  (the 1/B line)"
+    )
+    ax.plot(
+        dense,
+        noise.expected(dense).numpy(),
+        "-",
+        color="C1",
+        linewidth=1.2,
+        label="σ²/B · (N − B)/(N − 1)  (without replacement)",
+    )
+    ax.plot(
+        sizes,
+        noise.variance.numpy(),
+        "o",
+        color="C0",
+        markersize=7,
+        label=f"measured over {noise.draws} shuffled epochs",
+    )
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     ax.set_xlabel("batch size B (log scale)")

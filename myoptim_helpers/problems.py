@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import math
 import types
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 import torch
 from torch import Tensor
@@ -202,10 +203,7 @@ _SURFACE_LIST = (
         minimum_values=tuple(value for _, value in _BUMPY_MINIMA),
         start=(-2.5, -2.5),
         bounds=((-3.0, 3.0), (-3.0, 3.0)),
-        description=(
-            "a bowl plus a cosine ripple: five local minima, "
-            "the global one (−0.968) near (0.04, 0.02)"
-        ),
+        description=("a bowl plus a cosine ripple: five local minima, the global one (−0.968) near (0.04, 0.02)"),
     ),
 )
 
@@ -221,9 +219,7 @@ def get_surface(name: str | Surface) -> Surface:
     if isinstance(name, Surface):
         return name
     if not isinstance(name, str):
-        raise TypeError(
-            f"a surface is given by name (a str) or as a Surface, got {name!r} ({type(name).__name__})"
-        )
+        raise TypeError(f"a surface is given by name (a str) or as a Surface, got {name!r} ({type(name).__name__})")
     try:
         return SURFACES[name]
     except KeyError:
@@ -294,7 +290,9 @@ def two_moons(
     seed: int = 0,
     dtype: torch.dtype = torch.float32,
 ) -> Dataset:
-    """Return ``Dataset(x, y)``: two interleaved half circles, ``x`` of shape ``(n, 2)``, ``y`` class labels 0/1 of shape ``(n,)``.
+    """Return ``Dataset(x, y)``: two interleaved half circles.
+
+    ``x`` has shape ``(n, 2)``, ``y`` holds class labels 0/1, shape ``(n,)``.
 
     Class 0 is the upper moon, class 1 the lower one (``n // 2`` points in
     class 0, the rest in class 1), with Gaussian noise of standard deviation
@@ -401,9 +399,7 @@ def _digits_table():
 
     spec = importlib.util.find_spec("sklearn")
     if spec is None or not spec.submodule_search_locations:
-        raise ImportError(
-            "digits() needs scikit-learn, which ships the data set: pip install scikit-learn"
-        )
+        raise ImportError("digits() needs scikit-learn, which ships the data set: pip install scikit-learn")
     path = os.path.join(spec.submodule_search_locations[0], "datasets", "data", "digits.csv.gz")
     if os.path.exists(path):
         with gzip.open(path, "rt") as file:

@@ -22,8 +22,9 @@ import math
 import numbers
 import os
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -254,13 +255,9 @@ def _make_optimizer(optimizer, params: list[Tensor], optimizer_kwargs: dict):
             )
         opt = optimizer(params)
         if not isinstance(opt, torch.optim.Optimizer):
-            raise TypeError(
-                f"the optimizer factory returned {type(opt).__name__}, not a torch.optim.Optimizer"
-            )
+            raise TypeError(f"the optimizer factory returned {type(opt).__name__}, not a torch.optim.Optimizer")
     else:
-        raise TypeError(
-            f"optimizer must be an optimizer class or a factory params -> optimizer, got {optimizer!r}"
-        )
+        raise TypeError(f"optimizer must be an optimizer class or a factory params -> optimizer, got {optimizer!r}")
     for group in opt.param_groups:
         _check_lr(group["lr"])
     return opt
@@ -440,9 +437,7 @@ def _snapshot(state: Mapping[str, Any], key: str, opt) -> Tensor:
         )
     value = state[key]
     if value is None:
-        raise ValueError(
-            f"{type(opt).__name__}'s state {key!r} is None: these hyperparameters do not use it"
-        )
+        raise ValueError(f"{type(opt).__name__}'s state {key!r} is None: these hyperparameters do not use it")
     if isinstance(value, Tensor):
         return value.detach().clone()
     return torch.tensor(value)
@@ -461,10 +456,7 @@ def _split(dataset):
     elif len(parts) == 4:
         x_train, y_train, x_val, y_val = parts
     else:
-        raise ValueError(
-            "dataset must be (x, y) or (x_train, y_train, x_val, y_val), "
-            f"got {len(parts)} parts"
-        )
+        raise ValueError(f"dataset must be (x, y) or (x_train, y_train, x_val, y_val), got {len(parts)} parts")
     pairs = [("train", x_train, y_train)]
     if x_val is not None:
         pairs.append(("validation", x_val, y_val))
@@ -472,9 +464,7 @@ def _split(dataset):
         if not (isinstance(x, Tensor) and isinstance(y, Tensor)):
             raise TypeError(f"the {name} inputs and targets must be tensors")
         if x.shape[0] != y.shape[0]:
-            raise ValueError(
-                f"the {name} inputs have {x.shape[0]} rows but the targets have {y.shape[0]}"
-            )
+            raise ValueError(f"the {name} inputs have {x.shape[0]} rows but the targets have {y.shape[0]}")
     return x_train, y_train, x_val, y_val
 
 
@@ -707,9 +697,8 @@ def lr_schedule(
     opt = torch.optim.SGD([dummy], lr=lr, momentum=0.9)
     sched = _make_scheduler(scheduler, opt)
     plateau = _needs_metric(sched)
-    if plateau:
-        if metrics is None or len(metrics) < steps:
-            raise ValueError("ReduceLROnPlateau needs metrics: one loss value per step")
+    if plateau and (metrics is None or len(metrics) < steps):
+        raise ValueError("ReduceLROnPlateau needs metrics: one loss value per step")
     lrs = []
     for k in range(steps):
         lrs.append(_lr_of(opt))

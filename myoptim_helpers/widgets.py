@@ -30,7 +30,8 @@ from __future__ import annotations
 
 import html
 import io
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import ipywidgets
 import numpy as np
@@ -41,12 +42,23 @@ from PIL import Image as PILImage
 
 from . import optim, plotting, problems, training
 
-__all__ = ["TrajectoryExplorer", "ScheduleExplorer", "BatchExplorer", "Prediction", "trajectory_explorer",
-           "schedule_explorer", "batch_explorer", "predict"]
+__all__ = [
+    "TrajectoryExplorer",
+    "ScheduleExplorer",
+    "BatchExplorer",
+    "Prediction",
+    "trajectory_explorer",
+    "schedule_explorer",
+    "batch_explorer",
+    "predict",
+]
 
 
 def _scheduler_module():
-    """The scheduler classes the schedule explorer uses (ours; torch's ``torch.optim.lr_scheduler`` has the same names)."""
+    """The scheduler classes the schedule explorer uses.
+
+    Ours; torch's ``torch.optim.lr_scheduler`` has the same names.
+    """
     from . import lr_scheduler
 
     return lr_scheduler
@@ -175,20 +187,35 @@ class TrajectoryExplorer(_Explorer):
         training._check_steps(steps)
         common = {"continuous_update": False, "layout": _SLIDER_LAYOUT, "style": _SLIDER_STYLE}
         controls = {
-            "surface": ipywidgets.Dropdown(options=list(problems.SURFACES), value=surface,
-                                           description="surface", layout=_SLIDER_LAYOUT, style=_SLIDER_STYLE),
-            "optimizer": ipywidgets.Dropdown(options=list(_OPTIMIZERS), value=optimizer,
-                                             description="optimizer", layout=_SLIDER_LAYOUT, style=_SLIDER_STYLE),
-            "lr": ipywidgets.FloatLogSlider(value=lr, base=10, min=-4, max=1, step=0.05,
-                                            readout_format=".3g", description="learning rate", **common),
-            "steps": ipywidgets.IntSlider(value=steps, min=1, max=max(1000, steps), step=1, description="steps",
-                                          **common),
-            "momentum": ipywidgets.FloatSlider(value=momentum, min=0.0, max=0.99, step=0.01,
-                                               description="momentum", **common),
-            "beta1": ipywidgets.FloatSlider(value=betas[0], min=0.0, max=0.99, step=0.01,
-                                            description="beta1", **common),
-            "beta2": ipywidgets.FloatSlider(value=betas[1], min=0.9, max=0.9999, step=0.0001,
-                                            readout_format=".4f", description="beta2", **common),
+            "surface": ipywidgets.Dropdown(
+                options=list(problems.SURFACES),
+                value=surface,
+                description="surface",
+                layout=_SLIDER_LAYOUT,
+                style=_SLIDER_STYLE,
+            ),
+            "optimizer": ipywidgets.Dropdown(
+                options=list(_OPTIMIZERS),
+                value=optimizer,
+                description="optimizer",
+                layout=_SLIDER_LAYOUT,
+                style=_SLIDER_STYLE,
+            ),
+            "lr": ipywidgets.FloatLogSlider(
+                value=lr, base=10, min=-4, max=1, step=0.05, readout_format=".3g", description="learning rate", **common
+            ),
+            "steps": ipywidgets.IntSlider(
+                value=steps, min=1, max=max(1000, steps), step=1, description="steps", **common
+            ),
+            "momentum": ipywidgets.FloatSlider(
+                value=momentum, min=0.0, max=0.99, step=0.01, description="momentum", **common
+            ),
+            "beta1": ipywidgets.FloatSlider(
+                value=betas[0], min=0.0, max=0.99, step=0.01, description="beta1", **common
+            ),
+            "beta2": ipywidgets.FloatSlider(
+                value=betas[1], min=0.9, max=0.9999, step=0.0001, readout_format=".4f", description="beta2", **common
+            ),
         }
         super().__init__(controls, figsize, dpi, key=_MARKER_KEY)
         self.history: training.History | None = None
@@ -257,8 +284,9 @@ class TrajectoryExplorer(_Explorer):
         reusable = key == self._run_key and (steps <= self._run_steps or self._run.diverged)
         if not reusable:
             cls, _, _ = _OPTIMIZERS[settings["optimizer"]]
-            self._run = training.run(cls, settings["surface"], steps, label=self._label(settings),
-                                     **self._optimizer_kwargs(settings))
+            self._run = training.run(
+                cls, settings["surface"], steps, label=self._label(settings), **self._optimizer_kwargs(settings)
+            )
             self._run_key, self._run_steps = key, steps
             self.runs += 1
         history = self._run.truncated(steps)
@@ -326,8 +354,11 @@ class TrajectoryExplorer(_Explorer):
     def _readout(self, history: training.History) -> str:
         surface = history.surface
         x, y = history.final_position
-        parts = [f"<b>{html.escape(history.label)}</b>", f"{len(history)} step{'' if len(history) == 1 else 's'}",
-                 f"final loss {history.final_loss:.4g} at ({x:.4g}, {y:.4g})"]
+        parts = [
+            f"<b>{html.escape(history.label)}</b>",
+            f"{len(history)} step{'' if len(history) == 1 else 's'}",
+            f"final loss {history.final_loss:.4g} at ({x:.4g}, {y:.4g})",
+        ]
         distance = history.distance_to_minimum
         if distance is None:
             parts.append("this surface has no minimum")
@@ -338,8 +369,10 @@ class TrajectoryExplorer(_Explorer):
             parts.append("left the plotted area")
         text = " · ".join(parts)
         if history.diverged:
-            text += (f' · <span style="color:#b00020"><b>diverged at step {history.diverged_at}</b>: '
-                     f"{html.escape(history.reason)}</span>")
+            text += (
+                f' · <span style="color:#b00020"><b>diverged at step {history.diverged_at}</b>: '
+                f"{html.escape(history.reason)}</span>"
+            )
         return text
 
 
@@ -380,29 +413,44 @@ def _warmup_cosine(s, opt, c):
     warmup = min(c["total_iters"], c["steps"] - 1)
     return s.SequentialLR(
         opt,
-        [s.LinearLR(opt, start_factor=c["start_factor"], end_factor=1.0, total_iters=warmup),
-         s.CosineAnnealingLR(opt, T_max=c["steps"] - warmup, eta_min=c["eta_min"])],
+        [
+            s.LinearLR(opt, start_factor=c["start_factor"], end_factor=1.0, total_iters=warmup),
+            s.CosineAnnealingLR(opt, T_max=c["steps"] - warmup, eta_min=c["eta_min"]),
+        ],
         milestones=[warmup],
     )
 
 
 # name -> (factory (scheduler module, optimizer, control values) -> scheduler, controls it uses)
 _SCHEDULERS: dict[str, tuple[Callable, tuple[str, ...]]] = {
-    "StepLR": (lambda s, opt, c: s.StepLR(opt, step_size=c["step_size"], gamma=c["gamma"]),
-               ("step_size", "gamma")),
-    "MultiStepLR": (lambda s, opt, c: s.MultiStepLR(opt, milestones=_milestones(c["milestones"]), gamma=c["gamma"]),
-                    ("milestones", "gamma")),
+    "StepLR": (lambda s, opt, c: s.StepLR(opt, step_size=c["step_size"], gamma=c["gamma"]), ("step_size", "gamma")),
+    "MultiStepLR": (
+        lambda s, opt, c: s.MultiStepLR(opt, milestones=_milestones(c["milestones"]), gamma=c["gamma"]),
+        ("milestones", "gamma"),
+    ),
     "ExponentialLR": (lambda s, opt, c: s.ExponentialLR(opt, gamma=c["gamma"]), ("gamma",)),
-    "CosineAnnealingLR": (lambda s, opt, c: s.CosineAnnealingLR(opt, T_max=c["T_max"], eta_min=c["eta_min"]),
-                          ("T_max", "eta_min")),
-    "LinearLR": (lambda s, opt, c: s.LinearLR(opt, start_factor=c["start_factor"], end_factor=c["end_factor"],
-                                              total_iters=c["total_iters"]),
-                 ("start_factor", "end_factor", "total_iters")),
+    "CosineAnnealingLR": (
+        lambda s, opt, c: s.CosineAnnealingLR(opt, T_max=c["T_max"], eta_min=c["eta_min"]),
+        ("T_max", "eta_min"),
+    ),
+    "LinearLR": (
+        lambda s, opt, c: s.LinearLR(
+            opt, start_factor=c["start_factor"], end_factor=c["end_factor"], total_iters=c["total_iters"]
+        ),
+        ("start_factor", "end_factor", "total_iters"),
+    ),
     "SequentialLR": (_warmup_cosine, ("start_factor", "total_iters", "eta_min")),
-    "OneCycleLR": (lambda s, opt, c: s.OneCycleLR(opt, max_lr=c["lr"], total_steps=c["steps"],
-                                                  pct_start=c["pct_start"], anneal_strategy=c["anneal_strategy"],
-                                                  div_factor=c["div_factor"]),
-                   ("pct_start", "anneal_strategy", "div_factor")),
+    "OneCycleLR": (
+        lambda s, opt, c: s.OneCycleLR(
+            opt,
+            max_lr=c["lr"],
+            total_steps=c["steps"],
+            pct_start=c["pct_start"],
+            anneal_strategy=c["anneal_strategy"],
+            div_factor=c["div_factor"],
+        ),
+        ("pct_start", "anneal_strategy", "div_factor"),
+    ),
 }
 
 
@@ -417,8 +465,15 @@ class ScheduleExplorer(_Explorer):
     schedule computations and ``renders`` redraws.
     """
 
-    def __init__(self, scheduler: str = "StepLR", *, lr: float = 0.1, steps: int = 100,
-                 figsize: tuple[float, float] = (8.0, 3.2), dpi: int = 72):
+    def __init__(
+        self,
+        scheduler: str = "StepLR",
+        *,
+        lr: float = 0.1,
+        steps: int = 100,
+        figsize: tuple[float, float] = (8.0, 3.2),
+        dpi: int = 72,
+    ):
         if scheduler not in _SCHEDULERS:
             valid = ", ".join(repr(n) for n in _SCHEDULERS)
             raise ValueError(f"Unknown scheduler {scheduler!r}; choose one of {valid}")
@@ -429,33 +484,54 @@ class ScheduleExplorer(_Explorer):
         longest = max(500, steps)
         common = {"continuous_update": False, "layout": _SLIDER_LAYOUT, "style": _SLIDER_STYLE}
         controls = {
-            "scheduler": ipywidgets.Dropdown(options=[(_SCHEDULER_LABELS.get(n, n), n) for n in _SCHEDULERS],
-                                             value=scheduler, description="scheduler",
-                                             layout=_SLIDER_LAYOUT, style=_SLIDER_STYLE),
-            "lr": ipywidgets.FloatLogSlider(value=lr, base=10, min=-4, max=0, step=0.05, readout_format=".3g",
-                                            description="lr (max)", **common),
+            "scheduler": ipywidgets.Dropdown(
+                options=[(_SCHEDULER_LABELS.get(n, n), n) for n in _SCHEDULERS],
+                value=scheduler,
+                description="scheduler",
+                layout=_SLIDER_LAYOUT,
+                style=_SLIDER_STYLE,
+            ),
+            "lr": ipywidgets.FloatLogSlider(
+                value=lr, base=10, min=-4, max=0, step=0.05, readout_format=".3g", description="lr (max)", **common
+            ),
             "steps": ipywidgets.IntSlider(value=steps, min=2, max=longest, description="steps", **common),
-            "step_size": ipywidgets.IntSlider(value=max(1, steps // 4), min=1, max=longest, description="step_size",
-                                              **common),
+            "step_size": ipywidgets.IntSlider(
+                value=max(1, steps // 4), min=1, max=longest, description="step_size", **common
+            ),
             "gamma": ipywidgets.FloatSlider(value=0.5, min=0.01, max=0.99, step=0.01, description="gamma", **common),
-            "milestones": ipywidgets.Text(value=f"{steps // 2}, {3 * steps // 4}", description="milestones",
-                                          continuous_update=False, layout=_SLIDER_LAYOUT, style=_SLIDER_STYLE),
+            "milestones": ipywidgets.Text(
+                value=f"{steps // 2}, {3 * steps // 4}",
+                description="milestones",
+                continuous_update=False,
+                layout=_SLIDER_LAYOUT,
+                style=_SLIDER_STYLE,
+            ),
             "T_max": ipywidgets.IntSlider(value=steps, min=1, max=longest, description="T_max", **common),
-            "eta_min": ipywidgets.FloatSlider(value=0.0, min=0.0, max=0.1, step=0.001, readout_format=".3f",
-                                              description="eta_min", **common),
-            "start_factor": ipywidgets.FloatSlider(value=0.1, min=0.01, max=1.0, step=0.01,
-                                                   description="start_factor", **common),
-            "end_factor": ipywidgets.FloatSlider(value=1.0, min=0.0, max=1.0, step=0.01,
-                                                 description="end_factor", **common),
-            "total_iters": ipywidgets.IntSlider(value=max(1, steps // 10), min=1, max=longest,
-                                                description="total_iters", **common),
-            "pct_start": ipywidgets.FloatSlider(value=0.3, min=0.05, max=0.95, step=0.05,
-                                                description="pct_start", **common),
-            "anneal_strategy": ipywidgets.Dropdown(options=["cos", "linear"], value="cos",
-                                                   description="anneal_strategy",
-                                                   layout=_SLIDER_LAYOUT, style=_SLIDER_STYLE),
-            "div_factor": ipywidgets.FloatSlider(value=25.0, min=1.0, max=100.0, step=1.0,
-                                                 description="div_factor", **common),
+            "eta_min": ipywidgets.FloatSlider(
+                value=0.0, min=0.0, max=0.1, step=0.001, readout_format=".3f", description="eta_min", **common
+            ),
+            "start_factor": ipywidgets.FloatSlider(
+                value=0.1, min=0.01, max=1.0, step=0.01, description="start_factor", **common
+            ),
+            "end_factor": ipywidgets.FloatSlider(
+                value=1.0, min=0.0, max=1.0, step=0.01, description="end_factor", **common
+            ),
+            "total_iters": ipywidgets.IntSlider(
+                value=max(1, steps // 10), min=1, max=longest, description="total_iters", **common
+            ),
+            "pct_start": ipywidgets.FloatSlider(
+                value=0.3, min=0.05, max=0.95, step=0.05, description="pct_start", **common
+            ),
+            "anneal_strategy": ipywidgets.Dropdown(
+                options=["cos", "linear"],
+                value="cos",
+                description="anneal_strategy",
+                layout=_SLIDER_LAYOUT,
+                style=_SLIDER_STYLE,
+            ),
+            "div_factor": ipywidgets.FloatSlider(
+                value=25.0, min=1.0, max=100.0, step=1.0, description="div_factor", **common
+            ),
         }
         super().__init__(controls, figsize, dpi)
         self.lrs = None
@@ -484,15 +560,17 @@ class ScheduleExplorer(_Explorer):
         if key != self._key:
             factory, _ = _SCHEDULERS[settings["scheduler"]]
             module = _scheduler_module()
-            self.lrs = training.lr_schedule(lambda opt: factory(module, opt, settings),
-                                            settings["steps"], lr=settings["lr"])
+            self.lrs = training.lr_schedule(
+                lambda opt: factory(module, opt, settings), settings["steps"], lr=settings["lr"]
+            )
             self._key = key
             self.runs += 1
             self._draw(settings)
         self.error = None
         lrs = self.lrs
         self.readout.value = (
-            f"<b>{html.escape(_SCHEDULER_LABELS.get(settings['scheduler'], settings['scheduler']))}</b>: {len(lrs)} steps · first lr {lrs[0]:.4g} · "
+            f"<b>{html.escape(_SCHEDULER_LABELS.get(settings['scheduler'], settings['scheduler']))}</b>: "
+            f"{len(lrs)} steps · first lr {lrs[0]:.4g} · "
             f"largest {lrs.max():.4g} · smallest {lrs.min():.4g} · last {lrs[-1]:.4g}"
         )
 
@@ -539,8 +617,16 @@ class BatchExplorer(_Explorer):
     ``renders`` redraws.
     """
 
-    def __init__(self, optimizer: str = "SGD", *, lr: float = 0.1, batch_size: int = 32, epochs: int = 3,
-                 figsize: tuple[float, float] = (10.0, 3.6), dpi: int = 72):
+    def __init__(
+        self,
+        optimizer: str = "SGD",
+        *,
+        lr: float = 0.1,
+        batch_size: int = 32,
+        epochs: int = 3,
+        figsize: tuple[float, float] = (10.0, 3.6),
+        dpi: int = 72,
+    ):
         from . import minibatch  # noqa: F401 - imported here: the data loads only with an explorer
 
         if optimizer not in _BATCH_OPTIMIZERS:
@@ -552,12 +638,19 @@ class BatchExplorer(_Explorer):
         training._check_steps(epochs, "epochs")
         common = {"continuous_update": False, "layout": _SLIDER_LAYOUT, "style": _SLIDER_STYLE}
         controls = {
-            "optimizer": ipywidgets.Dropdown(options=list(_BATCH_OPTIMIZERS), value=optimizer,
-                                             description="optimizer", layout=_SLIDER_LAYOUT, style=_SLIDER_STYLE),
-            "lr": ipywidgets.FloatLogSlider(value=lr, base=10, min=-4, max=1, step=0.05, readout_format=".3g",
-                                            description="learning rate", **common),
-            "batch_size": ipywidgets.SelectionSlider(options=_BATCH_SIZES, value=batch_size,
-                                                     description="batch size", **common),
+            "optimizer": ipywidgets.Dropdown(
+                options=list(_BATCH_OPTIMIZERS),
+                value=optimizer,
+                description="optimizer",
+                layout=_SLIDER_LAYOUT,
+                style=_SLIDER_STYLE,
+            ),
+            "lr": ipywidgets.FloatLogSlider(
+                value=lr, base=10, min=-4, max=1, step=0.05, readout_format=".3g", description="learning rate", **common
+            ),
+            "batch_size": ipywidgets.SelectionSlider(
+                options=_BATCH_SIZES, value=batch_size, description="batch size", **common
+            ),
             "epochs": ipywidgets.IntSlider(value=epochs, min=1, max=max(6, epochs), description="epochs", **common),
         }
         super().__init__(controls, figsize, dpi)
@@ -574,8 +667,10 @@ class BatchExplorer(_Explorer):
     def __repr__(self) -> str:
         """Return the explorer's settings in one short, deterministic line (a notebook's text output)."""
         c = self._settings()
-        return (f"BatchExplorer(optimizer={c['optimizer']!r}, lr={_fmt(c['lr'])}, batch_size={c['batch_size']}, "
-                f"epochs={c['epochs']})")
+        return (
+            f"BatchExplorer(optimizer={c['optimizer']!r}, lr={_fmt(c['lr'])}, batch_size={c['batch_size']}, "
+            f"epochs={c['epochs']})"
+        )
 
     def update(self) -> None:
         """Retrain if a setting changed, then redraw."""
@@ -587,9 +682,16 @@ class BatchExplorer(_Explorer):
         key = tuple(sorted(settings.items()))
         if key != self._key:
             name, kwargs = _BATCH_OPTIMIZERS[settings["optimizer"]]
-            self.sweep = minibatch.lr_sweep(problems.digits_mlp, getattr(torch.optim, name), self._data,
-                                            [settings["lr"]], settings["epochs"],
-                                            batch_size=settings["batch_size"], progress=False, **kwargs)
+            self.sweep = minibatch.lr_sweep(
+                problems.digits_mlp,
+                getattr(torch.optim, name),
+                self._data,
+                [settings["lr"]],
+                settings["epochs"],
+                batch_size=settings["batch_size"],
+                progress=False,
+                **kwargs,
+            )
             self._key = key
             self.runs += 1
             self._draw(settings)
@@ -605,15 +707,29 @@ class BatchExplorer(_Explorer):
         per_epoch = len(steps) / sweep.epochs
         x = (np.arange(len(steps)) + 1) / per_epoch
         left.plot(x, steps, linewidth=0.8, color="C0", alpha=0.6, label="loss of each minibatch")
-        left.plot(np.arange(sweep.epochs + 1), sweep.train_losses[0].numpy(), "o-", color="C1",
-                  label="whole training set")
-        left.set(yscale="log", xlabel="epoch", ylabel="loss (log scale)",
-                 title=f"{len(steps)} steps of batch {settings['batch_size']}")
+        left.plot(
+            np.arange(sweep.epochs + 1), sweep.train_losses[0].numpy(), "o-", color="C1", label="whole training set"
+        )
+        left.set(
+            yscale="log",
+            xlabel="epoch",
+            ylabel="loss (log scale)",
+            title=f"{len(steps)} steps of batch {settings['batch_size']}",
+        )
         left.legend(loc="upper right", fontsize="small")
-        right.plot(np.arange(sweep.epochs + 1), 100 * sweep.val_accuracy[0].numpy(), "o-", color="C2",
-                   label="validation accuracy")
-        right.set(ylim=(0, 100), xlabel="epoch", ylabel="validation accuracy (%)",
-                  title=f"{settings['optimizer']}, lr {_fmt(settings['lr'])}")
+        right.plot(
+            np.arange(sweep.epochs + 1),
+            100 * sweep.val_accuracy[0].numpy(),
+            "o-",
+            color="C2",
+            label="validation accuracy",
+        )
+        right.set(
+            ylim=(0, 100),
+            xlabel="epoch",
+            ylabel="validation accuracy (%)",
+            title=f"{settings['optimizer']}, lr {_fmt(settings['lr'])}",
+        )
         right.legend(loc="lower right", fontsize="small")
         for ax in (left, right):
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -624,14 +740,17 @@ class BatchExplorer(_Explorer):
     def _readout(self, settings: dict[str, Any]) -> str:
         sweep = self.sweep
         steps = sweep.step_losses.shape[1]
-        text = (f"<b>{html.escape(settings['optimizer'])}</b>, lr {_fmt(settings['lr'])}, batch "
-                f"{settings['batch_size']}: {steps} steps in {settings['epochs']} epoch"
-                f"{'' if settings['epochs'] == 1 else 's'}")
+        text = (
+            f"<b>{html.escape(settings['optimizer'])}</b>, lr {_fmt(settings['lr'])}, batch "
+            f"{settings['batch_size']}: {steps} steps in {settings['epochs']} epoch"
+            f"{'' if settings['epochs'] == 1 else 's'}"
+        )
         if sweep.diverged_at[0] is not None:
-            return text + (f' · <span style="color:#b00020"><b>diverged at step {sweep.diverged_at[0]}</b>'
-                           "</span>")
-        return (text + f" · training loss {float(sweep.final_train_loss[0]):.3g} · validation accuracy "
-                f"{float(sweep.final_val_accuracy[0]):.1%}")
+            return text + (f' · <span style="color:#b00020"><b>diverged at step {sweep.diverged_at[0]}</b></span>')
+        return (
+            text + f" · training loss {float(sweep.final_train_loss[0]):.3g} · validation accuracy "
+            f"{float(sweep.final_val_accuracy[0]):.1%}"
+        )
 
 
 def batch_explorer(optimizer: str = "SGD", *, lr: float = 0.1, batch_size: int = 32, epochs: int = 3) -> BatchExplorer:
@@ -642,6 +761,8 @@ def batch_explorer(optimizer: str = "SGD", *, lr: float = 0.1, batch_size: int =
     training set). Each setting trains from the same initial weights.
     """
     return BatchExplorer(optimizer, lr=lr, batch_size=batch_size, epochs=epochs)
+
+
 class Prediction(ipywidgets.VBox):
     """A question from :mod:`myoptim_helpers.predictions` as buttons; choosing one reveals the truth.
 
@@ -654,11 +775,13 @@ class Prediction(ipywidgets.VBox):
 
         self.key = key
         self.question = predictions.QUESTIONS[key]
-        self.buttons = ipywidgets.RadioButtons(options=list(self.question.choices), value=None,
-                                               layout={"width": "max-content"})
+        self.buttons = ipywidgets.RadioButtons(
+            options=list(self.question.choices), value=None, layout={"width": "max-content"}
+        )
         self.readout = ipywidgets.HTML()
-        super().__init__(children=[ipywidgets.HTML(f"<b>Predict:</b> {html.escape(self.question.text)}"),
-                                   self.buttons, self.readout])
+        super().__init__(
+            children=[ipywidgets.HTML(f"<b>Predict:</b> {html.escape(self.question.text)}"), self.buttons, self.readout]
+        )
         self.buttons.observe(self._on_choice, names="value")
 
     def choose(self, index: int) -> None:

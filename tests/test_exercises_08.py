@@ -22,7 +22,7 @@ def epoch_ref(model, optimizer, x, y, batch_size, generator):
     order = torch.randperm(x.shape[0], generator=generator)
     losses = []
     for first in range(0, x.shape[0], batch_size):
-        idx = order[first:first + batch_size]
+        idx = order[first : first + batch_size]
         optimizer.zero_grad()
         loss = F.cross_entropy(model(x[idx]), y[idx])
         loss.backward()
@@ -45,15 +45,14 @@ def epoch_split(model, optimizer, x, y, batch_size, generator):
     return tuple(losses)
 
 
-def epoch_stub(model, optimizer, x, y, batch_size, generator):
-    ...
+def epoch_stub(model, optimizer, x, y, batch_size, generator): ...
 
 
 def epoch_unshuffled(model, optimizer, x, y, batch_size, generator):
     losses = []
     for first in range(0, len(x), batch_size):
         optimizer.zero_grad()
-        loss = F.cross_entropy(model(x[first:first + batch_size]), y[first:first + batch_size])
+        loss = F.cross_entropy(model(x[first : first + batch_size]), y[first : first + batch_size])
         loss.backward()
         optimizer.step()
         losses.append(loss.item())
@@ -77,8 +76,15 @@ def epoch_with_replacement(model, optimizer, x, y, batch_size, generator):
 
 def epoch_drop_last(model, optimizer, x, y, batch_size, generator):
     order = torch.randperm(len(x), generator=generator)
-    return [_step(model, optimizer, x[order[k * batch_size:(k + 1) * batch_size]],
-                  y[order[k * batch_size:(k + 1) * batch_size]]) for k in range(len(x) // batch_size)]
+    return [
+        _step(
+            model,
+            optimizer,
+            x[order[k * batch_size : (k + 1) * batch_size]],
+            y[order[k * batch_size : (k + 1) * batch_size]],
+        )
+        for k in range(len(x) // batch_size)
+    ]
 
 
 def epoch_no_zero_grad(model, optimizer, x, y, batch_size, generator):
@@ -117,7 +123,7 @@ def epoch_labels_unshuffled(model, optimizer, x, y, batch_size, generator):
     order = torch.randperm(len(x), generator=generator)
     losses = []
     for first in range(0, len(x), batch_size):
-        losses.append(_step(model, optimizer, x[order[first:first + batch_size]], y[first:first + batch_size]))
+        losses.append(_step(model, optimizer, x[order[first : first + batch_size]], y[first : first + batch_size]))
     return losses
 
 
@@ -227,8 +233,7 @@ def scaled_power(lr, batch_size, new_batch_size, optimizer):
     return lr * (new_batch_size / batch_size) ** exponent
 
 
-def scaled_stub(lr, batch_size, new_batch_size, optimizer):
-    ...
+def scaled_stub(lr, batch_size, new_batch_size, optimizer): ...
 
 
 def scaled_inverse(lr, batch_size, new_batch_size, optimizer):
@@ -322,8 +327,7 @@ def smooth_while(losses, smooth_f, diverge_th):
     return np.array(out)
 
 
-def smooth_stub(losses, smooth_f, diverge_th):
-    ...
+def smooth_stub(losses, smooth_f, diverge_th): ...
 
 
 def smooth_swapped(losses, smooth_f, diverge_th):
@@ -450,13 +454,13 @@ def smooth_in_place(losses, smooth_f, diverge_th):
             losses[k] = smooth_f * losses[k] + (1 - smooth_f) * losses[k - 1]
         best = min(best, losses[k])
         if not math.isfinite(losses[k]) or losses[k] > diverge_th * best:
-            return losses[:k + 1]
+            return losses[: k + 1]
     return losses
 
 
 def smooth_raw_returned(losses, smooth_f, diverge_th):
     smoothed = smooth_ref(losses, smooth_f, diverge_th)
-    return list(losses[:len(smoothed)])
+    return list(losses[: len(smoothed)])
 
 
 def smooth_returns_float(losses, smooth_f, diverge_th):
@@ -495,7 +499,6 @@ CASES = [
     ("08.1", epoch_mse, "incorrect", "loss"),
     ("08.1", epoch_scales_x, "incorrect", "modified its argument `x` in place"),
     ("08.1", epoch_typo, "error", "raised NameError: name 'batch_sise' is not defined"),
-
     ("08.2", scaled_ref, "correct", "linear scaling for SGD and its subclasses"),
     ("08.2", scaled_ratio_first, "correct", "in 8 configurations"),
     ("08.2", scaled_power, "correct", "the square-root rule for Adam"),
@@ -513,7 +516,6 @@ CASES = [
     ("08.2", scaled_string, "incorrect", "should be a number, got str"),
     ("08.2", scaled_instance_check, "incorrect", "SGD gets the square-root rule"),
     ("08.2", scaled_tensor, "correct", "in 8 configurations"),
-
     ("08.3", smooth_ref, "correct", "match the range test's rule in 8 cases"),
     ("08.3", smooth_while, "correct", "the smoothed losses and the stopping step"),
     ("08.3", smooth_stub, "not attempted", "still has an empty body"),
@@ -535,8 +537,7 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("key, answer, status, fragment", CASES,
-                         ids=[f"{c[0]}-{c[1].__name__}-{c[2]}" for c in CASES])
+@pytest.mark.parametrize("key, answer, status, fragment", CASES, ids=[f"{c[0]}-{c[1].__name__}-{c[2]}" for c in CASES])
 def test_checker(key, answer, status, fragment):
     feedback = grade(key, answer)
     assert (feedback.status, fragment in feedback.message) == (status, True), feedback.message
@@ -556,8 +557,7 @@ def test_every_exercise_has_hints_and_a_solution():
         assert exercise.hints and exercise.solution_source(), exercise.key
 
 
-@pytest.mark.parametrize("key, name", [("08.1", "train_epoch"), ("08.2", "scaled_lr"),
-                                       ("08.3", "smooth_and_stop")])
+@pytest.mark.parametrize("key, name", [("08.1", "train_epoch"), ("08.2", "scaled_lr"), ("08.3", "smooth_and_stop")])
 def test_the_shown_solution_is_accepted(key, name):
     namespace = {"torch": torch, "nn": nn, "math": math}
     exec(exercises_of("08")[key].solution_source(), namespace)
@@ -568,7 +568,7 @@ def test_the_checkers_reference_rule_is_torch_lr_finders():
     """The 08.3 reference smooths and stops exactly like torch-lr-finder 0.2.2's range_test loop."""
     from myoptim_helpers.exercises.lesson08 import smooth_and_stop
 
-    def torch_lr_finder_loop(raw, smooth_f, diverge_th):   # its code, lines 357-373, transcribed
+    def torch_lr_finder_loop(raw, smooth_f, diverge_th):  # its code, lines 357-373, transcribed
         history, best_loss = [], None
         for iteration, loss in enumerate(raw):
             if iteration == 0:

@@ -8,8 +8,10 @@ from myoptim_helpers.exercises import exercises_of, grade, lesson10
 
 # --------------------------------------------------------------------------- 10.1 answers
 
+
 def mu_math(step, beta1, momentum_decay):
     import math
+
     mu = beta1 * (1 - 0.5 * math.pow(0.96, step * momentum_decay))
     return mu, beta1 * (1 - 0.5 * math.pow(0.96, (step + 1) * momentum_decay))
 
@@ -20,8 +22,7 @@ def mu_tensor(step, beta1, momentum_decay):
     return [mus[0], mus[1]]
 
 
-def mu_stub(step, beta1, momentum_decay):
-    ...
+def mu_stub(step, beta1, momentum_decay): ...
 
 
 def mu_one(step, beta1, momentum_decay):
@@ -38,8 +39,9 @@ def _v10_1(name):
 
 # --------------------------------------------------------------------------- 10.2 answers
 
+
 def ns_right_gram(X, a, b, c):
-    B = X.T @ X                               # X (X^T X) = (X X^T) X
+    B = X.T @ X  # X (X^T X) = (X X^T) X
     return a * X + X @ (b * B + c * B @ B)
 
 
@@ -65,6 +67,7 @@ def _v10_2(name):
 
 
 # --------------------------------------------------------------------------- 10.3 answers
+
 
 def factors_pow(grad):
     sq = grad.pow(2)
@@ -112,7 +115,6 @@ CASES = [
     ("10.1", (mu_one,), "incorrect", "should return a pair"),
     ("10.1", (mu_crash,), "error", "NameError"),
     ("10.1", (0.9,), "incorrect", "should be a function"),
-
     ("10.2", (lesson10.newton_schulz_step,), "correct", "s^5"),
     ("10.2", (ns_right_gram,), "correct", "s^5"),
     ("10.2", (ns_expanded,), "correct", "s^5"),
@@ -129,7 +131,6 @@ CASES = [
     ("10.2", (_v10_2("minus b"),), "incorrect", "signs of b and c are flipped"),
     ("10.2", (ns_in_place,), "incorrect", "modified"),
     ("10.2", (ns_float64,), "incorrect", "dtype"),
-
     ("10.3", (lesson10.adafactor_factors,), "correct", "torch.optim.Adafactor"),
     ("10.3", (factors_pow,), "correct", "torch.optim.Adafactor"),
     ("10.3", (factors_norm,), "correct", "torch.optim.Adafactor"),

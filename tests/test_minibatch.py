@@ -39,9 +39,14 @@ def small_model():
 # ----------------------------------------------------------------------------- lr_sweep
 
 
-@pytest.mark.parametrize("optimizer, kwargs", [(torch.optim.SGD, {"momentum": 0.9}),
-                                               (torch.optim.Adam, {"betas": (0.8, 0.99)}),
-                                               (torch.optim.AdamW, {"weight_decay": 0.1})])
+@pytest.mark.parametrize(
+    "optimizer, kwargs",
+    [
+        (torch.optim.SGD, {"momentum": 0.9}),
+        (torch.optim.Adam, {"betas": (0.8, 0.99)}),
+        (torch.optim.AdamW, {"weight_decay": 0.1}),
+    ],
+)
 @pytest.mark.parametrize("batch_size", [7, 32, 200])
 def test_each_row_of_a_sweep_is_the_run_a_separate_fit_gives(optimizer, kwargs, batch_size):
     data = small_data()
@@ -49,8 +54,9 @@ def test_each_row_of_a_sweep_is_the_run_a_separate_fit_gives(optimizer, kwargs, 
     sweep = minibatch.lr_sweep(small_model, optimizer, data, lrs, 3, batch_size=batch_size, seed=4, **kwargs)
     assert sweep.step_losses.shape == (3, 3 * math.ceil(90 / batch_size))
     for i, lr in enumerate(lrs):
-        fit = training.fit(small_model, optimizer, data, 3, batch_size=batch_size, seed=4, lr=lr,
-                           progress=False, **kwargs)
+        fit = training.fit(
+            small_model, optimizer, data, 3, batch_size=batch_size, seed=4, lr=lr, progress=False, **kwargs
+        )
         torch.testing.assert_close(sweep.step_losses[i], fit.step_losses, rtol=1e-10, atol=1e-12)
         torch.testing.assert_close(sweep.train_losses[i], fit.train_losses, rtol=1e-10, atol=1e-12)
         torch.testing.assert_close(sweep.val_losses[i], fit.val_losses, rtol=1e-10, atol=1e-12)
@@ -75,17 +81,31 @@ def test_a_model_that_cannot_be_stacked_is_run_copy_by_copy_with_the_same_result
 
 def test_a_sweep_with_a_per_copy_schedule_follows_each_copys_lambda():
     data = small_data()
-    sched = lambda opt: torch.optim.lr_scheduler.LambdaLR(opt, [lambda e: 1.0, lambda e: 0.5 ** e])
+
+    def sched(opt):
+        return torch.optim.lr_scheduler.LambdaLR(opt, [lambda e: 1.0, lambda e: 0.5**e])
+
     sweep = minibatch.lr_sweep(small_model, torch.optim.SGD, data, [0.2, 0.2], 3, batch_size=30, scheduler=sched)
-    fit = training.fit(small_model, torch.optim.SGD, data, 3, batch_size=30, lr=0.2, progress=False,
-                       scheduler=lambda opt: torch.optim.lr_scheduler.LambdaLR(opt, lambda e: 0.5 ** e))
+    fit = training.fit(
+        small_model,
+        torch.optim.SGD,
+        data,
+        3,
+        batch_size=30,
+        lr=0.2,
+        progress=False,
+        scheduler=lambda opt: torch.optim.lr_scheduler.LambdaLR(opt, lambda e: 0.5**e),
+    )
     torch.testing.assert_close(sweep.step_losses[1], fit.step_losses, rtol=1e-10, atol=1e-12)
     assert not torch.allclose(sweep.step_losses[0], sweep.step_losses[1])
 
 
 def test_a_diverged_copy_is_marked_and_does_not_disturb_the_others():
     data = small_data()
-    relu = lambda: nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 3)).double()
+
+    def relu():
+        return nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 3)).double()
+
     sweep = minibatch.lr_sweep(relu, torch.optim.SGD, data, [0.05, 1e300], 3, batch_size=30)
     fit = training.fit(relu, torch.optim.SGD, data, 3, batch_size=30, lr=0.05, progress=False)
     assert sweep.diverged_at[0] is None and sweep.diverged_at[1] is not None
@@ -96,24 +116,35 @@ def test_a_diverged_copy_is_marked_and_does_not_disturb_the_others():
 
 def test_best_and_good_band_read_the_table():
     acc = torch.tensor([[0, 0.5], [0, 0.9], [0, 0.93], [0, 0.95], [0, 0.2], [0, 0.94]], dtype=torch.float64)
-    sweep = minibatch.Sweep(lrs=torch.tensor([1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0], dtype=torch.float64),
-                            step_losses=torch.zeros(6, 1), train_losses=torch.zeros(6, 2),
-                            val_losses=torch.zeros(6, 2), val_accuracy=acc, diverged_at=(None,) * 6,
-                            batch_size=8, label="x", optimizer="SGD", hyperparameters={})
+    sweep = minibatch.Sweep(
+        lrs=torch.tensor([1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0], dtype=torch.float64),
+        step_losses=torch.zeros(6, 1),
+        train_losses=torch.zeros(6, 2),
+        val_losses=torch.zeros(6, 2),
+        val_accuracy=acc,
+        diverged_at=(None,) * 6,
+        batch_size=8,
+        label="x",
+        optimizer="SGD",
+        hyperparameters={},
+    )
     assert sweep.best() == 3 and sweep.best_lr() == 1.0
-    assert sweep.good_band(0.05) == (0.01, 1.0)          # contiguous: the lone 100 is not in it
+    assert sweep.good_band(0.05) == (0.01, 1.0)  # contiguous: the lone 100 is not in it
     assert sweep.band_decades(0.05) == pytest.approx(2.0)
     assert sweep.good_band(0.0) == (1.0, 1.0)
 
 
-@pytest.mark.parametrize("kwargs, error, message", [
-    ({"lrs": []}, TypeError, "non-empty sequence"),
-    ({"lrs": [0.1, -1.0]}, ValueError, "Invalid learning rate"),
-    ({"lr": 0.1}, TypeError, "do not pass lr="),
-    ({"batch_size": 0}, ValueError, "batch_size must be at least 1"),
-    ({"epochs": 0}, ValueError, "epochs must be at least 1"),
-    ({"seed": 1.5}, TypeError, "seed must be an int"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({"lrs": []}, TypeError, "non-empty sequence"),
+        ({"lrs": [0.1, -1.0]}, ValueError, "Invalid learning rate"),
+        ({"lr": 0.1}, TypeError, "do not pass lr="),
+        ({"batch_size": 0}, ValueError, "batch_size must be at least 1"),
+        ({"epochs": 0}, ValueError, "epochs must be at least 1"),
+        ({"seed": 1.5}, TypeError, "seed must be an int"),
+    ],
+)
 def test_lr_sweep_rejects_bad_input_clearly(kwargs, error, message):
     args = {"lrs": [0.1], "epochs": 1, "batch_size": 8}
     args.update(kwargs)
@@ -143,8 +174,9 @@ def _reference(model, optimizer, data, batch_size, seed, **kwargs):
     import matplotlib.pyplot as plt
 
     dataset = torch.utils.data.TensorDataset(data[0], data[1])
-    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=True,
-                                         generator=torch.Generator().manual_seed(seed))
+    loader = torch.utils.data.DataLoader(
+        dataset, batch_size=batch_size, shuffle=True, generator=torch.Generator().manual_seed(seed)
+    )
     finder = torch_lr_finder.LRFinder(model, optimizer, nn.CrossEntropyLoss())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -156,20 +188,31 @@ def _reference(model, optimizer, data, batch_size, seed, **kwargs):
     return finder.history, suggestion
 
 
-@pytest.mark.parametrize("optimizer, kwargs, settings", [
-    (torch.optim.SGD, {"lr": 1e-4, "momentum": 0.9}, {"end_lr": 10.0, "num_iter": 100}),
-    (torch.optim.Adam, {"lr": 1e-6}, {"end_lr": 1.0, "num_iter": 60, "smooth_f": 0.2}),
-    (torch.optim.SGD, {"lr": 1e-3}, {"end_lr": 1e4, "num_iter": 80, "diverge_th": 3}),  # stops early
-])
+@pytest.mark.parametrize(
+    "optimizer, kwargs, settings",
+    [
+        (torch.optim.SGD, {"lr": 1e-4, "momentum": 0.9}, {"end_lr": 10.0, "num_iter": 100}),
+        (torch.optim.Adam, {"lr": 1e-6}, {"end_lr": 1.0, "num_iter": 60, "smooth_f": 0.2}),
+        (torch.optim.SGD, {"lr": 1e-3}, {"end_lr": 1e4, "num_iter": 80, "diverge_th": 3}),  # stops early
+    ],
+)
 def test_the_range_test_matches_torch_lr_finder_step_for_step(data, optimizer, kwargs, settings, capsys):
     torch.manual_seed(3)
     model = problems.digits_mlp()
     reference_model = copy.deepcopy(model)
-    history, suggestion = _reference(reference_model, optimizer(reference_model.parameters(), **kwargs),
-                                     data, 32, seed=5, start_lr=kwargs["lr"], **settings)
+    history, suggestion = _reference(
+        reference_model,
+        optimizer(reference_model.parameters(), **kwargs),
+        data,
+        32,
+        seed=5,
+        start_lr=kwargs["lr"],
+        **settings,
+    )
     capsys.readouterr()  # torch-lr-finder prints; ours does not
-    test = minibatch.lr_range_test(model, optimizer(model.parameters(), **kwargs), data, batch_size=32,
-                                   seed=5, start_lr=kwargs["lr"], **settings)
+    test = minibatch.lr_range_test(
+        model, optimizer(model.parameters(), **kwargs), data, batch_size=32, seed=5, start_lr=kwargs["lr"], **settings
+    )
     assert capsys.readouterr().out == ""
     assert len(test) == len(history["lr"])
     np.testing.assert_allclose(test.lrs.numpy(), history["lr"], rtol=1e-12)
@@ -185,8 +228,14 @@ def test_the_range_test_puts_model_and_optimizer_back(data):
     torch.manual_seed(0)
     model = problems.digits_mlp()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    training_step = lambda: (optimizer.zero_grad(), nn.functional.cross_entropy(
-        model(data.x_train[:50]), data.y_train[:50]).backward(), optimizer.step())
+
+    def training_step():
+        return (
+            optimizer.zero_grad(),
+            nn.functional.cross_entropy(model(data.x_train[:50]), data.y_train[:50]).backward(),
+            optimizer.step(),
+        )
+
     training_step()  # some optimizer state to keep
     weights = copy.deepcopy(model.state_dict())
     state = copy.deepcopy(optimizer.state_dict())
@@ -205,25 +254,41 @@ def test_the_range_test_puts_model_and_optimizer_back(data):
 def test_the_range_test_stops_on_a_loss_that_overflows_which_torch_lr_finder_does_not(data):
     torch.manual_seed(0)
     model = problems.digits_mlp()
-    square = lambda output, target: (output**2).mean()   # unbounded: a large lr overflows it to inf
-    test = minibatch.lr_range_test(model, torch.optim.SGD(model.parameters(), lr=1.0), data, batch_size=32,
-                                   start_lr=1.0, end_lr=1e6, num_iter=100, diverge_th=1e300, loss_fn=square)
+
+    def square(output, target):
+        return (output**2).mean()  # unbounded: a large lr overflows it to inf
+
+    test = minibatch.lr_range_test(
+        model,
+        torch.optim.SGD(model.parameters(), lr=1.0),
+        data,
+        batch_size=32,
+        start_lr=1.0,
+        end_lr=1e6,
+        num_iter=100,
+        diverge_th=1e300,
+        loss_fn=square,
+    )
     assert test.diverged and not math.isfinite(test.smoothed[-1]) and len(test) < 100
 
 
-@pytest.mark.parametrize("kwargs, error, message", [
-    ({"end_lr": 1e-6}, ValueError, "end_lr must be larger than start_lr"),
-    ({"num_iter": 1}, ValueError, "num_iter must be at least 2"),
-    ({"smooth_f": 1.0}, ValueError, r"smooth_f must be in \[0, 1\)"),
-    ({"diverge_th": 1.0}, ValueError, "diverge_th must be a number larger than 1"),
-    ({"skip_start": -1}, ValueError, "skip_start must be a non-negative int"),
-    ({"num_iter": 10}, ValueError, "too few to suggest a learning rate"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({"end_lr": 1e-6}, ValueError, "end_lr must be larger than start_lr"),
+        ({"num_iter": 1}, ValueError, "num_iter must be at least 2"),
+        ({"smooth_f": 1.0}, ValueError, r"smooth_f must be in \[0, 1\)"),
+        ({"diverge_th": 1.0}, ValueError, "diverge_th must be a number larger than 1"),
+        ({"skip_start": -1}, ValueError, "skip_start must be a non-negative int"),
+        ({"num_iter": 10}, ValueError, "too few to suggest a learning rate"),
+    ],
+)
 def test_the_range_test_rejects_bad_settings_clearly(data, kwargs, error, message):
     model = problems.digits_mlp()
     with pytest.raises(error, match=message):
-        minibatch.lr_range_test(model, torch.optim.SGD(model.parameters(), lr=0.1), data, batch_size=32,
-                                **{"start_lr": 1e-5, **kwargs})
+        minibatch.lr_range_test(
+            model, torch.optim.SGD(model.parameters(), lr=0.1), data, batch_size=32, **{"start_lr": 1e-5, **kwargs}
+        )
 
 
 # ----------------------------------------------------------------------------- gradient noise
@@ -236,7 +301,10 @@ def test_per_example_gradients_match_torch_func(data):
     model = problems.digits_mlp()
     x, y = data.x_train[:100], data.y_train[:100]
     params = {k: v.detach() for k, v in model.named_parameters()}
-    loss = lambda p, xi, yi: nn.functional.cross_entropy(functional_call(model, p, (xi[None],)), yi[None])
+
+    def loss(p, xi, yi):
+        return nn.functional.cross_entropy(functional_call(model, p, (xi[None],)), yi[None])
+
     expected = vmap(grad(loss), in_dims=(None, 0, 0))(params, x, y)
     expected = torch.cat([g.reshape(100, -1) for g in expected.values()], dim=1)
     got = minibatch._per_example_gradients(model, nn.functional.cross_entropy, x, y)
@@ -251,9 +319,9 @@ def test_gradient_noise_follows_the_without_replacement_formula(data):
     noise = minibatch.gradient_noise(model, data, [1, 4, 64, 700, 1437], epochs=8)
     assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
     ratio = noise.variance / noise.expected()
-    assert ratio[0].item() == pytest.approx(1.0, rel=1e-12)   # B = 1: every example once per epoch
+    assert ratio[0].item() == pytest.approx(1.0, rel=1e-12)  # B = 1: every example once per epoch
     assert torch.all((ratio[1:4] > 0.7) & (ratio[1:4] < 1.3)), ratio
-    assert noise.variance[-1].item() < 1e-20                  # B = N: the full gradient itself
+    assert noise.variance[-1].item() < 1e-20  # B = N: the full gradient itself
     assert noise.expected(with_replacement=True)[2].item() == pytest.approx(noise.per_example_variance / 64)
 
 

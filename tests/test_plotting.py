@@ -281,8 +281,15 @@ def _digits_records():
     sweep = minibatch.lr_sweep(problems.digits_mlp, torch.optim.SGD, data, [1e-3, 0.1, 1e300], 1, batch_size=256)
     torch.manual_seed(0)
     model = problems.digits_mlp()
-    test = minibatch.lr_range_test(model, torch.optim.SGD(model.parameters(), lr=1e-4), data, batch_size=64,
-                                   start_lr=1e-4, end_lr=10.0, num_iter=30)
+    test = minibatch.lr_range_test(
+        model,
+        torch.optim.SGD(model.parameters(), lr=1e-4),
+        data,
+        batch_size=64,
+        start_lr=1e-4,
+        end_lr=10.0,
+        num_iter=30,
+    )
     noise = minibatch.gradient_noise(model, data, [1, 8, 64], epochs=1)
     return sweep, test, noise
 
@@ -291,12 +298,13 @@ def test_lesson_08_figures_have_labelled_axes_a_legend_and_a_log_lr_axis():
     from matplotlib.figure import Figure
 
     sweep, test, noise = _digits_records()
-    for draw, log_x in [(lambda ax: plotting.plot_sweep({"SGD": sweep}, ax=ax, within=0.05), True),
-                        (lambda ax: plotting.plot_sweep(sweep, ax=ax, metric="train_loss"), True),
-                        (lambda ax: plotting.plot_lr_range_test(test, ax=ax), True),
-                        (lambda ax: plotting.plot_gradient_noise(noise, ax=ax), True),
-                        (lambda ax: plotting.plot_best_lr({"SGD": {32: 0.1, 128: 0.3}}, ax=ax,
-                                                          rules={"linear": 1.0}), True)]:
+    for draw, log_x in [
+        (lambda ax: plotting.plot_sweep({"SGD": sweep}, ax=ax, within=0.05), True),
+        (lambda ax: plotting.plot_sweep(sweep, ax=ax, metric="train_loss"), True),
+        (lambda ax: plotting.plot_lr_range_test(test, ax=ax), True),
+        (lambda ax: plotting.plot_gradient_noise(noise, ax=ax), True),
+        (lambda ax: plotting.plot_best_lr({"SGD": {32: 0.1, 128: 0.3}}, ax=ax, rules={"linear": 1.0}), True),
+    ]:
         ax = Figure().subplots()
         assert draw(ax) is ax
         assert ax.get_xlabel() and ax.get_ylabel() and ax.get_legend() is not None

@@ -87,10 +87,11 @@ def test_05_adam_l2_decays_the_weight_with_the_smallest_gradients_most():
 def test_06_sign_sgd_hops_around_the_minimum():
     assert predictions.QUESTIONS["06.sign"].correct == 1
     from myoptim_helpers.exercises.lesson06 import sign_method_runs
+
     run = sign_method_runs("ravine", 60, start=(-3.95, 2.05), lr=0.1)["sign-SGD, lr=0.1"]
     last = run.positions[-10:]
     assert torch.allclose(last.abs(), torch.full_like(last, 0.05), atol=1e-9)
-    assert (last[1:] != last[:-1]).any(dim=1).all()        # it keeps moving
+    assert (last[1:] != last[:-1]).any(dim=1).all()  # it keeps moving
 
 
 def test_07_torch_step_shrinks_at_once_after_an_lr_drop():
@@ -108,5 +109,5 @@ def test_07_torch_step_shrinks_at_once_after_an_lr_drop():
         velocity = 0.9 * velocity + lr
         torch_steps.append(before - w.item())
         paper_steps.append(velocity)
-    assert torch_steps[4] < 0.15 * torch_steps[3]          # about tenfold at once
-    assert paper_steps[4] > 0.8 * paper_steps[3]           # Sutskever's barely shrinks
+    assert torch_steps[4] < 0.15 * torch_steps[3]  # about tenfold at once
+    assert paper_steps[4] > 0.8 * paper_steps[3]  # Sutskever's barely shrinks

@@ -7,9 +7,8 @@ bar (float64 1e-12, float32 1e-5); its ``foreach=True`` path is checked too.
 import copy
 
 import pytest
+import schedulefree  # test-only reference, pinned in requirements.txt
 import torch
-
-schedulefree = pytest.importorskip("schedulefree")
 
 from myoptim_helpers.optim import AdamWScheduleFree
 
@@ -36,7 +35,7 @@ def _loss(p, step):
     g = torch.Generator().manual_seed(100 + step)
     x = torch.randn(5, 3, generator=g, dtype=torch.float64).to(p["w"].dtype)
     out = torch.tanh(x @ p["w"].T + p["b"]) * p["s"]
-    return (out ** 2).mean() + (torch.randn(4, generator=g, dtype=torch.float64).to(p["w"].dtype) * p["b"]).sum()
+    return (out**2).mean() + (torch.randn(4, generator=g, dtype=torch.float64).to(p["w"].dtype) * p["b"]).sum()
 
 
 def _groups(params, kwargs):

@@ -542,13 +542,18 @@ def _adam_on_surface(lr, optimizer=torch.optim.Adam):
     return training.run(optimizer, LR_SURFACE, LR_STEPS, lr=lr)
 
 
-@exercise("04.3", title="Pick a learning rate for Adam", solution=_PICK_LR, hints=[
-    "Try a few values with `training.run(torch.optim.Adam, \"beale\", 200, lr=...)` and "
-    "look at `.final_loss`; start from Adam's default 0.001 and multiply by about 3 "
-    "(factors of 10 step over the range that works).",
-    "Adam moves each coordinate by about lr per step, and the minimum (3, 0.5) is "
-    "about 2.2 away from the start (1, 1.5): 200 steps of 0.001 cannot get there.",
-])
+@exercise(
+    "04.3",
+    title="Pick a learning rate for Adam",
+    solution=_PICK_LR,
+    hints=[
+        'Try a few values with `training.run(torch.optim.Adam, "beale", 200, lr=...)` and '
+        "look at `.final_loss`; start from Adam's default 0.001 and multiply by about 3 "
+        "(factors of 10 step over the range that works).",
+        "Adam moves each coordinate by about lr per step, and the minimum (3, 0.5) is "
+        "about 2.2 away from the start (1, 1.5): 200 steps of 0.001 cannot get there.",
+    ],
+)
 def grade_adam_lr(adam_lr):
     """Adam with lr=adam_lr must bring Beale's function below LR_TARGET in LR_STEPS steps."""
     lr = expect_plain_number(adam_lr, "adam_lr")

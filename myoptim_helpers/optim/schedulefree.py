@@ -81,11 +81,31 @@ class AdamWScheduleFree(torch.optim.Optimizer):
     Scheduled". https://arxiv.org/abs/2405.15682
     """
 
-    def __init__(self, params, lr=0.0025, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
-                 warmup_steps=0, r=0.0, weight_lr_power=2.0):
-        defaults = {"lr": lr, "betas": betas, "eps": eps, "r": r, "k": 0, "warmup_steps": warmup_steps,
-                    "train_mode": False, "weight_sum": 0.0, "lr_max": -1.0, "scheduled_lr": 0.0,
-                    "weight_lr_power": weight_lr_power, "weight_decay": weight_decay}
+    def __init__(
+        self,
+        params,
+        lr=0.0025,
+        betas=(0.9, 0.999),
+        eps=1e-8,
+        weight_decay=0,
+        warmup_steps=0,
+        r=0.0,
+        weight_lr_power=2.0,
+    ):
+        defaults = {
+            "lr": lr,
+            "betas": betas,
+            "eps": eps,
+            "r": r,
+            "k": 0,
+            "warmup_steps": warmup_steps,
+            "train_mode": False,
+            "weight_sum": 0.0,
+            "lr_max": -1.0,
+            "scheduled_lr": 0.0,
+            "weight_lr_power": weight_lr_power,
+            "weight_decay": weight_decay,
+        }
         super().__init__(params, defaults)
 
     @torch.no_grad()
@@ -118,9 +138,11 @@ class AdamWScheduleFree(torch.optim.Optimizer):
         """
         if not self.param_groups[0]["train_mode"]:
             # the package's exception type and message, so code written for it behaves the same
-            raise Exception("Optimizer was not in train mode when step is called. "  # noqa: TRY002
-                            "Please insert .train() and .eval() calls on the "
-                            "optimizer. See documentation for details.")
+            raise Exception(
+                "Optimizer was not in train mode when step is called. "  # noqa: TRY002
+                "Please insert .train() and .eval() calls on the "
+                "optimizer. See documentation for details."
+            )
         loss = evaluate_closure(closure)
         for group in self.param_groups:
             k = group["k"]
@@ -140,7 +162,17 @@ class AdamWScheduleFree(torch.optim.Optimizer):
                 if "z" not in state:
                     state["z"] = torch.clone(p, memory_format=torch.preserve_format)
                     state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-                schedulefree_adamw_update(p, p.grad, state, lr=lr, ckp1=ckp1, beta1=beta1, beta2=beta2,
-                                          eps=group["eps"], weight_decay=group["weight_decay"], k=k)
+                schedulefree_adamw_update(
+                    p,
+                    p.grad,
+                    state,
+                    lr=lr,
+                    ckp1=ckp1,
+                    beta1=beta1,
+                    beta2=beta2,
+                    eps=group["eps"],
+                    weight_decay=group["weight_decay"],
+                    k=k,
+                )
             group["k"] = k + 1
         return loss
