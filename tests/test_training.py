@@ -368,11 +368,20 @@ def test_fit_validates_its_arguments(kwargs, error, message):
 
 
 @pytest.mark.parametrize("progress, shows_bar", [(None, False), (False, False), (True, True)])
-def test_progress_bar_only_when_asked_or_long(progress, shows_bar, capsys):
+def test_progress_bar_only_when_asked_or_long(progress, shows_bar, capsys, monkeypatch):
+    monkeypatch.delenv("TQDM_DISABLE", raising=False)  # make test sets it for the notebooks
     fit(_linear, torch.optim.SGD, problems.linear_data(10), 3, lr=0.1, progress=progress)
     captured = capsys.readouterr()
     assert captured.out == ""
     assert ("3/3" in captured.err) == shows_bar
+
+
+@pytest.mark.parametrize("value, shows_bar", [("1", False), ("true", False), ("0", True), ("", True)])
+def test_tqdm_disable_switches_even_an_asked_for_bar_off(value, shows_bar, capsys, monkeypatch):
+    """A recorded lesson (TQDM_DISABLE=1) holds no bar; tqdm.notebook would ignore the variable."""
+    monkeypatch.setenv("TQDM_DISABLE", value)
+    fit(_linear, torch.optim.SGD, problems.linear_data(10), 3, lr=0.1, progress=True)
+    assert ("3/3" in capsys.readouterr().err) == shows_bar
 
 
 # ---------------------------------------------------------------------------

@@ -59,8 +59,8 @@ hint("00.1")
 
 # %%
 torch.manual_seed(0)
-x = torch.linspace(-2, 2, 40).unsqueeze(1)  # shape (40, 1): 40 samples, 1 feature
-y = 2 * x + 1 + 0.1 * torch.randn_like(x)  # the line, plus noise with std 0.1
+x = torch.linspace(-2, 2, 40).unsqueeze(1)   # shape (40, 1): 40 samples, 1 feature
+y = 2 * x + 1 + 0.1 * torch.randn_like(x)     # the line, plus noise with std 0.1
 print("x:", tuple(x.shape), " y:", tuple(y.shape))
 print(f"first point: x = {x[0, 0].item():.3f}, y = {y[0, 0].item():.3f}")
 
@@ -85,10 +85,10 @@ print(f"start: w = {model.weight.item():.4f}, b = {model.bias.item():.4f}")
 
 sgd_losses = []
 for epoch in range(1, 21):
-    optimizer.zero_grad()  # 1. forget the previous gradients
-    loss = loss_fn(model(x), y)  # 2. forward: how wrong are we?
-    loss.backward()  # 3. backward: gradients into p.grad
-    optimizer.step()  # 4. update:   p <- p - lr * p.grad
+    optimizer.zero_grad()            # 1. forget the previous gradients
+    loss = loss_fn(model(x), y)      # 2. forward: how wrong are we?
+    loss.backward()                  # 3. backward: gradients into p.grad
+    optimizer.step()                 # 4. update:   p <- p - lr * p.grad
     sgd_losses.append(loss.item())
     print(f"epoch {epoch:2d}  loss {loss.item():.4f}")
 
@@ -99,7 +99,7 @@ for epoch in range(1, 21):
 
 # %%
 print(f"learned: w = {model.weight.item():.3f}, b = {model.bias.item():.3f}")
-with torch.no_grad():  # no gradients needed to predict
+with torch.no_grad():                    # no gradients needed to predict
     prediction = model(torch.tensor([[5.0]]))
 print(f"prediction for x = 5: {prediction.item():.3f}")
 
@@ -122,7 +122,6 @@ plt.show()
 # Only the line that builds the optimizer changes. To compare optimizers fairly we wrap
 # the loop in a function that starts from the same initial model every time.
 
-
 # %%
 def fit_line(optimizer_class, lr, epochs):
     """Train a fresh nn.Linear(1, 1) (seed 1) on (x, y); return the loss of each epoch."""
@@ -139,10 +138,8 @@ def fit_line(optimizer_class, lr, epochs):
     return losses
 
 
-runs = {
-    "SGD, lr=0.1": fit_line(torch.optim.SGD, 0.1, 100),
-    "Adam, lr=0.001 (its default)": fit_line(torch.optim.Adam, 0.001, 100),
-}
+runs = {"SGD, lr=0.1": fit_line(torch.optim.SGD, 0.1, 100),
+        "Adam, lr=0.001 (its default)": fit_line(torch.optim.Adam, 0.001, 100)}
 for name, losses in runs.items():
     print(f"{name:30s} loss after 20 epochs {losses[19]:8.4f}, after 100 {losses[-1]:.4f}")
 
@@ -178,7 +175,7 @@ torch.manual_seed(1)
 model = nn.Linear(1, 1)
 optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
 for epoch in range(1, 13):
-    loss = loss_fn(model(x), y)  # no optimizer.zero_grad() before backward
+    loss = loss_fn(model(x), y)      # no optimizer.zero_grad() before backward
     loss.backward()
     optimizer.step()
     print(f"epoch {epoch:2d}  loss {loss.item():.4f}  weight.grad {model.weight.grad.item():8.4f}")
@@ -209,7 +206,6 @@ for name, optimizer_class in [("SGD", torch.optim.SGD), ("Adam", torch.optim.Ada
 # Complete `make_optimizer(model)` so that it returns a `torch.optim.SGD` that updates
 # **all the parameters of the `model` it is given**, with learning rate 0.1.
 
-
 # %%
 def make_optimizer(model):
     # BEGIN SOLUTION
@@ -225,7 +221,6 @@ check("00.1", make_optimizer)
 # Complete `train_step` so that it performs **one** step of the training loop on the
 # objects it is given and returns the loss as a Python float (`loss.item()`). The checker
 # runs it four times next to torch and compares the parameters after every step.
-
 
 # %%
 def train_step(model, optimizer, loss_fn, x, y):

@@ -38,7 +38,6 @@ _ = torch.manual_seed(0)  # (re-seeded before every random draw that matters)
 # Every demonstration uses the same small model and data, in float64 so that "unchanged"
 # means exactly unchanged. `make_model()` gives the same weights every time (it seeds).
 
-
 # %%
 def make_model(n_linear=3, seed=0):
     """Linear(2, 8) → Tanh → … → Linear(8, 1), float64, the same weights for the same seed."""
@@ -59,11 +58,9 @@ y = torch.sin(x[:, :1]) * x[:, 1:]
 def loss_fn(model):
     return nn.functional.mse_loss(model(x), y)
 
-
 # %% [markdown]
 # Two small tools: `snapshot` copies every parameter; `show_changes` prints how far each
 # one moved since the snapshot.
-
 
 # %%
 def snapshot(model):
@@ -81,7 +78,6 @@ def train_step(model, optimizer):
     loss_fn(model).backward()
     optimizer.step()
 
-
 # %% [markdown]
 # ## 1. Parameters are tensors that a module registers
 #
@@ -90,7 +86,6 @@ def train_step(model, optimizer):
 # `model.named_parameters()` yields `(name, tensor)` pairs, where the name is the attribute
 # path. A plain tensor attribute is not registered. Below, `gain` is a parameter and
 # `offset` is not.
-
 
 # %%
 class Scaled(nn.Module):
@@ -123,7 +118,8 @@ print("offset among m.parameters()?", any(p is m.offset for p in m.parameters())
 model = make_model()
 for name, p in model.named_parameters():
     print(f"{name:9s} shape={str(tuple(p.shape)):7s} numel={p.numel()}")
-print("total:", sum(p.numel() for p in model.parameters()), "numbers in", len(list(model.parameters())), "tensors")
+print("total:", sum(p.numel() for p in model.parameters()), "numbers in",
+      len(list(model.parameters())), "tensors")
 
 # %% [markdown]
 # ## 2. An optimizer updates only what it holds
@@ -157,7 +153,6 @@ print({k: v for k, v in group.items() if k in ("lr", "momentum", "weight_decay")
 # Write `last_layer_optimizer(model)` that returns `torch.optim.SGD` with `lr=0.1` over the
 # **last layer only** of any `nn.Sequential` (the checker also tries a shallower model). Do
 # not change the model. Stuck? `hint("01.1")`, then `show_solution("01.1")`.
-
 
 # %%
 def last_layer_optimizer(model):
@@ -193,7 +188,6 @@ print("0.weight.grad:", model[0].weight.grad)
 #
 # The picture: how far each tensor moved in 20 steps, for three set-ups.
 
-
 # %%
 def moved(make_optimizer, freeze_first=False, steps=20):
     """Train a fresh model; return {name: max |change|} for every parameter tensor."""
@@ -210,8 +204,7 @@ runs = {
     "SGD(model.parameters())": moved(lambda m: torch.optim.SGD(m.parameters(), lr=0.1)),
     "SGD(model[4].parameters())": moved(lambda m: torch.optim.SGD(m[4].parameters(), lr=0.1)),
     "layer 0 frozen, SGD(model.parameters())": moved(
-        lambda m: torch.optim.SGD(m.parameters(), lr=0.1), freeze_first=True
-    ),
+        lambda m: torch.optim.SGD(m.parameters(), lr=0.1), freeze_first=True),
 }
 
 # %%
@@ -260,15 +253,14 @@ check("01.2", changed)
 # of zeros, so `step()` does **not** skip it. A zero gradient still moves a weight when the
 # update has other terms: the momentum buffer filled by earlier steps, and weight decay.
 
-
 # %%
 def freeze_mid_training(set_to_none):
     """Train 5 steps, freeze layer 0, train 3 more; return (layer-0 .grad, max |change| of 0.weight)."""
     model = make_model()
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=0.1)
     for _ in range(5):
-        train_step(model, opt)  # fills the momentum buffers
-    model[0].requires_grad_(False)  # freeze layer 0 now
+        train_step(model, opt)            # fills the momentum buffers
+    model[0].requires_grad_(False)        # freeze layer 0 now
     before = model[0].weight.detach().clone()
     for _ in range(3):
         opt.zero_grad(set_to_none=set_to_none)
@@ -280,10 +272,8 @@ def freeze_mid_training(set_to_none):
 for set_to_none in (False, True):
     grad, change = freeze_mid_training(set_to_none)
     grad_text = "None" if grad is None else f"zeros of shape {tuple(grad.shape)}"
-    print(
-        f"set_to_none={set_to_none!s:5s}  0.weight.grad: {grad_text:22s}  "
-        f"'frozen' 0.weight moved by {change:.3f} in 3 steps"
-    )
+    print(f"set_to_none={set_to_none!s:5s}  0.weight.grad: {grad_text:22s}  "
+          f"'frozen' 0.weight moved by {change:.3f} in 3 steps")
 
 # %% [markdown]
 # With `set_to_none=False` the "frozen" weight keeps moving, driven by momentum and weight
@@ -338,7 +328,8 @@ show_changes(model, before)
 # %%
 opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
 held = [p for g in opt.param_groups for p in g["params"]]
-print("holds the new head?", any(p is model[4].weight for p in held), "| momentum buffers:", len(opt.state))
+print("holds the new head?", any(p is model[4].weight for p in held),
+      "| momentum buffers:", len(opt.state))
 
 # %% [markdown]
 # ### Exercise 01.3 · Add a late layer to the optimizer
@@ -346,7 +337,6 @@ print("holds the new head?", any(p is model[4].weight for p in held), "| momentu
 # Write `add_new_head(optimizer, head)` that makes an existing SGD optimizer (momentum 0.9)
 # train the new layer `head` with `lr=0.01`, keeping its existing groups and state. The
 # checker trains a model, replaces its head, and calls your function.
-
 
 # %%
 def add_new_head(optimizer, head):
@@ -401,13 +391,13 @@ print("largest change:", max(changes))
 # rate and a new head with a larger one (exercise 01.4). Here, weight decay on the body
 # only:
 
-
 # %%
 def print_groups(opt, model):
     names = {id(p): n for n, p in model.named_parameters()}
     for i, g in enumerate(opt.param_groups):
         held = ", ".join(names.get(id(p), "?") for p in g["params"])
-        print(f"group {i}: lr={g['lr']:<5g} momentum={g['momentum']:<4g} weight_decay={g['weight_decay']:<6g} [{held}]")
+        print(f"group {i}: lr={g['lr']:<5g} momentum={g['momentum']:<4g} "
+              f"weight_decay={g['weight_decay']:<6g} [{held}]")
 
 
 model = make_model()
@@ -416,8 +406,7 @@ opt = torch.optim.SGD(
         {"params": model[:-1].parameters(), "weight_decay": 1e-4},  # body: layers 0 and 2
         {"params": model[-1].parameters()},  # head: the default weight_decay, 0
     ],
-    lr=0.1,
-    momentum=0.9,
+    lr=0.1, momentum=0.9,
 )
 print_groups(opt, model)
 
@@ -453,7 +442,6 @@ print("param_names:", named.param_groups[0]["param_names"])
 # Write `per_layer_sgd(model)` that returns `torch.optim.SGD` with `momentum=0.9`, where
 # the **last** layer learns with `lr=0.1` and **every other** layer with `lr=0.01`. Every
 # parameter must be in exactly one group.
-
 
 # %%
 def per_layer_sgd(model):
@@ -501,7 +489,6 @@ print("head state keys:", sorted(opt_head.state[model[4].weight]))
 # `state`, `add_param_group` and `zero_grad` are torch's own. Train two identical models,
 # one with `torch.optim.SGD` and one with ours, with two param groups:
 
-
 # %%
 def two_groups(model):
     return [{"params": model[:-1].parameters(), "lr": 0.01}, {"params": model[-1].parameters()}]
@@ -515,7 +502,8 @@ for _ in range(10):
     train_step(model_m, opt_m)
 diff = max((a - b).abs().max().item() for a, b in zip(model_t.parameters(), model_m.parameters()))
 print(f"max |torch - ours| over all parameters after 10 steps: {diff:.1e}")
-print("state keys, torch:", sorted(opt_t.state[model_t[0].weight]), "| ours:", sorted(opt_m.state[model_m[0].weight]))
+print("state keys, torch:", sorted(opt_t.state[model_t[0].weight]),
+      "| ours:", sorted(opt_m.state[model_m[0].weight]))
 print("group keys only torch has:", sorted(set(opt_t.param_groups[0]) - set(opt_m.param_groups[0])))
 
 # %% [markdown]

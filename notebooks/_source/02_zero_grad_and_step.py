@@ -122,7 +122,6 @@ for k in range(1, 4):
 #
 # Train $w$ for 40 steps with and without `zero_grad()`:
 
-
 # %%
 def train(steps=40, lr=0.1, zero_grad=True):
     """Run SGD on (w - 3)^2 from w = 1; return the lists of w and of the loss, per step."""
@@ -188,12 +187,12 @@ check("02.2", grads)
 # records `w` and `w.grad` after each repetition. We try the usual order, one other valid
 # order, and four broken ones.
 
-
 # %%
 def run(order, repeats=3):
     w = torch.tensor(1.0, requires_grad=True)
     opt = torch.optim.SGD([w], lr=0.1)
-    calls = {"zero_grad": opt.zero_grad, "step": opt.step, "backward": lambda: ((w - 3) ** 2).backward()}
+    calls = {"zero_grad": opt.zero_grad, "step": opt.step,
+             "backward": lambda: ((w - 3) ** 2).backward()}
     trace = []
     for _ in range(repeats):
         for name in order:
@@ -201,7 +200,6 @@ def run(order, repeats=3):
         grad = "None" if w.grad is None else f"{w.grad.item():.2f}"
         trace.append(f"w={w.item():.4f} grad={grad:>5s}")
     return " | ".join(trace)
-
 
 # %%
 orders = {
@@ -245,7 +243,6 @@ for name, order in orders.items():
 # we take one real step, call `zero_grad(...)`, and take one more step **without** a
 # `backward()`:
 
-
 # %%
 def second_step(optimizer_class, set_to_none, **hyper):
     w = torch.tensor(1.0, requires_grad=True)
@@ -257,12 +254,8 @@ def second_step(optimizer_class, set_to_none, **hyper):
     return w.item()
 
 
-cases = [
-    (torch.optim.SGD, {}),
-    (torch.optim.SGD, {"momentum": 0.9}),
-    (torch.optim.SGD, {"weight_decay": 0.1}),
-    (torch.optim.Adam, {}),
-]
+cases = [(torch.optim.SGD, {}), (torch.optim.SGD, {"momentum": 0.9}),
+         (torch.optim.SGD, {"weight_decay": 0.1}), (torch.optim.Adam, {})]
 for cls, hyper in cases:
     none, zeros = second_step(cls, True, **hyper), second_step(cls, False, **hyper)
     print(f"{cls.__name__:4s} {str(hyper):21s} w after step 2: None {none:.4f}   zeros {zeros:.4f}")
@@ -325,7 +318,8 @@ torch.manual_seed(0)
 x = torch.randn(8, 3, dtype=torch.float64)
 y = torch.randn(8, 1, dtype=torch.float64)
 torch.manual_seed(1)
-model = nn.Sequential(nn.Linear(3, 4, dtype=torch.float64), nn.Tanh(), nn.Linear(4, 1, dtype=torch.float64))
+model = nn.Sequential(nn.Linear(3, 4, dtype=torch.float64), nn.Tanh(),
+                      nn.Linear(4, 1, dtype=torch.float64))
 
 model.zero_grad()
 nn.functional.mse_loss(model(x), y).backward()
@@ -359,7 +353,8 @@ for xb, yb in zip(x.chunk(n_micro), y.chunk(n_micro)):
     nn.functional.mse_loss(model(xb), yb).backward()  # no / n_micro
 unscaled = [p.grad.clone() for p in model.parameters()]
 ratios = torch.cat([(u / b).flatten() for u, b in zip(unscaled, big)])
-print(f"unscaled / big-batch gradient: min {ratios.min().item():.4f}, max {ratios.max().item():.4f}")
+print(f"unscaled / big-batch gradient: min {ratios.min().item():.4f}, "
+      f"max {ratios.max().item():.4f}")
 
 # %% [markdown]
 # Two more conditions for "accumulation = big batch": micro-batches of **unequal** size
@@ -372,7 +367,6 @@ print(f"unscaled / big-batch gradient: min {ratios.min().item():.4f}, max {ratio
 # gradient is the big batch's `mse_loss` gradient, computed in `n_micro` equal
 # micro-batches. The checker runs three of your steps (SGD with momentum) against three
 # big-batch steps and compares every parameter after each one.
-
 
 # %%
 def accumulated_step(model, optimizer, x, y, n_micro):

@@ -63,12 +63,10 @@ def follow(update, steps, lr, **hyper):
         points.append(p.detach().clone())
     return torch.stack(points)
 
-
 # %% [markdown]
 # `compare` runs an update function, `torch.optim.SGD` and `myoptim_helpers.optim.SGD` with
 # the same hyperparameters for 30 steps (float64) and prints the largest difference from
 # torch over all steps and both coordinates.
-
 
 # %%
 def compare(update, steps=30, lr=0.1, **hyper):
@@ -76,19 +74,17 @@ def compare(update, steps=30, lr=0.1, **hyper):
     ours = follow(update, steps, lr, **hyper)
     torchs = training.run(torch.optim.SGD, "ravine", steps, lr=lr, **hyper).positions
     package = training.run(optim.SGD, "ravine", steps, lr=lr, **hyper).positions
-    print(
-        f"{update.__name__:17s} {str(hyper):38s} max |ours − torch| = "
-        f"{(ours - torchs).abs().max():.1e}   max |myoptim_helpers − torch| = "
-        f"{(package - torchs).abs().max():.1e}"
-    )
+    print(f"{update.__name__:17s} {str(hyper):38s} max |ours − torch| = "
+          f"{(ours - torchs).abs().max():.1e}   max |myoptim_helpers − torch| = "
+          f"{(package - torchs).abs().max():.1e}")
 
 
 def sgd_plain(p, g, state, lr):
-    p.add_(g, alpha=-lr)  # θ_t = θ_{t−1} − lr · g_t
+    p.add_(g, alpha=-lr)                               # θ_t = θ_{t−1} − lr · g_t
 
 
 def sgd_plain_rounded(p, g, state, lr):
-    p -= lr * g  # the same formula, rounded in another order
+    p -= lr * g                                        # the same formula, rounded in another order
 
 
 compare(sgd_plain)
@@ -123,7 +119,7 @@ for run in lr_runs.values():
 
 fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4))
 first_steps = {**lr_runs, "lr=0.6 (diverging)": training.run(torch.optim.SGD, "ravine", 4, lr=0.6)}
-plotting.plot_trajectories(first_steps, ax=left)  # all 50 steps of lr=0.6 would paint the plot red
+plotting.plot_trajectories(first_steps, ax=left)   # all 50 steps of lr=0.6 would paint the plot red
 left.set_title("Plain SGD on the ravine, 50 steps (lr=0.6: the first 4)")
 plotting.plot_losses(lr_runs, ax=right)
 right.set_title("Loss per step")
@@ -150,7 +146,7 @@ plt.show()
 # this time for up to 2000 steps:
 
 # %%
-overflowing = training.run(torch.optim.SGD, "ravine", 2000, lr=0.6)  # stops when a value overflows
+overflowing = training.run(torch.optim.SGD, "ravine", 2000, lr=0.6)   # stops when a value overflows
 for k in (0, 1, 2, 10, 50, 200, 1000, len(overflowing)):
     print(f"step {k:4d}   loss {overflowing.losses[k]:10.4g}   y = {overflowing.positions[k, 1]:+10.4g}")
 print(f"then: {overflowing.reason}")
@@ -181,7 +177,7 @@ plt.show()
 # %%
 # BEGIN SOLUTION
 # STUB: lr_range = (..., ...)
-lr_range = (0.25, 0.48)  # measured: from 0.2474 to 0.4838 (the loss is 0.01 at both ends)
+lr_range = (0.25, 0.48)   # measured: from 0.2474 to 0.4838 (the loss is 0.01 at both ends)
 # END SOLUTION
 check("03.1", lr_range)
 
@@ -199,15 +195,14 @@ check("03.1", lr_range)
 # torch stores $b$ as `state[p]["momentum_buffer"]`, created at the first step from a copy
 # of the first gradient.
 
-
 # %%
 def sgd_momentum(p, g, state, lr, momentum):
     buf = state.get("momentum_buffer")
     if buf is None:
-        buf = state["momentum_buffer"] = g.clone()  # b_1 = g_1 (a copy: g is p.grad)
+        buf = state["momentum_buffer"] = g.clone()     # b_1 = g_1 (a copy: g is p.grad)
     else:
-        buf.mul_(momentum).add_(g)  # b_t = μ b_{t−1} + g_t
-    p.add_(buf, alpha=-lr)  # θ_t = θ_{t−1} − lr · b_t
+        buf.mul_(momentum).add_(g)                     # b_t = μ b_{t−1} + g_t
+    p.add_(buf, alpha=-lr)                             # θ_t = θ_{t−1} − lr · b_t
 
 
 compare(sgd_momentum, momentum=0.9)
@@ -224,11 +219,11 @@ compare(sgd_momentum, momentum=0.9)
 # %%
 mu = 0.9
 run = training.run(torch.optim.SGD, "ravine", 30, lr=0.05, momentum=mu, record_state=("momentum_buffer",))
-grads = run.grads[:-1]  # g_1 … g_30: the gradient each step used
+grads = run.grads[:-1]                     # g_1 … g_30: the gradient each step used
 worst = 0.0
 for t in range(1, 31):
-    weights = mu ** torch.arange(t - 1, -1, -1, dtype=torch.float64)  # μ^(t−k) for k = 1 … t
-    unrolled = (weights[:, None] * grads[:t]).sum(dim=0)  # Σ μ^(t−k) g_k
+    weights = mu ** torch.arange(t - 1, -1, -1, dtype=torch.float64)       # μ^(t−k) for k = 1 … t
+    unrolled = (weights[:, None] * grads[:t]).sum(dim=0)                   # Σ μ^(t−k) g_k
     worst = max(worst, (unrolled - run.state["momentum_buffer"][t - 1]).abs().max().item())
 print(f"momentum_buffer = Σ μ^(t−k) g_k at all 30 steps, to rounding (< 1e-13): {worst < 1e-13}")
 print(f"sum of the weights after 30 steps: {(1 - mu**30) / (1 - mu):.4f}   limit 1 / (1 − μ) = {1 / (1 - mu):.1f}")
@@ -241,10 +236,8 @@ print(f"sum of the weights after 30 steps: {(1 - mu**30) / (1 - mu):.4f}   limit
 # speeds SGD up.
 
 # %%
-momentum_runs = {
-    "lr=0.05": training.run(torch.optim.SGD, "ravine", 50, lr=0.05),
-    "lr=0.05, momentum=0.9": training.run(torch.optim.SGD, "ravine", 50, lr=0.05, momentum=0.9),
-}
+momentum_runs = {"lr=0.05": training.run(torch.optim.SGD, "ravine", 50, lr=0.05),
+                 "lr=0.05, momentum=0.9": training.run(torch.optim.SGD, "ravine", 50, lr=0.05, momentum=0.9)}
 for name, run in momentum_runs.items():
     print(f"{name:22s} loss after 50 steps {run.final_loss:.4f}")
 
@@ -252,11 +245,8 @@ fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4))
 k = torch.arange(1, 31)
 for m in (0.5, 0.9, 0.99):
     right.plot(k, m ** (30 - k), marker="o", markersize=3, label=f"μ = {m}")
-right.set(
-    xlabel=r"step $k$ of the gradient $g_k$",
-    ylabel=r"weight $\mu^{30-k}$ of $g_k$ in $b_{30}$",
-    title="How far back the buffer remembers",
-)
+right.set(xlabel=r"step $k$ of the gradient $g_k$", ylabel=r"weight $\mu^{30-k}$ of $g_k$ in $b_{30}$",
+          title="How far back the buffer remembers")
 right.legend()
 plotting.plot_trajectories(momentum_runs, ax=left)
 left.set_title("Same lr, with and without momentum")
@@ -275,15 +265,14 @@ plt.show()
 #
 # $$b_1 = g_1, \qquad b_t = \mu\, b_{t-1} + (1 - d)\, g_t \quad (t \ge 2).$$
 
-
 # %%
 def sgd_dampening(p, g, state, lr, momentum, dampening):
     buf = state.get("momentum_buffer")
     if buf is None:
-        buf = state["momentum_buffer"] = g.clone()  # b_1 = g_1: no dampening on step 1
+        buf = state["momentum_buffer"] = g.clone()     # b_1 = g_1: no dampening on step 1
     else:
         buf.mul_(momentum).add_(g, alpha=1 - dampening)  # b_t = μ b_{t−1} + (1 − d) g_t
-    p.add_(buf, alpha=-lr)  # θ_t = θ_{t−1} − lr · b_t
+    p.add_(buf, alpha=-lr)                             # θ_t = θ_{t−1} − lr · b_t
 
 
 compare(sgd_dampening, momentum=0.9, dampening=0.5)
@@ -296,14 +285,12 @@ compare(sgd_dampening, momentum=0.9, dampening=0.5)
 # %%
 d = 0.5
 run = training.run(torch.optim.SGD, "ravine", 30, lr=0.05, momentum=mu, dampening=d, record_state=("momentum_buffer",))
-weights = (1 - d) * mu ** torch.arange(29, -1, -1, dtype=torch.float64)  # (1 − d) μ^(30−k)
-weights[0] = mu**29  # g_1: μ^29, undampened
+weights = (1 - d) * mu ** torch.arange(29, -1, -1, dtype=torch.float64)    # (1 − d) μ^(30−k)
+weights[0] = mu**29                                                         # g_1: μ^29, undampened
 unrolled = (weights[:, None] * run.grads[:30]).sum(dim=0)
 buffer = run.state["momentum_buffer"][-1]
-print(
-    f"b_30 from the formula: ({unrolled[0]:.6f}, {unrolled[1]:.6f})   torch's momentum_buffer: "
-    f"({buffer[0]:.6f}, {buffer[1]:.6f})"
-)
+print(f"b_30 from the formula: ({unrolled[0]:.6f}, {unrolled[1]:.6f})   torch's momentum_buffer: "
+      f"({buffer[0]:.6f}, {buffer[1]:.6f})")
 
 # %% [markdown]
 # With $d = \mu$ these weights add up to exactly 1 ($\mu^{t-1} + (1-\mu)(1 + \mu + \dots + \mu^{t-2})$):
@@ -317,21 +304,18 @@ print(
 # same update from the first step, $b_1 = \mu \cdot 0 + (1-d)\,g_1$. With $d = 0$ that is
 # torch's $b_1 = g_1$; with dampening it is not. Live, against torch:
 
-
 # %%
 def sgd_zero_buffer(p, g, state, lr, momentum, dampening):
-    buf = state.setdefault("momentum_buffer", torch.zeros_like(p))  # b_0 = 0: not torch
-    buf.mul_(momentum).add_(g, alpha=1 - dampening)  # b_1 = (1 − d) g_1
+    buf = state.setdefault("momentum_buffer", torch.zeros_like(p))   # b_0 = 0: not torch
+    buf.mul_(momentum).add_(g, alpha=1 - dampening)                   # b_1 = (1 − d) g_1
     p.add_(buf, alpha=-lr)
 
 
 zero_run = follow(sgd_zero_buffer, 3, 0.05, momentum=0.9, dampening=0.5)
 torch_run = training.run(torch.optim.SGD, "ravine", 3, lr=0.05, momentum=0.9, dampening=0.5).positions
 for t in range(1, 4):
-    print(
-        f"step {t}:  torch moves {(torch_run[t] - torch_run[t - 1]).norm():.4f},   "
-        f"the zero-started buffer moves {(zero_run[t] - zero_run[t - 1]).norm():.4f}"
-    )
+    print(f"step {t}:  torch moves {(torch_run[t] - torch_run[t - 1]).norm():.4f},   "
+          f"the zero-started buffer moves {(zero_run[t] - zero_run[t - 1]).norm():.4f}")
 
 # %% [markdown]
 # The symptom: the first step is exactly $(1 - d) = 0.5$ times torch's, and the next ones
@@ -367,16 +351,15 @@ check("03.2", w_after_two, buffer_after_two)
 # The gradient $g_t$ is still taken at $\theta_{t-1}$, the current parameters: torch never
 # evaluates a gradient at a "look-ahead" point.
 
-
 # %%
 def sgd_nesterov(p, g, state, lr, momentum, nesterov):
     buf = state.get("momentum_buffer")
     if buf is None:
-        buf = state["momentum_buffer"] = g.clone()  # b_1 = g_1
+        buf = state["momentum_buffer"] = g.clone()     # b_1 = g_1
     else:
-        buf.mul_(momentum).add_(g)  # b_t = μ b_{t−1} + g_t
-    step = g.add(buf, alpha=momentum) if nesterov else buf  # g_t + μ b_t
-    p.add_(step, alpha=-lr)  # θ_t = θ_{t−1} − lr (g_t + μ b_t)
+        buf.mul_(momentum).add_(g)                     # b_t = μ b_{t−1} + g_t
+    step = g.add(buf, alpha=momentum) if nesterov else buf   # g_t + μ b_t
+    p.add_(step, alpha=-lr)                            # θ_t = θ_{t−1} − lr (g_t + μ b_t)
 
 
 compare(sgd_nesterov, momentum=0.9, nesterov=True)
@@ -391,7 +374,6 @@ compare(sgd_nesterov, momentum=0.9, nesterov=True)
 # look-ahead points $\theta_t + \mu v_t$, and its buffer is $-v_t / \text{lr}$ (so this holds
 # while `lr` is constant). Checked numerically:
 
-
 # %%
 def nesterov_paper(steps, lr, momentum):
     """Sutskever et al.'s Nesterov momentum on the ravine; return θ_t + μ v_t after each step."""
@@ -400,19 +382,17 @@ def nesterov_paper(steps, lr, momentum):
     points = []
     for _ in range(steps):
         ahead = (theta + momentum * v).requires_grad_()
-        ravine(ahead).backward()  # the gradient at the look-ahead point
-        v = momentum * v - lr * ahead.grad  # v_t = μ v_{t−1} − lr ∇f(θ_{t−1} + μ v_{t−1})
-        theta = theta + v  # θ_t = θ_{t−1} + v_t
+        ravine(ahead).backward()                       # the gradient at the look-ahead point
+        v = momentum * v - lr * ahead.grad             # v_t = μ v_{t−1} − lr ∇f(θ_{t−1} + μ v_{t−1})
+        theta = theta + v                              # θ_t = θ_{t−1} + v_t
         points.append(theta + momentum * v)
     return torch.stack(points)
 
 
 paper_points = nesterov_paper(60, lr=0.1, momentum=0.9)
 torch_points = training.run(torch.optim.SGD, "ravine", 60, lr=0.1, momentum=0.9, nesterov=True).positions[1:]
-print(
-    f"torch's parameters = the paper's θ_t + μ v_t over 60 steps, to rounding (< 1e-14): "
-    f"{(paper_points - torch_points).abs().max().item() < 1e-14}"
-)
+print(f"torch's parameters = the paper's θ_t + μ v_t over 60 steps, to rounding (< 1e-14): "
+      f"{(paper_points - torch_points).abs().max().item() < 1e-14}")
 
 # %% [markdown]
 # ## Common mistake: `nesterov=True` without momentum
@@ -425,7 +405,7 @@ from myoptim_helpers import expect_error  # prints the error in one line; the le
 
 w = torch.zeros(2, requires_grad=True)
 with expect_error(ValueError):
-    torch.optim.SGD([w], lr=0.1, nesterov=True)  # momentum defaults to 0
+    torch.optim.SGD([w], lr=0.1, nesterov=True)       # momentum defaults to 0
 
 # %% [markdown]
 # The fix: `torch.optim.SGD([w], lr=0.1, momentum=0.9, nesterov=True)`.
@@ -439,15 +419,14 @@ with expect_error(ValueError):
 #   $\tfrac{\lambda}{2}\lVert\theta\rVert^2$: $g_t \leftarrow g_t + \lambda\,\theta_{t-1}$. So the
 #   decay goes through the momentum buffer too (lesson 05 compares this with *decoupled* decay).
 
-
 # %%
 def sgd_maximize(p, g, state, lr, momentum, maximize):
-    g = -g if maximize else g  # g_t ← −g_t: climb instead of descend
+    g = -g if maximize else g                          # g_t ← −g_t: climb instead of descend
     sgd_momentum(p, g, state, lr, momentum)
 
 
 def sgd_weight_decay(p, g, state, lr, momentum, weight_decay):
-    g = g.add(p, alpha=weight_decay)  # g_t ← g_t + λ θ_{t−1}   (a new tensor)
+    g = g.add(p, alpha=weight_decay)                   # g_t ← g_t + λ θ_{t−1}   (a new tensor)
     sgd_momentum(p, g, state, lr, momentum)
 
 
@@ -461,15 +440,9 @@ compare(sgd_weight_decay, momentum=0.9, weight_decay=0.1)
 # float64):
 
 # %%
-options = [
-    {},
-    {"momentum": 0.9},
-    {"momentum": 0.9, "dampening": 0.5},
-    {"momentum": 0.9, "nesterov": True},
-    {"momentum": 0.9, "maximize": True},
-    {"momentum": 0.9, "weight_decay": 0.1},
-    {"momentum": 0.5, "dampening": 0.1, "weight_decay": 0.01, "maximize": True},
-]
+options = [{}, {"momentum": 0.9}, {"momentum": 0.9, "dampening": 0.5}, {"momentum": 0.9, "nesterov": True},
+           {"momentum": 0.9, "maximize": True}, {"momentum": 0.9, "weight_decay": 0.1},
+           {"momentum": 0.5, "dampening": 0.1, "weight_decay": 0.01, "maximize": True}]
 for kwargs in options:
     ours = training.run(optim.SGD, "rosenbrock", 60, lr=1e-3, **kwargs)
     torchs = training.run(torch.optim.SGD, "rosenbrock", 60, lr=1e-3, **kwargs)
@@ -492,20 +465,20 @@ for kwargs in options:
 # large gradients, and `lr` halved after step 3 as a scheduler would. It names the first
 # step that differs and the likely cause.
 
-
 # %%
-def sgd_momentum_step(param, grad, momentum_buffer, *, lr, momentum, dampening, nesterov, weight_decay, maximize):
+def sgd_momentum_step(param, grad, momentum_buffer, *, lr, momentum, dampening, nesterov,
+                      weight_decay, maximize):
     """Return (param, momentum_buffer) after one step of torch.optim.SGD with momentum > 0."""
     # BEGIN SOLUTION
-    g = -grad if maximize else grad  # g_t (a new tensor: grad stays untouched)
+    g = -grad if maximize else grad                          # g_t (a new tensor: grad stays untouched)
     if weight_decay != 0:
-        g = g + weight_decay * param  # g_t + λ θ_{t−1}, after maximize's sign
+        g = g + weight_decay * param                         # g_t + λ θ_{t−1}, after maximize's sign
     if momentum_buffer is None:
-        momentum_buffer = g.clone()  # b_1 = g_1, no dampening
+        momentum_buffer = g.clone()                          # b_1 = g_1, no dampening
     else:
-        momentum_buffer = momentum * momentum_buffer + (1 - dampening) * g  # b_t = μ b_{t−1} + (1 − d) g_t
+        momentum_buffer = momentum * momentum_buffer + (1 - dampening) * g   # b_t = μ b_{t−1} + (1 − d) g_t
     step = g + momentum * momentum_buffer if nesterov else momentum_buffer  # Nesterov: g_t + μ b_t
-    return param - lr * step, momentum_buffer  # θ_t = θ_{t−1} − lr · step
+    return param - lr * step, momentum_buffer                # θ_t = θ_{t−1} − lr · step
     # END SOLUTION
 
 
@@ -540,21 +513,19 @@ print(inspect.getsource(optim.sgd_update))
 # `lr` drops from 0.1 to 0.01 after step 20, as `MultiStepLR(milestones=[20], gamma=0.1)` does
 # (lesson 07):
 
-
 # %%
 def sgd_paper(p, g, state, lr, momentum):
     v = state.get("velocity", torch.zeros_like(p))
-    state["velocity"] = momentum * v - lr * g  # v_t = μ v_{t−1} − lr · g_t
-    p += state["velocity"]  # θ_t = θ_{t−1} + v_t
+    state["velocity"] = momentum * v - lr * g          # v_t = μ v_{t−1} − lr · g_t
+    p += state["velocity"]                             # θ_t = θ_{t−1} + v_t
 
 
 def drop_at_20(t):
-    return 0.1 if t < 20 else 0.01  # step t + 1 uses this lr
+    return 0.1 if t < 20 else 0.01                     # step t + 1 uses this lr
 
 
 def drop_once(opt):
     return torch.optim.lr_scheduler.MultiStepLR(opt, milestones=[20], gamma=0.1)
-
 
 # %%
 constant = follow(sgd_paper, 60, 0.1, momentum=0.9)
@@ -566,9 +537,7 @@ torch_run = training.run(torch.optim.SGD, "ravine", 60, lr=0.1, momentum=0.9, sc
 paper_steps = (paper_run[1:] - paper_run[:-1]).norm(dim=1)
 torch_steps = (torch_run[1:] - torch_run[:-1]).norm(dim=1)
 for t in (19, 20, 21, 22, 25, 30, 40):
-    print(
-        f"step {t}: lr = {drop_at_20(t - 1):.2f}   step length: paper {paper_steps[t - 1]:.4f}   torch {torch_steps[t - 1]:.4f}"
-    )
+    print(f"step {t}: lr = {drop_at_20(t - 1):.2f}   step length: paper {paper_steps[t - 1]:.4f}   torch {torch_steps[t - 1]:.4f}")
 print(f"after 60 steps: paper at loss {ravine(paper_run[-1]):.4f}, torch at loss {ravine(torch_run[-1]):.4f}")
 
 # %%
@@ -577,12 +546,8 @@ steps = torch.arange(1, 61)
 ax.plot(steps, paper_steps, marker="o", markersize=3, label="Sutskever et al.: lr inside v")
 ax.plot(steps, torch_steps, marker="o", markersize=3, label="torch: lr outside the buffer")
 ax.axvline(20.5, color="black", linestyle="--", linewidth=1, label="lr 0.1 → 0.01")
-ax.set(
-    xlabel="step",
-    ylabel=r"step length $|\theta_t - \theta_{t-1}|$ (log scale)",
-    yscale="log",
-    title="The same momentum 0.9, two conventions, one lr drop",
-)
+ax.set(xlabel="step", ylabel=r"step length $|\theta_t - \theta_{t-1}|$ (log scale)", yscale="log",
+       title="The same momentum 0.9, two conventions, one lr drop")
 ax.legend()
 plt.show()
 
@@ -639,7 +604,7 @@ widgets.predict("03.rate")
 # %%
 import numpy as np
 
-CURVATURES = {"x": 0.2, "y": 4.0}  # the ravine's Hessian is diag(0.2, 4)
+CURVATURES = {"x": 0.2, "y": 4.0}   # the ravine's Hessian is diag(0.2, 4)
 
 
 def momentum_rate(lr, mu, curvature):
@@ -658,13 +623,9 @@ def measured_rate(positions, axis):
 
 for lr, mu in [(0.05, 0.9), (0.1, 0.3), (0.3, 0.5), (0.6, 0.4)]:  # μ > 0: two roots to fit
     positions = training.run(torch.optim.SGD, "ravine", 40, lr=lr, momentum=mu).positions
-    print(
-        f"lr={lr:<4}  momentum={mu:<3}   "
-        + "   ".join(
-            f"{name}: formula {momentum_rate(lr, mu, lam):.4f}, measured {measured_rate(positions, k):.4f}"
-            for k, (name, lam) in enumerate(CURVATURES.items())
-        )
-    )
+    print(f"lr={lr:<4}  momentum={mu:<3}   " + "   ".join(
+        f"{name}: formula {momentum_rate(lr, mu, lam):.4f}, measured {measured_rate(positions, k):.4f}"
+        for k, (name, lam) in enumerate(CURVATURES.items())))
 
 # %% [markdown]
 # The run's factors are the formula's. With lr = 0.05 and $\mu = 0.9$ both directions sit in
@@ -695,38 +656,26 @@ LR, MU = np.meshgrid(lrs, mus)
 worst = np.maximum(*(momentum_rate(LR, MU, lam) for lam in CURVATURES.values()))
 best = np.unravel_index(worst.argmin(), worst.shape)
 print(f"kappa = {kappa:g}")
-print(
-    f"plain SGD:  lr* = {2 / (low + high):.3f}, factor {(kappa - 1) / (kappa + 1):.4f}"
-    f"   sweep at mu = 0: lr = {lrs[worst[0].argmin()]:.3f}, factor {worst[0].min():.4f}"
-)
-print(
-    f"momentum:   lr* = {lr_star:.3f}, mu* = {mu_star:.3f}, factor {np.sqrt(mu_star):.4f}"
-    f"   sweep: lr = {LR[best]:.3f}, mu = {MU[best]:.3f}, factor {worst[best]:.4f}"
-)
+print(f"plain SGD:  lr* = {2 / (low + high):.3f}, factor {(kappa - 1) / (kappa + 1):.4f}"
+      f"   sweep at mu = 0: lr = {lrs[worst[0].argmin()]:.3f}, factor {worst[0].min():.4f}")
+print(f"momentum:   lr* = {lr_star:.3f}, mu* = {mu_star:.3f}, factor {np.sqrt(mu_star):.4f}"
+      f"   sweep: lr = {LR[best]:.3f}, mu = {MU[best]:.3f}, factor {worst[best]:.4f}")
 optimal = training.run(torch.optim.SGD, "ravine", 40, lr=lr_star, momentum=mu_star).positions
-print(
-    f"torch.optim.SGD(lr=lr*, momentum=mu*): distance to the minimum after 40 steps "
-    f"{optimal[-1].norm():.1e} (from {optimal[0].norm():.2f}); plain SGD at its best lr: "
-    f"{training.run(torch.optim.SGD, 'ravine', 40, lr=2 / (low + high)).positions[-1].norm():.1e}"
-)
+print(f"torch.optim.SGD(lr=lr*, momentum=mu*): distance to the minimum after 40 steps "
+      f"{optimal[-1].norm():.1e} (from {optimal[0].norm():.2f}); plain SGD at its best lr: "
+      f"{training.run(torch.optim.SGD, 'ravine', 40, lr=2 / (low + high)).positions[-1].norm():.1e}")
 
 # %%
 fig, ax = plt.subplots(figsize=(7.5, 4.5))
 mesh = ax.pcolormesh(LR, MU, np.minimum(worst, 1.0), cmap="viridis", shading="auto", vmin=0.6, vmax=1.0)
 ax.contour(LR, MU, worst, levels=[0.7, 0.8, 0.9, 0.95, 0.99], colors="white", linewidths=0.7)
 ax.contour(LR, MU, worst, levels=[1.0], colors="red", linewidths=1.5)
-ax.plot(
-    lr_star,
-    mu_star,
-    "*",
-    color="white",
-    markeredgecolor="black",
-    markersize=14,
-    label=f"optimum: lr* = {lr_star:.2f}, μ* = {mu_star:.2f}",
-)
+ax.plot(lr_star, mu_star, "*", color="white", markeredgecolor="black", markersize=14,
+        label=f"optimum: lr* = {lr_star:.2f}, μ* = {mu_star:.2f}")
 ax.plot([], [], color="red", label="factor 1: the edge of divergence")
 fig.colorbar(mesh, ax=ax, label="convergence factor per step (slowest direction)")
-ax.set(xlabel="learning rate", ylabel="momentum μ", title="Heavy ball on the ravine: factor per step, from the formula")
+ax.set(xlabel="learning rate", ylabel="momentum μ",
+       title="Heavy ball on the ravine: factor per step, from the formula")
 ax.legend(loc="upper right", fontsize="small")
 plt.show()
 

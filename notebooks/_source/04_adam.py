@@ -59,16 +59,14 @@ signal = true_mean + 0.5 * torch.randn(n, dtype=torch.float64)
 
 m, raw = 0.0, []
 for x in signal:
-    m = beta * m + (1 - beta) * x  # m_t = β m_{t−1} + (1 − β) x_t
+    m = beta * m + (1 - beta) * x                 # m_t = β m_{t−1} + (1 − β) x_t
     raw.append(m)
 raw = torch.stack(raw)
 t = torch.arange(1, n + 1, dtype=torch.float64)
-corrected = raw / (1 - beta**t)  # m̂_t = m_t / (1 − β^t)
+corrected = raw / (1 - beta**t)                    # m̂_t = m_t / (1 − β^t)
 for k in (1, 2, 3, 5, 10, 20, 50):
-    print(
-        f"t = {k:2d}   x_t = {signal[k - 1]:.4f}   m_t = {raw[k - 1]:.4f}   "
-        f"m̂_t = {corrected[k - 1]:.4f}   1 − β^t = {1 - beta**k:.4f}"
-    )
+    print(f"t = {k:2d}   x_t = {signal[k - 1]:.4f}   m_t = {raw[k - 1]:.4f}   "
+          f"m̂_t = {corrected[k - 1]:.4f}   1 − β^t = {1 - beta**k:.4f}")
 
 # %%
 fig, ax = plt.subplots(figsize=(7, 3.5))
@@ -94,10 +92,8 @@ plt.show()
 beta1, beta2 = 0.9, 0.999
 for k in (1, 10, 100, 1000, 10000):
     bc1, bc2 = 1 - beta1**k, 1 - beta2**k
-    print(
-        f"t = {k:5d}   1 − β1^t = {bc1:.4f}   1 − β2^t = {bc2:.4f}   "
-        f"uncorrected / corrected update = {bc1 / bc2**0.5:.3f}"
-    )
+    print(f"t = {k:5d}   1 − β1^t = {bc1:.4f}   1 − β2^t = {bc2:.4f}   "
+          f"uncorrected / corrected update = {bc1 / bc2**0.5:.3f}")
 
 # %% [markdown]
 # Without the correction Adam's early steps would be too **large**, not too small: 3.2 times
@@ -112,15 +108,14 @@ for k in (1, 10, 100, 1000, 10000):
 # the closed form for several values of `beta`, lengths and dtypes of its own. Stuck?
 # `hint("04.1")`, then `show_solution("04.1")`.
 
-
 # %%
 def bias_corrected_ema(values, beta):
     """Return m_t / (1 − beta**t) after each of `values`, as a tensor of the same length."""
     # BEGIN SOLUTION
     average, out = 0.0, []
     for t, value in enumerate(values, start=1):
-        average = beta * average + (1 - beta) * value  # m_t = β m_{t−1} + (1 − β) x_t
-        out.append(average / (1 - beta**t))  # m̂_t = m_t / (1 − β^t)
+        average = beta * average + (1 - beta) * value    # m_t = β m_{t−1} + (1 − β) x_t
+        out.append(average / (1 - beta**t))             # m̂_t = m_t / (1 − β^t)
     return torch.stack(out)
     # END SOLUTION
 
@@ -139,12 +134,10 @@ check("04.1", bias_corrected_ema)
 #
 # $$G_t = G_{t-1} + g_t^2, \qquad \theta_t = \theta_{t-1} - \text{lr}\,\frac{g_t}{\sqrt{G_t} + \varepsilon}$$
 
-
 # %%
 def adagrad_step(p, g, state, t, lr, eps=1e-10):
-    state["sum"] += g * g  # G_t = G_{t−1} + g_t²
-    p -= lr * g / (state["sum"].sqrt() + eps)  # θ_t = θ_{t−1} − lr · g_t / (√G_t + ε)
-
+    state["sum"] += g * g                          # G_t = G_{t−1} + g_t²
+    p -= lr * g / (state["sum"].sqrt() + eps)      # θ_t = θ_{t−1} − lr · g_t / (√G_t + ε)
 
 # %% [markdown]
 # $G_t$ only grows, so Adagrad's steps only shrink: good for rare features, a handicap in long
@@ -153,12 +146,10 @@ def adagrad_step(p, g, state, t, lr, eps=1e-10):
 #
 # $$v_t = \alpha\, v_{t-1} + (1 - \alpha)\, g_t^2, \qquad \theta_t = \theta_{t-1} - \text{lr}\,\frac{g_t}{\sqrt{v_t} + \varepsilon}$$
 
-
 # %%
 def rmsprop_step(p, g, state, t, lr, alpha=0.99, eps=1e-8):
-    state["square_avg"] = alpha * state["square_avg"] + (1 - alpha) * g * g  # v_t
-    p -= lr * g / (state["square_avg"].sqrt() + eps)  # θ_t = θ_{t−1} − lr · g_t / (√v_t + ε)
-
+    state["square_avg"] = alpha * state["square_avg"] + (1 - alpha) * g * g   # v_t
+    p -= lr * g / (state["square_avg"].sqrt() + eps)    # θ_t = θ_{t−1} − lr · g_t / (√v_t + ε)
 
 # %% [markdown]
 # Note what RMSprop lacks: a bias correction. Its first $v_1 = 0.01\,g_1^2$, so its first step
@@ -168,7 +159,6 @@ def rmsprop_step(p, g, state, t, lr, alpha=0.99, eps=1e-8):
 # Now both against `torch.optim` and against `myoptim_helpers.optim`, step by step, in
 # float64 on the Rosenbrock valley: `follow` runs one of our functions from the
 # surface's start, and `training.run` runs an optimizer class the same way.
-
 
 # %%
 def follow(step_fn, state, steps, lr):
@@ -184,20 +174,15 @@ def follow(step_fn, state, steps, lr):
         points.append(p.detach().clone())
     return torch.stack(points)
 
-
 # %%
 zeros = torch.zeros(2, dtype=torch.float64)
-for name, step_fn, state in [
-    ("Adagrad", adagrad_step, {"sum": zeros.clone()}),
-    ("RMSprop", rmsprop_step, {"square_avg": zeros.clone()}),
-]:
+for name, step_fn, state in [("Adagrad", adagrad_step, {"sum": zeros.clone()}),
+                             ("RMSprop", rmsprop_step, {"square_avg": zeros.clone()})]:
     ours = follow(step_fn, state, steps=50, lr=0.01)
     torchs = training.run(getattr(torch.optim, name), "rosenbrock", 50, lr=0.01).positions[1:]
     package = training.run(getattr(optim, name), "rosenbrock", 50, lr=0.01).positions[1:]
-    print(
-        f"{name:8s} 50 steps:  max |ours − torch| = {(ours - torchs).abs().max():.1e}   "
-        f"max |myoptim_helpers − torch| = {(package - torchs).abs().max():.1e}"
-    )
+    print(f"{name:8s} 50 steps:  max |ours − torch| = {(ours - torchs).abs().max():.1e}   "
+          f"max |myoptim_helpers − torch| = {(package - torchs).abs().max():.1e}")
 
 # %% [markdown]
 # Zero, to the last bit of float64, at every one of the 50 steps.
@@ -221,17 +206,16 @@ for name, step_fn, state in [
 # float64, zero and large gradients, hyperparameters drawn when you check) and names the
 # first step and tensor that differ. Stuck? `hint("04.2")`, then `show_solution("04.2")`.
 
-
 # %%
 def adam_step(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps):
     """Return (param, exp_avg, exp_avg_sq) after Adam's step number `step` (1, 2, ...)."""
     # BEGIN SOLUTION
     beta1, beta2 = betas
-    exp_avg = beta1 * exp_avg + (1 - beta1) * grad  # m_t
-    exp_avg_sq = beta2 * exp_avg_sq + (1 - beta2) * grad * grad  # v_t
-    m_hat = exp_avg / (1 - beta1**step)  # m̂_t = m_t / (1 − β1^t)
-    v_hat = exp_avg_sq / (1 - beta2**step)  # v̂_t = v_t / (1 − β2^t)
-    param = param - lr * m_hat / (v_hat.sqrt() + eps)  # θ_t = θ_{t−1} − lr · m̂_t / (√v̂_t + ε)
+    exp_avg = beta1 * exp_avg + (1 - beta1) * grad                # m_t
+    exp_avg_sq = beta2 * exp_avg_sq + (1 - beta2) * grad * grad   # v_t
+    m_hat = exp_avg / (1 - beta1**step)                           # m̂_t = m_t / (1 − β1^t)
+    v_hat = exp_avg_sq / (1 - beta2**step)                        # v̂_t = v_t / (1 − β2^t)
+    param = param - lr * m_hat / (v_hat.sqrt() + eps)             # θ_t = θ_{t−1} − lr · m̂_t / (√v̂_t + ε)
     return param, exp_avg, exp_avg_sq
     # END SOLUTION
 
@@ -256,7 +240,8 @@ print(inspect.getsource(optim.adam_update))
 for flags in [{}, {"amsgrad": True}, {"weight_decay": 0.1}]:
     torchs = training.run(torch.optim.Adam, "rosenbrock", 50, lr=0.01, **flags).positions
     package = training.run(optim.Adam, "rosenbrock", 50, lr=0.01, **flags).positions
-    print(f"Adam{flags}: max |myoptim_helpers − torch| over 50 steps = {(package - torchs).abs().max():.1e}")
+    print(f"Adam{flags}: max |myoptim_helpers − torch| over 50 steps = "
+          f"{(package - torchs).abs().max():.1e}")
 
 # %% [markdown]
 # ## 3. Where `eps` sits
@@ -297,7 +282,6 @@ for g in (1.0, 1e-3, 1e-5, 1e-7, 1e-9):
 # surface with its loss multiplied by $10^{-6}$ (as if the loss were measured in other
 # units), so that the gradients are around $10^{-6}$:
 
-
 # %%
 def adam_eps_inside(p, g, state, t, lr, betas=(0.9, 0.999), eps=1e-8):
     beta1, beta2 = betas
@@ -305,12 +289,11 @@ def adam_eps_inside(p, g, state, t, lr, betas=(0.9, 0.999), eps=1e-8):
     state["exp_avg_sq"] = beta2 * state["exp_avg_sq"] + (1 - beta2) * g * g
     m_hat = state["exp_avg"] / (1 - beta1**t)
     v_hat = state["exp_avg_sq"] / (1 - beta2**t)
-    p -= lr * m_hat / (v_hat + eps).sqrt()  # the mistake: eps inside the root
-
+    p -= lr * m_hat / (v_hat + eps).sqrt()          # the mistake: eps inside the root
 
 # %%
 ravine = problems.get_surface("ravine")
-tiny = lambda xy: 1e-6 * ravine(xy)  # same valley, gradients a million times smaller
+tiny = lambda xy: 1e-6 * ravine(xy)                  # same valley, gradients a million times smaller
 for name, make in [("torch.optim.Adam", lambda p: torch.optim.Adam([p], lr=0.1)), ("eps inside", None)]:
     p = torch.tensor(ravine.start, dtype=torch.float64, requires_grad=True)
     opt = make(p) if make else None
@@ -323,10 +306,8 @@ for name, make in [("torch.optim.Adam", lambda p: torch.optim.Adam([p], lr=0.1))
         else:
             with torch.no_grad():
                 adam_eps_inside(p, p.grad, state, t, lr=0.1)
-    print(
-        f"{name:17s} after 100 steps: (x, y) = ({p[0].item():8.4f}, {p[1].item():8.4f})   "
-        f"loss × 1e6 = {ravine(p.detach()).item():.4f}"
-    )
+    print(f"{name:17s} after 100 steps: (x, y) = ({p[0].item():8.4f}, {p[1].item():8.4f})   "
+          f"loss × 1e6 = {ravine(p.detach()).item():.4f}")
 
 # %% [markdown]
 # The symptom: torch's Adam gets close to the minimum (0, 0), as it does on the unscaled
@@ -352,7 +333,6 @@ for name, make in [("torch.optim.Adam", lambda p: torch.optim.Adam([p], lr=0.1))
 # all, so its maximum is the raw one). After the first large gradient the small ones only take
 # steps about a third as long.
 
-
 # %%
 def online_problem(optimizer_class, amsgrad, steps=300):
     """Run Adam on Reddi et al.'s online problem; return x after every step."""
@@ -361,24 +341,21 @@ def online_problem(optimizer_class, amsgrad, steps=300):
     xs = []
     for t in range(1, steps + 1):
         opt.zero_grad()
-        loss = 3 * x if t % 3 == 1 else -x  # gradient 3 once, then −1 twice
+        loss = 3 * x if t % 3 == 1 else -x        # gradient 3 once, then −1 twice
         loss.sum().backward()
         opt.step()
         with torch.no_grad():
-            x.clamp_(-1.0, 1.0)  # the feasible set is [−1, 1]
+            x.clamp_(-1.0, 1.0)                   # the feasible set is [−1, 1]
         xs.append(x.item())
     return torch.tensor(xs, dtype=torch.float64)
-
 
 # %%
 runs = {amsgrad: online_problem(torch.optim.Adam, amsgrad) for amsgrad in (False, True)}
 for amsgrad, xs in runs.items():
     package = online_problem(optim.Adam, amsgrad)
-    print(
-        f"amsgrad={amsgrad!s:5s}  x after 300 steps = {xs[-1]:+.4f}   "
-        f"average loss per step over the last 30 = {xs[-30:].mean() / 3:+.4f}   "
-        f"max |myoptim_helpers − torch| = {(package - xs).abs().max():.1e}"
-    )
+    print(f"amsgrad={amsgrad!s:5s}  x after 300 steps = {xs[-1]:+.4f}   "
+          f"average loss per step over the last 30 = {xs[-30:].mean() / 3:+.4f}   "
+          f"max |myoptim_helpers − torch| = {(package - xs).abs().max():.1e}")
 
 fig, ax = plt.subplots(figsize=(7, 3.5))
 ax.plot(range(1, 301), runs[False], label="Adam (amsgrad=False)")
@@ -403,11 +380,12 @@ plt.show()
 
 # %%
 lr, beta1, beta2, eps = 0.1, 0.9, 0.999, 1e-8
-adam_run = training.run(torch.optim.Adam, "ravine", 60, lr=lr, record_state=("exp_avg", "exp_avg_sq"))
-t = torch.arange(1, len(adam_run) + 1, dtype=torch.float64).unsqueeze(1)  # steps 1 … 60
+adam_run = training.run(torch.optim.Adam, "ravine", 60, lr=lr,
+                        record_state=("exp_avg", "exp_avg_sq"))
+t = torch.arange(1, len(adam_run) + 1, dtype=torch.float64).unsqueeze(1)    # steps 1 … 60
 m_hat = adam_run.state["exp_avg"] / (1 - beta1**t)
 v_hat = adam_run.state["exp_avg_sq"] / (1 - beta2**t)
-alpha = lr / (v_hat.sqrt() + eps)  # α_t per coordinate
+alpha = lr / (v_hat.sqrt() + eps)                                           # α_t per coordinate
 error = (adam_run.updates + alpha * m_hat).abs().max()
 print(f"recorded update = −α_t · m̂_t at every step (to 1e-15): {bool(error < 1e-15)}")
 for k in (1, 10, 30, 60):
@@ -418,12 +396,8 @@ fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8))
 left.plot(t, alpha[:, 0], label=r"$\alpha_t$ for x (flat direction)")
 left.plot(t, alpha[:, 1], label=r"$\alpha_t$ for y (steep direction)")
 left.axhline(lr, color="black", linestyle="--", linewidth=1, label="SGD: lr = 0.1 for both")
-left.set(
-    xlabel="step",
-    ylabel=r"step size $\alpha_t$ (log scale)",
-    yscale="log",
-    title=r"Adam's step size per coordinate, $\mathrm{lr}/(\sqrt{\hat v_t}+\varepsilon)$",
-)
+left.set(xlabel="step", ylabel=r"step size $\alpha_t$ (log scale)", yscale="log",
+         title=r"Adam's step size per coordinate, $\mathrm{lr}/(\sqrt{\hat v_t}+\varepsilon)$")
 left.legend(fontsize="small")
 plotting.plot_state(adam_run, "exp_avg_sq", ax=right)
 plt.show()
@@ -499,17 +473,13 @@ plt.show()
 # Beale's surface, 200 steps from its start with a small and a large learning rate:
 
 # %%
-beale_runs = {
-    f"Adam lr={lr}": training.run(torch.optim.Adam, "beale", 200, lr=lr, record_state=("exp_avg_sq",))
-    for lr in (0.001, 5.0)
-}
+beale_runs = {f"Adam lr={lr}": training.run(torch.optim.Adam, "beale", 200, lr=lr,
+                                             record_state=("exp_avg_sq",)) for lr in (0.001, 5.0)}
 for name, run in beale_runs.items():
     lr = run.lrs[0].item()
     first, last = (run.updates[k].abs().max(dim=1).values.mean() / lr for k in (slice(0, 50), slice(-50, None)))
-    print(
-        f"{name:14s} loss after 200 steps {run.final_loss:9.3g}   mean step / lr: "
-        f"first 50 steps {first:.3f}, last 50 {last:.5f}   max exp_avg_sq {run.state['exp_avg_sq'].max():.3g}"
-    )
+    print(f"{name:14s} loss after 200 steps {run.final_loss:9.3g}   mean step / lr: "
+          f"first 50 steps {first:.3f}, last 50 {last:.5f}   max exp_avg_sq {run.state['exp_avg_sq'].max():.3g}")
 
 fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4))
 plotting.plot_trajectories(beale_runs, ax=left)
@@ -573,20 +543,16 @@ check("04.3", adam_lr)
 # optimizers on both, at the same lr:
 
 # %%
-configs = {
-    "SGD, lr=0.05": (torch.optim.SGD, {"lr": 0.05}),
-    "SGD, lr=0.05, momentum=0.9": (torch.optim.SGD, {"lr": 0.05, "momentum": 0.9}),
-    "Adam, lr=0.05": (torch.optim.Adam, {"lr": 0.05}),
-}
+configs = {"SGD, lr=0.05": (torch.optim.SGD, {"lr": 0.05}),
+           "SGD, lr=0.05, momentum=0.9": (torch.optim.SGD, {"lr": 0.05, "momentum": 0.9}),
+           "Adam, lr=0.05": (torch.optim.Adam, {"lr": 0.05})}
 saddle_runs = {name: training.run(cls, "saddle", 40, **h) for name, (cls, h) in configs.items()}
 bumpy_runs = {name: training.run(cls, "bumpy", 200, **h) for name, (cls, h) in configs.items()}
 for name in configs:
     y = saddle_runs[name].positions[:, 1]
     x_end, y_end = bumpy_runs[name].final_position
-    print(
-        f"{name:27s} saddle: y after 10 steps {y[10]:.3f}, after 40 {y[40]:+.2f}   "
-        f"bumpy: ends at ({x_end:+.2f}, {y_end:+.2f}), loss {bumpy_runs[name].final_loss:+.3f}"
-    )
+    print(f"{name:27s} saddle: y after 10 steps {y[10]:.3f}, after 40 {y[40]:+.2f}   "
+          f"bumpy: ends at ({x_end:+.2f}, {y_end:+.2f}), loss {bumpy_runs[name].final_loss:+.3f}")
 
 # %%
 fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))

@@ -68,21 +68,18 @@ def train_line(weight_decay=0.0, penalty=0.0, decoupled=0.0, momentum=0.0, lr=0.
         loss.backward()
         with torch.no_grad():
             for p in model.parameters():
-                p.mul_(1 - lr * decoupled)  # decoupled decay: θ ← (1 − lr·λ) θ
+                p.mul_(1 - lr * decoupled)                 # decoupled decay: θ ← (1 − lr·λ) θ
         opt.step()
         points.append(torch.cat([p.detach().flatten() for p in model.parameters()]))
     return torch.stack(points)
-
 
 # %%
 sgd_l2 = train_line(weight_decay=0.1)
 sgd_penalty = train_line(penalty=0.1)
 print(f"w, b after 20 steps, SGD(weight_decay=0.1):    {sgd_l2[-1, 0]:.6f}, {sgd_l2[-1, 1]:.6f}")
 print(f"w, b after 20 steps, penalty 0.05·‖θ‖² in loss: {sgd_penalty[-1, 0]:.6f}, {sgd_penalty[-1, 1]:.6f}")
-print(
-    f"equal at all 20 steps to float64 rounding (max |difference| < 1e-14): "
-    f"{bool((sgd_l2 - sgd_penalty).abs().max() < 1e-14)}"
-)
+print(f"equal at all 20 steps to float64 rounding (max |difference| < 1e-14): "
+      f"{bool((sgd_l2 - sgd_penalty).abs().max() < 1e-14)}")
 
 # %% [markdown]
 # The same numbers at every step, to the last bits: in SGD, `weight_decay` *is* L2
@@ -106,10 +103,8 @@ print(
 
 # %%
 sgd_decoupled = train_line(decoupled=0.1)
-print(
-    f"plain SGD, L2 vs decoupled:  equal at all 20 steps to float64 rounding (< 1e-14): "
-    f"{bool((sgd_l2 - sgd_decoupled).abs().max() < 1e-14)}"
-)
+print(f"plain SGD, L2 vs decoupled:  equal at all 20 steps to float64 rounding (< 1e-14): "
+      f"{bool((sgd_l2 - sgd_decoupled).abs().max() < 1e-14)}")
 sgd_l2_momentum = train_line(weight_decay=0.1, momentum=0.9)
 sgd_decoupled_momentum = train_line(decoupled=0.1, momentum=0.9)
 difference = (sgd_l2_momentum - sgd_decoupled_momentum).abs().max(dim=1).values
@@ -152,13 +147,12 @@ def decay_of_one_step(optimizer_class):
         p.grad = scales * torch.randn(4, dtype=torch.float64)
         opt.step()
     p.grad = scales * torch.randn(4, dtype=torch.float64)
-    without, with_decay = copy.deepcopy(opt), copy.deepcopy(opt)  # same state, same gradient
+    without, with_decay = copy.deepcopy(opt), copy.deepcopy(opt)   # same state, same gradient
     with_decay.param_groups[0]["weight_decay"] = wd
     without.step()
     with_decay.step()
     step_without, step_with = (o.param_groups[0]["params"][0].detach() for o in (without, with_decay))
     return (step_without - step_with) / (lr * wd * p.detach())
-
 
 # %% [markdown]
 # **Predict, then run.** Before the table, commit to an answer:
@@ -184,7 +178,6 @@ for cls in (torch.optim.SGD, torch.optim.Adam, torch.optim.AdamW):
 # and, alongside, the EMA of $\lambda\theta_k$ that `exp_avg` contains, whose share of the
 # step is the decay:
 
-
 # %%
 def steady_decay():
     """Adam(weight_decay) on the same noisy gradients for 101 steps; return the L2 term's part
@@ -196,7 +189,7 @@ def steady_decay():
     (beta1, beta2), eps = opt.defaults["betas"], opt.defaults["eps"]
     decay_avg = torch.zeros(4, dtype=torch.float64)
     for t in range(1, 102):
-        theta = p.detach().clone()  # θ before the step
+        theta = p.detach().clone()                        # θ before the step
         decay_avg.mul_(beta1).add_(wd * theta, alpha=1 - beta1)
         p.grad = scales * torch.randn(4, dtype=torch.float64)
         opt.step()
@@ -224,24 +217,18 @@ print("Adam, decay on throughout    " + "".join(f"{r:9.2f}" for r in steady_deca
 
 # %%
 p = torch.zeros(2, requires_grad=True)
-print(
-    "default weight_decay: Adam",
-    torch.optim.Adam([p]).defaults["weight_decay"],
-    "  AdamW",
-    torch.optim.AdamW([p]).defaults["weight_decay"],
-)
+print("default weight_decay: Adam", torch.optim.Adam([p]).defaults["weight_decay"],
+      "  AdamW", torch.optim.AdamW([p]).defaults["weight_decay"])
 reference = training.run(torch.optim.AdamW, "rosenbrock", 100, lr=0.01, weight_decay=0.1).positions
-for name, run in [
-    (
-        "torch.optim.Adam(decoupled_weight_decay=True)",
-        training.run(torch.optim.Adam, "rosenbrock", 100, lr=0.01, weight_decay=0.1, decoupled_weight_decay=True),
-    ),
-    ("myoptim_helpers.optim.AdamW", training.run(optim.AdamW, "rosenbrock", 100, lr=0.01, weight_decay=0.1)),
-    ("torch.optim.Adam (L2)", training.run(torch.optim.Adam, "rosenbrock", 100, lr=0.01, weight_decay=0.1)),
-]:
-    print(
-        f"{name:46s} vs torch.optim.AdamW, 100 steps: max |difference| = {(run.positions - reference).abs().max():.1e}"
-    )
+for name, run in [("torch.optim.Adam(decoupled_weight_decay=True)",
+                   training.run(torch.optim.Adam, "rosenbrock", 100, lr=0.01, weight_decay=0.1,
+                                decoupled_weight_decay=True)),
+                  ("myoptim_helpers.optim.AdamW",
+                   training.run(optim.AdamW, "rosenbrock", 100, lr=0.01, weight_decay=0.1)),
+                  ("torch.optim.Adam (L2)",
+                   training.run(torch.optim.Adam, "rosenbrock", 100, lr=0.01, weight_decay=0.1))]:
+    print(f"{name:46s} vs torch.optim.AdamW, 100 steps: max |difference| = "
+          f"{(run.positions - reference).abs().max():.1e}")
 
 # %% [markdown]
 # ### Exercise 05.1 · Predict one step: L2 vs decoupled decay
@@ -256,9 +243,9 @@ for name, run in [
 # STUB: theta_sgd = ...     # torch.optim.SGD(lr=0.1, weight_decay=0.2)
 # STUB: theta_adam = ...    # torch.optim.Adam(lr=0.1, weight_decay=0.2)
 # STUB: theta_adamw = ...   # torch.optim.AdamW(lr=0.1, weight_decay=0.2)
-theta_sgd = 2.0 - 0.1 * (-0.3 + 0.2 * 2.0)  # L2 gradient g' = 0.1: 1.99
-theta_adam = 2.0 - 0.1 * 1.0  # first Adam step = lr · g'/|g'|: 1.9
-theta_adamw = 2.0 * (1 - 0.1 * 0.2) - 0.1 * (-1.0)  # shrink, then lr · g/|g| upwards: 2.06
+theta_sgd = 2.0 - 0.1 * (-0.3 + 0.2 * 2.0)           # L2 gradient g' = 0.1: 1.99
+theta_adam = 2.0 - 0.1 * 1.0                          # first Adam step = lr · g'/|g'|: 1.9
+theta_adamw = 2.0 * (1 - 0.1 * 0.2) - 0.1 * (-1.0)    # shrink, then lr · g/|g| upwards: 2.06
 # END SOLUTION
 check("05.1", theta_sgd, theta_adam, theta_adamw)
 
@@ -271,18 +258,17 @@ check("05.1", theta_sgd, theta_adam, theta_adamw)
 # checker runs your step next to `torch.optim.AdamW` on parameters and hyperparameters of
 # its own (0-d to 2-D, float32 and float64). Stuck? `hint("05.2")`, then `show_solution("05.2")`.
 
-
 # %%
 def adamw_step(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps, weight_decay):
     """Return (param, exp_avg, exp_avg_sq) after AdamW's step number `step` (1, 2, ...)."""
     # BEGIN SOLUTION
     beta1, beta2 = betas
-    param = param * (1 - lr * weight_decay)  # θ ← (1 − lr·λ) θ, first
-    exp_avg = beta1 * exp_avg + (1 - beta1) * grad  # m_t: the loss gradient only
-    exp_avg_sq = beta2 * exp_avg_sq + (1 - beta2) * grad * grad  # v_t
+    param = param * (1 - lr * weight_decay)                        # θ ← (1 − lr·λ) θ, first
+    exp_avg = beta1 * exp_avg + (1 - beta1) * grad                 # m_t: the loss gradient only
+    exp_avg_sq = beta2 * exp_avg_sq + (1 - beta2) * grad * grad    # v_t
     m_hat = exp_avg / (1 - beta1**step)
     v_hat = exp_avg_sq / (1 - beta2**step)
-    param = param - lr * m_hat / (v_hat.sqrt() + eps)  # then Adam's step
+    param = param - lr * m_hat / (v_hat.sqrt() + eps)              # then Adam's step
     return param, exp_avg, exp_avg_sq
     # END SOLUTION
 
@@ -303,20 +289,15 @@ check("05.2", adamw_step)
 # %%
 data = problems.polynomial_data(n_train=12, n_val=100, seed=3, dtype=torch.float64)
 make_model = lambda: nn.Sequential(problems.PolynomialFeatures(9), nn.Linear(9, 1, dtype=torch.float64))
-fits = {
-    "Adam (no decay)": training.fit(make_model, torch.optim.Adam, data, 1000, lr=0.05, progress=False),
-    "AdamW weight_decay=0.5": training.fit(
-        make_model, torch.optim.AdamW, data, 1000, lr=0.05, weight_decay=0.5, progress=False
-    ),
-}
+fits = {"Adam (no decay)": training.fit(make_model, torch.optim.Adam, data, 1000, lr=0.05, progress=False),
+        "AdamW weight_decay=0.5": training.fit(make_model, torch.optim.AdamW, data, 1000, lr=0.05,
+                                               weight_decay=0.5, progress=False)}
 for name, fit in fits.items():
     weights = fit.model[1].weight.detach()
-    print(
-        f"{name:23s} training loss {fit.final_train_loss:.3f}   validation loss {fit.final_val_loss:.3f} "
-        f"({fit.final_val_loss / fit.val_losses.min():.1f}× its lowest, reached near epoch "
-        f"{round(fit.best_epoch, -2)})   "
-        f"‖w‖ = {weights.norm():.1f}"
-    )
+    print(f"{name:23s} training loss {fit.final_train_loss:.3f}   validation loss {fit.final_val_loss:.3f} "
+          f"({fit.final_val_loss / fit.val_losses.min():.1f}× its lowest, reached near epoch "
+          f"{round(fit.best_epoch, -2)})   "
+          f"‖w‖ = {weights.norm():.1f}")
 
 # %%
 fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4))
@@ -351,7 +332,6 @@ plt.show()
 # `configure_optimizers` does it with one rule: **parameters with 2 or more dimensions are
 # decayed** (weight matrices, embeddings), the rest are not. A tiny language model:
 
-
 # %%
 class TinyLM(nn.Module):
     """Embedding → LayerNorm → MLP → LayerNorm → linear head: the parameter kinds of a transformer."""
@@ -376,14 +356,14 @@ lm = TinyLM()
 for name, p in lm.named_parameters():
     print(f"{name:14s} shape {str(tuple(p.shape)):11s} dim {p.dim()}  {'decay' if p.dim() >= 2 else 'no decay'}")
 
-
 # %%
 def configure_optimizer(model, weight_decay, lr):
     """nanoGPT's rule: decay tensors with 2+ dimensions; biases and norm weights get none."""
     params = [p for p in model.parameters() if p.requires_grad]
     decay = [p for p in params if p.dim() >= 2]
     no_decay = [p for p in params if p.dim() < 2]
-    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    groups = [{"params": decay, "weight_decay": weight_decay},
+              {"params": no_decay, "weight_decay": 0.0}]
     print(f"decayed:     {len(decay)} tensors, {sum(p.numel() for p in decay):,} parameters")
     print(f"not decayed: {len(no_decay)} tensors, {sum(p.numel() for p in no_decay):,} parameters")
     return torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.95))
@@ -420,16 +400,13 @@ print("weight_decay per group:", [group["weight_decay"] for group in opt.param_g
 # The checker tries it on models with an embedding, a 3-D convolution kernel, LayerNorm,
 # BatchNorm and frozen layers. Stuck? `hint("05.3")`, then `show_solution("05.3")`.
 
-
 # %%
 def param_groups(model, weight_decay):
     """Return [decay group, no-decay group] for torch.optim.AdamW."""
     # BEGIN SOLUTION
     params = [p for p in model.parameters() if p.requires_grad]
-    return [
-        {"params": [p for p in params if p.dim() >= 2], "weight_decay": weight_decay},
-        {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0},
-    ]
+    return [{"params": [p for p in params if p.dim() >= 2], "weight_decay": weight_decay},
+            {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
     # END SOLUTION
 
 
@@ -461,7 +438,7 @@ print("dropout, eval mode:         ", dropout.eval()(h).tolist())
 w = torch.ones(4, requires_grad=True)
 opt = torch.optim.AdamW([w], lr=0.1, weight_decay=0.1)
 for _ in range(3):
-    w.grad = torch.zeros(4)  # no gradient at all: only the decay acts
+    w.grad = torch.zeros(4)                # no gradient at all: only the decay acts
     opt.step()
     print("AdamW step with zero gradient:", [f"{v:.6f}" for v in w.tolist()], " (× 0.99 each step)")
 

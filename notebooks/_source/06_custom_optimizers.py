@@ -49,7 +49,6 @@ _ = torch.manual_seed(0)  # same numbers on every run (`_ =` hides the returned 
 # The base class then builds `param_groups`, filling every key a group leaves out from
 # `defaults`, and an empty `state`.
 
-
 # %%
 class Plain(torch.optim.Optimizer):
     def __init__(self, params, lr=0.1):
@@ -75,27 +74,25 @@ print("state:", dict(opt.state), "| type:", type(opt.state).__name__)
 # The smallest useful optimizer: $\theta \leftarrow \theta - \eta\, g$ for every parameter
 # $\theta$ with gradient $g$ and learning rate $\eta$.
 
-
 # %%
 class MinimalSGD(torch.optim.Optimizer):
     """theta <- theta - lr * grad, and nothing else."""
 
     def __init__(self, params, lr=1e-3):
         if lr < 0.0:
-            raise ValueError(f"Invalid learning rate: {lr}")  # torch's exact words
+            raise ValueError(f"Invalid learning rate: {lr}")      # torch's exact words
         super().__init__(params, {"lr": lr})
 
-    @torch.no_grad()  # the update is not part of the graph
+    @torch.no_grad()                                                # the update is not part of the graph
     def step(self, closure=None):
-        with torch.enable_grad():  # the closure calls backward()
+        with torch.enable_grad():                                   # the closure calls backward()
             loss = closure() if closure is not None else None
         for group in self.param_groups:
             for p in group["params"]:
-                if p.grad is None:  # p took no part in the loss
+                if p.grad is None:                                  # p took no part in the loss
                     continue
-                p.add_(p.grad, alpha=-group["lr"])  # θ ← θ − η g
+                p.add_(p.grad, alpha=-group["lr"])                  # θ ← θ − η g
         return loss
-
 
 # %% [markdown]
 # Five rules hide in these lines, and every optimizer in `torch.optim` follows them:
@@ -110,7 +107,6 @@ class MinimalSGD(torch.optim.Optimizer):
 #
 # Does it match `torch.optim.SGD`? Run both on the same least-squares problem, in float64,
 # and compare the weights after every step:
-
 
 # %%
 def least_squares_run(optimizer_class, steps=5, **kwargs):
@@ -151,10 +147,9 @@ with expect_error(ValueError):
 # Without the decorator, `p.add_(...)` is an in-place change of a leaf tensor that requires
 # grad, and autograd refuses it:
 
-
 # %%
 class SGDWithoutNoGrad(MinimalSGD):
-    def step(self, closure=None):  # no @torch.no_grad()
+    def step(self, closure=None):                     # no @torch.no_grad()
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is not None:
@@ -163,7 +158,7 @@ class SGDWithoutNoGrad(MinimalSGD):
 
 w = torch.ones(2, requires_grad=True)
 opt = SGDWithoutNoGrad([w], lr=0.1)
-(w**2).sum().backward()
+(w ** 2).sum().backward()
 with expect_error(RuntimeError):
     opt.step()
 
@@ -198,20 +193,18 @@ with expect_error(RuntimeError):
 #    in place on `param`. `momentum_buffer` is None on the first step; return the new
 #    buffer (or None when `momentum` is 0: torch keeps no state then). Never modify `grad`.
 
-
 # %%
 def momentum_update(param, grad, momentum_buffer, *, lr, momentum):
     # BEGIN SOLUTION
     if momentum != 0:
         if momentum_buffer is None:
-            momentum_buffer = grad.clone()  # b_1 = g_1 (a copy, not p.grad itself)
+            momentum_buffer = grad.clone()                 # b_1 = g_1 (a copy, not p.grad itself)
         else:
-            momentum_buffer.mul_(momentum).add_(grad)  # b = μ b + g
+            momentum_buffer.mul_(momentum).add_(grad)      # b = μ b + g
         grad = momentum_buffer
-    param.add_(grad, alpha=-lr)  # θ = θ − η b
+    param.add_(grad, alpha=-lr)                            # θ = θ − η b
     return momentum_buffer
     # END SOLUTION
-
 
 # %% [markdown]
 # 2. `MomentumSGD(params, lr=1e-3, momentum=0.0)`, torch's defaults. `__init__` raises
@@ -224,7 +217,6 @@ def momentum_update(param, grad, momentum_buffer, *, lr, momentum):
 # in configurations of its own (no momentum, momentum, float32, a 0-d parameter, zero and
 # large gradients, two param groups), compares parameters and state after every step, and
 # saves and reloads your `state_dict` halfway.
-
 
 # %%
 class MomentumSGD(torch.optim.Optimizer):
@@ -247,11 +239,9 @@ class MomentumSGD(torch.optim.Optimizer):
                 if p.grad is not None:
                     state = self.state[p] if group["momentum"] != 0 else {}  # no state without momentum
                     state["momentum_buffer"] = momentum_update(
-                        p, p.grad, state.get("momentum_buffer"), lr=group["lr"], momentum=group["momentum"]
-                    )
+                        p, p.grad, state.get("momentum_buffer"), lr=group["lr"], momentum=group["momentum"])
         return loss
         # END SOLUTION
-
 
 check("06.1", momentum_update, MomentumSGD)
 
@@ -277,7 +267,6 @@ print(inspect.getsource(optim.sgd_update))
 # A param group looks like a handy place for a counter. It is shared by every parameter
 # of the group, so the counter below goes up once per *parameter* per step:
 
-
 # %%
 class CountsInTheGroup(MinimalSGD):
     @torch.no_grad()
@@ -285,7 +274,7 @@ class CountsInTheGroup(MinimalSGD):
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is not None:
-                    group["step"] = group.get("step", 0) + 1  # ✗ state in the hyperparameters
+                    group["step"] = group.get("step", 0) + 1     # ✗ state in the hyperparameters
                     p.add_(p.grad, alpha=-group["lr"])
 
 
@@ -293,7 +282,7 @@ w, b = torch.ones(3, requires_grad=True), torch.ones(1, requires_grad=True)
 opt = CountsInTheGroup([w, b], lr=0.1)
 for _ in range(3):
     opt.zero_grad()
-    ((w**2).sum() + (b**2).sum()).backward()
+    ((w ** 2).sum() + (b ** 2).sum()).backward()
     opt.step()
 print("3 steps taken; group['step'] =", opt.param_groups[0]["step"])
 print("saved as a hyperparameter:", opt.state_dict()["param_groups"][0])
@@ -309,20 +298,19 @@ print("saved as a hyperparameter:", opt.state_dict()["param_groups"][0])
 # Creating every buffer in `__init__` looks tidy. Here it is, added to the package's SGD, on
 # a model whose 512×512 body is frozen but was passed to the optimizer anyway:
 
-
 # %%
 class EagerSGD(optim.SGD):
     def __init__(self, params, **kwargs):
         super().__init__(params, **kwargs)
         for group in self.param_groups:
             for p in group["params"]:
-                self.state[p]["momentum_buffer"] = torch.zeros_like(p)  # ✗ for every parameter
+                self.state[p]["momentum_buffer"] = torch.zeros_like(p)   # ✗ for every parameter
 
 
 def one_step(optimizer_class):
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(512, 512), nn.Tanh(), nn.Linear(512, 1))
-    model[0].requires_grad_(False)  # the frozen body
+    model[0].requires_grad_(False)                                     # the frozen body
     opt = optimizer_class(model.parameters(), lr=0.1, momentum=0.9, dampening=0.5)
     model(torch.ones(4, 512)).pow(2).mean().backward()
     before = model[2].bias.item()
@@ -330,13 +318,11 @@ def one_step(optimizer_class):
     numbers = sum(t.numel() for s in opt.state.values() for t in s.values())
     return len(opt.state), numbers, model[2].bias.item() - before
 
-
 # %%
 for name, optimizer_class in [("torch.optim.SGD", torch.optim.SGD), ("EagerSGD", EagerSGD)]:
     tensors, numbers, change = one_step(optimizer_class)
-    print(
-        f"{name:15s}: state for {tensors} tensors, {numbers:7,d} numbers; first step of the head's bias {change:+.4f}"
-    )
+    print(f"{name:15s}: state for {tensors} tensors, {numbers:7,d} numbers; "
+          f"first step of the head's bias {change:+.4f}")
 
 # %% [markdown]
 # Two symptoms. **Memory:** torch keeps state only for the 2 tensors that got a gradient
@@ -359,14 +345,12 @@ xy = torch.tensor(rosenbrock.start, dtype=torch.float64, requires_grad=True)
 sgd = torch.optim.SGD([xy], lr=1e-3)
 calls = []
 
-
 def closure():
     calls.append(xy.detach().clone())
     sgd.zero_grad()
     loss = rosenbrock(xy)
     loss.backward()
     return loss
-
 
 loss = sgd.step(closure)
 print(f"calls: {len(calls)}, loss returned: {loss.item():.4f}, now at ({xy[0]:.4f}, {xy[1]:.4f})")
@@ -384,7 +368,6 @@ print(f"calls: {len(calls)}, loss returned: {loss.item():.4f}, now at ({xy[0]:.4
 # `f(xy)` for the `optimizer` over the tensor `xy`. The checker runs LBFGS with your
 # closure on two functions and checks the gradient and the loss after every call.
 
-
 # %%
 def make_closure(optimizer, xy, f):
     # BEGIN SOLUTION
@@ -393,7 +376,6 @@ def make_closure(optimizer, xy, f):
         loss = f(xy)
         loss.backward()
         return loss
-
     return closure
     # END SOLUTION
 
@@ -405,7 +387,6 @@ check("06.2", make_closure)
 #
 # With a strong-Wolfe line search, LBFGS walks down the banana-shaped valley in a handful
 # of steps. We count every evaluation of the closure:
-
 
 # %%
 def lbfgs_run(steps, zero_grad=True):
@@ -426,7 +407,6 @@ def lbfgs_run(steps, zero_grad=True):
         lbfgs.step(closure)
         positions.append(xy.detach().clone())
     return torch.stack(positions), torch.stack(evaluated)
-
 
 # %%
 positions, evaluated = lbfgs_run(4)
@@ -466,10 +446,8 @@ plt.show()
 for zero_grad in (True, False):
     positions, evaluated = lbfgs_run(5, zero_grad=zero_grad)
     end = positions[-1]
-    print(
-        f"zero_grad in the closure: {zero_grad!s:5s} -> after 5 steps ({end[0]:.4f}, {end[1]:.4f}), "
-        f"loss {rosenbrock(end).item():.3e}"
-    )
+    print(f"zero_grad in the closure: {zero_grad!s:5s} -> after 5 steps ({end[0]:.4f}, {end[1]:.4f}), "
+          f"loss {rosenbrock(end).item():.3e}")
 
 # %% [markdown]
 # Without `zero_grad()` LBFGS stalls at $(-0.36, 0.11)$ with the loss at 1.87: the summed
@@ -487,7 +465,7 @@ b = torch.tensor([0.5], dtype=torch.float64, requires_grad=True)
 opt = optim.SGD([{"params": [w]}, {"params": [b], "lr": 0.01}], lr=0.1, momentum=0.9)
 for _ in range(2):
     opt.zero_grad()
-    ((w**2).sum() + (b**2).sum()).backward()
+    ((w ** 2).sum() + (b ** 2).sum()).backward()
     opt.step()
 sd = opt.state_dict()
 for index, entries in sd["state"].items():
@@ -517,12 +495,10 @@ print("the 'saved' buffer changed with the next step:", not torch.equal(before, 
 # %%
 x, y = problems.linear_data(64, dtype=torch.float64)
 
-
 def new_model_and_adam(seed):
     torch.manual_seed(seed)
     model = nn.Sequential(nn.Linear(1, 16), nn.Tanh(), nn.Linear(16, 1)).double()
     return model, optim.Adam(model.parameters(), lr=0.05)
-
 
 def train(model, opt, steps):
     for _ in range(steps):
@@ -530,10 +506,8 @@ def train(model, opt, steps):
         nn.functional.mse_loss(model(x), y).backward()
         opt.step()
 
-
 def largest_difference(model_a, model_b):
     return max((p - q).abs().max().item() for p, q in zip(model_a.parameters(), model_b.parameters()))
-
 
 # %%
 uninterrupted, opt_u = new_model_and_adam(seed=0)
@@ -541,12 +515,12 @@ train(uninterrupted, opt_u, 10)
 
 model, opt = new_model_and_adam(seed=0)
 train(model, opt, 5)
-buffer = io.BytesIO()  # an in-memory file
+buffer = io.BytesIO()                                   # an in-memory file
 torch.save({"model": model.state_dict(), "optimizer": opt.state_dict()}, buffer)
 
 buffer.seek(0)
 checkpoint = torch.load(buffer)
-resumed, opt_r = new_model_and_adam(seed=1)  # a "new process": other weights
+resumed, opt_r = new_model_and_adam(seed=1)             # a "new process": other weights
 resumed.load_state_dict(checkpoint["model"])
 opt_r.load_state_dict(checkpoint["optimizer"])
 train(resumed, opt_r, 5)
@@ -561,7 +535,7 @@ print("max |uninterrupted - resumed| =", largest_difference(uninterrupted, resum
 buffer.seek(0)
 checkpoint = torch.load(buffer)
 model_only, opt_fresh = new_model_and_adam(seed=1)
-model_only.load_state_dict(checkpoint["model"])  # ✗ the optimizer's state is not loaded
+model_only.load_state_dict(checkpoint["model"])        # ✗ the optimizer's state is not loaded
 train(model_only, opt_fresh, 5)
 print(f"max |uninterrupted - model only| = {largest_difference(uninterrupted, model_only):.3e}")
 
@@ -584,7 +558,6 @@ print(f"max |uninterrupted - model only| = {largest_difference(uninterrupted, mo
 # `momentum=0` it is plain sign-SGD. The class is the bookkeeping you wrote in 06.1, with
 # $\beta$ checked to lie in $[0, 1)$:
 
-
 # %%
 class Signum(torch.optim.Optimizer):
     def __init__(self, params, lr=1e-3, momentum=0.9):
@@ -603,10 +576,8 @@ class Signum(torch.optim.Optimizer):
                 if p.grad is not None:
                     state = self.state[p]
                     state["momentum_buffer"] = signum_update(
-                        p, p.grad, state.get("momentum_buffer"), lr=group["lr"], momentum=group["momentum"]
-                    )
+                        p, p.grad, state.get("momentum_buffer"), lr=group["lr"], momentum=group["momentum"])
         return loss
-
 
 # %% [markdown]
 # Write the maths: `signum_update(param, grad, momentum_buffer, *, lr, momentum)` updates
@@ -614,14 +585,13 @@ class Signum(torch.optim.Optimizer):
 # inside `Signum` next to a reference, for six steps with gradients that change sign or are
 # exactly zero, float32 and float64, and compares parameters and buffers after every step.
 
-
 # %%
 def signum_update(param, grad, momentum_buffer, *, lr, momentum):
     # BEGIN SOLUTION
     if momentum_buffer is None:
-        momentum_buffer = torch.zeros_like(param)  # m_0 = 0
-    momentum_buffer.mul_(momentum).add_(grad, alpha=1 - momentum)  # m = β m + (1 − β) g
-    param.add_(momentum_buffer.sign(), alpha=-lr)  # θ = θ − η sign(m)
+        momentum_buffer = torch.zeros_like(param)                      # m_0 = 0
+    momentum_buffer.mul_(momentum).add_(grad, alpha=1 - momentum)      # m = β m + (1 − β) g
+    param.add_(momentum_buffer.sign(), alpha=-lr)                      # θ = θ − η sign(m)
     return momentum_buffer
     # END SOLUTION
 
@@ -644,7 +614,6 @@ check("06.3", signum_update)
 # **memory**, and $m$ is updated only after the step. The weight decay is decoupled, as in
 # AdamW: it sits outside the sign, is scaled by $\eta$, and uses $\theta_{t-1}$. The class
 # takes the paper's defaults and raises AdamW's errors:
-
 
 # %%
 class Lion(torch.optim.Optimizer):
@@ -669,16 +638,9 @@ class Lion(torch.optim.Optimizer):
                 if p.grad is not None:
                     state = self.state[p]
                     state["exp_avg"] = lion_update(
-                        p,
-                        p.grad,
-                        state.get("exp_avg"),
-                        lr=group["lr"],
-                        beta1=beta1,
-                        beta2=beta2,
-                        weight_decay=group["weight_decay"],
-                    )
+                        p, p.grad, state.get("exp_avg"), lr=group["lr"], beta1=beta1, beta2=beta2,
+                        weight_decay=group["weight_decay"])
         return loss
-
 
 # %% [markdown]
 # Write `lion_update(param, grad, exp_avg, *, lr, beta1, beta2, weight_decay)`: update
@@ -686,16 +648,15 @@ class Lion(torch.optim.Optimizer):
 # a reference written from the paper's pseudocode, with and without weight decay, in float32
 # and float64, with zero and large gradients.
 
-
 # %%
 def lion_update(param, grad, exp_avg, *, lr, beta1, beta2, weight_decay):
     # BEGIN SOLUTION
     if exp_avg is None:
-        exp_avg = torch.zeros_like(param)  # m_0 = 0
-    c = exp_avg.mul(beta1).add_(grad, alpha=1 - beta1)  # c = β1 m + (1 − β1) g, m unchanged
-    param.mul_(1 - lr * weight_decay)  # θ ← θ − η λ θ_{t−1} ...
-    param.add_(c.sign(), alpha=-lr)  #       ... − η sign(c)
-    exp_avg.mul_(beta2).add_(grad, alpha=1 - beta2)  # m = β2 m + (1 − β2) g
+        exp_avg = torch.zeros_like(param)                     # m_0 = 0
+    c = exp_avg.mul(beta1).add_(grad, alpha=1 - beta1)        # c = β1 m + (1 − β1) g, m unchanged
+    param.mul_(1 - lr * weight_decay)                         # θ ← θ − η λ θ_{t−1} ...
+    param.add_(c.sign(), alpha=-lr)                           #       ... − η sign(c)
+    exp_avg.mul_(beta2).add_(grad, alpha=1 - beta2)           # m = β2 m + (1 − β2) g
     return exp_avg
     # END SOLUTION
 
@@ -722,10 +683,8 @@ widgets.predict("06.sign")
 from myoptim_helpers.exercises.lesson06 import sign_method_runs
 
 start = (-3.95, 2.05)
-runs = {
-    "SGD, lr=0.2": training.run(optim.SGD, "ravine", 60, start=start, lr=0.2),
-    **sign_method_runs("ravine", 60, start=start, lr=0.1),
-}
+runs = {"SGD, lr=0.2": training.run(optim.SGD, "ravine", 60, start=start, lr=0.2),
+        **sign_method_runs("ravine", 60, start=start, lr=0.1)}
 # 5 decimals: the sign methods end on losses like 0.42525, whose 4th decimal is a rounding tie
 for name, history in runs.items():
     x_end, y_end = history.final_position
@@ -736,7 +695,7 @@ fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.2))
 plotting.plot_trajectories(runs, "ravine", ax=left)
 for line in left.get_lines():
     if line.get_label().startswith("Lion"):
-        line.set(linestyle=(0, (3, 3)), marker="")  # dashed, no dots: sign-SGD's diagonal shows underneath
+        line.set(linestyle=(0, (3, 3)), marker="")   # dashed, no dots: sign-SGD's diagonal shows underneath
 left.legend(fontsize="small", loc="lower left")
 left.set_title("Paths on the ravine 0.1x² + 2y²")
 plotting.plot_losses(runs, ax=right)

@@ -65,12 +65,10 @@ print("group 1 holds:", {key: optimizer.param_groups[1][key] for key in ("lr", "
 
 for epoch in range(6):
     used = [group["lr"] for group in optimizer.param_groups]
-    optimizer.step()  # one epoch of training would go here
+    optimizer.step()          # one epoch of training would go here
     scheduler.step()
-    print(
-        f"epoch {epoch}: trained with lr {used[0]:<6g} and {used[1]:<7g}-> last_epoch = "
-        f"{scheduler.last_epoch}, get_last_lr() = {[f'{lr:g}' for lr in scheduler.get_last_lr()]}"
-    )
+    print(f"epoch {epoch}: trained with lr {used[0]:<6g} and {used[1]:<7g}-> last_epoch = "
+          f"{scheduler.last_epoch}, get_last_lr() = {[f'{lr:g}' for lr in scheduler.get_last_lr()]}")
 
 # %% [markdown]
 # Three things to read off:
@@ -105,7 +103,7 @@ for _ in range(100):
     opt.step()
     exponential.step()
 print(f"torch after 100 epochs: {exponential.get_last_lr()[0]!r}")
-print(f"0.1 * 0.9 ** 100:       {0.1 * 0.9**100!r}")
+print(f"0.1 * 0.9 ** 100:       {0.1 * 0.9 ** 100!r}")
 
 # %% [markdown]
 # They differ in the last digit. A from-scratch scheduler that wants torch's numbers *exactly*
@@ -119,7 +117,6 @@ print(f"0.1 * 0.9 ** 100:       {0.1 * 0.9**100!r}")
 # every epoch; `ReduceLROnPlateau` is fed a validation loss that improves for 12 epochs,
 # then stays flat.
 
-
 # %%
 def nine_schedulers(S):
     """name -> factory(optimizer) for the nine schedulers of module S (torch's or ours)."""
@@ -130,9 +127,8 @@ def nine_schedulers(S):
         "CosineAnnealingLR(T_max=30, eta_min=0.01)": lambda opt: S.CosineAnnealingLR(opt, T_max=30, eta_min=0.01),
         "LambdaLR(1 / (1 + 0.2 e))": lambda opt: S.LambdaLR(opt, lambda epoch: 1 / (1 + 0.2 * epoch)),
         "LinearLR(0.1 -> 1, total_iters=20)": lambda opt: S.LinearLR(opt, start_factor=0.1, total_iters=20),
-        "SequentialLR(LinearLR, Cosine)": lambda opt: S.SequentialLR(
-            opt, [S.LinearLR(opt, start_factor=0.1, total_iters=8), S.CosineAnnealingLR(opt, T_max=32)], milestones=[8]
-        ),
+        "SequentialLR(LinearLR, Cosine)": lambda opt: S.SequentialLR(opt, [
+            S.LinearLR(opt, start_factor=0.1, total_iters=8), S.CosineAnnealingLR(opt, T_max=32)], milestones=[8]),
         "ReduceLROnPlateau(factor=0.5, patience=3)": lambda opt: S.ReduceLROnPlateau(opt, factor=0.5, patience=3),
         "OneCycleLR(max_lr=0.1, total_steps=40)": lambda opt: S.OneCycleLR(opt, max_lr=0.1, total_steps=40),
     }
@@ -140,13 +136,9 @@ def nine_schedulers(S):
 
 EPOCHS = 40
 val_loss = [1 / (1 + epoch) for epoch in range(12)] + [1 / 12] * (EPOCHS - 12)
-schedules = {
-    source: {
-        name: training.lr_schedule(factory, EPOCHS, lr=0.1, metrics=val_loss)
-        for name, factory in nine_schedulers(module).items()
-    }
-    for source, module in [("ours", ours), ("torch", lr_scheduler)]
-}
+schedules = {source: {name: training.lr_schedule(factory, EPOCHS, lr=0.1, metrics=val_loss)
+                      for name, factory in nine_schedulers(module).items()}
+             for source, module in [("ours", ours), ("torch", lr_scheduler)]}
 for name, mine in schedules["ours"].items():
     difference = (mine - schedules["torch"][name]).abs().max().item()
     print(f"{name:42s} max |ours - torch| over 40 epochs = {difference}")
@@ -158,7 +150,8 @@ for name, mine in schedules["ours"].items():
 # %%
 fig, axes = plt.subplots(3, 3, figsize=(13, 9), sharex=True)
 for ax, name in zip(axes.flat, schedules["ours"]):
-    plotting.plot_lr_schedule({"ours (myoptim_helpers)": schedules["ours"][name]}, ax=ax, xlabel="epoch", legend=False)
+    plotting.plot_lr_schedule({"ours (myoptim_helpers)": schedules["ours"][name]}, ax=ax,
+                              xlabel="epoch", legend=False)
     ax.plot(schedules["torch"][name], "o", markersize=3, color="C1", label="torch.optim.lr_scheduler")
     ax.set_title(name, fontsize="medium")
 fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="upper center", ncol=2)
@@ -198,7 +191,6 @@ check("07.1", multistep_lrs)
 # the first epoch trains with the schedule's *second* value. Both orders, side by side, with
 # the warnings recorded so that we can print them:
 
-
 # %%
 def lrs_used(scheduler_first, epochs=6):
     """Train a toy parameter with StepLR(step_size=2, gamma=0.5); return each epoch's lr and the warnings."""
@@ -210,15 +202,14 @@ def lrs_used(scheduler_first, epochs=6):
         warnings.simplefilter("always")
         for epoch in range(epochs):
             optimizer.zero_grad()
-            (w**2).sum().backward()
+            (w ** 2).sum().backward()
             if scheduler_first:
-                scheduler.step()  # ✗ before the optimizer
+                scheduler.step()                           # ✗ before the optimizer
             used.append(optimizer.param_groups[0]["lr"])
             optimizer.step()
             if not scheduler_first:
-                scheduler.step()  # ✓ after the optimizer
+                scheduler.step()                           # ✓ after the optimizer
     return used, [f"{warning.category.__name__}: {warning.message}" for warning in caught]
-
 
 # %%
 for scheduler_first in (False, True):
@@ -242,7 +233,6 @@ print(caught[0])
 # per batch, though `StepLR(step_size=2)` was meant in epochs. An optimizer step pre-hook
 # records the lr of every optimizer step:
 
-
 # %%
 def train_broken(model, optimizer, scheduler, batches, epochs):
     for epoch in range(epochs):
@@ -250,12 +240,12 @@ def train_broken(model, optimizer, scheduler, batches, epochs):
             optimizer.zero_grad()
             loss = nn.functional.mse_loss(model(x), y)
             loss.backward()
-            scheduler.step()  # ✗ before optimizer.step(), every batch
+            scheduler.step()                               # ✗ before optimizer.step(), every batch
             optimizer.step()
 
 
 x_all, y_all = problems.linear_data(12)
-batches = [(x_all[i : i + 4], y_all[i : i + 4]) for i in (0, 4, 8)]  # 3 batches per epoch
+batches = [(x_all[i:i + 4], y_all[i:i + 4]) for i in (0, 4, 8)]   # 3 batches per epoch
 model = nn.Linear(1, 1)
 optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
 scheduler = lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5)
@@ -266,7 +256,7 @@ with warnings.catch_warnings(record=True) as caught:
     train_broken(model, optimizer, scheduler, batches, epochs=4)
 print(f"{len(caught)} warning(s): {str(caught[0].message)[:64]}...")
 for epoch in range(4):
-    print(f"epoch {epoch}: lrs of its 3 batches", [f"{lr:.6g}" for lr in step_lrs[3 * epoch : 3 * epoch + 3]])
+    print(f"epoch {epoch}: lrs of its 3 batches", [f"{lr:.6g}" for lr in step_lrs[3 * epoch:3 * epoch + 3]])
 
 # %% [markdown]
 # Epoch 0 should train at 0.1 throughout, epochs 2 and 3 at 0.05. Instead the lr halves every
@@ -279,7 +269,6 @@ for epoch in range(4):
 # it on models, optimizers, schedulers and epoch counts of its own and compares the lr and
 # the parameters after every optimizer step with the correct loop.
 
-
 # %%
 def train(model, optimizer, scheduler, batches, epochs):
     # BEGIN SOLUTION
@@ -289,7 +278,7 @@ def train(model, optimizer, scheduler, batches, epochs):
             loss = nn.functional.mse_loss(model(x), y)
             loss.backward()
             optimizer.step()
-        scheduler.step()  # once per epoch, after the optimizer
+        scheduler.step()                                   # once per epoch, after the optimizer
     # END SOLUTION
 
 
@@ -305,7 +294,6 @@ check("07.2", train)
 
 # %%
 EPOCHS, BATCHES = 10, 5
-
 
 def cosine_lrs(T_max, per_batch):
     """The lr of each of the EPOCHS * BATCHES batches under CosineAnnealingLR(T_max)."""
@@ -323,11 +311,9 @@ def cosine_lrs(T_max, per_batch):
     return torch.tensor(used)
 
 
-cosines = {
-    "per epoch, T_max=10 (epochs)": cosine_lrs(10, per_batch=False),
-    "per batch, T_max=10 (✗ still epochs)": cosine_lrs(10, per_batch=True),
-    "per batch, T_max=50 (batches)": cosine_lrs(EPOCHS * BATCHES, per_batch=True),
-}
+cosines = {"per epoch, T_max=10 (epochs)": cosine_lrs(10, per_batch=False),
+           "per batch, T_max=10 (✗ still epochs)": cosine_lrs(10, per_batch=True),
+           "per batch, T_max=50 (batches)": cosine_lrs(EPOCHS * BATCHES, per_batch=True)}
 for name, lrs in cosines.items():
     print(f"{name:38s} lr of batches 0, 10, 20, 49: " + ", ".join(f"{lrs[i]:.4f}" for i in (0, 10, 20, 49)))
 
@@ -349,12 +335,12 @@ plt.show()
 from myoptim_helpers import expect_error  # prints the error in one line; the lesson runs on
 
 opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1, momentum=0.9)
-one_cycle = lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=EPOCHS)  # ✗ counts epochs
+one_cycle = lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=EPOCHS)   # ✗ counts epochs
 with expect_error(ValueError):
     for epoch in range(EPOCHS):
         for batch in range(BATCHES):
             opt.step()
-            one_cycle.step()  # ... stepped per batch
+            one_cycle.step()                                               # ... stepped per batch
 
 # %% [markdown]
 # The fix is `OneCycleLR(opt, max_lr=0.1, epochs=EPOCHS, steps_per_epoch=BATCHES)`, which
@@ -375,22 +361,16 @@ with expect_error(ValueError):
 # %%
 WARMUP, TOTAL = 5, 30
 
-
 def warmup_cosine_factor(epoch):
     if epoch < WARMUP:
-        return 0.1 + 0.9 * epoch / WARMUP  # s + (1 - s) e / W, s = 0.1
+        return 0.1 + 0.9 * epoch / WARMUP                                # s + (1 - s) e / W, s = 0.1
     return (1 + math.cos(math.pi * (epoch - WARMUP) / (TOTAL - WARMUP))) / 2
 
 
 two_ways = {
-    "SequentialLR(LinearLR, CosineAnnealingLR)": lambda opt: lr_scheduler.SequentialLR(
-        opt,
-        [
-            lr_scheduler.LinearLR(opt, start_factor=0.1, total_iters=WARMUP),
-            lr_scheduler.CosineAnnealingLR(opt, T_max=TOTAL - WARMUP),
-        ],
-        milestones=[WARMUP],
-    ),
+    "SequentialLR(LinearLR, CosineAnnealingLR)": lambda opt: lr_scheduler.SequentialLR(opt, [
+        lr_scheduler.LinearLR(opt, start_factor=0.1, total_iters=WARMUP),
+        lr_scheduler.CosineAnnealingLR(opt, T_max=TOTAL - WARMUP)], milestones=[WARMUP]),
     "LambdaLR(warmup_cosine_factor)": lambda opt: lr_scheduler.LambdaLR(opt, warmup_cosine_factor),
 }
 sequential, one_lambda = (training.lr_schedule(f, TOTAL + 1, lr=0.1) for f in two_ways.values())
@@ -432,7 +412,6 @@ plt.show()
 # The checker compares every group's lr at every epoch, a few past `total_epochs` included,
 # with torch's `SequentialLR(LinearLR, CosineAnnealingLR)`, to $10^{-12}$.
 
-
 # %%
 class WarmupCosine(lr_scheduler.LRScheduler):
     def __init__(self, optimizer, warmup_epochs, total_epochs, start_factor=0.1, eta_min=0.0, last_epoch=-1):
@@ -440,7 +419,7 @@ class WarmupCosine(lr_scheduler.LRScheduler):
         self.total_epochs = total_epochs
         self.start_factor = start_factor
         self.eta_min = eta_min
-        super().__init__(optimizer, last_epoch)  # takes the first step: calls get_lr
+        super().__init__(optimizer, last_epoch)     # takes the first step: calls get_lr
 
     def get_lr(self):
         # BEGIN SOLUTION
@@ -449,10 +428,8 @@ class WarmupCosine(lr_scheduler.LRScheduler):
             factor = self.start_factor + (1 - self.start_factor) * epoch / self.warmup_epochs
             return [base_lr * factor for base_lr in self.base_lrs]
         progress = (epoch - self.warmup_epochs) / (self.total_epochs - self.warmup_epochs)
-        return [
-            self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * progress)) / 2
-            for base_lr in self.base_lrs
-        ]
+        return [self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * progress)) / 2
+                for base_lr in self.base_lrs]
         # END SOLUTION
 
 
@@ -475,10 +452,8 @@ print("epoch  val loss     best  bad epochs  lr of the next epoch")
 for epoch, loss in enumerate(scripted):
     optimizer.step()
     plateau.step(loss)
-    print(
-        f"{epoch:5d}  {loss:8.5f}  {plateau.best:7.5f}  {plateau.num_bad_epochs:10d}  "
-        f"{optimizer.param_groups[0]['lr']:.3f}"
-    )
+    print(f"{epoch:5d}  {loss:8.5f}  {plateau.best:7.5f}  {plateau.num_bad_epochs:10d}  "
+          f"{optimizer.param_groups[0]['lr']:.3f}")
 
 # %% [markdown]
 # At epoch 4, 0.69995 is lower than the best 0.7 but not by $10^{-4}$ relative: a bad epoch.
@@ -492,30 +467,20 @@ for epoch, loss in enumerate(scripted):
 # %%
 data = problems.polynomial_data(n_train=100, n_val=100, noise=0.2)
 
-
 def cubic_model():
     return nn.Sequential(problems.PolynomialFeatures(3), nn.Linear(3, 1))
 
 
-fits = {
-    name: training.fit(
-        cubic_model, torch.optim.SGD, data, 40, batch_size=5, lr=0.8, scheduler=factory, progress=False, label=name
-    )
-    for name, factory in [
-        ("constant lr 0.8", None),
-        (
-            "ReduceLROnPlateau(factor=0.5, patience=2)",
-            lambda opt: lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=2),
-        ),
-    ]
-}
+fits = {name: training.fit(cubic_model, torch.optim.SGD, data, 40, batch_size=5, lr=0.8,
+                           scheduler=factory, progress=False, label=name)
+        for name, factory in [("constant lr 0.8", None),
+                              ("ReduceLROnPlateau(factor=0.5, patience=2)",
+                               lambda opt: lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=2))]}
 for name, fit in fits.items():
     last = fit.val_losses[-10:]
     cuts = [epoch for epoch in range(1, len(fit.lrs)) if fit.lrs[epoch] < fit.lrs[epoch - 1]]
-    print(
-        f"{name}: validation loss over the last 10 epochs from {last.min():.4f} to {last.max():.4f}; "
-        f"lr cut before epochs {cuts}"
-    )
+    print(f"{name}: validation loss over the last 10 epochs from {last.min():.4f} to {last.max():.4f}; "
+          f"lr cut before epochs {cuts}")
 
 # %%
 fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.8))
@@ -551,14 +516,14 @@ widgets.predict("07.drop")
 # %%
 w = torch.zeros(1, dtype=torch.float64, requires_grad=True)
 sgd = torch.optim.SGD([w], lr=1.0, momentum=0.9)
-drop = lr_scheduler.MultiStepLR(sgd, milestones=[4], gamma=0.1)  # epoch 4 = the 5th step
+drop = lr_scheduler.MultiStepLR(sgd, milestones=[4], gamma=0.1)      # epoch 4 = the 5th step
 velocity = 0.0
 print("step  lr    torch's step η·b   Sutskever's step v")
 for step in range(1, 9):
     lr = sgd.param_groups[0]["lr"]
     before = w.item()
     sgd.zero_grad()
-    w.sum().backward()  # gradient 1
+    w.sum().backward()                                               # gradient 1
     sgd.step()
     drop.step()
     velocity = 0.9 * velocity + lr * 1.0
@@ -585,10 +550,8 @@ for step in range(1, 9):
 STEPS = 100
 sgd = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1, momentum=0.9)
 adam = torch.optim.Adam([torch.zeros(1, requires_grad=True)], lr=0.001)
-cycles = [
-    lr_scheduler.OneCycleLR(sgd, max_lr=0.1, total_steps=STEPS),
-    lr_scheduler.OneCycleLR(adam, max_lr=0.01, total_steps=STEPS),
-]
+cycles = [lr_scheduler.OneCycleLR(sgd, max_lr=0.1, total_steps=STEPS),
+          lr_scheduler.OneCycleLR(adam, max_lr=0.01, total_steps=STEPS)]
 record = {"SGD lr": [], "SGD momentum": [], "Adam lr": [], "Adam betas[0]": [], "Adam betas[1]": []}
 for step in range(STEPS):
     record["SGD lr"].append(sgd.param_groups[0]["lr"])
@@ -627,25 +590,16 @@ plt.show()
 # each scheduler inside it. A checkpoint needs three state dicts: model, optimizer, scheduler.
 # The training of this section: warm-up for 3 epochs, cosine for 7.
 
-
 # %%
 def make_optimizer(model):
     return torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
 
-
 def make_scheduler(optimizer):
-    return lr_scheduler.SequentialLR(
-        optimizer,
-        [
-            lr_scheduler.LinearLR(optimizer, start_factor=0.1, total_iters=3),
-            lr_scheduler.CosineAnnealingLR(optimizer, T_max=7),
-        ],
-        milestones=[3],
-    )
-
+    return lr_scheduler.SequentialLR(optimizer, [
+        lr_scheduler.LinearLR(optimizer, start_factor=0.1, total_iters=3),
+        lr_scheduler.CosineAnnealingLR(optimizer, T_max=7)], milestones=[3])
 
 x, y = problems.linear_data(32)
-
 
 def train_epochs(model, optimizer, scheduler, epochs):
     """Full-batch training for `epochs` epochs; return the lr each epoch used."""
@@ -658,7 +612,6 @@ def train_epochs(model, optimizer, scheduler, epochs):
         scheduler.step()
     return used
 
-
 # %%
 torch.manual_seed(0)
 model = nn.Linear(1, 1)
@@ -666,18 +619,15 @@ optimizer = make_optimizer(model)
 scheduler = make_scheduler(optimizer)
 first_half = train_epochs(model, optimizer, scheduler, 5)
 
-buffer = io.BytesIO()  # an in-memory file
-torch.save(
-    {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()}, buffer
-)
+buffer = io.BytesIO()                                   # an in-memory file
+torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict()}, buffer)
 state = scheduler.state_dict()
 print("SequentialLR: last_epoch =", state["last_epoch"], " _last_lr =", [f"{lr:.6f}" for lr in state["_last_lr"]])
 for name, inner in zip(["LinearLR", "CosineAnnealingLR"], state["_schedulers"]):
     print(f"  {name:17s}: last_epoch = {inner['last_epoch']}, base_lrs = {inner['base_lrs']}")
-print(
-    "optimizer group 0:",
-    {k: round(v, 6) for k, v in optimizer.state_dict()["param_groups"][0].items() if k in ("lr", "initial_lr")},
-)
+print("optimizer group 0:", {k: round(v, 6) for k, v in optimizer.state_dict()["param_groups"][0].items()
+                             if k in ("lr", "initial_lr")})
 
 # %% [markdown]
 # Note that the **optimizer's** state holds the current lr and `initial_lr`: the scheduler
@@ -696,11 +646,11 @@ reference = train_epochs(uninterrupted, optimizer_u, make_scheduler(optimizer_u)
 
 buffer.seek(0)
 checkpoint = torch.load(buffer)
-model = nn.Linear(1, 1)  # a "new process"
+model = nn.Linear(1, 1)                                  # a "new process"
 model.load_state_dict(checkpoint["model"])
 optimizer = make_optimizer(model)
 optimizer.load_state_dict(checkpoint["optimizer"])
-scheduler = make_scheduler(optimizer)  # ✗ rewrites the loaded lrs
+scheduler = make_scheduler(optimizer)                    # ✗ rewrites the loaded lrs
 scheduler.load_state_dict(checkpoint["scheduler"])
 resumed = first_half + train_epochs(model, optimizer, scheduler, 5)
 print("uninterrupted:", [f"{lr:.4f}" for lr in reference])
@@ -723,13 +673,12 @@ print("resumed:      ", [f"{lr:.4f}" for lr in resumed])
 # resumes it with your function into a model with other weights, and compares lrs and
 # parameters with the uninterrupted run at every epoch.
 
-
 # %%
 def resume(model, checkpoint, make_optimizer, make_scheduler):
     # BEGIN SOLUTION
     model.load_state_dict(checkpoint["model"])
     optimizer = make_optimizer(model)
-    scheduler = make_scheduler(optimizer)  # first: its constructor writes the lrs
+    scheduler = make_scheduler(optimizer)               # first: its constructor writes the lrs
     optimizer.load_state_dict(checkpoint["optimizer"])  # then the saved lrs and momentum buffers
     scheduler.load_state_dict(checkpoint["scheduler"])  # and the saved epoch count
     return optimizer, scheduler
@@ -751,10 +700,8 @@ optimizer, scheduler = resume_with_reference(model, torch.load(buffer), make_opt
 resumed = first_half + train_epochs(model, optimizer, scheduler, 5)
 print("resumed:      ", [f"{lr:.4f}" for lr in resumed])
 print("max |lr difference| =", max(abs(a - b) for a, b in zip(resumed, reference)))
-print(
-    "max |weight difference| =",
-    max((p - q).abs().max().item() for p, q in zip(model.parameters(), uninterrupted.parameters())),
-)
+print("max |weight difference| =", max((p - q).abs().max().item()
+                                       for p, q in zip(model.parameters(), uninterrupted.parameters())))
 
 # %% [markdown]
 # ## Explore: schedules

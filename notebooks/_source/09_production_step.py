@@ -57,13 +57,12 @@ torch.set_num_threads(1)  # models this small run faster on one thread than on t
 # loss throws the weights far away. (Everything in this section is float64, so the printed
 # numbers are the same on every CPU.)
 
-
 # %%
 def deep_net(seed=0, depth=12, width=16, std=0.35):
     torch.manual_seed(seed)
     layers = [nn.Linear(width, width) for _ in range(depth)]
     for layer in layers:
-        nn.init.normal_(layer.weight, std=std)  # 0.35 × √16 = 1.4 per layer
+        nn.init.normal_(layer.weight, std=std)           # 0.35 × √16 = 1.4 per layer
     return nn.Sequential(*layers).double()
 
 
@@ -73,16 +72,13 @@ y_deep = torch.randn(64, 16, generator=g, dtype=torch.float64)
 net = deep_net()
 loss = F.mse_loss(net(x_deep), y_deep)
 loss.backward()
-print(
-    f"at the start: loss {loss.item():.3g}, gradient norm "
-    f"{torch.cat([p.grad.flatten() for p in net.parameters()]).norm().item():.3g}"
-)
+print(f"at the start: loss {loss.item():.3g}, gradient norm "
+      f"{torch.cat([p.grad.flatten() for p in net.parameters()]).norm().item():.3g}")
 
 # %% [markdown]
 # Train it with SGD (lr = 0.01), once as it is and once with `clip_grad_norm_(max_norm=1)`
 # between `backward()` and `step()`. `clip_grad_norm_` returns the norm *before* clipping,
 # which we record for both runs:
-
 
 # %%
 def train_deep(max_norm=math.inf, steps=30, lr=0.01):
@@ -135,7 +131,6 @@ print(inspect.getsource(production.clip_grad_norm_))
 # %% [markdown]
 # Ours against torch's, on the deep net's gradients, with several norms and flags:
 
-
 # %%
 def deep_grads():
     net = deep_net()
@@ -147,7 +142,8 @@ for norm_type in (2.0, 1.0, math.inf):
     ours, theirs = deep_grads(), deep_grads()
     total_ours = production.clip_grad_norm_(ours, 1.0, norm_type=norm_type)
     total_torch = torch.nn.utils.clip_grad_norm_(theirs, 1.0, norm_type=norm_type, foreach=False)
-    same = torch.equal(total_ours, total_torch) and all(torch.equal(p.grad, q.grad) for p, q in zip(ours, theirs))
+    same = torch.equal(total_ours, total_torch) and all(
+        torch.equal(p.grad, q.grad) for p, q in zip(ours, theirs))
     print(f"norm_type={norm_type}: total norm {total_ours.item():.4g}, ours == torch's (bit for bit): {same}")
 ours, theirs = deep_grads(), deep_grads()
 production.clip_grad_value_(ours, 0.01)
@@ -173,7 +169,6 @@ print("without the flag the norm is", production.clip_grad_norm_(params, 1.0).it
 # its own norm, or each entry by value, changes it. The cosine between the clipped and the
 # original gradient (1 = same direction):
 
-
 # %%
 def cosine_after(clip):
     params = deep_grads()
@@ -184,10 +179,8 @@ def cosine_after(clip):
 
 
 print(f"global norm, clip_grad_norm_(params, 1): {cosine_after(lambda ps: production.clip_grad_norm_(ps, 1.0)):.4f}")
-print(
-    f"each tensor by its own norm:             "
-    f"{cosine_after(lambda ps: [production.clip_grad_norm_(p, 1.0) for p in ps]):.4f}"
-)
+print(f"each tensor by its own norm:             "
+      f"{cosine_after(lambda ps: [production.clip_grad_norm_(p, 1.0) for p in ps]):.4f}")
 print(f"each value, clip_grad_value_(params, 1): {cosine_after(lambda ps: production.clip_grad_value_(ps, 1.0)):.4f}")
 
 # %% [markdown]
@@ -206,7 +199,7 @@ with doctor.watch(net, optimizer):
         optimizer.zero_grad()
         F.mse_loss(net(x_deep), y_deep).backward()
         optimizer.step()
-        torch.nn.utils.clip_grad_norm_(net.parameters(), max_norm=1.0)  # ✗ too late
+        torch.nn.utils.clip_grad_norm_(net.parameters(), max_norm=1.0)   # ✗ too late
 
 # %% [markdown]
 # ## 3. Mixed precision on CPU
@@ -224,7 +217,8 @@ x_moons, y_moons = moons
 def moons_net(seed=0, dtype=torch.float32, batch_norm=False):
     torch.manual_seed(seed)
     norm = [nn.BatchNorm1d(32)] if batch_norm else []
-    return nn.Sequential(nn.Linear(2, 32), *norm, nn.ReLU(), nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 2)).to(dtype)
+    return nn.Sequential(nn.Linear(2, 32), *norm, nn.ReLU(), nn.Linear(32, 32), nn.ReLU(),
+                         nn.Linear(32, 2)).to(dtype)
 
 
 net = moons_net()
@@ -254,9 +248,8 @@ print("bfloat16 loss within 2% of the float32 loss:", abs(loss_bf16.item() / los
 # step is skipped and the scale halves, until the gradients fit; then it doubles after 5 good
 # steps, and backs off again when that overflows.
 
-
 # %%
-def amp_run(steps=24, init_scale=2.0**24, growth_interval=5):
+def amp_run(steps=24, init_scale=2.0 ** 24, growth_interval=5):
     net = moons_net()
     optimizer = torch.optim.SGD(net.parameters(), lr=0.1)
     scaler = torch.amp.GradScaler("cpu", init_scale=init_scale, growth_interval=growth_interval)
@@ -272,7 +265,7 @@ def amp_run(steps=24, init_scale=2.0**24, growth_interval=5):
         scales.append(scaler.get_scale())
         scaler.step(optimizer)
         scaler.update()
-        skipped.append(torch.equal(before, net[0].weight))  # the weights did not move
+        skipped.append(torch.equal(before, net[0].weight))   # the weights did not move
     return scales, skipped
 
 
@@ -283,13 +276,8 @@ print("skipped at steps:", [i for i, s in enumerate(skipped) if s])
 # %%
 fig, ax = plt.subplots(figsize=(8, 3.4))
 ax.step(range(len(scales)), [math.log2(s) for s in scales], where="post", label="log2(scale)")
-ax.plot(
-    [i for i, s in enumerate(skipped) if s],
-    [math.log2(scales[i]) for i, s in enumerate(skipped) if s],
-    "rx",
-    markersize=9,
-    label="step skipped (inf/NaN gradient)",
-)
+ax.plot([i for i, s in enumerate(skipped) if s], [math.log2(scales[i]) for i, s in enumerate(skipped) if s],
+        "rx", markersize=9, label="step skipped (inf/NaN gradient)")
 ax.set(xlabel="step", ylabel="log2(loss scale)", title="GradScaler backs off, then grows")
 ax.legend()
 plt.show()
@@ -329,7 +317,7 @@ with doctor.watch(net, optimizer, scaler=scaler):
         with torch.autocast("cpu", dtype=torch.float16):
             loss = F.cross_entropy(net(x_moons[:64]), y_moons[:64])
         scaler.scale(loss).backward()
-        production.clip_grad_norm_(net.parameters(), max_norm=1.0)  # ✗ the grads are still scaled
+        production.clip_grad_norm_(net.parameters(), max_norm=1.0)   # ✗ the grads are still scaled
         scaler.step(optimizer)
         scaler.update()
 
@@ -341,7 +329,6 @@ with doctor.watch(net, optimizer, scaler=scaler):
 # every length a scheduler knows (`total_steps` of `OneCycleLR`, `T_max`, `step_size`) counts
 # optimizer steps, not micro-batches. Done so, the loop is the big-batch loop, to float64
 # rounding (as in lesson 02):
-
 
 # %%
 def big_batch_run(batches, steps, max_norm=0.5):
@@ -356,7 +343,6 @@ def big_batch_run(batches, steps, max_norm=0.5):
         scheduler.step()
     return net
 
-
 # %%
 def accumulated_run(batches, steps, K, max_norm=0.5):
     net = moons_net(dtype=torch.float64)
@@ -364,9 +350,9 @@ def accumulated_run(batches, steps, K, max_norm=0.5):
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=0.5, total_steps=steps)  # optimizer steps
     for x, y in batches:
         for x_micro, y_micro in zip(x.chunk(K), y.chunk(K)):
-            loss = F.cross_entropy(net(x_micro), y_micro) / K  # each micro-batch counts 1/K
-            loss.backward()  # adds to .grad
-        production.clip_grad_norm_(net.parameters(), max_norm)  # once, on the summed gradient
+            loss = F.cross_entropy(net(x_micro), y_micro) / K     # each micro-batch counts 1/K
+            loss.backward()                                       # adds to .grad
+        production.clip_grad_norm_(net.parameters(), max_norm)   # once, on the summed gradient
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad()
@@ -374,7 +360,7 @@ def accumulated_run(batches, steps, K, max_norm=0.5):
 
 
 x64, y64 = x_moons.double(), y_moons
-batches = list(zip(x64.split(64), y64.split(64)))  # 8 batches of 64 = 8 optimizer steps
+batches = list(zip(x64.split(64), y64.split(64)))   # 8 batches of 64 = 8 optimizer steps
 big, small = big_batch_run(batches, steps=8), accumulated_run(batches, steps=8, K=4)
 gap = max((p - q).abs().max().item() for p, q in zip(big.parameters(), small.parameters()))
 print("4 micro-batches of 16 == one batch of 64, after 8 steps (|gap| < 1e-12):", gap < 1e-12)
@@ -385,7 +371,6 @@ print("4 micro-batches of 16 == one batch of 64, after 8 steps (|gap| < 1e-12):"
 # Give `OneCycleLR` the number of micro-batches and step it once per optimizer step, and the
 # schedule is stretched four times: the run ends still warming up, at the peak lr, instead of
 # annealing. Step it every micro-batch instead, and it runs out of steps and raises:
-
 
 # %%
 def lr_trace(total_steps, steps=8):
@@ -406,7 +391,7 @@ ax.set(xlabel="optimizer step", ylabel="learning rate", title="OneCycleLR under 
 ax.legend()
 plt.show()
 with expect_error(ValueError):
-    lr_trace(8, steps=32)  # stepped per micro-batch
+    lr_trace(8, steps=32)   # stepped per micro-batch
 
 # %% [markdown]
 # ## 5. The doctor
@@ -429,7 +414,7 @@ for kind, text in doctor.KINDS.items():
 net = moons_net()
 optimizer = torch.optim.AdamW(net.parameters(), lr=0.01)
 scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=0.02, total_steps=4)
-scaler = torch.amp.GradScaler("cpu", init_scale=2.0**8)
+scaler = torch.amp.GradScaler("cpu", init_scale=2.0 ** 8)
 K = 4
 with doctor.watch(net, optimizer, scheduler, scaler):
     for i, (x, y) in enumerate(zip(x_moons.split(32), y_moons.split(32))):
@@ -456,7 +441,7 @@ net = moons_net()
 optimizer = torch.optim.SGD(net.parameters(), lr=0.1)
 with doctor.watch(net, optimizer):
     for i, (x, y) in enumerate(zip(x_moons.split(32), y_moons.split(32))):
-        loss = F.cross_entropy(net(x), y)  # ✗ no / K
+        loss = F.cross_entropy(net(x), y)          # ✗ no / K
         loss.backward()
         if (i + 1) % K == 0:
             optimizer.step()
@@ -473,7 +458,6 @@ with doctor.watch(net, optimizer):
 # cleared at the end. Return the total norm that clipping returned. The checker runs it on
 # models, optimizers, scales and batch counts of its own, next to torch's reference, and names
 # the step that is out of order.
-
 
 # %%
 def production_step(model, optimizer, scaler, micro_batches, max_norm):
@@ -579,17 +563,15 @@ for epoch in range(10):
         optimizer.zero_grad()
         F.cross_entropy(net(x_train[batch]), y_train[batch]).backward()
         optimizer.step()
-    if epoch >= 5:  # the SWA phase: average once per epoch
+    if epoch >= 5:                                     # the SWA phase: average once per epoch
         swa_model.update_parameters(net)
         swa_scheduler.step()
-update_bn([x_train[i : i + 64] for i in range(0, len(x_train), 64)], swa_model)
+update_bn([x_train[i:i + 64] for i in range(0, len(x_train), 64)], swa_model)
 net.eval()
 swa_model.eval()
 with torch.no_grad():
-    print(
-        f"validation loss: last model {F.cross_entropy(net(x_val), y_val).item():.3f}, "
-        f"SWA average of {swa_model.n_averaged.item()} epochs {F.cross_entropy(swa_model(x_val), y_val).item():.3f}"
-    )
+    print(f"validation loss: last model {F.cross_entropy(net(x_val), y_val).item():.3f}, "
+          f"SWA average of {swa_model.n_averaged.item()} epochs {F.cross_entropy(swa_model(x_val), y_val).item():.3f}")
 
 # %% [markdown]
 # ### 09.2 An EMA update
@@ -600,7 +582,6 @@ with torch.no_grad():
 # `get_ema_multi_avg_fn(decay)` does (`averaged = decay · averaged + (1 − decay) · current`).
 # Leave `current` unchanged; return nothing. The checker compares with torch's function on
 # tensors of its own (shapes, dtypes and decays you have not seen).
-
 
 # %%
 def ema_update(averaged, current, decay):
@@ -623,22 +604,21 @@ check("09.2", ema_update)
 # `torch.save`; `torch.load(..., weights_only=True)` reads it back without running any pickled
 # code (the only safe way to open a file you did not write).
 
-
 # %%
 def build(seed=0):
     torch.manual_seed(seed)
     net = nn.Sequential(nn.Linear(2, 32), nn.Dropout(0.2), nn.ReLU(), nn.Linear(32, 2)).double()
     optimizer = torch.optim.AdamW(net.parameters(), lr=0.01)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=0.05, total_steps=6 * 6)
-    scaler = torch.amp.GradScaler("cpu", enabled=False)  # float64 here; its state is saved all the same
+    scaler = torch.amp.GradScaler("cpu", enabled=False)   # float64 here; its state is saved all the same
     return net, optimizer, scheduler, scaler, production.EMA(net, decay=0.9)
 
 
 def train_epoch(net, optimizer, scheduler, scaler, ema):
     losses = []
-    for batch in torch.randperm(len(x_train))[:384].split(64):  # shuffled: uses the RNG
+    for batch in torch.randperm(len(x_train))[:384].split(64):   # shuffled: uses the RNG
         optimizer.zero_grad()
-        loss = F.cross_entropy(net(x_train[batch]), y_train[batch])  # dropout: uses the RNG
+        loss = F.cross_entropy(net(x_train[batch]), y_train[batch])   # dropout: uses the RNG
         scaler.scale(loss).backward()
         scaler.step(optimizer)
         scaler.update()
@@ -647,28 +627,25 @@ def train_epoch(net, optimizer, scheduler, scaler, ema):
         losses.append(loss.item())
     return losses
 
-
 # %%
 parts = build()
 uninterrupted = [loss for _ in range(6) for loss in train_epoch(*parts)]
 
 parts = build()
 first_half = [loss for _ in range(3) for loss in train_epoch(*parts)]
-buffer = io.BytesIO()  # a file on disk would do the same: torch.save(checkpoint, "run.pt")
+buffer = io.BytesIO()   # a file on disk would do the same: torch.save(checkpoint, "run.pt")
 net, optimizer, scheduler, scaler, ema = parts
-saved = production.save_checkpoint(
-    buffer, model=net, optimizer=optimizer, scheduler=scheduler, scaler=scaler, ema=ema, epoch=3
-)
+saved = production.save_checkpoint(buffer, model=net, optimizer=optimizer, scheduler=scheduler,
+                                   scaler=scaler, ema=ema, epoch=3)
 print("the checkpoint holds:", list(saved))
 
 # %%
-torch.manual_seed(123)  # a new process: other weights, another RNG state
+torch.manual_seed(123)                 # a new process: other weights, another RNG state
 parts = build(seed=7)
 net, optimizer, scheduler, scaler, ema = parts
 buffer.seek(0)
-start = production.load_checkpoint(
-    buffer, model=net, optimizer=optimizer, scheduler=scheduler, scaler=scaler, ema=ema, map_location="cpu"
-)
+start = production.load_checkpoint(buffer, model=net, optimizer=optimizer, scheduler=scheduler,
+                                   scaler=scaler, ema=ema, map_location="cpu")
 resumed = first_half + [loss for _ in range(start, 6) for loss in train_epoch(*parts)]
 print(f"resumed at epoch {start}: losses identical to the uninterrupted run: {resumed == uninterrupted}")
 
@@ -682,7 +659,6 @@ print(f"resumed at epoch {start}: losses identical to the uninterrupted run: {re
 # Each broken resume below leaves out one thing. None raises, none warns, and the loss goes on
 # looking reasonable; only the comparison with the uninterrupted run shows it:
 
-
 # %%
 def broken_resume(leave_out):
     torch.manual_seed(123)
@@ -691,7 +667,7 @@ def broken_resume(leave_out):
     net.load_state_dict(checkpoint["model"])
     if leave_out != "optimizer state":
         optimizer.load_state_dict(checkpoint["optimizer"])
-    if leave_out != "scheduler state":  # else: the scheduler rebuilt from scratch
+    if leave_out != "scheduler state":       # else: the scheduler rebuilt from scratch
         scheduler.load_state_dict(checkpoint["scheduler"])
     scaler.load_state_dict(checkpoint["scaler"])
     ema.load_state_dict(checkpoint["ema"])
@@ -702,10 +678,8 @@ def broken_resume(leave_out):
 
 
 for leave_out in ("scheduler state", "RNG state", "optimizer state"):
-    print(
-        f"without the {leave_out:15s}: the losses leave the uninterrupted run at batch "
-        f"{broken_resume(leave_out)} (the resume is at batch 18)"
-    )
+    print(f"without the {leave_out:15s}: the losses leave the uninterrupted run at batch "
+          f"{broken_resume(leave_out)} (the resume is at batch 18)")
 
 # %% [markdown]
 # - The **RNG** left as it is: the first batch after the resume is another batch (and
@@ -736,7 +710,6 @@ with expect_error(KeyError):
 # epoch to start from. The checker trains a run with dropout and shuffling of its own, stops
 # it, resumes it with your function and compares every loss after the resume.
 
-
 # %%
 def resume(checkpoint, model, optimizer, scheduler, scaler, ema):
     # BEGIN SOLUTION
@@ -766,7 +739,7 @@ with doctor.watch(net, optimizer) as report:
     for x, y in zip(x_moons.split(64), y_moons.split(64)):
         loss = F.cross_entropy(net(x), y)
         loss.backward()
-        optimizer.step()  # ✗ where is zero_grad()?
+        optimizer.step()                      # ✗ where is zero_grad()?
 
 # %% [markdown]
 # ## Recap

@@ -57,14 +57,13 @@ _ = torch.manual_seed(0)  # `_ =` keeps the returned generator out of the output
 # as the lines it changes in its parent. `rule_diff` strips docstrings and comments and
 # prints only the changed lines (`-` parent, `+` child).
 
-
 # %%
 def rule_lines(fn):
     """The body of ``fn`` without its docstring and comments, as lines."""
     tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
     body = tree.body[0].body
     if isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
-        body = body[1:]  # drop the docstring
+        body = body[1:]                       # drop the docstring
     return [line for stmt in body for line in ast.unparse(stmt).splitlines()]
 
 
@@ -112,7 +111,6 @@ rule_diff(signum_update, lion_update)
 # **Exercise 10.1.** Write `nadam_momentum(step, beta1, momentum_decay)` returning the pair
 # `(mu, mu_next)` for `step` (counted from 1) and `step + 1`.
 
-
 # %%
 def nadam_momentum(step, beta1, momentum_decay):
     # BEGIN SOLUTION
@@ -152,7 +150,6 @@ rule_diff(optim.adam_update, optim.adamax_update)
 #
 # **Exercise 10.2.** Write `newton_schulz_step(X, a, b, c)`: one step, for any 2-D `X`.
 
-
 # %%
 def newton_schulz_step(X, a, b, c):
     # BEGIN SOLUTION
@@ -169,7 +166,6 @@ check("10.2", newton_schulz_step)
 # singular value in roughly $[0.7, 1.2]$ in 5 steps; the cubic `(1.5, -0.5, 0)` converges
 # to exactly 1, but needs many more steps for small singular values.
 
-
 # %%
 def ns_step(X, a, b, c):
     A = X @ X.T
@@ -179,23 +175,18 @@ def ns_step(X, a, b, c):
 g = torch.Generator().manual_seed(0)
 U, _ = torch.linalg.qr(torch.randn(16, 16, generator=g, dtype=torch.float64))
 V, _ = torch.linalg.qr(torch.randn(32, 16, generator=g, dtype=torch.float64))
-M = U @ torch.diag(torch.logspace(0, -3, 16, dtype=torch.float64)) @ V.T  # s from 1 to 0.001
+M = U @ torch.diag(torch.logspace(0, -3, 16, dtype=torch.float64)) @ V.T   # s from 1 to 0.001
 history = {}
-for name, abc in {
-    "Muon (3.4445, -4.775, 2.0315)": (3.4445, -4.7750, 2.0315),
-    "cubic (1.5, -0.5, 0)": (1.5, -0.5, 0.0),
-}.items():
+for name, abc in {"Muon (3.4445, -4.775, 2.0315)": (3.4445, -4.7750, 2.0315), "cubic (1.5, -0.5, 0)": (1.5, -0.5, 0.0)}.items():
     X = M / M.norm()
     history[name] = [torch.linalg.svdvals(X)]
     for _ in range(10):
         X = ns_step(X, *abc)
         history[name].append(torch.linalg.svdvals(X))
     polar_gap = (X - U @ V.T).norm() / (U @ V.T).norm()
-    print(
-        f"{name:30s} after 5 steps s in [{history[name][5].min():.2f}, {history[name][5].max():.2f}];"
-        f" after 10 steps [{history[name][10].min():.2f}, {history[name][10].max():.2f}], "
-        f"relative distance to U V^T {polar_gap:.2f}"
-    )
+    print(f"{name:30s} after 5 steps s in [{history[name][5].min():.2f}, {history[name][5].max():.2f}];"
+          f" after 10 steps [{history[name][10].min():.2f}, {history[name][10].max():.2f}], "
+          f"relative distance to U V^T {polar_gap:.2f}")
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.5), sharey=True)
@@ -240,9 +231,8 @@ test = problems.two_moons(256, noise=0.15, seed=1, dtype=torch.float64)
 
 def make_mlp():
     torch.manual_seed(0)
-    return nn.Sequential(
-        nn.Linear(2, 32), nn.Tanh(), nn.Linear(32, 32), nn.Tanh(), nn.Linear(32, 32), nn.Tanh(), nn.Linear(32, 2)
-    ).double()
+    return nn.Sequential(nn.Linear(2, 32), nn.Tanh(), nn.Linear(32, 32), nn.Tanh(),
+                         nn.Linear(32, 32), nn.Tanh(), nn.Linear(32, 2)).double()
 
 
 def train(make_opts, steps=100):
@@ -260,12 +250,10 @@ def train(make_opts, steps=100):
     accuracy = (model(test.x).argmax(1) == test.y).double().mean().item()
     return losses, accuracy
 
-
 # %% [markdown]
 # Muon needs a float64 iteration here (torch's runs in bfloat16, whose rounding depends on
 # the CPU), so this is Muon from scratch: the momentum average, the Nesterov mix, the
 # normalised Newton-Schulz iteration, `adjust_lr`'s shape scaling.
-
 
 # %%
 class Muon64(torch.optim.Optimizer):
@@ -282,25 +270,23 @@ class Muon64(torch.optim.Optimizer):
                     continue
                 buf = self.state[p].setdefault("momentum_buffer", torch.zeros_like(p))
                 buf.lerp_(p.grad, 1 - group["momentum"])
-                X = p.grad.lerp(buf, group["momentum"])  # Nesterov
+                X = p.grad.lerp(buf, group["momentum"])            # Nesterov
                 X = X / X.norm().clamp(min=1e-7)
                 for _ in range(group["ns_steps"]):
                     X = ns_step(X, 3.4445, -4.7750, 2.0315)
                 p.add_(X, alpha=-group["lr"] * max(1, p.shape[0] / p.shape[1]) ** 0.5)
 
-
 # %%
 def muon_and_adamw(lr):
     def make(model):
-        hidden = [model[2].weight, model[4].weight]  # 2-D hidden matrices
+        hidden = [model[2].weight, model[4].weight]                       # 2-D hidden matrices
         rest = [p for p in model.parameters() if all(p is not h for h in hidden)]
         return [Muon64(hidden, lr=lr), torch.optim.AdamW(rest, lr=0.01, weight_decay=0.0)]
-
     return make
 
 
 threads = torch.get_num_threads()
-torch.set_num_threads(1)  # 32x32 matrices: a second thread costs more than it saves
+torch.set_num_threads(1)          # 32x32 matrices: a second thread costs more than it saves
 runs = {}
 for lr in (0.01, 0.03):
     runs[f"AdamW lr={lr}"] = train(lambda m, lr=lr: [torch.optim.AdamW(m.parameters(), lr=lr, weight_decay=0.0)])
@@ -339,7 +325,6 @@ plt.show()
 # **Exercise 10.3.** Write `adafactor_factors(grad)` returning `(row_var, col_var, v)` for a
 # gradient of 2 or more dimensions (reduce the last two; keep the reduced dimensions).
 
-
 # %%
 def adafactor_factors(grad):
     # BEGIN SOLUTION
@@ -357,7 +342,6 @@ check("10.3", adafactor_factors)
 # The memory, measured: the bytes of every tensor in the optimizer's state, per parameter,
 # after one step on a float32 model with a 1024x1024 layer.
 
-
 # %%
 def state_bytes_per_param(make_opt):
     torch.manual_seed(0)
@@ -370,11 +354,7 @@ def state_bytes_per_param(make_opt):
     return state / n
 
 
-for name, make in {
-    "Adam": torch.optim.Adam,
-    "Adafactor": torch.optim.Adafactor,
-    "ours Adafactor": optim.Adafactor,
-}.items():
+for name, make in {"Adam": torch.optim.Adam, "Adafactor": torch.optim.Adafactor, "ours Adafactor": optim.Adafactor}.items():
     print(f"{name:15s} {state_bytes_per_param(make):.3f} bytes of state per parameter")
 
 # %% [markdown]
@@ -393,7 +373,6 @@ for name, make in {
 # %%
 print(inspect.getsource(optim.schedulefree_adamw_update).split('"""')[2])
 
-
 # %%
 def run_curve(make, steps=150):
     torch.manual_seed(0)
@@ -410,7 +389,7 @@ def run_curve(make, steps=150):
         if sched is not None:
             sched.step()
         if hasattr(opt, "eval"):
-            opt.eval()  # evaluate at the average x
+            opt.eval()                      # evaluate at the average x
         with torch.no_grad():
             losses.append(nn.functional.cross_entropy(model(data.x), data.y).item())
     return losses
@@ -422,12 +401,10 @@ def adamw_cosine(model):
     return opt, torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=150)
 
 
-torch.set_num_threads(1)  # as above: small matrices run faster on one thread
-curves = {
-    "AdamW, constant lr": run_curve(lambda m: (torch.optim.AdamW(m.parameters(), lr=0.01, weight_decay=0.0), None)),
-    "AdamW + cosine (T_max=150)": run_curve(adamw_cosine),
-    "schedule-free AdamW": run_curve(lambda m: (optim.AdamWScheduleFree(m.parameters(), lr=0.01), None)),
-}
+torch.set_num_threads(1)          # as above: small matrices run faster on one thread
+curves = {"AdamW, constant lr": run_curve(lambda m: (torch.optim.AdamW(m.parameters(), lr=0.01, weight_decay=0.0), None)),
+          "AdamW + cosine (T_max=150)": run_curve(adamw_cosine),
+          "schedule-free AdamW": run_curve(lambda m: (optim.AdamWScheduleFree(m.parameters(), lr=0.01), None))}
 torch.set_num_threads(threads)
 for name, losses in curves.items():
     print(f"{name:28s} loss after 50 steps {losses[49]:.4f}, after 150 {losses[-1]:.4f}")

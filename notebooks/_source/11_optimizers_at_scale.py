@@ -75,14 +75,11 @@ def best_step_ms(optimizer, repeats=3):
         times.append(time.perf_counter() - start)
     return 1000 * min(times)
 
-
 # %% tags=["nbval-ignore-output"]
 variants = {"single-tensor": {"foreach": False}, "foreach": {"foreach": True}, "fused": {"fused": True}}
 timings = {}
-for name, torch_class, ours, hyper in [
-    ("SGD", torch.optim.SGD, optim.SGD, {"lr": 1e-3, "momentum": 0.9}),
-    ("Adam", torch.optim.Adam, optim.Adam, {"lr": 1e-3}),
-]:
+for name, torch_class, ours, hyper in [("SGD", torch.optim.SGD, optim.SGD, {"lr": 1e-3, "momentum": 0.9}),
+                                       ("Adam", torch.optim.Adam, optim.Adam, {"lr": 1e-3})]:
     for variant, flag in variants.items():
         timings[name, variant] = best_step_ms(torch_class(params, **hyper, **flag))
     timings[name, "ours"] = best_step_ms(ours(params, **hyper))
@@ -133,7 +130,6 @@ for name, bytes_per_param in [("SGD", 20), ("Adam", 28)]:
 # registers), so it rounds differently. Twenty Adam steps from the same start with the same
 # gradients, then the largest difference to the single-tensor loop:
 
-
 # %%
 def after_20_steps(make_optimizer, dtype):
     """The parameter after 20 steps of make_optimizer([p]) on seeded random gradients."""
@@ -148,18 +144,14 @@ def after_20_steps(make_optimizer, dtype):
 
 for dtype in (torch.float32, torch.float64):
     single = after_20_steps(lambda ps: torch.optim.Adam(ps, foreach=False), dtype)
-    for variant, make in [
-        ("foreach", lambda ps: torch.optim.Adam(ps, foreach=True)),
-        ("fused", lambda ps: torch.optim.Adam(ps, fused=True)),
-        ("ours", lambda ps: optim.Adam(ps)),
-    ]:
+    for variant, make in [("foreach", lambda ps: torch.optim.Adam(ps, foreach=True)),
+                          ("fused", lambda ps: torch.optim.Adam(ps, fused=True)),
+                          ("ours", lambda ps: optim.Adam(ps))]:
         diff = (after_20_steps(make, dtype) - single).abs()
         share = (diff > 0).double().mean()
         differ = "none" if share == 0 else "fewer than 1%" if share < 0.01 else "1% or more"
-        print(
-            f"{str(dtype)[6:]:7s} {variant:7s} bit-identical: {str(bool(share == 0)):5s} "
-            f"largest difference {diff.max():.0e}, entries that differ: {differ}"
-        )
+        print(f"{str(dtype)[6:]:7s} {variant:7s} bit-identical: {str(bool(share == 0)):5s} "
+              f"largest difference {diff.max():.0e}, entries that differ: {differ}")
 
 # %% [markdown]
 # `foreach` and ours round exactly as the single-tensor loop does; fused differs in the last
@@ -173,23 +165,19 @@ for dtype in (torch.float32, torch.float64):
 # step (the state appears lazily, on the first step), for one float32 weight matrix. Muon
 # orthogonalises 2-d updates only, so the model here has weight matrices and no biases.
 
-
 # %%
 def state_bytes_per_parameter(optimizer, params):
     """Bytes of all tensors in optimizer.state, divided by the number of parameter elements."""
-    total = sum(t.numel() * t.element_size() for p in params for t in optimizer.state[p].values() if torch.is_tensor(t))
+    total = sum(t.numel() * t.element_size() for p in params for t in optimizer.state[p].values()
+                if torch.is_tensor(t))
     return total / sum(p.numel() for p in params)
 
 
 weights = [torch.randn(256, 128, requires_grad=True), torch.randn(128, 64, requires_grad=True)]
-makers = {
-    "SGD": lambda ps: torch.optim.SGD(ps, lr=0.01),
-    "SGD momentum": lambda ps: torch.optim.SGD(ps, lr=0.01, momentum=0.9),
-    "Adam": lambda ps: torch.optim.Adam(ps),
-    "AMSGrad": lambda ps: torch.optim.Adam(ps, amsgrad=True),
-    "Adafactor": lambda ps: torch.optim.Adafactor(ps),
-    "Muon": lambda ps: torch.optim.Muon(ps),
-}
+makers = {"SGD": lambda ps: torch.optim.SGD(ps, lr=0.01),
+          "SGD momentum": lambda ps: torch.optim.SGD(ps, lr=0.01, momentum=0.9),
+          "Adam": lambda ps: torch.optim.Adam(ps), "AMSGrad": lambda ps: torch.optim.Adam(ps, amsgrad=True),
+          "Adafactor": lambda ps: torch.optim.Adafactor(ps), "Muon": lambda ps: torch.optim.Muon(ps)}
 state_per_param = {}
 for name, make in makers.items():
     optimizer = make(weights)
@@ -260,13 +248,10 @@ def state_bytes(optimizer_name, options, shape, dtype):
     # BEGIN SOLUTION
     numel = math.prod(shape)
     size = torch.empty((), dtype=dtype).element_size()
-    tensors = {
-        "SGD": int(options.get("momentum", 0) != 0),
-        "Adam": 2 + bool(options.get("amsgrad")),
-        "AdamW": 2 + bool(options.get("amsgrad")),
-        "RMSprop": 1 + (options.get("momentum", 0) != 0) + bool(options.get("centered")),
-        "Adagrad": 1,
-    }[optimizer_name]
+    tensors = {"SGD": int(options.get("momentum", 0) != 0),
+               "Adam": 2 + bool(options.get("amsgrad")), "AdamW": 2 + bool(options.get("amsgrad")),
+               "RMSprop": 1 + (options.get("momentum", 0) != 0) + bool(options.get("centered")),
+               "Adagrad": 1}[optimizer_name]
     step = 0 if optimizer_name == "SGD" else 4
     return tensors * numel * size + step
     # END SOLUTION
@@ -297,7 +282,7 @@ print("each rank returns:", distributed.launch(distributed.all_reduce_sum_of_ran
 # %%
 checkpoint_dir = tempfile.TemporaryDirectory()
 results = distributed.launch(distributed.lesson11_tour, checkpoint_dir.name, world_size=2)
-x, y = distributed.combined_batch(world_size=2)  # both ranks' rows: for single-process runs
+x, y = distributed.combined_batch(world_size=2)   # both ranks' rows: for single-process runs
 print(f"{len(results)} ranks returned: {', '.join(results[0])}")
 
 # %% [markdown]
@@ -348,7 +333,7 @@ def average_gradients(model):
     world_size = dist.get_world_size()
     for p in model.parameters():
         if p.grad is not None:
-            dist.all_reduce(p.grad)  # the sum over ranks, in place, on every rank
+            dist.all_reduce(p.grad)     # the sum over ranks, in place, on every rank
             p.grad /= world_size
     # END SOLUTION
 
@@ -370,14 +355,10 @@ print(inspect.getsource(distributed.zero_training))
 for rank, result in enumerate(results):
     zero = result["zero"]
     share = zero["zero_state_bytes"] / zero["adam_state_bytes"]
-    print(
-        f"rank {rank}: Adam state {zero['adam_state_bytes']:,} bytes; with ZeRO "
-        f"{zero['zero_state_bytes']:,} bytes ({share:.1%}) for {zero['zero_local_tensors']} of 6 tensors"
-    )
-print(
-    "ZeRO's weights equal plain Adam's, bit for bit:",
-    all(torch.equal(r["zero"]["zero_weights"], r["zero"]["adam_weights"]) for r in results),
-)
+    print(f"rank {rank}: Adam state {zero['adam_state_bytes']:,} bytes; with ZeRO "
+          f"{zero['zero_state_bytes']:,} bytes ({share:.1%}) for {zero['zero_local_tensors']} of 6 tensors")
+print("ZeRO's weights equal plain Adam's, bit for bit:",
+      all(torch.equal(r["zero"]["zero_weights"], r["zero"]["adam_weights"]) for r in results))
 
 # %% [markdown]
 # ZeRO assigns whole tensors, largest first, to the rank with the least so far: here 2 and 4
@@ -398,11 +379,10 @@ print(
 # `shard_shape(shape, world_size, rank)`: the shape of the local tensor that rank `rank` holds
 # for a parameter of `shape`. (Our model's last weight is (3, 24), on 2 ranks.)
 
-
 # %%
 def shard_shape(shape, world_size, rank):
     # BEGIN SOLUTION
-    rows = -(-shape[0] // world_size)  # ceil(rows / world_size) per chunk
+    rows = -(-shape[0] // world_size)                 # ceil(rows / world_size) per chunk
     start = min(rank * rows, shape[0])
     return (min(rows, shape[0] - start), *shape[1:])  # the last ranks get what is left, maybe 0
     # END SOLUTION
@@ -416,15 +396,11 @@ print(inspect.getsource(distributed.fsdp_training))
 # %%
 for rank, result in enumerate(results):
     f = result["fsdp_our_adam"]
-    print(
-        f"rank {rank}: last weight {f['param_type']} {f['placements']}, global {f['global_shape']}, "
-        f"local {f['local_shape']}; exp_avg {f['exp_avg_type']} local {f['exp_avg_local_shape']}; "
-        f"state {f['state_bytes']:,} bytes"
-    )
-print(
-    "our Adam on FSDP2 = torch's Adam on FSDP2, bit for bit:",
-    all(torch.equal(r["fsdp_our_adam"]["weights"], r["fsdp_torch_adam"]["weights"]) for r in results),
-)
+    print(f"rank {rank}: last weight {f['param_type']} {f['placements']}, global {f['global_shape']}, "
+          f"local {f['local_shape']}; exp_avg {f['exp_avg_type']} local {f['exp_avg_local_shape']}; "
+          f"state {f['state_bytes']:,} bytes")
+print("our Adam on FSDP2 = torch's Adam on FSDP2, bit for bit:",
+      all(torch.equal(r["fsdp_our_adam"]["weights"], r["fsdp_torch_adam"]["weights"]) for r in results))
 single = distributed.make_mlp()
 distributed.train(single, torch.optim.Adam(single.parameters(), lr=0.01), x, y)
 gap = (distributed.flat_parameters(single) - results[0]["fsdp_our_adam"]["weights"]).abs().max().item()
@@ -452,10 +428,8 @@ print(inspect.getsource(distributed.checkpoint_and_resume))
 checkpoint = results[0]["checkpoint"]
 print("files written:", checkpoint["files"])
 print(f"step counter after loading: {checkpoint['step_after_load']:.0f} (saved after 5 steps)")
-print(
-    "resumed run = uninterrupted run, bit for bit:",
-    all(torch.equal(r["checkpoint"]["resumed"], r["checkpoint"]["uninterrupted"]) for r in results),
-)
+print("resumed run = uninterrupted run, bit for bit:",
+      all(torch.equal(r["checkpoint"]["resumed"], r["checkpoint"]["uninterrupted"]) for r in results))
 checkpoint_dir.cleanup()
 
 # %% [markdown]
