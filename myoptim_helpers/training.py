@@ -642,7 +642,8 @@ class _Progress:
     def _open(self, initial: int):
         from tqdm.auto import tqdm  # imported only when a bar is shown
 
-        return tqdm(total=self.epochs, initial=initial, desc=self.label, unit="epoch")
+        # disable=False: the choice is made above (tqdm reads TQDM_DISABLE once, at its import)
+        return tqdm(total=self.epochs, initial=initial, desc=self.label, unit="epoch", disable=False)
 
     def update(self, epoch: int, loss: float) -> None:
         """Record that ``epoch`` finished with training loss ``loss``."""
