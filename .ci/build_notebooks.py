@@ -69,7 +69,7 @@ LIB_PATH_RE = re.compile(r"/[^\s'\"\x1b]*?/(?P<kind>site-packages|dist-packages|
 README_BEGIN_RE = re.compile(r"^<!-- lessons:begin.*-->$", re.M)
 README_END = "<!-- lessons:end -->"
 
-# What check() prints for a solved / unsolved exercise (see myoptim_helpers/exercises/_core.py).
+# What check() prints for a solved / unsolved exercise (see myoptim_helpers/exercises/_feedback.py).
 VERDICT = {SOLVED: "✓ {key} correct", LEARNER: "○ {key} not attempted yet"}
 
 # TQDM_DISABLE: a recorded (or timed) run shows no progress bar; an interactive session does.

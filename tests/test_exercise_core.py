@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from myoptim_helpers import exercises as ex
-from myoptim_helpers.exercises import _core
+from myoptim_helpers.exercises import _isolation, _registry
 
 LESSON = "98"  # a fake lesson registered by the fixture below
 
@@ -477,7 +477,7 @@ def test_a_broken_lesson_module_is_reported_not_raised(monkeypatch, capsys):
     def broken(name, *args, **kwargs):
         raise SyntaxError("invalid syntax (lesson94.py, line 3)")
 
-    monkeypatch.setattr(_core.importlib, "import_module", broken)
+    monkeypatch.setattr(_registry.importlib, "import_module", broken)
     assert ex.check("94.1", 1) is None
     assert capsys.readouterr().out == (
         "✗ 94.1 error: the checkers of lesson 94 could not be loaded (SyntaxError: invalid "
@@ -566,8 +566,19 @@ def test_import_is_light():
     assert out.stdout.strip() == "[]"
 
 
+def test_the_package_exports_every_modules_public_names_once():
+    from myoptim_helpers.exercises import _assertions, _calling, _engine, _feedback, _steps, _stubs
+
+    modules = (_registry, _feedback, _stubs, _isolation, _calling, _assertions, _steps, _engine)
+    assert len(ex.__all__) == len(set(ex.__all__))
+    for module in modules:
+        assert module.__doc__, f"{module.__name__} does not say its idea"
+        for name in module.__all__:
+            assert getattr(ex, name) is getattr(module, name), name
+
+
 def test_public_names_are_documented():
-    for name in _core.__all__:
+    for name in ex.__all__:
         obj = getattr(ex, name)
         if callable(obj) and not isinstance(obj, str):
             assert inspect.getdoc(obj), f"{name} has no docstring"
@@ -576,7 +587,7 @@ def test_public_names_are_documented():
 def test_graders_run_with_gradients_even_when_the_notebook_switched_them_off():
     seen = []
     with torch.no_grad():
-        with _core.preserved_global_state():
+        with _isolation.preserved_global_state():
             seen.append(torch.is_grad_enabled())
         seen.append(torch.is_grad_enabled())
     assert seen == [True, False]
@@ -630,3 +641,32 @@ def test_expect_number_names_a_numpy_array_of_several_numbers():
 
     with pytest.raises(ex.Reject, match=r"x should be a single number, got an array of shape \(2,\)"):
         ex.expect_number(np.array([1.0, 2.0]), "x")
+
+
+@pytest.mark.parametrize(
+    "answer, message",
+    [
+        ([1.5], "x should be a number, got a list."),
+        ((1.5,), "x should be a number, got a tuple."),
+        ({1.5}, "x should be a number, got a set."),
+        ({"x": 1.5}, "x should be a number, got a dict."),
+        (torch.ones(2), "x should be a single number, got a tensor of shape (2,)."),
+        (torch.ones(1, 0), "x should be a single number, got a tensor of shape (1, 0)."),
+        (True, "x should be a number, got bool."),
+        ("1.5", "x should be a number, got str."),
+        (1 + 2j, "x should be a number, got complex."),
+        (torch.tensor(1 + 2j), "x should be a number, got complex."),
+        (None, "x is None; expected a number."),
+        (float("nan"), "x is nan; expected a finite number."),
+        (torch.tensor(float("-inf")), "x is -inf; expected a finite number."),
+        (10**400, "x is too large to be a useful answer."),
+        (
+            -2e30,
+            "x = -2e+30 is too large to be a useful answer (more than 1e+30 in size; float32 overflows at 3.4e38).",
+        ),
+    ],
+)
+def test_expect_number_is_one_policy_that_names_what_is_not_a_number(answer, message):
+    with pytest.raises(ex.Reject) as caught:
+        ex.expect_number(answer, "x")
+    assert caught.value.feedback.message == message

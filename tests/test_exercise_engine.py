@@ -14,7 +14,7 @@ import torch
 from learner_classes import SGD, KwargsSGD, SGDWithDrift
 
 from myoptim_helpers import exercises as ex
-from myoptim_helpers.exercises import _core
+from myoptim_helpers.exercises import _calling, _isolation, _registry
 
 LESSON = "91"
 
@@ -52,7 +52,7 @@ def changes_global_state(p, g, lr):
     torch.set_default_dtype(torch.float64)
     torch.set_anomaly_enabled(True)
     torch.Tensor.my_helper = lambda self: self
-    _core.CALL_SECONDS = 1e9
+    _calling.CALL_SECONDS = 1e9
     return p - lr * g
 
 
@@ -129,7 +129,7 @@ def fake_lesson(monkeypatch):
 
 @pytest.fixture
 def short_budget(monkeypatch):
-    monkeypatch.setattr(_core, "CALL_SECONDS", 0.3)
+    monkeypatch.setattr(_calling, "CALL_SECONDS", 0.3)
 
 
 # --------------------------------------------------------------------------- blame and budget
@@ -162,7 +162,7 @@ def test_a_function_that_never_returns_ends_the_check(answer, short_budget):
 
 
 def test_the_whole_check_has_a_budget_too(monkeypatch):
-    monkeypatch.setattr(_core, "CHECK_SECONDS", 0.3)
+    monkeypatch.setattr(_registry, "CHECK_SECONDS", 0.3)
     feedback = ex.grade(f"{LESSON}.2", lambda: loops_forever(0, 0, 0))
     assert feedback.status == "error"
     assert "did not return within 0.3 s: does it loop forever?" in feedback.message
@@ -194,7 +194,7 @@ def test_time_limit_nests_and_degrades_without_alarm(monkeypatch):
     ):
         while True:
             pass
-    monkeypatch.setattr(_core, "_alarm_available", lambda: False)
+    monkeypatch.setattr(_isolation, "_alarm_available", lambda: False)
     with ex.time_limit(0.01, "no alarm"):
         time.sleep(0.05)  # nothing fires: unlimited, not broken
 
@@ -211,7 +211,7 @@ MISUSE_CASES = [
     (lambda: ex.grade(f"{LESSON}.4", 3e38), "x = 3e+38 is too large to be a useful answer"),
     (lambda: ex.grade(f"{LESSON}.4", 10**400), "x is too large to be a useful answer."),
     (lambda: ex.grade(f"{LESSON}.3", 10**400), "w is too large to be a useful answer."),
-    (lambda: ex.grade(f"{LESSON}.4", [1.0, 2.0]), "x should be a number, got list."),
+    (lambda: ex.grade(f"{LESSON}.4", [1.0, 2.0]), "x should be a number, got a list."),
 ]
 
 
@@ -235,7 +235,7 @@ def test_learner_printing_is_capped(capsys):
     feedback = ex.grade(f"{LESSON}.1", prints_a_lot)
     out = capsys.readouterr().out
     assert feedback.status == "correct"
-    assert out.count("x") == _core.PRINT_LIMIT
+    assert out.count("x") == _isolation.PRINT_LIMIT
     assert "it printed more than 2000 characters" in out
 
 
@@ -248,9 +248,9 @@ def test_a_patch_of_torch_is_named_and_undone():
 
 
 def test_everything_a_learner_changes_is_restored_after_the_check():
-    before = (torch.get_default_dtype(), torch.is_anomaly_enabled(), _core.CALL_SECONDS)
+    before = (torch.get_default_dtype(), torch.is_anomaly_enabled(), _calling.CALL_SECONDS)
     feedback = ex.grade(f"{LESSON}.1", changes_global_state)
-    assert (torch.get_default_dtype(), torch.is_anomaly_enabled(), _core.CALL_SECONDS) == before
+    assert (torch.get_default_dtype(), torch.is_anomaly_enabled(), _calling.CALL_SECONDS) == before
     assert not hasattr(torch.Tensor, "my_helper")
     assert feedback.status == "incorrect" and "changed" in feedback.message
 

@@ -411,8 +411,8 @@ CASES = [
     ("00.3", 3e38, "incorrect", "adam_lr = 3e+38 is too large to be a useful answer"),
     ("00.3", None, "incorrect", "adam_lr is None; expected a number."),
     ("00.3", True, "incorrect", "adam_lr should be a number, got bool."),
-    ("00.3", (0.05, 0.1), "incorrect", "adam_lr should be a number, got tuple."),
-    ("00.3", [0.1, 1.0], "incorrect", "adam_lr should be a number, got list."),
+    ("00.3", (0.05, 0.1), "incorrect", "adam_lr should be a number, got a tuple."),
+    ("00.3", [0.1, 1.0], "incorrect", "adam_lr should be a number, got a list."),
     ("00.3", torch.tensor([0.1, 0.2]), "incorrect", "should be a single number, got a tensor of shape (2,)"),
     ("00.3", 0.003, "incorrect", "lr is too small"),
 ]

@@ -367,7 +367,14 @@ CASES = [
     ("05.1", "SGD moving up", (2.05, 1.9, 2.06), "incorrect", ["too high", "should move down"]),
     ("05.1", "string", ("1.99", 1.9, 2.06), "incorrect", ["theta_sgd should be a number, got str"]),
     ("05.1", "list", ([1.99], 1.9, 2.06), "incorrect", ["theta_sgd should be a number", "got a list"]),
-    ("05.1", "tensor", (1.99, torch.tensor(1.9), 2.06), "incorrect", ["theta_adam should be a number", "got a tensor"]),
+    ("05.1", "0-d tensor", (1.99, torch.tensor(1.9), 2.06), "correct", []),
+    (
+        "05.1",
+        "tensor of two",
+        (1.99, torch.tensor([1.9, 2.06]), 2.06),
+        "incorrect",
+        ["theta_adam should be a single number", "shape (2,)"],
+    ),
     ("05.1", "too few answers", (1.99, 1.9), "error", ["takes 3 answer(s)"]),
     # 05.2: one AdamW step
     ("05.2", "reference", (_adamw_step,), "correct", ["5 configurations", "float32"]),
@@ -420,7 +427,7 @@ _PREDICTIONS = (1.99, 1.9, 2.06)
 @pytest.mark.parametrize("answers", [a for k, _, a, s, _ in CASES if k == "05.1" and s != "correct"])
 def test_prediction_feedback_never_states_the_expected_numbers(answers):
     """Copying a number from a ✗ message back must not be a way to ✓."""
-    from myoptim_helpers.exercises._core import reveals
+    from myoptim_helpers.exercises import reveals
 
     message = grade("05.1", *answers).message
     assert not reveals(message, _PREDICTIONS, answers), message

@@ -26,9 +26,9 @@ the exercise on the same configuration and naming the one the answer matches::
         return grade_spec(SPEC, step, name="`step`")
 
 ``run(invoke, cfg)`` is written once: for the learner's answer ``invoke`` is a safe
-:func:`~._core.call` (time budget, exceptions with the learner's line, in-place changes,
+:func:`~._calling.call` (time budget, exceptions with the learner's line, in-place changes,
 patched torch), for a variant of the mistake table it is the variant itself. Its result
-is what ``reference(cfg)`` returns: a list of steps as :func:`~._core.first_mismatch`
+is what ``reference(cfg)`` returns: a list of steps as :func:`~._steps.first_mismatch`
 compares them (tensors, numbers, lists, ``{name: tensor}`` dicts).
 
 Policies shared by every lesson:
@@ -58,16 +58,10 @@ from typing import Any
 
 import torch
 
-from ._core import (
-    Feedback,
-    Mismatch,
-    call,
-    correct,
-    expect_callable,
-    fail,
-    first_mismatch,
-    tolerance,
-)
+from ._assertions import expect_callable, tolerance
+from ._calling import call
+from ._feedback import Feedback, correct, fail
+from ._steps import Mismatch, first_mismatch
 
 __all__ = [
     "Draw",
@@ -211,8 +205,8 @@ class Spec:
     - ``otherwise``: the advice when no known mistake matches (a string, or a function of
       the Mismatch and the Config).
     - ``success``: the ✓ message; ``{n}`` becomes the number of configurations.
-    - ``may_modify``/``returns``/``seconds``: passed to :func:`~._core.call` for the answer.
-    - ``compare(got, expected)``: a Mismatch or None (default :func:`~._core.first_mismatch`
+    - ``may_modify``/``returns``/``seconds``: passed to :func:`~._calling.call` for the answer.
+    - ``compare(got, expected)``: a Mismatch or None (default :func:`~._steps.first_mismatch`
       with dtypes checked: a float32 input gives float32 results).
     - ``match(got, variant_outcome)``: how an answer is matched to a mistake (default
       ``compare``); e.g. on the parameters only, when a returned value may differ too.
@@ -232,7 +226,7 @@ class Spec:
 
 
 def run_answer(spec: Spec, answer, cfg: Config, *, name: str | None = None):
-    """Run the learner's ``answer`` on ``cfg`` through :func:`~._core.call` (stops grading
+    """Run the learner's ``answer`` on ``cfg`` through :func:`~._calling.call` (stops grading
     with feedback when it fails)."""
     invoke = functools.partial(
         call, answer, name=name, may_modify=spec.may_modify, returns=spec.returns, seconds=spec.seconds

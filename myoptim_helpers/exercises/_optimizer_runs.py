@@ -19,18 +19,11 @@ from collections.abc import Callable
 import torch
 from torch.optim import Optimizer
 
-from ._core import (
-    Reject,
-    call,
-    expect_callable,
-    expect_finite,
-    expect_tensor,
-    fail,
-    first_mismatch,
-    fmt,
-    is_stub,
-    not_attempted,
-)
+from ._assertions import expect_callable, expect_finite, expect_tensor, fmt
+from ._calling import call
+from ._feedback import Reject, fail, not_attempted
+from ._steps import first_mismatch
+from ._stubs import is_stub
 
 _DTYPE = torch.float64
 _STEPS = 6

@@ -14,19 +14,8 @@ from types import MappingProxyType
 import torch
 from torch import nn
 
-from ._core import (
-    Reject,
-    call,
-    correct,
-    error,
-    exercise,
-    expect_callable,
-    expect_number,
-    fail,
-    first_mismatch,
-    incorrect,
-    seeded,
-)
+from ._assertions import expect_callable, expect_number
+from ._calling import call
 from ._engine import (
     Mistake,
     Spec,
@@ -38,6 +27,10 @@ from ._engine import (
     grade_spec,
     torch_defaults,
 )
+from ._feedback import Reject, correct, error, fail, incorrect
+from ._isolation import seeded
+from ._registry import exercise
+from ._steps import first_mismatch
 
 LR = 0.1  # the learning rate exercise 00.1 asks for
 ADAM_EPOCHS = 100

@@ -10,8 +10,12 @@ import math
 import torch
 from torch import nn
 
-from ._core import Reject, call, correct, error, exercise, expect_callable, fail, seeded
+from ._assertions import expect_callable
+from ._calling import call
 from ._engine import expect_optimizer, expect_options, torch_defaults
+from ._feedback import Reject, correct, error, fail
+from ._isolation import seeded
+from ._registry import exercise
 
 _SGD_DEFAULTS = torch_defaults(torch.optim.SGD)
 

@@ -14,8 +14,12 @@ from types import MappingProxyType
 import torch
 from torch import nn
 
-from ._core import as_plain, correct, exercise, expect_number, fail, first_mismatch, fmt, seeded
+from ._assertions import as_plain, expect_number, fmt
 from ._engine import Mistake, Spec, config, draw_configs, grade_spec
+from ._feedback import correct, fail
+from ._isolation import seeded
+from ._registry import exercise
+from ._steps import first_mismatch
 
 # ----------------------------------------------------------------------------- shared
 

@@ -24,19 +24,11 @@ from types import MappingProxyType
 
 import torch
 
-from ._core import (
-    Reject,
-    as_plain,
-    correct,
-    exercise,
-    expect_number,
-    expect_tensor,
-    fail,
-    first_mismatch,
-    fmt,
-    incorrect,
-)
+from ._assertions import as_plain, expect_number, expect_tensor, fmt
 from ._engine import Mistake, Spec, config, draw_configs, flag_grid, grade_spec
+from ._feedback import Reject, correct, fail, incorrect
+from ._registry import exercise
+from ._steps import first_mismatch
 
 F64 = torch.float64
 

@@ -13,20 +13,14 @@ import math
 
 import torch
 
-from ._core import (
-    _type_names,
-    call,
-    correct,
-    exercise,
-    expect_tensor,
-    fail,
-    first_mismatch,
-    incorrect,
-    seeded,
-    tolerance,
-)
+from ._assertions import _type_names, expect_result_tensor, expect_tensor, tolerance
+from ._assertions import expect_number as expect_plain_number  # the one number policy
+from ._calling import call
 from ._engine import Draw, Mistake, Spec, config, draw_configs, grade_spec, seed_of
-from ._grading import expect_plain_number, expect_result_tensor
+from ._feedback import correct, fail, incorrect
+from ._isolation import seeded
+from ._registry import exercise
+from ._steps import first_mismatch
 
 F64 = torch.float64
 

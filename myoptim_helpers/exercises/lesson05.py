@@ -12,9 +12,12 @@ import functools
 import torch
 from torch import nn
 
-from ._core import _type_names, call, correct, exercise, fail, seeded
+from ._assertions import _type_names, expect_number
+from ._calling import call
 from ._engine import Draw, grade_spec, seed_of
-from ._grading import expect_plain_number
+from ._feedback import correct, fail
+from ._isolation import seeded
+from ._registry import exercise
 from .lesson04 import _ADAM_MISTAKES, _OWN_COUNTER_MESSAGE, F64, _adam_variant, own_counter, step_spec
 
 # ----------------------------------------------------------------------------- 05.3
@@ -314,7 +317,7 @@ def grade_prediction(theta_sgd, theta_adam, theta_adamw):
         ("theta_adamw", theta_adamw, torch.optim.AdamW, "AdamW(weight_decay=0.2)", _ADAMW_MISTAKES),
     ]
     for name, answer, cls, label, mistakes in rows:
-        got = expect_plain_number(answer, name)
+        got = expect_number(answer, name)
         expected = _torch_one_step(cls)
         if abs(got - expected) <= _PREDICT_ATOL:
             continue

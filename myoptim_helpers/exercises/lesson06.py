@@ -30,19 +30,10 @@ from types import MappingProxyType
 
 import torch
 
-from ._core import (
-    Reject,
-    _type_names,
-    call,
-    correct,
-    exercise,
-    expect_callable,
-    expect_number,
-    fail,
-    first_mismatch,
-    fmt,
-)
+from ._assertions import _type_names, expect_callable, expect_number, fmt
+from ._calling import call
 from ._engine import Draw, seed_of
+from ._feedback import Reject, correct, fail
 from ._optimizer_runs import (
     _Case,
     _grade_optimizer_class,
@@ -52,6 +43,8 @@ from ._optimizer_runs import (
     _variant,
     _with_advice,
 )
+from ._registry import exercise
+from ._steps import first_mismatch
 
 __all__ = [
     "momentum_update",

@@ -23,7 +23,11 @@ import random
 import torch
 from torch import nn
 
-from ._core import as_plain, call, correct, exercise, expect_number, fail, fmt, seeded
+from ._assertions import as_plain, expect_number, fmt
+from ._calling import call
+from ._feedback import correct, fail
+from ._isolation import seeded
+from ._registry import exercise
 
 __all__ = ["train_epoch", "scaled_lr", "smooth_and_stop"]
 

@@ -24,7 +24,11 @@ from torch.nn import functional as F
 from torch.optim.swa_utils import get_ema_multi_avg_fn
 
 from .. import production
-from ._core import Reject, call, correct, exercise, fail, fmt, seeded, tolerance
+from ._assertions import fmt, tolerance
+from ._calling import call
+from ._feedback import Reject, correct, fail
+from ._isolation import seeded
+from ._registry import exercise
 
 __all__ = ["ema_update", "production_step", "resume"]
 

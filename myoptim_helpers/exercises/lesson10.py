@@ -14,8 +14,10 @@ is run against a table of known mistakes so that the message names the one it ma
 
 import torch
 
-from ._core import exercise, expect_number, expect_tensor, fail
+from ._assertions import expect_number, expect_tensor
 from ._engine import Mistake, Spec, config, draw_configs, grade_spec
+from ._feedback import fail
+from ._registry import exercise
 
 __all__ = ["adafactor_factors", "nadam_momentum", "newton_schulz_step"]
 
