@@ -670,3 +670,14 @@ def test_expect_number_is_one_policy_that_names_what_is_not_a_number(answer, mes
     with pytest.raises(ex.Reject) as caught:
         ex.expect_number(answer, "x")
     assert caught.value.feedback.message == message
+
+
+def test_expect_number_can_take_nan_and_inf_where_they_are_answers():
+    import math
+
+    assert math.isnan(ex.expect_number(torch.tensor(float("nan")), "x", finite=False))
+    assert ex.expect_number(float("-inf"), "x", finite=False) == float("-inf")  # limit bounds finite numbers only
+    with pytest.raises(ex.Reject, match=r"x = 2e\+30 is too large"):
+        ex.expect_number(2e30, "x", finite=False)
+    with pytest.raises(ex.Reject, match=r"x should be a number, got str\."):
+        ex.expect_number("nan", "x", finite=False)

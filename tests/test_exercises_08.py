@@ -467,6 +467,10 @@ def smooth_returns_float(losses, smooth_f, diverge_th):
     return smooth_ref(losses, smooth_f, diverge_th)[-1]
 
 
+def smooth_returns_text(losses, smooth_f, diverge_th):
+    return [f"{v:.4f}" for v in smooth_ref(losses, smooth_f, diverge_th)]
+
+
 def smooth_index_error(losses, smooth_f, diverge_th):
     smoothed = []
     for k, loss in enumerate(losses):
@@ -533,6 +537,7 @@ CASES = [
     ("08.3", smooth_in_place, "incorrect", "modified its argument `losses` in place"),
     ("08.3", smooth_raw_returned, "incorrect", "smoothed to"),
     ("08.3", smooth_returns_float, "incorrect", "should be a list of numbers, got float"),
+    ("08.3", smooth_returns_text, "incorrect", "entry 0 of the returned value should be a number, got str."),
     ("08.3", smooth_index_error, "error", "raised IndexError: list index out of range"),
 ]
 

@@ -96,7 +96,7 @@ def as_plain(value):
     return value
 
 
-def expect_number(value, name: str, *, limit: float = NUMBER_LIMIT) -> float:
+def expect_number(value, name: str, *, finite: bool = True, limit: float | None = NUMBER_LIMIT) -> float:
     """Return ``value`` as a float if it is one real, finite number no larger than ``limit``.
 
     The one policy wherever a number is asked, an answer the learner writes or a value
@@ -104,7 +104,8 @@ def expect_number(value, name: str, *, limit: float = NUMBER_LIMIT) -> float:
     holding exactly one number (torch reads those as numbers too: ``float(loss)``,
     ``lr=torch.tensor(0.01)``). Everything else is named: None, a bool, a string, a list
     or tuple (even of one number), an array or tensor of several numbers (with its shape),
-    NaN or inf, and a number too large to be meant.
+    NaN or inf, and a number too large to be meant. With ``finite=False`` NaN and inf are
+    numbers too (a loss that blew up), and ``limit`` bounds only the finite ones.
     """
     if isinstance(value, (list, tuple, dict, set, frozenset)):
         fail(f"{name} should be a number, got a {type(value).__name__}.")
@@ -126,9 +127,9 @@ def expect_number(value, name: str, *, limit: float = NUMBER_LIMIT) -> float:
         value = float(value)
     except OverflowError:  # a Python int beyond float's range
         fail(f"{name} is too large to be a useful answer.")
-    if not math.isfinite(value):
+    if finite and not math.isfinite(value):
         fail(f"{name} is {value}; expected a finite number.")
-    if limit is not None and abs(value) > limit:
+    if limit is not None and math.isfinite(value) and abs(value) > limit:
         fail(
             f"{name} = {value:.3g} is too large to be a useful answer (more than {limit:g} "
             "in size; float32 overflows at 3.4e38)."
