@@ -82,6 +82,9 @@ _KEY_RE = re.compile(r"^(\d\d)\.(\d+)$")
 CHECK_SECONDS = 60.0  # budget of a whole check, for learner code a grader runs without `call`
 
 
+# --------------------------------------------------------------------------- registration
+
+
 @dataclasses.dataclass(frozen=True)
 class Exercise:
     """One registered exercise: its key, title, grader, hints and reference solution."""
