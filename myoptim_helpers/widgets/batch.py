@@ -10,7 +10,8 @@ import ipywidgets
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
-from .. import problems, training
+from .. import problems
+from ..training._arguments import check_lr, check_steps
 from ._base import SLIDER_LAYOUT, SLIDER_STYLE, Explorer, fmt, png
 
 __all__ = ["BatchExplorer", "batch_explorer"]
@@ -47,10 +48,10 @@ class BatchExplorer(Explorer):
         if optimizer not in _BATCH_OPTIMIZERS:
             valid = ", ".join(repr(n) for n in _BATCH_OPTIMIZERS)
             raise ValueError(f"Unknown optimizer {optimizer!r}; choose one of {valid}")
-        training._check_lr(lr)
+        check_lr(lr)
         if batch_size not in _BATCH_SIZES:
             raise ValueError(f"batch_size must be one of {_BATCH_SIZES}, got {batch_size!r}")
-        training._check_steps(epochs, "epochs")
+        check_steps(epochs, "epochs")
         common = {"continuous_update": False, "layout": SLIDER_LAYOUT, "style": SLIDER_STYLE}
         controls = {
             "optimizer": ipywidgets.Dropdown(

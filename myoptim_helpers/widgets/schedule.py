@@ -9,6 +9,7 @@ from typing import Any
 import ipywidgets
 
 from .. import plotting, training
+from ..training._arguments import check_lr, check_steps
 from ._base import SLIDER_LAYOUT, SLIDER_STYLE, Explorer, fmt, png
 
 __all__ = ["ScheduleExplorer", "schedule_explorer"]
@@ -100,8 +101,8 @@ class ScheduleExplorer(Explorer):
         if scheduler not in _SCHEDULERS:
             valid = ", ".join(repr(n) for n in _SCHEDULERS)
             raise ValueError(f"Unknown scheduler {scheduler!r}; choose one of {valid}")
-        training._check_lr(lr)
-        training._check_steps(steps)
+        check_lr(lr)
+        check_steps(steps)
         if steps < 2:
             raise ValueError(f"steps must be at least 2 for a schedule, got {steps}")
         longest = max(500, steps)

@@ -10,6 +10,7 @@ import ipywidgets
 from matplotlib.ticker import MaxNLocator, ScalarFormatter
 
 from .. import optim, plotting, problems, training
+from ..training._arguments import check_lr, check_steps
 from ._base import SLIDER_LAYOUT, SLIDER_STYLE, Explorer, fmt, png
 
 __all__ = ["TrajectoryExplorer", "trajectory_explorer"]
@@ -77,8 +78,8 @@ class TrajectoryExplorer(Explorer):
             valid = ", ".join(repr(n) for n in _OPTIMIZERS)
             raise ValueError(f"Unknown optimizer {optimizer!r}; choose one of {valid}")
         lr = _DEFAULT_LR[optimizer] if lr is None else lr
-        training._check_lr(lr)
-        training._check_steps(steps)
+        check_lr(lr)
+        check_steps(steps)
         common = {"continuous_update": False, "layout": SLIDER_LAYOUT, "style": SLIDER_STYLE}
         controls = {
             "surface": ipywidgets.Dropdown(
