@@ -3,7 +3,8 @@
 Each question lives here, not in the notebook, so that the lesson's source does not show the
 answer before the learner has chosen. :func:`myoptim_helpers.widgets.predict` shows one as
 buttons; :func:`answer` grades a choice without widgets (what the buttons call, and what the
-tests call). The revealed text is computed when asked for, from torch, never stored.
+tests call). The revealed text is computed when asked for, from torch (or from a lesson's
+reference optimizer where torch has none), never stored.
 """
 
 from __future__ import annotations

@@ -131,6 +131,7 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 # when their new sources are in.
 ASSERTED_LESSONS = ("05", "06", "07")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_SETTING = re.compile(r"[A-Za-z_]\w*\s*=\s*\d+(?:\.\d+)?")
 
 
 def _prediction_cells():
@@ -163,16 +164,23 @@ def _visible_text(cell) -> str:
 
 
 def _key_figures(question) -> list[str]:
-    """The reveal's decimal figures that the question and its choices do not already state."""
-    asked = {float(n) for n in _NUMBER.findall(" ".join((question.text, *question.choices)))}
-    return [n for n in dict.fromkeys(_NUMBER.findall(question.reveal())) if "." in n and float(n) not in asked]
+    """The decimal figures of the reveal and of the right choice, less the settings it restates
+    (``lr=0.01``) and those that the question or a wrong choice states too."""
+    wrong = [choice for i, choice in enumerate(question.choices) if i != question.correct]
+    stated = {float(n) for n in _NUMBER.findall(" ".join((question.text, *wrong)))}
+    answer = _SETTING.sub("", question.choices[question.correct] + " " + question.reveal())
+    answers = _NUMBER.findall(answer)
+    return [n for n in dict.fromkeys(answers) if "." in n and float(n) not in stated]
 
 
 def _shown(figure: str, text: str) -> bool:
-    """Whether ``text`` prints ``figure``, at its precision or finer (3.44 is shown by 3.4390)."""
+    """Whether ``text`` prints ``figure``, at its precision or finer (3.44 is shown by 3.4390).
+    A figure of one significant digit must be printed exactly (0.05 by 0.0500, not by 0.047)."""
     decimals = len(figure.split(".")[1])
+    rounds = len(figure.replace(".", "").lstrip("0")) >= 2
     return any(
-        len(n.split(".")[1]) >= decimals and f"{float(n):.{decimals}f}" == figure
+        len(n.split(".")[1]) >= decimals
+        and (f"{float(n):.{decimals}f}" == figure if rounds else float(n) == float(figure))
         for n in _NUMBER.findall(text)
         if "." in n
     )
@@ -205,3 +213,9 @@ def test_the_lesson_does_not_show_the_answer_before_it_asks(path, index, key):
     assert not _giveaways_in(question, before), f"{path.name} shows {key}'s answer before cell {index}"
     # the same search does find the answer where the lesson discusses it, after the question
     assert _giveaways_in(question, after), f"{path.name}: {key}'s figures never appear after the question"
+
+
+def test_the_search_reads_a_figure_at_its_own_precision():
+    assert _shown("3.44", "step 3.4390") and _shown("0.05", "(0.0500, 0.0500)")
+    assert not _shown("0.05", "loss 0.0470") and not _shown("3.44", "about 3.4") and not _shown("0.41", "10.41")
+    assert _key_figures(predictions.QUESTIONS["07.drop"])[:2] == ["3.44", "0.41"]  # "lr 1.0" is the question's
