@@ -3,7 +3,8 @@
 Each question lives here, not in the notebook, so that the lesson's source does not show the
 answer before the learner has chosen. :func:`myoptim_helpers.widgets.predict` shows one as
 buttons; :func:`answer` grades a choice without widgets (what the buttons call, and what the
-tests call). The revealed text is computed when asked for, from torch, never stored.
+tests call). The revealed text is computed when asked for, from torch (or from a lesson's
+reference optimizer where torch has none), never stored.
 """
 
 from __future__ import annotations
@@ -19,12 +20,17 @@ __all__ = ["QUESTIONS", "Question", "answer"]
 
 @dataclass(frozen=True)
 class Question:
-    """One prediction: the question, the choices, the index of the right one, and the reveal."""
+    """One prediction: the question, the choices, the index of the right one, and the reveal.
+
+    ``giveaways`` are phrases that state the answer: the lesson must not show them (nor the
+    reveal's figures) before it asks (``tests/test_predictions.py`` reads the notebook).
+    """
 
     text: str
     choices: tuple[str, ...]
     correct: int
     reveal: Callable[[], str]
+    giveaways: tuple[str, ...] = ()
 
 
 def _momentum_factor(lr: float, mu: float, curvature: float) -> float:
@@ -88,19 +94,49 @@ def _reveal_decay() -> str:
 
 
 def _reveal_sign() -> str:
+    from .exercises.lesson06 import sign_method_runs  # the lesson's own reference Signum
+
+    run = sign_method_runs("ravine", 60, start=(-3.95, 2.05), lr=0.1)["sign-SGD, lr=0.1"]
+    (a, b), (x, y) = run.positions[-2].tolist(), run.final_position
+    near = (run.positions.abs() <= 0.05 + 1e-9).all(dim=1)
+    settled = len(near) - int(near.flip(0).cumprod(0).sum())  # first step of the last run of Trues
     return (
-        "It hops around the minimum forever. Every sign-SGD step moves each coordinate by "
-        "exactly lr = 0.1, however close the minimum is, so it ends jumping between the "
-        "corners (±0.05, ±0.05) with a constant loss. A sign method needs a decaying lr."
+        f"It hops around the minimum forever: after 60 steps it is at ({x:.4f}, {y:.4f}), and "
+        f"from step {settled} on it jumps between the corners ({a:.2f}, {b:.2f}) and "
+        f"({x:.2f}, {y:.2f}) with the loss stuck at {run.final_loss:.5f}. Every sign-SGD step moves each "
+        "coordinate by exactly lr = 0.1, however close the minimum is: a sign method needs "
+        "a decaying lr."
     )
 
 
+def _drop_steps(steps: int) -> tuple[list[float], list[float]]:
+    """Step lengths of torch's SGD and of Sutskever et al.'s velocity, momentum 0.9, gradient 1,
+    lr 1.0 for 4 steps then 0.1 (torch's MultiStepLR)."""
+    w = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    sgd = torch.optim.SGD([w], lr=1.0, momentum=0.9)
+    drop = torch.optim.lr_scheduler.MultiStepLR(sgd, milestones=[4], gamma=0.1)
+    velocity, torch_steps, paper_steps = 0.0, [], []
+    for _ in range(steps):
+        lr, before = sgd.param_groups[0]["lr"], w.item()
+        sgd.zero_grad()
+        w.sum().backward()
+        sgd.step()
+        drop.step()
+        velocity = 0.9 * velocity - lr * 1.0  # v_t = μ v_{t−1} − lr · g_t, θ_t = θ_{t−1} + v_t
+        torch_steps.append(before - w.item())
+        paper_steps.append(-velocity)
+    return torch_steps, paper_steps
+
+
 def _reveal_lr_drop() -> str:
+    ours, paper = _drop_steps(50)
     return (
-        "torch's. Its buffer holds gradients, and the new lr multiplies all of it: at the "
-        "drop the step shrinks about tenfold at once (0.29 → 0.044 in lesson 03's run). "
-        "Sutskever et al.'s velocity holds steps already scaled by the old lr; the old "
-        "terms fade as 0.9^k, so its steps stay long for about ten more steps."
+        f"Both approach 1.0 = 0.1 / (1 − 0.9), from opposite sides. Step 4, lr 1.0: both "
+        f"{ours[3]:.2f}. Step 5, lr 0.1: torch {ours[4]:.2f}, Sutskever {paper[4]:.2f}. Step 20: "
+        f"torch {ours[19]:.2f}, Sutskever {paper[19]:.2f}. Step 50: torch {ours[49]:.3f}, "
+        f"Sutskever {paper[49]:.3f}. torch's buffer fills up again with gradients towards "
+        "1 / (1 − μ) = 10, so its step grows back; Sutskever's velocity loses the old lr's "
+        "terms as 0.9^k. With the lr constant again, both tend to lr · g / (1 − μ)."
     )
 
 
@@ -135,6 +171,7 @@ QUESTIONS: dict[str, Question] = {
         ("the one with gradients of size 10", "the one with gradients of size 0.01", "all four the same, as with SGD"),
         1,
         _reveal_decay,
+        giveaways=("small is decayed", "decayed a lot", "barely decayed", "smallest gradients", "how *little*"),
     ),
     "06.sign": Question(
         "sign-SGD (a step of lr · sign(gradient)), lr=0.1, 60 steps on the ravine from "
@@ -147,14 +184,21 @@ QUESTIONS: dict[str, Question] = {
         ),
         1,
         _reveal_sign,
+        giveaways=("hop", "corners", "lands on", "never shrinks", "needs a learning rate that decays"),
     ),
     "07.drop": Question(
-        "Momentum 0.9, and the lr drops tenfold in the middle of training. Whose step becomes about "
-        "ten times shorter at once: torch's (lr outside the buffer) or Sutskever et al.'s "
-        "(lr inside the velocity)?",
-        ("torch's", "Sutskever et al.'s", "both", "neither: momentum keeps both steps long"),
-        0,
+        "Momentum 0.9, gradient always 1, lr 1.0 for 4 steps, then 0.1 from step 5 on. Right "
+        "after the drop torch's step is short and Sutskever et al.'s still long (lesson 03). "
+        "What do the two step lengths do over the next 50 steps?",
+        (
+            "torch's stays about ten times shorter than Sutskever's for good",
+            "torch's grows, Sutskever's shrinks, until both are 1.0 = 0.1 / (1 − 0.9)",
+            "both shrink to 0.1, the new lr times the gradient",
+            "Sutskever's falls to torch's and both stay there",
+        ),
+        1,
         _reveal_lr_drop,
+        giveaways=("grows back", "grows again", "fills up", "from opposite sides", "both tend to"),
     ),
 }
 

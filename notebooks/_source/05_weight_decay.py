@@ -120,12 +120,18 @@ for step in (1, 2, 5, 20):
 #
 # ## 3. With Adam they differ: AdamW
 #
-# In `Adam(weight_decay=λ)` the term $\lambda\theta$ joins the gradient *before* the moments, so
-# it is divided by $\sqrt{\hat v}$ like the rest of the gradient: a weight whose gradients are
-# large is barely decayed, a weight whose gradients are small is decayed a lot. AdamW
+# In `Adam(weight_decay=λ)` the term $\lambda\theta$ joins the gradient *before* the moments
+# (section 1), and from there it goes through the rest of lesson 04's Adam step. AdamW
 # (`torch.optim.AdamW`) applies the decoupled shrink $(1 - \text{lr}\cdot\lambda)\,\theta$
-# first, then Adam's step with the loss gradient alone.
-#
+# first, then Adam's step with the loss gradient alone. **Predict, then run.** What does
+# Adam's way do to weights whose gradients differ in size? Commit to an answer:
+
+# %%
+from myoptim_helpers import widgets
+
+widgets.predict("05.decay")
+
+# %% [markdown]
 # ## Common mistake: `Adam(weight_decay=...)` when you meant AdamW
 #
 # Both run without a complaint, so the difference has to be measured. Below, four weights
@@ -154,14 +160,6 @@ def decay_of_one_step(optimizer_class):
     step_without, step_with = (o.param_groups[0]["params"][0].detach() for o in (without, with_decay))
     return (step_without - step_with) / (lr * wd * p.detach())
 
-# %% [markdown]
-# **Predict, then run.** Before the table, commit to an answer:
-
-# %%
-from myoptim_helpers import widgets
-
-widgets.predict("05.decay")
-
 # %%
 print("gradient size:          " + "".join(f"{s:>9g}" for s in scales.tolist()))
 for cls in (torch.optim.SGD, torch.optim.Adam, torch.optim.AdamW):
@@ -170,7 +168,9 @@ for cls in (torch.optim.SGD, torch.optim.Adam, torch.optim.AdamW):
 
 # %% [markdown]
 # SGD and AdamW decay every weight by the same $\text{lr}\cdot\lambda\cdot\theta$ (ratio 1).
-# Adam's L2 term is divided by $\sqrt{\hat v}$, and more: these are *first-step* figures.
+# Adam's L2 term is divided by $\sqrt{\hat v}$ like the rest of the gradient: a weight whose
+# gradients are large is barely decayed, one whose gradients are small is decayed a lot.
+# And more: these are *first-step* figures.
 # On the step where decay is switched on, $\lambda\theta$ enters `exp_avg` with the weight
 # $1 - \beta_1 = 0.1$ only. With decay on from the start, `exp_avg` holds the whole
 # $\lambda\theta$ (its weights $(1-\beta_1)\beta_1^k$ add up to 1), and $\lambda\theta$ also
@@ -301,7 +301,8 @@ for name, fit in fits.items():
 
 # %%
 fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4))
-plotting.plot_fit(fits, ax=left)
+plotting.plot_fit(fits, ax=left, legend=False)
+left.legend(left.get_lines()[::2], fits, loc="upper left", fontsize="small")  # one entry per run, above the curves
 left.set_title("Training (solid) and validation (dashed) loss")
 x_train, y_train, x_val, y_val = data
 grid = torch.linspace(-1, 1, 200, dtype=torch.float64).unsqueeze(1)

@@ -100,7 +100,7 @@ class MinimalSGD(torch.optim.Optimizer):
 # | Line | Why |
 # |---|---|
 # | `raise ValueError(f"Invalid learning rate: {lr}")` before `super().__init__` | a bad value fails at once, with the message torch users already know |
-# | `@torch.no_grad()` | the in-place update must not be recorded by autograd (see the first common mistake) |
+# | `@torch.no_grad()` | the in-place update must not be recorded by autograd (see the first common mistake); torch's own classes do it with `_use_grad_for_differentiable`, which turns gradients off for `step` unless `differentiable=True` |
 # | `with torch.enable_grad(): loss = closure() ...` | the closure runs `backward()`, which needs gradients switched back on |
 # | `if p.grad is None: continue` | a parameter that did not take part in the loss is left alone |
 # | `group["lr"]`, not `self.lr` | each param group may have its own learning rate |
@@ -177,10 +177,10 @@ with expect_error(RuntimeError):
 #
 # $$b_1 = g_1, \qquad b_t = \mu\, b_{t-1} + g_t, \qquad \theta_t = \theta_{t-1} - \eta\, b_t .$$
 #
-# Sutskever et al. (2013) put the learning rate inside the buffer instead,
-# $v_t = \mu v_{t-1} + \eta g_t$ and $\theta_t = \theta_{t-1} - v_t$. The two give the same
-# parameters while $\eta$ is constant, but torch's buffer is $1/\eta$ times theirs, and they
-# part ways as soon as a scheduler changes $\eta$ (lesson 07).
+# Sutskever et al. (2013) put the learning rate inside the buffer instead, as lesson 03
+# wrote it: $v_t = \mu v_{t-1} - \eta g_t$ and $\theta_t = \theta_{t-1} + v_t$. The two give the
+# same parameters while $\eta$ is constant ($v_t = -\eta\, b_t$), and they part ways as soon
+# as a scheduler changes $\eta$ (lesson 07).
 #
 # ## Exercise
 #
@@ -669,7 +669,7 @@ check("06.4", lion_update)
 # What does "every coordinate moves by exactly $\eta$" look like? Here are sign-SGD (`Signum`
 # with `momentum=0`) and `Lion`, next to plain SGD, on the ravine $0.1x^2 + 2y^2$. The
 # exercise module runs its own reference classes, so this works whether or not you solved
-# the exercises. The start is shifted off the $0.1$ grid so that no run lands on $(0, 0)$ by luck.
+# the exercises.
 
 # %% [markdown]
 # **Predict, then run.** Before the runs below, commit to an answer:
@@ -682,7 +682,7 @@ widgets.predict("06.sign")
 # %%
 from myoptim_helpers.exercises.lesson06 import sign_method_runs
 
-start = (-3.95, 2.05)
+start = (-3.95, 2.05)                 # off the 0.1 grid, so that no run lands on (0, 0) by luck
 runs = {"SGD, lr=0.2": training.run(optim.SGD, "ravine", 60, start=start, lr=0.2),
         **sign_method_runs("ravine", 60, start=start, lr=0.1)}
 # 5 decimals: the sign methods end on losses like 0.42525, whose 4th decimal is a rounding tie
@@ -691,25 +691,37 @@ for name, history in runs.items():
     print(f"{name:16s} after 60 steps: ({x_end:7.4f}, {y_end:7.4f}), loss {history.final_loss:.5f}")
 
 # %%
-fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.2))
-plotting.plot_trajectories(runs, "ravine", ax=left)
-for line in left.get_lines():
-    if line.get_label().startswith("Lion"):
-        line.set(linestyle=(0, (3, 3)), marker="")   # dashed, no dots: sign-SGD's diagonal shows underneath
+fig, (left, zoom, right) = plt.subplots(1, 3, figsize=(15, 4.2))
+for ax in (left, zoom):
+    plotting.plot_trajectories(runs, "ravine", ax=ax, legend=False)
+    for line in ax.get_lines():
+        if line.get_label().startswith("Lion"):
+            line.set(linestyle=(0, (3, 3)), marker="")   # dashed, no dots: sign-SGD's diagonal shows underneath
+        if line.get_label() == "minimum" and ax is zoom:
+            line.set(zorder=2)                           # under the paths: sign-SGD's last hops stay visible
 left.legend(fontsize="small", loc="lower left")
 left.set_title("Paths on the ravine 0.1x² + 2y²")
+sgd_end, (before, sign_end) = runs["SGD, lr=0.2"].final_position, runs["sign-SGD, lr=0.1"].positions[-2:].tolist()
+zoom.annotate(f"SGD ends at x = {sgd_end[0]:.2f}, on y = 0", xy=sgd_end, xytext=(-0.58, -0.11),
+              arrowprops={"arrowstyle": "->"}, fontsize="small")
+zoom.annotate(f"sign-SGD hops between ({before[0]:.2f}, {before[1]:.2f}) and ({sign_end[0]:.2f}, {sign_end[1]:.2f})",
+              xy=sign_end, xytext=(-0.58, 0.11), arrowprops={"arrowstyle": "->"}, fontsize="small")
+zoom.plot(*runs["sign-SGD, lr=0.1"].positions[-10:].T, "o", color="C1", markersize=10, markerfacecolor="none")
+zoom.set(xlim=(-0.6, 0.2), ylim=(-0.15, 0.15), title="Zoom on the minimum: where the runs end")
 plotting.plot_losses(runs, ax=right)
 right.set_title("Loss per step")
+fig.tight_layout()
 plt.show()
 
 # %% [markdown]
 # - **SGD** steps by $\eta \cdot$ gradient: the steep $y$ direction (curvature 4) is done in
 #   a few steps, the flat $x$ direction (curvature 0.2) shrinks by only 4% per step and is
-#   still at $x = -0.34$ after 60.
+#   still at $x = -0.34$ after 60, on the floor $y = 0$ (middle panel).
 # - **sign-SGD** moves both coordinates by exactly 0.1: a 45° diagonal until $y$ reaches the
-#   floor, then straight along $x$, just as fast in the flat direction as in the steep one.
-#   From step 39 on it hops between the corners $(\pm 0.05, \pm 0.05)$ around the minimum
-#   and the loss stays at 0.00525: a constant sign step never shrinks.
+#   floor, then along $x$, zigzagging across the floor between $y = \pm 0.05$, just as fast
+#   in the flat direction as in the steep one. From step 39 on it hops between the corners
+#   $(-0.05, -0.05)$ and $(0.05, 0.05)$ around the minimum, and the loss stays at 0.00525:
+#   a constant sign step never shrinks.
 # - **Lion** starts on the same diagonal, but its memory $\beta_2 = 0.99$ averages about 100
 #   gradients, so it keeps going long after the gradient has changed sign: it overshoots the
 #   floor of the valley and then the minimum.

@@ -479,8 +479,8 @@ fits = {name: training.fit(cubic_model, torch.optim.SGD, data, 40, batch_size=5,
 for name, fit in fits.items():
     last = fit.val_losses[-10:]
     cuts = [epoch for epoch in range(1, len(fit.lrs)) if fit.lrs[epoch] < fit.lrs[epoch - 1]]
-    print(f"{name}: validation loss over the last 10 epochs from {last.min():.4f} to {last.max():.4f}; "
-          f"lr cut before epochs {cuts}")
+    print(f"{name}: validation loss at most {fit.val_losses.max():.2f} (epoch {int(fit.val_losses.argmax())}), "
+          f"over the last 10 epochs from {last.min():.4f} to {last.max():.4f}; lr cut before epochs {cuts}")
 
 # %%
 fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.8))
@@ -493,8 +493,9 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# With a constant lr of 0.8 the steps are too large to settle: the validation loss jumps
-# between 0.04 and 0.67. The plateau scheduler first cuts the lr before epoch 8, then every
+# With a constant lr of 0.8 the steps are too large to settle: the validation loss jumps up
+# and down, as high as 1.64 at epoch 23, and is still anywhere between 0.04 and 0.67 in the
+# last 10 epochs. The plateau scheduler first cuts the lr before epoch 8, then every
 # third epoch (three bad epochs are more than `patience=2`), and the loss settles at 0.034.
 # It keeps halving for as long as nothing improves: set `min_lr` to stop it.
 #
@@ -502,11 +503,11 @@ plt.show()
 #
 # Lesson 03 showed torch's momentum convention: the buffer sums *gradients*,
 # $b_t = \mu b_{t-1} + g_t$, and the step is $\eta_t b_t$. Sutskever et al. (2013) put the
-# learning rate inside, $v_t = \mu v_{t-1} + \eta_t g_t$. With a constant lr they are the same
-# algorithm. Drop the lr tenfold at step 5 (constant gradient 1, $\mu = 0.9$):
-
-# %% [markdown]
-# **Predict, then run.** Before the table below, commit to an answer:
+# learning rate inside the velocity, $v_t = \mu v_{t-1} - \eta_t g_t$ with
+# $\theta_t = \theta_{t-1} + v_t$. With a constant lr they are the same algorithm
+# ($v_t = -\eta\, b_t$); at an lr drop, lesson 03 showed, torch's step shrinks at once while
+# Sutskever's stays long. And then? Drop the lr tenfold at step 5 (constant gradient 1,
+# $\mu = 0.9$) and keep going for 50 steps. **Predict, then run.** Commit to an answer:
 
 # %%
 from myoptim_helpers import widgets
@@ -517,22 +518,29 @@ widgets.predict("07.drop")
 w = torch.zeros(1, dtype=torch.float64, requires_grad=True)
 sgd = torch.optim.SGD([w], lr=1.0, momentum=0.9)
 drop = lr_scheduler.MultiStepLR(sgd, milestones=[4], gamma=0.1)      # epoch 4 = the 5th step
-velocity = 0.0
-print("step  lr    torch's step η·b   Sutskever's step v")
-for step in range(1, 9):
+velocity, paper_distance = 0.0, 0.0
+print("step  lr    torch's step η·b   Sutskever's step |v|")
+for step in range(1, 51):
     lr = sgd.param_groups[0]["lr"]
     before = w.item()
     sgd.zero_grad()
     w.sum().backward()                                               # gradient 1
     sgd.step()
     drop.step()
-    velocity = 0.9 * velocity + lr * 1.0
-    print(f"{step:4d}  {lr:.1f}   {before - w.item():16.4f}   {velocity:18.4f}")
+    velocity = 0.9 * velocity - lr * 1.0                             # v_t = μ v_{t−1} − lr · g_t
+    paper_distance += abs(velocity)                                  # θ_t = θ_{t−1} + v_t
+    if step <= 8 or step in (10, 20, 30, 50):
+        print(f"{step:4d}  {lr:.1f}   {before - w.item():16.4f}   {abs(velocity):20.4f}")
+print(f"distance travelled in 50 steps: torch {-w.item():.2f}, Sutskever {paper_distance:.2f}")
 
 # %% [markdown]
 # In torch the lr multiplies the *whole* buffer, so the drop acts at once: the step falls
-# from 3.44 to 0.41. In Sutskever's form the velocity still carries the old lr and the step
-# shrinks by less than 10% per step. A schedule tuned for one convention is not the same schedule
+# from 3.44 to 0.41. Then it grows again, because the buffer keeps summing gradients towards
+# $1/(1-\mu) = 10$, and $0.1 \cdot 10 = 1$. In Sutskever's form the velocity still carries the
+# old lr, whose terms fade as $0.9^k$: the step shrinks by less than 10% per step, from 3.20
+# down towards the same 1. Once the lr is constant again, both tend to
+# $\eta\, g/(1-\mu)$ (0.995 and 1.019 at step 50), but on the way Sutskever's travelled
+# 76.83 against torch's 49.19. A schedule tuned for one convention is not the same schedule
 # in the other.
 #
 # ## `OneCycleLR`: the learning rate and the momentum, in opposite directions
