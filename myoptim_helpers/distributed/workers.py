@@ -14,21 +14,6 @@ import os
 
 import torch
 
-__all__ = [
-    "all_reduce_sum_of_ranks",
-    "make_mlp",
-    "train",
-    "rank_batch",
-    "combined_batch",
-    "flat_parameters",
-    "state_bytes",
-    "ddp_training",
-    "zero_training",
-    "fsdp_training",
-    "checkpoint_and_resume",
-    "lesson11_tour",
-]
-
 
 def all_reduce_sum_of_ranks(rank, world_size):
     """Worker: all-reduce (sum) every rank's number and return the total, as a float."""
