@@ -594,14 +594,15 @@ plt.show()
 #
 # $$\frac{|\Delta\theta_k|}{\text{lr}} = \frac{1-\beta_1}{1-\beta_1^k}\,\sqrt{\frac{1-\beta_2^k}{1-\beta_2}} \qquad (|g| \gg \varepsilon).$$
 #
-# Read it as two averages that count the silent steps as data. $\hat m_k$ (a memory of about 10
-# steps) soon averages nine zeros and one $g$: it is $0.1\,g$ from step 20 or so. $\hat v_k$ (about
-# 1000 steps) averages $k$ values of which one is $g^2$: about $g^2/k$ while $k \ll 1000$. So
-# the step first dips (0.484·lr at step 10), is back near `lr` at step 100, and nears the worst
-# case $3.2\cdot$`lr` only after thousands of silent steps, once $\beta_2^k$ is negligible. In a
-# long run, a rare word's row jumps 3 times as far as a frequent word's, whose steady gradient
-# moves it by about `lr` per step. It is the Beale run's other side: there, large gradients held
-# in $\hat v_t$ made every later step short; here, a memory of zeros makes one step long.
+# Read it as two averages that count the silent steps as data. $\hat m_k$ (a memory of about
+# 10 steps) soon averages nine zeros and one $g$: about $0.1\,g$ after a few tens of steps.
+# $\hat v_k$ (about 1000 steps) averages $k$ values of which one is $g^2$: about $g^2/k$ while
+# $k \ll 1000$. So the step first dips (0.484·lr at step 10), is back near `lr` at step 100,
+# and nears the worst case $3.2\cdot$`lr` only after thousands of silent steps, once
+# $\beta_2^k$ is negligible. In a long run, a rare word's row jumps 3 times as far as a typical
+# step (about `lr`) when its word finally appears. It is the Beale run's other side: there,
+# large gradients held in $\hat v_t$ made every later step short; here, a memory of zeros
+# makes one step long.
 
 # %% [markdown]
 # ## 7. Beyond bowls: a saddle and several minima
