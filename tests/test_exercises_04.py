@@ -368,6 +368,10 @@ def silence_first_step(grad, step, lr, betas, eps):
     return lr * grad.abs() / (grad.abs() + eps)  # "Adam's first step is lr"
 
 
+def silence_sign(grad, step, lr, betas, eps):
+    return lr * grad.sign().abs()  # "Adam's step is lr · sign(g)"
+
+
 def silence_no_correction(grad, step, lr, betas, eps):
     beta1, beta2 = betas
     m, v = (1 - beta1) * grad, (1 - beta2) * grad**2
@@ -672,7 +676,14 @@ CASES = [
     ("04.3", "SGD's step", (silence_sgd,), "incorrect", ["SGD's step"]),
     ("04.3", "step − 1", (silence_step_minus_one,), "incorrect", ["beta**(step − 1)"]),
     ("04.3", "hard-coded defaults", (silence_defaults,), "incorrect", ["Adam's defaults", "use the `lr`, `betas`"]),
-    ("04.3", "§2.1's bound as the step", (silence_bound_only,), "incorrect", ["bias-correct both with this step"]),
+    (
+        "04.3",
+        "§2.1's bound as the step",
+        (silence_bound_only,),
+        "incorrect",
+        ["worst-case bound", "as the size of every"],
+    ),
+    ("04.3", "lr · sign(grad)", (silence_sign,), "incorrect", ["size of a *first* step", "sign(grad)"]),
     ("04.3", "a list, not a tensor", (silence_list,), "incorrect", ["should be a Tensor, got list"]),
     (
         "04.3",
@@ -742,3 +753,13 @@ def test_the_silence_checker_draws_what_it_promises():
     assert any(bool((g == 0).all()) for g in grads) and any(bool((g == 0).any() & (g != 0).any()) for g in grads)
     assert min(c["step"] for c in configs) == 1 and max(c["step"] for c in configs) >= 1000
     assert all(c["betas"] != (0.9, 0.999) and c["lr"] != 1e-3 for c in configs)
+
+
+def test_every_known_mistake_of_04_3_is_named_when_made():
+    """Each row of 04.3's mistake table is reachable: the variant itself gets its own message
+    (no earlier row, and no configuration where it is right, hides it)."""
+    from myoptim_helpers.exercises.lesson04 import _SILENCE_MISTAKES
+
+    for variant, message in _SILENCE_MISTAKES:
+        feedback = grade("04.3", variant)
+        assert feedback.status == "incorrect" and message in feedback.message, (variant.keywords, str(feedback))

@@ -561,6 +561,8 @@ def _silence_variant(
     signed=False,
     sgd=False,
     cancel=False,
+    first_sign=False,
+    bound=False,
     step_offset=0,
     defaults=False,
 ):
@@ -570,6 +572,10 @@ def _silence_variant(
     beta1, beta2 = reversed(betas) if swap else betas
     if sgd:
         return lr * grad.abs()
+    if first_sign:  # "the first step is lr·sign(g)", read as every step's size
+        return lr * grad.sign().abs()
+    if bound:  # §2.1's worst-case bound, read as the size of every step
+        return torch.full_like(grad, lr * (1 - beta1) / math.sqrt(1 - beta2))
     t = (step if at_step is None else at_step) + step_offset
     m = (1 - beta1) * grad if m_weight else grad
     v = (1 - beta2) * grad * grad if v_weight else grad * grad
@@ -594,23 +600,30 @@ def _s(**mistake):
     return functools.partial(_silence_variant, **mistake)
 
 
+_FIRST_STEP = (
+    "this is the size of a *first* step (lr·|sign(grad)|, whatever the gradient's size): the "
+    "zero gradients before still count as steps, so the corrections are 1 − beta**step with "
+    "this step number, while m_t and v_t hold a single term each."
+)
 _SILENCE_MISTAKES = (
     (
         _s(signed=True),
         "this is the update Δθ with its sign (negative where grad > 0); the exercise asks for "
         "its size |Δθ|, which is never negative.",
     ),
-    (
-        _s(at_step=1),
-        "this is the size of a *first* step (lr, whatever the gradient): the zero gradients "
-        "before still count as steps, so the corrections are 1 − beta**step with this step "
-        "number, while m_t and v_t hold a single term each.",
-    ),
+    (_s(at_step=1), _FIRST_STEP),
+    (_s(first_sign=True), _FIRST_STEP),
     (
         _s(correct1=False, correct2=False),
         "the bias correction is missing: without it this is §2.1's worst case, "
         "lr·(1 − beta1)/sqrt(1 − beta2), at every step. Divide m_t by 1 − beta1**step and "
         "v_t by 1 − beta2**step.",
+    ),
+    (
+        _s(bound=True),
+        "this is §2.1's worst-case bound, lr·(1 − beta1)/sqrt(1 − beta2), as the size of every "
+        "step: a step nears it only once beta2**step is negligible, and a zero gradient moves 0. "
+        "Bias-correct m_t and v_t with this step number.",
     ),
     (_s(correct2=False), "only m_t is bias-corrected: divide v_t by 1 − beta2**step too."),
     (_s(correct1=False), "only v_t is bias-corrected: divide m_t by 1 − beta1**step too."),
