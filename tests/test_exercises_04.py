@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from myoptim_helpers.exercises import exercises_of, grade
-from myoptim_helpers.exercises.lesson04 import _adam_step, _bias_corrected_ema
+from myoptim_helpers.exercises.lesson04 import _adam_step, _bias_corrected_ema, _step_after_zero_grads
 
 # ----------------------------------------------------------------------------- 04.1 answers
 
@@ -331,6 +331,168 @@ def adam_uphill(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps):
     return 2 * param - p, m, v
 
 
+# ----------------------------------------------------------------------------- 04.3 answers
+
+
+def stub_silence(grad, step, lr, betas, eps):
+    """Return |Δθ| of Adam's step number `step` when every earlier gradient was 0."""
+    ...
+
+
+def silence_loop(grad, step, lr, betas, eps):
+    beta1, beta2 = betas
+    m, v = torch.zeros_like(grad), torch.zeros_like(grad)
+    for t in range(1, step + 1):
+        g = grad if t == step else torch.zeros_like(grad)  # zeros until this step
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g * g
+    m_hat, v_hat = m / (1 - beta1**step), v / (1 - beta2**step)
+    return lr * m_hat.abs() / (v_hat.sqrt() + eps)
+
+
+def silence_torch_order(grad, step, lr, betas, eps):
+    beta1, beta2 = betas
+    step_size = lr / (1 - beta1**step)
+    denom = ((1 - beta2) * grad * grad).sqrt() / math.sqrt(1 - beta2**step) + eps
+    return step_size * ((1 - beta1) * grad).abs() / denom
+
+
+def silence_signed(grad, step, lr, betas, eps):
+    beta1, beta2 = betas
+    m_hat = (1 - beta1) * grad / (1 - beta1**step)
+    v_hat = (1 - beta2) * grad**2 / (1 - beta2**step)
+    return -lr * m_hat / (v_hat.sqrt() + eps)  # the update Δθ itself
+
+
+def silence_first_step(grad, step, lr, betas, eps):
+    return lr * grad.abs() / (grad.abs() + eps)  # "Adam's first step is lr"
+
+
+def silence_sign(grad, step, lr, betas, eps):
+    return lr * grad.sign().abs()  # "Adam's step is lr · sign(g)"
+
+
+def silence_no_correction(grad, step, lr, betas, eps):
+    beta1, beta2 = betas
+    m, v = (1 - beta1) * grad, (1 - beta2) * grad**2
+    return lr * m.abs() / (v.sqrt() + eps)
+
+
+def silence_only_m_corrected(grad, step, lr, betas, eps):
+    beta1, beta2 = betas
+    m_hat = (1 - beta1) * grad / (1 - beta1**step)
+    v = (1 - beta2) * grad**2
+    return lr * m_hat.abs() / (v.sqrt() + eps)
+
+
+def silence_only_v_corrected(grad, step, lr, betas, eps):
+    beta1, beta2 = betas
+    m = (1 - beta1) * grad
+    v_hat = (1 - beta2) * grad**2 / (1 - beta2**step)
+    return lr * m.abs() / (v_hat.sqrt() + eps)
+
+
+def silence_m_is_grad(grad, step, lr, betas, eps):
+    beta1, beta2 = betas
+    m_hat = grad / (1 - beta1**step)  # forgot (1 − beta1)
+    v_hat = (1 - beta2) * grad**2 / (1 - beta2**step)
+    return lr * m_hat.abs() / (v_hat.sqrt() + eps)
+
+
+def silence_v_is_grad_squared(grad, step, lr, betas, eps):
+    beta1, beta2 = betas
+    m_hat = (1 - beta1) * grad / (1 - beta1**step)
+    v_hat = grad**2 / (1 - beta2**step)  # forgot (1 − beta2)
+    return lr * m_hat.abs() / (v_hat.sqrt() + eps)
+
+
+def silence_no_sqrt(grad, step, lr, betas, eps):
+    beta1, beta2 = betas
+    m_hat = (1 - beta1) * grad / (1 - beta1**step)
+    v_hat = (1 - beta2) * grad**2 / (1 - beta2**step)
+    return lr * m_hat.abs() / (v_hat + eps)
+
+
+def silence_eps_inside(grad, step, lr, betas, eps):
+    beta1, beta2 = betas
+    m_hat = (1 - beta1) * grad / (1 - beta1**step)
+    v_hat = (1 - beta2) * grad**2 / (1 - beta2**step)
+    return lr * m_hat.abs() / torch.sqrt(v_hat + eps)
+
+
+def silence_keras_eps(grad, step, lr, betas, eps):
+    beta1, beta2 = betas
+    lr_t = lr * math.sqrt(1 - beta2**step) / (1 - beta1**step)
+    return lr_t * ((1 - beta1) * grad).abs() / (((1 - beta2) * grad**2).sqrt() + eps)
+
+
+def silence_no_eps(grad, step, lr, betas, eps):
+    beta1, beta2 = betas
+    m_hat = (1 - beta1) * grad / (1 - beta1**step)
+    v_hat = (1 - beta2) * grad**2 / (1 - beta2**step)
+    return lr * m_hat.abs() / v_hat.sqrt()
+
+
+def silence_grad_cancelled(grad, step, lr, betas, eps):
+    beta1, beta2 = betas
+    ratio = (1 - beta1) / (1 - beta1**step) * math.sqrt((1 - beta2**step) / (1 - beta2))
+    return torch.full_like(grad, lr * ratio)  # |g| / |g| = 1, eps "negligible"
+
+
+def silence_betas_swapped(grad, step, lr, betas, eps):
+    beta2, beta1 = betas
+    m_hat = (1 - beta1) * grad / (1 - beta1**step)
+    v_hat = (1 - beta2) * grad**2 / (1 - beta2**step)
+    return lr * m_hat.abs() / (v_hat.sqrt() + eps)
+
+
+def silence_sgd(grad, step, lr, betas, eps):
+    return lr * grad.abs()
+
+
+def silence_step_minus_one(grad, step, lr, betas, eps):
+    beta1, beta2 = betas
+    t = step - 1  # "step − 1 zero steps came before"
+    m_hat = (1 - beta1) * grad / (1 - beta1**t)
+    v_hat = (1 - beta2) * grad**2 / (1 - beta2**t)
+    return lr * m_hat.abs() / (v_hat.sqrt() + eps)
+
+
+def silence_defaults(grad, step, lr, betas, eps):
+    return _step_after_zero_grads(grad, step, 1e-3, (0.9, 0.999), 1e-8)
+
+
+def silence_bound_only(grad, step, lr, betas, eps):
+    beta1, beta2 = betas
+    return torch.full_like(grad, lr * (1 - beta1) / math.sqrt(1 - beta2))  # §2.1's bound, read as the step
+
+
+def silence_list(grad, step, lr, betas, eps):
+    return _step_after_zero_grads(grad, step, lr, betas, eps).tolist()
+
+
+def silence_math_on_tensor(grad, step, lr, betas, eps):
+    beta1, beta2 = betas
+    v_hat = (1 - beta2) * grad**2 / (1 - beta2**step)
+    return lr * (1 - beta1) * grad.abs() / (1 - beta1**step) / (math.sqrt(v_hat) + eps)
+
+
+def silence_float32(grad, step, lr, betas, eps):
+    return torch.tensor(_step_after_zero_grads(grad, step, lr, betas, eps).tolist())
+
+
+def silence_in_place(grad, step, lr, betas, eps):
+    beta1, beta2 = betas
+    g = grad.abs_()  # changes the caller's gradient
+    m_hat = (1 - beta1) * g / (1 - beta1**step)
+    v_hat = (1 - beta2) * g**2 / (1 - beta2**step)
+    return lr * m_hat / (v_hat.sqrt() + eps)
+
+
+def silence_flattened(grad, step, lr, betas, eps):
+    return _step_after_zero_grads(grad, step, lr, betas, eps).reshape(-1)
+
+
 # ----------------------------------------------------------------------------- the table
 
 CASES = [
@@ -475,24 +637,71 @@ CASES = [
     ("04.2", "g instead of g²", (adam_abs_second_moment,), "incorrect", ["averages the gradient itself"]),
     ("04.2", "no eps", (adam_no_eps,), "incorrect", ["look at the update"]),
     ("04.2", "uphill", (adam_uphill,), "incorrect", ["moves uphill"]),
-    # 04.3: a learning rate for Adam on Beale's surface
-    ("04.3", "reference", (0.5,), "correct", ["reaches loss", "SGD with the same lr diverges"]),
-    ("04.3", "numpy scalar", (__import__("numpy").float32(0.4),), "correct", []),
-    ("04.3", "int", (1 / 2,), "correct", []),
-    ("04.3", "0-d tensor", (torch.tensor(0.4),), "correct", ["with lr=0.4 Adam reaches"]),
-    ("04.3", "tensor of two", (torch.tensor([0.4, 0.5]),), "incorrect", ["should be a single number", "shape (2,)"]),
-    ("04.3", "list", ([0.5],), "incorrect", ["should be a number", "got a list"]),
-    ("04.3", "huge", (3e38,), "incorrect", ["too large"]),
-    ("04.3", "None", (None,), "incorrect", ["is None"]),
-    ("04.3", "stub", (...,), "not attempted", []),
-    ("04.3", "Adam's default", (0.001,), "incorrect", ["too small", "fell at every step"]),
-    ("04.3", "a bit small", (0.2,), "incorrect", ["too small", "fell at 173 of the 200 steps"]),
-    ("04.3", "bounces", (1.0,), "incorrect", ["too large", "went up at"]),
-    ("04.3", "far too large", (5.0,), "incorrect", ["too large"]),
-    ("04.3", "negative", (-0.1,), "incorrect", ["Invalid learning rate: -0.1"]),
-    ("04.3", "zero", (0,), "incorrect", ["never moves"]),
-    ("04.3", "string", ("0.5",), "incorrect", ["should be a number, got str"]),
-    ("04.3", "NaN", (math.nan,), "incorrect", ["expected a finite number"]),
+    # 04.3: the step a gradient makes after step − 1 zero gradients, against torch.optim.Adam
+    (
+        "04.3",
+        "reference",
+        (_step_after_zero_grads,),
+        "correct",
+        ["8 configurations", "float32", "Your prediction", "0.48, 0.98, 2.51 and 3.16 times lr"],
+    ),
+    ("04.3", "a loop over the zero steps", (silence_loop,), "correct", []),
+    ("04.3", "torch's order of operations", (silence_torch_order,), "correct", []),
+    ("04.3", "stub", (stub_silence,), "not attempted", []),
+    ("04.3", "signed update", (silence_signed,), "incorrect", ["with its sign", "|Δθ|"]),
+    ("04.3", "the first step's size", (silence_first_step,), "incorrect", ["size of a *first* step", "still count"]),
+    (
+        "04.3",
+        "no bias correction",
+        (silence_no_correction,),
+        "incorrect",
+        ["torch.optim.Adam moves", "bias correction is missing", "worst case"],
+    ),
+    ("04.3", "only m corrected", (silence_only_m_corrected,), "incorrect", ["only m_t is bias-corrected"]),
+    ("04.3", "only v corrected", (silence_only_v_corrected,), "incorrect", ["only v_t is bias-corrected"]),
+    ("04.3", "(1 − beta1) missing", (silence_m_is_grad,), "incorrect", ["m_t is missing its factor (1 − beta1)"]),
+    (
+        "04.3",
+        "(1 − beta2) missing",
+        (silence_v_is_grad_squared,),
+        "incorrect",
+        ["v_t is missing its factor (1 − beta2)"],
+    ),
+    ("04.3", "no square root", (silence_no_sqrt,), "incorrect", ["divides by v̂ itself"]),
+    ("04.3", "eps inside the root", (silence_eps_inside,), "incorrect", ["eps sits inside the square root"]),
+    ("04.3", "Keras eps", (silence_keras_eps,), "incorrect", ["before the bias correction", "Keras"]),
+    ("04.3", "no eps", (silence_no_eps,), "incorrect", ["|Δθ|[0] is nan", "eps is left out"]),
+    ("04.3", "|g| cancelled by hand", (silence_grad_cancelled,), "incorrect", ["does not cancel exactly"]),
+    ("04.3", "betas swapped", (silence_betas_swapped,), "incorrect", ["beta1 and beta2 are swapped"]),
+    ("04.3", "SGD's step", (silence_sgd,), "incorrect", ["SGD's step"]),
+    ("04.3", "step − 1", (silence_step_minus_one,), "incorrect", ["beta**(step − 1)"]),
+    ("04.3", "hard-coded defaults", (silence_defaults,), "incorrect", ["Adam's defaults", "use the `lr`, `betas`"]),
+    (
+        "04.3",
+        "§2.1's bound as the step",
+        (silence_bound_only,),
+        "incorrect",
+        ["worst-case bound", "as the size of every"],
+    ),
+    ("04.3", "lr · sign(grad)", (silence_sign,), "incorrect", ["size of a *first* step", "sign(grad)"]),
+    ("04.3", "a list, not a tensor", (silence_list,), "incorrect", ["should be a Tensor, got list"]),
+    (
+        "04.3",
+        "math.sqrt of a tensor",
+        (silence_math_on_tensor,),
+        "error",
+        ["raised ValueError", "in `silence_math_on_tensor`"],
+    ),
+    (
+        "04.3",
+        "float32 result",
+        (silence_float32,),
+        "incorrect",
+        ["returned a torch.float32 tensor", "keep grad's dtype"],
+    ),
+    ("04.3", "modifies grad", (silence_in_place,), "incorrect", ["modified its argument `grad`"]),
+    ("04.3", "flattened", (silence_flattened,), "incorrect", ["has shape (1,), expected ()"]),
+    ("04.3", "not a function", (0.48,), "incorrect", ["should be a function"]),
 ]
 
 
@@ -530,3 +739,27 @@ def test_grading_leaves_global_state_alone():
     assert torch.equal(torch.get_rng_state(), rng)
     assert torch.get_default_dtype() == dtype
     assert torch.is_grad_enabled()
+
+
+def test_the_silence_checker_draws_what_it_promises():
+    """04.3's configurations: both dtypes, 0-d to 2-D, a zero gradient, a first step and
+    thousands of steps, and betas and lr away from torch's defaults (and from the lesson's)."""
+    from myoptim_helpers.exercises.lesson04 import _SILENCE_SPEC
+
+    configs = _SILENCE_SPEC.configs()
+    grads = [c["grad"] for c in configs]
+    assert {g.dtype for g in grads} == {torch.float32, torch.float64}
+    assert {g.dim() for g in grads} == {0, 1, 2}
+    assert any(bool((g == 0).all()) for g in grads) and any(bool((g == 0).any() & (g != 0).any()) for g in grads)
+    assert min(c["step"] for c in configs) == 1 and max(c["step"] for c in configs) >= 1000
+    assert all(c["betas"] != (0.9, 0.999) and c["lr"] != 1e-3 for c in configs)
+
+
+def test_every_known_mistake_of_04_3_is_named_when_made():
+    """Each row of 04.3's mistake table is reachable: the variant itself gets its own message
+    (no earlier row, and no configuration where it is right, hides it)."""
+    from myoptim_helpers.exercises.lesson04 import _SILENCE_MISTAKES
+
+    for variant, message in _SILENCE_MISTAKES:
+        feedback = grade("04.3", variant)
+        assert feedback.status == "incorrect" and message in feedback.message, (variant.keywords, str(feedback))

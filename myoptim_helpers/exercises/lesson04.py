@@ -1,7 +1,8 @@
-"""Checkers for lesson 04 · Adam: the bias-corrected EMA, one Adam step, Adam's learning rate.
+"""Checkers for lesson 04 · Adam: the bias-corrected EMA, one Adam step, and the size of the
+step a gradient makes after a long run of zero gradients (predicted, then revealed).
 
 Each grader builds its own inputs and compares the learner's result with an independent
-reference: torch.optim.Adam for the step, the closed-form average for the EMA. When an
+reference: torch.optim.Adam for the steps (run for real), the closed-form average for the EMA. When an
 answer is wrong, the grader runs the known wrong variants of the exercise (missing bias
 correction, eps inside the square root, wrong beta, step counter off by one, ...) and
 names the one the learner's answer matches.
@@ -13,11 +14,10 @@ import math
 
 import torch
 
-from ._assertions import _type_names, expect_result_tensor, expect_tensor, tolerance
-from ._assertions import expect_number as expect_plain_number  # the one number policy
+from ._assertions import _type_names, expect_result_tensor, expect_tensor, fmt, tolerance
 from ._calling import call
 from ._engine import Draw, Mistake, Spec, config, draw_configs, grade_spec, seed_of
-from ._feedback import correct, fail, incorrect
+from ._feedback import correct, fail
 from ._isolation import seeded
 from ._registry import exercise
 from ._steps import first_mismatch
@@ -282,6 +282,13 @@ def _adam_variant(
     return param, exp_avg, exp_avg_sq
 
 
+EPS_INSIDE = "eps sits inside the square root; torch adds it after: sqrt(v̂) + eps."
+EPS_BEFORE_CORRECTION = (
+    "eps is added before the bias correction, (sqrt(v) + eps) / sqrt(1 − beta2**step) "
+    "(the paper's 'efficient' form, used by Keras); torch adds it after: sqrt(v̂) + eps."
+)
+
+
 def _v(**mistake):
     return functools.partial(_adam_variant, **mistake)
 
@@ -294,12 +301,8 @@ _ADAM_MISTAKES = (
     ),
     (_v(correct2=False), "only the first moment is bias-corrected: divide exp_avg_sq by 1 − beta2**step too."),
     (_v(correct1=False), "only the second moment is bias-corrected: divide exp_avg by 1 − beta1**step too."),
-    (_v(eps_at="inside"), "eps sits inside the square root; torch adds it after: sqrt(v̂) + eps."),
-    (
-        _v(eps_at="before correction"),
-        "eps is added before the bias correction, (sqrt(v) + eps) / sqrt(1 − beta2**step) "
-        "(the paper's 'efficient' form, used by Keras); torch adds it after: sqrt(v̂) + eps.",
-    ),
+    (_v(eps_at="inside"), EPS_INSIDE),
+    (_v(eps_at="before correction"), EPS_BEFORE_CORRECTION),
     (_v(beta_for_v=1), "the second moment uses beta1; exp_avg_sq decays with beta2 (and is corrected with beta2)."),
     (
         _v(step_offset=1),
@@ -520,65 +523,279 @@ _ADAM_SPEC = step_spec(
 
 # ----------------------------------------------------------------------------- 04.3
 
-LR_SURFACE = "beale"
-LR_STEPS = 200
-LR_TARGET = 1e-5
-LR_SMALLEST_WORKING = 0.3  # measured: 0.25 ends at 1.4e-5, 0.3 at 1.4e-6 (and 0.8 to 1.0 fail again)
 
-_PICK_LR = """\
-adam_lr = 0.5   # from about 0.3 to 0.7 works (and, by luck of the landscape, 1.5 to 2)
-"""
+# The reference solution, named as in the notebook (show_solution prints this source).
+def step_after_zero_grads(grad, step, lr, betas, eps):
+    """Return |Δθ| of Adam's step number `step` when every earlier gradient was 0."""
+    beta1, beta2 = betas
+    m_hat = (1 - beta1) * grad / (1 - beta1**step)  # m_t = (1 − β1)·g, one term; m̂ = m_t / (1 − β1^t)
+    v_hat = (1 - beta2) * grad * grad / (1 - beta2**step)  # v_t = (1 − β2)·g²; v̂ = v_t / (1 − β2^t)
+    return lr * m_hat.abs() / (v_hat.sqrt() + eps)  # |Δθ| = lr·|m̂| / (√v̂ + ε)
 
 
-def _adam_on_surface(lr, optimizer=torch.optim.Adam):
-    from .. import training  # imported here: training is only needed when grading 04.3
+_step_after_zero_grads = step_after_zero_grads  # the grader's parameter shadows the name
 
-    return training.run(optimizer, LR_SURFACE, LR_STEPS, lr=lr)
+
+def _silence_variant(
+    grad,
+    step,
+    lr,
+    betas,
+    eps,
+    *,
+    correct1=True,
+    correct2=True,
+    at_step=None,
+    m_weight=True,
+    v_weight=True,
+    root=True,
+    eps_at="outside",
+    swap=False,
+    signed=False,
+    sgd=False,
+    cancel=False,
+    first_sign=False,
+    bound=False,
+    step_offset=0,
+    defaults=False,
+):
+    """|Δθ| with one mistake switched on (used to diagnose answers)."""
+    if defaults:
+        lr, betas, eps = 1e-3, (0.9, 0.999), 1e-8
+    beta1, beta2 = reversed(betas) if swap else betas
+    if sgd:
+        return lr * grad.abs()
+    if first_sign:  # "the first step is lr·sign(g)", read as every step's size
+        return lr * grad.sign().abs()
+    if bound:  # §2.1's worst-case bound, read as the size of every step
+        return torch.full_like(grad, lr * (1 - beta1) / math.sqrt(1 - beta2))
+    t = (step if at_step is None else at_step) + step_offset
+    m = (1 - beta1) * grad if m_weight else grad
+    v = (1 - beta2) * grad * grad if v_weight else grad * grad
+    bc1 = 1 - beta1**t if correct1 else 1.0
+    bc2 = 1 - beta2**t if correct2 else 1.0
+    m_hat = m / bc1
+    if cancel:  # |g| divided out of m̂/√v̂ by hand, which drops what eps does
+        return lr * (1 - beta1) / bc1 / math.sqrt((1 - beta2) / bc2) * torch.ones_like(grad)
+    if eps_at == "inside":
+        denom = (v / bc2 + eps).sqrt()
+    elif eps_at == "before correction":
+        denom = (v.sqrt() + eps) / math.sqrt(bc2)
+    elif eps_at == "none":
+        denom = (v / bc2).sqrt()
+    else:
+        denom = (v / bc2).sqrt() + eps if root else v / bc2 + eps
+    size = lr * m_hat / denom
+    return -size if signed else size.abs()
+
+
+def _s(**mistake):
+    return functools.partial(_silence_variant, **mistake)
+
+
+_FIRST_STEP = (
+    "this is the size of a *first* step (lr·|sign(grad)|, whatever the gradient's size): the "
+    "zero gradients before still count as steps, so the corrections are 1 − beta**step with "
+    "this step number, while m_t and v_t hold a single term each."
+)
+_SILENCE_MISTAKES = (
+    (
+        _s(signed=True),
+        "this is the update Δθ with its sign (negative where grad > 0); the exercise asks for "
+        "its size |Δθ|, which is never negative.",
+    ),
+    (_s(at_step=1), _FIRST_STEP),
+    (_s(first_sign=True), _FIRST_STEP),
+    (
+        _s(correct1=False, correct2=False),
+        "the bias correction is missing: without it this is §2.1's worst case, "
+        "lr·(1 − beta1)/sqrt(1 − beta2), at every step. Divide m_t by 1 − beta1**step and "
+        "v_t by 1 − beta2**step.",
+    ),
+    (
+        _s(bound=True),
+        "this is §2.1's worst-case bound, lr·(1 − beta1)/sqrt(1 − beta2), as the size of every "
+        "step: a step nears it only once beta2**step is negligible, and a zero gradient moves 0. "
+        "Bias-correct m_t and v_t with this step number.",
+    ),
+    (_s(correct2=False), "only m_t is bias-corrected: divide v_t by 1 − beta2**step too."),
+    (_s(correct1=False), "only v_t is bias-corrected: divide m_t by 1 − beta1**step too."),
+    (
+        _s(m_weight=False),
+        "m_t is missing its factor (1 − beta1): from m_0 = 0 and one gradient, m_t = beta1·0 + (1 − beta1)·grad.",
+    ),
+    (
+        _s(v_weight=False),
+        "v_t is missing its factor (1 − beta2): from v_0 = 0 and one gradient, v_t = (1 − beta2)·grad².",
+    ),
+    (_s(root=False), "the update divides by v̂ itself; Adam divides by its square root, sqrt(v̂) + eps."),
+    (_s(eps_at="inside"), EPS_INSIDE),
+    (_s(eps_at="before correction"), EPS_BEFORE_CORRECTION),
+    (
+        _s(eps_at="none"),
+        "eps is left out: where grad is 0, m̂/sqrt(v̂) is 0/0; torch divides by sqrt(v̂) + eps, "
+        "which moves a zero gradient by 0.",
+    ),
+    (
+        _s(cancel=True),
+        "|grad| does not cancel exactly: eps is added to sqrt(v̂), so a gradient near the size "
+        "of eps (or 0) moves less. Keep grad and eps in the formula.",
+    ),
+    (_s(swap=True), "beta1 and beta2 are swapped: beta1 weighs the gradient's average m, beta2 that of grad²."),
+    (
+        _s(sgd=True),
+        "that is SGD's step, lr·|grad|; Adam divides m̂ by sqrt(v̂) + eps, so the gradient's scale mostly cancels.",
+    ),
+    (
+        _s(step_offset=-1),
+        "the corrections use beta**(step − 1): at step 1 that divides by zero. `step` is the "
+        "number of this step (1 for the first), so use beta**step.",
+    ),
+    (_s(step_offset=1), "the corrections use beta**(step + 1); `step` is already this step's number: use beta**step."),
+    (
+        _s(defaults=True),
+        "these are the numbers for Adam's defaults (lr=1e-3, betas=(0.9, 0.999), eps=1e-8): "
+        "use the `lr`, `betas` and `eps` arguments.",
+    ),
+)
+
+# Configuration i: (shape, dtype, step, kind of gradient, its scale). The first is a typical
+# case (its message is the one most learners read); then a first step, zero entries and a
+# large one, gradients of eps's size, thousands of steps, a 0-d zero gradient, ...
+_SILENCE_CASES = (
+    ((3,), F64, 7, "mixed", 1.0),
+    ((), torch.float32, 1, "normal", 1.0),
+    ((2, 3), F64, 40, "mixed", 1.0),
+    ((4,), torch.float32, 300, "normal", 1e-3),
+    ((1, 5), F64, 2500, "negative", 30.0),
+    ((2,), F64, 2, "normal", 1e-2),
+    ((3, 2), torch.float32, 15, "mixed", 1.0),
+    ((), F64, 120, "zero", 1.0),
+)
+
+
+def _silence_config(draw, i):
+    """Configuration ``i`` of 04.3: the gradient that arrives at step ``step`` after zeros,
+    with lr, betas and eps drawn away from torch's defaults (eps near the gradients' size)."""
+    shape, dtype, step, kind, scale = _SILENCE_CASES[i]
+    lr = draw.choice((0.3, 0.02, 0.1, 0.007, 0.2, 0.05))
+    betas = (draw.choice((0.5, 0.6, 0.8, 0.85)), draw.choice((0.9, 0.95, 0.98, 0.99, 0.995)))
+    eps = draw.choice((1e-3, 1e-2, 0.05, 0.1)) * scale
+    grad = (scale * draw.tensor(shape, F64, kind)).to(dtype)
+    place = "0-d" if not shape else f"shape {shape}"
+    what = {"zero": "zero ", "negative": "negative ", "mixed": "mixed (zero and large) "}.get(kind, "")
+    label = (
+        f"a {what}{_dtype_text(dtype)} gradient ({place}) at step {step} after {step - 1} zero "
+        f"gradient{'s' if step != 2 else ''}, lr={lr:g}, betas={betas}, eps={eps:g}"
+    )
+    return config(label, grad=grad, step=step, lr=lr, betas=betas, eps=eps)
+
+
+def _torch_step_after_zero_grads(cfg):
+    """|Δθ| of torch.optim.Adam's step ``cfg["step"]``, run for real after step − 1 zero gradients."""
+    grad = cfg["grad"]
+    p = torch.zeros_like(grad, requires_grad=True)
+    opt = torch.optim.Adam([p], lr=cfg["lr"], betas=cfg["betas"], eps=cfg["eps"])
+    for _ in range(cfg["step"] - 1):
+        p.grad = torch.zeros_like(grad)  # a zero gradient, not None: torch counts the step
+        opt.step()
+    before = p.detach().clone()
+    p.grad = grad.clone()
+    opt.step()
+    return [(p.detach() - before).abs()]
+
+
+def _run_silence(invoke, cfg):
+    grad = cfg["grad"]
+    result = invoke(grad.clone(), cfg["step"], cfg["lr"], cfg["betas"], cfg["eps"])
+    expect_tensor(
+        result, f"the value `step_after_zero_grads` returned (with {cfg.label})", shape=grad.shape, finite=False
+    )
+    if result.dtype != grad.dtype:
+        fail(
+            f"for a {grad.dtype} gradient `step_after_zero_grads` returned a {result.dtype} tensor; "
+            "keep grad's dtype (compute from grad with tensor operations: `torch.tensor(...)` makes float32)."
+        )
+    return [result.detach()]
+
+
+@dataclasses.dataclass(frozen=True)
+class _SizeMismatch:
+    """Where a returned |Δθ| differs from torch's (one value per coordinate, no steps)."""
+
+    index: tuple
+    got: float
+    expected: float
+
+    def __str__(self):
+        where = f"|Δθ|[{', '.join(map(str, self.index))}]" if self.index else "|Δθ|"
+        return f"{where} is {fmt(self.got, self.expected)}, torch.optim.Adam moves {fmt(self.expected, self.got)}"
+
+
+def _compare_sizes(got, expected):
+    mismatch = first_mismatch(got, expected, check_dtype=True)
+    return None if mismatch is None else _SizeMismatch(mismatch.index, mismatch.got, mismatch.expected)
+
+
+def _silence_otherwise(mismatch, cfg):
+    if not math.isfinite(mismatch.got):
+        return "a value is NaN or inf: where grad is 0, m̂ and v̂ are 0 too, and only eps keeps the division finite."
+    return (
+        "after step − 1 zero gradients, m_t = (1 − beta1)·grad and v_t = (1 − beta2)·grad²; "
+        "bias-correct both with this step number, then |Δθ| = lr·|m̂| / (sqrt(v̂) + eps)."
+    )
+
+
+_SILENCE_SPEC = Spec(
+    configs=lambda: draw_configs("04.3", _silence_config, len(_SILENCE_CASES)),
+    reference=_torch_step_after_zero_grads,
+    run=_run_silence,
+    mistakes=[Mistake(f"mistake {i}", variant, message) for i, (variant, message) in enumerate(_SILENCE_MISTAKES)],
+    otherwise=_silence_otherwise,
+    success=(
+        "your |Δθ| equals torch.optim.Adam's, run for real after the zero gradients, in all {n} "
+        "configurations (0-d to 2-D, float32 and float64, zero, tiny and large gradients, steps 1 "
+        "to 2500, lr, betas and eps drawn at check time)."
+    ),
+    returns=object,
+    compare=_compare_sizes,
+)
+
+PREDICTED_STEPS = (10, 100, 1000, 10000)  # the steps the lesson's next cell runs torch to
+
+
+def _prediction_text(answer):
+    """What the learner's (correct) function predicts for the lesson's next cell, or ''."""
+    try:
+        sizes = [
+            float(call(answer, torch.ones((), dtype=F64), step, 1e-3, (0.9, 0.999), 1e-8, returns=torch.Tensor)) / 1e-3
+            for step in PREDICTED_STEPS
+        ]
+    except Exception:  # a function right on every configuration but not on this one: no prediction
+        return ""
+    shown = ", ".join(f"{s:.2f}" for s in sizes[:-1]) + f" and {sizes[-1]:.2f}"
+    at = ", ".join(f"{k}" for k in PREDICTED_STEPS[:-1]) + f" and {PREDICTED_STEPS[-1]}"
+    return (
+        f" Your prediction for the next cell (Adam's defaults, a gradient of 1 first at step {at}): "
+        f"|Δθ| = {shown} times lr."
+    )
 
 
 @exercise(
     "04.3",
-    title="Pick a learning rate for Adam",
-    solution=_PICK_LR,
+    title="Predict, then reveal: a gradient after a long silence",
+    solution=_step_after_zero_grads,
     hints=[
-        'Try a few values with `training.run(torch.optim.Adam, "beale", 200, lr=...)` and '
-        "look at `.final_loss`; start from Adam's default 0.001 and multiply by about 3 "
-        "(factors of 10 step over the range that works).",
-        "Adam moves each coordinate by about lr per step, and the minimum (3, 0.5) is "
-        "about 2.2 away from the start (1, 1.5): 200 steps of 0.001 cannot get there.",
+        "Before this step every gradient was 0, so exp_avg and exp_avg_sq are still 0: after it, "
+        "m_t = (1 − beta1)·grad and v_t = (1 − beta2)·grad², a single term each. The zero steps "
+        "still count: this is step number `step`.",
+        "Bias-correct with that step number, m̂ = m_t / (1 − beta1**step) and v̂ = v_t / (1 − beta2**step); "
+        "the size of the update is lr·|m̂| / (sqrt(v̂) + eps), eps after the square root.",
+        "Compute from `grad` with tensor operations (`grad.abs()`, `.sqrt()`), so that the result "
+        "has grad's shape and dtype; no loop is needed.",
     ],
 )
-def grade_adam_lr(adam_lr):
-    """Adam with lr=adam_lr must bring Beale's function below LR_TARGET in LR_STEPS steps."""
-    lr = expect_plain_number(adam_lr, "adam_lr")
-    if lr < 0:
-        return incorrect(f"torch.optim.Adam rejects it: ValueError: Invalid learning rate: {adam_lr}")
-    if lr == 0:
-        return incorrect("with lr=0 Adam never moves.")
-    history = _adam_on_surface(lr)
-    final = history.final_loss
-    if history.diverged:
-        return incorrect(f"with lr={lr:g} Adam diverged at step {history.diverged_at}: lr is far too large.")
-    if final < LR_TARGET:
-        sgd = _adam_on_surface(lr, torch.optim.SGD)
-        sgd_text = (
-            "SGD with the same lr diverges"
-            if sgd.diverged or sgd.final_loss > 1e6
-            else f"SGD with the same lr ends at {sgd.final_loss:.2g}"
-        )
-        return correct(f"with lr={lr:g} Adam reaches loss {final:.2g} after {LR_STEPS} steps ({sgd_text}).")
-    losses = history.losses
-    rises = int((losses[1:] > losses[:-1]).sum())
-    if lr < LR_SMALLEST_WORKING:
-        falling = "it fell at every step" if rises == 0 else f"it fell at {LR_STEPS - rises} of the {LR_STEPS} steps"
-        return incorrect(
-            f"with lr={lr:g} the loss is still {final:.3g} after {LR_STEPS} steps "
-            f"(target < {LR_TARGET:g}); {falling}, just not far enough: lr is too "
-            "small. Adam moves each coordinate by about lr per step, or less."
-        )
-    return incorrect(
-        f"with lr={lr:g} the loss ends at {final:.3g} (target < {LR_TARGET:g}) and "
-        f"went up at {rises} of the {LR_STEPS} steps: Adam overshoots, so lr is too "
-        "large (and after a big overshoot exp_avg_sq keeps the huge gradients it "
-        "met, which shrinks every later step)."
-    )
+def grade_step_after_zero_grads(step_after_zero_grads):
+    """step_after_zero_grads(grad, step, lr, betas, eps) must give torch.optim.Adam's |Δθ|."""
+    feedback = grade_spec(_SILENCE_SPEC, step_after_zero_grads, name="`step_after_zero_grads`")
+    return dataclasses.replace(feedback, message=feedback.message + _prediction_text(step_after_zero_grads))

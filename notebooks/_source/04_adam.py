@@ -16,7 +16,8 @@
 # - what an exponential moving average is, and why Adam divides it by $1 - \beta^t$
 # - Adagrad → RMSprop → Adam, a few lines each, equal to `torch.optim` in float64
 # - where `eps` sits in torch's Adam, what moving it changes, and what `amsgrad=True` does
-# - how to read Adam's per-parameter step size from its state `exp_avg_sq`
+# - how to read Adam's per-parameter step size from its state `exp_avg_sq`, and how far one step
+#   can go (Kingma and Ba's bound)
 # - why Adam needs another learning rate than SGD, and how a bad one still fails
 #
 # ## You should already know
@@ -511,27 +512,97 @@ plt.show()
 # Between the two lies a range where the steps shrink by themselves near the minimum. They
 # shrink because the two memories differ: $\hat m_t$ (about $1/(1-\beta_1) = 10$ steps) has
 # already followed the gradients down, while $\hat v_t$ (about 1000 steps) still holds the
-# earlier, larger ones, so $\hat m_t/\sqrt{\hat v_t}$ falls. Find the range:
-#
-# ### Exercise 04.3 · Pick a learning rate for Adam
-#
-# Choose `adam_lr` so that `training.run(torch.optim.Adam, "beale", 200, lr=adam_lr)` ends
-# with a loss below $10^{-5}$. Try a few values first. Stuck? `hint("04.3")`.
+# earlier, larger ones, so $\hat m_t/\sqrt{\hat v_t}$ falls. How wide is that range? A grid by
+# factors of about 3, from Adam's default up:
 
 # %%
-# BEGIN SOLUTION
-# STUB: adam_lr = ...
-adam_lr = 0.5
-# END SOLUTION
-check("04.3", adam_lr)
+grid = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
+final = [training.run(torch.optim.Adam, "beale", 200, lr=lr).final_loss for lr in grid]
+print("lr                    " + "".join(f"{lr:>9g}" for lr in grid))
+print("loss after 200 steps  " + "".join(f"{loss:9.1e}" for loss in final))
 
 # %% [markdown]
-# The accepted band is not one interval. From about 0.3 to 0.7 the point travels the 2.2 to
-# the minimum and settles. From 0.8 to 1 the first steps overshoot further, and 200 steps do
-# not bring the loss back below $10^{-5}$ (it ends near $1.5\cdot10^{-4}$ at 0.8 and
-# $4\cdot10^{-3}$ at 1). From 1.5 to 2 the larger first jump happens to land where the way
-# down is short: luck of the landscape, not a safer lr (2.5 fails by far). A search by
-# factors of 10 (0.001, 0.01, 0.1, 1) misses the whole band; factors of about 3 find it.
+# Narrower than a factor of 10. A search by factors of 10 from the default (0.001, 0.01, 0.1,
+# 1) never gets below $4\cdot10^{-3}$: 0.1 is still on its way, and 1 overshoots the minimum
+# and is still coming back. Only 0.3, between them, reaches $1.4\cdot10^{-6}$. (3 ends fairly
+# low too, but between 1 and 5, both bad: a good value next to bad ones is luck of the
+# landscape, not a safe choice.) Search by factors of about 3, and look at the loss curve, not
+# only at its last value.
+#
+# ### Exercise 04.3 · Predict, then reveal: a gradient after a long silence
+#
+# §2.1's worst case, a large gradient after many tiny ones, happens in real training. The
+# embedding row of a rare word gets a gradient of 0 (not `None`) from every batch without the
+# word, and Adam counts those steps: `step` grows while `exp_avg` and `exp_avg_sq` stay 0.
+# Then the word appears. **Guess first**: with torch's defaults, how far does its row move if
+# the word first appears at step 10? At step 10 000? About `lr`, $3.2\cdot$`lr`, or else?
+#
+# Then turn the guess into a formula: write `step_after_zero_grads(grad, step, lr, betas, eps)`,
+# the size $|\Delta\theta|$ of Adam's update at step number `step` when every earlier gradient
+# was 0 and this one is `grad` (a tensor: return a tensor of its shape and dtype). No loop is
+# needed, the moments hold a single term each. The checker runs `torch.optim.Adam` for real on
+# gradients of its own (zero, tiny and large; float32 and float64), steps, `lr`, `betas` and
+# `eps`, and names the mistake it recognises. Stuck? `hint("04.3")`, then `show_solution("04.3")`.
+
+# %%
+def step_after_zero_grads(grad, step, lr, betas, eps):
+    """Return |Δθ| of Adam's step number `step` when every earlier gradient was 0."""
+    # BEGIN SOLUTION
+    beta1, beta2 = betas
+    m_hat = (1 - beta1) * grad / (1 - beta1**step)            # m_t = (1 − β1)·g, one term
+    v_hat = (1 - beta2) * grad * grad / (1 - beta2**step)     # v_t = (1 − β2)·g²
+    return lr * m_hat.abs() / (v_hat.sqrt() + eps)            # |Δθ| = lr·|m̂| / (√v̂ + ε)
+    # END SOLUTION
+
+
+check("04.3", step_after_zero_grads)
+
+# %% [markdown]
+# The reveal: `torch.optim.Adam` for real, one coordinate per word. Row $i$'s word first
+# appears at step $k_i$ (gradient 1 there, 0 at every step before), for $k_i$ from 1 to 10 000:
+
+# %%
+first_seen = torch.logspace(0, 4, 41, dtype=torch.float64).round().unique()   # k = 1 … 10 000
+rows = torch.zeros(len(first_seen), dtype=torch.float64, requires_grad=True)
+opt = torch.optim.Adam([rows], lr=1e-3)                      # torch's defaults
+arrives = {int(k): (first_seen == k).double() for k in first_seen}
+no_word = torch.zeros_like(rows)
+moved = torch.zeros_like(rows)
+for t in range(1, int(first_seen.max()) + 1):
+    rows.grad = arrives.get(t, no_word)          # 0, not None: Adam counts the step
+    opt.step()
+    if t in arrives:                             # that row was still at 0 before this step
+        moved += arrives[t] * rows.detach().abs()
+ratio = moved / 1e-3
+for k in (1, 2, 10, 100, 1000, 10000):
+    print(f"first seen at step {k:5d}:  |Δθ| = {ratio[first_seen == k].item():.3f} · lr")
+
+# %%
+fig, ax = plt.subplots(figsize=(7, 3.8))
+ax.semilogx(first_seen, ratio, "o-", markersize=3, label="torch.optim.Adam, measured")
+ax.axhline(1, color="black", linestyle=":", linewidth=1, label="lr: a first step, and the typical case")
+ax.axhline(0.1 / 0.001**0.5, color="black", linestyle="--", linewidth=1,
+           label=r"§2.1's worst case, $\mathrm{lr}\,(1-\beta_1)/\sqrt{1-\beta_2}$")
+ax.set(xlabel="step at which the word first appears", ylabel=r"$|\Delta\theta|$ at that step / lr",
+       title="A gradient after a long silence (Adam's defaults)")
+ax.legend(fontsize="small")
+plt.show()
+
+# %% [markdown]
+# At step 1 the corrections cancel and the row moves `lr`, as every first step does. After
+# $k-1$ zeros the moments hold one term each, $m_k = (1-\beta_1)\,g$ and $v_k = (1-\beta_2)\,g^2$, so
+#
+# $$\frac{|\Delta\theta_k|}{\text{lr}} = \frac{1-\beta_1}{1-\beta_1^k}\,\sqrt{\frac{1-\beta_2^k}{1-\beta_2}} \qquad (|g| \gg \varepsilon).$$
+#
+# Read it as two averages that count the silent steps as data. $\hat m_k$ (a memory of about
+# 10 steps) soon averages nine zeros and one $g$: about $0.1\,g$ after a few tens of steps.
+# $\hat v_k$ (about 1000 steps) averages $k$ values of which one is $g^2$: about $g^2/k$ while
+# $k \ll 1000$. So the step first dips (0.484·lr at step 10), is back near `lr` at step 100,
+# and nears the worst case $3.2\cdot$`lr` only after thousands of silent steps, once
+# $\beta_2^k$ is negligible. In a long run, a rare word's row jumps 3 times as far as a typical
+# step (about `lr`) when its word finally appears. It is the Beale run's other side: there,
+# large gradients held in $\hat v_t$ made every later step short; here, a memory of zeros
+# makes one step long.
 
 # %% [markdown]
 # ## 7. Beyond bowls: a saddle and several minima
@@ -613,7 +684,11 @@ widgets.trajectory_explorer("beale", "Adam", lr=0.5, betas=(0.9, 0.999), steps=2
 #   like $\sqrt{\varepsilon}$. Equal formulas in another order differ by rounding only.
 # - `amsgrad=True` divides by the running maximum `max_exp_avg_sq`.
 # - Adam's step per coordinate is about `lr`, whatever the gradient's scale: its learning rate
-#   must be searched again when switching from SGD, and a bad one still stalls or bounces.
+#   must be searched again when switching from SGD (by factors of about 3), and a bad one still
+#   stalls or bounces.
+# - The first step is `lr` in every coordinate. After $k-1$ zero gradients a gradient moves
+#   $\text{lr}\,\frac{1-\beta_1}{1-\beta_1^k}\sqrt{\frac{1-\beta_2^k}{1-\beta_2}}$: less than `lr` at first, and
+#   §2.1's worst case $\text{lr}\,(1-\beta_1)/\sqrt{1-\beta_2} \approx 3.2\cdot$`lr` only after thousands of steps.
 # - Near a saddle plain SGD crawls (the escaping direction grows by only $1 + \text{lr}\cdot|\lambda|$
 #   per step); momentum and Adam leave fast. With several minima, the start's basin and the
 #   speed carried over ridges decide where a run ends, not the minimum's depth.
