@@ -63,7 +63,13 @@ END_RE = re.compile(r"^\s*# END SOLUTION\s*$")
 STUB_RE = re.compile(r"^(?P<indent>\s*)# STUB:(?: (?P<code>.*))?$")
 CHECK_CALL_RE = re.compile(r"""\bcheck\(\s*["'](?P<key>\d\d\.\d+)["']""")
 PLACEHOLDER_RE = re.compile(r"\{\{\s*\w+\s*\}\}")
-PLACEHOLDER_LINE_RE = re.compile(r"^\s*\{\{\s*\w+\s*\}\}\s*$", re.M)
+# A placeholder alone on a code line, bare or commented: a misspelt `# {{colab_set}}` must not
+# pass as an ordinary comment.
+PLACEHOLDER_LINE_RE = re.compile(r"^\s*(?:#\s*)?\{\{\s*\w+\s*\}\}\s*$", re.M)
+# The setup placeholder is a comment line, so that a lesson source opened as a notebook runs its
+# first cell as it is (without the Colab install); the build puts the setup code in its place.
+COLAB_SETUP_LINE = "# {{colab_setup}}"
+COLAB_SETUP_RE = re.compile(r"^# \{\{colab_setup\}\}$", re.M)
 # An install prefix in a traceback: ".../site-packages/" or the stdlib's ".../lib/python3.11/".
 LIB_PATH_RE = re.compile(r"/[^\s'\"\x1b]*?/(?P<kind>site-packages|dist-packages|python3\.\d+)/")
 README_BEGIN_RE = re.compile(r"^<!-- lessons:begin.*-->$", re.M)
@@ -370,14 +376,21 @@ def render(lesson: Lesson, version: str, cfg: dict) -> list:
         if cell.kind == "markdown":
             source = source.replace("{{badges}}", badges(lesson, version, cfg))
         else:
-            if "{{colab_setup}}" in source and not first_code:
-                raise BuildError(f"{where}: {{{{colab_setup}}}} belongs in the first code cell")
-            source = source.replace("{{colab_setup}}", colab_setup(cfg))
+            if COLAB_SETUP_RE.search(source):
+                if not first_code:
+                    raise BuildError(f"{where}: {COLAB_SETUP_LINE} belongs in the first code cell")
+                source = COLAB_SETUP_RE.sub(lambda _: colab_setup(cfg), source, count=1)
             source = resolve_solutions(source, version, where)
             first_code = False
         leftover = PLACEHOLDER_RE.search(source) if cell.kind == "markdown" else PLACEHOLDER_LINE_RE.search(source)
         if leftover:
-            raise BuildError(f"{where}: unknown or misplaced placeholder {leftover.group(0)}")
+            found = leftover.group(0).strip()
+            if found == "{{colab_setup}}":
+                raise BuildError(
+                    f"{where}: write the setup placeholder as the comment line {COLAB_SETUP_LINE!r}, "
+                    "so that the source's first cell runs as Python"
+                )
+            raise BuildError(f"{where}: unknown or misplaced placeholder {found}")
         cells.append(Cell(cell.kind, source, list(cell.tags), cell.line))
     return cells
 

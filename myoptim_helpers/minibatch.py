@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
-from . import training
+from .training._arguments import check_lr, check_steps, make_scheduler, split_dataset
+from .training._progress import Progress
 
 __all__ = ["Sweep", "lr_sweep", "RangeTest", "lr_range_test", "GradientNoise", "gradient_noise", "accuracy"]
 
@@ -214,7 +215,7 @@ def _check_lrs(lrs) -> list[float]:
     if isinstance(lrs, (str, bytes)) or not isinstance(lrs, Sequence) or len(lrs) == 0:
         raise TypeError(f"lrs must be a non-empty sequence of learning rates, got {lrs!r}")
     for lr in lrs:
-        training._check_lr(lr)
+        check_lr(lr)
     return [float(lr) for lr in lrs]
 
 
@@ -281,17 +282,17 @@ def lr_sweep(
             none, ``None`` one only for runs projected past a few seconds.
     """
     lrs = _check_lrs(lrs)
-    training._check_steps(epochs, "epochs")
-    training._check_steps(batch_size, "batch_size")
+    check_steps(epochs, "epochs")
+    check_steps(batch_size, "batch_size")
     _check_seed(seed)
-    x_train, y_train, x_val, y_val = training._split(dataset)
+    x_train, y_train, x_val, y_val = split_dataset(dataset)
     if x_val is None:
         raise ValueError("lr_sweep needs validation data: dataset = (x_train, y_train, x_val, y_val)")
     models = _copies(model, len(lrs), seed)
     stacked = _stackable(models)
     groups = [{"params": list(m.parameters()), "lr": lr} for m, lr in zip(models, lrs)]
     opt = _make_grouped_optimizer(optimizer, groups, optimizer_kwargs)
-    sched = training._make_scheduler(scheduler, opt)
+    sched = make_scheduler(scheduler, opt)
     shuffle = torch.Generator().manual_seed(seed)
     n = x_train.shape[0]
     k = len(models)
@@ -312,7 +313,7 @@ def lr_sweep(
     columns = [evaluate()]
     name = type(opt).__name__
     label = label if label is not None else f"{name}, batch {batch_size}"
-    bar = training._Progress(progress, epochs, label)
+    bar = Progress(progress, epochs, label)
     try:
         for epoch in range(1, epochs + 1):
             order = torch.randperm(n, generator=shuffle)
@@ -468,14 +469,14 @@ def lr_range_test(
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     if not isinstance(optimizer, torch.optim.Optimizer):
         raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
-    training._check_lr(start_lr)
-    training._check_lr(end_lr)
+    check_lr(start_lr)
+    check_lr(end_lr)
     if not end_lr > start_lr:
         raise ValueError(f"end_lr must be larger than start_lr, got start_lr={start_lr}, end_lr={end_lr}")
-    training._check_steps(num_iter, "num_iter")
+    check_steps(num_iter, "num_iter")
     if num_iter < 2:
         raise ValueError(f"num_iter must be at least 2, got {num_iter}")
-    training._check_steps(batch_size, "batch_size")
+    check_steps(batch_size, "batch_size")
     if not (isinstance(smooth_f, numbers.Real) and 0 <= smooth_f < 1):
         raise ValueError(f"smooth_f must be in [0, 1), got {smooth_f!r}")
     if not (isinstance(diverge_th, numbers.Real) and diverge_th > 1):
@@ -484,7 +485,7 @@ def lr_range_test(
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
             raise ValueError(f"{name} must be a non-negative int, got {value!r}")
     _check_seed(seed)
-    x, y = training._split(dataset)[:2]
+    x, y = split_dataset(dataset)[:2]
     loss_fn = loss_fn if loss_fn is not None else torch.nn.functional.cross_entropy
 
     saved_model = copy.deepcopy(model.state_dict())
@@ -647,14 +648,14 @@ def gradient_noise(
     """
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    x, y = training._split(dataset)[:2]
+    x, y = split_dataset(dataset)[:2]
     n = x.shape[0]
     sizes = [int(b) for b in batch_sizes]
     for b in sizes:
-        training._check_steps(b, "batch size")
+        check_steps(b, "batch size")
         if b > n:
             raise ValueError(f"batch size {b} is larger than the {n} training examples")
-    training._check_steps(epochs, "epochs")
+    check_steps(epochs, "epochs")
     _check_seed(seed)
     loss_fn = loss_fn if loss_fn is not None else torch.nn.functional.cross_entropy
     with torch.enable_grad():

@@ -9,6 +9,7 @@
 
 import importlib.util
 import json
+import os
 import re
 import subprocess
 import sys
@@ -93,8 +94,8 @@ def _skeleton_problems(lesson):
     if not re.search(r"^## Common mistake", markdown, re.M):
         problems.append("no '## Common mistake...' section")
     first_code = next(c for c in lesson.cells if c.kind == "code")
-    if not first_code.source.startswith("{{colab_setup}}"):
-        problems.append("the first code cell must start with {{colab_setup}}")
+    if first_code.source.splitlines()[:1] != [bn.COLAB_SETUP_LINE]:
+        problems.append(f"the first code cell must start with the line {bn.COLAB_SETUP_LINE}")
     keys = _check_keys(lesson)
     if len(keys) < 3:
         problems.append(f"{len(keys)} checked exercise(s); at least 3 are needed")
@@ -145,6 +146,43 @@ def test_source_round_trips_through_jupytext(lesson):
     text = lesson.path.read_text(encoding="utf-8")
     assert bn.write_percent(bn.read_percent(text)) == text
     assert bn.canonical_problems(lesson.path) == []
+
+
+# Runs cells the way a kernel does, each in a namespace of its own; prints {name: error} as JSON.
+_RUN_CELLS = """
+import json, sys, traceback
+failed = {}
+for name, source in json.load(sys.stdin).items():
+    try:
+        exec(compile(source, name, "exec"), {"__name__": "__main__"})
+    except BaseException:
+        failed[name] = traceback.format_exc(limit=-1).strip().splitlines()[-1]
+print(json.dumps(failed))
+"""
+
+
+def test_every_first_code_cell_runs_as_plain_python(tmp_path):
+    """A source opened as a notebook (``make lab``) runs its first cell as it is: the setup
+    placeholder is a comment line, so the cell imports and seeds without the build's Colab code.
+    The bare placeholder of old (the control) is not Python and must fail in the same harness."""
+    cells = {lesson.slug: next(c.source for c in lesson.cells if c.kind == "code") for lesson in LESSONS}
+    assert [slug for slug, source in cells.items() if not source.startswith(bn.COLAB_SETUP_LINE + "\n")] == []
+    control = "control: bare placeholder"
+    cells[control] = "{{colab_setup}}\nimport torch\n"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg"}
+    out = subprocess.run(
+        [sys.executable, "-c", _RUN_CELLS],
+        input=json.dumps(cells),
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=300,
+        check=True,
+    )
+    failed = json.loads(out.stdout.splitlines()[-1])
+    assert failed.pop(control, "").startswith("NameError"), "the harness did not see the bare placeholder fail"
+    assert failed == {}
 
 
 def test_canonical_check_names_the_line_jupytext_would_change(tmp_path):
@@ -207,6 +245,7 @@ def test_skeleton_check_can_fail():
     assert "no '## Common mistake...' section" in problems
     assert "1 checked exercise(s); at least 3 are needed" in problems
     assert "no link to the next lesson (04_adam.ipynb)" in problems
+    assert "the first code cell must start with the line # {{colab_setup}}" in problems
     assert "the code cell at 03_sgd.py:5 has 31 lines (at most 25; move long code into myoptim_helpers)" in problems
 
 
@@ -238,7 +277,7 @@ SOURCE = """# ---
 # {{badges}}
 
 # %%
-{{colab_setup}}
+# {{colab_setup}}
 import torch
 
 # %% tags=["check-demo", "x"]
@@ -255,7 +294,7 @@ def test_parse_percent():
     assert header == {"summary": "One line."}
     assert [(c.kind, c.source, c.tags, c.line) for c in cells] == [
         ("markdown", "# 09 · Title\n\n{{badges}}", [], 5),
-        ("code", "{{colab_setup}}\nimport torch", [], 10),
+        ("code", "# {{colab_setup}}\nimport torch", [], 10),
         ("code", "1 / 0", ["check-demo", "x"], 14),
         ("markdown", "Text with `code`.", [], 18),
     ]
@@ -379,9 +418,14 @@ def test_badges_and_setup_are_filled_in():
 
 RENDER_ERRORS = [
     (
-        SOURCE.replace("import torch", "import torch\n\n# %%\n{{colab_setup}}"),
-        "{{colab_setup}} belongs in the first code cell",
+        SOURCE.replace("import torch", "import torch\n\n# %%\n# {{colab_setup}}"),
+        "# {{colab_setup}} belongs in the first code cell",
     ),
+    (
+        SOURCE.replace("# {{colab_setup}}", "{{colab_setup}}"),
+        "write the setup placeholder as the comment line '# {{colab_setup}}'",
+    ),
+    (SOURCE.replace("# {{colab_setup}}", "# {{colab_set}}"), "unknown or misplaced placeholder # {{colab_set}}"),
     (SOURCE.replace("{{badges}}", "{{badge}}"), "unknown or misplaced placeholder {{badge}}"),
     (SOURCE.replace("1 / 0", "{{lesson_map}}"), "unknown or misplaced placeholder {{lesson_map}}"),
 ]

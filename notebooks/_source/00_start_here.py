@@ -22,7 +22,7 @@
 # - what a derivative is (no more maths than that)
 
 # %%
-{{colab_setup}}
+# {{colab_setup}}
 import matplotlib.pyplot as plt
 import torch
 from torch import nn

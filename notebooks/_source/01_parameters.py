@@ -24,7 +24,7 @@
 # - how to build a model with `nn.Sequential` and `nn.Linear`
 
 # %%
-{{colab_setup}}
+# {{colab_setup}}
 import matplotlib.pyplot as plt
 import torch
 from torch import nn

@@ -24,7 +24,7 @@
 # - the derivative of $(w - 3)^2$ is $2(w - 3)$
 
 # %%
-{{colab_setup}}
+# {{colab_setup}}
 import inspect
 
 import matplotlib.pyplot as plt

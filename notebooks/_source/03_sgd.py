@@ -24,7 +24,7 @@
 # - that the gradient of $a x^2$ is $2 a x$
 
 # %%
-{{colab_setup}}
+# {{colab_setup}}
 import inspect
 
 import matplotlib.pyplot as plt

@@ -24,7 +24,7 @@
 # - SGD with momentum and its `momentum_buffer` (lesson 03)
 
 # %%
-{{colab_setup}}
+# {{colab_setup}}
 import inspect
 
 import matplotlib.pyplot as plt

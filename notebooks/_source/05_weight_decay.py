@@ -25,7 +25,7 @@
 # - SGD with momentum (lesson 03) and Adam's moments and bias correction (lesson 04)
 
 # %%
-{{colab_setup}}
+# {{colab_setup}}
 import copy
 
 import matplotlib.pyplot as plt

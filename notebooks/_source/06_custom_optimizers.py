@@ -28,7 +28,7 @@
 #   ([04](04_adam.ipynb)) and decoupled weight decay ([05](05_weight_decay.ipynb))
 
 # %%
-{{colab_setup}}
+# {{colab_setup}}
 import inspect
 import io
 

@@ -31,7 +31,7 @@
 # - `state_dict` and resuming an optimizer ([06 · Custom optimizers](06_custom_optimizers.ipynb))
 
 # %%
-{{colab_setup}}
+# {{colab_setup}}
 import inspect
 import io
 import math

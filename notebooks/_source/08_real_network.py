@@ -31,7 +31,7 @@
 # - learning-rate schedulers ([07](07_lr_schedulers.ipynb))
 
 # %%
-{{colab_setup}}
+# {{colab_setup}}
 import math
 
 import matplotlib.pyplot as plt

@@ -31,7 +31,7 @@
 #   trained on minibatches ([08](08_real_network.ipynb))
 
 # %%
-{{colab_setup}}
+# {{colab_setup}}
 import inspect
 import io
 import math

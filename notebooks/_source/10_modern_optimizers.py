@@ -25,7 +25,7 @@
 # - Signum and Lion (lesson 06), learning-rate schedules (lesson 07)
 
 # %%
-{{colab_setup}}
+# {{colab_setup}}
 import ast
 import difflib
 import inspect

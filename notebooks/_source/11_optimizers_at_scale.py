@@ -27,7 +27,7 @@
 # - the training loop and `optimizer.state` (lessons 00–02); a state dict round trip (lesson 07)
 
 # %%
-{{colab_setup}}
+# {{colab_setup}}
 import inspect
 import tempfile
 import time

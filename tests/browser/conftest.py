@@ -18,13 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from lab_driver import (
-    CHROMIUM_ARGS,
-    JupyterLabServer,
-    LessonPage,
-    chromium_missing_reason,
-    chromium_path,
-)
+from lab_server import CHROMIUM_ARGS, JupyterLabServer, chromium_missing_reason, chromium_path
+from lesson_page import LessonPage
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent

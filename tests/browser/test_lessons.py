@@ -15,7 +15,7 @@ Run:  .venv/bin/python -m pytest tests/browser --artifacts=test-artifacts/browse
 from __future__ import annotations
 
 import pytest
-from lab_driver import explorer_text, move_slider
+from slider_moves import explorer_text, move_slider
 
 pytestmark = pytest.mark.browser
 
