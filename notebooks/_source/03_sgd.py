@@ -652,17 +652,22 @@ from myoptim_helpers import widgets
 
 widgets.predict("03.rate")
 
+# %% [markdown]
+# The formula is two lines of numpy in `myoptim_helpers.spectral`, which the explorer at the end
+# of this section uses too:
+
+# %%
+from myoptim_helpers import spectral
+
+print(inspect.getsource(spectral.momentum_roots))
+print(inspect.getsource(spectral.momentum_rate))
+
 # %%
 import numpy as np
 
+from myoptim_helpers.spectral import momentum_rate
+
 CURVATURES = {"x": 0.2, "y": 4.0}   # the ravine's Hessian is diag(0.2, 4)
-
-
-def momentum_rate(lr, mu, curvature):
-    """max |z| over the roots of z² − (1 + μ − lr·λ) z + μ: heavy ball's factor per step (arrays broadcast)."""
-    trace = 1 + np.asarray(mu) - np.asarray(lr) * curvature
-    root = np.sqrt(trace.astype(complex) ** 2 - 4 * np.asarray(mu))
-    return np.maximum(abs((trace + root) / 2), abs((trace - root) / 2))
 
 
 def measured_rate(positions, axis):
@@ -737,6 +742,20 @@ plt.show()
 # optimum needs the extreme eigenvalues, which for a network nobody knows, so in practice
 # $\mu$ is set to 0.9 and lr is tuned; the picture shows why a wide band of $\mu$ works.
 #
+# ### Explore: the factor, the roots and a run, for any (lr, $\mu$)
+#
+# Move the sliders. Left, the red dot moves on the map above. Middle, the two roots of each
+# direction: real ones on the real axis, complex ones on the dashed circle of radius $\sqrt\mu$;
+# a direction converges while both its roots are inside the unit circle. Right, a real
+# `torch.optim.SGD` run on the ravine, each coordinate's error against the formula's $\rho^t$.
+# Try $\mu = 0$ and lr past 0.5 (a root of $y$ leaves the circle); then lr = 0.05 and raise
+# $\mu$ from 0: the roots of $y$, then those of $x$, meet and turn complex, and end on the $\sqrt\mu$
+# circle; then go to the star, where both directions sit on the border between the regimes.
+
+# %%
+widgets.rate_explorer(lr=0.05, momentum=0.9)
+
+# %% [markdown]
 # ## 9. Explore: learning rate and momentum on the ravine
 #
 # Move the sliders; the factor map of section 8 tells you in advance which settings win.
