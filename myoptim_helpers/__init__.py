@@ -9,6 +9,7 @@ is touched.
   torch's ``LRScheduler``
 - ``problems``: 2-D surfaces and small datasets made in code
 - ``training``: ``run`` and ``fit``, which record what happened
+- ``spectral``: heavy ball's convergence factor per direction of a quadratic, and its optimum
 - ``minibatch``: learning-rate sweeps, the range test and gradient noise on a real network
 - ``plotting``: draws what ``training`` recorded
 - ``widgets``: ipywidgets explorers built on ``training`` and ``plotting``
@@ -29,6 +30,7 @@ _SUBMODULES = (
     "lr_scheduler",
     "problems",
     "training",
+    "spectral",
     "minibatch",
     "plotting",
     "widgets",

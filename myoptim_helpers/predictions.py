@@ -33,14 +33,10 @@ class Question:
     giveaways: tuple[str, ...] = ()
 
 
-def _momentum_factor(lr: float, mu: float, curvature: float) -> float:
-    trace = 1 + mu - lr * curvature
-    root = complex(trace**2 - 4 * mu) ** 0.5
-    return max(abs((trace + root) / 2), abs((trace - root) / 2))
-
-
 def _reveal_momentum_rate() -> str:
-    flat, steep = (_momentum_factor(0.05, 0.9, lam) for lam in (0.2, 4.0))
+    from .spectral import momentum_rate
+
+    flat, steep = (float(momentum_rate(0.05, 0.9, lam)) for lam in (0.2, 4.0))
     return (
         f"With momentum 0.9 both directions have complex roots, and |z| = √0.9 = {flat:.3f} "
         f"for the flat one as for the steep one ({steep:.3f}). Without momentum the flat "

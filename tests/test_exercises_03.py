@@ -9,6 +9,110 @@ import torch
 
 from myoptim_helpers.exercises import exercises_of, grade, lesson03
 
+# --------------------------------------------------------------------------- 03.1 answers
+# steps_to_shrink(lr, curvature, factor) -> steps (math.inf when the error never shrinks enough)
+
+
+def shrink_loop(lr, curvature, factor):
+    """Counts the steps by running them, as a learner who distrusts logarithms would."""
+    rate = 1 - lr * curvature
+    if abs(rate) >= 1:
+        return float("inf")
+    u, t = 1.0, 0
+    while abs(u) > 1 / factor:
+        u *= rate
+        t += 1
+    return t
+
+
+def shrink_numpy(lr, curvature, factor):
+    rate = np.abs(1 - lr * curvature)
+    if rate >= 1:
+        return np.inf
+    if rate == 0:
+        return 1
+    return np.ceil(np.log(factor) / -np.log(rate))
+
+
+def shrink_log_of_inverse(lr, curvature, factor):
+    """log base rate of 1/factor, via math.log's second argument."""
+    rate = abs(1 - lr * curvature)
+    if rate >= 1:
+        return math.inf
+    return 1 if rate == 0 else math.ceil(math.log(1 / factor, rate))
+
+
+def shrink_stub(lr, curvature, factor): ...
+
+
+def _shrink(
+    *, rate=lambda lr, c: abs(1 - lr * c), top=math.log, bottom=math.log, rounding=math.ceil, never=True, one_step=1
+):
+    """A wrong answer: the reference with one thing changed."""
+
+    def steps_to_shrink(lr, curvature, factor):
+        r = rate(lr, curvature)
+        if never and r >= 1:
+            return math.inf
+        if r == 0 and one_step is not None:
+            return one_step
+        return rounding(top(factor) / -bottom(r))
+
+    return steps_to_shrink
+
+
+shrink_floor = _shrink(rounding=int)
+shrink_round = _shrink(rounding=round)
+shrink_one_more = _shrink(rounding=lambda t: math.ceil(t) + 1)
+shrink_log10_top = _shrink(top=math.log10)
+shrink_log10_bottom = _shrink(bottom=math.log10)
+shrink_loss = _shrink(rate=lambda lr, c: (1 - lr * c) ** 2)
+shrink_factor_100 = _shrink(top=lambda f: math.log(100))
+shrink_e_fold = _shrink(top=lambda f: 1.0)
+shrink_no_curvature = _shrink(rate=lambda lr, c: abs(1 - lr))
+shrink_lr_times_curvature = _shrink(rate=lambda lr, c: lr * c)
+shrink_one_minus_rate = _shrink(bottom=lambda r: -(1 - r))
+shrink_zero_steps = _shrink(one_step=0)
+shrink_no_abs = _shrink(rate=lambda lr, c: 1 - lr * c)
+shrink_no_abs_numpy = _shrink(rate=lambda lr, c: 1 - lr * c, top=np.log, bottom=np.log, rounding=np.ceil)
+shrink_log_zero = _shrink(one_step=None)
+shrink_bounce_zero_division = _shrink(never=False, rate=lambda lr, c: abs(1 - lr * c) if abs(1 - lr * c) <= 1 else 0.5)
+shrink_fraction = _shrink(rounding=lambda t: t)
+shrink_steps_075 = _shrink(rate=lambda lr, c: abs(1 - 0.3 * 0.2))  # lr and curvature ignored
+
+
+def shrink_never_unhandled(lr, curvature, factor):
+    """The bounce is handled, growth is not: a negative count."""
+    rate = abs(1 - lr * curvature)
+    if rate == 1:
+        return math.inf
+    if rate == 0:
+        return 1
+    return math.ceil(math.log(factor) / -math.log(rate))
+
+
+def shrink_constant(lr, curvature, factor):
+    return 75
+
+
+def shrink_none_for_never(lr, curvature, factor):
+    rate = abs(1 - lr * curvature)
+    if rate < 1:
+        return 1 if rate == 0 else math.ceil(math.log(factor) / -math.log(rate))
+
+
+def shrink_forever(lr, curvature, factor):
+    u, t = 1.0, 0
+    while abs(u) > 1 / factor:
+        u *= 1 - lr * curvature
+        t += 1
+    return t
+
+
+def shrink_string(lr, curvature, factor):
+    return "75"
+
+
 # --------------------------------------------------------------------------- 03.3 answers
 # Every answer has the exercise's signature:
 #   (param, grad, momentum_buffer, *, lr, momentum, dampening, nesterov, weight_decay, maximize)
@@ -266,68 +370,88 @@ CASES = [
     # (key, answers, status, message fragment)
     (
         "03.1",
-        ((0.25, 0.48),),
+        ((75, 113), lesson03.steps_to_shrink),
         "correct",
-        "every lr from 0.25 to 0.48 reaches loss < 0.01 in 50 steps (the widest range is 0.2474 to 0.4838)",
+        "steps_needed is what torch counts (lr=0.49, the larger, takes longer: there the steep y sets the pace), "
+        "and steps_to_shrink counts torch.optim.SGD's steps in all 12 configurations",
     ),
-    ("03.1", ([0.26, 0.47],), "correct", "every lr from 0.26 to 0.47"),
-    ("03.1", ((torch.tensor(0.25), 0.48),), "correct", "every lr from 0.25 to 0.48"),
-    ("03.1", (np.array([0.25, 0.48]),), "correct", "every lr from 0.25 to 0.48"),
-    ("03.1", (torch.tensor([0.25, 0.48], dtype=torch.float64),), "correct", "every lr from 0.25 to 0.48"),
-    ("03.1", ((..., ...),), "not attempted", "`lr_range` still contains `...`"),
-    ("03.1", (...,), "not attempted", "`lr_range` is still `...`"),
+    ("03.1", ([75, 113], shrink_loop), "correct", "in all 12 configurations"),
+    ("03.1", (np.array([75, 113]), shrink_numpy), "correct", "in all 12 configurations"),
+    ("03.1", ((torch.tensor(75), 113.0), shrink_log_of_inverse), "correct", "in all 12 configurations"),
+    ("03.1", (torch.tensor([75, 113]), lesson03.steps_to_shrink), "correct", "in all 12 configurations"),
+    ("03.1", ((..., ...), shrink_stub), "not attempted", "`steps_needed` still contains `...`"),
+    ("03.1", ((75, 113), shrink_stub), "not attempted", "`shrink_stub` still has an empty body"),
+    ("03.1", (..., ...), "not attempted", "`steps_needed` is still `...`"),
+    # the prediction: each wrong count is named, the right one never shown
     (
         "03.1",
-        ((0.2, 0.48),),
+        ((75, 45), lesson03.steps_to_shrink),
         "incorrect",
-        "lr=0.2 in your range ends at loss 0.027 after 50 steps (target < 0.01), still at x = -0.52: "
-        "x shrinks by only 1 − 0.2·lr = 0.96 per step",
-    ),
-    ("03.1", ((0.1, 0.3),), "incorrect", "so the point crawls along the valley. Raise lr_low."),
-    (
-        "03.1",
-        ((0.25, 0.49),),
-        "incorrect",
-        "lr=0.49 in your range ends at loss 0.135 after 50 steps (target < 0.01), still at y = 0.26: "
-        "y is multiplied by 1 − 4·lr = -0.96 per step, so it zigzags across the valley",
+        "steps_needed[1] (lr=0.49) = 45 is the count for x alone. Here y is multiplied by 1 − 4·lr = -0.96 per "
+        "step: it flips side and shrinks more slowly than x, so the steep direction sets the pace at this lr.",
     ),
     (
         "03.1",
-        ((0.25, 0.5),),
+        ((3, 113), lesson03.steps_to_shrink),
         "incorrect",
-        "y is multiplied by 1 − 4·lr = -1 per step, so it never shrinks: it bounces between +2 and −2.",
+        "steps_needed[0] (lr=0.3) = 3 is the count for y alone. At this lr y shrinks fast (by 0.2 per step), x "
+        "only by 0.94 per step: the slowest direction sets the pace, here the flat one.",
     ),
-    # 11 learning rates from lr_low to lr_high are tried; the first that fails is named
+    ("03.1", ((3, 45), lesson03.steps_to_shrink), "incorrect", "the count of the faster direction at each lr"),
+    ("03.1", ((74, 112), lesson03.steps_to_shrink), "incorrect", "= 74 is one step short"),
+    ("03.1", ((75, 112), lesson03.steps_to_shrink), "incorrect", "steps_needed[1] (lr=0.49) = 112 is one step short"),
+    ("03.1", ((76, 114), lesson03.steps_to_shrink), "incorrect", "= 76 is one step too many: t counts steps"),
+    ("03.1", ((33, 49), lesson03.steps_to_shrink), "incorrect", "= 33 mixes logarithms: log10(100) over the natural"),
+    ("03.1", ((75, 260), lesson03.steps_to_shrink), "incorrect", "= 260 mixes logarithms: ln(100) over log10"),
+    ("03.1", ((38, 57), lesson03.steps_to_shrink), "incorrect", "= 38 brings the loss down 100-fold"),
+    ("03.1", ((17, 25), lesson03.steps_to_shrink), "incorrect", "= 17 is the number of steps per factor e"),
+    ("03.1", ((75, 116), lesson03.steps_to_shrink), "incorrect", "= 116 uses 1 − |factor| in place of −ln|factor|"),
+    ("03.1", ((113, 75), lesson03.steps_to_shrink), "incorrect", "steps_needed is in the wrong order"),
+    ("03.1", ((74.43, 113), lesson03.steps_to_shrink), "incorrect", "= 74.43 is not a whole number"),
+    ("03.1", ((75, 100), lesson03.steps_to_shrink), "incorrect", "= 100 is not what torch counts"),
+    ("03.1", (75, lesson03.steps_to_shrink), "incorrect", "steps_needed should be a pair (steps at lr=0.3"),
+    ("03.1", ((75, 113, 45), lesson03.steps_to_shrink), "incorrect", "should hold two numbers"),
+    ("03.1", (("75", 113), lesson03.steps_to_shrink), "incorrect", "steps_needed[0] should be a number, got str."),
+    ("03.1", ((75, 113),), "error", 'check("03.1", ...) takes 2 answer(s) (steps_needed, steps_to_shrink); got 1.'),
+    # the function, on configurations drawn at check time
+    ("03.1", ((75, 113), shrink_floor), "incorrect", "steps_needed is right; with lr="),
+    ("03.1", ((75, 113), shrink_floor), "incorrect", "one step short: round the count up (math.ceil), not down."),
+    ("03.1", ((75, 113), shrink_round), "incorrect", "the count is rounded to the nearest step"),
+    ("03.1", ((75, 113), shrink_one_more), "incorrect", "one step too many: the start is t = 0"),
+    ("03.1", ((75, 113), shrink_log10_top), "incorrect", "log10(factor) over the natural log of the rate"),
+    ("03.1", ((75, 113), shrink_log10_bottom), "incorrect", "ln(factor) over log10 of the rate"),
+    ("03.1", ((75, 113), shrink_loss), "incorrect", "that is the loss shrinking `factor`-fold"),
+    ("03.1", ((75, 113), shrink_factor_100), "incorrect", "the factor is fixed at 100: use the `factor` argument."),
+    ("03.1", ((75, 113), shrink_e_fold), "incorrect", "this is the number of steps per factor e"),
+    ("03.1", ((75, 113), shrink_no_curvature), "incorrect", "the curvature is missing"),
+    ("03.1", ((75, 113), shrink_lr_times_curvature), "incorrect", "not by lr·curvature"),
+    ("03.1", ((75, 113), shrink_one_minus_rate), "incorrect", "1 − rate in place of −ln(rate)"),
     (
         "03.1",
-        ((0.3, 0.6),),
+        ((75, 113), shrink_never_unhandled),
         "incorrect",
-        "lr=0.51 in your range ends at loss 404 after 50 steps (target < 0.01): y is multiplied by "
-        "1 − 4·lr = -1.04 per step, so it grows: plain SGD diverges once lr > 2/4. Lower lr_high.",
+        "when |1 − lr·curvature| > 1 the error grows at every step and never gets there: return math.inf.",
     ),
-    ("03.1", ((0.45, 0.6),), "incorrect", "lr=0.495 in your range ends at loss 1.06"),
-    ("03.1", ((0.25, 10.0),), "incorrect", "lr=1.225 in your range ends at loss"),
+    ("03.1", ((75, 113), shrink_zero_steps), "incorrect", "with lr = 1/curvature the first step lands exactly"),
     (
         "03.1",
-        ((0.25, 1e6),),
-        "incorrect",
-        "lr=1e+05 in your range overflows at step 28: y is multiplied by 1 − 4·lr = -4e+05",
+        ((75, 113), shrink_no_abs),
+        "error",
+        "raised ValueError: math domain error",
     ),
-    (
-        "03.1",
-        ((0.3, 0.45),),
-        "incorrect",
-        "every lr from 0.3 to 0.45 works, but the range can be wider: lr=0.28 works too, so lr_low "
-        "can go lower; lr=0.47 works too, so lr_high can go higher.",
-    ),
-    ("03.1", ((0.26, 0.45),), "incorrect", "lr=0.47 works too, so lr_high can go higher."),
-    ("03.1", ((0.48, 0.25),), "incorrect", "lr_low (0.48) should be smaller than lr_high (0.25)."),
-    ("03.1", (0.3,), "incorrect", "lr_range should be a pair (lr_low, lr_high), got a single number."),
-    ("03.1", ((0.25, 0.3, 0.48),), "incorrect", "should hold two numbers (lr_low, lr_high), got 3."),
-    ("03.1", ((-0.1, 0.4),), "incorrect", "ValueError: Invalid learning rate: -0.1"),
-    ("03.1", ((0, 0.4),), "incorrect", "with lr=0 SGD never moves"),
-    ("03.1", ((float("nan"), 0.4),), "incorrect", "lr_low (lr_range[0]) is nan; expected a finite number."),
-    ("03.1", (("0.25", 0.48),), "incorrect", "lr_low (lr_range[0]) should be a number, got str."),
+    ("03.1", ((75, 113), shrink_no_abs), "error", "is negative here: the error flips sign at every step"),
+    ("03.1", ((75, 113), shrink_no_abs_numpy), "incorrect", "steps_to_shrink returned nan."),
+    ("03.1", ((75, 113), shrink_no_abs_numpy), "incorrect", "Take the abs before the logarithm."),
+    ("03.1", ((75, 113), shrink_log_zero), "error", "one step lands exactly on the minimum (1 step)"),
+    ("03.1", ((75, 113), shrink_bounce_zero_division), "error", "raised ZeroDivisionError"),
+    ("03.1", ((75, 113), shrink_bounce_zero_division), "error", "the error bounces between ± its start forever"),
+    ("03.1", ((75, 113), shrink_fraction), "incorrect", "not a whole number of steps"),
+    ("03.1", ((75, 113), shrink_constant), "incorrect", "gives the same count whatever lr or curvature or factor is"),
+    ("03.1", ((75, 113), shrink_steps_075), "incorrect", "gives the same count whatever lr or curvature is: the count"),
+    ("03.1", ((75, 113), shrink_none_for_never), "incorrect", "returned None, where the error never shrinks"),
+    ("03.1", ((75, 113), shrink_forever), "error", "did not return within"),
+    ("03.1", ((75, 113), shrink_string), "incorrect", "should be a number, got str."),
+    ("03.1", ((75, 113), 75), "incorrect", "steps_to_shrink should be a function, got int."),
     ("03.2", (1.84, -4.4), "correct", "w = 1.84 and momentum_buffer = -4.4 after two steps"),
     ("03.2", (torch.tensor(1.84, dtype=torch.float64), torch.tensor([-4.4])), "correct", "w = 1.84"),
     ("03.2", (1.8400000001, -4.4), "correct", "w = 1.84"),
@@ -468,7 +592,11 @@ def test_every_exercise_has_hints_and_a_solution():
 
 @pytest.mark.parametrize(
     "key, names",
-    [("03.1", ["lr_range"]), ("03.2", ["w_after_two", "buffer_after_two"]), ("03.3", ["sgd_momentum_step"])],
+    [
+        ("03.1", ["steps_needed", "steps_to_shrink"]),
+        ("03.2", ["w_after_two", "buffer_after_two"]),
+        ("03.3", ["sgd_momentum_step"]),
+    ],
 )
 def test_the_shown_solution_is_accepted(key, names):
     namespace = {"torch": torch}
@@ -479,41 +607,33 @@ def test_the_shown_solution_is_accepted(key, names):
 # --------------------------------------------------------------------------- the numbers the checkers rely on
 
 
-def _ravine_loss_after(lr, steps=lesson03.RANGE_STEPS):
-    """Plain SGD on 0.1 x² + 2 y² from (−4, 2), in closed form: each step multiplies x by
-    1 − 0.2 lr and y by 1 − 4 lr."""
-    x = -4.0 * (1 - 0.2 * lr) ** steps
-    y = 2.0 * (1 - 4 * lr) ** steps
-    return 0.1 * x * x + 2 * y * y
+def _closed_form_pace(lr, factor=100):
+    """Plain SGD on 0.1 x² + 2 y², in closed form: x and y are multiplied by 1 − 0.2 lr and
+    1 − 4 lr per step, so each needs the first t with |factor_i|^t ≤ 1/factor; both, the later."""
+    return max(math.ceil(math.log(factor) / -math.log(abs(1 - lr * lam))) for lam in (0.2, 4.0))
 
 
-def _boundary(inside, outside):
-    """Bisect the learning rate where the closed-form loss crosses the target."""
-    for _ in range(200):
-        mid = (inside + outside) / 2
-        if _ravine_loss_after(mid) < lesson03.RANGE_TARGET:
-            inside = mid
-        else:
-            outside = mid
-    return inside
+def test_the_predicted_counts_are_torchs_and_the_closed_form():
+    assert lesson03._pace_prediction()[0] == tuple(_closed_form_pace(lr) for lr in lesson03.PACE_LRS) == (75, 113)
+    assert max(lesson03._pace_prediction()[0]) < lesson03.PACE_STEPS
 
 
-@pytest.mark.parametrize("name, inside, outside", [("RANGE_LOW", 0.3, 0.1), ("RANGE_HIGH", 0.3, 0.5)])
-def test_the_widest_range_matches_the_closed_form(name, inside, outside):
-    assert math.isclose(getattr(lesson03, name), _boundary(inside, outside), rel_tol=0, abs_tol=1e-9)
+@pytest.mark.parametrize("cfg", lesson03._shrink_configs(), ids=lambda cfg: cfg.label)
+def test_the_torch_count_is_the_closed_form_away_from_ties(cfg):
+    lr, curvature, factor = cfg["lr"], cfg["curvature"], cfg["factor"]
+    rate = abs(1 - lr * curvature)
+    expected = math.inf if rate >= 1 else 1 if rate == 0 else math.ceil(math.log(factor) / -math.log(rate))
+    assert lesson03._torch_steps_to_shrink(lr, curvature, factor) == expected
+    if 0 < rate < 1:
+        exact = math.log(factor) / -math.log(rate)
+        assert abs(exact - round(exact)) > 1e-6  # no configuration sits on a tie between two counts
+        assert expected < lesson03.SHRINK_CAP
 
 
-@pytest.mark.parametrize(
-    "lr, works",
-    [
-        (lesson03.RANGE_LOW - 1e-4, False),
-        (lesson03.RANGE_LOW + 1e-4, True),
-        (lesson03.RANGE_HIGH - 1e-4, True),
-        (lesson03.RANGE_HIGH + 1e-4, False),
-    ],
-)
-def test_torch_agrees_with_the_widest_range(lr, works):
-    assert lesson03._reaches_target(lr) is works
+def test_the_configurations_cover_every_regime_of_the_rate():
+    rates = [1 - cfg["lr"] * cfg["curvature"] for cfg in lesson03._shrink_configs()]
+    assert any(0 < r < 1 for r in rates) and any(-1 < r < 0 for r in rates) and any(r < -1 for r in rates)
+    assert 0.0 in rates and -1.0 in rates
 
 
 def test_two_steps_by_hand_are_torchs():
@@ -525,7 +645,8 @@ def test_two_steps_by_hand_are_torchs():
 @pytest.mark.parametrize(
     "key, answers",
     [
-        ("03.1", ((0.25, 0.48),)),
+        ("03.1", ((75, 113), lesson03.steps_to_shrink)),
+        ("03.1", ((75, 113), shrink_no_abs)),
         ("03.2", (1.0, 2.0)),
         ("03.3", (step_ref,)),
         ("03.3", (step_typo,)),
@@ -541,3 +662,9 @@ def test_grading_leaves_the_notebooks_random_state_and_grad_mode_alone(key, answ
         assert not torch.is_grad_enabled()
     assert torch.equal(torch.rand(3), expected)
     assert "checker itself failed" not in feedback.message, feedback.message
+
+
+def test_the_probes_for_ignored_arguments_change_torchs_count():
+    base = lesson03._torch_steps_to_shrink(*lesson03._PROBE_BASE)
+    assert [lesson03._torch_steps_to_shrink(*args) for args in lesson03._PROBE.values()] == [44, 182, 45]
+    assert base == 90

@@ -82,6 +82,8 @@ def _wrong_predictions(expected):
         return [v + 0.1, v - 0.1, v + 1.0, v - 1.0, -v, 2 * v, v / 2, 0.0, v * 1.01, v + 0.01]
 
     def flat(answer):
+        if callable(answer):  # a function answered next to the numbers: held at the reference
+            return []
         return [float(v) for v in (answer if isinstance(answer, (list, tuple)) else [answer])]
 
     shapes = [isinstance(a, (list, tuple)) for a in expected]
@@ -97,7 +99,10 @@ def _wrong_predictions(expected):
             answers.append(changed)
     for k in range(len(perturb(0.0))):
         answers.append([[perturb(v)[k] for v in vs] for vs in values])
-    return [tuple(vs if shaped else vs[0] for vs, shaped in zip(a, shapes)) for a in answers]
+    return [
+        tuple(fixed if callable(fixed) else vs if shaped else vs[0] for vs, shaped, fixed in zip(a, shapes, expected))
+        for a in answers
+    ]
 
 
 @pytest.mark.parametrize("key", PREDICTIONS)
@@ -126,4 +131,4 @@ def _grade_raw(exercise, answers):
 
 
 def test_the_prediction_exercises_are_marked():
-    assert {"02.1", "02.2", "02.3", "03.2"} <= set(PREDICTIONS)
+    assert {"02.1", "02.2", "02.3", "03.1", "03.2"} <= set(PREDICTIONS)

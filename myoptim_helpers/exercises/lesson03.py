@@ -1,7 +1,12 @@
-"""Checkers for lesson 03 · SGD: a learning-rate range, two steps by hand, SGD with momentum.
+"""Checkers for lesson 03 · SGD: steps predicted from the factors, two steps by hand, SGD with momentum.
 
-- 03.1 ``lr_range``: every learning rate in it must bring plain ``torch.optim.SGD`` below a
-  loss of 0.01 on the ravine within 50 steps, and the range must be nearly the widest one.
+- 03.1 ``steps_needed, steps_to_shrink``: a prediction, then the formula behind it.
+  ``steps_needed`` is how many steps plain ``torch.optim.SGD`` at lr=0.3 and at lr=0.49 needs
+  to bring both errors of the ravine down 100-fold (the slower direction sets the pace: x at
+  0.3, the zigzagging y at 0.49); it is counted by torch and never shown in a ✗ message.
+  ``steps_to_shrink(lr, curvature, factor)`` is the same count for one direction, graded
+  against torch on 12 configurations drawn at check time, in every regime of 1 − lr·λ
+  (slow, fast, flipping sign, diverging, exactly 0, exactly −1).
 - 03.2 ``w_after_two, buffer_after_two``: one parameter, two steps of
   ``torch.optim.SGD(lr=0.1, momentum=0.9, dampening=0.75)`` predicted by hand.
 - 03.3 ``sgd_momentum_step``: one step of SGD with momentum, dampening, Nesterov, weight
@@ -24,8 +29,9 @@ from types import MappingProxyType
 
 import torch
 
-from ._assertions import as_plain, expect_number, expect_tensor, fmt
-from ._engine import Mistake, Spec, config, draw_configs, flag_grid, grade_spec
+from ._assertions import as_plain, expect_callable, expect_number, expect_tensor, fmt
+from ._calling import call
+from ._engine import Mistake, Spec, config, draw_configs, flag_grid, grade_spec, matching_mistake, run_answer
 from ._feedback import Reject, correct, fail, incorrect
 from ._registry import exercise
 from ._steps import first_mismatch
@@ -35,115 +41,452 @@ F64 = torch.float64
 
 # ----------------------------------------------------------------------------- 03.1
 
-RANGE_STEPS = 50
-RANGE_TARGET = 0.01
-RANGE_SLACK = 0.02
-# The widest range, measured by bisection with torch.optim.SGD (loss after 50 steps equals
-# 0.01 at both ends); tests/test_exercises_03.py derives it again from the closed form
-# x_t = −4 (1 − 0.2 lr)^t, y_t = 2 (1 − 4 lr)^t.
-RANGE_LOW = 0.24742691120948954
-RANGE_HIGH = 0.4838205095326592
-RANGE_GRID = 11  # learning rates tried from lr_low to lr_high, both included
+PACE_LRS = (0.3, 0.49)  # the two learning rates whose steps the learner predicts
+PACE_FACTOR = 100  # "the error down 100-fold", in both coordinates
+PACE_STEPS = 200  # enough for both runs (tests/test_exercises_03.py checks it)
+CURVATURES = MappingProxyType({"x": 0.2, "y": 4.0})  # the ravine 0.1 x² + 2 y²: Hessian diag(0.2, 4)
+SHRINK_CAP = 5000  # a 1-D run that has not got there by then never will (configurations stay below)
 
-_LR_RANGE_SOLUTION = """\
-lr_range = (0.25, 0.48)   # the widest is 0.2474 to 0.4838: the loss after 50 steps is 0.01 at both ends
+
+def steps_to_shrink(lr, curvature, factor):
+    """Return how many plain SGD steps bring the error along a direction of ``curvature`` to
+    at most 1/``factor`` of its start (``factor`` > 1), or ``math.inf`` if it never gets there."""
+    rate = abs(1 - lr * curvature)  # each step multiplies the error by 1 − lr·λ: only its size counts
+    if rate >= 1:
+        return math.inf  # the error bounces (rate 1) or grows
+    if rate == 0:
+        return 1  # lr = 1/λ lands on the minimum in one step
+    return math.ceil(math.log(factor) / -math.log(rate))  # the first t with rate**t ≤ 1/factor
+
+
+_PACE_SOLUTION = """\
+import math
+
+# lr = 0.3:  x × 0.94, y × −0.2 per step: y is done in 3 steps, x needs 75 (x sets the pace)
+# lr = 0.49: x × 0.902, y × −0.96 per step: x needs 45, y needs 113 (now y sets the pace)
+steps_needed = (75, 113)
+
+
+def steps_to_shrink(lr, curvature, factor):
+    rate = abs(1 - lr * curvature)           # each step multiplies the error by 1 − lr·λ
+    if rate >= 1:
+        return math.inf                      # bounces (rate 1) or grows: never
+    if rate == 0:
+        return 1                             # lr = 1/λ: on the minimum after one step
+    return math.ceil(math.log(factor) / -math.log(rate))   # first t with rate**t ≤ 1/factor
 """
 
 
-def _ravine_run(lr):
+def _torch_pace(lr, factor=PACE_FACTOR):
+    """The first step at which torch.optim.SGD(lr) on the ravine has both |x| and |y| at most
+    1/factor of their start."""
     from .. import training  # imported here: training is only needed when grading 03.1
 
     with torch.enable_grad():  # even if the notebook has switched gradients off
-        return training.run(torch.optim.SGD, "ravine", RANGE_STEPS, lr=lr)
+        positions = training.run(torch.optim.SGD, "ravine", PACE_STEPS, lr=lr).positions
+    done = ((positions.abs() <= positions[0].abs() / factor).all(dim=1)).nonzero()
+    if len(done) == 0:
+        raise RuntimeError(f"lr={lr}: not {factor}-fold closer within {PACE_STEPS} steps")
+    return int(done[0])
 
 
-def _reaches_target(lr) -> bool:
-    run = _ravine_run(lr)
-    return not run.diverged and run.final_loss < RANGE_TARGET
+def _torch_steps_to_shrink(lr, curvature, factor):
+    """Run torch.optim.SGD on the 1-D quadratic curvature/2 · u² from u = 1; return the first
+    step with |u| ≤ 1/factor, or math.inf when a step does not shrink |u| (on a line each step
+    multiplies u by the same number, so then none will)."""
+    u = torch.tensor(1.0, dtype=F64, requires_grad=True)
+    opt = torch.optim.SGD([u], lr=lr)
+    previous = 1.0
+    with torch.enable_grad():
+        for t in range(1, SHRINK_CAP + 1):
+            opt.zero_grad()
+            (0.5 * curvature * u**2).backward()
+            opt.step()
+            size = abs(u.item())
+            if size <= 1 / factor:
+                return t
+            if size >= previous:
+                return math.inf
+            previous = size
+    raise RuntimeError(f"lr={lr}, curvature={curvature}, factor={factor}: beyond {SHRINK_CAP} steps")
 
 
-def _why_it_fails(lr, run) -> str:
-    """Say which direction of the ravine keeps the loss above the target at ``lr``."""
-    x, y = run.final_position
-    head = (
-        f"lr={lr:.4g} in your range overflows at step {run.diverged_at}"
-        if run.diverged
-        else f"lr={lr:.4g} in your range ends at loss {run.final_loss:.3g} after {RANGE_STEPS} "
-        f"steps (target < {RANGE_TARGET})"
-    )
-    factor_y = 1 - 4 * lr
-    if run.diverged or abs(factor_y) > 1 or math.isclose(abs(factor_y), 1.0):
-        effect = (
-            "never shrinks: it bounces between +2 and −2"
-            if math.isclose(abs(factor_y), 1.0)
-            else "grows: plain SGD diverges once lr > 2/4"
-        )
-        return f"{head}: y is multiplied by 1 − 4·lr = {factor_y:.3g} per step, so it {effect}. Lower lr_high."
-    if 0.1 * x * x >= 2 * y * y:
+def _direction_steps(rate, factor, *, top=math.log, bottom=math.log, rounding=math.ceil):
+    """Steps for one direction from its factor per step, with a mistake switched on."""
+    rate = abs(rate)
+    if rate >= 1:
+        return math.inf
+    return rounding(top(factor) / -bottom(rate))
+
+
+def _pace_variants(lr):
+    """Known wrong counts at ``lr``: {name: steps}, each a way to get the pace wrong."""
+    flat, steep = (1 - lr * lam for lam in CURVATURES.values())
+
+    def both(**mistake):
+        return max(_direction_steps(flat, PACE_FACTOR, **mistake), _direction_steps(steep, PACE_FACTOR, **mistake))
+
+    return {
+        "x only": _direction_steps(flat, PACE_FACTOR),
+        "y only": _direction_steps(steep, PACE_FACTOR),
+        "fastest": min(_direction_steps(flat, PACE_FACTOR), _direction_steps(steep, PACE_FACTOR)),
+        "floor": both(rounding=math.floor),
+        "one more": both() + 1,
+        "log10 top": both(top=math.log10),
+        "log10 bottom": both(bottom=math.log10),
+        "loss": both(rounding=lambda t: math.ceil(t / 2)),
+        "e-fold": both(top=lambda f: 1.0),
+        "1 - rate": both(bottom=lambda r: -(1 - r)),
+    }
+
+
+_PACE_MESSAGES = MappingProxyType(
+    {
+        "x only": "is the count for x alone. Here y is multiplied by 1 − 4·lr = {steep} per step: it flips "
+        "side and shrinks more slowly than x, so the steep direction sets the pace at this lr.",
+        "y only": "is the count for y alone. At this lr y shrinks fast (by {steep_abs} per step), x only by "
+        "{flat} per step: the slowest direction sets the pace, here the flat one.",
+        "fastest": "is the count of the faster direction; the point is 100 times closer in both coordinates "
+        "only once the slower one has got there too.",
+        "floor": "is one step short: after that many steps the error is still above 1/100 of its start. "
+        "The count is the first whole t with |factor|^t ≤ 1/100: round up (math.ceil), not down.",
+        "one more": "is one step too many: t counts steps, the start is t = 0, and the first t with "
+        "|factor|^t ≤ 1/100 is the answer.",
+        "log10 top": "mixes logarithms: log10(100) over the natural log of the factor. Take the same "
+        "logarithm on both sides of |factor|^t = 1/100.",
+        "log10 bottom": "mixes logarithms: ln(100) over log10 of the factor. Take the same logarithm on "
+        "both sides of |factor|^t = 1/100.",
+        "loss": "brings the loss down 100-fold (it shrinks by the factor squared per step); the question "
+        "is about the errors |x| and |y| themselves.",
+        "e-fold": "is the number of steps per factor e (t = 1 / −ln|factor|); the question asks for a factor of 100.",
+        "1 - rate": "uses 1 − |factor| in place of −ln|factor|: close for a factor near 1, but it is an "
+        "approximation, and torch counts exact steps.",
+    }
+)
+
+
+def _pace_problem(value, expected, lr, index):
+    """None when ``value`` is torch's count at ``lr``; else what is wrong, without the count."""
+    if value == expected:
+        return None
+    where = f"steps_needed[{index}] (lr={lr:g})"
+    if value != math.floor(value):
         return (
-            f"{head}, still at x = {x:.3g}: x shrinks by only 1 − 0.2·lr = {1 - 0.2 * lr:.3g} "
-            "per step, so the point crawls along the valley. Raise lr_low."
+            f"{where} = {fmt(value)} is not a whole number: count the steps, the first whole t at which "
+            "both errors are at most 1/100 of their start."
         )
+    flat, steep = (1 - lr * lam for lam in CURVATURES.values())
+    numbers = {"steep": f"{steep:.3g}", "steep_abs": f"{abs(steep):.3g}", "flat": f"{flat:.3g}"}
+    for name, steps in _pace_variants(lr).items():
+        if steps == value and steps != expected:
+            return f"{where} = {fmt(value)} " + _PACE_MESSAGES[name].format(**numbers)
     return (
-        f"{head}, still at y = {y:.3g}: y is multiplied by 1 − 4·lr = {factor_y:.3g} per "
-        "step, so it zigzags across the valley and shrinks slowly. Lower lr_high."
+        f"{where} = {fmt(value)} is not what torch counts. Each step multiplies x by 1 − 0.2·lr and y by "
+        "1 − 4·lr; for each, find the first t with |factor|^t ≤ 1/100, and take the later of the two."
     )
 
 
-def _pair(answer, name):
+def _steps_pair(answer):
     answer = as_plain(answer)
     if isinstance(answer, torch.Tensor) and answer.dim() == 1:
         answer = answer.tolist()
     if isinstance(answer, (str, bytes)) or not isinstance(answer, (tuple, list)):
         what = "a single number" if isinstance(answer, numbers.Real) else type(answer).__name__
-        fail(f"{name} should be a pair (lr_low, lr_high), got {what}.")
+        fail(f"steps_needed should be a pair (steps at lr=0.3, steps at lr=0.49), got {what}.")
     if len(answer) != 2:
-        fail(f"{name} should hold two numbers (lr_low, lr_high), got {len(answer)}.")
-    return (expect_number(answer[0], f"lr_low ({name}[0])"), expect_number(answer[1], f"lr_high ({name}[1])"))
+        fail(f"steps_needed should hold two numbers (steps at lr=0.3, steps at lr=0.49), got {len(answer)}.")
+    return tuple(expect_number(v, f"steps_needed[{i}]") for i, v in enumerate(answer))
+
+
+# The function: configurations in every regime of 1 − lr·λ, drawn at check time.
+_SHRINK_REGIMES = ("slow", "fast", "flipping", "diverging", "one step", "bouncing")
+_SHRINK_FACTORS = (100, 10.0, 1000, math.e, 2.5, 1e4, 50)
+
+
+def _shrink_config(draw, i):
+    regime = _SHRINK_REGIMES[i % len(_SHRINK_REGIMES)]
+    while True:  # redraw the rare configuration that sits on a whole step (a tie) or on the prediction
+        factor = draw.choice(_SHRINK_FACTORS)
+        if regime in ("one step", "bouncing"):  # exact in binary: lr·λ is exactly 1 or 2
+            curvature = draw.choice((0.5, 2, 4.0, 8))
+            lr = (1.0 if regime == "one step" else 2.0) / curvature
+        else:
+            low, high = {"slow": (0.01, 0.3), "fast": (0.3, 0.95), "flipping": (1.05, 1.9), "diverging": (2.05, 3)}[
+                regime
+            ]
+            curvature = draw.choice((draw.uniform(0.05, 1), draw.uniform(1, 20), draw.choice((3, 10))))
+            lr = float(f"{draw.uniform(low, high) / curvature:.3g}")
+        rate = abs(1 - lr * curvature)
+        exact = math.log(factor) / -math.log(rate) if 0 < rate < 1 else None
+        if exact is None or (abs(exact - round(exact)) > 1e-6 and math.ceil(exact) not in (75, 113)):
+            break
+    shown = f"{factor:g}" if factor != math.e else "math.e"
+    return config(
+        f"lr={lr:g}, curvature={curvature:g}, factor={shown} (1 − lr·curvature = {1 - lr * curvature:.3g})",
+        lr=lr,
+        curvature=curvature,
+        factor=factor,
+    )
+
+
+def _shrink_configs():
+    return draw_configs("03.1", _shrink_config, 2 * len(_SHRINK_REGIMES))
+
+
+def _shrink_reference(cfg):
+    return [_torch_steps_to_shrink(cfg["lr"], cfg["curvature"], cfg["factor"])]
+
+
+def _steps_value(value, rate):
+    """A count of steps: a whole number, or math.inf; anything else stops grading."""
+    if value is None:
+        fail(
+            "returned None, where the error never shrinks: return math.inf."
+            if abs(rate) >= 1
+            else "returned None: did it forget to `return` its result?"
+        )
+    if isinstance(value, float) and value == math.inf:
+        return value
+    value = as_plain(value)
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        fail("returned nan. Is the logarithm taken of a negative number or of 0?")
+    if isinstance(value, float) and value == math.inf:
+        return value
+    value = expect_number(value, "the count returned")
+    if value != math.floor(value):
+        fail(
+            f"returned {fmt(value)}, not a whole number of steps: the count is the first whole t at "
+            "which the error is small enough (round up)."
+        )
+    return value
+
+
+def _shrink_run(invoke, cfg):
+    lr, curvature, factor = cfg["lr"], cfg["curvature"], cfg["factor"]
+    try:
+        return [_steps_value(invoke(lr, curvature, factor), 1 - lr * curvature)]
+    except Reject as rej:
+        why = rej.feedback.message
+        if not why.startswith("`"):  # _steps_value's message: say whose value it is
+            why = "steps_to_shrink " + why
+        rate = 1 - lr * curvature
+        cause = ""
+        if rej.feedback.status == "error" or "returned nan" in why:
+            if rate < 0 and ("math domain error" in why or "nan" in why):
+                cause = (
+                    f" 1 − lr·curvature = {rate:.3g} is negative here: the error flips sign at every step "
+                    "and its size shrinks by |1 − lr·curvature|. Take the abs before the logarithm."
+                )
+            elif rate == 0:
+                cause = (
+                    " Here lr = 1/curvature: one step lands exactly on the minimum (1 step), and log(0) is undefined."
+                )
+            elif abs(rate) == 1:
+                cause = (
+                    " Here 1 − lr·curvature = −1: the error bounces between ± its start forever (math.inf), "
+                    "and log(1) = 0 divides by zero."
+                )
+        raise Reject(dataclasses.replace(rej.feedback, message=f"with {cfg.label}: {why}{cause}")) from None
+
+
+@dataclasses.dataclass(frozen=True)
+class _CountMismatch:
+    """A step count that differs from torch's: "steps_to_shrink returned 12, torch needs 13 steps"."""
+
+    got: float
+    expected: float
+
+    def __str__(self):
+        def shown(v):
+            return "math.inf" if v == math.inf else f"{v:.0f}" if v == math.floor(v) else fmt(v)
+
+        return f"steps_to_shrink returned {shown(self.got)}, torch needs {shown(self.expected)} steps"
+
+
+def _same_counts(got, expected):
+    """None when the counts are equal (math.inf included), else what differs."""
+    return None if got == expected else _CountMismatch(got[0], expected[0])
+
+
+def _shrink_variant(*, rate=lambda lr, c: abs(1 - lr * c), never=True, one_step=True, **mistake):
+    def answer(lr, curvature, factor):
+        r = rate(lr, curvature)
+        if never and r >= 1:
+            return math.inf
+        if r == 0:
+            return 1 if one_step else 0
+        return _direction_steps(r, factor, **mistake)
+
+    return answer
+
+
+def _unguarded(lr, curvature, factor):
+    """The formula for every rate: a negative count when the error grows."""
+    rate = abs(1 - lr * curvature)
+    return math.ceil(math.log(factor) / -math.log(rate)) if rate not in (0.0, 1.0) else math.inf
+
+
+MISTAKES_03_1 = (
+    Mistake("floor", _shrink_variant(rounding=math.floor), "one step short: round the count up (math.ceil), not down."),
+    Mistake(
+        "round", _shrink_variant(rounding=round), "the count is rounded to the nearest step; round it up (math.ceil)."
+    ),
+    Mistake(
+        "one more",
+        _shrink_variant(rounding=lambda t: math.ceil(t) + 1),
+        "one step too many: the start is t = 0, and the answer is the first t with |1 − lr·curvature|^t ≤ 1/factor.",
+    ),
+    Mistake(
+        "log10 top",
+        _shrink_variant(top=math.log10),
+        "log10(factor) over the natural log of the rate: take the same logarithm of both.",
+    ),
+    Mistake(
+        "log10 bottom",
+        _shrink_variant(bottom=math.log10),
+        "ln(factor) over log10 of the rate: take the same logarithm of both.",
+    ),
+    Mistake(
+        "loss",
+        _shrink_variant(rounding=lambda t: math.ceil(t / 2)),
+        "half the steps: that is the loss shrinking `factor`-fold (by the rate squared per step); the error "
+        "itself shrinks by |1 − lr·curvature| per step.",
+    ),
+    Mistake(
+        "factor ignored",
+        _shrink_variant(top=lambda f: math.log(100)),
+        "the factor is fixed at 100: use the `factor` argument.",
+    ),
+    Mistake(
+        "e-fold",
+        _shrink_variant(top=lambda f: 1.0),
+        "this is the number of steps per factor e (1 / −ln rate); the error must shrink by `factor`.",
+    ),
+    Mistake(
+        "curvature ignored",
+        _shrink_variant(rate=lambda lr, c: abs(1 - lr)),
+        "the rate is 1 − lr·curvature: the curvature is missing.",
+    ),
+    Mistake(
+        "lr·λ",
+        _shrink_variant(rate=lambda lr, c: lr * c),
+        "the error is multiplied by 1 − lr·curvature per step, not by lr·curvature (that is the part removed).",
+    ),
+    Mistake(
+        "1 - rate",
+        _shrink_variant(bottom=lambda r: -(1 - r)),
+        "1 − rate in place of −ln(rate): an approximation, close only for a rate near 1. Count exact steps.",
+    ),
+    Mistake(
+        "never unhandled",
+        _unguarded,
+        "when |1 − lr·curvature| > 1 the error grows at every step and never gets there: return math.inf.",
+    ),
+    Mistake(
+        "one step unhandled",
+        _shrink_variant(one_step=False),
+        "with lr = 1/curvature the first step lands exactly on the minimum: that is 1 step, not 0.",
+    ),
+)
+
+SPEC_03_1 = Spec(
+    configs=_shrink_configs,
+    reference=_shrink_reference,
+    run=_shrink_run,
+    mistakes=MISTAKES_03_1,
+    compare=_same_counts,
+    otherwise="each step multiplies the error by 1 − lr·curvature: the count is the first whole t with "
+    "|1 − lr·curvature|^t ≤ 1/factor, and math.inf when |1 − lr·curvature| ≥ 1.",
+)
+
+
+# Probes that differ from _PROBE_BASE in one argument each; torch needs 90 steps at the base,
+# then 44, 182 and 45 (tests/test_exercises_03.py checks them).
+_PROBE = MappingProxyType({"lr": (0.1, 1.0, 100), "curvature": (0.05, 0.5, 100), "factor": (0.05, 1.0, 10)})
+_PROBE_BASE = (0.05, 1.0, 100)
+
+
+def _ignored_arguments(answer) -> str:
+    """The arguments whose change leaves the answer's count unchanged (where torch's changes)."""
+    base = call(answer, *_PROBE_BASE, name="steps_to_shrink")
+    same = [name for name, args in _PROBE.items() if call(answer, *args, name="steps_to_shrink") == base]
+    return " or ".join(same)
+
+
+def _grade_steps_to_shrink(answer):
+    """Stop with a message unless ``answer`` counts torch's steps in every configuration.
+
+    Unlike :func:`grade_spec`, a wrong answer is matched against each known mistake over all
+    the configurations, not only the first that differs: on one configuration two mistakes
+    can give the same count (a loss count and a log10 count both round to 5, say)."""
+    expect_callable(answer, "steps_to_shrink")
+    configs = _shrink_configs()
+    got = [run_answer(SPEC_03_1, answer, cfg, name="steps_to_shrink") for cfg in configs]
+    expected = [SPEC_03_1.reference(cfg) for cfg in configs]
+    wrong = [i for i, (g, e) in enumerate(zip(got, expected)) if g != e]
+    if not wrong:
+        return
+    first = wrong[0]
+    here = f"with {configs[first].label}: {_CountMismatch(got[first][0], expected[first][0])}"
+    for mistake in SPEC_03_1.mistakes:
+        if [SPEC_03_1.run(mistake.variant, cfg) for cfg in configs] == got:
+            fail(f"{here}: {mistake.message}")
+    ignored = _ignored_arguments(answer)
+    if ignored:
+        fail(
+            f"steps_to_shrink gives the same count whatever {ignored} is: the count depends on lr, "
+            "curvature and factor, so compute it from all three."
+        )
+    mistake = matching_mistake(SPEC_03_1, got[first], expected[first], configs[first])
+    fail(f"{here}: {mistake.message if mistake is not None else SPEC_03_1.otherwise}")
+
+
+def _pace_prediction():
+    return (tuple(_torch_pace(lr) for lr in PACE_LRS), steps_to_shrink)
 
 
 @exercise(
     "03.1",
-    title="A range of learning rates that works",
-    solution=_LR_RANGE_SOLUTION,
+    title="Predict, then reveal: how many steps?",
+    solution=_PACE_SOLUTION,
+    prediction=_pace_prediction,
     hints=[
-        "On the ravine one step multiplies x by 1 − 0.2·lr and y by 1 − 4·lr. The loss after 50 "
-        "steps is 0.1·x² + 2·y²: both factors must be small enough in size.",
-        "Too small an lr leaves x far from 0 (the factor 1 − 0.2·lr is close to 1); an lr close to "
-        "0.5 leaves y zigzagging (1 − 4·lr is close to −1). Try "
-        '`training.run(torch.optim.SGD, "ravine", 50, lr=lr).final_loss` for lr = 0.2, 0.25, 0.3, '
-        "..., 0.5.",
+        "Each step multiplies x by 1 − 0.2·lr and y by 1 − 4·lr. An error multiplied by r per step is "
+        "|r|^t times its start after t steps: solve |r|^t ≤ 1/100 for the first whole t, for x and for y.",
+        "The point is 100 times closer in both coordinates once the slower of the two is: take the larger "
+        "count. With t = ln(100) / −ln|r|, round up.",
+        "steps_to_shrink is the same count for any lr, curvature and factor. Mind the signs: only "
+        "|1 − lr·curvature| counts; when it is ≥ 1 the error never shrinks (math.inf), and when it is 0 "
+        "one step lands on the minimum.",
     ],
 )
-def grade_lr_range(lr_range):
-    """Every lr in lr_range must reach loss < RANGE_TARGET in RANGE_STEPS plain SGD steps."""
-    low, high = _pair(lr_range, "lr_range")
-    if low <= 0 or high <= 0:
-        bad = low if low <= 0 else high
-        if bad < 0:
-            return incorrect(f"torch.optim.SGD rejects lr={bad:g}: ValueError: Invalid learning rate: {bad}")
-        return incorrect("with lr=0 SGD never moves: both ends must be positive.")
-    if low >= high:
-        return incorrect(f"lr_low ({low:g}) should be smaller than lr_high ({high:g}).")
-    for i in range(RANGE_GRID):
-        lr = low + (high - low) * i / (RANGE_GRID - 1)
-        run = _ravine_run(lr)
-        if run.diverged or run.final_loss >= RANGE_TARGET:
-            return incorrect(_why_it_fails(lr, run))
-    wider = []
-    if low > RANGE_LOW + RANGE_SLACK:
-        wider.append(f"lr={low - RANGE_SLACK:.4g} works too, so lr_low can go lower")
-    if high < RANGE_HIGH - RANGE_SLACK:
-        wider.append(f"lr={high + RANGE_SLACK:.4g} works too, so lr_high can go higher")
-    if wider:
+def grade_pace(steps_needed, steps_to_shrink):
+    """steps_needed: torch's step counts at lr=0.3 and 0.49 (a prediction); steps_to_shrink(lr,
+    curvature, factor): the same count in general, against torch on configurations drawn now."""
+    values = _steps_pair(steps_needed)
+    expected = tuple(_torch_pace(lr) for lr in PACE_LRS)
+    if values == expected[::-1] and values != expected:
+        return incorrect("steps_needed is in the wrong order: (steps at lr=0.3, steps at lr=0.49).")
+    if values != expected and values == tuple(_pace_variants(lr)["fastest"] for lr in PACE_LRS):
         return incorrect(
-            f"every lr from {low:g} to {high:g} works, but the range can be wider: " + "; ".join(wider) + "."
+            "steps_needed holds the count of the faster direction at each lr; the point is 100 times "
+            "closer in both coordinates only once the slower one has got there too."
         )
+    for index, (value, want, lr) in enumerate(zip(values, expected, PACE_LRS)):
+        problem = _pace_problem(value, want, lr, index)
+        if problem is not None:
+            return incorrect(problem)
+    try:
+        _grade_steps_to_shrink(steps_to_shrink)
+    except Reject as rej:
+        message = "steps_needed is right; " + rej.feedback.message
+        raise Reject(dataclasses.replace(rej.feedback, message=message)) from None
     return correct(
-        f"every lr from {low:g} to {high:g} reaches loss < {RANGE_TARGET} in "
-        f"{RANGE_STEPS} steps (the widest range is {RANGE_LOW:.4f} to "
-        f"{RANGE_HIGH:.4f}): a factor of only {RANGE_HIGH / RANGE_LOW:.2f}, because "
-        "the valley is 20 times steeper across than along."
+        "steps_needed is what torch counts (lr=0.49, the larger, takes longer: there the steep y sets the "
+        f"pace), and steps_to_shrink counts torch.optim.SGD's steps in all {len(_shrink_configs())} "
+        "configurations (slow, fast, flipping, diverging, one step, bouncing)."
     )
 
 

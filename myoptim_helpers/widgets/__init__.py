@@ -11,6 +11,10 @@ One module per explorer:
 - :func:`batch_explorer` (``widgets/batch.py``): train the digits network with
   a batch size and a learning rate; the minibatch losses and the per-epoch
   losses redraw.
+- :func:`rate_explorer` (``widgets/momentum.py``): heavy ball on the ravine;
+  move the learning rate and the momentum, and see the factor map of the
+  slowest direction, each direction's roots in the complex plane and a real
+  ``torch.optim.SGD`` run against the formula's factor.
 - :func:`predict` (``widgets/prediction.py``): a predict-then-reveal question
   as buttons; nothing is revealed until the learner chooses.
 
@@ -33,6 +37,7 @@ This package is the only part of ``myoptim_helpers`` that imports ipywidgets.
 """
 
 from .batch import BatchExplorer, batch_explorer
+from .momentum import RateExplorer, rate_explorer
 from .prediction import Prediction, predict
 from .schedule import ScheduleExplorer, schedule_explorer
 from .trajectory import TrajectoryExplorer, trajectory_explorer
@@ -41,9 +46,11 @@ __all__ = [
     "TrajectoryExplorer",
     "ScheduleExplorer",
     "BatchExplorer",
+    "RateExplorer",
     "Prediction",
     "trajectory_explorer",
     "schedule_explorer",
     "batch_explorer",
+    "rate_explorer",
     "predict",
 ]

@@ -12,7 +12,8 @@
 # at a time, and checks each version against `torch.optim.SGD` at every step.
 #
 # ## You will learn
-# - why a learning rate is too small, right or too large, read off the curvature of a ravine
+# - why a learning rate is too small, right or too large, read off the curvature of a ravine,
+#   and how many steps it needs: the slowest direction sets the pace
 # - the momentum buffer: a weighted sum of past gradients, started at the first gradient
 # - `dampening`, `nesterov`, `maximize` and `weight_decay`, each as the line torch runs, equal to torch in float64
 # - what `nesterov=True` computes in torch (there is no look-ahead gradient)
@@ -166,25 +167,75 @@ plt.show()
 # with momentum $\mu$ converges for $\text{lr} < 2(1 + \mu) / \text{(largest curvature)}$, which is
 # 0.95 here for $\mu = 0.9$. Try it in the explorer of section 8.)
 #
-# ### Exercise 03.1 · A range of learning rates that works
+# ### Exercise 03.1 · Predict, then reveal: how many steps?
 #
-# Give `lr_range = (lr_low, lr_high)` such that **every** learning rate from `lr_low` to
-# `lr_high` brings plain SGD below a loss of 0.01 within 50 steps:
-# `training.run(torch.optim.SGD, "ravine", 50, lr=lr).final_loss < 0.01`. Make it as
-# wide as you can: the checker wants each end within 0.02 of the widest possible range.
-# (The factors above tell you where to look; `training.run` lets you try.)
+# Plain SGD on the ravine, from $(-4, 2)$. How many steps until the point is **100 times
+# closer** to the minimum in both coordinates, $|x_t| \le |x_0|/100$ and $|y_t| \le |y_0|/100$:
+# with lr = 0.3, and with lr = 0.49? Work it out from the factors of section 2 before anything
+# runs, and give `steps_needed = (steps at lr=0.3, steps at lr=0.49)`.
+#
+# Then write the count for any direction: `steps_to_shrink(lr, curvature, factor)` returns how
+# many plain SGD steps bring the error along a direction of curvature $\lambda$ to at most
+# 1/`factor` of its start (`factor` > 1), and `math.inf` if it never gets there. The checker
+# runs it next to `torch.optim.SGD` on configurations it draws when you run it, including
+# those where $1 - \text{lr}\,\lambda$ is negative, exactly 0 (lr $= 1/\lambda$ lands on the
+# minimum in one step) or exactly $-1$.
 
 # %%
+import math
+
 # BEGIN SOLUTION
-# STUB: lr_range = (..., ...)
-lr_range = (0.25, 0.48)   # measured: from 0.2474 to 0.4838 (the loss is 0.01 at both ends)
+# STUB: steps_needed = (..., ...)
+steps_needed = (75, 113)   # lr=0.3: x (× 0.94) needs 75, y (× −0.2) 3; lr=0.49: x (× 0.902) 45, y (× −0.96) 113
 # END SOLUTION
-check("03.1", lr_range)
+
+
+def steps_to_shrink(lr, curvature, factor):
+    """Plain SGD steps until the error along a direction of `curvature` is at most 1/factor of its start."""
+    # BEGIN SOLUTION
+    rate = abs(1 - lr * curvature)                     # each step multiplies the error by 1 − lr·λ
+    if rate >= 1:
+        return math.inf                                # it bounces (rate 1) or grows: never
+    if rate == 0:
+        return 1                                       # lr = 1/λ: on the minimum after one step
+    return math.ceil(math.log(factor) / -math.log(rate))   # the first t with rate^t ≤ 1/factor
+    # END SOLUTION
+
+
+check("03.1", steps_needed, steps_to_shrink)
 
 # %% [markdown]
-# The range is narrow: the flat direction wants `lr` large, the steep one caps it. Its
-# ratio `lr_high / lr_low` shrinks as the valley gets narrower (the ratio of its
-# curvatures, here 20, is the *condition number*). Momentum is the classic way out.
+# **The reveal.** The two runs of `torch.optim.SGD`, each coordinate's error as a fraction of its
+# start (solid) against $|1 - \text{lr}\,\lambda|^t$ (dotted), and the steps counted:
+
+# %%
+fig, axes = plt.subplots(1, 2, figsize=(12, 3.8), sharey=True)
+for ax, lr in zip(axes, (0.3, 0.49)):
+    shrunk = (training.run(torch.optim.SGD, "ravine", 130, lr=lr).positions / torch.tensor(ravine.start, dtype=torch.float64)).abs()
+    first = [int((shrunk[:, k] <= 0.01).nonzero()[0]) for k in (0, 1)]   # first step each is 100× closer
+    both = int((shrunk <= 0.01).all(dim=1).nonzero()[0])
+    print(f"lr = {lr}: x is 100 times closer at step {first[0]:3d}, y at step {first[1]:3d}: both at step {both}")
+    t = torch.arange(len(shrunk))
+    for k, (name, curvature) in enumerate((("x", 0.2), ("y", 4.0))):
+        ax.plot(t, shrunk[:, k], label=f"$|{name}_t / {name}_0|$, torch (× {1 - lr * curvature:+.3f} per step)")
+        ax.plot(t, abs(1 - lr * curvature) ** t.double(), ":", color="black", linewidth=1,
+                label=r"formula $|1 - \mathrm{lr}\,\lambda|^t$" if k else None)
+    ax.axhline(0.01, color="gray", linewidth=0.8, label="1/100 of the start")
+    ax.axvline(both, color="red", linestyle="--", linewidth=1, label=f"both 100× closer: step {both}")
+    ax.set(yscale="log", ylim=(1e-3, 2), xlabel="step t", title=f"Plain SGD, lr = {lr}")
+    ax.legend(loc="upper right", fontsize="small")
+axes[0].set_ylabel("error / its start (log scale)")
+plt.show()
+
+# %% [markdown]
+# lr = 0.49 is 60% larger than 0.3 and needs half again as many steps. Each direction needs
+# $\ln 100 / {-\ln|1 - \text{lr}\,\lambda|}$ steps, rounded up, and the run goes at the pace
+# of the slowest one: at 0.3 that is the flat $x$, at 0.49 the steep $y$, which zigzags
+# almost without shrinking. The **slowest direction sets the pace, the steepest sets the
+# limit**, and the fastest constant lr balances the two (0.476, section 2). The window of good
+# learning rates is narrow: the flat direction wants lr large, the steep one caps it, and the
+# ratio of the curvatures, here 20 (the *condition number*), decides how narrow. Momentum is
+# the classic way out.
 #
 # ## 3. Momentum: a running sum of gradients
 #
@@ -601,17 +652,22 @@ from myoptim_helpers import widgets
 
 widgets.predict("03.rate")
 
+# %% [markdown]
+# The formula is two lines of numpy in `myoptim_helpers.spectral`, which the explorer at the end
+# of this section uses too:
+
+# %%
+from myoptim_helpers import spectral
+
+print(inspect.getsource(spectral.momentum_roots))
+print(inspect.getsource(spectral.momentum_rate))
+
 # %%
 import numpy as np
 
+from myoptim_helpers.spectral import momentum_rate
+
 CURVATURES = {"x": 0.2, "y": 4.0}   # the ravine's Hessian is diag(0.2, 4)
-
-
-def momentum_rate(lr, mu, curvature):
-    """max |z| over the roots of z² − (1 + μ − lr·λ) z + μ: heavy ball's factor per step (arrays broadcast)."""
-    trace = 1 + np.asarray(mu) - np.asarray(lr) * curvature
-    root = np.sqrt(trace.astype(complex) ** 2 - 4 * np.asarray(mu))
-    return np.maximum(abs((trace + root) / 2), abs((trace - root) / 2))
 
 
 def measured_rate(positions, axis):
@@ -686,6 +742,20 @@ plt.show()
 # optimum needs the extreme eigenvalues, which for a network nobody knows, so in practice
 # $\mu$ is set to 0.9 and lr is tuned; the picture shows why a wide band of $\mu$ works.
 #
+# ### Explore: the factor, the roots and a run, for any (lr, $\mu$)
+#
+# Move the sliders. Left, the red dot moves on the map above. Middle, the two roots of each
+# direction: real ones on the real axis, complex ones on the dashed circle of radius $\sqrt\mu$;
+# a direction converges while both its roots are inside the unit circle. Right, a real
+# `torch.optim.SGD` run on the ravine, each coordinate's error against the formula's $\rho^t$.
+# Try $\mu = 0$ and lr past 0.5 (a root of $y$ leaves the circle); then lr = 0.05 and raise
+# $\mu$ from 0: the roots of $y$, then those of $x$, meet and turn complex, and end on the $\sqrt\mu$
+# circle; then go to the star, where both directions sit on the border between the regimes.
+
+# %%
+widgets.rate_explorer(lr=0.05, momentum=0.9)
+
+# %% [markdown]
 # ## 9. Explore: learning rate and momentum on the ravine
 #
 # Move the sliders; the factor map of section 8 tells you in advance which settings win.
@@ -702,7 +772,9 @@ widgets.trajectory_explorer("ravine", "SGD", lr=0.1, momentum=0.9, steps=100)
 #
 # - Plain SGD: $\theta \leftarrow \theta - \text{lr}\cdot g$. On a quadratic each direction
 #   shrinks by $1 - \text{lr}\cdot\text{curvature}$ per step: converges for
-#   $\text{lr} < 2/\text{largest curvature}$, crawls where the curvature is small.
+#   $\text{lr} < 2/\text{largest curvature}$, crawls where the curvature is small. Shrinking an
+#   error $F$-fold takes $\lceil \ln F / {-\ln|1 - \text{lr}\cdot\lambda|} \rceil$ steps; the
+#   slowest direction sets the pace, the steepest the limit.
 # - Momentum: `momentum_buffer` $b_t = \mu b_{t-1} + (1-d)\,g_t$ with $b_1 = g_1$ (no
 #   dampening on step 1), $\theta \leftarrow \theta - \text{lr}\cdot b$; $b_t = \sum \mu^{t-k} g_k$ for $d = 0$,
 #   a step up to $1/(1-\mu)$ times plain SGD's.

@@ -7,7 +7,8 @@ cleared and *Run → Run All Cells* is clicked (fixture ``lesson`` in ``conftest
   with ``expect_error``, which prints it without raising), and every code cell ran, so Run All
   reaches the end as it must in Colab;
 - every widget with a slider draws a plot, and moving its first slider with the keyboard
-  changes the slider's readout and the pixels of the plot.
+  changes the slider's readout and the pixels of the plot;
+- lesson 03's rate explorer redraws for each of its two main sliders, learning rate and momentum.
 
 Run:  .venv/bin/python -m pytest tests/browser --artifacts=test-artifacts/browser
 """
@@ -109,3 +110,35 @@ def test_explorers_redraw_when_a_slider_moves(lesson):
         lesson.record(f"{where}: {move.label!r} {move.readout_before} -> {move.readout_after}, {redrawn}")
     if failures:
         pytest.fail(f"{lesson.notebook}:\n" + "\n".join(failures), pytrace=False)
+
+
+def test_the_rate_explorer_redraws_for_lr_and_for_momentum(lesson):
+    """Lesson 03's rate explorer: moving the learning rate, then the momentum, redraws its
+    three panels and changes each direction's factor in its readout."""
+    if not lesson.notebook.startswith("03_"):
+        pytest.skip("the rate explorer is in lesson 03")
+    found = [e for e in lesson.explorers() if "steps per factor e" in explorer_text(e)]
+    if len(found) != 1:
+        pytest.fail(f"{lesson.notebook}: expected one rate explorer, found {len(found)}", pytrace=False)
+    explorer = found[0]
+    explorer.scroll_into_view_if_needed()
+    plot = explorer.locator("img").first
+    failures = []
+    for label in ("learning rate", "momentum"):
+        slider = explorer.locator(".widget-slider").filter(has_text=label).first
+        move = move_slider(lesson.page, explorer, slider, plot, timeout=REDRAW_TIMEOUT)
+        lesson.screenshot(f"rate-explorer-after-{label.replace(' ', '-')}", explorer)
+        wrong = [
+            what
+            for what, bad in (
+                ("the slider's readout did not change", move.readout_after == move.readout_before),
+                (f"the plot did not change within {REDRAW_TIMEOUT:.0f} s", not move.plot_changed),
+                ("the factors in the readout did not change", not move.text_changed),
+            )
+            if bad
+        ]
+        if wrong:
+            failures.append(f"{label} ({move.readout_before!r} -> {move.readout_after!r}): " + "; ".join(wrong))
+        lesson.record(f"rate explorer: {label} {move.readout_before} -> {move.readout_after}, {move.seconds:.1f} s")
+    if failures:
+        pytest.fail(f"{lesson.notebook}, rate explorer:\n" + "\n".join(failures), pytrace=False)
