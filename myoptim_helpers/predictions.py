@@ -207,5 +207,8 @@ def answer(key: str, choice: int) -> str:
     question = QUESTIONS[key]
     if not 0 <= choice < len(question.choices):
         raise ValueError(f"choice must be 0 to {len(question.choices) - 1}, got {choice}")
+    from .exercises._registry import record_attempt
+
+    record_attempt(key)  # a later `if reveal(key):` cell now shows the truth
     verdict = "✓ Right." if choice == question.correct else f"✗ Not quite: you chose “{question.choices[choice]}”."
     return f"{verdict} {question.reveal()}"

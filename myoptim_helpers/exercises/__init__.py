@@ -75,12 +75,14 @@ from ._isolation import PRINT_LIMIT, LearnerTimeout, preserved_global_state, pri
 from ._registry import (  # noqa: F401
     CHECK_SECONDS,
     Exercise,
+    attempted,
     check,
     exercise,
     exercises_of,
     grade,
     hint,
     numbers_in,
+    reveal,
     reveals,
     show_solution,
 )

@@ -39,6 +39,11 @@ How grading works (:func:`grade`):
    this package is the learner's code, and on the checker only otherwise (:mod:`._calling`).
 6. A prediction exercise's ✗ never states the expected number (:func:`reveals`): such a
    message is replaced by one that points to the hints.
+7. Predict, then reveal: the cell after a prediction starts with ``if reveal("04.3"):``.
+   :func:`reveal` is true once the exercise was attempted in this kernel (any answer that is
+   not a stub reached its grader); until then it prints what to do first. So the learner's
+   notebook, committed executed with its stubs, stores the instruction in that cell, not the
+   truth, while the solved notebook stores the truth.
 
 The declarative side (configurations drawn at check time, tables of known mistakes, one
 policy for unrequested options and answer types) lives in :mod:`._engine`.
@@ -75,11 +80,18 @@ __all__ = [
     "CHECK_SECONDS",
     "numbers_in",
     "reveals",
+    "reveal",
+    "attempted",
 ]
 
 _KEY_RE = re.compile(r"^(\d\d)\.(\d+)$")
 
 CHECK_SECONDS = 60.0  # budget of a whole check, for learner code a grader runs without `call`
+
+# The one piece of state the exercises keep: which keys were attempted in this kernel, so that
+# a reveal cell (:func:`reveal`) shows the truth only after the learner has committed to an
+# answer. Keys of ``predictions.QUESTIONS`` are added when a choice is made.
+_ATTEMPTED: set = set()
 
 
 # --------------------------------------------------------------------------- registration
@@ -240,6 +252,7 @@ def _grade(ex: Exercise, answers: tuple) -> Feedback:
         names = ex.answer_names()
         return error(f'check("{ex.key}", ...) takes {len(names)} answer(s) ({", ".join(names)}); got {len(answers)}.')
     labels = _answer_labels(ex, len(answers))
+    _ATTEMPTED.add(ex.key)
     before = [_fingerprint(a) for a in answers]
     try:
         with (
@@ -329,6 +342,44 @@ def _withhold_prediction(ex: Exercise, answers: tuple, result: Feedback) -> Feed
 def check(key: str | None = None, *answers, **keywords) -> None:
     """Grade your answer to exercise ``key`` (e.g. "03.2") and print the feedback."""
     print(grade(key, *answers, **keywords))
+
+
+def attempted(key: str) -> bool:
+    """Whether exercise (or prediction) ``key`` has been attempted in this kernel."""
+    return key in _ATTEMPTED
+
+
+def record_attempt(key: str) -> None:
+    """Note that prediction ``key`` was answered (what a prediction's choice calls)."""
+    _ATTEMPTED.add(key)
+
+
+def reveal(key: str) -> bool:
+    """True once ``key`` was attempted; otherwise print what to do first and return False.
+
+    A lesson's reveal cell is ``if reveal("04.3"): <run torch and show the truth>``, so the
+    truth appears only after the learner has committed to a prediction."""
+    if not isinstance(key, str):
+        raise TypeError(f'reveal takes the key of an exercise, such as reveal("04.3"), not {type(key).__name__}')
+    if key in _ATTEMPTED:
+        return True
+    if _KEY_RE.match(key):
+        try:
+            _lookup(key)
+        except Reject as rej:  # an unknown key is a typo in the lesson: fail loudly, here
+            raise ValueError(rej.feedback.message) from None
+        print(
+            f"○ {key}: the truth is shown here once you have committed to your answer. Run "
+            f'check("{key}", ...) above with your own answer (right or wrong), then run this cell again.'
+        )
+    else:
+        from .. import predictions
+
+        if key not in predictions.QUESTIONS:
+            known = ", ".join(predictions.QUESTIONS)
+            raise ValueError(f"there is no exercise or prediction {key!r}; the predictions are {known}")
+        print(f"○ {key}: choose an answer in the question above, then run this cell again to see the truth.")
+    return False
 
 
 def hint(key: str, n: int | None = None) -> None:

@@ -1,0 +1,59 @@
+"""Predict, then reveal: a reveal cell shows the truth only after the learner committed."""
+
+from __future__ import annotations
+
+import pytest
+
+from myoptim_helpers import predictions
+from myoptim_helpers.exercises import _registry, attempted, check, reveal
+
+
+@pytest.fixture(autouse=True)
+def fresh_kernel(monkeypatch):
+    # each test starts as a kernel in which nothing was attempted yet
+    monkeypatch.setattr(_registry, "_ATTEMPTED", set())
+
+
+def test_a_stub_does_not_count_as_an_attempt(capsys):
+    check("04.3", ...)
+    capsys.readouterr()
+    assert not attempted("04.3")
+    assert reveal("04.3") is False
+    shown = capsys.readouterr().out
+    assert shown.startswith("○ 04.3: the truth is shown here once you have committed")
+    assert 'check("04.3", ...)' in shown
+
+
+def test_a_wrong_answer_counts_and_only_for_its_own_key(capsys):
+    check("04.3", lambda grad, step, lr, betas, eps: grad * 0)
+    assert "✗" in capsys.readouterr().out
+    assert reveal("04.3") is True
+    assert capsys.readouterr().out == ""  # the reveal cell prints only the truth itself
+    assert reveal("03.1") is False
+
+
+def test_misusing_check_is_not_an_attempt(capsys):
+    check("04.3", lambda *a: 0, lambda *a: 0)  # two answers for a one-answer exercise
+    assert "takes 1 answer" in capsys.readouterr().out
+    assert not attempted("04.3")
+
+
+def test_a_prediction_choice_counts(capsys):
+    key = next(iter(predictions.QUESTIONS))
+    assert reveal(key) is False
+    assert "choose an answer in the question above" in capsys.readouterr().out
+    predictions.answer(key, 0)
+    assert reveal(key) is True
+
+
+@pytest.mark.parametrize(
+    "key, words", [("04.99", "there is no exercise 04.99"), ("99.nope", "no exercise or prediction")]
+)
+def test_an_unknown_key_is_the_lessons_typo_and_says_so(key, words):
+    with pytest.raises(ValueError, match=words):
+        reveal(key)
+
+
+def test_a_key_that_is_not_a_string():
+    with pytest.raises(TypeError, match=r'reveal\("04.3"\)'):
+        reveal(4.3)
