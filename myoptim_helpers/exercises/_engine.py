@@ -61,6 +61,7 @@ import torch
 from ._core import (
     Feedback,
     Mismatch,
+    Reject,
     call,
     correct,
     expect_callable,
@@ -216,6 +217,9 @@ class Spec:
       with dtypes checked: a float32 input gives float32 results).
     - ``match(got, variant_outcome)``: how an answer is matched to a mistake (default
       ``compare``); e.g. on the parameters only, when a returned value may differ too.
+    - ``match_every_config``: name a mistake only if its variant reproduces the answer in
+      every configuration, not only where the answer first differs: for answers whose
+      mistakes coincide on single configurations (a count of bytes, a shape).
     """
 
     configs: Callable[[], Sequence[Config]]
@@ -229,6 +233,7 @@ class Spec:
     seconds: float | None = None
     compare: Callable[[Any, Any], Mismatch | None] = functools.partial(first_mismatch, check_dtype=True)
     match: Callable[[Any, Any], Mismatch | None] | None = None
+    match_every_config: bool = False
 
 
 def run_answer(spec: Spec, answer, cfg: Config, *, name: str | None = None):
@@ -240,19 +245,38 @@ def run_answer(spec: Spec, answer, cfg: Config, *, name: str | None = None):
     return spec.run(invoke, cfg)
 
 
-def matching_mistake(spec: Spec, got, expected, cfg: Config) -> Mistake | None:
+def _reproduces(spec: Spec, variant, cfg: Config, got) -> tuple:
+    """``(whether the variant's outcome on cfg is got, that outcome)``."""
+    try:
+        outcome = spec.run(variant, cfg)
+    except Exception:  # a variant that cannot run on this configuration does not match
+        return False, None
+    return (spec.match or spec.compare)(got, outcome) is None, outcome
+
+
+def matching_mistake(spec: Spec, got, expected, cfg: Config, *, also: Sequence = ()) -> Mistake | None:
     """Return the first mistake of ``spec`` whose variant reproduces ``got`` on ``cfg`` and
-    differs from ``expected`` there, or None."""
+    differs from ``expected`` there, or None. ``also`` holds ``(config, answer's outcome)``
+    pairs the variant must reproduce too (see ``Spec.match_every_config``)."""
     for mistake in spec.mistakes:
-        try:
-            outcome = spec.run(mistake.variant, cfg)
-        except Exception:  # a variant that cannot run on this configuration does not match
-            continue
-        if spec.compare(outcome, expected) is None:
-            continue  # indistinguishable from the right answer here
-        if (spec.match or spec.compare)(got, outcome) is None:
+        same, outcome = _reproduces(spec, mistake.variant, cfg, got)
+        if not same or spec.compare(outcome, expected) is None:
+            continue  # not the answer, or indistinguishable from the right answer here
+        if all(_reproduces(spec, mistake.variant, c, g)[0] for c, g in also):
             return mistake
     return None
+
+
+def _other_runs(spec: Spec, answer, configs, failed: int, seen: list) -> list:
+    """``seen`` plus the answer's outcomes on the configurations after ``failed`` (those
+    where the answer fails to run are left out: they cannot confirm a mistake)."""
+    runs = list(seen)
+    for cfg in configs[failed + 1 :]:
+        try:
+            runs.append((cfg, run_answer(spec, answer, cfg)))
+        except Reject:
+            continue
+    return runs
 
 
 def grade_spec(spec: Spec, answer, *, name: str | None = None) -> Feedback:
@@ -264,13 +288,17 @@ def grade_spec(spec: Spec, answer, *, name: str | None = None) -> Feedback:
     function's run use its own name."""
     expect_callable(answer, name or "your answer")
     configs = spec.configs()
-    for cfg in configs:
+    seen = []
+    for index, cfg in enumerate(configs):
         expected = spec.reference(cfg)
         got = run_answer(spec, answer, cfg)
         mismatch = spec.compare(got, expected)
         if mismatch is None:
+            if spec.match_every_config:
+                seen.append((cfg, got))
             continue
-        mistake = matching_mistake(spec, got, expected, cfg)
+        also = _other_runs(spec, answer, configs, index, seen) if spec.match_every_config else ()
+        mistake = matching_mistake(spec, got, expected, cfg, also=also)
         if mistake is not None:
             cause = mistake.message
         elif callable(spec.otherwise):
