@@ -6,7 +6,8 @@
   of 0-d tensors) is named and rejected with the call that makes a tensor of it.
 - :func:`labelled_mismatch` — the first difference between two runs whose steps are
   ``{label: value}`` dicts, each value named by its label ("the scale", "`0.weight`") and
-  the steps counted in the exercise's unit ("differs at epoch 6"): a :class:`CountedMismatch`.
+  the steps counted in the exercise's unit ("differs at epoch 6"): a :class:`CountedMismatch`,
+  whose head :func:`counted_head` also serves graders that write their own messages.
 - :class:`Difference` — a difference told in words, for what is not a run of steps.
 """
 
@@ -21,7 +22,14 @@ import torch
 
 from ._core import Mismatch, _index_text, expect_tensor, fail, first_mismatch, fmt
 
-__all__ = ["expect_plain_number", "expect_result_tensor", "CountedMismatch", "labelled_mismatch", "Difference"]
+__all__ = [
+    "expect_plain_number",
+    "expect_result_tensor",
+    "counted_head",
+    "CountedMismatch",
+    "labelled_mismatch",
+    "Difference",
+]
 
 
 def expect_plain_number(value, name: str) -> float:
@@ -63,6 +71,15 @@ def expect_result_tensor(value, name: str, *, shape=None, dtype=None):
     return expect_tensor(value, name, shape=shape, dtype=dtype, finite=False)
 
 
+def counted_head(n: int, *, unit: str = "step", first: int = 1, reference: str = "torch") -> str:
+    """'matches torch for epochs 0–2, differs at epoch 3' ({unit}s counted from ``first``)."""
+    if n == first:
+        return f"differs from {reference} already at {unit} {n}"
+    if n == first + 1:
+        return f"matches {reference} for {unit} {first}, differs at {unit} {n}"
+    return f"matches {reference} for {unit}s {first}–{n - 1}, differs at {unit} {n}"
+
+
 @dataclasses.dataclass(frozen=True)
 class CountedMismatch(Mismatch):
     """A :class:`~._core.Mismatch` whose steps are counted in ``unit`` from ``first``:
@@ -73,13 +90,7 @@ class CountedMismatch(Mismatch):
     first: int = 1
 
     def __str__(self) -> str:
-        n, unit, ref = self.first + self.step - 1, self.unit, self.reference
-        if self.step == 1:
-            head = f"differs from {ref} already at {unit} {n}"
-        elif self.step == 2:
-            head = f"matches {ref} for {unit} {self.first}, differs at {unit} {n}"
-        else:
-            head = f"matches {ref} for {unit}s {self.first}–{n - 1}, differs at {unit} {n}"
+        head = counted_head(self.first + self.step - 1, unit=self.unit, first=self.first, reference=self.reference)
         what = self.detail or f"got {fmt(self.got, self.expected)}, expected {fmt(self.expected, self.got)}"
         return f"{head} ({self.name}{_index_text(self.index)}: {what})"
 

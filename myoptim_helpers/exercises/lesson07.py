@@ -6,7 +6,8 @@
 - 07.3 ``WarmupCosine``: an ``LRScheduler`` subclass (linear warm-up, then cosine),
   compared epoch by epoch with torch's ``SequentialLR(LinearLR, CosineAnnealingLR)``.
 - 07.4 ``resume``: rebuild optimizer and scheduler from a checkpoint so that training goes
-  on with exactly the learning rates and parameters of an uninterrupted run.
+  on with exactly the learning rates and parameters of an uninterrupted run; graded on the
+  engine (:class:`~._engine.Spec`) over configurations drawn from the key's seed.
 
 Every grader builds its own optimizers, schedulers and data and compares with torch's
 schedulers. When an answer differs, it computes the known wrong variants of the exercise
@@ -32,7 +33,7 @@ from .. import lr_scheduler as our_lr_scheduler
 from ._core import Reject, _type_names, call, correct, exercise, expect_number, fail, fmt, seeded, tolerance
 from ._engine import Draw, Mistake, Spec, draw_configs, grade_spec, seed_of
 from ._engine import config as make_config
-from ._grading import expect_plain_number, labelled_mismatch
+from ._grading import counted_head, expect_plain_number, labelled_mismatch
 
 __all__ = ["WarmupCosine", "train", "resume", "make_optimizer", "make_scheduler", "resume_with_reference"]
 
@@ -41,11 +42,7 @@ _STEP_ORDER_WARNING = "Detected call of `lr_scheduler.step()` before `optimizer.
 
 def _epoch_head(epoch: int, unit: str = "epoch", first: int = 0) -> str:
     """'matches torch for epochs 0–2, differs at epoch 3' (units counted from ``first``)."""
-    if epoch == first:
-        return f"differs from torch already at {unit} {epoch}"
-    if epoch == first + 1:
-        return f"matches torch for {unit} {first}, differs at {unit} {epoch}"
-    return f"matches torch for {unit}s {first}–{epoch - 1}, differs at {unit} {epoch}"
+    return counted_head(epoch, unit=unit, first=first)
 
 
 def _close(got: float, expected: float, rtol: float = 1e-12, atol: float = 1e-12) -> bool:
