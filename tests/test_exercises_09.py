@@ -239,6 +239,16 @@ def step_own_scaler(model, optimizer, scaler, micro_batches, max_norm):
     return step_ref(model, optimizer, own, micro_batches, max_norm)
 
 
+NOTEBOOK_MODEL = nn.Sequential(nn.Linear(2, 16), nn.Tanh(), nn.Linear(16, 2))
+NOTEBOOK_OPTIMIZER = torch.optim.SGD(NOTEBOOK_MODEL.parameters(), lr=0.1)
+NOTEBOOK_SCALER = torch.amp.GradScaler("cpu")
+
+
+def step_uses_globals(model, optimizer, scaler, micro_batches, max_norm):
+    x, y = torch.randn(8, 2), torch.randint(0, 2, (8,))  # the notebook's batch, not the argument
+    return step_ref(NOTEBOOK_MODEL, NOTEBOOK_OPTIMIZER, NOTEBOOK_SCALER, [(x, y)], max_norm)
+
+
 def step_clips_frozen_too(model, optimizer, scaler, micro_batches, max_norm):
     for x, y in micro_batches:
         with torch.autocast("cpu", dtype=torch.float16):
@@ -506,6 +516,7 @@ CASES = [
     ("09.1", step_clips_frozen_too, "correct", ""),
     ("09.1", step_fixed_max_norm, "incorrect", "to another norm than `max_norm`"),
     ("09.1", step_own_scaler, "incorrect", "the `scaler` you are given"),
+    ("09.1", step_uses_globals, "incorrect", "did not change: does your step use the notebook's own objects"),
     ("09.2", ema_ref, "correct", "matches torch's get_ema_multi_avg_fn"),
     ("09.2", ema_lerp, "correct", ""),
     ("09.2", ema_copy, "correct", ""),

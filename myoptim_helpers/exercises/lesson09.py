@@ -121,7 +121,19 @@ _UNCLIPPED = (
     "scaler.unscale_(optimizer) and scaler.step(optimizer)."
 )
 
+
+def _leaves_all_alone(model, optimizer, scaler, micro_batches, max_norm):
+    """A step that works on other objects than its arguments (the notebook's, or its own)."""
+    return None
+
+
 MISTAKES_09_1 = (
+    Mistake(
+        "other objects",
+        _leaves_all_alone,
+        "the `model`, `optimizer` and `scaler` you were given did not change: does your step use "
+        "the notebook's own objects, or build its own? Use the arguments.",
+    ),
     Mistake(
         "not divided",
         _step_variant(divide=False),
@@ -519,8 +531,6 @@ def resume(checkpoint, model, optimizer, scheduler, scaler, ema):
     torch.set_rng_state(checkpoint["rng"]["torch"])
     return checkpoint["epoch"]
 
-
-_resume = resume
 
 _PARTS = ("model", "optimizer", "scheduler", "scaler", "ema")
 

@@ -50,8 +50,6 @@ def state_bytes(optimizer_name, options, shape, dtype):
     return per_element * numel * size + step
 
 
-_state_bytes = state_bytes
-
 _OPTIMIZER_OPTIONS = {
     "SGD": (
         {},
