@@ -31,6 +31,12 @@ patched torch), for a variant of the mistake table it is the variant itself. Its
 is what ``reference(cfg)`` returns: a list of steps as :func:`~._core.first_mismatch`
 compares them (tensors, numbers, lists, ``{name: tensor}`` dicts).
 
+A run counted in the exercise's own unit compares with :func:`labelled_mismatch` (steps are
+``{label: value}`` dicts, reported as "matches the uninterrupted run for epoch 5, differs at
+epoch 6 (lr of group 1: ...)"); what is not a run of steps (a state at the end, one predicted
+value) is reported by a :class:`Difference` in words. ``Spec(match_every_config=True)`` names
+a mistake only where its variant explains the answer in every configuration.
+
 Policies shared by every lesson:
 
 - :func:`expect_options`: a hyperparameter that changes the update and was not asked for
@@ -62,11 +68,13 @@ from ._core import (
     Feedback,
     Mismatch,
     Reject,
+    _index_text,
     call,
     correct,
     expect_callable,
     fail,
     first_mismatch,
+    fmt,
     tolerance,
 )
 
@@ -307,6 +315,89 @@ def grade_spec(spec: Spec, answer, *, name: str | None = None) -> Feedback:
             cause = spec.otherwise
         fail(f"with {cfg.label}: {mismatch}: {cause}")
     return correct(spec.success.format(n=len(configs)))
+
+
+# --------------------------------------------------------------------------- comparisons for Spec.compare
+# Runs counted in the exercise's own unit (epochs, updates), values named by their own labels,
+# and differences told in words; lesson modules use them as a Spec's ``compare``.
+
+
+def counted_head(n: int, *, unit: str = "step", first: int = 1, reference: str = "torch") -> str:
+    """'matches torch for epochs 0–2, differs at epoch 3' ({unit}s counted from ``first``)."""
+    if n == first:
+        return f"differs from {reference} already at {unit} {n}"
+    if n == first + 1:
+        return f"matches {reference} for {unit} {first}, differs at {unit} {n}"
+    return f"matches {reference} for {unit}s {first}–{n - 1}, differs at {unit} {n}"
+
+
+@dataclasses.dataclass(frozen=True)
+class CountedMismatch(Mismatch):
+    """A :class:`~._core.Mismatch` whose steps are counted in ``unit`` from ``first``:
+    "matches the uninterrupted run for epoch 5, differs at epoch 6 (lr: got 0.3247, expected
+    0.06113)". ``step`` stays the 1-based position in the run; ``name`` is printed as it is."""
+
+    unit: str = "step"
+    first: int = 1
+
+    def __str__(self) -> str:
+        head = counted_head(self.first + self.step - 1, unit=self.unit, first=self.first, reference=self.reference)
+        what = self.detail or f"got {fmt(self.got, self.expected)}, expected {fmt(self.expected, self.got)}"
+        return f"{head} ({self.name}{_index_text(self.index)}: {what})"
+
+
+def labelled_mismatch(
+    got: Sequence[Mapping],
+    expected: Sequence[Mapping],
+    *,
+    unit: str = "step",
+    first: int = 1,
+    reference: str = "torch",
+    rtol=None,
+    atol=None,
+) -> CountedMismatch | None:
+    """Return where ``got`` first differs from ``expected``, or None.
+
+    Both are runs with one ``{label: value}`` dict per step (values are tensors or numbers,
+    compared as :func:`~._core.first_mismatch` does, dtypes included); labels are checked in
+    the expected dict's order, and a value of None on either side is not compared (a known
+    mistake that does not determine that value).
+    """
+    got, expected = list(got), list(expected)
+    for step, (g_step, e_step) in enumerate(zip(got, expected), start=1):
+        for label, e_val in e_step.items():
+            found = dict(step=step, name=label, reference=reference, unit=unit, first=first)
+            if label not in g_step:
+                return CountedMismatch(got=None, expected=None, detail="missing", **found)
+            if g_step[label] is None or e_val is None:
+                continue
+            m = first_mismatch([g_step[label]], [e_val], rtol=rtol, atol=atol, check_dtype=True)
+            if m is not None:
+                return CountedMismatch(got=m.got, expected=m.expected, index=m.index, detail=m.detail, **found)
+    if len(got) != len(expected):
+        return CountedMismatch(
+            step=min(len(got), len(expected)) + 1,
+            name="the run",
+            got=None,
+            expected=None,
+            detail=f"{len(got)} {unit}s, {reference} has {len(expected)}",
+            reference=reference,
+            unit=unit,
+            first=first,
+        )
+    return None
+
+
+@dataclasses.dataclass(frozen=True)
+class Difference:
+    """A difference told in words, for what is not a run of steps (a state at the end, one
+    predicted value): ``str()`` is ``text``; ``name`` says what differs, for an ``otherwise``."""
+
+    name: str
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
 
 
 # --------------------------------------------------------------------------- options policy

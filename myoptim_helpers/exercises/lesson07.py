@@ -31,9 +31,9 @@ from torch.optim import lr_scheduler  # torch's, under the name the lesson uses
 
 from .. import lr_scheduler as our_lr_scheduler
 from ._core import Reject, _type_names, call, correct, exercise, expect_number, fail, fmt, seeded, tolerance
-from ._engine import Draw, Mistake, Spec, draw_configs, grade_spec, seed_of
+from ._engine import Draw, Mistake, Spec, counted_head, draw_configs, grade_spec, labelled_mismatch, seed_of
 from ._engine import config as make_config
-from ._grading import counted_head, expect_plain_number, labelled_mismatch
+from ._grading import expect_plain_number
 
 __all__ = ["WarmupCosine", "train", "resume", "make_optimizer", "make_scheduler", "resume_with_reference"]
 

@@ -27,8 +27,7 @@ from torch.optim.swa_utils import get_ema_multi_avg_fn
 
 from .. import production
 from ._core import Reject, exercise, fail, seeded
-from ._engine import Mistake, Spec, config, draw_configs, grade_spec
-from ._grading import Difference, labelled_mismatch
+from ._engine import Difference, Mistake, Spec, config, draw_configs, grade_spec, labelled_mismatch
 
 __all__ = ["ema_update", "production_step", "resume"]
 

@@ -26,8 +26,7 @@ import math
 import torch
 
 from ._core import Reject, correct, error, exercise, expect_number, fail
-from ._engine import Mistake, Spec, config, draw_configs, grade_spec
-from ._grading import Difference
+from ._engine import Difference, Mistake, Spec, config, draw_configs, grade_spec
 
 __all__ = ["state_bytes", "shard_shape", "average_gradients"]
 
