@@ -291,6 +291,25 @@ def test_the_same_answer_gets_the_same_verdict():
     assert len(verdicts) == 1 and "shape ()" in verdicts.pop()
 
 
+def test_a_mistake_can_be_asked_to_explain_every_configuration():
+    """Two mistakes that coincide where the answer first differs: by default the first row is
+    named; with match_every_config only the one that explains the answer everywhere."""
+    configs = lambda: tuple(ex.config(f"n={n}", n=n) for n in (2, 3, 4))  # noqa: E731
+    mistakes = [ex.Mistake("squared", lambda n: n * n, "squared."), ex.Mistake("doubled", lambda n: 2 * n, "doubled.")]
+    spec = dict(configs=configs, reference=lambda cfg: [float(cfg["n"] + 1)], mistakes=mistakes, otherwise="other.")
+    run = lambda invoke, cfg: [float(invoke(cfg["n"]))]  # noqa: E731
+
+    def doubled(n):
+        return 2 * n
+
+    with pytest.raises(ex.Reject) as first_row:
+        ex.grade_spec(ex.Spec(run=run, **spec), doubled)
+    with pytest.raises(ex.Reject) as everywhere:
+        ex.grade_spec(ex.Spec(run=run, match_every_config=True, **spec), doubled)
+    assert first_row.value.feedback.message.endswith("squared.")  # 2 * 2 == 2 ** 2 at n=2
+    assert everywhere.value.feedback.message.endswith("doubled.")
+
+
 def test_flag_grid_gives_every_pair():
     grid = ex.flag_grid(nesterov=(False, True), maximize=(False, True))
     assert [tuple(g.values()) for g in grid] == [(False, False), (False, True), (True, False), (True, True)]

@@ -424,6 +424,32 @@ def resume_passes_parameters(model, checkpoint, make_optimizer, make_scheduler):
     return optimizer, scheduler
 
 
+def resume_then_step(model, checkpoint, make_optimizer, make_scheduler):
+    optimizer, scheduler = resume_ref(model, checkpoint, make_optimizer, make_scheduler)
+    scheduler.step()  # "move on to the next epoch"
+    return optimizer, scheduler
+
+
+def resume_replays_the_schedule(model, checkpoint, make_optimizer, make_scheduler):
+    model.load_state_dict(checkpoint["model"])
+    optimizer = make_optimizer(model)
+    scheduler = make_scheduler(optimizer)
+    optimizer.load_state_dict(checkpoint["optimizer"])
+    for _ in range(checkpoint["scheduler"]["last_epoch"]):  # instead of loading its state
+        scheduler.step()
+    return optimizer, scheduler
+
+
+def resume_sets_lr_by_hand(model, checkpoint, make_optimizer, make_scheduler):
+    model.load_state_dict(checkpoint["model"])
+    optimizer = make_optimizer(model)
+    scheduler = make_scheduler(optimizer)
+    optimizer.load_state_dict(checkpoint["optimizer"])
+    for group, lr in zip(optimizer.param_groups, checkpoint["scheduler"]["_last_lr"]):
+        group["lr"] = lr
+    return optimizer, scheduler
+
+
 def resume_wrong_key(model, checkpoint, make_optimizer, make_scheduler):
     model.load_state_dict(checkpoint["model_state_dict"])
     return None
@@ -669,7 +695,7 @@ CASES = [
         "07.4",
         resume_ref,
         "correct",
-        "in 2 configurations (the exercise's SGD and schedule, and an Adam with another schedule)",
+        "in all 9 configurations (the exercise's SGD and schedule; Adam, AdamW, RMSprop, Adagrad",
     ),
     (
         "07.4",
@@ -684,8 +710,9 @@ CASES = [
         "07.4",
         resume_scheduler_after_load,
         "incorrect",
-        "after resuming, the run differs from the uninterrupted run already at epoch 5 (lr: got 0.01, "
-        "expected 0.08117): the scheduler was built after optimizer.load_state_dict(): its constructor "
+        "with the exercise's SGD and warm-up + cosine, saved after 5 of 10 epochs: differs from the "
+        "uninterrupted run already at epoch 5 (lr: got 0.01, expected 0.08117): the scheduler was built "
+        "after optimizer.load_state_dict(): its constructor "
         "rewrote the loaded lr with the warm-up's first value",
     ),
     (
@@ -706,8 +733,8 @@ CASES = [
         "07.4",
         resume_without_model,
         "incorrect",
-        "already at epoch 5 (the lr is right, the parameters differ): the learning rates are right but the "
-        "model's weights were not loaded",
+        "already at epoch 5 (`weight`[0, 0]: got 0.6981, expected 1.469): the learning rates are right but "
+        "the model's weights were not loaded",
     ),
     (
         "07.4",
@@ -724,6 +751,9 @@ CASES = [
         "`resume_passes_parameters` raised AttributeError: 'generator' object has no attribute 'parameters'",
     ),
     ("07.4", resume_wrong_key, "error", "raised KeyError: 'model_state_dict'"),
+    ("07.4", resume_then_step, "incorrect", "the scheduler was stepped after loading its state"),
+    ("07.4", resume_replays_the_schedule, "incorrect", "the schedule was replayed with scheduler.step() calls"),
+    ("07.4", resume_sets_lr_by_hand, "incorrect", "the scheduler's state was not loaded"),
 ]
 
 
@@ -803,3 +833,22 @@ def test_the_reference_scheduler_resumes_like_torch():
     first = lrs(opt, WarmupCosine(opt, warmup_epochs=3, total_epochs=10, eta_min=0.01), 4)
     rest = lrs(opt, WarmupCosine(opt, warmup_epochs=3, total_epochs=10, eta_min=0.01, last_epoch=3), 6)
     assert first + rest == full
+
+
+def test_the_resume_configurations_are_drawn_and_varied():
+    """07.4 draws the same configurations at every check, over several optimizers, schedulers,
+    param groups, dtypes and stopping epochs; each grades in well under the check's budget."""
+    import time
+
+    from myoptim_helpers.exercises.lesson07 import _resume_configs, _resume_model
+
+    configs = _resume_configs()
+    assert [c.label for c in configs] == [c.label for c in _resume_configs()]
+    assert len(configs) >= 8
+    optimizers = {type(c["make_optimizer"](_resume_model(c, 0))).__name__ for c in configs}
+    assert {"SGD", "Adam", "AdamW", "RMSprop", "Adagrad"} <= optimizers
+    assert len({c["saved_after"] for c in configs}) >= 4
+    assert any(len(c["make_optimizer"](_resume_model(c, 0)).param_groups) == 2 for c in configs)
+    start = time.perf_counter()
+    assert grade("07.4", resume_ref).status == "correct"
+    assert time.perf_counter() - start < 10

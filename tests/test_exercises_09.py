@@ -230,6 +230,39 @@ def step_unscaled_backward(model, optimizer, scaler, micro_batches, max_norm):
     return norm
 
 
+def step_fixed_max_norm(model, optimizer, scaler, micro_batches, max_norm):
+    return step_ref(model, optimizer, scaler, micro_batches, 1.0)  # the lesson's max_norm
+
+
+def step_own_scaler(model, optimizer, scaler, micro_batches, max_norm):
+    own = torch.amp.GradScaler("cpu")  # ignores the scaler it is given
+    return step_ref(model, optimizer, own, micro_batches, max_norm)
+
+
+NOTEBOOK_MODEL = nn.Sequential(nn.Linear(2, 16), nn.Tanh(), nn.Linear(16, 2))
+NOTEBOOK_OPTIMIZER = torch.optim.SGD(NOTEBOOK_MODEL.parameters(), lr=0.1)
+NOTEBOOK_SCALER = torch.amp.GradScaler("cpu")
+
+
+def step_uses_globals(model, optimizer, scaler, micro_batches, max_norm):
+    x, y = torch.randn(8, 2), torch.randint(0, 2, (8,))  # the notebook's batch, not the argument
+    return step_ref(NOTEBOOK_MODEL, NOTEBOOK_OPTIMIZER, NOTEBOOK_SCALER, [(x, y)], max_norm)
+
+
+def step_clips_frozen_too(model, optimizer, scaler, micro_batches, max_norm):
+    for x, y in micro_batches:
+        with torch.autocast("cpu", dtype=torch.float16):
+            loss = F.cross_entropy(model(x), y) / len(micro_batches)
+        scaler.scale(loss).backward()
+    scaler.unscale_(optimizer)
+    params = [p for group in optimizer.param_groups for p in group["params"]]  # also correct
+    norm = clip(params, max_norm)
+    scaler.step(optimizer)
+    scaler.update()
+    optimizer.zero_grad(set_to_none=True)
+    return norm
+
+
 # --------------------------------------------------------------------------- 09.2 answers
 
 
@@ -326,6 +359,19 @@ def ema_fixed_decay(averaged, current, decay):
     with torch.no_grad():
         for a, c in zip(averaged, current):
             a.mul_(0.95).add_(c, alpha=0.05)
+
+
+def ema_last_only(averaged, current, decay):
+    with torch.no_grad():
+        for a, c in zip(averaged, current):
+            new = decay * a + (1 - decay) * c
+        a.copy_(new)  # one indent too far out: only the last pair is written
+
+
+def ema_fixed_decay_999(averaged, current, decay):
+    with torch.no_grad():
+        for a, c in zip(averaged, current):
+            a.mul_(0.999).add_(c, alpha=0.001)
 
 
 def ema_data(averaged, current, decay):
@@ -427,6 +473,16 @@ def resume_python_rng_only(checkpoint, model, optimizer, scheduler, scaler, ema)
     return checkpoint["epoch"]
 
 
+def resume_into_new_optimizer(checkpoint, model, optimizer, scheduler, scaler, ema):
+    model.load_state_dict(checkpoint["model"])
+    fresh = torch.optim.Adam(model.parameters())  # loads into an optimizer of its own
+    fresh.load_state_dict(checkpoint["optimizer"])
+    for name, obj in [("scheduler", scheduler), ("scaler", scaler), ("ema", ema)]:
+        obj.load_state_dict(checkpoint[name])
+    torch.set_rng_state(checkpoint["rng"]["torch"])
+    return checkpoint["epoch"]
+
+
 def resume_epoch_as_float(checkpoint, model, optimizer, scheduler, scaler, ema):
     resume_ref(checkpoint, model, optimizer, scheduler, scaler, ema)
     return str(checkpoint["epoch"])
@@ -457,6 +513,10 @@ CASES = [
     ("09.1", step_returns_norm_after, "incorrect", "return what clip_grad_norm_ returned"),
     ("09.1", step_no_return, "incorrect", "returned None: did it forget to `return`"),
     ("09.1", step_unscaled_backward, "error", "Attempted unscale_ but _scale is None"),
+    ("09.1", step_clips_frozen_too, "correct", ""),
+    ("09.1", step_fixed_max_norm, "incorrect", "to another norm than `max_norm`"),
+    ("09.1", step_own_scaler, "incorrect", "the `scaler` you are given"),
+    ("09.1", step_uses_globals, "incorrect", "did not change: does your step use the notebook's own objects"),
     ("09.2", ema_ref, "correct", "matches torch's get_ema_multi_avg_fn"),
     ("09.2", ema_lerp, "correct", ""),
     ("09.2", ema_copy, "correct", ""),
@@ -474,7 +534,9 @@ CASES = [
     ("09.2", ema_bias_corrected, "incorrect", "no bias correction"),
     ("09.2", ema_current_unweighted, "incorrect", "the current tensor is not multiplied by 1 − decay"),
     ("09.2", ema_both_decay, "incorrect", "the current tensor is weighted by decay"),
-    ("09.2", ema_fixed_decay, "incorrect", "with decay=0.9 (float64), update 1 differs"),
+    ("09.2", ema_fixed_decay, "incorrect", "with the `decay` you are given"),
+    ("09.2", ema_fixed_decay_999, "incorrect", "with the `decay` you are given"),
+    ("09.2", ema_last_only, "incorrect", "only some of the tensors were updated"),
     ("09.3", resume_ref, "correct", "exactly the losses of the uninterrupted run"),
     ("09.3", resume_helper, "correct", ""),
     ("09.3", resume_stub, "not attempted", ""),
@@ -492,6 +554,7 @@ CASES = [
     ("09.3", resume_seeds_with_epoch, "incorrect", "the RNG state is not restored"),
     ("09.3", resume_python_rng_only, "incorrect", "the RNG state is not restored"),
     ("09.3", resume_rng_dict, "error", "raised TypeError"),
+    ("09.3", resume_into_new_optimizer, "incorrect", "the optimizer's state is not loaded"),
 ]
 
 
@@ -525,11 +588,27 @@ def test_the_shown_solution_is_accepted(key, name):
 
 
 def test_a_skipped_step_is_part_of_the_check():
-    """The third configuration's initial scale overflows float16: its first step must be skipped."""
+    """Some configurations start at a scale that overflows float16: their first step is skipped
+    (the weights stay, the scale halves), which only scaler.step(optimizer) gets right."""
     from myoptim_helpers.exercises import lesson09
 
-    model, optimizer, scaler, data, max_norm = lesson09._step_setup(lesson09._STEP_CONFIGS[2], 0)
-    before = [p.detach().clone() for p in model.parameters()]
-    step_ref(model, optimizer, scaler, data[0], max_norm)
-    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))
-    assert scaler.get_scale() == 2.0**39
+    overflowing = [c for c in lesson09._configs_09_1() if c["init_scale"] >= lesson09.OVERFLOWING_SCALE]
+    assert len(overflowing) >= 2
+    for cfg in overflowing:
+        model, optimizer, scaler, data = lesson09._step_setup(cfg)
+        before = [p.detach().clone() for p in model.parameters()]
+        step_ref(model, optimizer, scaler, data[0], cfg["max_norm"])
+        assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))
+        assert scaler.get_scale() == cfg["init_scale"] / 2
+
+
+def test_the_configurations_are_drawn_from_the_key_and_vary():
+    """Same draws at every check (a verdict is reproducible), different settings across them."""
+    from myoptim_helpers.exercises import lesson09
+
+    for draw in (lesson09._configs_09_1, lesson09._configs_09_2, lesson09._configs_09_3):
+        assert [c.label for c in draw()] == [c.label for c in draw()]
+        assert len({c.label for c in draw()}) == len(draw()) >= 4
+    assert {c["optimizer"] for c in lesson09._configs_09_1()} == {"SGD", "Adam", "AdamW", "RMSprop"}
+    assert {c["decay"] for c in lesson09._configs_09_2()} >= {0.0, 1.0}
+    assert len({c["saved_after"] for c in lesson09._configs_09_3()}) >= 2

@@ -412,3 +412,18 @@ def test_grading_leaves_global_state_alone():
     assert torch.equal(torch.get_rng_state(), rng)
     assert torch.get_default_dtype() == dtype
     assert torch.is_grad_enabled()
+
+
+def test_the_configurations_are_drawn_from_the_key():
+    """The same configurations at every check, so that a verdict is reproducible; 0-dim
+    parameters and every optimizer among them, and world sizes beyond the fixed cases."""
+    from myoptim_helpers.exercises import lesson11
+
+    for draw in (lesson11._configs_11_1, lesson11._configs_11_2, lesson11._configs_11_3):
+        assert [(c.label, dict(c.settings).get("data")) for c in draw()] == [
+            (c.label, dict(c.settings).get("data")) for c in draw()
+        ]
+    states = lesson11._configs_11_1()
+    assert {c["name"] for c in states} == {"SGD", "Adam", "AdamW", "RMSprop", "Adagrad"}
+    assert () in {c["shape"] for c in states} and {c["dtype"] for c in states} == {torch.float32, torch.float64}
+    assert max(c["ws"] for c in lesson11._configs_11_2()) > 4

@@ -31,6 +31,12 @@ patched torch), for a variant of the mistake table it is the variant itself. Its
 is what ``reference(cfg)`` returns: a list of steps as :func:`~._steps.first_mismatch`
 compares them (tensors, numbers, lists, ``{name: tensor}`` dicts).
 
+A run counted in the exercise's own unit compares with :func:`labelled_mismatch` (steps are
+``{label: value}`` dicts, reported as "matches the uninterrupted run for epoch 5, differs at
+epoch 6 (lr of group 1: ...)"); what is not a run of steps (a state at the end, one predicted
+value) is reported by a :class:`Difference` in words. ``Spec(match_every_config=True)`` names
+a mistake only where its variant explains the answer in every configuration.
+
 Policies shared by every lesson:
 
 - :func:`expect_options`: a hyperparameter that changes the update and was not asked for
@@ -58,9 +64,9 @@ from typing import Any
 
 import torch
 
-from ._assertions import expect_callable, tolerance
+from ._assertions import _index_text, expect_callable, fmt, tolerance
 from ._calling import call
-from ._feedback import Feedback, correct, fail
+from ._feedback import Feedback, Reject, correct, fail
 from ._steps import Mismatch, first_mismatch
 
 __all__ = [
@@ -210,6 +216,9 @@ class Spec:
       with dtypes checked: a float32 input gives float32 results).
     - ``match(got, variant_outcome)``: how an answer is matched to a mistake (default
       ``compare``); e.g. on the parameters only, when a returned value may differ too.
+    - ``match_every_config``: name a mistake only if its variant reproduces the answer in
+      every configuration, not only where the answer first differs: for answers whose
+      mistakes coincide on single configurations (a count of bytes, a shape).
     """
 
     configs: Callable[[], Sequence[Config]]
@@ -223,6 +232,7 @@ class Spec:
     seconds: float | None = None
     compare: Callable[[Any, Any], Mismatch | None] = functools.partial(first_mismatch, check_dtype=True)
     match: Callable[[Any, Any], Mismatch | None] | None = None
+    match_every_config: bool = False
 
 
 def run_answer(spec: Spec, answer, cfg: Config, *, name: str | None = None):
@@ -234,19 +244,38 @@ def run_answer(spec: Spec, answer, cfg: Config, *, name: str | None = None):
     return spec.run(invoke, cfg)
 
 
-def matching_mistake(spec: Spec, got, expected, cfg: Config) -> Mistake | None:
+def _reproduces(spec: Spec, variant, cfg: Config, got) -> tuple:
+    """``(whether the variant's outcome on cfg is got, that outcome)``."""
+    try:
+        outcome = spec.run(variant, cfg)
+    except Exception:  # a variant that cannot run on this configuration does not match
+        return False, None
+    return (spec.match or spec.compare)(got, outcome) is None, outcome
+
+
+def matching_mistake(spec: Spec, got, expected, cfg: Config, *, also: Sequence = ()) -> Mistake | None:
     """Return the first mistake of ``spec`` whose variant reproduces ``got`` on ``cfg`` and
-    differs from ``expected`` there, or None."""
+    differs from ``expected`` there, or None. ``also`` holds ``(config, answer's outcome)``
+    pairs the variant must reproduce too (see ``Spec.match_every_config``)."""
     for mistake in spec.mistakes:
-        try:
-            outcome = spec.run(mistake.variant, cfg)
-        except Exception:  # a variant that cannot run on this configuration does not match
-            continue
-        if spec.compare(outcome, expected) is None:
-            continue  # indistinguishable from the right answer here
-        if (spec.match or spec.compare)(got, outcome) is None:
+        same, outcome = _reproduces(spec, mistake.variant, cfg, got)
+        if not same or spec.compare(outcome, expected) is None:
+            continue  # not the answer, or indistinguishable from the right answer here
+        if all(_reproduces(spec, mistake.variant, c, g)[0] for c, g in also):
             return mistake
     return None
+
+
+def _other_runs(spec: Spec, answer, configs, failed: int, seen: list) -> list:
+    """``seen`` plus the answer's outcomes on the configurations after ``failed`` (those
+    where the answer fails to run are left out: they cannot confirm a mistake)."""
+    runs = list(seen)
+    for cfg in configs[failed + 1 :]:
+        try:
+            runs.append((cfg, run_answer(spec, answer, cfg)))
+        except Reject:
+            continue
+    return runs
 
 
 def grade_spec(spec: Spec, answer, *, name: str | None = None) -> Feedback:
@@ -258,13 +287,17 @@ def grade_spec(spec: Spec, answer, *, name: str | None = None) -> Feedback:
     function's run use its own name."""
     expect_callable(answer, name or "your answer")
     configs = spec.configs()
-    for cfg in configs:
+    seen = []
+    for index, cfg in enumerate(configs):
         expected = spec.reference(cfg)
         got = run_answer(spec, answer, cfg)
         mismatch = spec.compare(got, expected)
         if mismatch is None:
+            if spec.match_every_config:
+                seen.append((cfg, got))
             continue
-        mistake = matching_mistake(spec, got, expected, cfg)
+        also = _other_runs(spec, answer, configs, index, seen) if spec.match_every_config else ()
+        mistake = matching_mistake(spec, got, expected, cfg, also=also)
         if mistake is not None:
             cause = mistake.message
         elif callable(spec.otherwise):
@@ -273,6 +306,89 @@ def grade_spec(spec: Spec, answer, *, name: str | None = None) -> Feedback:
             cause = spec.otherwise
         fail(f"with {cfg.label}: {mismatch}: {cause}")
     return correct(spec.success.format(n=len(configs)))
+
+
+# --------------------------------------------------------------------------- comparisons for Spec.compare
+# Runs counted in the exercise's own unit (epochs, updates), values named by their own labels,
+# and differences told in words; lesson modules use them as a Spec's ``compare``.
+
+
+def counted_head(n: int, *, unit: str = "step", first: int = 1, reference: str = "torch") -> str:
+    """'matches torch for epochs 0–2, differs at epoch 3' ({unit}s counted from ``first``)."""
+    if n == first:
+        return f"differs from {reference} already at {unit} {n}"
+    if n == first + 1:
+        return f"matches {reference} for {unit} {first}, differs at {unit} {n}"
+    return f"matches {reference} for {unit}s {first}–{n - 1}, differs at {unit} {n}"
+
+
+@dataclasses.dataclass(frozen=True)
+class CountedMismatch(Mismatch):
+    """A :class:`~._core.Mismatch` whose steps are counted in ``unit`` from ``first``:
+    "matches the uninterrupted run for epoch 5, differs at epoch 6 (lr: got 0.3247, expected
+    0.06113)". ``step`` stays the 1-based position in the run; ``name`` is printed as it is."""
+
+    unit: str = "step"
+    first: int = 1
+
+    def __str__(self) -> str:
+        head = counted_head(self.first + self.step - 1, unit=self.unit, first=self.first, reference=self.reference)
+        what = self.detail or f"got {fmt(self.got, self.expected)}, expected {fmt(self.expected, self.got)}"
+        return f"{head} ({self.name}{_index_text(self.index)}: {what})"
+
+
+def labelled_mismatch(
+    got: Sequence[Mapping],
+    expected: Sequence[Mapping],
+    *,
+    unit: str = "step",
+    first: int = 1,
+    reference: str = "torch",
+    rtol=None,
+    atol=None,
+) -> CountedMismatch | None:
+    """Return where ``got`` first differs from ``expected``, or None.
+
+    Both are runs with one ``{label: value}`` dict per step (values are tensors or numbers,
+    compared as :func:`~._core.first_mismatch` does, dtypes included); labels are checked in
+    the expected dict's order, and a value of None on either side is not compared (a known
+    mistake that does not determine that value).
+    """
+    got, expected = list(got), list(expected)
+    for step, (g_step, e_step) in enumerate(zip(got, expected), start=1):
+        for label, e_val in e_step.items():
+            found = dict(step=step, name=label, reference=reference, unit=unit, first=first)
+            if label not in g_step:
+                return CountedMismatch(got=None, expected=None, detail="missing", **found)
+            if g_step[label] is None or e_val is None:
+                continue
+            m = first_mismatch([g_step[label]], [e_val], rtol=rtol, atol=atol, check_dtype=True)
+            if m is not None:
+                return CountedMismatch(got=m.got, expected=m.expected, index=m.index, detail=m.detail, **found)
+    if len(got) != len(expected):
+        return CountedMismatch(
+            step=min(len(got), len(expected)) + 1,
+            name="the run",
+            got=None,
+            expected=None,
+            detail=f"{len(got)} {unit}s, {reference} has {len(expected)}",
+            reference=reference,
+            unit=unit,
+            first=first,
+        )
+    return None
+
+
+@dataclasses.dataclass(frozen=True)
+class Difference:
+    """A difference told in words, for what is not a run of steps (a state at the end, one
+    predicted value): ``str()`` is ``text``; ``name`` says what differs, for an ``otherwise``."""
+
+    name: str
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
 
 
 # --------------------------------------------------------------------------- options policy

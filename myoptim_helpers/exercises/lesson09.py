@@ -6,14 +6,15 @@
 - 09.3 ``resume``: restore model, optimizer, scheduler, scaler, EMA and RNG state from a
   checkpoint, and return the epoch to start from.
 
-Every grader builds its own models, optimizers, scalers and data (other sizes, dtypes and
-hyperparameters than the notebook's), runs the reference on twin objects, and compares after
-every step. When an answer differs it runs the known wrong variants of the exercise and names
-the one the answer matches.
+Each exercise is a :class:`~._engine.Spec`: configurations drawn at check time from the key's
+seed (models, optimizers, scales, micro-batch counts, shapes, dtypes, decays, the epoch a run
+stops at), fresh objects for every run, the reference on twin objects, and a table of known
+mistakes whose variant names the one a wrong answer matches.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import warnings
@@ -21,16 +22,26 @@ import warnings
 import torch
 from torch import nn
 from torch.nn import functional as F
+from torch.optim import lr_scheduler
 from torch.optim.swa_utils import get_ema_multi_avg_fn
 
 from .. import production
-from ._assertions import fmt, tolerance
-from ._calling import call
-from ._feedback import Reject, correct, fail
+from ._engine import Difference, Mistake, Spec, config, draw_configs, grade_spec, labelled_mismatch
+from ._feedback import Reject, fail
 from ._isolation import seeded
 from ._registry import exercise
 
 __all__ = ["ema_update", "production_step", "resume"]
+
+
+def _one_thread():
+    """Run the check's small models on one thread (restored after the check): the numbers are
+    the same, and two threads on a busy 2-core machine wait on each other for seconds."""
+    torch.set_num_threads(1)
+
+
+def _options_text(options) -> str:
+    return ", ".join(f"{k}={v}" for k, v in options.items())
 
 
 # ----------------------------------------------------------------------------- 09.1
@@ -50,9 +61,7 @@ def production_step(model, optimizer, scaler, micro_batches, max_norm):
     return total_norm
 
 
-def _forward_loss(model, x, y, k, dtype=torch.float16, autocast=True):
-    with torch.autocast("cpu", dtype=dtype, enabled=autocast):
-        return F.cross_entropy(model(x), y) / k
+_production_step = production_step
 
 
 def _step_variant(
@@ -61,27 +70,31 @@ def _step_variant(
     clip="after_unscale",
     unscale=True,
     via_scaler=True,
-    update=True,
-    zero_grad=True,
     dtype=torch.float16,
     autocast=True,
     scale_loss=True,
     clip_fn="norm",
+    own_scaler=False,
 ):
-    """A production step with one thing changed; the known mistakes of 09.1 are made of these."""
+    """A production step with one thing changed; the known mistakes of 09.1 are made of these.
+
+    It returns None where the mistake does not say what a learner would return (no clipping,
+    or clip_grad_value_, which returns nothing): the returned norm is then not compared."""
 
     def step(model, optimizer, scaler, micro_batches, max_norm):
         k = len(micro_batches) if divide else 1
+        scaler = torch.amp.GradScaler("cpu") if own_scaler else scaler
         norm = None
 
         def clip_now():
             if clip_fn == "value":
                 torch.nn.utils.clip_grad_value_(model.parameters(), max_norm)
-                return torch.tensor(0.0)
+                return None
             return torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
 
         for x, y in micro_batches:
-            loss = _forward_loss(model, x, y, k, dtype, autocast)
+            with torch.autocast("cpu", dtype=dtype, enabled=autocast):
+                loss = F.cross_entropy(model(x), y) / k
             (scaler.scale(loss) if scale_loss else loss).backward()
             if clip == "every_micro_batch":
                 norm = clip_now()
@@ -95,140 +108,218 @@ def _step_variant(
             optimizer.step()
         if clip == "after_step":
             norm = clip_now()
-        if update:
-            scaler.update()
-        if zero_grad:
-            optimizer.zero_grad()
-        return norm if norm is not None else torch.tensor(0.0)
+        scaler.update()
+        optimizer.zero_grad()
+        return norm
 
     return step
 
 
-_STEP_MISTAKES = [
-    (
+_UNCLIPPED = (
+    "the step uses unclipped gradients: clipping after scaler.step(), to another norm than "
+    "`max_norm`, or not at all has no effect. Call "
+    "torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm) between "
+    "scaler.unscale_(optimizer) and scaler.step(optimizer)."
+)
+
+
+def _leaves_all_alone(model, optimizer, scaler, micro_batches, max_norm):
+    """A step that works on other objects than its arguments (the notebook's, or its own)."""
+    return None
+
+
+MISTAKES_09_1 = (
+    Mistake(
+        "other objects",
+        _leaves_all_alone,
+        "the `model`, `optimizer` and `scaler` you were given did not change: does your step use "
+        "the notebook's own objects, or build its own? Use the arguments.",
+    ),
+    Mistake(
+        "not divided",
         _step_variant(divide=False),
         "the loss of each micro-batch is not divided by their number: the summed gradient is "
         "len(micro_batches) times the mean gradient. Use `loss / len(micro_batches)`.",
     ),
-    (
+    Mistake(
+        "clipped before unscale_",
         _step_variant(unscale=False, clip="before_unscale"),
         "the gradients are clipped before `scaler.unscale_(optimizer)`: clip_grad_norm_ sees them "
         "multiplied by the scale, so it clips far too hard. Call scaler.unscale_(optimizer) first.",
     ),
-    (
+    Mistake(
+        "clipped per micro-batch",
         _step_variant(clip="every_micro_batch", unscale=False),
         "clipping runs after every micro-batch (on scaled gradients): clip once, after the last "
         "backward() and after scaler.unscale_(optimizer).",
     ),
-    (
-        _step_variant(clip="none"),
-        "the step uses unclipped gradients: clipping after scaler.step() (or not at all) has no "
-        "effect. Call torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm) between "
-        "scaler.unscale_(optimizer) and scaler.step(optimizer).",
-    ),
-    (
+    Mistake("not clipped", _step_variant(clip="none"), _UNCLIPPED),
+    Mistake("clipped after the step", _step_variant(clip="after_step"), _UNCLIPPED),
+    Mistake(
+        "optimizer.step()",
         _step_variant(via_scaler=False),
         "optimizer.step() is called directly: only scaler.step(optimizer) skips the step when the "
         "gradients hold inf or NaN, so the weights became non-finite on an overflowing step.",
     ),
-    (
+    Mistake(
+        "clip_grad_value_",
         _step_variant(clip_fn="value"),
         "that is clip_grad_value_, which clamps each entry: clip the global norm with "
         "torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm).",
     ),
-    (
+    Mistake(
+        "own scaler",
+        _step_variant(own_scaler=True),
+        "the scale of the `scaler` you are given never moves: did your step build a GradScaler "
+        "of its own? Scale, unscale_, step and update with the `scaler` you are given.",
+    ),
+    Mistake(
+        "no autocast",
         _step_variant(autocast=False),
         "the forward pass does not run under torch.autocast('cpu', dtype=torch.float16): the numbers are float32 ones.",
     ),
-    (
+    Mistake(
+        "bfloat16",
         _step_variant(dtype=torch.bfloat16),
         "the forward pass runs under bfloat16; the exercise asks for float16 "
         "(torch.autocast('cpu', dtype=torch.float16)), the type that needs a GradScaler.",
     ),
-    (
+    Mistake(
+        "unscaled backward",
         _step_variant(scale_loss=False),
         "loss.backward() is called on the unscaled loss, so scaler.unscale_ divides gradients "
         "that were never multiplied: backward scaler.scale(loss).",
     ),
-]
+)
 
-# Micro-batch counts are powers of 2, so that `loss / K`, `loss * (1 / K)` and `scale(loss) / K`
-# give the same bits: float16's backward would turn a last-bit difference into 1e-3.
-# (layer sizes, classes, optimizer factory, micro-batches, batch size, max_norm, init_scale, steps, frozen)
-_STEP_CONFIGS = [
-    ((3, 8), 4, lambda p: torch.optim.SGD(p, lr=0.2, momentum=0.9, weight_decay=0.01), 4, 5, 0.05, 2.0**10, 3, False),
-    ((5, 6), 3, lambda p: torch.optim.Adam(p, lr=0.01), 1, 7, 100.0, 2.0**12, 2, False),
-    ((4, 10), 2, lambda p: torch.optim.AdamW(p, lr=0.02), 2, 6, 0.5, 2.0**40, 4, False),
-    ((2, 5), 3, lambda p: torch.optim.SGD(p, lr=0.1), 2, 4, 1.0, 2.0**14, 2, True),
-]
-
-
-def _step_setup(config, seed):
-    """Fresh (model, optimizer, scaler, list of per-step micro-batch lists, max_norm) for a config."""
-    (d_in, hidden), classes, make_opt, k, batch, max_norm, init_scale, steps, frozen = config
-    with seeded(seed):
-        model = nn.Sequential(nn.Linear(d_in, hidden), nn.Tanh(), nn.Linear(hidden, classes))
-        if frozen:
-            model[0].bias.requires_grad_(False)
-        data = [
-            [(torch.randn(batch, d_in), torch.randint(0, classes, (batch,))) for _ in range(k)] for _ in range(steps)
-        ]
-    optimizer = make_opt([p for p in model.parameters() if p.requires_grad])
-    scaler = torch.amp.GradScaler("cpu", init_scale=init_scale, growth_interval=2)
-    return model, optimizer, scaler, data, max_norm
+# (optimizer, its options, micro-batches, log2 of the initial scale, a frozen bias, clipping
+# hard): every kind of step is drawn; the rest (sizes, lr, max_norm, steps, growth) is drawn
+# per configuration. Micro-batch counts are powers of 2, so that `loss / K`, `loss * (1 / K)`
+# and `scale(loss) / K` give the same bits: float16's backward would turn a last-bit difference
+# into 1e-3. An initial scale of 2**20 or more
+# overflows float16: the first steps are skipped, and the scale backs off until one is taken.
+_SETUPS_09_1 = (
+    ("SGD", {"momentum": 0.9, "weight_decay": 0.01}, 4, 10, False, True),
+    ("Adam", {}, 1, 12, False, False),
+    ("AdamW", {"weight_decay": 0.05}, 2, 20, False, True),
+    ("SGD", {}, 2, 14, True, True),
+    ("RMSprop", {"momentum": 0.5}, 4, 16, True, False),
+    ("Adam", {"amsgrad": True}, 2, 21, False, True),
+)
+_LR_RANGES = {"SGD": (0.05, 0.3), "Adam": (0.005, 0.03), "AdamW": (0.005, 0.03), "RMSprop": (0.002, 0.02)}
+OVERFLOWING_SCALE = 2.0**20
 
 
-def _step_record(step_fn, config, seed, learner=False):
-    """Run ``steps`` calls; return [(norm, params, scale, grads cleared)] after each one."""
-    model, optimizer, scaler, data, max_norm = _step_setup(config, seed)
-    record = []
-    for micro_batches in data:
-        if learner:
-            norm = call(
-                step_fn,
-                model,
-                optimizer,
-                scaler,
-                micro_batches,
-                max_norm,
-                may_modify=(0, 1, 2),
-                returns=(torch.Tensor, float, int),
-            )
-        else:
-            norm = step_fn(model, optimizer, scaler, micro_batches, max_norm)
-        norm = float(norm)
-        params = [p.detach().clone() for p in model.parameters()]
-        cleared = all(p.grad is None or not bool(p.grad.any()) for p in model.parameters())
-        record.append((norm, params, scaler.get_scale(), cleared))
-    return record
-
-
-def _same_params(a, b, rtol, atol) -> bool:
-    return all(x.shape == y.shape and torch.allclose(x, y, rtol=rtol, atol=atol, equal_nan=True) for x, y in zip(a, b))
-
-
-def _same_norm(a: float, b: float) -> bool:
-    return math.isclose(a, b, rel_tol=1e-4, abs_tol=1e-6) or (math.isinf(a) and math.isinf(b)) or (a != a and b != b)
-
-
-def _record_matches(got, expected, norms=False, rtol=1e-4, atol=1e-6) -> bool:
-    return all(
-        _same_params(g[1], e[1], rtol, atol) and g[2] == e[2] and (not norms or _same_norm(g[0], e[0]))
-        for g, e in zip(got, expected)
+def _config_09_1(draw, i):
+    name, options, k, log_scale, frozen, hard = _SETUPS_09_1[i]
+    options = {"lr": draw.uniform(*_LR_RANGES[name]), **options}
+    max_norm = draw.uniform(0.02, 0.2) if hard else draw.choice((5.0, 100.0))
+    sizes = (draw.choice((2, 3, 5)), draw.choice((4, 6, 8, 10)), draw.choice((2, 3, 4)))
+    batch, steps, growth = draw.choice((4, 5, 6, 7)), draw.choice((2, 3, 4)), draw.choice((1, 2, 3))
+    if log_scale >= math.log2(OVERFLOWING_SCALE):
+        steps = 4  # room for the skipped steps and a step taken after them
+    label = (
+        f"torch.optim.{name}({_options_text(options)}), {k} micro-batch{'es' * (k > 1)} of {batch}, "
+        f"max_norm={max_norm} and an initial scale of 2**{log_scale}" + (", a frozen bias" if frozen else "")
+    )
+    return config(
+        label,
+        optimizer=name,
+        options=options,
+        micro_batches=k,
+        init_scale=2.0**log_scale,
+        growth_interval=growth,
+        frozen=frozen,
+        max_norm=max_norm,
+        sizes=sizes,
+        batch=batch,
+        steps=steps,
+        seed=draw.seed % 2**31,
     )
 
 
-def _matching_mistake(got, config, seed, norms=False):
-    """The message of the first known mistake whose run gives ``got`` (weights and scales, and
-    with ``norms`` the returned norms too), or None."""
-    for variant, text in _STEP_MISTAKES:
-        try:
-            if _record_matches(got, _step_record(variant, config, seed), norms):
-                return text
-        except Exception:  # noqa: BLE001 (a variant that torch refuses is simply not the answer's)
-            continue
-    return None
+def _configs_09_1():
+    return draw_configs("09.1", _config_09_1, len(_SETUPS_09_1))
 
+
+def _step_setup(cfg):
+    """Fresh (model, optimizer, scaler, list of per-step micro-batch lists) for a configuration."""
+    d_in, hidden, classes = cfg["sizes"]
+    with seeded(cfg["seed"]):
+        model = nn.Sequential(nn.Linear(d_in, hidden), nn.Tanh(), nn.Linear(hidden, classes))
+        if cfg["frozen"]:
+            model[0].bias.requires_grad_(False)
+        data = [
+            [
+                (torch.randn(cfg["batch"], d_in), torch.randint(0, classes, (cfg["batch"],)))
+                for _ in range(cfg["micro_batches"])
+            ]
+            for _ in range(cfg["steps"])
+        ]
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = getattr(torch.optim, cfg["optimizer"])(params, **cfg["options"])
+    scaler = torch.amp.GradScaler("cpu", init_scale=cfg["init_scale"], growth_interval=cfg["growth_interval"])
+    return model, optimizer, scaler, data
+
+
+def _norm_value(norm):
+    """The returned total norm as a float (None, a variant's "any norm", stays None)."""
+    if isinstance(norm, torch.Tensor):
+        if norm.numel() != 1:
+            fail(
+                f"your step returned a tensor of shape {tuple(norm.shape)}; return the one total norm "
+                "that clip_grad_norm_ returns."
+            )
+        return norm.item()
+    return None if norm is None else float(norm)
+
+
+def _run_09_1(invoke, cfg):
+    """After each step: every parameter, the scale and the returned norm."""
+    model, optimizer, scaler, data = _step_setup(cfg)
+    record = []
+    for step, micro_batches in enumerate(data, start=1):
+        norm = invoke(model, optimizer, scaler, micro_batches, cfg["max_norm"])
+        params = {f"`{n}`": p.detach().clone() for n, p in model.named_parameters()}
+        if not all(bool(torch.isfinite(p).all()) for p in params.values()):
+            fail(
+                f"with {cfg.label}: the weights hold inf or NaN after step {step}: is the step taken "
+                "by scaler.step(optimizer), which skips steps whose gradients overflowed?"
+            )
+        if any(p.grad is not None and bool(p.grad.any()) for p in model.parameters()):
+            fail(
+                f"with {cfg.label}: the gradients are still there after step {step}: call "
+                "optimizer.zero_grad() at the end, or the next step adds to them."
+            )
+        record.append({**params, "the scale": scaler.get_scale(), "the returned norm": _norm_value(norm)})
+    return record
+
+
+def _otherwise_09_1(mismatch, cfg):
+    if mismatch.name == "the returned norm":
+        return "return what clip_grad_norm_ returned (the norm of the unscaled gradients before clipping)."
+    return (
+        "check the order: scale(loss / K).backward() for each micro-batch, then unscale_, "
+        "clip_grad_norm_, scaler.step, scaler.update, zero_grad."
+    )
+
+
+SPEC_09_1 = Spec(
+    configs=_configs_09_1,
+    reference=functools.partial(_run_09_1, _production_step),
+    run=_run_09_1,
+    mistakes=MISTAKES_09_1,
+    otherwise=_otherwise_09_1,
+    may_modify=(0, 1, 2),
+    returns=(torch.Tensor, float, int),
+    # float16's forward makes the last bits of a right answer depend on how it is written
+    compare=functools.partial(labelled_mismatch, rtol=1e-4, atol=1e-6),
+    success=(
+        "every step matches torch's order in all {n} configurations (SGD, Adam, AdamW and "
+        "RMSprop; 1 to 4 micro-batches; skipped overflow steps; a frozen bias): scaled backward "
+        "per micro-batch, unscale_, clip, scaler.step (skipped on overflow), update, zero_grad."
+    ),
+)
 
 _NO_UPDATE = (
     "scaler.update() is missing: without it the scaler still counts the last step as "
@@ -250,70 +341,16 @@ _NO_UPDATE = (
     ],
 )
 def grade_production_step(production_step):
-    """Compare step by step with the reference on four configurations of the checker's own."""
+    """Compare step by step with the reference on configurations of the checker's own."""
+    _one_thread()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for index, config in enumerate(_STEP_CONFIGS):
-            seed = 40 + index
-            try:
-                got = _step_record(production_step, config, seed, learner=True)
-            except Reject as reject:
-                if "unscale_() is being called after step()" in reject.feedback.message:
-                    fail(_NO_UPDATE)
-                raise
-            expected = _step_record(_production_step, config, seed)
-            where = (
-                f"with {config[3]} micro-batch{'es' * (config[3] > 1)}, max_norm={config[5]} and "
-                f"an initial scale of 2**{int(math.log2(config[6]))}"
-            )
-            for step, (g, e) in enumerate(zip(got, expected), start=1):
-                if not all(math.isfinite(v) for p in g[1] for v in p.flatten().tolist()):
-                    fail(
-                        f"{where}, the weights hold inf or NaN after step {step}: is the step "
-                        "taken by scaler.step(optimizer), which skips steps whose gradients "
-                        "overflowed?"
-                    )
-                if not _same_params(g[1], e[1], 1e-4, 1e-6) or g[2] != e[2]:
-                    cause = _matching_mistake(got, config, seed)
-                    what = (
-                        "the weights differ"
-                        if not _same_params(g[1], e[1], 1e-4, 1e-6)
-                        else f"the scale is {fmt(g[2], e[2])}, expected {fmt(e[2], g[2])}"
-                    )
-                    fail(
-                        f"{where}, {what} after step {step}: "
-                        + (
-                            cause
-                            or (
-                                "check the order: scale(loss / K).backward() for each micro-batch, then "
-                                "unscale_, clip_grad_norm_, scaler.step, scaler.update, zero_grad."
-                            )
-                        )
-                    )
-                if not _same_norm(g[0], e[0]):
-                    fail(
-                        f"{where}, the returned norm at step {step} is {fmt(g[0], e[0])}, expected "
-                        f"{fmt(e[0], g[0])}: "
-                        + (
-                            _matching_mistake(got, config, seed, norms=True)
-                            or (
-                                "return what clip_grad_norm_ returned (the norm of the unscaled "
-                                "gradients before clipping)."
-                            )
-                        )
-                    )
-                if not g[3]:
-                    fail(
-                        f"{where}, the gradients are still there after step {step}: call "
-                        "optimizer.zero_grad() at the end, or the next step adds to them."
-                    )
-    return correct(
-        "every step matches torch's order: scaled backward per micro-batch, unscale_, "
-        "clip, scaler.step (skipped on overflow), update, zero_grad."
-    )
-
-
-_production_step = production_step
+        try:
+            return grade_spec(SPEC_09_1, production_step, name="`production_step`")
+        except Reject as reject:
+            if "unscale_() is being called after step()" in reject.feedback.message:
+                fail(_NO_UPDATE)
+            raise
 
 
 # ----------------------------------------------------------------------------- 09.2
@@ -326,85 +363,143 @@ def ema_update(averaged, current, decay):
             a.mul_(decay).add_(c, alpha=1 - decay)
 
 
-_ema_update = ema_update
-
-
 def _torch_ema(averaged, current, decay):
     """torch's EMA update, dtype group by dtype group, as AveragedModel calls it."""
     update = get_ema_multi_avg_fn(decay)
     with torch.no_grad():
-        update([a for a in averaged], [c for c in current], None)
+        update(list(averaged), list(current), None)
 
 
-def _ema_variant(rule):
+def _ema_variant(rule, which=slice(None)):
+    """An update that writes ``rule(a, c, decay)`` into the tensors ``which`` of ``averaged``."""
+
     def update(averaged, current, decay):
         with torch.no_grad():
-            for a, c in zip(averaged, current):
+            for a, c in list(zip(averaged, current))[which]:
                 a.copy_(rule(a, c, decay))
 
     return update
 
 
-_EMA_MISTAKES = [
-    (
+def _ema_right(a, c, d):
+    return d * a + (1 - d) * c
+
+
+_ONLY_SOME = "only some of the tensors were updated: update every pair of the two lists."
+
+MISTAKES_09_2 = (
+    Mistake(
+        "nothing changed",
+        _ema_variant(lambda a, c, d: a),
+        "`averaged` did not change: update its tensors in place (a.mul_(...).add_(...) "
+        "or a.copy_(...)); `a = ...` only rebinds a loop variable.",
+    ),
+    Mistake(
+        "swapped",
         _ema_variant(lambda a, c, d: (1 - d) * a + d * c),
         "decay and 1 − decay are swapped: the average keeps `decay` of its **old** value, a · decay + c · (1 − decay).",
     ),
-    (
+    Mistake(
+        "replaced",
         _ema_variant(lambda a, c, d: c.clone()),
         "the averaged tensors are simply replaced by the current ones: mix them, "
         "decay · averaged + (1 − decay) · current.",
     ),
-    (
+    Mistake(
+        "old not decayed",
         _ema_variant(lambda a, c, d: a + (1 - d) * c),
         "the old average is not multiplied by decay: averaged · decay + (1 − decay) · current.",
     ),
-    (_ema_variant(lambda a, c, d: d * a + c), "the current tensor is not multiplied by 1 − decay."),
-    (_ema_variant(lambda a, c, d: d * a + d * c), "the current tensor is weighted by decay; its weight is 1 − decay."),
-    (
+    Mistake(
+        "current unweighted",
+        _ema_variant(lambda a, c, d: d * a + c),
+        "the current tensor is not multiplied by 1 − decay.",
+    ),
+    Mistake(
+        "both decay",
+        _ema_variant(lambda a, c, d: d * a + d * c),
+        "the current tensor is weighted by decay; its weight is 1 − decay.",
+    ),
+    Mistake(
+        "bias corrected",
         _ema_variant(lambda a, c, d: (d * a + (1 - d) * c) / (1 - d)),
         "no bias correction here: torch's EMA is plain, decay · averaged + (1 − decay) · current.",
     ),
-]
+    Mistake("first only", _ema_variant(_ema_right, slice(0, 1)), _ONLY_SOME),
+    Mistake("last only", _ema_variant(_ema_right, slice(-1, None)), _ONLY_SOME),
+)
+
+_EMA_SHAPES = ((), (3,), (2, 4), (0,), (5,), (2, 3), (1,), (4, 2))
+# (dtype, the averaged tensors require grad, decay): decay 0 copies, decay 1 keeps, "drawn" is
+# drawn away from the lesson's 0.95; "near 1" is where real EMAs live (0.99 to 0.9995).
+_SETUPS_09_2 = (
+    (torch.float64, False, "drawn"),
+    (torch.float32, False, "drawn"),
+    (torch.float64, True, "near 1"),
+    (torch.float64, False, 0.0),
+    (torch.float32, True, 1.0),
+    (torch.float32, False, "near 1"),
+    (torch.float64, True, "drawn"),
+)
 
 
-def _ema_configs():
-    """(shapes, dtype, decays for successive updates, requires_grad) drawn on the checker's side."""
-    return [
-        ([(3,), (), (2, 4), (0,)], torch.float64, [0.9, 0.9, 0.9], False),
-        ([(5,), (2, 3)], torch.float32, [0.75, 0.75], False),
-        ([(4, 2), ()], torch.float64, [0.999, 0.999, 0.999, 0.999], True),
-        ([(3,)], torch.float64, [0.0, 0.0], False),
-        ([(2, 2)], torch.float32, [1.0, 1.0], True),
-        ([(6,), (1,)], torch.float64, [0.3, 0.3, 0.3], False),
-    ]
+def _config_09_2(draw, i):
+    dtype, requires_grad, decay = _SETUPS_09_2[i]
+    if decay == "drawn":
+        decay = draw.uniform(0.3, 0.93)
+    elif decay == "near 1":
+        decay = draw.uniform(0.99, 0.9995, digits=4)
+    count = 4 if i == 0 else draw.choice((1, 2, 3, 4))
+    shapes = [draw.shape(_EMA_SHAPES) for _ in range(count)]
+    updates = draw.choice((2, 3, 4))
+    kind = "normal" if i == 0 else draw.choice(("normal", "mixed", "large", "small"))
+    start = tuple(draw.tensor(s, dtype, kind) for s in shapes)
+    current = tuple(tuple(draw.tensor(s, dtype, kind) for s in shapes) for _ in range(updates))
+    label = (
+        f"decay={decay:g}, {count} {str(dtype).replace('torch.', '')} tensor{'s' * (count > 1)} of shape "
+        f"{', '.join(map(str, shapes))}{' that require grad' if requires_grad else ''}, {updates} updates"
+    )
+    return config(label, decay=decay, requires_grad=requires_grad, start=start, current=current)
 
 
-def _ema_tensors(shapes, dtype, requires_grad, seed):
-    with seeded(seed):
-        return [torch.randn(s, dtype=dtype).requires_grad_(requires_grad) for s in shapes]
+def _configs_09_2():
+    return draw_configs("09.2", _config_09_2, len(_SETUPS_09_2))
 
 
-def _ema_run(update, config, seed, learner=False):
-    shapes, dtype, decays, requires_grad = config
-    averaged = _ema_tensors(shapes, dtype, requires_grad, seed)
+def _run_09_2(invoke, cfg):
+    """After each update: every averaged tensor."""
+    averaged = [t.clone().requires_grad_(cfg["requires_grad"]) for t in cfg["start"]]
     record = []
-    for round_, decay in enumerate(decays):
-        current = _ema_tensors(shapes, dtype, False, seed + 100 + round_)
-        if learner:
-            result = call(update, averaged, current, decay, may_modify=(0,))
-            if result is not None and result is not averaged:
-                returned = isinstance(result, (list, tuple)) and len(result) == len(averaged)
-                if returned and all(isinstance(r, torch.Tensor) and r is not a for r, a in zip(result, averaged)):
-                    fail(
-                        "your function returns new tensors and leaves `averaged` as it was: "
-                        "update each tensor in place (a.mul_(decay).add_(c, alpha=1 - decay), "
-                        "inside torch.no_grad())."
-                    )
-        else:
-            update(averaged, current, decay)
-        record.append([a.detach().clone() for a in averaged])
+    for current in cfg["current"]:
+        result = invoke(averaged, [c.clone() for c in current], cfg["decay"])
+        if (
+            isinstance(result, (list, tuple))
+            and len(result) == len(averaged)
+            and all(isinstance(r, torch.Tensor) and r is not a for r, a in zip(result, averaged))
+        ):
+            fail(
+                "your function returns new tensors and leaves `averaged` as it was: "
+                "update each tensor in place (a.mul_(decay).add_(c, alpha=1 - decay), "
+                "inside torch.no_grad())."
+            )
+        record.append({f"averaged[{i}]": a.detach().clone() for i, a in enumerate(averaged)})
     return record
+
+
+SPEC_09_2 = Spec(
+    configs=_configs_09_2,
+    reference=functools.partial(_run_09_2, _torch_ema),
+    run=_run_09_2,
+    mistakes=MISTAKES_09_2,
+    otherwise="averaged = decay · averaged + (1 − decay) · current, in place, with the `decay` you are given.",
+    may_modify=(0,),
+    compare=functools.partial(labelled_mismatch, unit="update"),
+    success=(
+        "your update matches torch's get_ema_multi_avg_fn in all {n} configurations (0-dim to "
+        "2-D and empty tensors, float32 and float64, parameters that require grad, decays from "
+        "0 to 1), update after update."
+    ),
+)
 
 
 @exercise(
@@ -420,48 +515,8 @@ def _ema_run(update, config, seed, learner=False):
 )
 def grade_ema_update(ema_update):
     """Compare with torch's get_ema_multi_avg_fn over several updates, shapes, dtypes and decays."""
-    for index, config in enumerate(_ema_configs()):
-        seed = 7 * index + 1
-        got = _ema_run(ema_update, config, seed, learner=True)
-        expected = _ema_run(_torch_ema, config, seed)
-        rtol, atol = tolerance(config[1])
-        shapes, dtype, decays, _ = config
-        for round_, (g, e) in enumerate(zip(got, expected), start=1):
-            if all(torch.allclose(a, b, rtol=rtol, atol=atol) for a, b in zip(g, e)):
-                continue
-            start = _ema_tensors(shapes, dtype, False, seed)
-            if round_ == 1 and all(torch.equal(a, b) for a, b in zip(g, start)):
-                fail(
-                    "`averaged` did not change: update its tensors in place (a.mul_(...).add_(...) "
-                    "or a.copy_(...)); `a = ...` only rebinds a loop variable."
-                )
-            cause = next(
-                (
-                    text
-                    for variant, text in _EMA_MISTAKES
-                    if all(
-                        torch.allclose(a, b, rtol=rtol, atol=atol, equal_nan=True)
-                        for a, b in zip(g, _ema_run(variant, config, seed)[round_ - 1])
-                    )
-                ),
-                None,
-            )
-            first = next(i for i, (a, b) in enumerate(zip(g, e)) if not torch.allclose(a, b, rtol=rtol, atol=atol))
-            changed = [i for i, (a, b) in enumerate(zip(g, start)) if not torch.equal(a, b) or a.numel() == 0]
-            if cause is None and len(changed) < len(g):
-                cause = "only some of the tensors were updated: update every pair of the two lists."
-            fail(
-                f"with decay={_decay_text(decays[0])} ({str(dtype).replace('torch.', '')}), update "
-                f"{round_} differs from torch's for tensor {first} (shape {tuple(g[first].shape)}): "
-                + (cause or "averaged = decay · averaged + (1 − decay) · current, in place.")
-            )
-    return correct(
-        "your update matches torch's get_ema_multi_avg_fn for every shape, dtype and decay, update after update."
-    )
-
-
-def _decay_text(decay) -> str:
-    return f"{decay:g}"
+    _one_thread()
+    return grade_spec(SPEC_09_2, ema_update, name="`ema_update`")
 
 
 # ----------------------------------------------------------------------------- 09.3
@@ -478,60 +533,143 @@ def resume(checkpoint, model, optimizer, scheduler, scaler, ema):
     return checkpoint["epoch"]
 
 
-_resume = resume
-
-RESUME_EPOCHS = 5
-RESUME_SAVED_AFTER = 2
+_PARTS = ("model", "optimizer", "scheduler", "scaler", "ema")
 
 
-def _resume_data():
-    with seeded(11):
-        return torch.randn(30, 3, dtype=torch.float64), torch.randint(0, 3, (30,))
+def _resume_variant(leave_out):
+    def resume(checkpoint, model, optimizer, scheduler, scaler, ema):
+        for name, obj in zip(_PARTS, (model, optimizer, scheduler, scaler, ema)):
+            if name != leave_out:
+                obj.load_state_dict(checkpoint[name])
+        torch.set_rng_state(checkpoint["rng"]["torch"])
+        return checkpoint["epoch"]
+
+    return resume
 
 
-def _resume_build(seed):
+_RNG_NOT_RESTORED = (
+    "the RNG state is not restored: the batches after the resume are shuffled otherwise "
+    "and dropout drops other units. torch.set_rng_state(checkpoint['rng']['torch'])."
+)
+_SCALER_NOT_LOADED = "scaler.load_state_dict(checkpoint['scaler'])."
+_EMA_NOT_LOADED = "ema.load_state_dict(checkpoint['ema'])."
+
+MISTAKES_09_3 = (
+    Mistake(
+        "scheduler",
+        _resume_variant("scheduler"),
+        "the scheduler's state is not loaded: it starts its schedule again. "
+        "scheduler.load_state_dict(checkpoint['scheduler']).",
+    ),
+    Mistake(
+        "optimizer",
+        _resume_variant("optimizer"),
+        "the optimizer's state is not loaded: its moments (or momentum buffers) and step count "
+        "start from zero. optimizer.load_state_dict(checkpoint['optimizer']).",
+    ),
+    Mistake(
+        "model",
+        _resume_variant("model"),
+        "the model's weights are not loaded: model.load_state_dict(checkpoint['model']).",
+    ),
+    Mistake("scaler", _resume_variant("scaler"), _SCALER_NOT_LOADED),
+    Mistake("ema", _resume_variant("ema"), _EMA_NOT_LOADED),
+)
+
+# The exercise's run first (Adam with weight decay and MultiStepLR, float64, saved after 2 of 5
+# epochs), then other optimizers and schedules whose lost state shows: a MultiStepLR or StepLR
+# rebuilt counts its epochs from 0 and decays at other epochs, a LinearLR warms up again.
+# (optimizer, options, scheduler, dtype)
+_SETUPS_09_3 = (
+    ("Adam", {"lr": 0.02, "weight_decay": 0.01}, "MultiStepLR", torch.float64),
+    ("SGD", {"momentum": 0.9, "nesterov": True}, "StepLR", torch.float32),
+    ("AdamW", {"weight_decay": 0.1}, "LinearLR", torch.float64),
+    ("RMSprop", {"momentum": 0.5}, "MultiStepLR", torch.float32),
+)
+
+
+def _config_09_3(draw, i):
+    name, options, scheduler, dtype = _SETUPS_09_3[i]
+    if i == 0:
+        cfg = dict(epochs=5, saved_after=2, seeds=(11, 0, 5, 3, 77), samples=30, batch=8, sizes=(3, 12))
+        cfg.update(dropout=0.3, decay=0.8, init_scale=2.0**6, growth_interval=2, scheduler_options={})
+    else:
+        epochs = draw.choice((4, 5, 6))
+        cfg = dict(epochs=epochs, saved_after=draw.choice(range(1, epochs - 1)))
+        cfg.update(seeds=tuple(draw.random.randrange(2**31) for _ in range(5)), samples=draw.choice((24, 30, 36)))
+        cfg.update(batch=draw.choice((6, 8, 10)), sizes=(draw.choice((3, 4)), draw.choice((8, 12, 16))))
+        cfg.update(dropout=draw.uniform(0.1, 0.5), decay=draw.uniform(0.5, 0.95))
+        cfg.update(init_scale=2.0 ** draw.choice((4, 8, 12)), growth_interval=draw.choice((1, 2, 3)))
+        options = {"lr": draw.uniform(0.005, 0.05), **options}
+    saved = cfg["saved_after"]
+    cfg["scheduler_options"] = {
+        "MultiStepLR": {"milestones": [saved + 1, saved + 2], "gamma": 0.5},
+        "StepLR": {"step_size": saved + 1, "gamma": 0.3},
+        "LinearLR": {"start_factor": 0.25, "total_iters": cfg["epochs"]},
+    }[scheduler]
+    label = (
+        f"torch.optim.{name}({_options_text(options)}) and {scheduler}({_options_text(cfg['scheduler_options'])}), "
+        f"{str(dtype).replace('torch.', '')}, saved after {saved} of {cfg['epochs']} epochs"
+    )
+    return config(label, optimizer=name, options=options, scheduler=scheduler, dtype=dtype, **cfg)
+
+
+def _configs_09_3():
+    return draw_configs("09.3", _config_09_3, len(_SETUPS_09_3))
+
+
+def _resume_data(cfg):
+    with seeded(cfg["seeds"][0]):
+        x = torch.randn(cfg["samples"], cfg["sizes"][0], dtype=cfg["dtype"])
+        return x, torch.randint(0, 3, (cfg["samples"],))
+
+
+def _resume_build(cfg, seed):
+    d_in, hidden = cfg["sizes"]
     with seeded(seed):
-        model = nn.Sequential(nn.Linear(3, 12), nn.Dropout(0.3), nn.ReLU(), nn.Linear(12, 3)).double()
-    optimizer = torch.optim.Adam(model.parameters(), lr=0.02, weight_decay=0.01)
-    # MultiStepLR counts its epochs: a fresh one reaches the milestones late (StepLR(step_size=1)
-    # would not show a lost state, it only multiplies the lr the optimizer's state restores)
-    scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=[3, 4], gamma=0.5)
-    scaler = torch.amp.GradScaler("cpu", init_scale=2.0**6, growth_interval=2)
-    return model, optimizer, scheduler, scaler, production.EMA(model, decay=0.8)
+        model = nn.Sequential(nn.Linear(d_in, hidden), nn.Dropout(cfg["dropout"]), nn.ReLU(), nn.Linear(hidden, 3))
+    model = model.to(cfg["dtype"])
+    optimizer = getattr(torch.optim, cfg["optimizer"])(model.parameters(), **cfg["options"])
+    scheduler = getattr(lr_scheduler, cfg["scheduler"])(optimizer, **cfg["scheduler_options"])
+    scaler = torch.amp.GradScaler("cpu", init_scale=cfg["init_scale"], growth_interval=cfg["growth_interval"])
+    return model, optimizer, scheduler, scaler, production.EMA(model, decay=cfg["decay"])
 
 
-def _resume_epoch(model, optimizer, scheduler, scaler, ema, data):
+def _resume_epoch(model, optimizer, scheduler, scaler, ema, data, batch):
     x, y = data
     losses = []
-    for batch in torch.randperm(len(x)).split(8):
+    for indices in torch.randperm(len(x)).split(batch):
         optimizer.zero_grad()
-        loss = F.cross_entropy(model(x[batch]), y[batch])
+        loss = F.cross_entropy(model(x[indices]), y[indices])
         scaler.scale(loss).backward()
         scaler.step(optimizer)
         scaler.update()
         ema.update_parameters(model)
         losses.append(loss.item())
     scheduler.step()
-    return losses
+    return {"the batch losses": torch.tensor(losses, dtype=torch.float64)}
 
 
-def _resume_state(parts):
-    _, optimizer, _, scaler, ema = parts
+def _resume_outcome(parts, data, cfg, start):
+    """The epochs from ``start`` on, and where the scaler and the EMA end."""
+    epochs = [_resume_epoch(*parts, data, cfg["batch"]) for _ in range(start, cfg["epochs"])]
+    _, _, _, scaler, ema = parts
     return {
-        "scale": scaler.get_scale(),
-        "growth": int(scaler.state_dict()["_growth_tracker"]),
+        "first": start,
+        "epochs": epochs,
+        "scaler": (scaler.get_scale(), int(scaler.state_dict()["_growth_tracker"])),
         "ema": [t.detach().clone() for t in ema.state_dict().values()],
-        "lr": optimizer.param_groups[0]["lr"],
     }
 
 
-def _resume_reference():
-    """(losses of the epochs after the save, the state at the end, the checkpoint dict)."""
-    data = _resume_data()
-    with seeded(5):
-        parts = _resume_build(0)
-        for _ in range(RESUME_SAVED_AFTER):
-            _resume_epoch(*parts, data)
+def _checkpoint_09_3(cfg):
+    """The checkpoint bytes after ``saved_after`` epochs, and the uninterrupted outcome."""
+    data_seed, model_seed, run_seed, _, _ = cfg["seeds"]
+    data = _resume_data(cfg)
+    with seeded(run_seed):
+        parts = _resume_build(cfg, model_seed)
+        for _ in range(cfg["saved_after"]):
+            _resume_epoch(*parts, data, cfg["batch"])
         model, optimizer, scheduler, scaler, ema = parts
         buffer = io.BytesIO()
         production.save_checkpoint(
@@ -541,79 +679,71 @@ def _resume_reference():
             scheduler=scheduler,
             scaler=scaler,
             ema=ema,
-            epoch=RESUME_SAVED_AFTER,
+            epoch=cfg["saved_after"],
         )
-        rest = [_resume_epoch(*parts, data) for _ in range(RESUME_SAVED_AFTER, RESUME_EPOCHS)]
-        return rest, _resume_state(parts), buffer.getvalue()
+        return buffer.getvalue(), _resume_outcome(parts, data, cfg, cfg["saved_after"])
 
 
-def _resumed(resume_fn, saved, learner=False):
-    data = _resume_data()
-    with seeded(77):  # another process: other weights, another RNG state
-        parts = _resume_build(3)
+def _run_09_3(invoke, cfg):
+    """Resume into objects built in another "process" (other weights, another RNG state)."""
+    saved, _ = _checkpoint_09_3(cfg)
+    *_, other_model_seed, other_run_seed = cfg["seeds"]
+    with seeded(other_run_seed):
+        parts = _resume_build(cfg, other_model_seed)
         checkpoint = torch.load(io.BytesIO(saved), weights_only=True)
-        if learner:
-            start = call(resume_fn, checkpoint, *parts, may_modify=(0, 1, 2, 3, 4, 5))
-            if not torch.equal(torch.get_rng_state(), checkpoint["rng"]["torch"]):
-                fail(_RESUME_MISTAKES[0][1])
-        else:
-            start = resume_fn(checkpoint, *parts)
+        start = invoke(checkpoint, *parts)
+        if not torch.equal(torch.get_rng_state(), checkpoint["rng"]["torch"]):
+            fail(_RNG_NOT_RESTORED)
         if isinstance(start, bool) or not isinstance(start, int):
-            if learner:
-                fail(
-                    f"`{resume_fn.__name__}` returned {start!r}; return the epoch to start from, "
-                    "checkpoint['epoch'] (an int)."
-                    if start is not None
-                    else f"`{resume_fn.__name__}` returned None: did it forget to `return` checkpoint['epoch']?"
-                )
-            start = RESUME_SAVED_AFTER
-        rest = [_resume_epoch(*parts, data) for _ in range(start, RESUME_EPOCHS)]
-        return start, rest, _resume_state(parts)
+            if start is None:
+                fail("your `resume` returned None: did it forget to `return` checkpoint['epoch']?")
+            fail(f"your `resume` returned {start!r}; return the epoch to start from, checkpoint['epoch'] (an int).")
+        if start != cfg["saved_after"]:
+            fail(
+                f"your function returned epoch {start}, but the checkpoint was written after "
+                f"{cfg['saved_after']} epochs: return checkpoint['epoch']."
+            )
+        return _resume_outcome(parts, _resume_data(cfg), cfg, start)
 
 
-def _resume_variant(leave_out):
-    def resume(checkpoint, model, optimizer, scheduler, scaler, ema):
-        for name, obj in (
-            ("model", model),
-            ("optimizer", optimizer),
-            ("scheduler", scheduler),
-            ("scaler", scaler),
-            ("ema", ema),
-        ):
-            if name != leave_out:
-                obj.load_state_dict(checkpoint[name])
-        if leave_out != "rng":
-            torch.set_rng_state(checkpoint["rng"]["torch"])
-        return checkpoint["epoch"]
-
-    return resume
-
-
-_RESUME_MISTAKES = [
-    (
-        "rng",
-        "the RNG state is not restored: the batches after the resume are shuffled otherwise "
-        "and dropout drops other units. torch.set_rng_state(checkpoint['rng']['torch']).",
-    ),
-    (
-        "scheduler",
-        "the scheduler's state is not loaded: it starts its schedule again. "
-        "scheduler.load_state_dict(checkpoint['scheduler']).",
-    ),
-    (
-        "optimizer",
-        "the optimizer's state is not loaded: Adam's moments and step count start from "
-        "zero. optimizer.load_state_dict(checkpoint['optimizer']).",
-    ),
-    ("model", "the model's weights are not loaded: model.load_state_dict(checkpoint['model'])."),
-]
-
-
-def _same_losses(a, b) -> bool:
-    return len(a) == len(b) and all(
-        len(x) == len(y) and all(math.isclose(u, v, rel_tol=1e-12, abs_tol=1e-12) for u, v in zip(x, y))
-        for x, y in zip(a, b)
+def _compare_09_3(got, expected):
+    """The losses epoch by epoch, then the scaler's state, then the EMA's."""
+    mismatch = labelled_mismatch(
+        got["epochs"], expected["epochs"], unit="epoch", first=expected["first"], reference="the uninterrupted run"
     )
+    if mismatch is not None:
+        return mismatch
+    if got["scaler"] != expected["scaler"]:
+        return Difference("scaler", "the losses are right but the GradScaler's scale and growth tracker are not")
+    if len(got["ema"]) != len(expected["ema"]) or not all(map(torch.equal, got["ema"], expected["ema"])):
+        return Difference("ema", "the losses are right but the EMA of the weights is not")
+    return None
+
+
+def _otherwise_09_3(mismatch, cfg):
+    name = getattr(mismatch, "name", "")
+    if name == "scaler":
+        return _SCALER_NOT_LOADED
+    if name == "ema":
+        return _EMA_NOT_LOADED
+    return "restore the model, optimizer, scheduler, scaler, EMA and the RNG state."
+
+
+SPEC_09_3 = Spec(
+    configs=_configs_09_3,
+    reference=lambda cfg: _checkpoint_09_3(cfg)[1],
+    run=_run_09_3,
+    mistakes=MISTAKES_09_3,
+    otherwise=_otherwise_09_3,
+    may_modify=(0, 1, 2, 3, 4, 5),
+    compare=_compare_09_3,
+    success=(
+        "in all {n} configurations (Adam, SGD, AdamW and RMSprop; MultiStepLR, StepLR and "
+        "LinearLR; float32 and float64; runs stopped at different epochs) every epoch after the "
+        "resume has exactly the losses of the uninterrupted run, and the scaler and the EMA are "
+        "where they were."
+    ),
+)
 
 
 @exercise(
@@ -627,39 +757,8 @@ def _same_losses(a, b) -> bool:
     ],
 )
 def grade_resume(resume):
-    """Resume a run of the checker's own and compare every loss and state with the uninterrupted run."""
+    """Resume runs of the checker's own and compare every loss and state with the uninterrupted runs."""
+    _one_thread()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        expected_rest, expected_state, saved = _resume_reference()
-        start, rest, state = _resumed(resume, saved, learner=True)
-    if start != RESUME_SAVED_AFTER:
-        fail(
-            f"your function returned epoch {start}, but the checkpoint was written after "
-            f"{RESUME_SAVED_AFTER} epochs: return checkpoint['epoch']."
-        )
-    if not _same_losses(rest, expected_rest):
-        cause = next(
-            (
-                text
-                for leave_out, text in _RESUME_MISTAKES
-                if _same_losses(rest, _resumed(_resume_variant(leave_out), saved)[1])
-            ),
-            None,
-        )
-        epoch = next(i for i, (a, b) in enumerate(zip(rest, expected_rest)) if not _same_losses([a], [b]))
-        fail(
-            f"after resuming, the losses differ from the uninterrupted run in epoch "
-            f"{RESUME_SAVED_AFTER + epoch}: "
-            + (cause or "restore the model, optimizer, scheduler, scaler, EMA and the RNG state.")
-        )
-    if state["scale"] != expected_state["scale"] or state["growth"] != expected_state["growth"]:
-        fail(
-            "the losses are right but the GradScaler's scale and growth tracker are not: "
-            "scaler.load_state_dict(checkpoint['scaler'])."
-        )
-    if not all(torch.equal(a, b) for a, b in zip(state["ema"], expected_state["ema"])):
-        fail("the losses are right but the EMA of the weights is not: ema.load_state_dict(checkpoint['ema']).")
-    return correct(
-        f"epochs {RESUME_SAVED_AFTER}–{RESUME_EPOCHS - 1} after the resume have exactly the "
-        "losses of the uninterrupted run, and the scaler and the EMA are where they were."
-    )
+        return grade_spec(SPEC_09_3, resume, name="`resume`")

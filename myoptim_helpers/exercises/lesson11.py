@@ -11,19 +11,22 @@
   (3 ranks with float32, then 2 ranks with float64), against the average of every rank's own
   gradient, which each rank computes without any collective.
 
-Every wrong answer is compared with the known mistakes of its exercise, and the one it matches
-is named; no checker prints the number a prediction should have given.
+11.1 and 11.2 are :class:`~._engine.Spec` s: configurations drawn at check time from the key's
+seed, and a mistake is named only if its variant reproduces the answer in every configuration
+(their mistakes coincide on single ones: 2 tensors of 8 bytes are 4 of 4). 11.3 runs the answer
+in worker processes, where the engine's runs do not reach: its configurations are drawn the same
+way, and its table of mistakes says what each one leaves in every rank's ``.grad``, computed from
+the gradients the workers send back. No checker prints the number a prediction should have given.
 """
 
 from __future__ import annotations
 
 import math
-import random
 
 import torch
 
 from ._assertions import expect_number
-from ._calling import call
+from ._engine import Difference, Mistake, Spec, config, draw_configs, grade_spec
 from ._feedback import Reject, correct, error, fail
 from ._registry import exercise
 
@@ -47,8 +50,6 @@ def state_bytes(optimizer_name, options, shape, dtype):
     step = 0 if optimizer_name == "SGD" else 4  # a float32 0-dim tensor
     return per_element * numel * size + step
 
-
-_state_bytes = state_bytes
 
 _OPTIMIZER_OPTIONS = {
     "SGD": (
@@ -76,21 +77,44 @@ def _measured_state_bytes(name, options, shape, dtype, seed):
     return sum(t.numel() * t.element_size() for t in optimizer.state[p].values() if torch.is_tensor(t))
 
 
-def _state_configurations(rng):
-    """Every optimizer and option set, each with a shape and a dtype drawn now."""
-    configs = []
-    for name, option_sets in _OPTIMIZER_OPTIONS.items():
-        for options in option_sets:
-            for dtype in (torch.float32, torch.float64):
-                configs.append((name, dict(options), rng.choice(_SHAPES), dtype))
-    rng.shuffle(configs)
-    # A wrong answer is first reported on the lesson's case (Adam, a matrix) when it fails there;
-    # 0-dim parameters are always among the cases.
-    return [
-        ("Adam", {}, (3, 5), torch.float32),
-        ("RMSprop", {}, (), torch.float32),
-        ("Adam", {"amsgrad": True}, (), torch.float64),
-    ] + configs
+# The lesson's case first (Adam, a matrix), and 0-dim parameters; then every optimizer and option
+# set in both dtypes, each on a shape drawn at check time.
+_FIRST_11_1 = (
+    ("Adam", {}, (3, 5), torch.float32),
+    ("RMSprop", {}, (), torch.float32),
+    ("Adam", {"amsgrad": True}, (), torch.float64),
+)
+_GRID_11_1 = tuple(
+    (name, options, dtype)
+    for name, option_sets in _OPTIMIZER_OPTIONS.items()
+    for options in option_sets
+    for dtype in (torch.float32, torch.float64)
+)
+
+
+def _config_11_1(draw, i):
+    if i < len(_FIRST_11_1):
+        name, options, shape, dtype = _FIRST_11_1[i]
+    else:
+        (name, options, dtype), shape = _GRID_11_1[i - len(_FIRST_11_1)], draw.choice(_SHAPES)
+    return config(_describe(name, options, shape, dtype), name=name, options=options, shape=shape, dtype=dtype)
+
+
+def _configs_11_1():
+    return draw_configs("11.1", _config_11_1, len(_FIRST_11_1) + len(_GRID_11_1))
+
+
+def _run_11_1(invoke, cfg):
+    name = cfg["name"]
+    value = invoke(name, dict(cfg["options"]), cfg["shape"], cfg["dtype"])
+    return expect_number(value, f"the value returned by state_bytes({name!r}, ...)")
+
+
+def _compare_11_1(got, expected):
+    # the learner's number only: the expected one is the answer to predict
+    return (
+        None if got == expected else Difference("bytes", f"your answer is {got:g} bytes, which is not what torch keeps")
+    )
 
 
 def _sizes(name, shape, dtype, expected):
@@ -102,13 +126,15 @@ def _sizes(name, shape, dtype, expected):
 
 
 def _m(rule):
-    """A known mistake of 11.1 as a function of one configuration: (name, options, shape, dtype,
-    expected) -> the value that mistake gives (the right value where it makes no difference)."""
+    """A known mistake of 11.1 as an answer: ``rule(name, options, shape, dtype, elements, bytes
+    per element, step bytes, state tensors)`` gives the bytes that mistake predicts, from the
+    tensors torch keeps (the right value where the mistake makes no difference)."""
 
-    def value(name, options, shape, dtype, expected):
+    def answer(name, options, shape, dtype):
+        expected = _measured_state_bytes(name, options, shape, dtype, seed=0)
         return rule(name, options, shape, dtype, *_sizes(name, shape, dtype, expected))
 
-    return value
+    return answer
 
 
 _STATE_MISTAKES = (
@@ -178,6 +204,25 @@ _STATE_MISTAKES = (
         "Adagrad keeps one tensor, `sum`, besides `step`",
     ),
 )
+MISTAKES_11_1 = tuple(
+    Mistake(f"11.1 row {i}", answer, f"{cause}.") for i, (answer, cause) in enumerate(_STATE_MISTAKES)
+)
+
+SPEC_11_1 = Spec(
+    configs=_configs_11_1,
+    reference=lambda cfg: _measured_state_bytes(cfg["name"], cfg["options"], cfg["shape"], cfg["dtype"], seed=0),
+    run=_run_11_1,
+    mistakes=MISTAKES_11_1,
+    returns=object,
+    compare=_compare_11_1,
+    match_every_config=True,
+    otherwise="List its state tensors (print `opt.state[p]` after one step) and add their bytes.",
+    success=(
+        "your prediction matches the bytes in torch's optimizer.state in all {n} configurations: SGD, "
+        "Adam, AdamW, RMSprop and Adagrad, with and without their options, for 0-dim to 3-d "
+        "parameters in float32 and float64."
+    ),
+)
 
 
 def _describe(name, options, shape, dtype):
@@ -201,31 +246,7 @@ def _describe(name, options, shape, dtype):
 def grade_state_bytes(state_bytes):
     """state_bytes(name, options, shape, dtype) must equal the bytes counted in torch's state."""
     torch.set_default_dtype(torch.float32)  # torch's `step` is float32 unless this is float64
-    configs = _state_configurations(random.Random())
-    expected = [_measured_state_bytes(*c, seed=i) for i, c in enumerate(configs)]
-    got = [
-        expect_number(
-            call(state_bytes, name, dict(options), shape, dtype, returns=object),
-            f"the value returned by state_bytes({name!r}, ...)",
-        )
-        for name, options, shape, dtype in configs
-    ]
-    wrong = [i for i, (g, e) in enumerate(zip(got, expected)) if g != e]
-    if wrong:
-        i = wrong[0]
-        what = f"for {_describe(*configs[i])} your answer is {got[i]:g} bytes"
-        for mistake, cause in _STATE_MISTAKES:
-            if all(g == mistake(*c, e) for g, c, e in zip(got, configs, expected)):
-                fail(f"{what}, which is not what torch keeps: {cause}.")
-        fail(
-            f"{what}, which is not what torch's optimizer.state holds. List its state tensors "
-            "(print `opt.state[p]` after one step) and add their bytes."
-        )
-    return correct(
-        "your prediction matches the bytes in torch's optimizer.state for SGD, Adam, "
-        "AdamW, RMSprop and Adagrad, with and without their options, for 0-dim to 3-d "
-        "parameters in float32 and float64."
-    )
+    return grade_spec(SPEC_11_1, state_bytes, name="`state_bytes`")
 
 
 # ----------------------------------------------------------------------------- 11.2
@@ -301,13 +322,33 @@ _SHARD_CASES_FIXED = (
 )
 
 
-def _shard_cases(rng):
-    cases = [(shape, ws, rank) for shape, ws in _SHARD_CASES_FIXED for rank in range(ws)]
-    for _ in range(12):
-        ws = rng.randint(2, 8)
-        shape = (rng.randint(1, 3 * ws),) + tuple(rng.randint(1, 6) for _ in range(rng.randint(0, 2)))
-        cases.append((shape, ws, rng.randrange(ws)))
-    return cases
+_SHARD_FIXED_CASES = tuple((shape, ws, rank) for shape, ws in _SHARD_CASES_FIXED for rank in range(ws))
+_SHARD_DRAWN = 12
+
+
+def _config_11_2(draw, i):
+    if i < len(_SHARD_FIXED_CASES):
+        shape, ws, rank = _SHARD_FIXED_CASES[i]
+    else:  # world sizes up to 8, rows from 1 to 3 per rank, 1-d to 3-d
+        ws = draw.random.randint(2, 8)
+        shape = (draw.random.randint(1, 3 * ws),) + tuple(
+            draw.random.randint(1, 6) for _ in range(draw.random.randint(0, 2))
+        )
+        rank = draw.random.randrange(ws)
+    return config(f"a parameter of shape {tuple(shape)} on {ws} ranks, rank {rank}", shape=shape, ws=ws, rank=rank)
+
+
+def _configs_11_2():
+    return draw_configs("11.2", _config_11_2, len(_SHARD_FIXED_CASES) + _SHARD_DRAWN)
+
+
+def _run_11_2(invoke, cfg):
+    shape, ws, rank = cfg["shape"], cfg["ws"], cfg["rank"]
+    return _as_shape(invoke(tuple(shape), ws, rank), f"shard_shape({tuple(shape)}, {ws}, {rank})")
+
+
+def _compare_11_2(got, expected):
+    return None if got == expected else Difference("shape", f"your shape {got} is not FSDP2's")
 
 
 def _as_shape(value, label):
@@ -318,6 +359,22 @@ def _as_shape(value, label):
     if not isinstance(value, (tuple, list)) or not all(isinstance(d, int) and not isinstance(d, bool) for d in value):
         fail(f"{label} should be a tuple of ints, got {type(value).__name__}.")
     return tuple(value)
+
+
+SPEC_11_2 = Spec(
+    configs=_configs_11_2,
+    reference=lambda cfg: _reference_shard_shape(cfg["shape"], cfg["ws"], cfg["rank"]),
+    run=_run_11_2,
+    mistakes=tuple(Mistake(f"11.2 row {i}", answer, f"{cause}.") for i, (answer, cause) in enumerate(_SHARD_MISTAKES)),
+    returns=(tuple, list, torch.Size, int),
+    compare=_compare_11_2,
+    match_every_config=True,
+    otherwise="Split dim 0 as torch.chunk does.",
+    success=(
+        "your shards are FSDP2's in all {n} configurations (every rank of 8 parameters, then world "
+        "sizes up to 8): ceil(rows / world_size) rows per rank, fewer or none on the last ranks."
+    ),
+)
 
 
 @exercise(
@@ -333,31 +390,7 @@ def _as_shape(value, label):
 )
 def grade_shard_shape(shard_shape):
     """shard_shape(shape, world_size, rank) must be the local shape fully_shard gives that rank."""
-    cases = _shard_cases(random.Random())
-    got = [
-        _as_shape(
-            call(shard_shape, tuple(shape), ws, rank, returns=(tuple, list, torch.Size, int)),
-            f"shard_shape({tuple(shape)}, {ws}, {rank})",
-        )
-        for shape, ws, rank in cases
-    ]
-    expected = [_reference_shard_shape(*case) for case in cases]
-    wrong = [i for i, (g, e) in enumerate(zip(got, expected)) if g != e]
-    if wrong:
-        shape, ws, rank = cases[wrong[0]]
-        where = (
-            f"for a parameter of shape {tuple(shape)} on {ws} ranks, rank {rank}: your shape "
-            f"{got[wrong[0]]} is not FSDP2's"
-        )
-        for mistake, cause in _SHARD_MISTAKES:
-            # A mistake is named only if it explains every answer, including the right ones.
-            if all(g == mistake(*c) for g, c in zip(got, cases)):
-                fail(f"{where}: {cause}.")
-        fail(f"{where}. Split dim 0 as torch.chunk does.")
-    return correct(
-        "your shards are FSDP2's for every shape, world size and rank tried: "
-        "ceil(rows / world_size) rows per rank, fewer or none on the last ranks."
-    )
+    return grade_spec(SPEC_11_2, shard_shape, name="`shard_shape`")
 
 
 # ----------------------------------------------------------------------------- 11.3
@@ -377,33 +410,35 @@ def average_gradients(model):
 _AVERAGE_STEP_TIMEOUT = 6.0  # seconds a collective may wait: learners' hangs end quickly
 
 
-def _grading_model(dtype):
+def _grading_model(dtype, data):
     from torch import nn
 
+    d_in, hidden, d_out = data["sizes"]
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(11)
-        model = nn.Sequential(nn.Linear(5, 4, dtype=dtype), nn.Tanh(), nn.Linear(4, 3, dtype=dtype))
+        torch.manual_seed(data["seed"])
+        model = nn.Sequential(nn.Linear(d_in, hidden, dtype=dtype), nn.Tanh(), nn.Linear(hidden, d_out, dtype=dtype))
     model[0].bias.requires_grad_(False)  # frozen: its grad stays None
     return model
 
 
-def _gradients(model, rank, dtype):
+def _gradients(model, rank, dtype, data):
     """Set every trainable parameter's .grad to this rank's own gradient; return them (None kept)."""
-    generator = torch.Generator().manual_seed(100 + rank)
-    x = torch.randn(6, 5, generator=generator, dtype=dtype)
-    y = torch.randn(6, 3, generator=generator, dtype=dtype)
+    d_in, _, d_out = data["sizes"]
+    generator = torch.Generator().manual_seed(data["seed"] + 100 + rank)
+    x = torch.randn(data["batch"], d_in, generator=generator, dtype=dtype)
+    y = torch.randn(data["batch"], d_out, generator=generator, dtype=dtype)
     model.zero_grad(set_to_none=True)
     torch.nn.functional.mse_loss(model(x), y).backward()
     model[2].bias.grad.zero_()  # a zero gradient on every rank
     return [None if p.grad is None else p.grad.clone() for p in model.parameters()]
 
 
-def _average_worker(rank, world_size, average_gradients, dtype):
+def _average_worker(rank, world_size, average_gradients, dtype, data):
     """Runs on every rank: the learner's function on this rank's gradients, and the reference."""
     own = None
     every_rank = []
     for r in range(world_size):  # each rank can compute every rank's gradient without a collective
-        grads = _gradients(_grading_model(dtype), r, dtype)
+        grads = _gradients(_grading_model(dtype, data), r, dtype, data)
         every_rank.append(grads)
         own = grads if r == rank else own
     expected = [
@@ -413,8 +448,8 @@ def _average_worker(rank, world_size, average_gradients, dtype):
     maximum = [
         None if g is None else torch.stack([grads[i] for grads in every_rank]).amax(0) for i, g in enumerate(own)
     ]
-    model = _grading_model(dtype)
-    _gradients(model, rank, dtype)
+    model = _grading_model(dtype, data)
+    _gradients(model, rank, dtype, data)
     weights = [p.detach().clone() for p in model.parameters()]
     average_gradients(model)
     got = [None if p.grad is None else p.grad.detach().clone() for p in model.parameters()]
@@ -432,6 +467,61 @@ def _average_worker(rank, world_size, average_gradients, dtype):
 def _close_all(got, expected, dtype):
     rtol, atol = (1e-12, 1e-14) if dtype == torch.float64 else (1e-5, 1e-7)
     return got.shape == expected.shape and bool(torch.allclose(got.double(), expected.double(), rtol=rtol, atol=atol))
+
+
+# What each known mistake leaves in a rank's p.grad, from what that rank's worker sent back
+# (`r`: its result, `i`: the parameter, `ws`: the world size), or None where it cannot be told
+# apart. The answer runs in the workers only, so these are computed from the gradients, not run.
+MISTAKES_11_3 = (
+    Mistake(
+        "sum",
+        lambda r, i, ws: r["expected"][i] * ws,
+        "{on} is the sum of the ranks' gradients: all_reduce sums, so divide by dist.get_world_size()",
+    ),
+    Mistake(
+        "divided by 2",
+        lambda r, i, ws: None if ws == 2 else r["expected"][i] * ws / 2,
+        "{on} is the sum divided by 2: divide by dist.get_world_size(), not by a fixed 2",
+    ),
+    Mistake(
+        "own gradient",
+        lambda r, i, ws: r["own"][i],
+        "{on} is still each rank's own gradient: `dist.all_reduce(p.grad)` must "
+        "reduce `p.grad` itself, in place (not a copy, and not `p`)",
+    ),
+    Mistake(
+        "own gradient divided",
+        lambda r, i, ws: r["own"][i] / ws,
+        "{on} is each rank's own gradient divided by the world size: the all_reduce "
+        "did not reach `p.grad` (reduce `p.grad` in place, not a copy)",
+    ),
+    Mistake(
+        "op=MAX",
+        lambda r, i, ws: r["max"][i],
+        "{on} is the largest gradient of the ranks (op=MAX): sum, then divide",
+    ),
+    Mistake(
+        "op=MAX divided",
+        lambda r, i, ws: r["max"][i] / ws,
+        "{on} is the largest gradient divided by the world size: use op=SUM, the default",
+    ),
+)
+
+
+def _config_11_3(draw, i):
+    world_size, dtype = ((3, torch.float32), (2, torch.float64))[i]
+    data = {
+        "sizes": (draw.choice((3, 5, 7)), draw.choice((2, 4, 6)), draw.choice((2, 3))),
+        "batch": draw.choice((4, 6, 9)),
+        "seed": draw.random.randrange(2**31),
+    }
+    label = f"{world_size} ranks and {str(dtype).replace('torch.', '')} gradients"
+    return config(label, world_size=world_size, dtype=dtype, data=data)
+
+
+def _configs_11_3():
+    """A launch costs about a second: two, 3 ranks in float32 and 2 in float64, sizes drawn."""
+    return draw_configs("11.3", _config_11_3, 2)
 
 
 def _diagnose_average(results, world_size, dtype):
@@ -460,24 +550,10 @@ def _diagnose_average(results, world_size, dtype):
         if all(_close_all(g, exp, dtype) for g in gots):
             continue
         on = f"`{name}.grad` on {world_size} ranks"
-        if all(_close_all(g, exp * world_size, dtype) for g in gots):
-            return f"{on} is the sum of the ranks' gradients: all_reduce sums, so divide by dist.get_world_size()"
-        if world_size != 2 and all(_close_all(g, exp * world_size / 2, dtype) for g in gots):
-            return f"{on} is the sum divided by 2: divide by dist.get_world_size(), not by a fixed 2"
-        if all(_close_all(g, r["own"][i], dtype) for g, r in zip(gots, results)):
-            return (
-                f"{on} is still each rank's own gradient: `dist.all_reduce(p.grad)` must "
-                "reduce `p.grad` itself, in place (not a copy, and not `p`)"
-            )
-        if all(_close_all(g, r["own"][i] / world_size, dtype) for g, r in zip(gots, results)):
-            return (
-                f"{on} is each rank's own gradient divided by the world size: the all_reduce "
-                "did not reach `p.grad` (reduce `p.grad` in place, not a copy)"
-            )
-        if all(_close_all(g, first["max"][i], dtype) for g in gots):
-            return f"{on} is the largest gradient of the ranks (op=MAX): sum, then divide"
-        if all(_close_all(g, first["max"][i] / world_size, dtype) for g in gots):
-            return f"{on} is the largest gradient divided by the world size: use op=SUM, the default"
+        for mistake in MISTAKES_11_3:
+            left = [mistake.variant(r, i, world_size) for r in results]
+            if all(v is not None and _close_all(g, v, dtype) for g, v in zip(gots, left)):
+                return mistake.message.format(on=on)
         if not all(torch.equal(g, gots[0]) for g in gots):
             return (
                 f"{on} differs between ranks: after the average every rank must hold the "
@@ -503,12 +579,14 @@ def grade_average_gradients(average_gradients):
 
     if not callable(average_gradients):
         fail(f"`average_gradients` should be a function, got {type(average_gradients).__name__}.")
-    for world_size, dtype in ((3, torch.float32), (2, torch.float64)):
+    for cfg in _configs_11_3():
+        world_size, dtype = cfg["world_size"], cfg["dtype"]
         try:
             results = launch(
                 _average_worker,
                 average_gradients,
                 dtype,
+                dict(cfg["data"]),
                 world_size=world_size,
                 timeout=60.0,
                 collective_timeout=_AVERAGE_STEP_TIMEOUT,
@@ -517,7 +595,7 @@ def grade_average_gradients(average_gradients):
             raise Reject(error(_launch_message(exc))) from None
         cause = _diagnose_average(results, world_size, dtype)
         if cause is not None:
-            fail(f"with {world_size} ranks and {str(dtype).replace('torch.', '')} gradients: {cause}.")
+            fail(f"with {cfg.label}: {cause}.")
     return correct(
         "after your function every rank holds the mean of all ranks' gradients "
         "(3 ranks in float32, 2 in float64), frozen parameters untouched: DDP's all-reduce."

@@ -677,9 +677,10 @@ print("resumed:      ", [f"{lr:.4f}" for lr in resumed])
 # Write `resume(model, checkpoint, make_optimizer, make_scheduler)`: load the checkpoint into
 # `model`, build the optimizer with `make_optimizer(model)` and the scheduler with
 # `make_scheduler(optimizer)`, load their states, and return `(optimizer, scheduler)`. The
-# checker saves a run after 5 of 10 epochs (and one of another optimizer and schedule),
-# resumes it with your function into a model with other weights, and compares lrs and
-# parameters with the uninterrupted run at every epoch.
+# checker saves a run after 5 of 10 epochs, and runs of other optimizers (with one or two
+# param groups), schedulers and dtypes stopped at other epochs, resumes each with your
+# function into a model with other weights, and compares lrs and parameters with the
+# uninterrupted run at every epoch.
 
 # %%
 def resume(model, checkpoint, make_optimizer, make_scheduler):

@@ -707,8 +707,9 @@ with expect_error(KeyError):
 # Write `resume(checkpoint, model, optimizer, scheduler, scaler, ema)`: the `checkpoint` is a
 # dict as `production.save_checkpoint` writes it (already loaded with `torch.load`), the
 # objects are freshly built. Restore every one of them, and the RNG state, and return the
-# epoch to start from. The checker trains a run with dropout and shuffling of its own, stops
-# it, resumes it with your function and compares every loss after the resume.
+# epoch to start from. The checker trains runs with dropout and shuffling of its own (other
+# optimizers, schedulers and dtypes too), stops them at different epochs, resumes them with
+# your function and compares every loss after the resume.
 
 # %%
 def resume(checkpoint, model, optimizer, scheduler, scaler, ema):
