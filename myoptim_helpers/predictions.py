@@ -48,7 +48,7 @@ def _reveal_momentum_rate() -> str:
 def _first_step(optimizer_class, scale: float) -> float:
     w = torch.tensor([1.0, -2.0], dtype=torch.float64, requires_grad=True)
     opt = optimizer_class([w], lr=0.01)
-    (scale * ((w - torch.tensor([3.0, 0.5], dtype=torch.float64)) ** 2).sum()).backward()
+    (scale * ((w - torch.tensor([3.0, 0.85], dtype=torch.float64)) ** 2).sum()).backward()
     opt.step()
     return (w.detach() - torch.tensor([1.0, -2.0], dtype=torch.float64)).abs().max().item()
 
@@ -56,11 +56,13 @@ def _first_step(optimizer_class, scale: float) -> float:
 def _reveal_scale() -> str:
     sgd, sgd_small = (_first_step(torch.optim.SGD, s) for s in (1.0, 1e-6))
     adam, adam_small = (_first_step(torch.optim.Adam, s) for s in (1.0, 1e-6))
+    # six decimals show eps's small share at gradients of about 6e-6, and give the lesson's
+    # give-away test figures that no earlier output prints by chance
     return (
         f"First step, lr=0.01: SGD moves {sgd:.3g}, and {sgd_small:.3g} with the loss × 1e-6 "
-        f"(a million times less). Adam moves {adam:.4f} and {adam_small:.4f}: the same, "
-        "because it divides the gradient by its own size. Only eps = 1e-8 notices, once the "
-        "gradient is as small as eps."
+        f"(a million times less). Adam moves {adam:.6f} and {adam_small:.6f}: the same, "
+        "because it divides the gradient by its own size. The small difference is eps = 1e-8, "
+        "added to that size, which takes over once the gradient is about as small as eps."
     )
 
 
@@ -160,6 +162,12 @@ QUESTIONS: dict[str, Question] = {
         ),
         1,
         _reveal_scale,
+        giveaways=(
+            "ignores the gradient's scale",
+            "whatever the gradient",
+            "`lr` for any gradient",
+            "by its own size",
+        ),
     ),
     "05.decay": Question(
         "Adam(weight_decay=0.1), decay on from the start, four weights whose gradients have "

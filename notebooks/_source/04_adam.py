@@ -91,14 +91,17 @@ plt.show()
 
 # %%
 beta1, beta2 = 0.9, 0.999
+too_large = lambda k: (1 - beta1**k) / (1 - beta2**k) ** 0.5   # uncorrected / corrected update
 for k in (1, 10, 100, 1000, 10000):
     bc1, bc2 = 1 - beta1**k, 1 - beta2**k
     print(f"t = {k:5d}   1 − β1^t = {bc1:.4f}   1 − β2^t = {bc2:.4f}   "
-          f"uncorrected / corrected update = {bc1 / bc2**0.5:.3f}")
+          f"uncorrected / corrected update = {too_large(k):.3f}")
+worst = max(range(1, 10001), key=too_large)
+print(f"largest ratio over t = 1 … 10000: {too_large(worst):.3f}, at t = {worst}")
 
 # %% [markdown]
-# Without the correction Adam's early steps would be too **large**, not too small: 3.2 times
-# at the first step and up to 6.6 times around step 12, because the squared gradients'
+# Without the correction Adam's early steps would be too **large**, not too small: 3.162 times
+# at the first step and up to 6.569 times, at step 12, because the squared gradients'
 # average is further from the truth than the gradients' average. Kingma and Ba (2015, §3)
 # give this as the reason for the correction.
 #
@@ -245,6 +248,17 @@ for flags in [{}, {"amsgrad": True}, {"weight_decay": 0.1}]:
           f"{(package - torchs).abs().max():.1e}")
 
 # %% [markdown]
+# ### Predict: a loss a million times smaller
+#
+# You have Adam's update in front of you, and SGD's is $\text{lr} \times g$. Use them to
+# predict before reading on: pick an answer, and the widget computes both first steps with torch.
+
+# %%
+from myoptim_helpers import widgets
+
+widgets.predict("04.scale")
+
+# %% [markdown]
 # ## 3. Where `eps` sits
 #
 # In torch, `eps` is added to $\sqrt{\hat v_t}$, *after* the square root and *after* the bias
@@ -368,9 +382,9 @@ plt.show()
 
 # %% [markdown]
 # Adam climbs to $x = +1$, where the average loss is the largest; AMSGrad goes to $-1$.
-# The trap needs rare, large gradients and a short memory $\beta_2$. `amsgrad` defaults to
-# `False` because Kingma and Ba's Adam does not take the maximum; whether AMSGrad helps on
-# real problems is an empirical question, and the reports are mixed.
+# The trap needs rare, large gradients and a short memory $\beta_2$. Adam as Kingma and Ba
+# published it takes no maximum, and torch's default, `amsgrad=False`, is that algorithm.
+# Whether the maximum helps on a real problem is for a run on that problem to show.
 #
 # ## 5. Adam's step size, per parameter
 #
@@ -428,6 +442,14 @@ for name, run in {**sgd_runs, **adam_runs}.items():
 
 fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4))
 plotting.plot_trajectories(sgd_runs, ax=left)
+for line in left.get_lines():
+    if line.get_label() == "SGD lr=0.52":     # its zigzags fill a band at x ≈ 0: draw it faint, underneath
+        line.set(alpha=0.45, zorder=2)
+left.legend(loc="upper right", fontsize="small", framealpha=0.85)
+x_end, y_end = sgd_runs["SGD lr=0.45"].final_position
+left.annotate(f"lr=0.45 ends at ({x_end:.2f}, {y_end:.2f})", (x_end, y_end), xytext=(0.8, -1.6),
+              fontsize="small", arrowprops={"arrowstyle": "->"}, zorder=6,
+              bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.85})
 plotting.plot_trajectories(adam_runs, ax=right)
 left.set_title("SGD on the ravine: 50 steps")
 right.set_title("Adam on the ravine: 50 steps")
@@ -630,6 +652,17 @@ fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
 plotting.plot_trajectories(saddle_runs, ax=left)
 left.set_title("x² − y²: 40 steps from (−2, 0.01)")
 plotting.plot_trajectories(bumpy_runs, ax=right)
+for line in right.get_lines():       # all three paths run along x = y: nest them, widest underneath
+    width = {"SGD, lr=0.05": 10, "Adam, lr=0.05": 5}.get(line.get_label())
+    if width:
+        line.set(linewidth=width, alpha=0.55 if width == 10 else 0.8, marker="", zorder=3 - width / 20)
+right.legend(loc="upper center", fontsize="small", framealpha=0.85)
+for text, run, text_at in [("SGD and Adam end", "Adam, lr=0.05", (-1.2, -2.7)),
+                           ("momentum ends", "SGD, lr=0.05, momentum=0.9", (0.5, -0.9))]:
+    x_end, y_end = bumpy_runs[run].final_position
+    right.annotate(f"{text} at ({x_end:.2f}, {y_end:.2f})", (x_end, y_end), xytext=text_at,
+                   fontsize="small", arrowprops={"arrowstyle": "->"}, zorder=6,
+                   bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.85})
 right.set_title("bumpy: 200 steps from (−2.5, −2.5)")
 plt.show()
 
@@ -647,18 +680,9 @@ plt.show()
 # $(-1.78, -1.79)$, the worst of the five. Momentum arrives at that minimum with speed, rolls
 # over the ridge and settles in the global one. What decides is the start (which basin) and
 # the speed the optimizer carries across ridges (lr, momentum), not which minimum is better.
-# Try other starts and settings in the explorer below (`bumpy` is in its surface menu).
-
-# %% [markdown]
-# ### Predict: a loss a million times smaller
-#
-# Adam's step is about `lr` "whatever the gradient's scale". Put that to the test: pick an
-# answer, and the widget computes both first steps with torch.
-
-# %%
-from myoptim_helpers import widgets
-
-widgets.predict("04.scale")
+# The explorer below always starts from the surface's own start; try other learning rates,
+# momentum values and optimizers there (`bumpy` is in its surface menu) and see which minimum
+# each run ends in.
 
 # %% [markdown]
 # ## 8. Explore: Adam's betas
