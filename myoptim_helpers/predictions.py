@@ -152,8 +152,9 @@ QUESTIONS: dict[str, Question] = {
         _reveal_momentum_rate,
     ),
     "04.scale": Question(
-        "The loss is multiplied by 1e-6 (say, a mean over a million elements became a sum "
-        "divided twice). What happens to the first step of SGD and of Adam, same lr?",
+        "The loss is multiplied by 1e-6 (say, a loss already averaged over a million elements "
+        "is averaged over them once more by mistake). What happens to the first step of SGD and "
+        "of Adam, same lr?",
         (
             "both steps become a million times smaller",
             "SGD's step a million times smaller, Adam's the same",

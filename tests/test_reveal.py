@@ -20,7 +20,7 @@ def test_a_stub_does_not_count_as_an_attempt(capsys):
     assert not attempted("04.3")
     assert reveal("04.3") is False
     shown = capsys.readouterr().out
-    assert shown.startswith("○ 04.3: the truth is shown here once you have committed")
+    assert shown.startswith("○ 04.3: this cell shows its result once you have checked an answer of your own")
     assert 'check("04.3", ...)' in shown
 
 

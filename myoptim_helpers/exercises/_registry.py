@@ -369,8 +369,8 @@ def reveal(key: str) -> bool:
         except Reject as rej:  # an unknown key is a typo in the lesson: fail loudly, here
             raise ValueError(rej.feedback.message) from None
         print(
-            f"○ {key}: the truth is shown here once you have committed to your answer. Run "
-            f'check("{key}", ...) above with your own answer (right or wrong), then run this cell again.'
+            f"○ {key}: this cell shows its result once you have checked an answer of your own above "
+            f'(right or wrong): run check("{key}", ...), then run this cell again.'
         )
     else:
         from .. import predictions

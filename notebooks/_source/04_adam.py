@@ -33,7 +33,7 @@ import torch
 from torch import nn
 
 from myoptim_helpers import optim, plotting, problems, training
-from myoptim_helpers.exercises import check, hint, show_solution
+from myoptim_helpers.exercises import attempted, check, hint, reveal, show_solution
 
 _ = torch.manual_seed(0)  # `_ =` keeps the returned generator out of the output
 
@@ -207,8 +207,8 @@ for name, step_fn, state in [("Adagrad", adagrad_step, {"sum": zeros.clone()}),
 # the step number `step` (1 at the first step), **return** the new
 # `(param, exp_avg, exp_avg_sq)` as new tensors, without changing the inputs. The checker runs
 # your step next to `torch.optim.Adam` on parameters of its own (0-d to 2-D, float32 and
-# float64, zero and large gradients, hyperparameters drawn when you check) and names the
-# first step and tensor that differ. Stuck? `hint("04.2")`, then `show_solution("04.2")`.
+# float64, zero and large gradients, hyperparameters other than this notebook's, drawn from
+# a fixed seed when you check) and names the first step and tensor that differ. Stuck? `hint("04.2")`, then `show_solution("04.2")`.
 
 # %%
 def adam_step(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps):
@@ -228,10 +228,12 @@ check("04.2", adam_step)
 
 # %% [markdown]
 # Once you have tried, compare with the same step as `myoptim_helpers` writes it, for one
-# tensor, in place (the docstring is the algorithm in the symbols of the code):
+# tensor, in place (the docstring is the algorithm in the symbols of the code). The cell shows
+# it once you have checked an answer of your own above:
 
 # %%
-print(inspect.getsource(optim.adam_update))
+if reveal("04.2"):
+    print(inspect.getsource(optim.adam_update))
 
 # %% [markdown]
 # It computes the same formulas in **torch's order of operations**: the first moment as
@@ -581,34 +583,37 @@ check("04.3", step_after_zero_grads)
 
 # %% [markdown]
 # The reveal: `torch.optim.Adam` for real, one coordinate per word. Row $i$'s word first
-# appears at step $k_i$ (gradient 1 there, 0 at every step before), for $k_i$ from 1 to 10 000:
+# appears at step $k_i$ (gradient 1 there, 0 at every step before), for $k_i$ from 1 to 10 000.
+# The two cells show it once you have checked an answer of your own (right or wrong) above:
 
 # %%
-first_seen = torch.logspace(0, 4, 41, dtype=torch.float64).round().unique()   # k = 1 … 10 000
-rows = torch.zeros(len(first_seen), dtype=torch.float64, requires_grad=True)
-opt = torch.optim.Adam([rows], lr=1e-3)                      # torch's defaults
-arrives = {int(k): (first_seen == k).double() for k in first_seen}
-no_word = torch.zeros_like(rows)
-moved = torch.zeros_like(rows)
-for t in range(1, int(first_seen.max()) + 1):
-    rows.grad = arrives.get(t, no_word)          # 0, not None: Adam counts the step
-    opt.step()
-    if t in arrives:                             # that row was still at 0 before this step
-        moved += arrives[t] * rows.detach().abs()
-ratio = moved / 1e-3
-for k in (1, 2, 10, 100, 1000, 10000):
-    print(f"first seen at step {k:5d}:  |Δθ| = {ratio[first_seen == k].item():.3f} · lr")
+if reveal("04.3"):   # the truth, once you have committed to an answer above
+    first_seen = torch.logspace(0, 4, 41, dtype=torch.float64).round().unique()   # k = 1 … 10 000
+    rows = torch.zeros(len(first_seen), dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.Adam([rows], lr=1e-3)                      # torch's defaults
+    arrives = {int(k): (first_seen == k).double() for k in first_seen}
+    no_word = torch.zeros_like(rows)
+    moved = torch.zeros_like(rows)
+    for t in range(1, int(first_seen.max()) + 1):
+        rows.grad = arrives.get(t, no_word)          # 0, not None: Adam counts the step
+        opt.step()
+        if t in arrives:                             # that row was still at 0 before this step
+            moved += arrives[t] * rows.detach().abs()
+    ratio = moved / 1e-3
+    for k in (1, 2, 10, 100, 1000, 10000):
+        print(f"first seen at step {k:5d}:  |Δθ| = {ratio[first_seen == k].item():.3f} · lr")
 
 # %%
-fig, ax = plt.subplots(figsize=(7, 3.8))
-ax.semilogx(first_seen, ratio, "o-", markersize=3, label="torch.optim.Adam, measured")
-ax.axhline(1, color="black", linestyle=":", linewidth=1, label="lr: a first step, and the typical case")
-ax.axhline(0.1 / 0.001**0.5, color="black", linestyle="--", linewidth=1,
-           label=r"§2.1's worst case, $\mathrm{lr}\,(1-\beta_1)/\sqrt{1-\beta_2}$")
-ax.set(xlabel="step at which the word first appears", ylabel=r"$|\Delta\theta|$ at that step / lr",
-       title="A gradient after a long silence (Adam's defaults)")
-ax.legend(fontsize="small")
-plt.show()
+if attempted("04.3"):   # (the cell above says what to do first)
+    fig, ax = plt.subplots(figsize=(7, 3.8))
+    ax.semilogx(first_seen, ratio, "o-", markersize=3, label="torch.optim.Adam, measured")
+    ax.axhline(1, color="black", linestyle=":", linewidth=1, label="lr: a first step, and the typical case")
+    ax.axhline(0.1 / 0.001**0.5, color="black", linestyle="--", linewidth=1,
+               label=r"§2.1's worst case, $\mathrm{lr}\,(1-\beta_1)/\sqrt{1-\beta_2}$")
+    ax.set(xlabel="step at which the word first appears", ylabel=r"$|\Delta\theta|$ at that step / lr",
+           title="A gradient after a long silence (Adam's defaults)")
+    ax.legend(fontsize="small")
+    plt.show()
 
 # %% [markdown]
 # At step 1 the corrections cancel and the row moves `lr`, as every first step does. After
