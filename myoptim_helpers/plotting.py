@@ -138,7 +138,9 @@ def _limit_log_axis(ax, curves, yscale: str):
     A run about to overflow records losses up to ~1e308, and matplotlib's log
     axes fail near float64's limit (their tick and margin arithmetic
     overflows). When values pass ``_LOG_AXIS_LIMIT`` the axis stops there;
-    the curve leaves the top of the plot and a ✕ marks the edge.
+    the curve leaves the top of the plot and a ✕ marks the edge. A log axis
+    then starts on the whole decade below the curve, with a tick there, so
+    that where the curve starts can be read off.
     """
     if yscale == "linear":
         return None
@@ -149,7 +151,7 @@ def _limit_log_axis(ax, curves, yscale: str):
         return None
     low, high = values.min(), values.max()
     if yscale == "log":
-        limits = (low / 2, min(high, _LOG_AXIS_LIMIT))
+        limits = (10.0 ** np.floor(np.log10(low / 2)), min(high, _LOG_AXIS_LIMIT))
     else:
         limits = (max(low, -_LOG_AXIS_LIMIT), min(high, _LOG_AXIS_LIMIT))
     ax.set_ylim(*limits)
@@ -159,16 +161,19 @@ def _limit_log_axis(ax, curves, yscale: str):
 
 
 def _round_decade_ticks(ax, low: float, high: float, max_ticks: int = 8):
-    """Put log-axis ticks on round multiples of decades (1, 10^50, 10^100, ...).
+    """Put log-axis ticks on round multiples of decades (1, 10^50, 10^100, ...), and on ``low``.
 
     Over hundreds of decades matplotlib's locator starts at the lowest decade and
     steps by an odd count (10^1, 10^25, 10^49, ...), which reads as a broken axis.
+    ``low`` (a whole decade) keeps a tick of its own, so that the bottom of the axis
+    is labelled; a round multiple closer to it than half a step would crowd it out.
     """
     first, last = np.log10(low), np.log10(high)
     for step in (1, 2, 5, 10, 20, 25, 50, 100):
         if (last - first) / step <= max_ticks:
             break
     exponents = np.arange(np.ceil(first / step) * step, np.floor(last / step) * step + 1, step)
+    exponents = np.concatenate([[first], exponents[exponents >= first + step / 2]])
     ax.yaxis.set_major_locator(FixedLocator(10.0**exponents))
     ax.yaxis.set_minor_locator(NullLocator())
 
@@ -267,10 +272,10 @@ def plot_surface(
     return ax
 
 
-def _draw_trajectories(ax, items: dict, bounds) -> None:
+def _draw_trajectories(ax, items: dict, bounds, colors: Sequence | None = None) -> None:
     """Draw each History's path, its start and (if it diverged) its ✕; used by plot_trajectories and the explorer."""
     starts = []
-    colors = _colors()
+    colors = _colors() if colors is None else list(colors)
     for i, (name, h) in enumerate(items.items()):
         xy = h.positions.detach().cpu().double().numpy()
         color = colors[i % len(colors)]
@@ -312,6 +317,7 @@ def plot_trajectories(
     grid_size: int = 200,
     legend: bool = True,
     contours: bool = True,
+    colors: Sequence | None = None,
 ):
     """Draw one or more runs' paths over the surface's contours; return the ``ax``.
 
@@ -322,9 +328,13 @@ def plot_trajectories(
     last finite point (on the plot's edge if it left the plot) and its legend
     entry says at which step. Axis limits are the surface's ``bounds``.
     ``contours=False`` draws only the paths, onto an ``ax`` that already
-    shows the surface (from :func:`plot_surface`).
+    shows the surface (from :func:`plot_surface`). ``colors`` (one matplotlib
+    colour per run) replaces the colour cycle, so that a run drawn alone in its
+    own panel keeps the colour it has in a plot of all of them.
     """
     items = _as_dict(histories)
+    if colors is not None and len(colors) < len(items):
+        raise ValueError(f"colors: {len(items)} runs need as many colours, got {len(colors)}")
     if surface is None:
         surface = next(iter(items.values())).surface
     surface = problems.get_surface(surface)
@@ -332,7 +342,7 @@ def plot_trajectories(
         ax = plot_surface(surface, ax, levels=levels, log=log, grid_size=grid_size)
     elif ax is None:
         raise ValueError("contours=False draws onto an existing ax: pass the ax plot_surface drew on")
-    _draw_trajectories(ax, items, surface.bounds)
+    _draw_trajectories(ax, items, surface.bounds, colors)
     if legend:
         ax.legend(loc="best", fontsize="small", framealpha=0.85)
     return ax

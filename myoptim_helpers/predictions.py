@@ -150,6 +150,9 @@ QUESTIONS: dict[str, Question] = {
         ),
         1,
         _reveal_momentum_rate,
+        # the complex regime's |z| = √μ for any lr and curvature is the answer: lesson 03
+        # derives it after asking
+        giveaways=("whatever lr and", "as fast as the steep", "\\sqrt{0.9}", "√0.9", "\\sqrt{\\mu}", "√μ"),
     ),
     "04.scale": Question(
         "The loss is multiplied by 1e-6 (say, a loss already averaged over a million elements "

@@ -152,6 +152,26 @@ def test_an_axis_over_hundreds_of_decades_ticks_on_round_decades():
     steps = np.diff(exponents)
     assert np.all(steps == steps[0]) and steps[0] in (25, 50)
     assert np.all(exponents % steps[0] == 0)
+    # the bottom of the axis is a labelled decade just below the first loss (9.6)
+    assert low == 10.0 ** exponents[0] == 1.0 and history.losses[0] > low
+
+
+def test_the_bottom_decade_of_a_long_log_axis_has_its_own_tick():
+    ax = Figure().subplots()
+    ax.set_yscale("log")
+    plotting._round_decade_ticks(ax, 1e-3, 1e200)
+    exponents = np.log10(ax.yaxis.get_major_locator().tick_values(1e-3, 1e200))
+    # 10^0 would sit three decades above 10^-3, its label on top of the other's
+    assert exponents.tolist() == [-3, 50, 100, 150, 200]
+
+
+def test_a_run_alone_in_its_panel_keeps_its_colour():
+    runs = {f"lr={lr}": run(optim.SGD, "ravine", 5, lr=lr) for lr in (0.1, 0.3)}
+    ax = plotting.plot_trajectories({"lr=0.3": runs["lr=0.3"]}, ax=_axes(), colors=["C1"], legend=False)
+    (path,) = [line for line in ax.lines if line.get_label() == "lr=0.3"]
+    assert matplotlib.colors.same_color(path.get_color(), "C1")
+    with pytest.raises(ValueError, match="2 runs need as many colours, got 1"):
+        plotting.plot_trajectories(runs, ax=_axes(), colors=["C1"])
 
 
 def test_lr_schedule_from_a_list_and_from_a_dict():

@@ -118,12 +118,18 @@ lr_runs["lr=0.6 (diverging)"] = training.run(torch.optim.SGD, "ravine", 50, lr=0
 for run in lr_runs.values():
     print(run.summary())
 
-fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4))
+# every first step is −lr·g from the same start, so on one map the paths would cover each
+# other: one panel per lr, in the colour its loss has on the right
+fig, axes = plt.subplot_mosaic([[0, 1, "loss"], [2, 3, "loss"]], figsize=(13, 6.2), width_ratios=(1, 1, 1.4),
+                               layout="constrained")
 first_steps = {**lr_runs, "lr=0.6 (diverging)": training.run(torch.optim.SGD, "ravine", 4, lr=0.6)}
-plotting.plot_trajectories(first_steps, ax=left)   # all 50 steps of lr=0.6 would paint the plot red
-left.set_title("Plain SGD on the ravine, 50 steps (lr=0.6: the first 4)")
-plotting.plot_losses(lr_runs, ax=right)
-right.set_title("Loss per step")
+verdicts = ("too small", "right", "on the edge", "too large (its first 4 steps)")   # 50 would paint it red
+for i, ((name, run), verdict) in enumerate(zip(first_steps.items(), verdicts)):
+    plotting.plot_trajectories({name: run}, ax=axes[i], colors=[f"C{i}"], legend=False)
+    axes[i].set(xlim=(-4.6, 0.6), title=f"{name.split()[0]}: {verdict}")
+axes[0].legend(loc="lower left", fontsize="small")
+plotting.plot_losses(lr_runs, ax=axes["loss"])
+axes["loss"].set_title("Loss per step")
 plt.show()
 
 # %% [markdown]
@@ -136,7 +142,7 @@ plt.show()
 #   constant lr makes the two factors equally large, $1 - 0.2\,\text{lr} = -(1 - 4\,\text{lr})$,
 #   at $\text{lr} = 2/(0.2 + 4) \approx 0.476$, a hair from the edge (section 8 derives it).
 # - **lr = 0.49, on the edge:** $x$ is faster still (0.902), but $y$ is multiplied by
-#   $-0.96$: it flips side at every step and shrinks by only 4%, the zigzag on the left.
+#   $-0.96$: it flips side at every step and shrinks by only 4%, the dense zigzag of its panel.
 # - **lr = 0.6, too large:** $|1 - 4 \cdot 0.6| = 1.4$: $y$ flips side and grows by 40% per
 #   step. The red path leaves the plot after two steps (only its first 4 are drawn), and
 #   its loss climbs a straight line on the log scale.
@@ -165,7 +171,8 @@ plt.show()
 # $0 \cdot \infty$) and every later step is `nan`. The cure is a learning rate below
 # $2 / \text{(largest curvature)}$. (Momentum moves that limit: on a quadratic, SGD
 # with momentum $\mu$ converges for $\text{lr} < 2(1 + \mu) / \text{(largest curvature)}$, which is
-# 0.95 here for $\mu = 0.9$. Try it in the explorer of section 8.)
+# 0.95 here for $\mu = 0.9$. Try it in the rate explorer of section 8: at momentum 0.9, lr 0.9
+# converges and lr 1.0 does not.)
 #
 # ### Exercise 03.1 · Predict, then reveal: how many steps?
 #
@@ -543,9 +550,11 @@ check("03.3", sgd_momentum_step)
 print(inspect.getsource(optim.sgd_update))
 
 # %% [markdown]
-# It updates `param` and the buffer in place and returns the buffer, as torch's
-# `_single_tensor_sgd` does; the class `optim.SGD` stores it in
-# `self.state[p]["momentum_buffer"]`.
+# It updates `param` in place, and the buffer from the second step on, and returns the buffer
+# (a new one at the first step); the class `optim.SGD` stores it in
+# `self.state[p]["momentum_buffer"]`. torch's `_single_tensor_sgd` returns nothing: it writes
+# the new buffer into the list it was given, `momentum_buffer_list[i] = buf`, and
+# `torch.optim.SGD.step` copies that list into `state[p]["momentum_buffer"]` afterwards.
 
 # %% [markdown]
 # ## 7. torch's momentum vs the paper's
@@ -592,6 +601,8 @@ for t in (19, 20, 21, 22, 25, 30, 40):
 print(f"after 60 steps: paper at loss {ravine(paper_run[-1]):.4f}, torch at loss {ravine(torch_run[-1]):.4f}")
 
 # %%
+from matplotlib.ticker import LogLocator
+
 fig, ax = plt.subplots(figsize=(7, 3.8))
 steps = torch.arange(1, 61)
 ax.plot(steps, paper_steps, marker="o", markersize=3, label="Sutskever et al.: lr inside v")
@@ -599,6 +610,8 @@ ax.plot(steps, torch_steps, marker="o", markersize=3, label="torch: lr outside t
 ax.axvline(20.5, color="black", linestyle="--", linewidth=1, label="lr 0.1 → 0.01")
 ax.set(xlabel="step", ylabel=r"step length $|\theta_t - \theta_{t-1}|$ (log scale)", yscale="log",
        title="The same momentum 0.9, two conventions, one lr drop")
+ax.yaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))   # two decades: label 0.02, 0.05, 0.1, … too
+ax.yaxis.set_major_formatter("{x:g}")
 ax.legend()
 plt.show()
 
@@ -619,7 +632,18 @@ plt.show()
 # descent and heavy-ball momentum therefore **decouple along the eigenvectors** (Goh,
 # [Why Momentum Really Works](https://distill.pub/2017/momentum/), 2017). The ravine is
 # already diagonal: $\lambda_x = 0.2$, $\lambda_y = 4$.
-#
+
+# %% [markdown]
+# **Predict, then read on.** In section 3, momentum 0.9 at lr = 0.05 took the point much further
+# along the flat valley floor. By how much per step? Commit to an answer before the derivation
+# below (the truth appears when you pick one):
+
+# %%
+from myoptim_helpers import widgets
+
+widgets.predict("03.rate")
+
+# %% [markdown]
 # In one direction torch's momentum reads $b_t = \mu b_{t-1} + \lambda u_{t-1}$,
 # $u_t = u_{t-1} - \text{lr}\, b_t$. Since $\text{lr}\, b_{t-1} = u_{t-2} - u_{t-1}$, the buffer drops
 # out and each coordinate follows a two-term recurrence:
@@ -637,22 +661,9 @@ plt.show()
 #   coordinate spirals in, which is the overshoot of section 3.
 #
 # The run converges when every $\rho < 1$, that is for $0 \le \mu < 1$ and
-# $0 < \text{lr}\,\lambda < 2(1 + \mu)$: momentum also doubles the largest stable lr.
+# $0 < \text{lr}\,\lambda < 2(1 + \mu)$: momentum multiplies the largest stable lr by $1 + \mu$,
+# 1.9 at $\mu = 0.9$ (twice only as $\mu \to 1$).
 #
-# The formula against torch: per direction we fit the recurrence $u_t = a\,u_{t-1} - b\,u_{t-2}$
-# to a real `torch.optim.SGD` run (least squares over 40 steps) and take the roots of the fitted
-# $z^2 - a z + b$, the factors the run actually has.
-
-# %% [markdown]
-# **Predict, then run.** Before the table below, commit to an answer (the truth appears
-# when you pick one):
-
-# %%
-from myoptim_helpers import widgets
-
-widgets.predict("03.rate")
-
-# %% [markdown]
 # The formula is two lines of numpy in `myoptim_helpers.spectral`, which the explorer at the end
 # of this section uses too:
 
@@ -661,6 +672,11 @@ from myoptim_helpers import spectral
 
 print(inspect.getsource(spectral.momentum_roots))
 print(inspect.getsource(spectral.momentum_rate))
+
+# %% [markdown]
+# The formula against torch: per direction we fit the recurrence $u_t = a\,u_{t-1} - b\,u_{t-2}$
+# to a real `torch.optim.SGD` run (least squares over 40 steps) and take the roots of the fitted
+# $z^2 - a z + b$, the factors the run actually has.
 
 # %%
 import numpy as np
@@ -698,9 +714,11 @@ for lr, mu in [(0.05, 0.9), (0.1, 0.3), (0.3, 0.5), (0.6, 0.4)]:  # μ > 0: two 
 # - momentum: $\text{lr}^* = 4 / (\sqrt{\lambda_\max} + \sqrt{\lambda_\min})^2$ and
 #   $\mu^* = \left(\dfrac{\sqrt\kappa - 1}{\sqrt\kappa + 1}\right)^2$, factor $\sqrt{\mu^*} = (\sqrt\kappa - 1)/(\sqrt\kappa + 1)$.
 #
-# At $\mu^*$ both extreme directions sit exactly on the border between the two regimes. Where
-# plain SGD needs about $\kappa$ steps per factor $e$, momentum needs about $\sqrt\kappa$. A sweep of
-# the formula over a grid of (lr, $\mu$) finds the same optimum:
+# At $\mu^*$ both extreme directions sit exactly on the border between the two regimes. A factor
+# $\rho$ per step takes $-1/\ln\rho$ steps to shrink the error $e$-fold: at its best plain SGD
+# needs $-1/\ln\frac{\kappa - 1}{\kappa + 1} \approx \kappa/2$ steps per factor $e$, momentum
+# $-1/\ln\frac{\sqrt\kappa - 1}{\sqrt\kappa + 1} \approx \sqrt\kappa/2$. A sweep of the formula over a
+# grid of (lr, $\mu$) finds the same optimum:
 
 # %%
 low, high = min(CURVATURES.values()), max(CURVATURES.values())
@@ -716,15 +734,20 @@ print(f"plain SGD:  lr* = {2 / (low + high):.3f}, factor {(kappa - 1) / (kappa +
       f"   sweep at mu = 0: lr = {lrs[worst[0].argmin()]:.3f}, factor {worst[0].min():.4f}")
 print(f"momentum:   lr* = {lr_star:.3f}, mu* = {mu_star:.3f}, factor {np.sqrt(mu_star):.4f}"
       f"   sweep: lr = {LR[best]:.3f}, mu = {MU[best]:.3f}, factor {worst[best]:.4f}")
+print(f"steps per factor e at the optimum: plain SGD {spectral.steps_per_e((kappa - 1) / (kappa + 1)):.1f}"
+      f" (kappa/2 = {kappa / 2:g}), momentum {spectral.steps_per_e(np.sqrt(mu_star)):.1f}"
+      f" (sqrt(kappa)/2 = {np.sqrt(kappa) / 2:.2f})")
 optimal = training.run(torch.optim.SGD, "ravine", 40, lr=lr_star, momentum=mu_star).positions
 print(f"torch.optim.SGD(lr=lr*, momentum=mu*): distance to the minimum after 40 steps "
       f"{optimal[-1].norm():.1e} (from {optimal[0].norm():.2f}); plain SGD at its best lr: "
       f"{training.run(torch.optim.SGD, 'ravine', 40, lr=2 / (low + high)).positions[-1].norm():.1e}")
 
 # %%
-fig, ax = plt.subplots(figsize=(7.5, 4.5))
+fig, ax = plt.subplots(figsize=(7.5, 5), layout="constrained")
 mesh = ax.pcolormesh(LR, MU, np.minimum(worst, 1.0), cmap="viridis", shading="auto", vmin=0.6, vmax=1.0)
-ax.contour(LR, MU, worst, levels=[0.7, 0.8, 0.9, 0.95, 0.99], colors="white", linewidths=0.7)
+levels = ax.contour(LR, MU, worst, levels=[0.7, 0.8, 0.9, 0.95, 0.99], colors="white", linewidths=0.7)
+# labels where they can be read: a column over the flat tops (ρ = √μ there), and 0.99 on the left
+ax.clabel(levels, fmt="%g", fontsize="small", manual=[(0.55, m) for m in (0.49, 0.64, 0.81, 0.9025)] + [(0.03, 0.25)])
 ax.contour(LR, MU, worst, levels=[1.0], colors="red", linewidths=1.5)
 ax.plot(lr_star, mu_star, "*", color="white", markeredgecolor="black", markersize=14,
         label=f"optimum: lr* = {lr_star:.2f}, μ* = {mu_star:.2f}")
@@ -732,13 +755,14 @@ ax.plot([], [], color="red", label="factor 1: the edge of divergence")
 fig.colorbar(mesh, ax=ax, label="convergence factor per step (slowest direction)")
 ax.set(xlabel="learning rate", ylabel="momentum μ",
        title="Heavy ball on the ravine: factor per step, from the formula")
-ax.legend(loc="upper right", fontsize="small")
+fig.legend(loc="outside lower center", ncols=2, fontsize="small")   # inside, it would cover the map
 plt.show()
 
 # %% [markdown]
 # Dark is fast. The red line is the edge $\text{lr} \cdot 4 = 2(1 + \mu)$: with momentum the largest
 # stable lr grows. Without momentum (the bottom row) the best factor is $19/21 \approx 0.905$; at
-# the star it is $0.635$, so reaching a given distance takes about a fifth as many steps. The
+# the star it is $0.635$, so reaching a given distance takes about a fifth as many steps (2.2
+# per factor $e$ instead of 10). The
 # optimum needs the extreme eigenvalues, which for a network nobody knows, so in practice
 # $\mu$ is set to 0.9 and lr is tuned; the picture shows why a wide band of $\mu$ works.
 #
@@ -785,8 +809,9 @@ widgets.trajectory_explorer("ravine", "SGD", lr=0.1, momentum=0.9, steps=100)
 #   constant, not when a scheduler changes it.
 # - On a quadratic, heavy ball decouples along the eigenvectors: each direction converges
 #   by $\rho = \max|z|$ over the roots of $z^2 - (1 + \mu - \text{lr}\,\lambda) z + \mu$ per step,
-#   $\sqrt\mu$ when they are complex. The best $\mu^* = ((\sqrt\kappa - 1)/(\sqrt\kappa + 1))^2$
-#   turns plain SGD's $\kappa$ steps per factor $e$ into about $\sqrt\kappa$.
+#   $\sqrt\mu$ when they are complex; it converges for $\text{lr}\,\lambda < 2(1 + \mu)$. The best
+#   $\mu^* = ((\sqrt\kappa - 1)/(\sqrt\kappa + 1))^2$, with its lr, turns plain SGD's best,
+#   about $\kappa/2$ steps per factor $e$, into about $\sqrt\kappa/2$ (10 and 2.2 on the ravine).
 #
 # ## Next
 #
