@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
+
 import pytest
 
 from myoptim_helpers import predictions
@@ -57,3 +61,44 @@ def test_an_unknown_key_is_the_lessons_typo_and_says_so(key, words):
 def test_a_key_that_is_not_a_string():
     with pytest.raises(TypeError, match=r'reveal\("04.3"\)'):
         reveal(4.3)
+
+
+# ------------------------------------------------------- the committed notebooks keep the rule
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+_REVEAL_CELL = re.compile(r'^if (reveal|attempted)\("([^"]+)"\):', re.M)
+
+
+def _reveal_cells(path: Path) -> list:
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    found = []
+    for index, cell in enumerate(cells):
+        source = "".join(cell["source"])
+        match = _REVEAL_CELL.match(source) if cell["cell_type"] == "code" else None
+        if match:
+            text = "".join("".join(o.get("text", "")) for o in cell["outputs"] if o["output_type"] == "stream")
+            found.append((index, match.group(1), match.group(2), text, len(cell["outputs"])))
+    return found
+
+
+LEARNER_NOTEBOOKS = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+REVEALING = [p for p in LEARNER_NOTEBOOKS if _reveal_cells(p)]
+
+
+def test_the_lessons_use_reveal_cells():
+    assert {p.name[:2] for p in REVEALING} >= {"03", "04"}
+
+
+@pytest.mark.parametrize("path", REVEALING, ids=[p.name for p in REVEALING])
+def test_a_learner_notebook_stores_the_instruction_and_the_solved_one_the_truth(path):
+    learner = _reveal_cells(path)
+    solved = _reveal_cells(NOTEBOOKS / "solutions" / path.name)
+    assert [c[:3] for c in learner] == [c[:3] for c in solved]
+    for (index, kind, key, text, count), (_, _, _, solved_text, solved_count) in zip(learner, solved):
+        if kind == "reveal":
+            assert text.startswith(f"○ {key}: this cell shows its result once"), (path.name, index, text)
+            assert count == 1, f"{path.name} cell {index} stores more than the instruction"
+            assert not solved_text.startswith("○"), f"the solved {path.name} cell {index} shows no result"
+        else:  # a cell after the first reveal cell of its key stays empty until then
+            assert count == 0, f"{path.name} cell {index} stores output before an attempt"
+        assert solved_count >= 1, f"the solved {path.name} cell {index} stores nothing"

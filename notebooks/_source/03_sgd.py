@@ -31,7 +31,7 @@ import matplotlib.pyplot as plt
 import torch
 
 from myoptim_helpers import optim, plotting, problems, training
-from myoptim_helpers.exercises import check, hint, show_solution
+from myoptim_helpers.exercises import check, hint, reveal, show_solution
 
 _ = torch.manual_seed(0)  # nothing below is random; seeded anyway (`_ =` hides the generator)
 
@@ -213,26 +213,28 @@ check("03.1", steps_needed, steps_to_shrink)
 
 # %% [markdown]
 # **The reveal.** The two runs of `torch.optim.SGD`, each coordinate's error as a fraction of its
-# start (solid) against $|1 - \text{lr}\,\lambda|^t$ (dotted), and the steps counted:
+# start (solid) against $|1 - \text{lr}\,\lambda|^t$ (dotted), and the steps counted. The cell
+# shows them once you have checked an answer of your own (right or wrong) above:
 
 # %%
-fig, axes = plt.subplots(1, 2, figsize=(12, 3.8), sharey=True)
-for ax, lr in zip(axes, (0.3, 0.49)):
-    shrunk = (training.run(torch.optim.SGD, "ravine", 130, lr=lr).positions / torch.tensor(ravine.start, dtype=torch.float64)).abs()
-    first = [int((shrunk[:, k] <= 0.01).nonzero()[0]) for k in (0, 1)]   # first step each is 100× closer
-    both = int((shrunk <= 0.01).all(dim=1).nonzero()[0])
-    print(f"lr = {lr}: x is 100 times closer at step {first[0]:3d}, y at step {first[1]:3d}: both at step {both}")
-    t = torch.arange(len(shrunk))
-    for k, (name, curvature) in enumerate((("x", 0.2), ("y", 4.0))):
-        ax.plot(t, shrunk[:, k], label=f"$|{name}_t / {name}_0|$, torch (× {1 - lr * curvature:+.3f} per step)")
-        ax.plot(t, abs(1 - lr * curvature) ** t.double(), ":", color="black", linewidth=1,
-                label=r"formula $|1 - \mathrm{lr}\,\lambda|^t$" if k else None)
-    ax.axhline(0.01, color="gray", linewidth=0.8, label="1/100 of the start")
-    ax.axvline(both, color="red", linestyle="--", linewidth=1, label=f"both 100× closer: step {both}")
-    ax.set(yscale="log", ylim=(1e-3, 2), xlabel="step t", title=f"Plain SGD, lr = {lr}")
-    ax.legend(loc="upper right", fontsize="small")
-axes[0].set_ylabel("error / its start (log scale)")
-plt.show()
+if reveal("03.1"):   # the truth, once you have committed to an answer above
+    fig, axes = plt.subplots(1, 2, figsize=(12, 3.8), sharey=True)
+    for ax, lr in zip(axes, (0.3, 0.49)):
+        shrunk = (training.run(torch.optim.SGD, "ravine", 130, lr=lr).positions / torch.tensor(ravine.start, dtype=torch.float64)).abs()
+        first = [int((shrunk[:, k] <= 0.01).nonzero()[0]) for k in (0, 1)]   # first step each is 100× closer
+        both = int((shrunk <= 0.01).all(dim=1).nonzero()[0])
+        print(f"lr = {lr}: x is 100 times closer at step {first[0]:3d}, y at step {first[1]:3d}: both at step {both}")
+        t = torch.arange(len(shrunk))
+        for k, (name, curvature) in enumerate((("x", 0.2), ("y", 4.0))):
+            ax.plot(t, shrunk[:, k], label=f"$|{name}_t / {name}_0|$, torch (× {1 - lr * curvature:+.3f} per step)")
+            ax.plot(t, abs(1 - lr * curvature) ** t.double(), ":", color="black", linewidth=1,
+                    label=r"formula $|1 - \mathrm{lr}\,\lambda|^t$" if k else None)
+        ax.axhline(0.01, color="gray", linewidth=0.8, label="1/100 of the start")
+        ax.axvline(both, color="red", linestyle="--", linewidth=1, label=f"both 100× closer: step {both}")
+        ax.set(yscale="log", ylim=(1e-3, 2), xlabel="step t", title=f"Plain SGD, lr = {lr}")
+        ax.legend(loc="upper right", fontsize="small")
+    axes[0].set_ylabel("error / its start (log scale)")
+    plt.show()
 
 # %% [markdown]
 # lr = 0.49 is 60% larger than 0.3 and needs half again as many steps. Each direction needs
@@ -547,7 +549,8 @@ check("03.3", sgd_momentum_step)
 # calls for each parameter. Its docstring is the algorithm in the symbols of the code:
 
 # %%
-print(inspect.getsource(optim.sgd_update))
+if reveal("03.3"):   # after your own attempt: the same step as the package writes it
+    print(inspect.getsource(optim.sgd_update))
 
 # %% [markdown]
 # It updates `param` in place, and the buffer from the second step on, and returns the buffer
