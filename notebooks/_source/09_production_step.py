@@ -42,7 +42,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from myoptim_helpers import doctor, expect_error, problems, production
-from myoptim_helpers.exercises import check, hint, show_solution
+from myoptim_helpers.exercises import check, hint, reveal, show_solution
 
 _ = torch.manual_seed(0)  # same numbers on every run (`_ =` hides the returned generator)
 torch.set_num_threads(1)  # models this small run faster on one thread than on two that wait for each other
@@ -485,10 +485,7 @@ check("09.1", production_step)
 # keeps, after every step,
 # $W^{\text{EMA}} \leftarrow \text{decay} \cdot W^{\text{EMA}} + (1 - \text{decay}) \cdot W$.
 # torch has it as `AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay))`; ours is
-# `production.EMA`:
-
-# %%
-print(inspect.getsource(production.EMA.update_parameters))
+# `production.EMA` (you write its update in exercise 09.2 below), checked against torch's here:
 
 # %%
 from torch.optim.swa_utils import SWALR, AveragedModel, get_ema_multi_avg_fn, update_bn
@@ -593,6 +590,15 @@ def ema_update(averaged, current, decay):
 
 
 check("09.2", ema_update)
+
+# %% [markdown]
+# Once you have checked an answer of your own, compare it with `production.EMA`'s update, which
+# also copies the weights at the first call and the buffers (such as batch norm's statistics)
+# at every call:
+
+# %%
+if reveal("09.2"):
+    print(inspect.getsource(production.EMA.update_parameters))
 
 # %% [markdown]
 # ## 7. A full checkpoint
