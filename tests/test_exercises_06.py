@@ -7,12 +7,16 @@ A second table checks the reference Signum and Lion against numbers worked out b
 from the papers' pseudocode, so the checkers' references are themselves tested.
 """
 
+import inspect
+
 import pytest
 import torch
 from torch.optim import Optimizer
 
+from myoptim_helpers import optim
 from myoptim_helpers.exercises import grade
 from myoptim_helpers.exercises.lesson06 import (
+    _MOMENTUM_SGD_SOLUTION,
     Lion,
     MomentumSGD,
     Signum,
@@ -782,8 +786,15 @@ def momentum_update_written_out(param, grad, momentum_buffer, *, lr, momentum):
     return buf
 
 
-class TruthySGD(MomentumSGD):
+class TruthySGD(Optimizer):
     """Keeps state only `if group["momentum"]:`, loops over grads with a filter."""
+
+    def __init__(self, params, lr=1e-3, momentum=0.0):
+        if lr < 0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if momentum < 0:
+            raise ValueError(f"Invalid momentum value: {momentum}")
+        super().__init__(params, dict(lr=lr, momentum=momentum))
 
     @torch.no_grad()
     def step(self, closure=None):
@@ -794,11 +805,11 @@ class TruthySGD(MomentumSGD):
         for group in self.param_groups:
             for p in filter(lambda q: q.grad is not None, group["params"]):
                 if group["momentum"]:
-                    self.state[p]["momentum_buffer"] = momentum_update(
+                    self.state[p]["momentum_buffer"] = momentum_update_written_out(
                         p, p.grad, self.state[p].get("momentum_buffer"), lr=group["lr"], momentum=group["momentum"]
                     )
                 else:
-                    momentum_update(p, p.grad, None, lr=group["lr"], momentum=0.0)
+                    momentum_update_written_out(p, p.grad, None, lr=group["lr"], momentum=0.0)
         return loss
 
 
@@ -843,11 +854,74 @@ def loss_outside_no_retain(optimizer, xy, f):
 
 # ----------------------------------------------------------------------------- the table
 
-REF_SGD = (momentum_update, MomentumSGD)
+
+def as_written(source):
+    """The names ``source`` defines, run in a namespace of its own, as a learner's cell would
+    define them (the package's own objects are refused by identity)."""
+    namespace = {"__name__": "__main__", "torch": torch}
+    exec(source, namespace)
+    return namespace
+
+
+_WRITTEN = as_written(_MOMENTUM_SGD_SOLUTION)
+REF_SGD = (_WRITTEN["momentum_update"], _WRITTEN["MomentumSGD"])
+REF_SIGNUM = as_written(inspect.getsource(signum_update))["signum_update"]
+REF_LION = as_written(inspect.getsource(lion_update))["lion_update"]
+
+
+def wraps_package_sgd(param, grad, momentum_buffer, *, lr, momentum):
+    return optim.sgd_update(
+        param,
+        grad,
+        momentum_buffer,
+        lr=lr,
+        momentum=momentum,
+        dampening=0.0,
+        nesterov=False,
+        weight_decay=0.0,
+        maximize=False,
+    )
+
+
+class SubclassOfPackageSGD(optim.SGD):
+    pass
+
+
+def wraps_package_signum(param, grad, momentum_buffer, *, lr, momentum):
+    return signum_update(param, grad, momentum_buffer, lr=lr, momentum=momentum)
+
 
 CASES = [
     # 06.1: momentum_update (inside a trusted class), then MomentumSGD, against torch.optim.SGD
     ("06.1", "reference", REF_SGD, "correct", ["match torch.optim.SGD at every step"]),
+    (
+        "06.1",
+        "the package's SGD class",
+        (REF_SGD[0], optim.SGD),
+        "incorrect",
+        ["`MomentumSGD` is myoptim_helpers.optim.sgd.SGD", "the package's own SGD; write your own"],
+    ),
+    (
+        "06.1",
+        "the reference solutions themselves",
+        (momentum_update, MomentumSGD),
+        "incorrect",
+        ["`momentum_update` is myoptim_helpers.exercises.lesson06.momentum_update", "write your own"],
+    ),
+    (
+        "06.1",
+        "a wrapper around optim.sgd_update",
+        (wraps_package_sgd, REF_SGD[1]),
+        "incorrect",
+        ["`momentum_update` calls into myoptim_helpers.optim", "the package's own SGD"],
+    ),
+    (
+        "06.1",
+        "a subclass of the package's SGD",
+        (REF_SGD[0], SubclassOfPackageSGD),
+        "incorrect",
+        ["subclasses myoptim_helpers.optim.sgd.SGD", "write your own"],
+    ),
     (
         "06.1",
         "written out, truthy momentum",
@@ -1138,7 +1212,9 @@ CASES = [
         ["modified by an inplace operation", "computed once, outside the closure"],
     ),
     # 06.3: signum_update, inside the reference Signum
-    ("06.3", "reference", (signum_update,), "correct", ["matches the reference Signum"]),
+    ("06.3", "reference", (REF_SIGNUM,), "correct", ["matches the reference Signum"]),
+    ("06.3", "the package's own", (signum_update,), "incorrect", ["the package's own Signum; write your own"]),
+    ("06.3", "a wrapper of the package's", (wraps_package_signum,), "incorrect", ["calls myoptim_helpers"]),
     ("06.3", "written out", (signum_written_out,), "correct", ["matches the reference Signum"]),
     ("06.3", "stub", (stub_signum_update,), "not attempted", ["stub_signum_update", "empty body"]),
     (
@@ -1218,7 +1294,8 @@ CASES = [
     ("06.3", "hard-coded lr", (hard_coded_lr_signum,), "incorrect", ["differs"]),
     ("06.3", "the Signum class", (Signum,), "incorrect", ["should be the update function itself, got a class"]),
     # 06.4: lion_update, inside the reference Lion
-    ("06.4", "reference", (lion_update,), "correct", ["matches the reference Lion"]),
+    ("06.4", "reference", (REF_LION,), "correct", ["matches the reference Lion"]),
+    ("06.4", "the package's own", (lion_update,), "incorrect", ["the package's own Lion; write your own"]),
     ("06.4", "paper's formula, literally", (paper_formula_lion,), "correct", ["matches the reference Lion"]),
     ("06.4", "stub", (stub_lion_update,), "not attempted", ["stub_lion_update", "empty body"]),
     ("06.4", "momentum updated first", (momentum_first_lion,), "incorrect", ["updated before the step", "old m"]),

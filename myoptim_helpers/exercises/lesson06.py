@@ -31,7 +31,7 @@ from types import MappingProxyType
 import torch
 
 from ._assertions import _type_names, expect_callable, expect_number, fmt
-from ._calling import call
+from ._calling import call, expect_own_work
 from ._engine import Draw, seed_of
 from ._feedback import Reject, correct, fail
 from ._optimizer_runs import (
@@ -428,6 +428,9 @@ def grade_momentum_sgd(momentum_update_fn, momentum_sgd_class):
         round_trip_case=_SGD_CASES[3],
         **common,
     )
+    # Only once both pass: a wrong answer that wraps a reference keeps its own diagnosis.
+    expect_own_work(momentum_update_fn, "momentum_update", "SGD")
+    expect_own_work(momentum_sgd_class, "MomentumSGD", "SGD")
     return correct(
         "`momentum_update` and `MomentumSGD` match torch.optim.SGD at every step "
         f"({len(_SGD_CASES)} configurations: float32 and float64, a 0-d parameter, "
@@ -745,6 +748,7 @@ def grade_signum(signum_update_fn):
         cases=_SIGNUM_CASES,
         variants=_SIGNUM_VARIANTS,
     )
+    expect_own_work(signum_update_fn, "signum_update", "Signum")
     return correct(
         f"`signum_update` matches the reference Signum at every step "
         f"({len(_SIGNUM_CASES)} configurations: momentum, sign-SGD, float32 and "
@@ -958,6 +962,7 @@ def grade_lion(lion_update_fn):
         cases=_LION_CASES,
         variants=_LION_VARIANTS,
     )
+    expect_own_work(lion_update_fn, "lion_update", "Lion")
     return correct(
         f"`lion_update` matches the reference Lion (Chen et al., 2023) at every step "
         f"({len(_LION_CASES)} configurations: betas and weight decay of their own, "
