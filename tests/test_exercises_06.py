@@ -852,6 +852,85 @@ def loss_outside_no_retain(optimizer, xy, f):
     return closure
 
 
+# The newcomer's answers: each named by its mistake.
+def _where_sign(p, g, m, lr, beta1, beta2, wd):
+    c = m * beta1 + g * (1 - beta1)
+    p.mul_(1 - lr * wd).add_(torch.where(c > 0, 1.0, -1.0).to(p.dtype), alpha=-lr)
+    m.mul_(beta2).add_(g, alpha=1 - beta2)
+
+
+def _decay_inside_sign(p, g, m, lr, beta1, beta2, wd):
+    c = m * beta1 + g * (1 - beta1)
+    p.add_((c + wd * p).sign(), alpha=-lr)
+    m.mul_(beta2).add_(g, alpha=1 - beta2)
+
+
+def _ignores_weight_decay(p, g, m, lr, beta1, beta2, wd):
+    c = m * beta1 + g * (1 - beta1)
+    p.add_(c.sign(), alpha=-lr)
+    m.mul_(beta2).add_(g, alpha=1 - beta2)
+
+
+def _single_beta(p, g, m, lr, beta1, beta2, wd):
+    c = m * beta1 + g * (1 - beta1)
+    p.mul_(1 - lr * wd).add_(c.sign(), alpha=-lr)
+    m.mul_(beta1).add_(g, alpha=1 - beta1)
+
+
+def _approximate_sign_lion(p, g, m, lr, beta1, beta2, wd):
+    c = m * beta1 + g * (1 - beta1)
+    p.mul_(1 - lr * wd).add_(c / (c.abs() + 1e-12), alpha=-lr)
+    m.mul_(beta2).add_(g, alpha=1 - beta2)
+
+
+where_positive_lion = _lion(_where_sign)
+decay_inside_sign_lion = _lion(_decay_inside_sign)
+ignores_weight_decay_lion = _lion(_ignores_weight_decay)
+single_beta_lion = _lion(_single_beta)
+approximate_sign_lion = _lion(_approximate_sign_lion)
+
+
+def signum_approximate_sign(param, grad, momentum_buffer, *, lr, momentum):
+    m = torch.zeros_like(param) if momentum_buffer is None else momentum_buffer
+    m.mul_(momentum).add_(grad, alpha=1 - momentum)
+    param.sub_(lr * m / (m.abs() + 1e-12))
+    return m
+
+
+def signum_where_sign(param, grad, momentum_buffer, *, lr, momentum):
+    m = torch.zeros_like(param) if momentum_buffer is None else momentum_buffer
+    m.mul_(momentum).add_(grad, alpha=1 - momentum)
+    param.sub_(lr * torch.where(m > 0, 1, -1))
+    return m
+
+
+def signum_where_sign_float(param, grad, momentum_buffer, *, lr, momentum):
+    m = torch.zeros_like(param) if momentum_buffer is None else momentum_buffer
+    m.mul_(momentum).add_(grad, alpha=1 - momentum)
+    param.sub_(lr * torch.where(m > 0, 1.0, -1.0).to(m.dtype))
+    return m
+
+
+def signum_swapped_weights(param, grad, momentum_buffer, *, lr, momentum):
+    m = torch.zeros_like(param) if momentum_buffer is None else momentum_buffer
+    m.mul_(1 - momentum).add_(grad, alpha=momentum)
+    param.sub_(lr * m.sign())
+    return m
+
+
+class RefusesZeroMomentumSGD(Optimizer):
+    """Validates `momentum <= 0`, so the default momentum=0 (plain SGD) raises."""
+
+    def __init__(self, params, lr=1e-3, momentum=0.0):
+        if lr < 0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if momentum <= 0:
+            raise ValueError(f"Invalid momentum value: {momentum}")
+        super().__init__(params, dict(lr=lr, momentum=momentum))
+
+    step = TruthySGD.step
+
+
 # ----------------------------------------------------------------------------- the table
 
 
@@ -1119,9 +1198,16 @@ CASES = [
         "eager state",
         (momentum_update, EagerStateSGD),
         "incorrect",
-        ["created state ['momentum_buffer']", "whose `.grad` is None", "lazily"],
+        ["`EagerStateSGD.__init__` created state ['momentum_buffer']", "whose `.grad` stays None", "lazily"],
     ),
     ("06.1", "one answer only", (momentum_update,), "error", ["takes 2 answer(s)"]),
+    (
+        "06.1",
+        "refuses momentum = 0",
+        (REF_SGD[0], RefusesZeroMomentumSGD),
+        "incorrect",
+        ["raised ValueError for valid hyperparameters", "momentum = 0 must be accepted", "momentum < 0.0"],
+    ),
     (
         "06.1",
         "None kept as state without momentum",
@@ -1213,6 +1299,22 @@ CASES = [
     ),
     # 06.3: signum_update, inside the reference Signum
     ("06.3", "reference", (REF_SIGNUM,), "correct", ["matches the reference Signum"]),
+    (
+        "06.3",
+        "an approximate sign",
+        (signum_approximate_sign,),
+        "incorrect",
+        ["a difference of", "approximation", "`torch.sign` gives exactly"],
+    ),
+    ("06.3", "torch.where(m > 0, 1, -1)", (signum_where_sign,), "incorrect", ["an integer tensor", "0 at 0"]),
+    (
+        "06.3",
+        "torch.where(m > 0, 1.0, -1.0) in m's dtype",
+        (signum_where_sign_float,),
+        "incorrect",
+        ["gives −1", "`m.sign()` is 0 there"],
+    ),
+    ("06.3", "the average's weights swapped", (signum_swapped_weights,), "incorrect", ["weights of the average"]),
     ("06.3", "the package's own", (signum_update,), "incorrect", ["the package's own Signum; write your own"]),
     ("06.3", "a wrapper of the package's", (wraps_package_signum,), "incorrect", ["calls myoptim_helpers"]),
     ("06.3", "written out", (signum_written_out,), "correct", ["matches the reference Signum"]),
@@ -1295,6 +1397,11 @@ CASES = [
     ("06.3", "the Signum class", (Signum,), "incorrect", ["should be the update function itself, got a class"]),
     # 06.4: lion_update, inside the reference Lion
     ("06.4", "reference", (REF_LION,), "correct", ["matches the reference Lion"]),
+    ("06.4", "torch.where(c > 0, 1, -1)", (where_positive_lion,), "incorrect", ["gives −1", "`c.sign()` is 0 there"]),
+    ("06.4", "decay inside the sign", (decay_inside_sign_lion,), "incorrect", ["decay is inside the sign"]),
+    ("06.4", "ignores weight_decay", (ignores_weight_decay_lion,), "incorrect", ["ignores `weight_decay`"]),
+    ("06.4", "a single beta", (single_beta_lion,), "incorrect", ["one beta does both jobs", "beta2 updates"]),
+    ("06.4", "an approximate sign", (approximate_sign_lion,), "incorrect", ["approximation", "exactly"]),
     ("06.4", "the package's own", (lion_update,), "incorrect", ["the package's own Lion; write your own"]),
     ("06.4", "paper's formula, literally", (paper_formula_lion,), "correct", ["matches the reference Lion"]),
     ("06.4", "stub", (stub_lion_update,), "not attempted", ["stub_lion_update", "empty body"]),
