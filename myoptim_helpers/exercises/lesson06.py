@@ -138,7 +138,7 @@ class Signum(torch.optim.Optimizer):
     Per parameter, with the buffer starting at zero (see :func:`signum_update`)::
 
         m     = momentum * m + (1 - momentum) * grad      # an average of gradients
-        param = param - lr * sign(m)                      # every coordinate moves by exactly lr
+        param = param - lr * sign(m)                      # by exactly lr, or 0 where m is 0
 
     Unlike torch's SGD, the buffer is an exponential *average* (the ``1 - momentum``
     factor) that starts at 0; with a sign in front, the scale of ``m`` does not matter,
@@ -199,7 +199,8 @@ class Lion(torch.optim.Optimizer):
 
     Two betas: ``beta1`` mixes for the *step*, ``beta2`` for the *memory*. The weight
     decay is decoupled (as in AdamW): it shrinks the parameter outside the sign and is
-    scaled by ``lr``. Every coordinate moves by exactly ``lr`` (plus the decay), so Lion
+    scaled by ``lr``. Every coordinate moves by exactly ``lr`` (0 where ``c`` is 0, as
+    sign(0) = 0; plus the decay), so Lion
     wants a learning rate 3-10x smaller than AdamW's.
 
     State per parameter: ``exp_avg``. Defaults are those of the paper's code
@@ -671,7 +672,8 @@ _SIGNUM_VARIANTS = (
         False,
     ),
     (
-        "the step is `lr * m`; Signum moves by `lr * sign(m)`, so every coordinate moves by exactly lr.",
+        "the step is `lr * m`; Signum moves by `lr * sign(m)`, so every coordinate moves by "
+        "exactly lr (or 0 where m is 0).",
         _variant(lambda p, g, s, h: _signum_rule(p, g, s, h, sign=False), _SIGNUM_DEFAULTS),
         False,
     ),
