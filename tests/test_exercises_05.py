@@ -7,6 +7,7 @@ variants the checkers use to diagnose them.
 """
 
 import copy
+import inspect
 import math
 
 import pytest
@@ -266,15 +267,36 @@ def adamw_returns_p_v_m(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps, 
 
 
 def groups_no_decay_first(model, weight_decay):
-    decay, no_decay = _param_groups(model, weight_decay)
-    return [no_decay, decay]
+    params = [p for p in model.parameters() if p.requires_grad]
+    return [
+        {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0},
+        {"params": [p for p in params if p.dim() >= 2], "weight_decay": weight_decay},
+    ]
+
+
+def as_written(function):
+    """``function`` as a learner's cell defines it: its source run in a namespace of its own
+    (the exercise module's own reference is refused by identity)."""
+    namespace = {"__name__": "__main__", "torch": torch}
+    exec(inspect.getsource(function), namespace)
+    return namespace[function.__name__]
+
+
+def groups_wraps_the_reference(model, weight_decay):
+    return _param_groups(model, weight_decay)
+
+
+def adamw_wraps_the_reference(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps, weight_decay):
+    return _adamw_step(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps, weight_decay)
 
 
 # ----------------------------------------------------------------------------- the table
 
 CASES = [
     # 05.3: decay and no-decay param groups
-    ("05.3", "reference", (_param_groups,), "correct", ["each parameter exactly once"]),
+    ("05.3", "reference", (as_written(_param_groups),), "correct", ["each parameter exactly once"]),
+    ("05.3", "the module's own", (_param_groups,), "incorrect", ["is myoptim_helpers.exercises.lesson05"]),
+    ("05.3", "a wrapper of the module's", (groups_wraps_the_reference,), "incorrect", ["write your own"]),
     ("05.3", "nanoGPT's dict version", (groups_nanogpt_dict,), "correct", []),
     ("05.3", "generators as params", (groups_generator_params,), "correct", []),
     ("05.3", "no-decay group first", (groups_no_decay_first,), "correct", ["either order"]),
@@ -404,7 +426,9 @@ CASES = [
     ),
     ("05.1", "too few answers", (1.99, 1.9), "error", ["takes 3 answer(s)"]),
     # 05.2: one AdamW step
-    ("05.2", "reference", (_adamw_step,), "correct", ["5 configurations", "float32"]),
+    ("05.2", "reference", (as_written(_adamw_step),), "correct", ["5 configurations", "float32"]),
+    ("05.2", "the module's own", (_adamw_step,), "incorrect", ["the package's own AdamW step"]),
+    ("05.2", "a wrapper of the module's", (adamw_wraps_the_reference,), "incorrect", ["calls myoptim_helpers"]),
     ("05.2", "torch's order of operations", (adamw_torch_order,), "correct", []),
     ("05.2", "subtracts lr·λ·θ_old after", (adamw_subtracts_decay_after,), "correct", []),
     ("05.2", "stub", (stub_adamw,), "not attempted", []),

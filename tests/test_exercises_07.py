@@ -16,7 +16,7 @@ from torch import nn
 from torch.optim import lr_scheduler
 
 from myoptim_helpers import lr_scheduler as ours
-from myoptim_helpers.exercises import exercises_of, grade
+from myoptim_helpers.exercises import exercises_of, grade, lesson07
 
 # --------------------------------------------------------------------------- 07.2 answers
 
@@ -537,6 +537,7 @@ CASES = [
     ("07.2", train_ref, "correct", "in 3 configurations (SGD and Adam; StepLR, LambdaLR and ExponentialLR"),
     ("07.2", train_zero_grad_last, "correct", "every optimizer step used the lr of its epoch"),
     ("07.2", train_skips_first_scheduler_step, "incorrect", "one scheduler.step() is missing"),
+    ("07.2", lesson07.train, "incorrect", "that is the package's own training loop; write your own"),
     ("07.2", train_stub, "not attempted", "`train_stub` still has an empty body"),
     (
         "07.2",

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from ._assertions import _type_names, expect_number
-from ._calling import call
+from ._calling import call, expect_own_work
 from ._engine import Draw, grade_spec, seed_of
 from ._feedback import correct, fail
 from ._isolation import seeded
@@ -206,6 +206,7 @@ def grade_param_groups(param_groups):
                         "into groups; freezing them would stop them training at all."
                     )
             _check_groups(result, model, weight_decay)
+    expect_own_work(param_groups, "param_groups", "param_groups")
     return correct(
         "every trainable tensor with 2+ dimensions is decayed with the `weight_decay` "
         "you pass (the groups may come in either order: torch treats them alike), "
@@ -485,4 +486,7 @@ _ADAMW_SPEC = step_spec(
 def grade_adamw_step(adamw_step):
     """adamw_step(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps, weight_decay) must
     match torch.optim.AdamW."""
-    return grade_spec(_ADAMW_SPEC, adamw_step, name="`adamw_step`")
+    feedback = grade_spec(_ADAMW_SPEC, adamw_step, name="`adamw_step`")
+    if feedback.status == "correct":  # a wrong wrapper of a reference keeps its own diagnosis
+        expect_own_work(adamw_step, "adamw_step", "AdamW step")
+    return feedback

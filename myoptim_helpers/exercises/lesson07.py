@@ -30,7 +30,7 @@ from torch.optim import lr_scheduler  # torch's, under the name the lesson uses
 from .. import lr_scheduler as our_lr_scheduler
 from ._assertions import _type_names, expect_number, fmt, tolerance
 from ._assertions import expect_number as expect_plain_number  # the one number policy
-from ._calling import call
+from ._calling import call, expect_own_work
 from ._engine import Draw, seed_of
 from ._feedback import Reject, correct, fail
 from ._isolation import seeded
@@ -372,6 +372,7 @@ def grade_train(train):
     configs = _loop_configs()
     for config in configs:
         _grade_loop(train, config)
+    expect_own_work(train, "train", "training loop")
     return correct(
         f"in {len(configs)} configurations (SGD and Adam; StepLR, LambdaLR and "
         "ExponentialLR; 3 to 5 epochs of 2 to 4 batches) every optimizer step used "
