@@ -7,11 +7,11 @@ variants the checkers use to diagnose them.
 """
 
 import copy
-import inspect
 import math
 
 import pytest
 import torch
+from learner_classes import as_written
 
 from myoptim_helpers.exercises import exercises_of, grade
 from myoptim_helpers.exercises.lesson05 import _adamw_step, _param_groups
@@ -274,14 +274,6 @@ def groups_no_decay_first(model, weight_decay):
     ]
 
 
-def as_written(function):
-    """``function`` as a learner's cell defines it: its source run in a namespace of its own
-    (the exercise module's own reference is refused by identity)."""
-    namespace = {"__name__": "__main__", "torch": torch}
-    exec(inspect.getsource(function), namespace)
-    return namespace[function.__name__]
-
-
 def groups_wraps_the_reference(model, weight_decay):
     return _param_groups(model, weight_decay)
 
@@ -294,7 +286,7 @@ def adamw_wraps_the_reference(param, grad, exp_avg, exp_avg_sq, step, lr, betas,
 
 CASES = [
     # 05.3: decay and no-decay param groups
-    ("05.3", "reference", (as_written(_param_groups),), "correct", ["each parameter exactly once"]),
+    ("05.3", "reference", (as_written(_param_groups)["_param_groups"],), "correct", ["each parameter exactly once"]),
     ("05.3", "the module's own", (_param_groups,), "incorrect", ["is myoptim_helpers.exercises.lesson05"]),
     ("05.3", "a wrapper of the module's", (groups_wraps_the_reference,), "incorrect", ["write your own"]),
     ("05.3", "nanoGPT's dict version", (groups_nanogpt_dict,), "correct", []),
@@ -426,7 +418,7 @@ CASES = [
     ),
     ("05.1", "too few answers", (1.99, 1.9), "error", ["takes 3 answer(s)"]),
     # 05.2: one AdamW step
-    ("05.2", "reference", (as_written(_adamw_step),), "correct", ["5 configurations", "float32"]),
+    ("05.2", "reference", (as_written(_adamw_step)["_adamw_step"],), "correct", ["5 configurations", "float32"]),
     ("05.2", "the module's own", (_adamw_step,), "incorrect", ["the package's own AdamW step"]),
     ("05.2", "a wrapper of the module's", (adamw_wraps_the_reference,), "incorrect", ["calls myoptim_helpers"]),
     ("05.2", "torch's order of operations", (adamw_torch_order,), "correct", []),

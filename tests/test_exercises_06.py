@@ -7,10 +7,9 @@ A second table checks the reference Signum and Lion against numbers worked out b
 from the papers' pseudocode, so the checkers' references are themselves tested.
 """
 
-import inspect
-
 import pytest
 import torch
+from learner_classes import as_written
 from torch.optim import Optimizer
 
 from myoptim_helpers import optim
@@ -934,18 +933,10 @@ class RefusesZeroMomentumSGD(Optimizer):
 # ----------------------------------------------------------------------------- the table
 
 
-def as_written(source):
-    """The names ``source`` defines, run in a namespace of its own, as a learner's cell would
-    define them (the package's own objects are refused by identity)."""
-    namespace = {"__name__": "__main__", "torch": torch}
-    exec(source, namespace)
-    return namespace
-
-
 _WRITTEN = as_written(_MOMENTUM_SGD_SOLUTION)
 REF_SGD = (_WRITTEN["momentum_update"], _WRITTEN["MomentumSGD"])
-REF_SIGNUM = as_written(inspect.getsource(signum_update))["signum_update"]
-REF_LION = as_written(inspect.getsource(lion_update))["lion_update"]
+REF_SIGNUM = as_written(signum_update)["signum_update"]
+REF_LION = as_written(lion_update)["lion_update"]
 
 
 def wraps_package_sgd(param, grad, momentum_buffer, *, lr, momentum):
