@@ -957,6 +957,28 @@ class SubclassOfPackageSGD(optim.SGD):
     pass
 
 
+class StepCallsPackageSGD(TruthySGD):
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = _closure_loss(closure)
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None:
+                    state = self.state[p] if group["momentum"] else {}
+                    state["momentum_buffer"] = optim.sgd_update(
+                        p,
+                        p.grad,
+                        state.get("momentum_buffer"),
+                        lr=group["lr"],
+                        momentum=group["momentum"],
+                        dampening=0.0,
+                        nesterov=False,
+                        weight_decay=0.0,
+                        maximize=False,
+                    )
+        return loss
+
+
 def wraps_package_signum(param, grad, momentum_buffer, *, lr, momentum):
     return signum_update(param, grad, momentum_buffer, lr=lr, momentum=momentum)
 
@@ -984,6 +1006,13 @@ CASES = [
         (wraps_package_sgd, REF_SGD[1]),
         "incorrect",
         ["`momentum_update` calls into myoptim_helpers.optim", "the package's own SGD"],
+    ),
+    (
+        "06.1",
+        "a step that calls optim.sgd_update",
+        (REF_SGD[0], StepCallsPackageSGD),
+        "incorrect",
+        ["`MomentumSGD` calls into myoptim_helpers.optim", "write your own"],
     ),
     (
         "06.1",

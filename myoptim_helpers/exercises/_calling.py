@@ -328,6 +328,7 @@ def package_reference(answer) -> str | None:
     else:
         functions = [answer] if isinstance(answer, types.FunctionType) else []
     for fn in functions:
+        fn = inspect.unwrap(fn)  # the body under @torch.no_grad()
         for name in _globals_used(fn):
             obj = fn.__globals__.get(name)
             if obj is not None and _from_package(obj):
