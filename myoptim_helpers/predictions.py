@@ -199,10 +199,10 @@ QUESTIONS: dict[str, Question] = {
         "after the drop torch's step is short and Sutskever et al.'s still long (lesson 03). "
         "What do the two step lengths do over the next 50 steps?",
         (
-            "torch's stays about ten times shorter than Sutskever's for good",
-            "torch's grows, Sutskever's shrinks, until both are 1.0 = 0.1 / (1 − 0.9)",
-            "both shrink to 0.1, the new lr times the gradient",
-            "Sutskever's falls to torch's and both stay there",
+            "torch's settles at 0.1 / (1 − 0.9) = 1.0, Sutskever's at 1.0 / (1 − 0.9) = 10, ten times longer",
+            "torch's grows, Sutskever's shrinks, until both are 0.1 / (1 − 0.9) = 1.0",
+            "both shrink to the new lr times the gradient, 0.1 × 1 = 0.1",
+            "Sutskever's falls to torch's first step after the drop, 0.1 · b₅, and both stay there",
         ),
         1,
         _reveal_lr_drop,

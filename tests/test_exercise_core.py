@@ -399,7 +399,7 @@ MISMATCH_CASES = [
     (
         [torch.tensor(0.3, dtype=torch.float64) + 1e-9],
         [torch.tensor(0.3, dtype=torch.float64)],
-        "differs from torch already at step 1 (got 0.300000001, expected 0.3)",
+        "differs from torch already at step 1 (got 0.300000001, expected 0.3, a difference of 1.0e-09)",
     ),
     ([torch.tensor(0.3, dtype=torch.float64) + 1e-14], [torch.tensor(0.3, dtype=torch.float64)], None),
 ]

@@ -11,6 +11,7 @@ import math
 
 import pytest
 import torch
+from learner_classes import as_written
 
 from myoptim_helpers.exercises import exercises_of, grade
 from myoptim_helpers.exercises.lesson05 import _adamw_step, _param_groups
@@ -251,13 +252,46 @@ def adamw_nan(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps, weight_dec
     return p / (v - v), m, v
 
 
+def adamw_power_of_one_minus_beta(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps, weight_decay):
+    beta1, beta2 = betas
+    param = param * (1 - lr * weight_decay)
+    exp_avg = beta1 * exp_avg + (1 - beta1) * grad
+    exp_avg_sq = beta2 * exp_avg_sq + (1 - beta2) * grad**2
+    m_hat, v_hat = exp_avg / (1 - beta1) ** step, exp_avg_sq / (1 - beta2) ** step
+    return param - lr * m_hat / (v_hat.sqrt() + eps), exp_avg, exp_avg_sq
+
+
+def adamw_returns_p_v_m(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps, weight_decay):
+    p, m, v = _adamw_step(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps, weight_decay)
+    return p, v, m
+
+
+def groups_no_decay_first(model, weight_decay):
+    params = [p for p in model.parameters() if p.requires_grad]
+    return [
+        {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0},
+        {"params": [p for p in params if p.dim() >= 2], "weight_decay": weight_decay},
+    ]
+
+
+def groups_wraps_the_reference(model, weight_decay):
+    return _param_groups(model, weight_decay)
+
+
+def adamw_wraps_the_reference(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps, weight_decay):
+    return _adamw_step(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps, weight_decay)
+
+
 # ----------------------------------------------------------------------------- the table
 
 CASES = [
     # 05.3: decay and no-decay param groups
-    ("05.3", "reference", (_param_groups,), "correct", ["each parameter exactly once"]),
+    ("05.3", "reference", (as_written(_param_groups)["_param_groups"],), "correct", ["each parameter exactly once"]),
+    ("05.3", "the module's own", (_param_groups,), "incorrect", ["is myoptim_helpers.exercises.lesson05"]),
+    ("05.3", "a wrapper of the module's", (groups_wraps_the_reference,), "incorrect", ["write your own"]),
     ("05.3", "nanoGPT's dict version", (groups_nanogpt_dict,), "correct", []),
     ("05.3", "generators as params", (groups_generator_params,), "correct", []),
+    ("05.3", "no-decay group first", (groups_no_decay_first,), "correct", ["either order"]),
     (
         "05.3",
         "returns the optimizer",
@@ -344,7 +378,8 @@ CASES = [
     ("05.1", "one stub left", (1.99, 1.9, ...), "not attempted", []),
     ("05.1", "SGD without decay", (2.03, 1.9, 2.06), "incorrect", ["theta_sgd", "left out the decay"]),
     ("05.1", "SGD decay without lr", (1.63, 1.9, 2.06), "incorrect", ["scaled by lr too"]),
-    ("05.1", "Adam as SGD", (1.99, 1.99, 2.06), "incorrect", ["theta_adam", "that is SGD's step"]),
+    ("05.1", "SGD as Adam's first step", (1.9, 1.9, 2.06), "incorrect", ["theta_sgd", "a full lr"]),
+    ("05.1", "Adam as SGD", (1.99, 1.99, 2.06), "incorrect", ["theta_adam", "you took SGD's step"]),
     (
         "05.1",
         "Adam ignoring the decay",
@@ -352,8 +387,14 @@ CASES = [
         "incorrect",
         ["Adam without decay", "g' = −0.3 + 0.4 = 0.1"],
     ),
-    ("05.1", "Adam as AdamW", (1.99, 2.06, 2.06), "incorrect", ["that is AdamW"]),
-    ("05.1", "AdamW as Adam", (1.99, 1.9, 1.9), "incorrect", ["theta_adamw", "Adam with an L2 term"]),
+    (
+        "05.1",
+        "Adam as AdamW",
+        (1.99, 2.06, 2.06),
+        "incorrect",
+        ["theta_adam is not what torch's Adam", "you decoupled the decay"],
+    ),
+    ("05.1", "AdamW as Adam", (1.99, 1.9, 1.9), "incorrect", ["theta_adamw", "the decay went into the gradient"]),
     ("05.1", "AdamW decay without lr", (1.99, 1.9, 1.7), "incorrect", ["θ·(1 − 0.1·0.2)"]),
     ("05.1", "AdamW decays after", (1.99, 1.9, 2.058), "incorrect", ["decays θ before the Adam update"]),
     ("05.1", "unexplained", (1.99, 1.9, 2.5), "incorrect", ["theta_adamw = 2.5", "too high"]),
@@ -377,7 +418,9 @@ CASES = [
     ),
     ("05.1", "too few answers", (1.99, 1.9), "error", ["takes 3 answer(s)"]),
     # 05.2: one AdamW step
-    ("05.2", "reference", (_adamw_step,), "correct", ["5 configurations", "float32"]),
+    ("05.2", "reference", (as_written(_adamw_step)["_adamw_step"],), "correct", ["5 configurations", "float32"]),
+    ("05.2", "the module's own", (_adamw_step,), "incorrect", ["the package's own AdamW step"]),
+    ("05.2", "a wrapper of the module's", (adamw_wraps_the_reference,), "incorrect", ["calls myoptim_helpers"]),
     ("05.2", "torch's order of operations", (adamw_torch_order,), "correct", []),
     ("05.2", "subtracts lr·λ·θ_old after", (adamw_subtracts_decay_after,), "correct", []),
     ("05.2", "stub", (stub_adamw,), "not attempted", []),
@@ -387,6 +430,8 @@ CASES = [
     ("05.2", "no decay", (adamw_no_decay,), "incorrect", ["no weight decay in your step"]),
     ("05.2", "decay twice", (adamw_both,), "incorrect", ["applied twice"]),
     ("05.2", "no bias correction", (adamw_no_bias_correction,), "incorrect", ["bias correction is missing"]),
+    ("05.2", "(1 - beta)**step", (adamw_power_of_one_minus_beta,), "incorrect", ["not (1 − beta)**step"]),
+    ("05.2", "returns (p, v, m)", (adamw_returns_p_v_m,), "incorrect", ["in the wrong order"]),
     ("05.2", "eps inside", (adamw_eps_inside,), "incorrect", ["eps sits inside the square root"]),
     ("05.2", "in place", (adamw_in_place,), "incorrect", ["modified its argument `param` in place"]),
     (
@@ -432,6 +477,13 @@ def test_prediction_feedback_never_states_the_expected_numbers(answers):
     message = grade("05.1", *answers).message
     assert not reveals(message, _PREDICTIONS, answers), message
     assert "that is not what torch computes" not in message, message  # not withheld by grade
+
+
+@pytest.mark.parametrize("answers", [(1.99, 2.06, 2.06), (1.99, 1.9, 1.9), (1.99, 1.99, 2.06), (1.9, 1.9, 2.06)])
+def test_a_mistake_that_is_another_answer_is_named_without_its_number(answers):
+    """Adam computed as AdamW gives AdamW's θ: "theta_adam = 2.06 … decoupled" would tell it."""
+    message = grade("05.1", *answers).message
+    assert not any(f"{v:.6g}" in message for v in answers), message
 
 
 def test_every_exercise_has_a_reference_case():

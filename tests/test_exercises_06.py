@@ -9,10 +9,13 @@ from the papers' pseudocode, so the checkers' references are themselves tested.
 
 import pytest
 import torch
+from learner_classes import as_written
 from torch.optim import Optimizer
 
+from myoptim_helpers import optim
 from myoptim_helpers.exercises import grade
 from myoptim_helpers.exercises.lesson06 import (
+    _MOMENTUM_SGD_SOLUTION,
     Lion,
     MomentumSGD,
     Signum,
@@ -782,8 +785,15 @@ def momentum_update_written_out(param, grad, momentum_buffer, *, lr, momentum):
     return buf
 
 
-class TruthySGD(MomentumSGD):
+class TruthySGD(Optimizer):
     """Keeps state only `if group["momentum"]:`, loops over grads with a filter."""
+
+    def __init__(self, params, lr=1e-3, momentum=0.0):
+        if lr < 0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if momentum < 0:
+            raise ValueError(f"Invalid momentum value: {momentum}")
+        super().__init__(params, dict(lr=lr, momentum=momentum))
 
     @torch.no_grad()
     def step(self, closure=None):
@@ -794,11 +804,11 @@ class TruthySGD(MomentumSGD):
         for group in self.param_groups:
             for p in filter(lambda q: q.grad is not None, group["params"]):
                 if group["momentum"]:
-                    self.state[p]["momentum_buffer"] = momentum_update(
+                    self.state[p]["momentum_buffer"] = momentum_update_written_out(
                         p, p.grad, self.state[p].get("momentum_buffer"), lr=group["lr"], momentum=group["momentum"]
                     )
                 else:
-                    momentum_update(p, p.grad, None, lr=group["lr"], momentum=0.0)
+                    momentum_update_written_out(p, p.grad, None, lr=group["lr"], momentum=0.0)
         return loss
 
 
@@ -841,13 +851,176 @@ def loss_outside_no_retain(optimizer, xy, f):
     return closure
 
 
+# The newcomer's answers: each named by its mistake.
+def _where_sign(p, g, m, lr, beta1, beta2, wd):
+    c = m * beta1 + g * (1 - beta1)
+    p.mul_(1 - lr * wd).add_(torch.where(c > 0, 1.0, -1.0).to(p.dtype), alpha=-lr)
+    m.mul_(beta2).add_(g, alpha=1 - beta2)
+
+
+def _decay_inside_sign(p, g, m, lr, beta1, beta2, wd):
+    c = m * beta1 + g * (1 - beta1)
+    p.add_((c + wd * p).sign(), alpha=-lr)
+    m.mul_(beta2).add_(g, alpha=1 - beta2)
+
+
+def _ignores_weight_decay(p, g, m, lr, beta1, beta2, wd):
+    c = m * beta1 + g * (1 - beta1)
+    p.add_(c.sign(), alpha=-lr)
+    m.mul_(beta2).add_(g, alpha=1 - beta2)
+
+
+def _single_beta(p, g, m, lr, beta1, beta2, wd):
+    c = m * beta1 + g * (1 - beta1)
+    p.mul_(1 - lr * wd).add_(c.sign(), alpha=-lr)
+    m.mul_(beta1).add_(g, alpha=1 - beta1)
+
+
+def _approximate_sign_lion(p, g, m, lr, beta1, beta2, wd):
+    c = m * beta1 + g * (1 - beta1)
+    p.mul_(1 - lr * wd).add_(c / (c.abs() + 1e-12), alpha=-lr)
+    m.mul_(beta2).add_(g, alpha=1 - beta2)
+
+
+where_positive_lion = _lion(_where_sign)
+decay_inside_sign_lion = _lion(_decay_inside_sign)
+ignores_weight_decay_lion = _lion(_ignores_weight_decay)
+single_beta_lion = _lion(_single_beta)
+approximate_sign_lion = _lion(_approximate_sign_lion)
+
+
+def signum_approximate_sign(param, grad, momentum_buffer, *, lr, momentum):
+    m = torch.zeros_like(param) if momentum_buffer is None else momentum_buffer
+    m.mul_(momentum).add_(grad, alpha=1 - momentum)
+    param.sub_(lr * m / (m.abs() + 1e-12))
+    return m
+
+
+def signum_where_sign(param, grad, momentum_buffer, *, lr, momentum):
+    m = torch.zeros_like(param) if momentum_buffer is None else momentum_buffer
+    m.mul_(momentum).add_(grad, alpha=1 - momentum)
+    param.sub_(lr * torch.where(m > 0, 1, -1))
+    return m
+
+
+def signum_where_sign_float(param, grad, momentum_buffer, *, lr, momentum):
+    m = torch.zeros_like(param) if momentum_buffer is None else momentum_buffer
+    m.mul_(momentum).add_(grad, alpha=1 - momentum)
+    param.sub_(lr * torch.where(m > 0, 1.0, -1.0).to(m.dtype))
+    return m
+
+
+def signum_swapped_weights(param, grad, momentum_buffer, *, lr, momentum):
+    m = torch.zeros_like(param) if momentum_buffer is None else momentum_buffer
+    m.mul_(1 - momentum).add_(grad, alpha=momentum)
+    param.sub_(lr * m.sign())
+    return m
+
+
+class RefusesZeroMomentumSGD(Optimizer):
+    """Validates `momentum <= 0`, so the default momentum=0 (plain SGD) raises."""
+
+    def __init__(self, params, lr=1e-3, momentum=0.0):
+        if lr < 0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if momentum <= 0:
+            raise ValueError(f"Invalid momentum value: {momentum}")
+        super().__init__(params, dict(lr=lr, momentum=momentum))
+
+    step = TruthySGD.step
+
+
 # ----------------------------------------------------------------------------- the table
 
-REF_SGD = (momentum_update, MomentumSGD)
+
+_WRITTEN = as_written(_MOMENTUM_SGD_SOLUTION)
+REF_SGD = (_WRITTEN["momentum_update"], _WRITTEN["MomentumSGD"])
+REF_SIGNUM = as_written(signum_update)["signum_update"]
+REF_LION = as_written(lion_update)["lion_update"]
+
+
+def wraps_package_sgd(param, grad, momentum_buffer, *, lr, momentum):
+    return optim.sgd_update(
+        param,
+        grad,
+        momentum_buffer,
+        lr=lr,
+        momentum=momentum,
+        dampening=0.0,
+        nesterov=False,
+        weight_decay=0.0,
+        maximize=False,
+    )
+
+
+class SubclassOfPackageSGD(optim.SGD):
+    pass
+
+
+class StepCallsPackageSGD(TruthySGD):
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = _closure_loss(closure)
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None:
+                    state = self.state[p] if group["momentum"] else {}
+                    state["momentum_buffer"] = optim.sgd_update(
+                        p,
+                        p.grad,
+                        state.get("momentum_buffer"),
+                        lr=group["lr"],
+                        momentum=group["momentum"],
+                        dampening=0.0,
+                        nesterov=False,
+                        weight_decay=0.0,
+                        maximize=False,
+                    )
+        return loss
+
+
+def wraps_package_signum(param, grad, momentum_buffer, *, lr, momentum):
+    return signum_update(param, grad, momentum_buffer, lr=lr, momentum=momentum)
+
 
 CASES = [
     # 06.1: momentum_update (inside a trusted class), then MomentumSGD, against torch.optim.SGD
     ("06.1", "reference", REF_SGD, "correct", ["match torch.optim.SGD at every step"]),
+    (
+        "06.1",
+        "the package's SGD class",
+        (REF_SGD[0], optim.SGD),
+        "incorrect",
+        ["`MomentumSGD` is myoptim_helpers.optim.sgd.SGD", "the package's own SGD; write your own"],
+    ),
+    (
+        "06.1",
+        "the reference solutions themselves",
+        (momentum_update, MomentumSGD),
+        "incorrect",
+        ["`momentum_update` is myoptim_helpers.exercises.lesson06.momentum_update", "write your own"],
+    ),
+    (
+        "06.1",
+        "a wrapper around optim.sgd_update",
+        (wraps_package_sgd, REF_SGD[1]),
+        "incorrect",
+        ["`momentum_update` calls into myoptim_helpers.optim", "the package's own SGD"],
+    ),
+    (
+        "06.1",
+        "a step that calls optim.sgd_update",
+        (REF_SGD[0], StepCallsPackageSGD),
+        "incorrect",
+        ["`MomentumSGD` calls into myoptim_helpers.optim", "write your own"],
+    ),
+    (
+        "06.1",
+        "a subclass of the package's SGD",
+        (REF_SGD[0], SubclassOfPackageSGD),
+        "incorrect",
+        ["subclasses myoptim_helpers.optim.sgd.SGD", "write your own"],
+    ),
     (
         "06.1",
         "written out, truthy momentum",
@@ -1045,9 +1218,16 @@ CASES = [
         "eager state",
         (momentum_update, EagerStateSGD),
         "incorrect",
-        ["created state ['momentum_buffer']", "whose `.grad` is None", "lazily"],
+        ["`EagerStateSGD.__init__` created state ['momentum_buffer']", "whose `.grad` stays None", "lazily"],
     ),
     ("06.1", "one answer only", (momentum_update,), "error", ["takes 2 answer(s)"]),
+    (
+        "06.1",
+        "refuses momentum = 0",
+        (REF_SGD[0], RefusesZeroMomentumSGD),
+        "incorrect",
+        ["raised ValueError for valid hyperparameters", "momentum = 0 must be accepted", "momentum < 0.0"],
+    ),
     (
         "06.1",
         "None kept as state without momentum",
@@ -1138,7 +1318,25 @@ CASES = [
         ["modified by an inplace operation", "computed once, outside the closure"],
     ),
     # 06.3: signum_update, inside the reference Signum
-    ("06.3", "reference", (signum_update,), "correct", ["matches the reference Signum"]),
+    ("06.3", "reference", (REF_SIGNUM,), "correct", ["matches the reference Signum"]),
+    (
+        "06.3",
+        "an approximate sign",
+        (signum_approximate_sign,),
+        "incorrect",
+        ["a difference of", "approximation", "`torch.sign` gives exactly"],
+    ),
+    ("06.3", "torch.where(m > 0, 1, -1)", (signum_where_sign,), "incorrect", ["an integer tensor", "0 at 0"]),
+    (
+        "06.3",
+        "torch.where(m > 0, 1.0, -1.0) in m's dtype",
+        (signum_where_sign_float,),
+        "incorrect",
+        ["gives −1", "`m.sign()` is 0 there"],
+    ),
+    ("06.3", "the average's weights swapped", (signum_swapped_weights,), "incorrect", ["weights of the average"]),
+    ("06.3", "the package's own", (signum_update,), "incorrect", ["the package's own Signum; write your own"]),
+    ("06.3", "a wrapper of the package's", (wraps_package_signum,), "incorrect", ["calls myoptim_helpers"]),
     ("06.3", "written out", (signum_written_out,), "correct", ["matches the reference Signum"]),
     ("06.3", "stub", (stub_signum_update,), "not attempted", ["stub_signum_update", "empty body"]),
     (
@@ -1218,7 +1416,13 @@ CASES = [
     ("06.3", "hard-coded lr", (hard_coded_lr_signum,), "incorrect", ["differs"]),
     ("06.3", "the Signum class", (Signum,), "incorrect", ["should be the update function itself, got a class"]),
     # 06.4: lion_update, inside the reference Lion
-    ("06.4", "reference", (lion_update,), "correct", ["matches the reference Lion"]),
+    ("06.4", "reference", (REF_LION,), "correct", ["matches the reference Lion"]),
+    ("06.4", "torch.where(c > 0, 1, -1)", (where_positive_lion,), "incorrect", ["gives −1", "`c.sign()` is 0 there"]),
+    ("06.4", "decay inside the sign", (decay_inside_sign_lion,), "incorrect", ["decay is inside the sign"]),
+    ("06.4", "ignores weight_decay", (ignores_weight_decay_lion,), "incorrect", ["ignores `weight_decay`"]),
+    ("06.4", "a single beta", (single_beta_lion,), "incorrect", ["one beta does both jobs", "beta2 updates"]),
+    ("06.4", "an approximate sign", (approximate_sign_lion,), "incorrect", ["approximation", "exactly"]),
+    ("06.4", "the package's own", (lion_update,), "incorrect", ["the package's own Lion; write your own"]),
     ("06.4", "paper's formula, literally", (paper_formula_lion,), "correct", ["matches the reference Lion"]),
     ("06.4", "stub", (stub_lion_update,), "not attempted", ["stub_lion_update", "empty body"]),
     ("06.4", "momentum updated first", (momentum_first_lion,), "incorrect", ["updated before the step", "old m"]),

@@ -16,7 +16,7 @@ from torch import nn
 from torch.optim import lr_scheduler
 
 from myoptim_helpers import lr_scheduler as ours
-from myoptim_helpers.exercises import exercises_of, grade
+from myoptim_helpers.exercises import exercises_of, grade, lesson07
 
 # --------------------------------------------------------------------------- 07.2 answers
 
@@ -62,6 +62,16 @@ def train_ref(model, optimizer, scheduler, batches, epochs):
             loss.backward()
             optimizer.step()
         scheduler.step()
+
+
+def train_skips_first_scheduler_step(model, optimizer, scheduler, batches, epochs):
+    for epoch in range(epochs):
+        if epoch > 0:
+            scheduler.step()
+        for x, y in batches:
+            optimizer.zero_grad()
+            nn.functional.mse_loss(model(x), y).backward()
+            optimizer.step()
 
 
 def train_stub(model, optimizer, scheduler, batches, epochs): ...
@@ -469,11 +479,20 @@ CASES = [
     ("07.1", np.array([0.8, 0.8, 0.4, 0.4, 0.4, 0.2, 0.2, 0.2], dtype=np.float32), "correct", ""),
     # 0-d tensors are numbers (float32 ones round 0.8 at 1e-8); a tensor for the whole list is named
     ("07.1", [torch.tensor(v) for v in (0.8, 0.8, 0.4, 0.4, 0.4, 0.2, 0.2, 0.2)], "correct", ""),
+    # a 1-D tensor is a list of numbers, as a numpy array is; float32's rounding of 0.8 is not a mistake
+    ("07.1", torch.tensor([0.8, 0.8, 0.4, 0.4, 0.4, 0.2, 0.2, 0.2]), "correct", ""),
+    ("07.1", torch.tensor([0.8, 0.8, 0.4, 0.4, 0.4, 0.2, 0.2, 0.2]).tolist(), "correct", ""),
     (
         "07.1",
-        torch.tensor([0.8, 0.8, 0.4, 0.4, 0.4, 0.2, 0.2, 0.2]),
+        torch.tensor([0.8, 0.8, 0.8, 0.4, 0.4, 0.4, 0.2, 0.2]).tolist(),
         "incorrect",
-        "multistep_lrs should be a list of 8 numbers, got a tensor of shape (8,)",
+        "the lr you give for epoch 2 (0.8) is too high: " + LATE,
+    ),
+    (
+        "07.1",
+        torch.tensor([[0.8, 0.8, 0.4, 0.4, 0.4, 0.2, 0.2, 0.2]]),
+        "incorrect",
+        "multistep_lrs should be a list of 8 numbers, got a tensor of shape (1, 8)",
     ),
     (
         "07.1",
@@ -543,6 +562,8 @@ CASES = [
     ),
     ("07.2", train_ref, "correct", "in 3 configurations (SGD and Adam; StepLR, LambdaLR and ExponentialLR"),
     ("07.2", train_zero_grad_last, "correct", "every optimizer step used the lr of its epoch"),
+    ("07.2", train_skips_first_scheduler_step, "incorrect", "one scheduler.step() is missing"),
+    ("07.2", lesson07.train, "incorrect", "that is the package's own training loop; write your own"),
     ("07.2", train_stub, "not attempted", "`train_stub` still has an empty body"),
     (
         "07.2",
@@ -705,6 +726,12 @@ CASES = [
     ),
     ("07.4", resume_own_scheduler, "incorrect", "`make_scheduler` builds a SequentialLR, but you return a StepLR"),
     ("07.4", resume_model_last, "correct", "exactly the learning rates and parameters"),
+    (
+        "07.4",
+        lesson07.resume_with_reference,
+        "incorrect",
+        "is myoptim_helpers.exercises.lesson07.resume_with_reference: that is the package's own resume",
+    ),
     ("07.4", resume_stub, "not attempted", "`resume_stub` still has an empty body"),
     (
         "07.4",

@@ -37,9 +37,10 @@ from ._assertions import (  # noqa: F401
     expect_tensor,
     expect_type,
     fmt,
+    got_expected,
     tolerance,
 )
-from ._calling import CALL_SECONDS, call  # noqa: F401
+from ._calling import CALL_SECONDS, call, expect_own_work, package_reference  # noqa: F401
 from ._engine import (  # noqa: F401
     NEUTRAL_OPTIONS,
     Config,

@@ -27,6 +27,7 @@ __all__ = [
     "expect_close",
     "tolerance",
     "fmt",
+    "got_expected",
     "as_plain",
 ]
 
@@ -166,6 +167,16 @@ def fmt(got, expected=None) -> str:
     return f"{got:.17g}"
 
 
+def got_expected(got, expected) -> str:
+    """ "got X, expected Y" with enough digits to tell them apart; when they agree to 6 or more
+    significant digits, also the difference, which is then the point ("a difference of 1e-11")."""
+    text = f"got {fmt(got, expected)}, expected {fmt(expected, got)}"
+    g, e = float(got), float(expected)
+    if math.isfinite(g) and math.isfinite(e) and g != e and abs(g - e) <= 1e-6 * max(abs(g), abs(e)):
+        text += f", a difference of {abs(g - e):.1e}"
+    return text
+
+
 def expect_close(got, expected, name: str, *, rtol=None, atol=None):
     """Stop with "name: got X, expected Y" unless ``got`` is close to ``expected``.
 
@@ -175,7 +186,7 @@ def expect_close(got, expected, name: str, *, rtol=None, atol=None):
     m = _compare(got, expected, rtol, atol)
     if m is not None:
         index, g, e, detail = m
-        fail(f"{name}{_index_text(index)}: {detail or f'got {fmt(g, e)}, expected {fmt(e, g)}'}.")
+        fail(f"{name}{_index_text(index)}: {detail or got_expected(g, e)}.")
     return got
 
 

@@ -33,7 +33,7 @@ from ._feedback import Feedback, Reject, error, fail, incorrect, not_attempted
 from ._isolation import LearnerTimeout, _modes_kept, _restore_namespaces, _snapshot_namespaces, time_limit
 from ._stubs import _function_label, stub_reason
 
-__all__ = ["call", "CALL_SECONDS"]
+__all__ = ["call", "CALL_SECONDS", "expect_own_work", "package_reference"]
 
 CALL_SECONDS = 5.0  # budget of one call of learner code (:func:`call`)
 
@@ -290,3 +290,59 @@ def _nested_code(code) -> tuple:
     for const in code.co_consts:
         found += _nested_code(const)
     return tuple(found)
+
+
+_PACKAGE = __name__.split(".")[0]  # "myoptim_helpers"
+
+
+def _from_package(obj) -> bool:
+    """True for a module, class or function of this package (its reference implementations)."""
+    if isinstance(obj, types.ModuleType):
+        name = obj.__name__
+    else:
+        name = getattr(obj, "__module__", None) or ""
+    return name == _PACKAGE or name.startswith(_PACKAGE + ".")
+
+
+def _globals_used(fn) -> list:
+    """The global names ``fn`` (and the functions nested in it) loads, in order."""
+    import dis
+
+    names = []
+    for code in _nested_code(getattr(fn, "__code__", None)):
+        names += [ins.argval for ins in dis.get_instructions(code) if ins.opname in ("LOAD_GLOBAL", "LOAD_NAME")]
+    return names
+
+
+def package_reference(answer) -> str | None:
+    """Say how ``answer`` uses the package's own implementation ("is X", "subclasses X",
+    "calls X": a thin wrapper, a function that loads a global bound to this package's
+    module, class or function), or return None for the learner's own code."""
+    if _from_package(answer):
+        return f"is {answer.__module__}.{getattr(answer, '__qualname__', type(answer).__name__)}"
+    if isinstance(answer, type):
+        for base in answer.__mro__[1:]:
+            if _from_package(base):
+                return f"subclasses {base.__module__}.{base.__qualname__}"
+        functions = [v for v in vars(answer).values() if isinstance(v, types.FunctionType)]
+    else:
+        functions = [answer] if isinstance(answer, types.FunctionType) else []
+    for fn in functions:
+        fn = inspect.unwrap(fn)  # the body under @torch.no_grad()
+        for name in _globals_used(fn):
+            obj = fn.__globals__.get(name)
+            if obj is not None and _from_package(obj):
+                return (
+                    f"calls {getattr(obj, '__module__', None) or obj.__name__}.{name}"
+                    if not isinstance(obj, types.ModuleType)
+                    else f"calls into {obj.__name__}"
+                )
+    return None
+
+
+def expect_own_work(answer, name: str, what: str) -> None:
+    """Stop if ``answer`` is, subclasses or merely calls this package's reference
+    implementation of ``what``: it would pass every check without the learner writing it."""
+    how = package_reference(answer)
+    if how is not None:
+        fail(f"`{name}` {how}: that is the package's own {what}; write your own.")

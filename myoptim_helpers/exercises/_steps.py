@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 
 import torch
 
-from ._assertions import _compare, _index_text, fmt
+from ._assertions import _compare, _index_text, got_expected
 from ._feedback import fail
 
 __all__ = ["Mismatch", "first_mismatch", "expect_same_steps"]
@@ -44,7 +44,7 @@ class Mismatch:
             head = f"matches {self.reference} for step 1, differs at step 2"
         else:
             head = f"matches {self.reference} for steps 1–{self.step - 1}, differs at step {self.step}"
-        what = self.detail or f"got {fmt(self.got, self.expected)}, expected {fmt(self.expected, self.got)}"
+        what = self.detail or got_expected(self.got, self.expected)
         name = (
             f"{self.name}{_index_text(self.index)}"
             if self.name

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from ._assertions import _type_names, expect_number
-from ._calling import call
+from ._calling import call, expect_own_work
 from ._engine import Draw, grade_spec, seed_of
 from ._feedback import correct, fail
 from ._isolation import seeded
@@ -31,7 +31,7 @@ def _param_groups(model, weight_decay):
 
 
 class _CheckerNet(nn.Module):
-    """A model unlike the lesson's: an embedding, a 3-D conv kernel, norms, a Linear without bias."""
+    """A model unlike the lesson's: an embedding, a Conv1d (a 3-D weight), norms, a Linear without bias."""
 
     def __init__(self):
         super().__init__()
@@ -156,7 +156,7 @@ def _check_groups(result, model, weight_decay):
         wd = dict(groups)[i]["weight_decay"]
         if p.dim() >= 2 and wd == 0:
             hint = (
-                " (did you test `p.dim() == 2`? A conv kernel has 3)"
+                " (did you test `p.dim() == 2`? A Conv1d weight has 3 dimensions, a Conv2d weight 4)"
                 if p.dim() > 2
                 else " (select by `p.dim() >= 2`, not by name or module type)"
             )
@@ -187,8 +187,8 @@ def _check_groups(result, model, weight_decay):
         "Loop over `model.parameters()` and sort each tensor by `p.dim()`: 2 or more dimensions "
         "(matrices, embeddings, conv kernels) are decayed; biases and norm weights (1-D) are not.",
         "Return two dicts: `{'params': decay, 'weight_decay': weight_decay}` and "
-        "`{'params': no_decay, 'weight_decay': 0.0}`. Set 0.0 explicitly, or the optimizer's "
-        "default applies.",
+        "`{'params': no_decay, 'weight_decay': 0.0}`, in either order. Set 0.0 explicitly, or "
+        "the optimizer's default applies.",
     ],
 )
 def grade_param_groups(param_groups):
@@ -206,9 +206,11 @@ def grade_param_groups(param_groups):
                         "into groups; freezing them would stop them training at all."
                     )
             _check_groups(result, model, weight_decay)
+    expect_own_work(param_groups, "param_groups", "param_groups")
     return correct(
         "every trainable tensor with 2+ dimensions is decayed with the `weight_decay` "
-        "you pass, every bias and norm weight has weight_decay=0.0, each parameter "
+        "you pass (the groups may come in either order: torch treats them alike), "
+        "every bias and norm weight has weight_decay=0.0, each parameter "
         "exactly once, frozen ones in no group (4 configurations: a model with an "
         "embedding, a conv and two norms, and one with frozen layers, two weight decays)."
     )
@@ -252,12 +254,15 @@ _SGD_MISTAKES = (
     ),
     (THETA - LR * (GRAD - WD * THETA), "the L2 term is +λθ: the gradient of (λ/2)·θ² is λθ, which pulls θ towards 0."),
     (THETA - LR * (GRAD + WD * THETA / 2), "the gradient of (λ/2)·θ² is λθ, not λθ/2."),
-    (THETA - LR * _sign(_L2_GRAD), "that is Adam's first step (a step of lr); SGD's step is lr·g' = 0.1 · 0.1."),
+    (
+        THETA - LR * _sign(_L2_GRAD),
+        "you moved θ by a full lr, as Adam's first step does; SGD's step is lr·g', the gradient times lr.",
+    ),
 )
 _ADAM_MISTAKES_05 = (
     (
         THETA - LR * _L2_GRAD,
-        "that is SGD's step. Adam divides m̂ by sqrt(v̂) + eps, and at the "
+        "you took SGD's step, lr·g'. Adam divides m̂ by sqrt(v̂) + eps, and at the "
         "first step m̂ = g', v̂ = g'², so θ moves by lr against the sign of g'.",
     ),
     (
@@ -267,7 +272,8 @@ _ADAM_MISTAKES_05 = (
     ),
     (
         THETA * (1 - LR * WD) - LR * _sign(GRAD),
-        "that is AdamW (decoupled decay); Adam's weight_decay is an L2 term in the gradient.",
+        "you decoupled the decay (θ·(1 − lr·λ), then a step with g alone); Adam's "
+        "weight_decay is an L2 term added to the gradient.",
     ),
     (
         _ADAM_FIRST_NO_CORRECTION,
@@ -277,9 +283,8 @@ _ADAM_MISTAKES_05 = (
 _ADAMW_MISTAKES = (
     (
         THETA - LR * _sign(_L2_GRAD),
-        "that is Adam with an L2 term (the decay went into the "
-        "gradient); AdamW shrinks θ directly and steps with the "
-        "loss gradient g = −0.3 alone.",
+        "the decay went into the gradient (an L2 term); AdamW shrinks θ "
+        "directly and steps with the loss gradient g = −0.3 alone.",
     ),
     (
         THETA * (1 - WD) - LR * _sign(GRAD),
@@ -321,10 +326,12 @@ def grade_prediction(theta_sgd, theta_adam, theta_adamw):
         expected = _torch_one_step(cls)
         if abs(got - expected) <= _PREDICT_ATOL:
             continue
-        # Never the expected number: copied back, it would reach ✓ without the reasoning.
+        # Never the expected number: copied back, it would reach ✓ without the reasoning. Nor
+        # the learner's own number next to a named mistake: a mistake here can be another
+        # optimizer's right answer (Adam computed as AdamW is AdamW's θ).
         for value, cause in mistakes:
             if abs(got - value) <= _PREDICT_ATOL:
-                fail(f"{name} = {got:.6g} is not what torch's {label} gives: {cause}")
+                fail(f"{name} is not what torch's {label} gives: {cause}")
         direction = "too high" if got > expected else "too low"
         moved = "θ should move up from 2.0" if expected > THETA else "θ should move down from 2.0"
         wrong_way = (got - THETA) * (expected - THETA) < 0
@@ -397,9 +404,40 @@ _DECAY_MISTAKES = (
         "in the gradient. AdamW uses only the first.",
     ),
 )
-# Lesson 04's Adam mistakes, each on top of a correct decoupled decay.
-_ADAMW_STEP_MISTAKES = _DECAY_MISTAKES + tuple(
-    (_w(adam=dict(variant.keywords)), cause) for variant, cause in _ADAM_MISTAKES
+
+
+def _adamw_misread(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps, weight_decay, *, power="beta", order="pmv"):
+    """AdamW with the bias correction misread ((1 − beta)**step) or the results reordered."""
+    beta1, beta2 = betas
+    param = param * (1 - lr * weight_decay)
+    exp_avg = beta1 * exp_avg + (1 - beta1) * grad
+    exp_avg_sq = beta2 * exp_avg_sq + (1 - beta2) * grad * grad
+    if power == "one minus beta":  # (1 - beta1)**step where torch has 1 - beta1**step
+        bc1, bc2 = (1 - beta1) ** step, (1 - beta2) ** step
+    else:
+        bc1, bc2 = 1 - beta1**step, 1 - beta2**step
+    param = param - lr * (exp_avg / bc1) / ((exp_avg_sq / bc2).sqrt() + eps)
+    return (param, exp_avg_sq, exp_avg) if order == "pvm" else (param, exp_avg, exp_avg_sq)
+
+
+_BIAS_POWER = (
+    "the bias correction is 1 − beta**step (one minus the power), not (1 − beta)**step: "
+    "m̂ = exp_avg / (1 − beta1**step), v̂ = exp_avg_sq / (1 − beta2**step)."
+)
+_ORDER_PVM = (
+    "the moments are returned in the wrong order: return (param, exp_avg, exp_avg_sq), "
+    "the first moment before the second."
+)
+
+# Lesson 04's Adam mistakes, each on top of a correct decoupled decay, then 05's own misreadings.
+_ADAMW_STEP_MISTAKES = (
+    _DECAY_MISTAKES
+    + tuple((_w(adam=dict(variant.keywords)), cause) for variant, cause in _ADAM_MISTAKES)
+    + (
+        (functools.partial(_adamw_misread, power="one minus beta"), _BIAS_POWER),
+        (functools.partial(_adamw_misread, order="pvm"), _ORDER_PVM),
+        (functools.partial(_adamw_misread, power="one minus beta", order="pvm"), _ORDER_PVM),
+    )
 )
 
 
@@ -448,4 +486,7 @@ _ADAMW_SPEC = step_spec(
 def grade_adamw_step(adamw_step):
     """adamw_step(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps, weight_decay) must
     match torch.optim.AdamW."""
-    return grade_spec(_ADAMW_SPEC, adamw_step, name="`adamw_step`")
+    feedback = grade_spec(_ADAMW_SPEC, adamw_step, name="`adamw_step`")
+    if feedback.status == "correct":  # a wrong wrapper of a reference keeps its own diagnosis
+        expect_own_work(adamw_step, "adamw_step", "AdamW step")
+    return feedback

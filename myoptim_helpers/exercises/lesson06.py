@@ -31,7 +31,7 @@ from types import MappingProxyType
 import torch
 
 from ._assertions import _type_names, expect_callable, expect_number, fmt
-from ._calling import call
+from ._calling import call, expect_own_work
 from ._engine import Draw, seed_of
 from ._feedback import Reject, correct, fail
 from ._optimizer_runs import (
@@ -138,7 +138,7 @@ class Signum(torch.optim.Optimizer):
     Per parameter, with the buffer starting at zero (see :func:`signum_update`)::
 
         m     = momentum * m + (1 - momentum) * grad      # an average of gradients
-        param = param - lr * sign(m)                      # every coordinate moves by exactly lr
+        param = param - lr * sign(m)                      # by exactly lr, or 0 where m is 0
 
     Unlike torch's SGD, the buffer is an exponential *average* (the ``1 - momentum``
     factor) that starts at 0; with a sign in front, the scale of ``m`` does not matter,
@@ -199,7 +199,8 @@ class Lion(torch.optim.Optimizer):
 
     Two betas: ``beta1`` mixes for the *step*, ``beta2`` for the *memory*. The weight
     decay is decoupled (as in AdamW): it shrinks the parameter outside the sign and is
-    scaled by ``lr``. Every coordinate moves by exactly ``lr`` (plus the decay), so Lion
+    scaled by ``lr``. Every coordinate moves by exactly ``lr`` (0 where ``c`` is 0, as
+    sign(0) = 0; plus the decay), so Lion
     wants a learning rate 3-10x smaller than AdamW's.
 
     State per parameter: ``exp_avg``. Defaults are those of the paper's code
@@ -428,6 +429,9 @@ def grade_momentum_sgd(momentum_update_fn, momentum_sgd_class):
         round_trip_case=_SGD_CASES[3],
         **common,
     )
+    # Only once both pass: a wrong answer that wraps a reference keeps its own diagnosis.
+    expect_own_work(momentum_update_fn, "momentum_update", "SGD")
+    expect_own_work(momentum_sgd_class, "MomentumSGD", "SGD")
     return correct(
         "`momentum_update` and `MomentumSGD` match torch.optim.SGD at every step "
         f"({len(_SGD_CASES)} configurations: float32 and float64, a 0-d parameter, "
@@ -621,9 +625,22 @@ def grade_make_closure(make_closure_fn):
 
 
 def _signum_rule(
-    p, g, state, h, *, init="zeros", add=None, sign=True, direction=-1.0, use_grad=False, sign_at_zero=False
+    p,
+    g,
+    state,
+    h,
+    *,
+    init="zeros",
+    add=None,
+    sign=True,
+    direction=-1.0,
+    use_grad=False,
+    sign_at_zero=False,
+    swap=False,
 ):
     beta = h["momentum"]
+    if swap:  # the weights of the average exchanged: (1 − β) on the buffer, β on the gradient
+        beta = 1 - beta
     if "momentum_buffer" not in state:
         state["momentum_buffer"] = torch.zeros_like(p) if init == "zeros" else g.clone()
         if init == "zeros":
@@ -631,11 +648,20 @@ def _signum_rule(
     else:
         state["momentum_buffer"].mul_(beta).add_(g, alpha=1 - beta if add is None else 1.0)
     d = g if use_grad else state["momentum_buffer"]
-    if sign_at_zero:  # a hand-made sign: ±1 where the buffer is exactly 0
-        p.add_(torch.where(d >= 0, 1.0, -1.0).to(d.dtype), alpha=direction * h["lr"])
+    if sign_at_zero:  # a hand-made sign: +1 (or −1, with `> 0`) where the buffer is exactly 0
+        at_zero = -1.0 if sign_at_zero == "minus" else 1.0
+        p.add_(torch.where(d > 0, 1.0, torch.where(d < 0, -1.0, at_zero)).to(d.dtype), alpha=direction * h["lr"])
         return
     p.add_(d.sign() if sign else d, alpha=direction * h["lr"])
 
+
+_SIGN_APPROXIMATION = (
+    "your step differs from the reference only in its last digits: is your sign an "
+    "approximation (m / (|m| + eps), tanh), or computed in another dtype "
+    "(`torch.where(m > 0, 1, -1)` is an integer tensor, and lr times it is float32)? "
+    "`torch.sign` gives exactly ±1, and 0 at 0, in the buffer's dtype, so every coordinate "
+    "moves by exactly lr or not at all."
+)
 
 _SIGNUM_DEFAULTS = MappingProxyType({"lr": 1e-3, "momentum": 0.9})
 
@@ -646,7 +672,8 @@ _SIGNUM_VARIANTS = (
         False,
     ),
     (
-        "the step is `lr * m`; Signum moves by `lr * sign(m)`, so every coordinate moves by exactly lr.",
+        "the step is `lr * m`; Signum moves by `lr * sign(m)`, so every coordinate moves by "
+        "exactly lr (or 0 where m is 0).",
         _variant(lambda p, g, s, h: _signum_rule(p, g, s, h, sign=False), _SIGNUM_DEFAULTS),
         False,
     ),
@@ -672,6 +699,19 @@ _SIGNUM_VARIANTS = (
         "where the buffer is exactly 0 (a zero gradient on a zero buffer), your sign gives ±1 and "
         "moves the parameter; `m.sign()` is 0 there, and the parameter stays.",
         _variant(lambda p, g, s, h: _signum_rule(p, g, s, h, sign_at_zero=True), _SIGNUM_DEFAULTS),
+        False,
+    ),
+    (
+        "where the buffer is exactly 0 (a zero gradient on a zero buffer), your sign gives −1 "
+        "(`torch.where(m > 0, 1, -1)`) and moves the parameter; `m.sign()` is 0 there, and the "
+        "parameter stays.",
+        _variant(lambda p, g, s, h: _signum_rule(p, g, s, h, sign_at_zero="minus"), _SIGNUM_DEFAULTS),
+        False,
+    ),
+    (
+        "the two weights of the average are exchanged: the old buffer keeps `momentum`, the new "
+        "gradient gets `1 - momentum`: `m = momentum * m + (1 - momentum) * grad`.",
+        _variant(lambda p, g, s, h: _signum_rule(p, g, s, h, swap=True), _SIGNUM_DEFAULTS),
         False,
     ),
     (
@@ -744,7 +784,9 @@ def grade_signum(signum_update_fn):
         defaults=_SIGNUM_DEFAULTS,
         cases=_SIGNUM_CASES,
         variants=_SIGNUM_VARIANTS,
+        near_miss=_SIGN_APPROXIMATION,
     )
+    expect_own_work(signum_update_fn, "signum_update", "Signum")
     return correct(
         f"`signum_update` matches the reference Signum at every step "
         f"({len(_SIGNUM_CASES)} configurations: momentum, sign-SGD, float32 and "
@@ -771,10 +813,13 @@ def _lion_rule(
     m_full=False,
     c_full=False,
     sign_at_zero=None,
+    one_beta=None,
 ):
     beta1, beta2 = h["betas"]
     if swap:
         beta1, beta2 = beta2, beta1
+    if one_beta is not None:  # a single beta for both the step and the memory
+        beta1 = beta2 = h["betas"][one_beta]
     lr, wd = h["lr"], h["weight_decay"]
     if decay == "coupled":
         g = g.add(p, alpha=wd)
@@ -790,7 +835,13 @@ def _lion_rule(
     else:
         c = m.mul(beta1).add_(g, alpha=alpha_c) if interpolate else m.clone()
     if sign_at_zero is not None:  # a hand-made sign: ±1 (or NaN) where c is exactly 0
-        c = torch.where(c >= 0, 1.0, -1.0).to(c.dtype) if sign_at_zero == "ones" else c / c.abs()
+        if sign_at_zero in ("ones", "minus"):
+            at_zero = 1.0 if sign_at_zero == "ones" else -1.0
+            c = torch.where(c > 0, 1.0, torch.where(c < 0, -1.0, at_zero)).to(c.dtype)
+        else:
+            c = c / c.abs()
+    if decay == "inside_sign":  # the decay term added to c, under the sign
+        c = c + wd * p
     _lion_apply(p, c, lr, wd, decay, sign)
     if order != "momentum_first":
         m.mul_(beta2).add_(g, alpha=alpha_m)
@@ -798,7 +849,9 @@ def _lion_rule(
 
 def _lion_apply(p, c, lr, wd, decay, sign):
     step = c.sign() if sign else c
-    if decay == "decoupled":
+    if decay in ("inside_sign", "none"):
+        p.add_(step, alpha=-lr)
+    elif decay == "decoupled":
         p.mul_(1 - lr * wd)
         p.add_(step, alpha=-lr)
     elif decay == "after":
@@ -851,6 +904,37 @@ _LION_VARIANTS = (
         "where `c` is exactly 0 (a zero gradient on a zero momentum), your sign gives ±1 and moves "
         "the parameter; `c.sign()` is 0 there, and the parameter only decays.",
         _lion(sign_at_zero="ones"),
+        False,
+    ),
+    (
+        "where `c` is exactly 0 (a zero gradient on a zero momentum), your sign gives −1 "
+        "(`torch.where(c > 0, 1, -1)`) and moves the parameter; `c.sign()` is 0 there, and the "
+        "parameter only decays.",
+        _lion(sign_at_zero="minus"),
+        False,
+    ),
+    (
+        "the weight decay is inside the sign (`sign(c + weight_decay * p)`), where it only tips "
+        "a coordinate's sign; Lion's decay is outside: `p.mul_(1 - lr * weight_decay)`, then "
+        "`p.add_(sign(c), alpha=-lr)`.",
+        _lion(decay="inside_sign"),
+        False,
+    ),
+    (
+        "your step ignores `weight_decay`: shrink the parameter first, `p.mul_(1 - lr * weight_decay)`.",
+        _lion(decay="none"),
+        False,
+    ),
+    (
+        "one beta does both jobs (beta1 for the memory too); Lion has two: beta1 mixes for "
+        "the step (`c`), beta2 updates the momentum (`m = beta2 * m + (1 - beta2) * grad`).",
+        _lion(one_beta=0),
+        False,
+    ),
+    (
+        "one beta does both jobs (beta2 for the step too); Lion has two: beta1 mixes for the "
+        "step (`c = beta1 * m + (1 - beta1) * grad`), beta2 updates the momentum.",
+        _lion(one_beta=1),
         False,
     ),
     (
@@ -957,7 +1041,9 @@ def grade_lion(lion_update_fn):
         defaults=_LION_DEFAULTS,
         cases=_LION_CASES,
         variants=_LION_VARIANTS,
+        near_miss=_SIGN_APPROXIMATION,
     )
+    expect_own_work(lion_update_fn, "lion_update", "Lion")
     return correct(
         f"`lion_update` matches the reference Lion (Chen et al., 2023) at every step "
         f"({len(_LION_CASES)} configurations: betas and weight decay of their own, "

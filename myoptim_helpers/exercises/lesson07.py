@@ -31,10 +31,10 @@ from torch.optim import lr_scheduler  # torch's, under the name the lesson uses
 
 from .. import lr_scheduler as our_lr_scheduler
 from ._assertions import _type_names, expect_number, fmt, tolerance
-from ._calling import call
+from ._calling import call, expect_own_work
 from ._engine import Draw, Mistake, Spec, counted_head, draw_configs, grade_spec, labelled_mismatch, seed_of
 from ._engine import config as make_config
-from ._feedback import Reject, correct, fail
+from ._feedback import CORRECT, Reject, correct, fail
 from ._isolation import seeded
 from ._registry import exercise
 
@@ -130,13 +130,13 @@ multistep_lrs = [0.8, 0.8, 0.4, 0.4, 0.4, 0.2, 0.2, 0.2]
 
 def _number_list(value, name: str, length: int) -> list:
     """Return ``value`` as a list of floats, or stop with a message about its type or length."""
-    if type(value).__module__ == "numpy" and hasattr(value, "tolist"):
+    # One policy for arrays: a 1-D numpy array or tensor is a list of numbers (any other shape
+    # is named); its entries then go through expect_number like a list's.
+    if isinstance(value, torch.Tensor) or (type(value).__module__ == "numpy" and hasattr(value, "tolist")):
+        if len(value.shape) != 1:
+            kind = "tensor" if isinstance(value, torch.Tensor) else "numpy array"
+            fail(f"{name} should be a list of {length} numbers, got a {kind} of shape {tuple(value.shape)}.")
         value = value.tolist()
-    if isinstance(value, torch.Tensor):
-        fail(
-            f"{name} should be a list of {length} numbers, got a tensor of shape "
-            f"{tuple(value.shape)}: write the list itself, `[..., ...]`."
-        )
     if not isinstance(value, (list, tuple)):
         if value is None:
             fail(f"{name} is None; expected a list of {length} numbers.")
@@ -147,9 +147,13 @@ def _number_list(value, name: str, length: int) -> list:
     return [expect_number(v, f"{name}[{i}]") for i, v in enumerate(value)]
 
 
-def _single_precision(value) -> bool:
+def _single_precision(value, numbers=()) -> bool:
     """True if ``value`` (a tensor, a numpy array, or a list of them) holds 32-bit or smaller
-    floats: ``torch.tensor([0.8, ...])`` is float32, and 0.8 in float32 is 0.800000011920929."""
+    floats: ``torch.tensor([0.8, ...])`` is float32, and 0.8 in float32 is 0.800000011920929.
+    Also when the plain ``numbers`` read from it are all float32 values (a list made by
+    ``.tolist()`` of a float32 tensor) and one of them is not a float64 value it would equal."""
+    if numbers and all(float(torch.tensor(x, dtype=torch.float32)) == x for x in numbers):
+        return True
     items = value if isinstance(value, (list, tuple)) else [value]
     for item in items:
         dtype = getattr(item, "dtype", None)
@@ -175,7 +179,7 @@ def _single_precision(value) -> bool:
 def grade_multistep_lrs(multistep_lrs):
     """multistep_lrs must list the lrs MultiStepLR(milestones=[2, 5], gamma=0.5) gives epochs 0..7."""
     got = _number_list(multistep_lrs, "multistep_lrs", MULTISTEP_EPOCHS)
-    rtol = 1e-6 if _single_precision(multistep_lrs) else 1e-9  # float32 rounds 0.8 at 1e-8
+    rtol = 1e-6 if _single_precision(multistep_lrs, got) else 1e-9  # float32 rounds 0.8 at 1e-8
     expected = _multistep_torch()
     for epoch, (g, e) in enumerate(zip(got, expected)):
         if not _close(g, e, rtol=rtol):
@@ -366,6 +370,7 @@ def grade_train(train):
     configs = _loop_configs()
     for config in configs:
         _grade_loop(train, config)
+    expect_own_work(train, "train", "training loop")
     return correct(
         f"in {len(configs)} configurations (SGD and Adam; StepLR, LambdaLR and "
         "ExponentialLR; 3 to 5 epochs of 2 to 4 batches) every optimizer step used "
@@ -418,6 +423,13 @@ def _grade_loop(train, config):
         fail(
             f"with {label}: the learning rate {head} ({_optimizer_step_place(step, n_batches)}: "
             f"got {fmt(g, e)}, expected {fmt(e, g)}): {cause}{note}"
+        )
+    if scheduler_steps == epochs - 1:
+        fail(
+            f"with {label}: the learning rates are right, but the scheduler was stepped "
+            f"{scheduler_steps} times in {epochs} epochs: one scheduler.step() is missing (the "
+            "one you skip, at the first or the last epoch). Every epoch ends with one, so that "
+            "the scheduler's state (last_epoch, saved in a checkpoint) counts the epochs trained."
         )
     if scheduler_steps != epochs:
         fail(
@@ -1135,4 +1147,7 @@ def grade_resume(resume):
     """resume(model, checkpoint, make_optimizer, make_scheduler) must continue exactly as the uninterrupted run."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return grade_spec(SPEC_07_4, resume, name="`resume`")
+        result = grade_spec(SPEC_07_4, resume, name="`resume`")
+    if result.status == CORRECT:  # only a passing answer can be the package's own
+        expect_own_work(resume, "resume", "resume")
+    return result

@@ -282,9 +282,9 @@ check("05.2", adamw_step)
 # $y = 0.5 + x - 2x^3$ and 100 validation points. A degree-9 polynomial (a linear layer on
 # $x, x^2, \dots, x^9$: 10 parameters for 12 points) can nearly pass through every training
 # point, noise included. We train it for 1000 full-batch epochs with Adam, and with AdamW,
-# which adds only the decay. In float64: Adam divides each gradient by its recent size, so
-# once the gradients are tiny, float32's rounding errors in them steer full-size steps, and
-# after 1000 epochs another CPU would print other digits.
+# which adds only the decay. We run it in float64 because Adam divides each gradient by its
+# recent size: once the gradients are tiny, float32's rounding errors in them would steer
+# full-size steps, and after 1000 epochs another CPU would print other digits.
 
 # %%
 data = problems.polynomial_data(n_train=12, n_val=100, seed=3, dtype=torch.float64)
@@ -395,15 +395,17 @@ print("weight_decay per group:", [group["weight_decay"] for group in opt.param_g
 # ### Exercise 05.3 · Decay and no-decay param groups
 #
 # Complete `param_groups(model, weight_decay)` so that it returns the two param groups of
-# nanoGPT's rule for **any** model: every trainable tensor with 2 or more dimensions in the
-# first group with the given `weight_decay`, every other one in the second with
-# `weight_decay` 0.0; frozen tensors (`requires_grad=False`) in no group, and no other keys.
-# The checker tries it on models with an embedding, a 3-D convolution kernel, LayerNorm,
-# BatchNorm and frozen layers. Stuck? `hint("05.3")`, then `show_solution("05.3")`.
+# nanoGPT's rule for **any** model: every trainable tensor with 2 or more dimensions in one
+# group with the given `weight_decay`, every other one in the other with `weight_decay` 0.0;
+# frozen tensors (`requires_grad=False`) in no group, and no other keys. The order of the two
+# groups is yours: torch treats every group alike, and nothing below reads `param_groups[0]`
+# (nanoGPT lists the decayed group first, as we do). The checker tries it on models with an
+# embedding, a `Conv1d` (its weight is 3-D: out channels, in channels, width; a `Conv2d`'s is
+# 4-D), LayerNorm, BatchNorm and frozen layers. Stuck? `hint("05.3")`, then `show_solution("05.3")`.
 
 # %%
 def param_groups(model, weight_decay):
-    """Return [decay group, no-decay group] for torch.optim.AdamW."""
+    """Return the decay and the no-decay param group (in either order) for torch.optim.AdamW."""
     # BEGIN SOLUTION
     params = [p for p in model.parameters() if p.requires_grad]
     return [{"params": [p for p in params if p.dim() >= 2], "weight_decay": weight_decay},

@@ -216,7 +216,8 @@ def momentum_update(param, grad, momentum_buffer, *, lr, momentum):
 # The checker runs your function, then your class, next to `torch.optim.SGD` for six steps
 # in configurations of its own (no momentum, momentum, float32, a 0-d parameter, zero and
 # large gradients, two param groups), compares parameters and state after every step, and
-# saves and reloads your `state_dict` halfway.
+# saves and reloads your `state_dict` halfway. Stuck? `hint("06.1")` (then `hint("06.1", 2)`,
+# `hint("06.1", 3)`) or `show_solution("06.1")`.
 
 # %%
 class MomentumSGD(torch.optim.Optimizer):
@@ -244,22 +245,6 @@ class MomentumSGD(torch.optim.Optimizer):
         # END SOLUTION
 
 check("06.1", momentum_update, MomentumSGD)
-
-# %% [markdown]
-# Stuck? `hint("06.1")` (then `hint("06.1", 2)`, `hint("06.1", 3)`) or `show_solution("06.1")`.
-#
-# ## The real thing
-#
-# `myoptim_helpers.optim.SGD` is the same class with torch's other options: dampening,
-# Nesterov, weight decay and `maximize`. It matches `torch.optim.SGD` to the last bit. The
-# class does the bookkeeping and leaves the maths to one pure function, `sgd_update`,
-# exactly the split torch makes:
-
-# %%
-print(inspect.getsource(optim.SGD.step))
-
-# %%
-print(inspect.getsource(optim.sgd_update))
 
 # %% [markdown]
 # ## Common mistake: keeping state in the hyperparameter dict
@@ -295,7 +280,8 @@ print("saved as a hyperparameter:", opt.state_dict()["param_groups"][0])
 #
 # ## Common mistake: creating state eagerly
 #
-# Creating every buffer in `__init__` looks tidy. Here it is, added to the package's SGD, on
+# Creating every buffer in `__init__` looks tidy. Here it is, added to the package's SGD
+# (`myoptim_helpers.optim.SGD`, torch's SGD rebuilt with all its options), on
 # a model whose 512×512 body is frozen but was passed to the optimizer anyway:
 
 # %%
@@ -542,9 +528,11 @@ print(f"max |uninterrupted - model only| = {largest_difference(uninterrupted, mo
 # %% [markdown]
 # ## Two optimizers from their papers
 #
-# Both keep one buffer, like momentum SGD, and both move every coordinate by exactly $\pm\eta$:
-# they use only the **sign** of their direction. The size of the gradient no longer matters,
-# only which way it points.
+# Both keep one buffer, like momentum SGD, and both step along the **sign** of their
+# direction: each coordinate moves by exactly $\eta$, or not at all where the direction is
+# exactly 0 ($\operatorname{sign}(0) = 0$); Lion's decoupled weight decay adds a shrink by
+# $\eta\lambda\theta$ on top. The size of the gradient no longer matters, only which way it
+# points.
 #
 # ### 06.3 Signum: sign-SGD with momentum
 #
@@ -666,7 +654,7 @@ check("06.4", lion_update)
 # %% [markdown]
 # ## Sign methods on the ravine
 #
-# What does "every coordinate moves by exactly $\eta$" look like? Here are sign-SGD (`Signum`
+# What does a step of exactly $\eta$ per coordinate look like? Here are sign-SGD (`Signum`
 # with `momentum=0`) and `Lion`, next to plain SGD, on the ravine $0.1x^2 + 2y^2$. The
 # exercise module runs its own reference classes, so this works whether or not you solved
 # the exercises.
@@ -729,6 +717,20 @@ plt.show()
 # Sign methods need a learning rate that decays, and Lion's long memory is made for noisy
 # minibatch gradients, not for a clean 2-D bowl. The next lesson builds the schedules.
 #
+# ## The real thing
+#
+# You have built `MomentumSGD` (06.1). `myoptim_helpers.optim.SGD` is the same class with torch's other options: dampening,
+# Nesterov, weight decay and `maximize`. It matches `torch.optim.SGD` to the last bit. The
+# class does the bookkeeping and leaves the maths to one pure function, `sgd_update`,
+# exactly the split torch makes:
+
+# %%
+print(inspect.getsource(optim.SGD.step))
+
+# %%
+print(inspect.getsource(optim.sgd_update))
+
+# %% [markdown]
 # ## Recap
 #
 # - `super().__init__(params, defaults)` builds `param_groups` (missing keys from

@@ -260,7 +260,7 @@ for epoch in range(4):
 
 # %% [markdown]
 # Epoch 0 should train at 0.1 throughout, epochs 2 and 3 at 0.05. Instead the lr halves every
-# second *batch*, and by epoch 3 it is 0.1 / 64.
+# second *batch*, and epoch 3's three batches train at 0.1 / 32, 0.1 / 32 and 0.1 / 64.
 #
 # ### 07.2 Fix the training loop
 #
@@ -384,7 +384,9 @@ print(f"equal at all {TOTAL + 1} epochs to float64 rounding (< 1e-15): {bool(dif
 # `LinearLR` and `CosineAnnealingLR` compute each lr from the previous one, `LambdaLR` from
 # the formula.
 # Where they meet, at epoch `WARMUP`, `SequentialLR` restarts the cosine at its epoch 0, which
-# is the base lr, exactly where the warm-up ends. Both go back up after epoch 30 (no restart).
+# is the base lr, exactly where the warm-up ends. The figure stops at epoch 30, where the lr
+# reaches 0; stepped further, both would climb back up (a cosine goes on: no restart, no
+# floor), so a run stops at `TOTAL`.
 #
 # Two things to get right in either form: the warm-up **starts** at $s \cdot \eta_0$, not at 0
 # (a lambda `epoch / WARMUP` wastes epoch 0 with lr 0, and `LinearLR` refuses
@@ -638,6 +640,11 @@ print("optimizer group 0:", {k: round(v, 6) for k, v in optimizer.state_dict()["
                              if k in ("lr", "initial_lr")})
 
 # %% [markdown]
+# `SequentialLR` steps only the schedule in charge. `LinearLR` ran epochs 0, 1 and 2 (its
+# three warm-up epochs, counted from 0) and stays at `last_epoch = 2`; at the milestone,
+# epoch 3, `SequentialLR` starts the cosine at its own epoch 0, and epochs 4 and 5 bring it
+# to 2 as well.
+#
 # Note that the **optimizer's** state holds the current lr and `initial_lr`: the scheduler
 # writes into it. That is why the order of loading matters.
 #
