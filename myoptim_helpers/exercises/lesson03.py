@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
+import re
 from types import MappingProxyType
 
 import torch
@@ -237,13 +238,14 @@ def _shrink_reference(cfg):
     return [_torch_steps_to_shrink(cfg["lr"], cfg["curvature"], cfg["factor"])]
 
 
-def _steps_value(value, rate):
-    """A count of steps: a whole number, or math.inf; anything else stops grading."""
+def _steps_value(value, rate, name="steps_to_shrink"):
+    """A count of steps: a whole number, or math.inf; anything else stops grading with a
+    message that starts with ``name`` (as :func:`call`'s own messages do)."""
     if value is None:
         fail(
-            "returned None, where the error never shrinks: return math.inf."
+            f"{name} returned None, where the error never shrinks: return math.inf."
             if abs(rate) >= 1
-            else "returned None: did it forget to `return` its result?"
+            else f"{name} returned None: did it forget to `return` its result?"
         )
     if isinstance(value, float) and value == math.inf:
         return value
@@ -251,13 +253,13 @@ def _steps_value(value, rate):
     if isinstance(value, torch.Tensor) and value.numel() == 1:
         value = value.item()
     if isinstance(value, float) and math.isnan(value):
-        fail("returned nan. Is the logarithm taken of a negative number or of 0?")
+        fail(f"{name} returned nan. Is the logarithm taken of a negative number or of 0?")
     if isinstance(value, float) and value == math.inf:
         return value
-    value = expect_number(value, "the count returned")
+    value = expect_number(value, f"the count {name} returned")
     if value != math.floor(value):
         fail(
-            f"returned {fmt(value)}, not a whole number of steps: the count is the first whole t at "
+            f"{name} returned {fmt(value)}, not a whole number of steps: the count is the first whole t at "
             "which the error is small enough (round up)."
         )
     return value
@@ -268,12 +270,19 @@ def _shrink_run(invoke, cfg):
     try:
         return [_steps_value(invoke(lr, curvature, factor), 1 - lr * curvature)]
     except Reject as rej:
-        why = rej.feedback.message
-        if not why.startswith("`"):  # _steps_value's message: say whose value it is
-            why = "steps_to_shrink " + why
+        why = rej.feedback.message  # call's and _steps_value's messages both name the function
         rate = 1 - lr * curvature
         cause = ""
-        if rej.feedback.status == "error" or "returned nan" in why:
+        slow = re.search(r"did not return within ([\d.]+) s", why)
+        if slow:
+            why = f"steps_to_shrink is too slow (over {slow.group(1)} s)"
+            cause = ": compute the count from |1 − lr·curvature|^t ≤ 1/factor, don't simulate the steps." + (
+                f" Here |1 − lr·curvature| = {abs(rate):.3g} ≥ 1: the error never shrinks, so a loop "
+                "that waits for it never ends (return math.inf)."
+                if abs(rate) >= 1
+                else ""
+            )
+        elif rej.feedback.status == "error" or "returned nan" in why:
             if rate < 0 and ("math domain error" in why or "nan" in why):
                 cause = (
                     f" 1 − lr·curvature = {rate:.3g} is negative here: the error flips sign at every step "
@@ -288,6 +297,8 @@ def _shrink_run(invoke, cfg):
                     " Here 1 − lr·curvature = −1: the error bounces between ± its start forever (math.inf), "
                     "and log(1) = 0 divides by zero."
                 )
+        if cause and not slow and not why.endswith((".", "?")):
+            why += "."
         raise Reject(dataclasses.replace(rej.feedback, message=f"with {cfg.label}: {why}{cause}")) from None
 
 
@@ -302,7 +313,8 @@ class _CountMismatch:
         def shown(v):
             return "math.inf" if v == math.inf else f"{v:.0f}" if v == math.floor(v) else fmt(v)
 
-        return f"steps_to_shrink returned {shown(self.got)}, torch needs {shown(self.expected)} steps"
+        steps = "step" if self.expected == 1 else "steps"
+        return f"steps_to_shrink returned {shown(self.got)}, torch needs {shown(self.expected)} {steps}"
 
 
 def _same_counts(got, expected):
