@@ -497,14 +497,17 @@ CASES = [
         "03.2",
         (1.84, -0.44),
         "incorrect",
-        "w_after_two is right; buffer_after_two = -0.44 is lr times torch's buffer, the paper's velocity",
+        "w_after_two is right; buffer_after_two = -0.44 is lr times torch's buffer, lr·b: the step SGD "
+        "subtracts from w (the paper's velocity is its negative, v = −lr·b)",
     ),
     (
         "03.2",
         (1.84, 0.44),
         "incorrect",
-        "buffer_after_two = 0.44 is −lr times torch's buffer, Sutskever et al.'s velocity",
+        "buffer_after_two = 0.44 is −lr times torch's buffer, the paper's velocity v = −lr·b",
     ),
+    ("03.2", (-4.4, 1.84), "incorrect", "w and the buffer swapped: w_after_two holds the buffer"),
+    ("03.2", (-4.4, 1.84), "incorrect", "Give w first, then its momentum_buffer."),
     ("03.2", (1.84, 4.4), "incorrect", "buffer_after_two = 4.4 has the wrong sign"),
     ("03.2", (1.84, -6.8), "incorrect", "buffer_after_two = -6.8 is what you get without dampening"),
     (

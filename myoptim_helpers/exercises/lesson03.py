@@ -23,6 +23,7 @@ Nesterov along the buffer, the sign of maximize, ...) and names the one the answ
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import numbers
 import re
@@ -584,13 +585,13 @@ _BUFFER_MISTAKES = (
     (_frozen(steps=1), "is the buffer after one step; the exercise asks for two."),
     (
         _frozen(buffer_scale=PREDICT["lr"]),
-        "is lr times torch's buffer, the paper's velocity v = lr·b: torch's buffer holds gradients, "
-        "and lr is applied outside it.",
+        "is lr times torch's buffer, lr·b: the step SGD subtracts from w (the paper's velocity is its "
+        "negative, v = −lr·b). torch's buffer holds gradients, and lr is applied outside it.",
     ),
     (
         _frozen(buffer_scale=-PREDICT["lr"]),
-        "is −lr times torch's buffer, Sutskever et al.'s velocity v_t = μ·v_(t−1) − lr·g_t: torch's "
-        "buffer holds gradients, and lr is applied outside it.",
+        "is −lr times torch's buffer, the paper's velocity v = −lr·b (Sutskever et al.: v_t = "
+        "μ·v_(t−1) − lr·g_t, which w adds): torch's buffer holds gradients, and lr is applied outside it.",
     ),
     (
         _frozen(buffer_scale=-1.0),
@@ -632,6 +633,12 @@ def grade_two_steps(w_after_two, buffer_after_two):
     w = expect_number(w_after_two, "w_after_two")
     buf = expect_number(buffer_after_two, "buffer_after_two")
     w_ref, buf_ref = _torch_two_steps()
+    close = functools.partial(math.isclose, rel_tol=0, abs_tol=PREDICT_ATOL)
+    if close(w, buf_ref) and close(buf, w_ref) and not close(w, w_ref):
+        return incorrect(
+            "w and the buffer swapped: w_after_two holds the buffer and buffer_after_two holds w. "
+            "Give w first, then its momentum_buffer."
+        )
     w_problem = _diagnose_value(w, w_ref, _W_MISTAKES, "w_after_two")
     if w_problem is not None:
         return incorrect(w_problem)
