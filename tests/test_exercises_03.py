@@ -372,6 +372,17 @@ def step_loops_forever(param, grad, momentum_buffer, **hyper):
         pass
 
 
+def step_float32_hyperparameters(param, grad, momentum_buffer, **hyper):
+    """torch.tensor(lr) and friends: float32 numbers, even next to a float64 parameter."""
+    numbers = {k: torch.tensor(hyper[k]) for k in ("lr", "momentum", "dampening", "weight_decay")}
+    return step_ref(param, grad, momentum_buffer, **{**hyper, **numbers})
+
+
+def step_hyperparameters_in_param_dtype(param, grad, momentum_buffer, **hyper):
+    numbers = {k: torch.tensor(hyper[k], dtype=param.dtype) for k in ("lr", "momentum", "dampening", "weight_decay")}
+    return step_ref(param, grad, momentum_buffer, **{**hyper, **numbers})
+
+
 def step_exits(param, grad, momentum_buffer, **hyper):
     raise SystemExit("done")
 
@@ -540,6 +551,15 @@ CASES = [
     ("03.3", (step_lr_inside,), "incorrect", "your buffer is lr times torch's: " + PAPER),
     ("03.3", (step_no_history,), "incorrect", "the buffer is only the current gradient"),
     ("03.3", (step_no_dampening,), "incorrect", "dampening is missing"),
+    ("03.3", (step_no_dampening,), "incorrect", "matches torch for step 1, differs at step 2 (momentum_buffer"),
+    ("03.3", (step_hyperparameters_in_param_dtype,), "correct", "in all 24 configurations"),
+    (
+        "03.3",
+        (step_float32_hyperparameters,),
+        "incorrect",
+        "this float64 parameter's result is right only to float32 precision (about 7 digits)",
+    ),
+    ("03.3", (step_float32_hyperparameters,), "incorrect", "torch.tensor(lr) (or of momentum, dampening"),
     ("03.3", (step_dampening_as_d,), "incorrect", "the new gradient is multiplied by dampening"),
     ("03.3", (step_momentum_09,), "incorrect", "these are the numbers for momentum=0.9"),
     ("03.3", (step_lr_01,), "incorrect", "these are the numbers for lr=0.1"),

@@ -668,9 +668,10 @@ def sgd_momentum_step(param, grad, momentum_buffer, *, lr, momentum, dampening, 
 
 
 STEPS = 5
-# The gradient fed at each step: a zero gradient (the buffer must still decay), all
-# negative, and entries of very different sizes.
-GRAD_KINDS = ("normal", "zero", "negative", "normal", "mixed")
+# The gradient fed at each step: all negative, a zero gradient (the buffer must still decay),
+# and entries of very different sizes. The zero one comes at step 3, not 2: dampening starts
+# at step 2, and a zero gradient there would hide an answer that ignores it until step 3.
+GRAD_KINDS = ("normal", "negative", "zero", "normal", "mixed")
 # Every combination of the flags that interact (nesterov needs dampening 0, as in torch).
 FLAGS = tuple(
     f
@@ -904,12 +905,29 @@ _MESSAGES = (
 MISTAKES_03_3 = tuple(Mistake(name, _variant(name), message) for name, message in _MESSAGES)
 
 
+_DTYPE_ADVICE = (
+    "keep the parameter's dtype: compute with the tensors you are given (not "
+    "torch.tensor(...) or torch.zeros(..., dtype=torch.float64)), so that a float32 "
+    "parameter gets a float32 buffer, as in torch."
+)
+
+
+def _float32_close(got, expected) -> bool:
+    """True when two numbers differ, but by no more than float32 rounding (a few 1e-7 relative)."""
+    if got is None or expected is None or got == expected or not math.isfinite(got):
+        return False
+    return abs(got - expected) <= 1e-6 * max(abs(expected), 1e-30)
+
+
 def _otherwise(mismatch, cfg):
     if "dtype" in mismatch.detail:
+        return _DTYPE_ADVICE
+    if cfg["param"].dtype == F64 and _float32_close(mismatch.got, mismatch.expected):
         return (
-            "keep the parameter's dtype: compute with the tensors you are given (not "
-            "torch.tensor(...) or torch.zeros(..., dtype=torch.float64)), so that a float32 "
-            "parameter gets a float32 buffer, as in torch."
+            "this float64 parameter's result is right only to float32 precision (about 7 digits): "
+            "part of the arithmetic ran in float32. torch.tensor(lr) (or of momentum, dampening, "
+            "weight_decay) is a float32 tensor, and a number rounded to float32 is off from its 8th "
+            "digit on; use the numbers as given, or tensors of the parameter's dtype (dtype=param.dtype)."
         )
     if mismatch.name == "param":
         return (
