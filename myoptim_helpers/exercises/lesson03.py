@@ -956,6 +956,8 @@ SPEC_03_3 = Spec(
     otherwise=_otherwise,
     returns=object,
     may_modify=(0, 2),
+    called_as="sgd_momentum_step(param, grad, momentum_buffer, *, lr, momentum, dampening, nesterov, "
+    "weight_decay, maximize)",
     success=(
         "the momentum buffer and the parameter match torch.optim.SGD at all "
         f"{STEPS} steps in all {{n}} configurations: every combination of nesterov, "
