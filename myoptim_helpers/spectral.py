@@ -22,6 +22,7 @@ import numpy as np
 
 __all__ = [
     "RAVINE_CURVATURES",
+    "ROUNDING",
     "momentum_roots",
     "momentum_rate",
     "regime",
@@ -32,6 +33,12 @@ __all__ = [
 
 # The Hessian of problems' ravine 0.1 x² + 2 y² is diag(0.2, 4): its eigenvectors are the axes.
 RAVINE_CURVATURES = MappingProxyType({"x": 0.2, "y": 4.0})
+
+# The one tolerance for float64 rounding in these formulas. A factor within ROUNDING of 1 is 1
+# (lr = 0.95, μ = 0.9 gives a root of 1 − 5e-16 where the exact one is −1), and a
+# discriminant (1 + μ − lr·λ)² − 4μ within ROUNDING of 0 is a double root (Polyak's optimum):
+# rounding is a few 1e-16 there, far below any difference the lesson's settings make.
+ROUNDING = 1e-12
 
 
 def momentum_roots(lr, momentum, curvature):
@@ -53,10 +60,14 @@ def momentum_rate(lr, momentum, curvature):
 
 
 def regime(lr: float, momentum: float, curvature: float) -> str:
-    """Return ``"complex"`` when the roots are complex (the coordinate spirals in, |z| = √μ)
+    """Return ``"complex"`` when the roots are complex (the coordinate spirals in, |z| = √μ),
+    ``"double"`` on the border between the two (the discriminant is 0 within :data:`ROUNDING`)
     and ``"real"`` otherwise (including plain SGD, μ = 0)."""
     trace = 1 + momentum - lr * curvature
-    return "complex" if trace * trace < 4 * momentum else "real"
+    discriminant = trace * trace - 4 * momentum
+    if momentum > 0 and abs(discriminant) <= ROUNDING:
+        return "double"
+    return "complex" if discriminant < 0 else "real"
 
 
 def steps_per_e(rate: float) -> float:

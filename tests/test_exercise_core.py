@@ -681,3 +681,31 @@ def test_expect_number_can_take_nan_and_inf_where_they_are_answers():
         ex.expect_number(2e30, "x", finite=False)
     with pytest.raises(ex.Reject, match=r"x should be a number, got str\."):
         ex.expect_number("nan", "x", finite=False)
+
+
+def _two(a, b):
+    return a + b
+
+
+def _raises_inside(a, b, c):
+    return len(a, b)  # a TypeError from inside: the parameters fit
+
+
+@pytest.mark.parametrize(
+    "fn, called_as, fragment",
+    [
+        (
+            _two,
+            "step(a, b, c)",
+            "takes 2 positional arguments but 3 were given. The checker calls it as step(a, b, c).",
+        ),
+        (_two, None, "The checker calls it with 3 positional arguments."),
+        (_raises_inside, "step(a, b, c)", "len() takes exactly one argument (2 given) (line"),
+    ],
+)
+def test_a_signature_that_does_not_fit_gets_how_the_checker_calls_it(fn, called_as, fragment):
+    with pytest.raises(ex.Reject) as info:
+        ex.call(fn, [1], [2], [3], called_as=called_as)
+    message = info.value.feedback.message
+    assert fragment in message, message
+    assert ("The checker calls" in message) == (fn is _two), message

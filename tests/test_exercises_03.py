@@ -2,6 +2,7 @@
 the right message, and calls the stub "not attempted"."""
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -111,6 +112,19 @@ def shrink_forever(lr, curvature, factor):
 
 def shrink_string(lr, curvature, factor):
     return "75"
+
+
+def shrink_simulated(lr, curvature, factor):
+    """Right, but slow: runs torch.optim.SGD step by step, up to 100 000 steps."""
+    u = torch.tensor(1.0, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.SGD([u], lr=lr)
+    for t in range(1, 100_001):
+        opt.zero_grad()
+        (0.5 * curvature * u**2).backward()
+        opt.step()
+        if abs(u.item()) <= 1 / factor:
+            return t
+    return math.inf
 
 
 # --------------------------------------------------------------------------- 03.3 answers
@@ -358,6 +372,17 @@ def step_loops_forever(param, grad, momentum_buffer, **hyper):
         pass
 
 
+def step_float32_hyperparameters(param, grad, momentum_buffer, **hyper):
+    """torch.tensor(lr) and friends: float32 numbers, even next to a float64 parameter."""
+    numbers = {k: torch.tensor(hyper[k]) for k in ("lr", "momentum", "dampening", "weight_decay")}
+    return step_ref(param, grad, momentum_buffer, **{**hyper, **numbers})
+
+
+def step_hyperparameters_in_param_dtype(param, grad, momentum_buffer, **hyper):
+    numbers = {k: torch.tensor(hyper[k], dtype=param.dtype) for k in ("lr", "momentum", "dampening", "weight_decay")}
+    return step_ref(param, grad, momentum_buffer, **{**hyper, **numbers})
+
+
 def step_exits(param, grad, momentum_buffer, **hyper):
     raise SystemExit("done")
 
@@ -433,24 +458,32 @@ CASES = [
         "when |1 − lr·curvature| > 1 the error grows at every step and never gets there: return math.inf.",
     ),
     ("03.1", ((75, 113), shrink_zero_steps), "incorrect", "with lr = 1/curvature the first step lands exactly"),
+    ("03.1", ((75, 113), shrink_zero_steps), "incorrect", "steps_to_shrink returned 0, torch needs 1 step: with"),
     (
         "03.1",
         ((75, 113), shrink_no_abs),
         "error",
-        "raised ValueError: math domain error",
+        "with lr=0.387, curvature=3, factor=100 (1 − lr·curvature = -0.161): steps_to_shrink raised ValueError: "
+        "math domain error",
     ),
     ("03.1", ((75, 113), shrink_no_abs), "error", "is negative here: the error flips sign at every step"),
     ("03.1", ((75, 113), shrink_no_abs_numpy), "incorrect", "steps_to_shrink returned nan."),
     ("03.1", ((75, 113), shrink_no_abs_numpy), "incorrect", "Take the abs before the logarithm."),
     ("03.1", ((75, 113), shrink_log_zero), "error", "one step lands exactly on the minimum (1 step)"),
-    ("03.1", ((75, 113), shrink_bounce_zero_division), "error", "raised ZeroDivisionError"),
+    ("03.1", ((75, 113), shrink_bounce_zero_division), "error", "= -1): steps_to_shrink raised ZeroDivisionError"),
     ("03.1", ((75, 113), shrink_bounce_zero_division), "error", "the error bounces between ± its start forever"),
     ("03.1", ((75, 113), shrink_fraction), "incorrect", "not a whole number of steps"),
     ("03.1", ((75, 113), shrink_constant), "incorrect", "gives the same count whatever lr or curvature or factor is"),
     ("03.1", ((75, 113), shrink_steps_075), "incorrect", "gives the same count whatever lr or curvature is: the count"),
     ("03.1", ((75, 113), shrink_none_for_never), "incorrect", "returned None, where the error never shrinks"),
-    ("03.1", ((75, 113), shrink_forever), "error", "did not return within"),
-    ("03.1", ((75, 113), shrink_string), "incorrect", "should be a number, got str."),
+    ("03.1", ((75, 113), shrink_forever), "error", "steps_to_shrink is too slow (over 5 s): compute the count"),
+    ("03.1", ((75, 113), shrink_forever), "error", "the error never shrinks, so a loop that waits for it never ends"),
+    (
+        "03.1",
+        ((75, 113), shrink_string),
+        "incorrect",
+        "the count steps_to_shrink returned should be a number, got str.",
+    ),
     ("03.1", ((75, 113), 75), "incorrect", "steps_to_shrink should be a function, got int."),
     ("03.2", (1.84, -4.4), "correct", "w = 1.84 and momentum_buffer = -4.4 after two steps"),
     ("03.2", (torch.tensor(1.84, dtype=torch.float64), torch.tensor([-4.4])), "correct", "w = 1.84"),
@@ -475,14 +508,17 @@ CASES = [
         "03.2",
         (1.84, -0.44),
         "incorrect",
-        "w_after_two is right; buffer_after_two = -0.44 is lr times torch's buffer, the paper's velocity",
+        "w_after_two is right; buffer_after_two = -0.44 is lr times torch's buffer, lr·b: the step SGD "
+        "subtracts from w (the paper's velocity is its negative, v = −lr·b)",
     ),
     (
         "03.2",
         (1.84, 0.44),
         "incorrect",
-        "buffer_after_two = 0.44 is −lr times torch's buffer, Sutskever et al.'s velocity",
+        "buffer_after_two = 0.44 is −lr times torch's buffer, the paper's velocity v = −lr·b",
     ),
+    ("03.2", (-4.4, 1.84), "incorrect", "w and the buffer swapped: w_after_two holds the buffer"),
+    ("03.2", (-4.4, 1.84), "incorrect", "Give w first, then its momentum_buffer."),
     ("03.2", (1.84, 4.4), "incorrect", "buffer_after_two = 4.4 has the wrong sign"),
     ("03.2", (1.84, -6.8), "incorrect", "buffer_after_two = -6.8 is what you get without dampening"),
     (
@@ -515,6 +551,15 @@ CASES = [
     ("03.3", (step_lr_inside,), "incorrect", "your buffer is lr times torch's: " + PAPER),
     ("03.3", (step_no_history,), "incorrect", "the buffer is only the current gradient"),
     ("03.3", (step_no_dampening,), "incorrect", "dampening is missing"),
+    ("03.3", (step_no_dampening,), "incorrect", "matches torch for step 1, differs at step 2 (momentum_buffer"),
+    ("03.3", (step_hyperparameters_in_param_dtype,), "correct", "in all 24 configurations"),
+    (
+        "03.3",
+        (step_float32_hyperparameters,),
+        "incorrect",
+        "this float64 parameter's result is right only to float32 precision (about 7 digits)",
+    ),
+    ("03.3", (step_float32_hyperparameters,), "incorrect", "torch.tensor(lr) (or of momentum, dampening"),
     ("03.3", (step_dampening_as_d,), "incorrect", "the new gradient is multiplied by dampening"),
     ("03.3", (step_momentum_09,), "incorrect", "these are the numbers for momentum=0.9"),
     ("03.3", (step_lr_01,), "incorrect", "these are the numbers for lr=0.1"),
@@ -581,6 +626,17 @@ def _case_id(case):
 def test_checker(key, answers, status, fragment):
     feedback = grade(key, *answers)
     assert (feedback.status, fragment in feedback.message) == (status, True), feedback.message
+    assert not re.search(r"\b(\w{3,}) \1\b", feedback.message), feedback.message  # "steps_to_shrink steps_to_shrink"
+
+
+def test_a_right_but_slow_count_is_told_to_compute_not_simulate(monkeypatch):
+    from myoptim_helpers.exercises import _calling
+
+    monkeypatch.setattr(_calling, "CALL_SECONDS", 0.3)  # the 5 s budget, shortened for the test
+    feedback = grade("03.1", (75, 113), shrink_simulated)
+    assert feedback.status == "error", feedback.message
+    assert "steps_to_shrink is too slow (over 0.3 s): compute the count" in feedback.message
+    assert "don't simulate the steps" in feedback.message and "loop forever" not in feedback.message
 
 
 def test_every_exercise_has_hints_and_a_solution():

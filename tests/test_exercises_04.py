@@ -298,6 +298,22 @@ def adam_hard_coded_eps(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps):
     return _adam_step(param, grad, exp_avg, exp_avg_sq, step, lr, betas, 1e-8)
 
 
+def adam_missing_eps(param, grad, exp_avg, exp_avg_sq, step, lr, betas):
+    return _adam_step(param, grad, exp_avg, exp_avg_sq, step, lr, betas, 1e-8)
+
+
+def adam_hard_coded_betas(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps):
+    return _adam_step(param, grad, exp_avg, exp_avg_sq, step, lr, (0.9, 0.999), eps)
+
+
+def adam_hard_coded_lr(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps):
+    return _adam_step(param, grad, exp_avg, exp_avg_sq, step, 1e-3, betas, eps)
+
+
+def adam_lesson_betas(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps):
+    return _adam_step(param, grad, exp_avg, exp_avg_sq, step, lr, (0.8, 0.99), eps)
+
+
 def adam_new_tensors_float64(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps):
     p, m, v = _adam_step(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps)
     return p.double(), m.double(), v.double()
@@ -337,6 +353,55 @@ def adam_uphill(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps):
 def stub_silence(grad, step, lr, betas, eps):
     """Return |Δθ| of Adam's step number `step` when every earlier gradient was 0."""
     ...
+
+
+def _silence(grad, step, lr, betas, eps, t=None):
+    """The reference with the step number of the corrections ``t`` (``step`` by default)."""
+    beta1, beta2 = betas
+    t = step if t is None else t
+    m_hat = (1 - beta1) * grad / (1 - beta1**t)
+    v_hat = (1 - beta2) * grad * grad / (1 - beta2**t)
+    return lr * m_hat.abs() / (v_hat.sqrt() + eps)
+
+
+def silence_two_betas(grad, step, lr, beta1, beta2, eps):
+    return _silence(grad, step, lr, (beta1, beta2), eps)
+
+
+def silence_fixed_step(grad, step, lr, betas, eps):
+    return _silence(grad, 10, lr, betas, eps)
+
+
+def silence_fixed_step_1000(grad, step, lr, betas, eps):
+    return _silence(grad, step, lr, betas, eps, t=1000)
+
+
+def silence_per_lr(grad, step, lr, betas, eps):
+    return _silence(grad, step, lr, betas, eps) / lr
+
+
+def silence_fixed_lr(grad, step, lr, betas, eps):
+    return _silence(grad, step, 0.01, betas, eps)
+
+
+def silence_fixed_betas(grad, step, lr, betas, eps):
+    return _silence(grad, step, lr, (0.9, 0.99), eps)
+
+
+def silence_fixed_eps(grad, step, lr, betas, eps):
+    return _silence(grad, step, lr, betas, 1e-6)
+
+
+def silence_default_eps(grad, step, lr, betas, eps):
+    return _silence(grad, step, lr, betas, 1e-8)
+
+
+def silence_guarded_step_minus_one(grad, step, lr, betas, eps):
+    return _silence(grad, step, lr, betas, eps, t=max(step - 1, 1))
+
+
+def silence_doubled(grad, step, lr, betas, eps):
+    return 2 * _silence(grad, step, lr, betas, eps)
 
 
 def silence_loop(grad, step, lr, betas, eps):
@@ -625,7 +690,32 @@ CASES = [
         "incorrect",
         ["lr=0.05, betas=(0.8, 0.99), eps=1e-3 whatever the arguments"],
     ),
-    ("04.2", "hard-coded eps", (adam_hard_coded_eps,), "incorrect", ["differs"]),
+    (
+        "04.2",
+        "hard-coded eps",
+        (adam_hard_coded_eps,),
+        "incorrect",
+        ["differs", "eps is fixed at 1e-08 (Adam's default)"],
+    ),
+    (
+        "04.2",
+        "no eps parameter",
+        (adam_missing_eps,),
+        "error",
+        [
+            "takes 7 positional arguments but 8 were given",
+            "The checker calls it as adam_step(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps)",
+        ],
+    ),
+    (
+        "04.2",
+        "hard-coded betas",
+        (adam_hard_coded_betas,),
+        "incorrect",
+        ["betas is fixed at (0.9, 0.999) (Adam's default) whatever the argument: use the `betas` argument."],
+    ),
+    ("04.2", "hard-coded lr", (adam_hard_coded_lr,), "incorrect", ["lr is fixed at 0.001 (Adam's default)"]),
+    ("04.2", "the lesson's betas", (adam_lesson_betas,), "incorrect", ["betas is fixed at (0.8, 0.99) (the lesson's"]),
     (
         "04.2",
         "float64 for float32 parameters",
@@ -702,6 +792,26 @@ CASES = [
     ("04.3", "modifies grad", (silence_in_place,), "incorrect", ["modified its argument `grad`"]),
     ("04.3", "flattened", (silence_flattened,), "incorrect", ["has shape (1,), expected ()"]),
     ("04.3", "not a function", (0.48,), "incorrect", ["should be a function"]),
+    (
+        "04.3",
+        "two betas",
+        (silence_two_betas,),
+        "error",
+        [
+            "missing 1 required positional argument: 'eps'",
+            "The checker calls it as step_after_zero_grads(grad, step, lr, betas, eps), with betas one tuple "
+            "(beta1, beta2): `beta1, beta2 = betas`",
+        ],
+    ),
+    ("04.3", "a fixed step", (silence_fixed_step,), "incorrect", ["it gives the same |Δθ| whatever `step` is"]),
+    ("04.3", "corrections at step 1000", (silence_fixed_step_1000,), "incorrect", ["whatever `step` is"]),
+    ("04.3", "|Δθ| / lr", (silence_per_lr,), "incorrect", ["this is |Δθ| / lr", "multiply by lr"]),
+    ("04.3", "a fixed lr", (silence_fixed_lr,), "incorrect", ["whatever `lr` is: use it"]),
+    ("04.3", "fixed betas", (silence_fixed_betas,), "incorrect", ["whatever `betas` is: use it"]),
+    ("04.3", "a fixed eps", (silence_fixed_eps,), "incorrect", ["whatever `eps` is: use it"]),
+    ("04.3", "Adam's default eps", (silence_default_eps,), "incorrect", ["eps is fixed at 1e-08 (Adam's default)"]),
+    ("04.3", "max(step − 1, 1)", (silence_guarded_step_minus_one,), "incorrect", ["beta**(step − 1), one step behind"]),
+    ("04.3", "twice the step", (silence_doubled,), "incorrect", ['hint("04.3") says what m_t and v_t hold']),
 ]
 
 
@@ -753,6 +863,27 @@ def test_the_silence_checker_draws_what_it_promises():
     assert any(bool((g == 0).all()) for g in grads) and any(bool((g == 0).any() & (g != 0).any()) for g in grads)
     assert min(c["step"] for c in configs) == 1 and max(c["step"] for c in configs) >= 1000
     assert all(c["betas"] != (0.9, 0.999) and c["lr"] != 1e-3 for c in configs)
+
+
+def test_the_generic_04_3_message_points_to_the_hints_without_the_recipe():
+    message = grade("04.3", silence_doubled).message
+    assert "(1 − beta1)·grad" not in message and "sqrt(v̂) + eps" not in message, message
+
+
+def test_each_04_3_probe_changes_torchs_step():
+    from myoptim_helpers.exercises.lesson04 import (
+        _PROBE_BASE,
+        _PROBE_CHANGE,
+        _probe_grad,
+        _torch_step_after_zero_grads,
+    )
+
+    def torch_size(**change):
+        return _torch_step_after_zero_grads({"grad": _probe_grad(), **_PROBE_BASE, **change})[0]
+
+    base = torch_size()
+    for name, value in _PROBE_CHANGE.items():
+        assert not torch.allclose(torch_size(**{name: value}), base, rtol=1e-6, atol=0), name
 
 
 def test_every_known_mistake_of_04_3_is_named_when_made():

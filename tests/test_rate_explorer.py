@@ -189,3 +189,78 @@ def test_bad_arguments_fail_at_construction_with_a_clear_message(kwargs, error, 
 def test_torch_rejects_a_negative_momentum_with_the_same_words():
     with pytest.raises(ValueError, match=re.escape("Invalid momentum value: -0.5")):
         torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1, momentum=-0.5)
+
+
+# --------------------------------------------------------------------------- the edge cases
+
+
+def _text(explorer):
+    return re.sub("<[^>]+>", "", explorer.readout.value)
+
+
+def _lines(explorer):
+    return re.sub("<[^>]+>", "", explorer.readout.value.replace("<br>", "\n")).split("\n")
+
+
+@pytest.mark.parametrize("mu", [0.0, 0.2, 0.5, 0.9])
+def test_on_the_stability_edge_y_never_shrinks_whatever_the_rounding(mu):
+    # lr·λ = 2 (1 + μ) puts a root of y at exactly −1; float64 gives 1 − 5e-16 at (0.95, 0.9).
+    lr = 2 * (1 + mu) / 4.0
+    assert abs(np.roots([1.0, -(1 + mu - lr * 4.0), mu])).max() == pytest.approx(1.0, abs=1e-12)
+    y_line = _lines(rate_explorer(lr=lr, momentum=mu))[1]
+    assert y_line.startswith("y (λ = 4): factor 1.0000 per step · real roots · never shrinks"), y_line
+    assert "steps per factor e" not in y_line and "diverges" not in y_line
+
+
+def test_a_factor_just_past_the_rounding_tolerance_is_not_rounded_to_one():
+    y_line = _lines(rate_explorer(lr=0.951, momentum=0.9))[1]
+    assert f"factor {_numpy_rate(0.951, 0.9, 4.0):.4f} per step · real roots · diverges" in y_line, y_line
+
+
+def test_a_root_off_the_drawn_square_is_an_arrow_at_its_edge_with_its_value():
+    explorer = rate_explorer(lr=1.2, momentum=0.0)
+    root = min(np.roots([1.0, -(1 - 1.2 * 4.0), 0.0]).real)  # −3.8
+    assert f"root {root:.3f} is off the plot" in _lines(explorer)[1]
+    assert "off the plot" not in _lines(explorer)[0]
+    xs, ys = explorer._off_marks["y"].get_data()
+    assert (list(xs), list(ys)) == ([-1.55], [0.0]) and explorer._off_marks["y"].get_marker() == "<"
+    assert explorer._off_labels["y"].get_text() == f"{root:.2f}"
+    inside = explorer._root_marks["y"].get_data()[0]
+    assert all(abs(v) <= 1.55 for v in inside) and len(inside) == 1  # the other root, 0
+    explorer.controls["lr"].value = 0.3  # back inside: the arrow goes
+    assert list(explorer._off_marks["y"].get_data()[0]) == [] and explorer._off_labels["y"].get_text() == ""
+
+
+def test_an_error_of_exactly_zero_is_said_since_the_log_plot_cannot_show_it():
+    positions = _torch_run(0.25, 0.0, 40)  # 1 − lr·λ = 0: torch puts y at exactly 0 in one step
+    assert positions[1, 1].item() == 0.0 and (positions[1:, 1] == 0).all()
+    explorer = rate_explorer(lr=0.25, momentum=0.0, steps=40)
+    assert "y is exactly 0 after step 1" in _lines(explorer)[1]
+    assert "exactly 0" not in _lines(explorer)[0]
+
+
+def test_the_optimum_button_sets_polyaks_point_exactly_and_both_directions_are_on_the_border():
+    explorer = rate_explorer(lr=0.05, momentum=0.9, steps=40)
+    runs = explorer.runs
+    explorer.optimum_button.click()
+    lr, mu = 4 / (math.sqrt(4.0) + math.sqrt(0.2)) ** 2, ((math.sqrt(20) - 1) / (math.sqrt(20) + 1)) ** 2
+    assert (explorer.controls["lr"].value, explorer.controls["momentum"].value) == pytest.approx((lr, mu), rel=1e-15)
+    assert explorer.runs == runs + 1  # one run for the pair
+    torch.testing.assert_close(explorer.history.positions.double(), _torch_run(lr, mu, 40), rtol=1e-12, atol=1e-12)
+    lines = _lines(explorer)
+    for line in lines[:2]:
+        assert f"factor {math.sqrt(mu):.4f} per step · a double root: on the border" in line, line
+    assert "both directions sit on the border" in lines[2] and "same pace" in lines[2]
+    # The sliders' steps land next to it, which is near the border but not on it.
+    explorer.controls["lr"].value, explorer.controls["momentum"].value = 0.668, 0.403
+    assert "on the border" not in _text(explorer)
+
+
+@pytest.mark.parametrize(
+    "lr, mu, curvature, kind",
+    [(0.16, 0.04, 4.0, "double"), (0.05, 0.81, 0.2, "double"), (0.16, 0.05, 4.0, "complex"), (0.16, 0.03, 4.0, "real")],
+)
+def test_a_discriminant_of_zero_within_rounding_is_a_double_root(lr, mu, curvature, kind):
+    roots = np.roots([1.0, -(1 + mu - lr * curvature), mu])
+    assert (abs(roots[0] - roots[1]) < 1e-6) == (kind == "double")
+    assert spectral.regime(lr, mu, curvature) == kind

@@ -97,6 +97,7 @@ def call(
     returns=None,
     may_modify: Iterable[str | int] = (),
     seconds: float | None = None,
+    called_as: str | None = None,
     **kwargs,
 ):
     """Call learner code ``fn(*args, **kwargs)`` safely and return its result.
@@ -110,7 +111,10 @@ def call(
     is None or not a ``returns``. Pass the grader's own inputs, never the learner's objects.
 
     The call may take ``seconds`` (default :data:`CALL_SECONDS`) before it ends with "did
-    not return within N s: does it loop forever?". Any exception but KeyboardInterrupt is
+    not return within N s: does it loop forever?". When ``fn``'s parameters do not fit the
+    arguments (a TypeError from the call itself, not from inside ``fn``), the message adds
+    how the checker calls it: ``called_as`` (e.g. ``"adam_step(param, grad, ...)"``), or the
+    number of arguments. Any exception but KeyboardInterrupt is
     the learner's (SystemExit included). A change to torch's classes or modules made by
     ``fn`` is undone and named.
     """
@@ -136,8 +140,10 @@ def call(
     except BaseException as exc:  # SystemExit and friends are the learner's too
         _restore_namespaces(namespaces)
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        where = _where(exc.__traceback__)
+        misfit = _signature_misfit(fn, args, kwargs, called_as) if isinstance(exc, TypeError) and not where else ""
         raise Reject(
-            error(f"{label} raised {type(exc).__name__}{': ' + message if message else ''}{_where(exc.__traceback__)}")
+            error(f"{label} raised {type(exc).__name__}{': ' + message if message else ''}{where}{misfit}")
         ) from None
     patched = _restore_namespaces(namespaces)
     if patched:
@@ -163,6 +169,22 @@ def call(
             fail(f"{label} returned None: did it forget to `return` its result?")
         expect_type(result, returns, f"the value returned by {label}")
     return result
+
+
+def _signature_misfit(fn, args, kwargs, called_as) -> str:
+    """How the checker calls ``fn``, when ``fn``'s parameters cannot take these arguments
+    (else ""): the learner sees what to change in their ``def`` line."""
+    try:
+        inspect.signature(fn).bind(*args, **kwargs)
+        return ""  # the parameters fit: the TypeError came from inside
+    except TypeError:
+        pass
+    except ValueError:  # no signature to inspect (a builtin)
+        return ""
+    if called_as:
+        return f". The checker calls it as {called_as}."
+    keywords = f" and the keyword arguments {', '.join(kwargs)}" if kwargs else ""
+    return f". The checker calls it with {len(args)} positional argument{'s' if len(args) != 1 else ''}{keywords}."
 
 
 def _argument_names(fn, args, kwargs) -> list:

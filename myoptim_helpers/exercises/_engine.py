@@ -211,7 +211,8 @@ class Spec:
     - ``otherwise``: the advice when no known mistake matches (a string, or a function of
       the Mismatch and the Config).
     - ``success``: the ✓ message; ``{n}`` becomes the number of configurations.
-    - ``may_modify``/``returns``/``seconds``: passed to :func:`~._calling.call` for the answer.
+    - ``may_modify``/``returns``/``seconds``/``called_as``: passed to :func:`~._calling.call`
+      for the answer (``called_as`` says how the answer is called when its parameters do not fit).
     - ``compare(got, expected)``: a Mismatch or None (default :func:`~._steps.first_mismatch`
       with dtypes checked: a float32 input gives float32 results).
     - ``match(got, variant_outcome)``: how an answer is matched to a mistake (default
@@ -230,6 +231,7 @@ class Spec:
     may_modify: tuple = ()
     returns: Any = None
     seconds: float | None = None
+    called_as: str | None = None
     compare: Callable[[Any, Any], Mismatch | None] = functools.partial(first_mismatch, check_dtype=True)
     match: Callable[[Any, Any], Mismatch | None] | None = None
     match_every_config: bool = False
@@ -239,7 +241,13 @@ def run_answer(spec: Spec, answer, cfg: Config, *, name: str | None = None):
     """Run the learner's ``answer`` on ``cfg`` through :func:`~._calling.call` (stops grading
     with feedback when it fails)."""
     invoke = functools.partial(
-        call, answer, name=name, may_modify=spec.may_modify, returns=spec.returns, seconds=spec.seconds
+        call,
+        answer,
+        name=name,
+        may_modify=spec.may_modify,
+        returns=spec.returns,
+        seconds=spec.seconds,
+        called_as=spec.called_as,
     )
     return spec.run(invoke, cfg)
 

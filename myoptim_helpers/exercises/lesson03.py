@@ -23,8 +23,10 @@ Nesterov along the buffer, the sign of maximize, ...) and names the one the answ
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import numbers
+import re
 from types import MappingProxyType
 
 import torch
@@ -237,13 +239,14 @@ def _shrink_reference(cfg):
     return [_torch_steps_to_shrink(cfg["lr"], cfg["curvature"], cfg["factor"])]
 
 
-def _steps_value(value, rate):
-    """A count of steps: a whole number, or math.inf; anything else stops grading."""
+def _steps_value(value, rate, name="steps_to_shrink"):
+    """A count of steps: a whole number, or math.inf; anything else stops grading with a
+    message that starts with ``name`` (as :func:`call`'s own messages do)."""
     if value is None:
         fail(
-            "returned None, where the error never shrinks: return math.inf."
+            f"{name} returned None, where the error never shrinks: return math.inf."
             if abs(rate) >= 1
-            else "returned None: did it forget to `return` its result?"
+            else f"{name} returned None: did it forget to `return` its result?"
         )
     if isinstance(value, float) and value == math.inf:
         return value
@@ -251,13 +254,13 @@ def _steps_value(value, rate):
     if isinstance(value, torch.Tensor) and value.numel() == 1:
         value = value.item()
     if isinstance(value, float) and math.isnan(value):
-        fail("returned nan. Is the logarithm taken of a negative number or of 0?")
+        fail(f"{name} returned nan. Is the logarithm taken of a negative number or of 0?")
     if isinstance(value, float) and value == math.inf:
         return value
-    value = expect_number(value, "the count returned")
+    value = expect_number(value, f"the count {name} returned")
     if value != math.floor(value):
         fail(
-            f"returned {fmt(value)}, not a whole number of steps: the count is the first whole t at "
+            f"{name} returned {fmt(value)}, not a whole number of steps: the count is the first whole t at "
             "which the error is small enough (round up)."
         )
     return value
@@ -268,12 +271,19 @@ def _shrink_run(invoke, cfg):
     try:
         return [_steps_value(invoke(lr, curvature, factor), 1 - lr * curvature)]
     except Reject as rej:
-        why = rej.feedback.message
-        if not why.startswith("`"):  # _steps_value's message: say whose value it is
-            why = "steps_to_shrink " + why
+        why = rej.feedback.message  # call's and _steps_value's messages both name the function
         rate = 1 - lr * curvature
         cause = ""
-        if rej.feedback.status == "error" or "returned nan" in why:
+        slow = re.search(r"did not return within ([\d.]+) s", why)
+        if slow:
+            why = f"steps_to_shrink is too slow (over {slow.group(1)} s)"
+            cause = ": compute the count from |1 − lr·curvature|^t ≤ 1/factor, don't simulate the steps." + (
+                f" Here |1 − lr·curvature| = {abs(rate):.3g} ≥ 1: the error never shrinks, so a loop "
+                "that waits for it never ends (return math.inf)."
+                if abs(rate) >= 1
+                else ""
+            )
+        elif rej.feedback.status == "error" or "returned nan" in why:
             if rate < 0 and ("math domain error" in why or "nan" in why):
                 cause = (
                     f" 1 − lr·curvature = {rate:.3g} is negative here: the error flips sign at every step "
@@ -288,6 +298,8 @@ def _shrink_run(invoke, cfg):
                     " Here 1 − lr·curvature = −1: the error bounces between ± its start forever (math.inf), "
                     "and log(1) = 0 divides by zero."
                 )
+        if cause and not slow and not why.endswith((".", "?")):
+            why += "."
         raise Reject(dataclasses.replace(rej.feedback, message=f"with {cfg.label}: {why}{cause}")) from None
 
 
@@ -302,7 +314,8 @@ class _CountMismatch:
         def shown(v):
             return "math.inf" if v == math.inf else f"{v:.0f}" if v == math.floor(v) else fmt(v)
 
-        return f"steps_to_shrink returned {shown(self.got)}, torch needs {shown(self.expected)} steps"
+        steps = "step" if self.expected == 1 else "steps"
+        return f"steps_to_shrink returned {shown(self.got)}, torch needs {shown(self.expected)} {steps}"
 
 
 def _same_counts(got, expected):
@@ -572,13 +585,13 @@ _BUFFER_MISTAKES = (
     (_frozen(steps=1), "is the buffer after one step; the exercise asks for two."),
     (
         _frozen(buffer_scale=PREDICT["lr"]),
-        "is lr times torch's buffer, the paper's velocity v = lr·b: torch's buffer holds gradients, "
-        "and lr is applied outside it.",
+        "is lr times torch's buffer, lr·b: the step SGD subtracts from w (the paper's velocity is its "
+        "negative, v = −lr·b). torch's buffer holds gradients, and lr is applied outside it.",
     ),
     (
         _frozen(buffer_scale=-PREDICT["lr"]),
-        "is −lr times torch's buffer, Sutskever et al.'s velocity v_t = μ·v_(t−1) − lr·g_t: torch's "
-        "buffer holds gradients, and lr is applied outside it.",
+        "is −lr times torch's buffer, the paper's velocity v = −lr·b (Sutskever et al.: v_t = "
+        "μ·v_(t−1) − lr·g_t, which w adds): torch's buffer holds gradients, and lr is applied outside it.",
     ),
     (
         _frozen(buffer_scale=-1.0),
@@ -620,6 +633,12 @@ def grade_two_steps(w_after_two, buffer_after_two):
     w = expect_number(w_after_two, "w_after_two")
     buf = expect_number(buffer_after_two, "buffer_after_two")
     w_ref, buf_ref = _torch_two_steps()
+    close = functools.partial(math.isclose, rel_tol=0, abs_tol=PREDICT_ATOL)
+    if close(w, buf_ref) and close(buf, w_ref) and not close(w, w_ref):
+        return incorrect(
+            "w and the buffer swapped: w_after_two holds the buffer and buffer_after_two holds w. "
+            "Give w first, then its momentum_buffer."
+        )
     w_problem = _diagnose_value(w, w_ref, _W_MISTAKES, "w_after_two")
     if w_problem is not None:
         return incorrect(w_problem)
@@ -649,9 +668,10 @@ def sgd_momentum_step(param, grad, momentum_buffer, *, lr, momentum, dampening, 
 
 
 STEPS = 5
-# The gradient fed at each step: a zero gradient (the buffer must still decay), all
-# negative, and entries of very different sizes.
-GRAD_KINDS = ("normal", "zero", "negative", "normal", "mixed")
+# The gradient fed at each step: all negative, a zero gradient (the buffer must still decay),
+# and entries of very different sizes. The zero one comes at step 3, not 2: dampening starts
+# at step 2, and a zero gradient there would hide an answer that ignores it until step 3.
+GRAD_KINDS = ("normal", "negative", "zero", "normal", "mixed")
 # Every combination of the flags that interact (nesterov needs dampening 0, as in torch).
 FLAGS = tuple(
     f
@@ -885,12 +905,29 @@ _MESSAGES = (
 MISTAKES_03_3 = tuple(Mistake(name, _variant(name), message) for name, message in _MESSAGES)
 
 
+_DTYPE_ADVICE = (
+    "keep the parameter's dtype: compute with the tensors you are given (not "
+    "torch.tensor(...) or torch.zeros(..., dtype=torch.float64)), so that a float32 "
+    "parameter gets a float32 buffer, as in torch."
+)
+
+
+def _float32_close(got, expected) -> bool:
+    """True when two numbers differ, but by no more than float32 rounding (a few 1e-7 relative)."""
+    if got is None or expected is None or got == expected or not math.isfinite(got):
+        return False
+    return abs(got - expected) <= 1e-6 * max(abs(expected), 1e-30)
+
+
 def _otherwise(mismatch, cfg):
     if "dtype" in mismatch.detail:
+        return _DTYPE_ADVICE
+    if cfg["param"].dtype == F64 and _float32_close(mismatch.got, mismatch.expected):
         return (
-            "keep the parameter's dtype: compute with the tensors you are given (not "
-            "torch.tensor(...) or torch.zeros(..., dtype=torch.float64)), so that a float32 "
-            "parameter gets a float32 buffer, as in torch."
+            "this float64 parameter's result is right only to float32 precision (about 7 digits): "
+            "part of the arithmetic ran in float32. torch.tensor(lr) (or of momentum, dampening, "
+            "weight_decay) is a float32 tensor, and a number rounded to float32 is off from its 8th "
+            "digit on; use the numbers as given, or tensors of the parameter's dtype (dtype=param.dtype)."
         )
     if mismatch.name == "param":
         return (
@@ -919,6 +956,8 @@ SPEC_03_3 = Spec(
     otherwise=_otherwise,
     returns=object,
     may_modify=(0, 2),
+    called_as="sgd_momentum_step(param, grad, momentum_buffer, *, lr, momentum, dampening, nesterov, "
+    "weight_decay, maximize)",
     success=(
         "the momentum buffer and the parameter match torch.optim.SGD at all "
         f"{STEPS} steps in all {{n}} configurations: every combination of nesterov, "

@@ -11,13 +11,14 @@ names the one the learner's answer matches.
 import dataclasses
 import functools
 import math
+from types import MappingProxyType
 
 import torch
 
 from ._assertions import _type_names, expect_result_tensor, expect_tensor, fmt, tolerance
 from ._calling import call
 from ._engine import Draw, Mistake, Spec, config, draw_configs, grade_spec, seed_of
-from ._feedback import correct, fail
+from ._feedback import Reject, correct, fail
 from ._isolation import seeded
 from ._registry import exercise
 from ._steps import first_mismatch
@@ -229,6 +230,31 @@ def _adam_step(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps):
 
 
 _LESSON_HYPER = {"lr": 0.05, "betas": (0.8, 0.99), "eps": 1e-3}  # the lesson's former checker's
+_DEFAULT_HYPER = {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8}  # torch.optim.Adam's defaults
+_HYPER_NAMES = tuple(_DEFAULT_HYPER)
+BETAS_TUPLE = "with betas one tuple (beta1, beta2): `beta1, beta2 = betas`"
+
+
+def _fixed(lr, betas, eps, fixed, source):
+    """The hyperparameters with those named in ``fixed`` replaced by ``source``'s values
+    (an answer that hard-codes them)."""
+    values = {"lr": lr, "betas": betas, "eps": eps}
+    values.update({name: source[name] for name in fixed})
+    return values["lr"], values["betas"], values["eps"]
+
+
+def _fixed_mistakes(make, *, lesson: bool):
+    """``(variant, message)`` rows for each hyperparameter hard-coded alone, at Adam's
+    defaults (and at the lesson's values when ``lesson``); ``make(**mistake)`` builds a variant."""
+    sources = [(_DEFAULT_HYPER, "Adam's default")] + ([(_LESSON_HYPER, "the lesson's value")] if lesson else [])
+    return tuple(
+        (
+            make(fixed=(name,), source=source),
+            f"{name} is fixed at {source[name]} ({what}) whatever the argument: use the `{name}` argument.",
+        )
+        for source, what in sources
+        for name in _HYPER_NAMES
+    )
 
 
 def _adam_variant(
@@ -252,14 +278,11 @@ def _adam_variant(
     store_corrected=False,
     momentum=True,
     order="pmv",
-    defaults=False,
-    lesson=False,
+    fixed=(),
+    source=_DEFAULT_HYPER,
 ):
     """One Adam step with one mistake switched on (used to diagnose answers)."""
-    if defaults:
-        lr, betas, eps = 1e-3, (0.9, 0.999), 1e-8
-    if lesson:
-        lr, betas, eps = _LESSON_HYPER["lr"], _LESSON_HYPER["betas"], _LESSON_HYPER["eps"]
+    lr, betas, eps = _fixed(lr, betas, eps, fixed, source)
     beta1, beta2 = betas
     beta_v = beta2 if beta_for_v == 2 else beta1
     t = step + step_offset
@@ -325,7 +348,7 @@ _ADAM_MISTAKES = (
     (_v(momentum=False), "the update uses the raw gradient; Adam steps along the averaged gradient m̂."),
     (_v(order="mvp"), "return the three tensors in the order (param, exp_avg, exp_avg_sq)."),
     (
-        _v(defaults=True),
+        _v(fixed=_HYPER_NAMES),
         "these are the numbers for Adam's defaults (lr=1e-3, betas=(0.9, 0.999), eps=1e-8): "
         "use the `lr`, `betas` and `eps` arguments.",
     ),
@@ -462,8 +485,11 @@ def step_spec(key, function, optimizer_class, mistakes, causes, success):
             )
         return causes[mismatch.name]
 
+    decay = function == "adamw_step"
     return Spec(
-        configs=lambda: step_configs(key, weight_decay=function == "adamw_step"),
+        configs=lambda: step_configs(key, weight_decay=decay),
+        called_as=f"{function}(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps"
+        f"{', weight_decay' if decay else ''}), {BETAS_TUPLE}",
         reference=functools.partial(torch_steps, optimizer_class),
         run=functools.partial(run_step_function, function=function),
         mistakes=[Mistake(f"mistake {i}", variant, message) for i, (variant, message) in enumerate(mistakes)],
@@ -504,11 +530,12 @@ _ADAM_SPEC = step_spec(
     + _ADAM_MISTAKES
     + (
         (
-            _v(lesson=True),
+            _v(fixed=_HYPER_NAMES, source=_LESSON_HYPER),
             "these are the numbers of lr=0.05, betas=(0.8, 0.99), eps=1e-3 whatever "
             "the arguments: use the `lr`, `betas` and `eps` arguments.",
         ),
-    ),
+    )
+    + _fixed_mistakes(_v, lesson=True),
     {
         "exp_avg": "check exp_avg = beta1 · exp_avg + (1 − beta1) · grad.",
         "exp_avg_sq": "check exp_avg_sq = beta2 · exp_avg_sq + (1 − beta2) · grad².",
@@ -557,11 +584,14 @@ def _silence_variant(
     first_sign=False,
     bound=False,
     step_offset=0,
-    defaults=False,
+    per_lr=False,
+    fixed=(),
+    source=_DEFAULT_HYPER,
 ):
     """|Δθ| with one mistake switched on (used to diagnose answers)."""
-    if defaults:
-        lr, betas, eps = 1e-3, (0.9, 0.999), 1e-8
+    lr, betas, eps = _fixed(lr, betas, eps, fixed, source)
+    if per_lr:  # |Δθ| / lr, the lesson's "times lr" unit
+        return _silence_variant(grad, step, 1.0, betas, eps)
     beta1, beta2 = reversed(betas) if swap else betas
     if sgd:
         return lr * grad.abs()
@@ -598,6 +628,11 @@ _FIRST_STEP = (
     "zero gradients before still count as steps, so the corrections are 1 − beta**step with "
     "this step number, while m_t and v_t hold a single term each."
 )
+_NO_CORRECTION = (
+    "the bias correction is missing: without it this is §2.1's worst case, "
+    "lr·(1 − beta1)/sqrt(1 − beta2), at every step. Divide m_t by 1 − beta1**step and "
+    "v_t by 1 − beta2**step."
+)
 _SILENCE_MISTAKES = (
     (
         _s(signed=True),
@@ -608,9 +643,7 @@ _SILENCE_MISTAKES = (
     (_s(first_sign=True), _FIRST_STEP),
     (
         _s(correct1=False, correct2=False),
-        "the bias correction is missing: without it this is §2.1's worst case, "
-        "lr·(1 − beta1)/sqrt(1 − beta2), at every step. Divide m_t by 1 − beta1**step and "
-        "v_t by 1 − beta2**step.",
+        _NO_CORRECTION,
     ),
     (
         _s(bound=True),
@@ -648,16 +681,22 @@ _SILENCE_MISTAKES = (
     ),
     (
         _s(step_offset=-1),
-        "the corrections use beta**(step − 1): at step 1 that divides by zero. `step` is the "
-        "number of this step (1 for the first), so use beta**step.",
+        "the corrections use beta**(step − 1), one step behind: `step` is already the number of "
+        "this step (1 for the first, where step − 1 would divide by zero), so use beta**step.",
     ),
     (_s(step_offset=1), "the corrections use beta**(step + 1); `step` is already this step's number: use beta**step."),
     (
-        _s(defaults=True),
+        _s(fixed=_HYPER_NAMES),
         "these are the numbers for Adam's defaults (lr=1e-3, betas=(0.9, 0.999), eps=1e-8): "
         "use the `lr`, `betas` and `eps` arguments.",
     ),
+    (
+        _s(per_lr=True),
+        "this is |Δθ| / lr, the step in units of lr (as the lesson's table shows it); the exercise "
+        "asks for |Δθ| itself: multiply by lr.",
+    ),
 )
+_SILENCE_MISTAKES += _fixed_mistakes(_s, lesson=False)
 
 # Configuration i: (shape, dtype, step, kind of gradient, its scale). The first is a typical
 # case (its message is the one most learners read); then a first step, zero entries and a
@@ -737,14 +776,77 @@ def _compare_sizes(got, expected):
     return None if mismatch is None else _SizeMismatch(mismatch.index, mismatch.got, mismatch.expected)
 
 
+# The fallback points to the hints rather than giving the whole recipe on a first wrong try.
+_SILENCE_GENERIC = (
+    'this is not the step torch takes here. hint("04.3") says what m_t and v_t hold after the '
+    'zero gradients; hint("04.3", 2) how to correct them.'
+)
+
+
 def _silence_otherwise(mismatch, cfg):
     if not math.isfinite(mismatch.got):
         return "a value is NaN or inf: where grad is 0, m̂ and v̂ are 0 too, and only eps keeps the division finite."
-    return (
-        "after step − 1 zero gradients, m_t = (1 − beta1)·grad and v_t = (1 − beta2)·grad²; "
-        "bias-correct both with this step number, then |Δθ| = lr·|m̂| / (sqrt(v̂) + eps)."
-    )
+    return _SILENCE_GENERIC
 
+
+# Probes for an answer that ignores an argument: a base call, and one change per argument
+# (each changes torch's |Δθ|: tests/test_exercises_04.py checks it).
+_PROBE_BASE = MappingProxyType({"step": 5, "lr": 0.1, "betas": (0.8, 0.99), "eps": 1e-2})
+_PROBE_CHANGE = MappingProxyType({"step": 50, "lr": 0.2, "betas": (0.6, 0.9), "eps": 0.1})
+_IGNORED_ADVICE = MappingProxyType(
+    {
+        "step": "the zero gradients before still count as steps: bias-correct with this step number, "
+        "1 − beta1**step and 1 − beta2**step",
+        "lr": "|Δθ| is proportional to lr",
+        "betas": f"call {BETAS_TUPLE}",
+        "eps": "eps is added after the square root",
+    }
+)
+
+
+def _probe_grad():
+    return torch.tensor([0.5, -2.0, 0.0, 3e-3], dtype=F64)
+
+
+def _ignored_arguments(answer) -> list:
+    """The arguments whose change leaves the answer's |Δθ| unchanged (where torch's changes);
+    [] when the answer cannot run on the probes."""
+
+    def size(**change):
+        args = {**_PROBE_BASE, **change}
+        return call(answer, _probe_grad(), *args.values(), returns=torch.Tensor, called_as=_SILENCE_CALLED_AS)
+
+    try:
+        base = size()
+        return [name for name, value in _PROBE_CHANGE.items() if torch.equal(size(**{name: value}), base)]
+    except Exception:  # noqa: BLE001 - an answer that fails on a probe gets the message it already has
+        return []
+
+
+def _name_ignored(feedback, answer):
+    """Name the arguments an answer ignores, where its message is the fallback (or calls a
+    fixed step a missing bias correction: only a fixed step of thousands looks like that)."""
+    for reason in (_SILENCE_GENERIC, _NO_CORRECTION):
+        if feedback.status == "incorrect" and feedback.message.endswith(reason):
+            ignored = _ignored_arguments(answer)
+            if reason == _NO_CORRECTION and ignored == ["step"]:
+                probe = {**_PROBE_BASE, "step": 2}
+                got = call(answer, _probe_grad(), *probe.values())
+                uncorrected = _silence_variant(_probe_grad(), *probe.values(), correct1=False, correct2=False)
+                if torch.allclose(got, uncorrected, rtol=1e-10, atol=0):
+                    return feedback  # no correction at all, not a fixed step
+            if not ignored:
+                return feedback
+            names = " or ".join(f"`{n}`" for n in ignored)
+            advice = "; ".join(_IGNORED_ADVICE[n] for n in ignored)
+            message = feedback.message.removesuffix(reason)
+            return dataclasses.replace(
+                feedback, message=f"{message}it gives the same |Δθ| whatever {names} is: use it ({advice})."
+            )
+    return feedback
+
+
+_SILENCE_CALLED_AS = f"step_after_zero_grads(grad, step, lr, betas, eps), {BETAS_TUPLE}"
 
 _SILENCE_SPEC = Spec(
     configs=lambda: draw_configs("04.3", _silence_config, len(_SILENCE_CASES)),
@@ -759,6 +861,7 @@ _SILENCE_SPEC = Spec(
     ),
     returns=object,
     compare=_compare_sizes,
+    called_as=_SILENCE_CALLED_AS,
 )
 
 PREDICTED_STEPS = (10, 100, 1000, 10000)  # the steps the lesson's next cell runs torch to
@@ -797,5 +900,8 @@ def _prediction_text(answer):
 )
 def grade_step_after_zero_grads(step_after_zero_grads):
     """step_after_zero_grads(grad, step, lr, betas, eps) must give torch.optim.Adam's |Δθ|."""
-    feedback = grade_spec(_SILENCE_SPEC, step_after_zero_grads, name="`step_after_zero_grads`")
+    try:
+        feedback = grade_spec(_SILENCE_SPEC, step_after_zero_grads, name="`step_after_zero_grads`")
+    except Reject as rej:
+        raise Reject(_name_ignored(rej.feedback, step_after_zero_grads)) from None
     return dataclasses.replace(feedback, message=feedback.message + _prediction_text(step_after_zero_grads))
