@@ -777,7 +777,8 @@ plt.show()
 # `torch.optim.SGD` run on the ravine, each coordinate's error against the formula's $\rho^t$.
 # Try $\mu = 0$ and lr past 0.5 (a root of $y$ leaves the circle); then lr = 0.05 and raise
 # $\mu$ from 0: the roots of $y$, then those of $x$, meet and turn complex, and end on the $\sqrt\mu$
-# circle; then go to the star, where both directions sit on the border between the regimes.
+# circle; then press "go to the optimum ★", where both directions sit on the border between
+# the regimes (double roots) and go at the same pace.
 
 # %%
 widgets.rate_explorer(lr=0.05, momentum=0.9)
@@ -786,8 +787,9 @@ widgets.rate_explorer(lr=0.05, momentum=0.9)
 # ## 9. Explore: learning rate and momentum on the ravine
 #
 # Move the sliders; the factor map of section 8 tells you in advance which settings win.
-# Try momentum 0 and raise the learning rate past 0.5; then add momentum and see how far a small `lr` now gets; switch the optimizer to `SGD+Nesterov`, which
-# overshoots less at the same settings. The other surfaces are one click away.
+# Try momentum 0 and raise the learning rate past 0.5; then add momentum and see how far a
+# small `lr` now gets; switch the optimizer to `SGD+Nesterov`, which overshoots less at the
+# same settings. The other surfaces are one click away.
 
 # %%
 from myoptim_helpers import widgets
