@@ -515,7 +515,9 @@ def test_an_explorers_bundle_keeps_the_widget_and_adds_its_picture(name):
     assert set(bundle) == {WIDGET_VIEW, "text/plain", "image/png"}
     static, picture = _pixels(bundle["image/png"]), _pixels(explorer.image.value)
     assert static.shape[1] == picture.shape[1] and static.shape[0] > picture.shape[0] + 20
-    assert np.array_equal(static[: picture.shape[0]], picture)
+    # the picture on top, in 256 colours: close on average and almost everywhere, as an eye sees it
+    error = np.abs(static[: picture.shape[0]].astype(int) - picture).max(axis=2)
+    assert error.mean() < 1.0 and np.quantile(error, 0.99) <= 16, (error.mean(), np.quantile(error, 0.99))
     assert (static[picture.shape[0] :] < 128).any(), "the caption strip under the picture holds no text"
     lines = explorer.caption()
     assert lines[0].startswith("Interactive in JupyterLab/Colab: ")
@@ -533,7 +535,8 @@ def test_the_static_picture_follows_the_controls():
     explorer.controls["lr"].value = 0.02
     after = _pixels(explorer._repr_mimebundle_()["image/png"])
     assert not np.array_equal(before, after)
-    assert np.array_equal(after[:288], _pixels(explorer.image.value))
+    picture = _pixels(explorer.image.value).astype(int)
+    assert np.abs(after[:288] - picture).mean() < 1.0 < np.abs(before[:288] - picture).mean()
     assert "learning rate 0.02 " in explorer.caption()[0] and "SGD(lr=0.02" in explorer.caption()[1]
 
 
