@@ -571,3 +571,9 @@ def test_a_predictions_static_view_asks_without_answering(key):
     assert widget.model_id not in page
     widget.choose(question.correct)
     assert widget._repr_mimebundle_()["text/html"] == page == predict(key)._repr_mimebundle_()["text/html"]
+
+
+def test_an_explorer_without_a_picture_shows_its_repr_statically():
+    explorer = STATIC_EXPLORERS["schedule"]()
+    explorer.image.value = b""
+    assert set(explorer._repr_mimebundle_()) == {WIDGET_VIEW, "text/plain"}

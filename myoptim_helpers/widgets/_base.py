@@ -116,7 +116,8 @@ class Explorer(StaticView, ipywidgets.VBox):
             )
 
     def _static_bundle(self) -> dict:
-        return {"image/png": self.static_png()}
+        # No picture yet (never the case after construction): a static renderer shows the repr.
+        return {"image/png": self.static_png()} if self.image.value else {}
 
     def caption(self) -> list[str]:
         """The static view's caption: where the explorer is live and its shown controls, then the readout."""
@@ -135,7 +136,7 @@ class Explorer(StaticView, ipywidgets.VBox):
         picture = np.asarray(PILImage.open(io.BytesIO(bytes(self.image.value))).convert("RGB"))
         dpi = self._figure.dpi
         width = picture.shape[1] / dpi  # inches
-        # DejaVu Sans is about 0.55 em wide per character: wrap before the right edge.
+        # DejaVu Sans is about 0.55 em wide per character; 0.58 wraps safely before the right edge.
         per_line = max(20, int(width * 72 / (self.CAPTION_FONTSIZE * 0.58)))
         lines = [part for line in self.caption() for part in textwrap.wrap(line, per_line) or [""]]
         line_height = self.CAPTION_FONTSIZE * 1.45 / 72
