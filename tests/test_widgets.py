@@ -2,6 +2,7 @@
 
 import html
 import io
+import re
 
 import matplotlib
 
@@ -13,10 +14,13 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from myoptim_helpers import optim, plotting, training  # noqa: E402
+from myoptim_helpers import optim, plotting, predictions, training  # noqa: E402
 from myoptim_helpers.widgets import (  # noqa: E402
     ScheduleExplorer,
     TrajectoryExplorer,
+    batch_explorer,
+    predict,
+    rate_explorer,
     schedule_explorer,
     trajectory_explorer,
 )
@@ -482,3 +486,94 @@ def test_batch_explorer_rejects_bad_arguments():
         batch_explorer(batch_size=33)
     with pytest.raises(ValueError, match="Unknown optimizer 'Lion'"):
         batch_explorer("Lion")
+
+
+# --------------------------------------------------------------------------- static view
+
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+STATIC_EXPLORERS = {
+    "trajectory": lambda: trajectory_explorer("ravine", "SGD", lr=0.1, momentum=0.9, steps=100),
+    "schedule": lambda: schedule_explorer("StepLR", lr=0.1, steps=40),
+    "batch": lambda: batch_explorer("SGD", lr=0.1, batch_size=128, epochs=1),
+    "rate": lambda: rate_explorer(lr=0.05, momentum=0.9),
+}
+
+
+def _readout_lines(markup: str) -> list[str]:
+    """The readout's lines as a reader reads them (written out here, not with the code under test)."""
+    return [html.unescape(re.sub(r"<[^>]+>", "", part)).strip() for part in markup.split("<br>")]
+
+
+@pytest.mark.parametrize("name", STATIC_EXPLORERS)
+def test_an_explorers_bundle_keeps_the_widget_and_adds_its_picture(name):
+    explorer = STATIC_EXPLORERS[name]()
+    bundle = explorer._repr_mimebundle_()
+    # the live view and the one-line text are those of every ipywidget
+    assert bundle[WIDGET_VIEW]["model_id"] == explorer.model_id
+    assert bundle["text/plain"] == repr(explorer)
+    # one static mimetype: a static renderer would show a text/html one instead of the picture
+    assert set(bundle) == {WIDGET_VIEW, "text/plain", "image/png"}
+    static, picture = _pixels(bundle["image/png"]), _pixels(explorer.image.value)
+    assert static.shape[1] == picture.shape[1] and static.shape[0] > picture.shape[0] + 20
+    # the picture on top, in 256 colours: close on average and almost everywhere, as an eye sees it
+    error = np.abs(static[: picture.shape[0]].astype(int) - picture).max(axis=2)
+    assert error.mean() < 1.0 and np.quantile(error, 0.99) <= 16, (error.mean(), np.quantile(error, 0.99))
+    assert (static[picture.shape[0] :] < 128).any(), "the caption strip under the picture holds no text"
+    lines = explorer.caption()
+    assert lines[0].startswith("Interactive in JupyterLab/Colab: ")
+    for control, widget in explorer.controls.items():
+        shown = widget.layout.display != "none"
+        assert (f"{widget.description} " in lines[0]) == shown, control
+    readout = _readout_lines(explorer.readout.value)
+    assert readout and all(line in lines for line in readout)
+    assert not any("<" in line or "&" in line for line in lines)
+
+
+def test_the_static_picture_follows_the_controls():
+    explorer = STATIC_EXPLORERS["trajectory"]()
+    before = _pixels(explorer._repr_mimebundle_()["image/png"])
+    explorer.controls["lr"].value = 0.02
+    after = _pixels(explorer._repr_mimebundle_()["image/png"])
+    assert not np.array_equal(before, after)
+    picture = _pixels(explorer.image.value).astype(int)
+    assert np.abs(after[:288] - picture).mean() < 1.0 < np.abs(before[:288] - picture).mean()
+    assert "learning rate 0.02 " in explorer.caption()[0] and "SGD(lr=0.02" in explorer.caption()[1]
+
+
+def test_an_error_shows_in_the_static_caption_too():
+    explorer = schedule_explorer("MultiStepLR")
+    explorer.controls["milestones"].value = "ten, 20"
+    assert isinstance(explorer.error, ValueError)
+    assert explorer.caption()[1] == f"ValueError: {explorer.error}"
+    assert "milestones ten, 20" in explorer.caption()[0]
+    _pixels(explorer._repr_mimebundle_()["image/png"])  # the last good picture, captioned
+
+
+@pytest.mark.parametrize("key", sorted(predictions.QUESTIONS))
+def test_a_predictions_static_view_asks_without_answering(key):
+    question = predictions.QUESTIONS[key]
+    widget = predict(key)
+    bundle = widget._repr_mimebundle_()
+    assert bundle[WIDGET_VIEW]["model_id"] == widget.model_id
+    assert bundle["text/plain"] == f"Prediction({key!r}: choose one of {len(question.choices)} answers)"
+    assert set(bundle) == {WIDGET_VIEW, "text/plain", "text/html"}
+    page = bundle["text/html"]
+    asked = f"<p><b>Predict:</b> {html.escape(question.text, quote=False)}</p>"
+    choices = "<ul>" + "".join(f"<li>{html.escape(c, quote=False)}</li>" for c in question.choices) + "</ul>"
+    # every choice, in the buttons' order, none marked
+    assert page.startswith(f"{asked}\n{choices}\n")
+    # the rest names no choice, no index, no verdict and no reveal
+    rest = page[len(asked) + len(choices) + 2 :]
+    assert rest.startswith("<p><i>") and not re.search(r"\d|✓|✗|correct|right", rest)
+    reveal = predictions.answer(key, question.correct)
+    assert reveal.startswith("✓ ") and html.escape(reveal[2:], quote=False) not in page
+    # deterministic: no model id, the same page for a fresh widget and after a choice
+    assert widget.model_id not in page
+    widget.choose(question.correct)
+    assert widget._repr_mimebundle_()["text/html"] == page == predict(key)._repr_mimebundle_()["text/html"]
+
+
+def test_an_explorer_without_a_picture_shows_its_repr_statically():
+    explorer = STATIC_EXPLORERS["schedule"]()
+    explorer.image.value = b""
+    assert set(explorer._repr_mimebundle_()) == {WIDGET_VIEW, "text/plain"}

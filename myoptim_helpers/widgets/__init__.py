@@ -28,6 +28,13 @@ chosen optimizer or scheduler does not use changes nothing. Errors inside a
 callback (e.g. torch rejecting a hyperparameter) are shown in the readout and
 kept in ``.error``.
 
+Each widget's display bundle also carries a static view, for GitHub and
+nbviewer, which run no widgets: an explorer adds ``image/png`` (its picture
+with a caption: the controls and the readout), a prediction adds
+``text/html`` (the question and the choices, never the answer). Live
+front-ends still show the widget (see ``widgets/_base.py``). nbval skips
+image/png and compares the prediction's HTML, which is fixed text.
+
 For tests and scripts every explorer exposes ``controls`` (name -> widget;
 setting ``.value`` updates it as a slider move would), ``history``, ``lrs`` or
 ``sweep`` (the current data), ``image.value`` (the PNG bytes), ``runs`` and

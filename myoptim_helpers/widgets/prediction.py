@@ -6,14 +6,17 @@ import html
 
 import ipywidgets
 
+from ._base import StaticView
+
 __all__ = ["Prediction", "predict"]
 
 
-class Prediction(ipywidgets.VBox):
+class Prediction(StaticView, ipywidgets.VBox):
     """A question from :mod:`myoptim_helpers.predictions` as buttons; choosing one reveals the truth.
 
     Nothing is selected at first, so the notebook's stored output shows no answer.
     ``choose(index)`` does what a click does (for tests); ``readout.value`` holds the reveal.
+    A static renderer shows :meth:`static_html`: the question and the choices, never the answer.
     """
 
     def __init__(self, key: str):
@@ -41,6 +44,17 @@ class Prediction(ipywidgets.VBox):
             return
         text = predictions.answer(self.key, self.question.choices.index(change["new"]))
         self.readout.value = html.escape(text, quote=False)
+
+    def static_html(self) -> str:
+        """The question and its choices in the choices' order, with no mark of the right one nor the reveal."""
+        choices = "".join(f"<li>{html.escape(choice, quote=False)}</li>" for choice in self.question.choices)
+        return (
+            f"<p><b>Predict:</b> {html.escape(self.question.text, quote=False)}</p>\n<ul>{choices}</ul>\n"
+            "<p><i>Run the notebook (JupyterLab, Colab) to choose an answer and see why.</i></p>"
+        )
+
+    def _static_bundle(self) -> dict:
+        return {"text/html": self.static_html()}
 
     def __repr__(self) -> str:
         """One deterministic line without the answer (a notebook's text output)."""
