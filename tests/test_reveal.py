@@ -74,7 +74,7 @@ def _reveal_cells(path: Path) -> list:
     found = []
     for index, cell in enumerate(cells):
         source = "".join(cell["source"])
-        match = _REVEAL_CELL.match(source) if cell["cell_type"] == "code" else None
+        match = _REVEAL_CELL.search(source) if cell["cell_type"] == "code" else None
         if match:
             text = "".join("".join(o.get("text", "")) for o in cell["outputs"] if o["output_type"] == "stream")
             found.append((index, match.group(1), match.group(2), text, len(cell["outputs"])))

@@ -181,9 +181,10 @@ plt.show()
 # with lr = 0.3, and with lr = 0.49? Work it out from the factors of section 2 before anything
 # runs, and give `steps_needed = (steps at lr=0.3, steps at lr=0.49)`.
 #
-# Then write the count for any direction: `steps_to_shrink(lr, curvature, factor)` returns how
-# many plain SGD steps bring the error along a direction of curvature $\lambda$ to at most
-# 1/`factor` of its start (`factor` > 1), and `math.inf` if it never gets there. The checker
+# Then write the count for any direction (one `check` grades both, so fill in both before you
+# run it): `steps_to_shrink(lr, curvature, factor)` returns how many plain SGD steps bring the
+# error along a direction of curvature $\lambda$ to at most 1/`factor` of its start
+# (`factor` > 1), and `math.inf` if it never gets there. The checker
 # runs it next to `torch.optim.SGD` on configurations it draws when you run it, including
 # those where $1 - \text{lr}\,\lambda$ is negative, exactly 0 (lr $= 1/\lambda$ lands on the
 # minimum in one step) or exactly $-1$.

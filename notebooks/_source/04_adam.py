@@ -587,19 +587,19 @@ check("04.3", step_after_zero_grads)
 # The two cells show it once you have checked an answer of your own (right or wrong) above:
 
 # %%
-if reveal("04.3"):   # the truth, once you have committed to an answer above
-    first_seen = torch.logspace(0, 4, 41, dtype=torch.float64).round().unique()   # k = 1 … 10 000
-    rows = torch.zeros(len(first_seen), dtype=torch.float64, requires_grad=True)
-    opt = torch.optim.Adam([rows], lr=1e-3)                      # torch's defaults
-    arrives = {int(k): (first_seen == k).double() for k in first_seen}
-    no_word = torch.zeros_like(rows)
-    moved = torch.zeros_like(rows)
-    for t in range(1, int(first_seen.max()) + 1):
-        rows.grad = arrives.get(t, no_word)          # 0, not None: Adam counts the step
-        opt.step()
-        if t in arrives:                             # that row was still at 0 before this step
-            moved += arrives[t] * rows.detach().abs()
-    ratio = moved / 1e-3
+first_seen = torch.logspace(0, 4, 41, dtype=torch.float64).round().unique()   # k = 1 … 10 000
+rows = torch.zeros(len(first_seen), dtype=torch.float64, requires_grad=True)
+opt = torch.optim.Adam([rows], lr=1e-3)                      # torch's defaults
+arrives = {int(k): (first_seen == k).double() for k in first_seen}
+no_word = torch.zeros_like(rows)
+moved = torch.zeros_like(rows)
+for t in range(1, int(first_seen.max()) + 1):
+    rows.grad = arrives.get(t, no_word)          # 0, not None: Adam counts the step
+    opt.step()
+    if t in arrives:                             # that row was still at 0 before this step
+        moved += arrives[t] * rows.detach().abs()
+ratio = moved / 1e-3
+if reveal("04.3"):   # the numbers, once you have committed to an answer above
     for k in (1, 2, 10, 100, 1000, 10000):
         print(f"first seen at step {k:5d}:  |Δθ| = {ratio[first_seen == k].item():.3f} · lr")
 
