@@ -34,6 +34,20 @@ SLIDER_LAYOUT = {"width": "360px"}
 SLIDER_STYLE = {"description_width": "90px"}
 
 
+def one_of(value, options, what: str) -> None:
+    """Stop with a clear message if ``value`` is not one of a menu's ``options``."""
+    if value not in options:
+        valid = ", ".join(repr(n) for n in options)
+        raise ValueError(f"Unknown {what} {value!r}; choose one of {valid}")
+
+
+def menu(options, value, description: str) -> ipywidgets.Dropdown:
+    """A drop-down menu laid out like the sliders (``options``: names, or (label, name) pairs)."""
+    return ipywidgets.Dropdown(
+        options=list(options), value=value, description=description, layout=SLIDER_LAYOUT, style=SLIDER_STYLE
+    )
+
+
 def png(canvas: FigureCanvasAgg) -> bytes:
     """Encode the canvas's current pixels as PNG (fast compression: the bytes go to the browser at once)."""
     rgba = np.asarray(canvas.buffer_rgba())

@@ -12,7 +12,7 @@ from matplotlib.ticker import MaxNLocator
 
 from .. import problems
 from ..training._arguments import check_lr, check_steps
-from ._base import SLIDER_LAYOUT, SLIDER_STYLE, Explorer, fmt, png
+from ._base import SLIDER_LAYOUT, SLIDER_STYLE, Explorer, fmt, menu, one_of, png
 
 __all__ = ["BatchExplorer", "batch_explorer"]
 
@@ -45,22 +45,14 @@ class BatchExplorer(Explorer):
     ):
         from .. import minibatch  # noqa: F401 - imported here: the data loads only with an explorer
 
-        if optimizer not in _BATCH_OPTIMIZERS:
-            valid = ", ".join(repr(n) for n in _BATCH_OPTIMIZERS)
-            raise ValueError(f"Unknown optimizer {optimizer!r}; choose one of {valid}")
+        one_of(optimizer, _BATCH_OPTIMIZERS, "optimizer")
         check_lr(lr)
         if batch_size not in _BATCH_SIZES:
             raise ValueError(f"batch_size must be one of {_BATCH_SIZES}, got {batch_size!r}")
         check_steps(epochs, "epochs")
         common = {"continuous_update": False, "layout": SLIDER_LAYOUT, "style": SLIDER_STYLE}
         controls = {
-            "optimizer": ipywidgets.Dropdown(
-                options=list(_BATCH_OPTIMIZERS),
-                value=optimizer,
-                description="optimizer",
-                layout=SLIDER_LAYOUT,
-                style=SLIDER_STYLE,
-            ),
+            "optimizer": menu(list(_BATCH_OPTIMIZERS), optimizer, "optimizer"),
             "lr": ipywidgets.FloatLogSlider(
                 value=lr, base=10, min=-4, max=1, step=0.05, readout_format=".3g", description="learning rate", **common
             ),

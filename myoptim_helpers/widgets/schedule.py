@@ -10,7 +10,7 @@ import ipywidgets
 
 from .. import plotting, training
 from ..training._arguments import check_lr, check_steps
-from ._base import SLIDER_LAYOUT, SLIDER_STYLE, Explorer, fmt, png
+from ._base import SLIDER_LAYOUT, SLIDER_STYLE, Explorer, fmt, menu, one_of, png
 
 __all__ = ["ScheduleExplorer", "schedule_explorer"]
 
@@ -98,9 +98,7 @@ class ScheduleExplorer(Explorer):
         figsize: tuple[float, float] = (8.0, 3.2),
         dpi: int = 72,
     ):
-        if scheduler not in _SCHEDULERS:
-            valid = ", ".join(repr(n) for n in _SCHEDULERS)
-            raise ValueError(f"Unknown scheduler {scheduler!r}; choose one of {valid}")
+        one_of(scheduler, _SCHEDULERS, "scheduler")
         check_lr(lr)
         check_steps(steps)
         if steps < 2:
@@ -108,13 +106,7 @@ class ScheduleExplorer(Explorer):
         longest = max(500, steps)
         common = {"continuous_update": False, "layout": SLIDER_LAYOUT, "style": SLIDER_STYLE}
         controls = {
-            "scheduler": ipywidgets.Dropdown(
-                options=[(_SCHEDULER_LABELS.get(n, n), n) for n in _SCHEDULERS],
-                value=scheduler,
-                description="scheduler",
-                layout=SLIDER_LAYOUT,
-                style=SLIDER_STYLE,
-            ),
+            "scheduler": menu([(_SCHEDULER_LABELS.get(n, n), n) for n in _SCHEDULERS], scheduler, "scheduler"),
             "lr": ipywidgets.FloatLogSlider(
                 value=lr, base=10, min=-4, max=0, step=0.05, readout_format=".3g", description="lr (max)", **common
             ),
@@ -146,13 +138,7 @@ class ScheduleExplorer(Explorer):
             "pct_start": ipywidgets.FloatSlider(
                 value=0.3, min=0.05, max=0.95, step=0.05, description="pct_start", **common
             ),
-            "anneal_strategy": ipywidgets.Dropdown(
-                options=["cos", "linear"],
-                value="cos",
-                description="anneal_strategy",
-                layout=SLIDER_LAYOUT,
-                style=SLIDER_STYLE,
-            ),
+            "anneal_strategy": menu(["cos", "linear"], "cos", "anneal_strategy"),
             "div_factor": ipywidgets.FloatSlider(
                 value=25.0, min=1.0, max=100.0, step=1.0, description="div_factor", **common
             ),

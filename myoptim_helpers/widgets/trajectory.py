@@ -11,7 +11,7 @@ from matplotlib.ticker import MaxNLocator, ScalarFormatter
 
 from .. import optim, plotting, problems, training
 from ..training._arguments import check_lr, check_steps
-from ._base import SLIDER_LAYOUT, SLIDER_STYLE, Explorer, fmt, png
+from ._base import SLIDER_LAYOUT, SLIDER_STYLE, Explorer, fmt, menu, one_of, png
 
 __all__ = ["TrajectoryExplorer", "trajectory_explorer"]
 
@@ -74,28 +74,14 @@ class TrajectoryExplorer(Explorer):
         dpi: int = 72,
     ):
         surface = problems.get_surface(surface).name
-        if optimizer not in _OPTIMIZERS:
-            valid = ", ".join(repr(n) for n in _OPTIMIZERS)
-            raise ValueError(f"Unknown optimizer {optimizer!r}; choose one of {valid}")
+        one_of(optimizer, _OPTIMIZERS, "optimizer")
         lr = _DEFAULT_LR[optimizer] if lr is None else lr
         check_lr(lr)
         check_steps(steps)
         common = {"continuous_update": False, "layout": SLIDER_LAYOUT, "style": SLIDER_STYLE}
         controls = {
-            "surface": ipywidgets.Dropdown(
-                options=list(problems.SURFACES),
-                value=surface,
-                description="surface",
-                layout=SLIDER_LAYOUT,
-                style=SLIDER_STYLE,
-            ),
-            "optimizer": ipywidgets.Dropdown(
-                options=list(_OPTIMIZERS),
-                value=optimizer,
-                description="optimizer",
-                layout=SLIDER_LAYOUT,
-                style=SLIDER_STYLE,
-            ),
+            "surface": menu(list(problems.SURFACES), surface, "surface"),
+            "optimizer": menu(list(_OPTIMIZERS), optimizer, "optimizer"),
             "lr": ipywidgets.FloatLogSlider(
                 value=lr, base=10, min=-4, max=1, step=0.05, readout_format=".3g", description="learning rate", **common
             ),
