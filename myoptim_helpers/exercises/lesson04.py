@@ -288,13 +288,15 @@ def _adam_variant(
     t = step + step_offset
     exp_avg = beta1 * exp_avg + (1 - beta1) * grad
     exp_avg_sq = beta_v * exp_avg_sq + (1 - beta_v) * (grad * grad if square else grad)
-    bc1 = (1 - beta1**t) if correct1 else 1.0
+    bc1 = {True: 1 - beta1**t, False: 1.0, "sqrt": (1 - beta1**t) ** 0.5}[correct1]
     bc2 = (1 - beta_v**t) if correct2 else 1.0
     m_hat = exp_avg / bc1
     if eps_at == "inside":
         denom = (exp_avg_sq / bc2 + eps).sqrt()
     elif eps_at == "before correction":
         denom = (exp_avg_sq.sqrt() + eps) / bc2**0.5
+    elif eps_at == "nowhere":
+        denom = (exp_avg_sq / bc2).sqrt()
     else:
         denom = (exp_avg_sq / bc2).sqrt() + eps if root else exp_avg_sq / bc2 + eps
     param = param + sign * lr * (m_hat if momentum else grad) / denom
@@ -302,6 +304,8 @@ def _adam_variant(
         exp_avg, exp_avg_sq = m_hat, exp_avg_sq / bc2
     if order == "mvp":
         return exp_avg, exp_avg_sq, param
+    if order == "pvm":
+        return param, exp_avg_sq, exp_avg
     return param, exp_avg, exp_avg_sq
 
 
@@ -326,6 +330,16 @@ _ADAM_MISTAKES = (
     (_v(correct1=False), "only the second moment is bias-corrected: divide exp_avg by 1 − beta1**step too."),
     (_v(eps_at="inside"), EPS_INSIDE),
     (_v(eps_at="before correction"), EPS_BEFORE_CORRECTION),
+    (
+        _v(eps_at="nowhere"),
+        "eps is missing: torch divides by sqrt(v̂) + eps, which keeps the step finite where v̂ is 0 "
+        "(a zero gradient) and bounded where it is tiny.",
+    ),
+    (
+        _v(correct1="sqrt"),
+        "the first moment is divided by sqrt(1 − beta1**step): the square root belongs to the second "
+        "moment's correction only (sqrt(v̂)); m̂ = exp_avg / (1 − beta1**step).",
+    ),
     (_v(beta_for_v=1), "the second moment uses beta1; exp_avg_sq decays with beta2 (and is corrected with beta2)."),
     (
         _v(step_offset=1),
@@ -347,6 +361,10 @@ _ADAM_MISTAKES = (
     (_v(sign=1), "the parameter moves uphill: subtract lr · m̂ / (sqrt(v̂) + eps)."),
     (_v(momentum=False), "the update uses the raw gradient; Adam steps along the averaged gradient m̂."),
     (_v(order="mvp"), "return the three tensors in the order (param, exp_avg, exp_avg_sq)."),
+    (
+        _v(order="pvm"),
+        "exp_avg and exp_avg_sq are swapped: return the three tensors in the order (param, exp_avg, exp_avg_sq).",
+    ),
     (
         _v(fixed=_HYPER_NAMES),
         "these are the numbers for Adam's defaults (lr=1e-3, betas=(0.9, 0.999), eps=1e-8): "
