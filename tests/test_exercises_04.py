@@ -443,6 +443,17 @@ def silence_signed(grad, step, lr, betas, eps):
     return -lr * m_hat / (v_hat.sqrt() + eps)  # the update Δθ itself
 
 
+def silence_abs_forgotten(grad, step, lr, betas, eps):
+    beta1, beta2 = betas
+    m_hat = (1 - beta1) * grad / (1 - beta1**step)
+    v_hat = (1 - beta2) * grad**2 / (1 - beta2**step)
+    return lr * m_hat / (v_hat.sqrt() + eps)  # |m̂| forgotten
+
+
+def silence_lr_everywhere(grad, step, lr, betas, eps):
+    return torch.full_like(grad, lr)  # "Adam's steps are about lr"
+
+
 def silence_first_step(grad, step, lr, betas, eps):
     return lr * grad.abs() / (grad.abs() + eps)  # "Adam's first step is lr"
 
@@ -760,7 +771,15 @@ CASES = [
     ("04.3", "a loop over the zero steps", (silence_loop,), "correct", []),
     ("04.3", "torch's order of operations", (silence_torch_order,), "correct", []),
     ("04.3", "stub", (stub_silence,), "not attempted", []),
-    ("04.3", "signed update", (silence_signed,), "incorrect", ["with its sign", "|Δθ|"]),
+    ("04.3", "signed update", (silence_signed,), "incorrect", ["with its sign", "return the size, |Δθ|: use .abs()."]),
+    ("04.3", "abs forgotten", (silence_abs_forgotten,), "incorrect", ["with m̂'s sign", "use .abs()"]),
+    (
+        "04.3",
+        "lr everywhere",
+        (silence_lr_everywhere,),
+        "incorrect",
+        ["that is the size of a first step, lr, for every step", "the moments hold one term each"],
+    ),
     ("04.3", "the first step's size", (silence_first_step,), "incorrect", ["size of a *first* step", "still count"]),
     (
         "04.3",

@@ -634,13 +634,14 @@ def _silence_variant(
     else:
         denom = (v / bc2).sqrt() + eps if root else v / bc2 + eps
     size = lr * m_hat / denom
-    return -size if signed else size.abs()
+    return {True: -size, "negated": size}.get(signed, size.abs())
 
 
 def _s(**mistake):
     return functools.partial(_silence_variant, **mistake)
 
 
+_USE_ABS = "return the size, |Δθ|: use .abs()."
 _FIRST_STEP = (
     "this is the size of a *first* step (lr·|sign(grad)|, whatever the gradient's size): the "
     "zero gradients before still count as steps, so the corrections are 1 − beta**step with "
@@ -654,8 +655,13 @@ _NO_CORRECTION = (
 _SILENCE_MISTAKES = (
     (
         _s(signed=True),
-        "this is the update Δθ with its sign (negative where grad > 0); the exercise asks for "
-        "its size |Δθ|, which is never negative.",
+        "this is the update Δθ with its sign (negative where grad > 0), and a size is never "
+        f"negative: {_USE_ABS}",
+    ),
+    (
+        _s(signed="negated"),
+        "this is lr·m̂ / (sqrt(v̂) + eps) with m̂'s sign, −Δθ (negative where grad < 0), and a size "
+        f"is never negative: {_USE_ABS}",
     ),
     (_s(at_step=1), _FIRST_STEP),
     (_s(first_sign=True), _FIRST_STEP),
@@ -816,8 +822,8 @@ _IGNORED_ADVICE = MappingProxyType(
         "step": "the zero gradients before still count as steps: bias-correct with this step number, "
         "1 − beta1**step and 1 − beta2**step",
         "lr": "|Δθ| is proportional to lr",
-        "betas": f"call {BETAS_TUPLE}",
-        "eps": "eps is added after the square root",
+        "betas": "beta1 weighs m_t and beta2 v_t, and both enter the corrections",
+        "eps": "eps, added after the square root, makes a small gradient move less",
     }
 )
 
@@ -841,12 +847,35 @@ def _ignored_arguments(answer) -> list:
         return []
 
 
+_LR_EVERYWHERE = (
+    "that is the size of a first step, lr, for every step (and for every gradient, even 0): after "
+    "the zero gradients the moments hold one term each, bias-corrected with this step number, so "
+    "the size depends on step, betas, eps and the gradient itself."
+)
+
+
+def _is_lr_everywhere(answer) -> bool:
+    """True when the answer returns lr in every coordinate of the probes (a first step's size)."""
+    try:
+        for change in ({}, *({name: value} for name, value in _PROBE_CHANGE.items())):
+            args = {**_PROBE_BASE, **change}
+            got = call(answer, _probe_grad(), *args.values(), returns=torch.Tensor, called_as=_SILENCE_CALLED_AS)
+            if not torch.equal(got, torch.full_like(_probe_grad(), args["lr"])):
+                return False
+    except Exception:  # noqa: BLE001 - an answer that fails on a probe keeps the message it has
+        return False
+    return True
+
+
 def _name_ignored(feedback, answer):
     """Name the arguments an answer ignores, where its message is the fallback (or calls a
     fixed step a missing bias correction: only a fixed step of thousands looks like that)."""
     for reason in (_SILENCE_GENERIC, _NO_CORRECTION):
         if feedback.status == "incorrect" and feedback.message.endswith(reason):
             ignored = _ignored_arguments(answer)
+            if _is_lr_everywhere(answer):
+                message = feedback.message.removesuffix(reason)
+                return dataclasses.replace(feedback, message=message + _LR_EVERYWHERE)
             if reason == _NO_CORRECTION and ignored == ["step"]:
                 probe = {**_PROBE_BASE, "step": 2}
                 got = call(answer, _probe_grad(), *probe.values())
