@@ -655,8 +655,7 @@ _NO_CORRECTION = (
 _SILENCE_MISTAKES = (
     (
         _s(signed=True),
-        "this is the update Δθ with its sign (negative where grad > 0), and a size is never "
-        f"negative: {_USE_ABS}",
+        f"this is the update Δθ with its sign (negative where grad > 0), and a size is never negative: {_USE_ABS}",
     ),
     (
         _s(signed="negated"),
