@@ -92,6 +92,14 @@ def shrink_never_unhandled(lr, curvature, factor):
     return math.ceil(math.log(factor) / -math.log(rate))
 
 
+def shrink_negative_as_never(lr, curvature, factor):
+    """A negative factor taken for divergence."""
+    r = 1 - lr * curvature
+    if r <= 0 or r >= 1:
+        return math.inf
+    return math.ceil(math.log(factor) / -math.log(r))
+
+
 def shrink_constant(lr, curvature, factor):
     return 75
 
@@ -262,6 +270,40 @@ def step_nesterov_old_buffer(
     buf = g.clone() if momentum_buffer is None else momentum * momentum_buffer + (1 - dampening) * g
     step = g + momentum * old if nesterov else buf
     return param - lr * step, buf
+
+
+def step_nesterov_before_update(
+    param, grad, momentum_buffer, *, lr, momentum, dampening, nesterov, weight_decay, maximize
+):
+    """Nesterov along g + momentum * the buffer passed in (the first buffer is g)."""
+    g = (-grad if maximize else grad) + weight_decay * param
+    if momentum_buffer is None:
+        momentum_buffer = g.clone()
+        look_ahead = g + momentum * momentum_buffer
+    else:
+        look_ahead = g + momentum * momentum_buffer  # before the update below
+        momentum_buffer = momentum * momentum_buffer + (1 - dampening) * g
+    step = look_ahead if nesterov else momentum_buffer
+    return param - lr * step, momentum_buffer
+
+
+def step_lr_kept_from_first_call(
+    param, grad, momentum_buffer, *, lr, momentum, dampening, nesterov, weight_decay, maximize
+):
+    """The lr of the first step, kept on the function: a later change of lr is ignored."""
+    if momentum_buffer is None:
+        step_lr_kept_from_first_call.lr = lr
+    return step_ref(
+        param,
+        grad,
+        momentum_buffer,
+        lr=step_lr_kept_from_first_call.lr,
+        momentum=momentum,
+        dampening=dampening,
+        nesterov=nesterov,
+        weight_decay=weight_decay,
+        maximize=maximize,
+    )
 
 
 def step_neg_grad_in_place(param, grad, momentum_buffer, *, lr, momentum, dampening, nesterov, weight_decay, maximize):
@@ -453,6 +495,12 @@ CASES = [
     ("03.1", ((75, 113), shrink_one_minus_rate), "incorrect", "1 − rate in place of −ln(rate)"),
     (
         "03.1",
+        ((75, 113), shrink_negative_as_never),
+        "incorrect",
+        "a negative 1 − lr·curvature is not divergence: the error flips sign at each step but still shrinks",
+    ),
+    (
+        "03.1",
         ((75, 113), shrink_never_unhandled),
         "incorrect",
         "when |1 − lr·curvature| > 1 the error grows at every step and never gets there: return math.inf.",
@@ -565,6 +613,13 @@ CASES = [
     ("03.3", (step_lr_01,), "incorrect", "these are the numbers for lr=0.1"),
     ("03.3", (step_nesterov_ignored,), "incorrect", PLAIN_MOMENTUM),
     ("03.3", (step_nesterov_old_buffer,), "incorrect", PLAIN_MOMENTUM),
+    (
+        "03.3",
+        (step_nesterov_before_update,),
+        "incorrect",
+        "from step 2 on the Nesterov step uses the buffer from before this step's update",
+    ),
+    ("03.3", (step_lr_kept_from_first_call,), "incorrect", "the step still uses the lr of the first call"),
     ("03.3", (step_nesterov_scaled_buffer,), "incorrect", "the Nesterov step is (1 + momentum)·buffer"),
     ("03.3", (step_nesterov_raw_grad,), "incorrect", "the Nesterov term uses `grad` as it came in"),
     ("03.3", (step_maximize_ignored,), "incorrect", "with maximize=True the parameters should climb"),

@@ -342,6 +342,20 @@ def adam_no_eps(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps):
     return param - lr * m_hat / v_hat.sqrt(), exp_avg, exp_avg_sq
 
 
+def adam_sqrt_on_first_correction(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps):
+    beta1, beta2 = betas
+    exp_avg = beta1 * exp_avg + (1 - beta1) * grad
+    exp_avg_sq = beta2 * exp_avg_sq + (1 - beta2) * grad**2
+    m_hat = exp_avg / math.sqrt(1 - beta1**step)
+    v_hat = exp_avg_sq / (1 - beta2**step)
+    return param - lr * m_hat / (v_hat.sqrt() + eps), exp_avg, exp_avg_sq
+
+
+def adam_moments_swapped(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps):
+    p, m, v = _adam_step(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps)
+    return p, v, m
+
+
 def adam_uphill(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps):
     p, m, v = _adam_step(param, grad, exp_avg, exp_avg_sq, step, lr, betas, eps)
     return 2 * param - p, m, v
@@ -427,6 +441,17 @@ def silence_signed(grad, step, lr, betas, eps):
     m_hat = (1 - beta1) * grad / (1 - beta1**step)
     v_hat = (1 - beta2) * grad**2 / (1 - beta2**step)
     return -lr * m_hat / (v_hat.sqrt() + eps)  # the update Δθ itself
+
+
+def silence_abs_forgotten(grad, step, lr, betas, eps):
+    beta1, beta2 = betas
+    m_hat = (1 - beta1) * grad / (1 - beta1**step)
+    v_hat = (1 - beta2) * grad**2 / (1 - beta2**step)
+    return lr * m_hat / (v_hat.sqrt() + eps)  # |m̂| forgotten
+
+
+def silence_lr_everywhere(grad, step, lr, betas, eps):
+    return torch.full_like(grad, lr)  # "Adam's steps are about lr"
 
 
 def silence_first_step(grad, step, lr, betas, eps):
@@ -725,7 +750,15 @@ CASES = [
     ),
     ("04.2", "flattens", (adam_flattens,), "incorrect", ["has shape (1,), expected ()"]),
     ("04.2", "g instead of g²", (adam_abs_second_moment,), "incorrect", ["averages the gradient itself"]),
-    ("04.2", "no eps", (adam_no_eps,), "incorrect", ["look at the update"]),
+    ("04.2", "no eps", (adam_no_eps,), "incorrect", ["eps is missing: torch divides by sqrt(v̂) + eps"]),
+    (
+        "04.2",
+        "sqrt of the first correction",
+        (adam_sqrt_on_first_correction,),
+        "incorrect",
+        ["the first moment is divided by sqrt(1 − beta1**step)"],
+    ),
+    ("04.2", "moments swapped", (adam_moments_swapped,), "incorrect", ["exp_avg and exp_avg_sq are swapped"]),
     ("04.2", "uphill", (adam_uphill,), "incorrect", ["moves uphill"]),
     # 04.3: the step a gradient makes after step − 1 zero gradients, against torch.optim.Adam
     (
@@ -738,7 +771,15 @@ CASES = [
     ("04.3", "a loop over the zero steps", (silence_loop,), "correct", []),
     ("04.3", "torch's order of operations", (silence_torch_order,), "correct", []),
     ("04.3", "stub", (stub_silence,), "not attempted", []),
-    ("04.3", "signed update", (silence_signed,), "incorrect", ["with its sign", "|Δθ|"]),
+    ("04.3", "signed update", (silence_signed,), "incorrect", ["with its sign", "return the size, |Δθ|: use .abs()."]),
+    ("04.3", "abs forgotten", (silence_abs_forgotten,), "incorrect", ["with m̂'s sign", "use .abs()"]),
+    (
+        "04.3",
+        "lr everywhere",
+        (silence_lr_everywhere,),
+        "incorrect",
+        ["that is the size of a first step, lr, for every step", "the moments hold one term each"],
+    ),
     ("04.3", "the first step's size", (silence_first_step,), "incorrect", ["size of a *first* step", "still count"]),
     (
         "04.3",

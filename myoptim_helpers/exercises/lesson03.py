@@ -341,6 +341,14 @@ def _unguarded(lr, curvature, factor):
     return math.ceil(math.log(factor) / -math.log(rate)) if rate not in (0.0, 1.0) else math.inf
 
 
+def _negative_as_never(lr, curvature, factor):
+    """A negative factor per step taken for divergence (and 0 with it)."""
+    rate = 1 - lr * curvature
+    if rate <= 0 or rate >= 1:
+        return math.inf
+    return _direction_steps(rate, factor)
+
+
 MISTAKES_03_1 = (
     Mistake("floor", _shrink_variant(rounding=math.floor), "one step short: round the count up (math.ceil), not down."),
     Mistake(
@@ -381,6 +389,12 @@ MISTAKES_03_1 = (
         "curvature ignored",
         _shrink_variant(rate=lambda lr, c: abs(1 - lr)),
         "the rate is 1 − lr·curvature: the curvature is missing.",
+    ),
+    Mistake(
+        "negative as never",
+        _negative_as_never,
+        "a negative 1 − lr·curvature is not divergence: the error flips sign at each step but still shrinks "
+        "when |1 − lr·curvature| < 1, so take its absolute value (and at 0 one step lands on the minimum).",
     ),
     Mistake(
         "lr·λ",
@@ -781,7 +795,10 @@ def _run(invoke, cfg):
 def _variant(mistake):
     """``sgd_momentum_step`` with one mistake switched on (the table below names them)."""
 
+    first_lr = [None]  # "lr of the first call": the lr seen when there was no buffer yet
+
     def step_fn(param, grad, buf, *, lr, momentum, dampening, nesterov, weight_decay, maximize):
+        old_buf = buf
         flip = maximize and mistake not in ("maximize ignored", "maximize at the end")
         g = -grad if flip else grad
         decay = {"weight decay sign": -weight_decay}.get(mistake, weight_decay)
@@ -792,6 +809,10 @@ def _variant(mistake):
             g = g + decay * param
         if mistake == "lr fixed":
             lr = 0.1
+        if mistake == "lr of the first call":
+            if buf is None:
+                first_lr[0] = lr
+            lr = first_lr[0]
         if mistake == "momentum fixed":
             momentum = 0.9
         scale = {"no dampening": 1.0, "dampening as d": dampening}.get(mistake, 1 - dampening)
@@ -811,6 +832,7 @@ def _variant(mistake):
                 "nesterov along buffer": buf,
                 "nesterov (1 + momentum) buffer": (1 + momentum) * buf,
                 "nesterov from raw grad": grad + momentum * buf,
+                "nesterov old buffer": g + momentum * (buf if old_buf is None else old_buf),
             }.get(mistake, g + momentum * buf)
         if mistake == "weight decay on the step":
             step = step + weight_decay * param
@@ -850,10 +872,21 @@ _MESSAGES = (
     ("momentum fixed", "these are the numbers for momentum=0.9: use the `momentum` argument."),
     ("lr fixed", "these are the numbers for lr=0.1: use the `lr` argument, at every step."),
     (
+        "lr of the first call",
+        "the lr changes after step 3 here, and the step still uses the lr of the first call: read the "
+        "`lr` argument at every call (a scheduler changes it between steps), don't keep it from before.",
+    ),
+    (
         "nesterov along buffer",
         "this is plain momentum: with nesterov=True torch first updates the buffer, then steps along "
         "g + momentum·buffer. (Stepping along the updated buffer, or along g + momentum·(the old "
         "buffer), which is the same thing, ignores Nesterov.)",
+    ),
+    (
+        "nesterov old buffer",
+        "from step 2 on the Nesterov step uses the buffer from before this step's update: torch first "
+        "updates the buffer, then steps along g + momentum·(the updated buffer). g + momentum·(the old "
+        "buffer) is the updated buffer itself, plain momentum.",
     ),
     (
         "nesterov (1 + momentum) buffer",

@@ -288,13 +288,15 @@ def _adam_variant(
     t = step + step_offset
     exp_avg = beta1 * exp_avg + (1 - beta1) * grad
     exp_avg_sq = beta_v * exp_avg_sq + (1 - beta_v) * (grad * grad if square else grad)
-    bc1 = (1 - beta1**t) if correct1 else 1.0
+    bc1 = {True: 1 - beta1**t, False: 1.0, "sqrt": (1 - beta1**t) ** 0.5}[correct1]
     bc2 = (1 - beta_v**t) if correct2 else 1.0
     m_hat = exp_avg / bc1
     if eps_at == "inside":
         denom = (exp_avg_sq / bc2 + eps).sqrt()
     elif eps_at == "before correction":
         denom = (exp_avg_sq.sqrt() + eps) / bc2**0.5
+    elif eps_at == "nowhere":
+        denom = (exp_avg_sq / bc2).sqrt()
     else:
         denom = (exp_avg_sq / bc2).sqrt() + eps if root else exp_avg_sq / bc2 + eps
     param = param + sign * lr * (m_hat if momentum else grad) / denom
@@ -302,6 +304,8 @@ def _adam_variant(
         exp_avg, exp_avg_sq = m_hat, exp_avg_sq / bc2
     if order == "mvp":
         return exp_avg, exp_avg_sq, param
+    if order == "pvm":
+        return param, exp_avg_sq, exp_avg
     return param, exp_avg, exp_avg_sq
 
 
@@ -326,6 +330,16 @@ _ADAM_MISTAKES = (
     (_v(correct1=False), "only the second moment is bias-corrected: divide exp_avg by 1 − beta1**step too."),
     (_v(eps_at="inside"), EPS_INSIDE),
     (_v(eps_at="before correction"), EPS_BEFORE_CORRECTION),
+    (
+        _v(eps_at="nowhere"),
+        "eps is missing: torch divides by sqrt(v̂) + eps, which keeps the step finite where v̂ is 0 "
+        "(a zero gradient) and bounded where it is tiny.",
+    ),
+    (
+        _v(correct1="sqrt"),
+        "the first moment is divided by sqrt(1 − beta1**step): the square root belongs to the second "
+        "moment's correction only (sqrt(v̂)); m̂ = exp_avg / (1 − beta1**step).",
+    ),
     (_v(beta_for_v=1), "the second moment uses beta1; exp_avg_sq decays with beta2 (and is corrected with beta2)."),
     (
         _v(step_offset=1),
@@ -347,6 +361,10 @@ _ADAM_MISTAKES = (
     (_v(sign=1), "the parameter moves uphill: subtract lr · m̂ / (sqrt(v̂) + eps)."),
     (_v(momentum=False), "the update uses the raw gradient; Adam steps along the averaged gradient m̂."),
     (_v(order="mvp"), "return the three tensors in the order (param, exp_avg, exp_avg_sq)."),
+    (
+        _v(order="pvm"),
+        "exp_avg and exp_avg_sq are swapped: return the three tensors in the order (param, exp_avg, exp_avg_sq).",
+    ),
     (
         _v(fixed=_HYPER_NAMES),
         "these are the numbers for Adam's defaults (lr=1e-3, betas=(0.9, 0.999), eps=1e-8): "
@@ -616,13 +634,14 @@ def _silence_variant(
     else:
         denom = (v / bc2).sqrt() + eps if root else v / bc2 + eps
     size = lr * m_hat / denom
-    return -size if signed else size.abs()
+    return {True: -size, "negated": size}.get(signed, size.abs())
 
 
 def _s(**mistake):
     return functools.partial(_silence_variant, **mistake)
 
 
+_USE_ABS = "return the size, |Δθ|: use .abs()."
 _FIRST_STEP = (
     "this is the size of a *first* step (lr·|sign(grad)|, whatever the gradient's size): the "
     "zero gradients before still count as steps, so the corrections are 1 − beta**step with "
@@ -636,8 +655,12 @@ _NO_CORRECTION = (
 _SILENCE_MISTAKES = (
     (
         _s(signed=True),
-        "this is the update Δθ with its sign (negative where grad > 0); the exercise asks for "
-        "its size |Δθ|, which is never negative.",
+        f"this is the update Δθ with its sign (negative where grad > 0), and a size is never negative: {_USE_ABS}",
+    ),
+    (
+        _s(signed="negated"),
+        "this is lr·m̂ / (sqrt(v̂) + eps) with m̂'s sign, −Δθ (negative where grad < 0), and a size "
+        f"is never negative: {_USE_ABS}",
     ),
     (_s(at_step=1), _FIRST_STEP),
     (_s(first_sign=True), _FIRST_STEP),
@@ -798,8 +821,8 @@ _IGNORED_ADVICE = MappingProxyType(
         "step": "the zero gradients before still count as steps: bias-correct with this step number, "
         "1 − beta1**step and 1 − beta2**step",
         "lr": "|Δθ| is proportional to lr",
-        "betas": f"call {BETAS_TUPLE}",
-        "eps": "eps is added after the square root",
+        "betas": "beta1 weighs m_t and beta2 v_t, and both enter the corrections",
+        "eps": "eps, added after the square root, makes a small gradient move less",
     }
 )
 
@@ -823,12 +846,35 @@ def _ignored_arguments(answer) -> list:
         return []
 
 
+_LR_EVERYWHERE = (
+    "that is the size of a first step, lr, for every step (and for every gradient, even 0): after "
+    "the zero gradients the moments hold one term each, bias-corrected with this step number, so "
+    "the size depends on step, betas, eps and the gradient itself."
+)
+
+
+def _is_lr_everywhere(answer) -> bool:
+    """True when the answer returns lr in every coordinate of the probes (a first step's size)."""
+    try:
+        for change in ({}, *({name: value} for name, value in _PROBE_CHANGE.items())):
+            args = {**_PROBE_BASE, **change}
+            got = call(answer, _probe_grad(), *args.values(), returns=torch.Tensor, called_as=_SILENCE_CALLED_AS)
+            if not torch.equal(got, torch.full_like(_probe_grad(), args["lr"])):
+                return False
+    except Exception:  # noqa: BLE001 - an answer that fails on a probe keeps the message it has
+        return False
+    return True
+
+
 def _name_ignored(feedback, answer):
     """Name the arguments an answer ignores, where its message is the fallback (or calls a
     fixed step a missing bias correction: only a fixed step of thousands looks like that)."""
     for reason in (_SILENCE_GENERIC, _NO_CORRECTION):
         if feedback.status == "incorrect" and feedback.message.endswith(reason):
             ignored = _ignored_arguments(answer)
+            if _is_lr_everywhere(answer):
+                message = feedback.message.removesuffix(reason)
+                return dataclasses.replace(feedback, message=message + _LR_EVERYWHERE)
             if reason == _NO_CORRECTION and ignored == ["step"]:
                 probe = {**_PROBE_BASE, "step": 2}
                 got = call(answer, _probe_grad(), *probe.values())
