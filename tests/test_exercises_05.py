@@ -431,7 +431,13 @@ CASES = [
     ("05.2", "decay twice", (adamw_both,), "incorrect", ["applied twice"]),
     ("05.2", "no bias correction", (adamw_no_bias_correction,), "incorrect", ["bias correction is missing"]),
     ("05.2", "(1 - beta)**step", (adamw_power_of_one_minus_beta,), "incorrect", ["not (1 − beta)**step"]),
-    ("05.2", "returns (p, v, m)", (adamw_returns_p_v_m,), "incorrect", ["in the wrong order"]),
+    (
+        "05.2",
+        "returns (p, v, m)",
+        (adamw_returns_p_v_m,),
+        "incorrect",
+        ["exp_avg and exp_avg_sq are swapped", "in the order (param, exp_avg, exp_avg_sq)"],
+    ),
     ("05.2", "eps inside", (adamw_eps_inside,), "incorrect", ["eps sits inside the square root"]),
     ("05.2", "in place", (adamw_in_place,), "incorrect", ["modified its argument `param` in place"]),
     (
