@@ -66,8 +66,23 @@ def _copies(model, count: int, seed: int) -> list[torch.nn.Module]:
     return copies
 
 
+# Layers that act on each number alone, so they give the same result on the stacked (copies, rows,
+# features) tensor as on each copy's (rows, features). A layer that looks along a dimension
+# (LogSoftmax(dim=1), Flatten, a norm) would read the wrong one there, so it is not listed.
+_ELEMENTWISE = (
+    torch.nn.ReLU,
+    torch.nn.Tanh,
+    torch.nn.Sigmoid,
+    torch.nn.GELU,
+    torch.nn.SiLU,
+    torch.nn.LeakyReLU,
+    torch.nn.ELU,
+    torch.nn.Identity,
+)
+
+
 def _stackable(models: list[torch.nn.Module]) -> bool:
-    """Whether the copies are ``Sequential`` stacks of ``Linear`` layers and parameter-free layers (ReLU, Tanh, ...)."""
+    """Whether the copies are ``Sequential`` stacks of ``Linear`` layers (with bias) and elementwise layers."""
     first = models[0]
     if not isinstance(first, torch.nn.Sequential):
         return False
@@ -75,7 +90,7 @@ def _stackable(models: list[torch.nn.Module]) -> bool:
         if isinstance(layer, torch.nn.Linear):
             if layer.bias is None:
                 return False
-        elif any(True for _ in layer.parameters()) or any(True for _ in layer.buffers()):
+        elif type(layer) not in _ELEMENTWISE:
             return False
     return True
 

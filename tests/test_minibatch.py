@@ -79,6 +79,19 @@ def test_a_model_that_cannot_be_stacked_is_run_copy_by_copy_with_the_same_result
     torch.testing.assert_close(sweep.step_losses[1], fit.step_losses, rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("last", [nn.LogSoftmax(dim=1), nn.Softmax(dim=1)], ids=["LogSoftmax", "Softmax"])
+def test_a_layer_that_looks_along_a_dimension_is_not_stacked(last):
+    # on the stacked (copies, rows, features) tensor dim=1 would be the rows: run copy by copy
+    def net():
+        return nn.Sequential(nn.Linear(6, 3), last).double()
+
+    data = small_data()
+    loss = lambda out, y: nn.functional.nll_loss(out.clamp_min(1e-12).log() if isinstance(last, nn.Softmax) else out, y)  # noqa: E731
+    sweep = minibatch.lr_sweep(net, torch.optim.SGD, data, [0.05, 0.5], 2, batch_size=16, loss_fn=loss)
+    fit = training.fit(net, torch.optim.SGD, data, 2, batch_size=16, lr=0.5, loss_fn=loss, progress=False)
+    torch.testing.assert_close(sweep.step_losses[1], fit.step_losses, rtol=1e-10, atol=1e-12)
+
+
 def test_a_sweep_with_a_per_copy_schedule_follows_each_copys_lambda():
     data = small_data()
 
