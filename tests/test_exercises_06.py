@@ -171,6 +171,29 @@ class EmaSGD(MomentumSGD):
         return loss
 
 
+class DoubleBufferSGD(MomentumSGD):
+    """Keeps the momentum buffer in float64 for a float32 parameter (the values still match)."""
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = _closure_loss(closure)
+        for group in self.param_groups:
+            mu = group["momentum"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                if mu == 0:
+                    p.add_(p.grad, alpha=-group["lr"])
+                    continue
+                state = self.state[p]
+                if "momentum_buffer" not in state:
+                    state["momentum_buffer"] = p.grad.double().clone()
+                else:
+                    state["momentum_buffer"].mul_(mu).add_(p.grad.double())
+                p.add_(state["momentum_buffer"].to(p.dtype), alpha=-group["lr"])
+        return loss
+
+
 class ForgetfulSGD(MomentumSGD):
     @torch.no_grad()
     def step(self, closure=None):
@@ -1034,6 +1057,13 @@ CASES = [
         (stub_momentum_update, MomentumSGD),
         "not attempted",
         ["stub_momentum_update", "empty body"],
+    ),
+    (
+        "06.1",
+        "float64 buffer for float32 parameters",
+        (REF_SGD[0], DoubleBufferSGD),
+        "incorrect",
+        ["is dtype torch.float64, expected torch.float32", "torch keeps the state in the parameter's dtype"],
     ),
     ("06.1", "class stub", (momentum_update, StubSGD), "not attempted", ["StubSGD.__init__", "empty body"]),
     ("06.1", "step still a stub", (momentum_update, InitOnlySGD), "not attempted", ["InitOnlySGD.step", "empty body"]),

@@ -332,7 +332,7 @@ def counted_head(n: int, *, unit: str = "step", first: int = 1, reference: str =
 
 @dataclasses.dataclass(frozen=True)
 class CountedMismatch(Mismatch):
-    """A :class:`~._core.Mismatch` whose steps are counted in ``unit`` from ``first``:
+    """A :class:`~._steps.Mismatch` whose steps are counted in ``unit`` from ``first``:
     "matches the uninterrupted run for epoch 5, differs at epoch 6 (lr: got 0.3247, expected
     0.06113)". ``step`` stays the 1-based position in the run; ``name`` is printed as it is."""
 
@@ -358,7 +358,7 @@ def labelled_mismatch(
     """Return where ``got`` first differs from ``expected``, or None.
 
     Both are runs with one ``{label: value}`` dict per step (values are tensors or numbers,
-    compared as :func:`~._core.first_mismatch` does, dtypes included); labels are checked in
+    compared as :func:`~._steps.first_mismatch` does, dtypes included); labels are checked in
     the expected dict's order, and a value of None on either side is not compared (a known
     mistake that does not determine that value).
     """

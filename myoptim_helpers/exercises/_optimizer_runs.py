@@ -410,9 +410,14 @@ def _compare_runs(name, case, got, expected, reference, diagnose, near_miss=None
                         f"Store it as `self.state[p]['{key}']`: `state_dict()` saves only "
                         "`self.state` and the param groups."
                     )
-                mm = first_mismatch([g_entries[key]], [e_val], reference=reference)
+                mm = first_mismatch([g_entries[key]], [e_val], reference=reference, check_dtype=True)
                 if mm is not None:
-                    cause = diagnose("state")
+                    cause = (
+                        diagnose("state")
+                        if mm.got is not None
+                        else f"torch keeps the state in the parameter's dtype ({e_val.dtype}): build it "
+                        "from `p` or `p.grad` without changing its dtype"
+                    )
                     where = f"[{', '.join(map(str, mm.index))}]" if mm.index else ""
                     fail(
                         f"with {case.label}: the parameters match {reference}, but after step "

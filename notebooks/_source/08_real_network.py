@@ -457,13 +457,18 @@ plt.show()
 # The verdicts below are computed from the table, not written in advance:
 
 # %%
-best_accuracy = {name: float(s.final_val_accuracy.nan_to_num().max()) for name, s in CHOICE.items()}
+def points(fraction):
+    """An accuracy in percent, rounded as the table prints it."""
+    return round(100 * float(fraction), 1)
+
+
+best_accuracy = {name: points(s.final_val_accuracy.nan_to_num().max()) for name, s in CHOICE.items()}
 across_optimizers = max(best_accuracy.values()) - min(best_accuracy.values())
-across_lrs = min(float(s.final_val_accuracy.nan_to_num().max() - s.final_val_accuracy.nan_to_num().min())
+across_lrs = min(points(s.final_val_accuracy.nan_to_num().max()) - points(s.final_val_accuracy.nan_to_num().min())
                  for s in CHOICE.values())
 print(f"1. 'The learning rate matters more than the optimizer': at its best lr every optimizer "
-      f"lands within {across_optimizers:.1%} of the others;\n   moving the lr over its grid "
-      f"changes each one's accuracy by at least {across_lrs:.1%}. "
+      f"lands within {across_optimizers:.1f} percentage points of the others;\n   moving the lr over its grid "
+      f"changes each one's accuracy by at least {across_lrs:.1f} points. "
       f"{'Holds' if across_lrs > across_optimizers else 'Does not hold'} here.")
 width = {name: round(s.band_decades(WITHIN), 2) for name, s in CHOICE.items()}   # on the grid: 1/3 decade steps
 adaptive = min(width["Adam"], width["AdamW, weight decay 0.01"])

@@ -88,9 +88,9 @@ for (name, variant), ms in timings.items():
     print(f"{name:9s} {variant:15s} {ms:8.2f} {ms / timings[name, 'single-tensor']:15.2f}×")
 
 # %% [markdown]
-# Times vary from run to run, ratios much less. On 2 CPU cores, torch 2.13, the
-# ratios typically are: fused Adam about 0.4× the single-tensor loop, `foreach` Adam *slower*
-# (about 1.5–2×), and ours within a few percent of single-tensor. On a GPU the picture
+# Times vary from run to run, ratios less, and the table above is one run on a shared machine.
+# On 2 CPU cores, torch 2.13, fused Adam is several times faster than the single-tensor loop,
+# `foreach` is no faster (sometimes slower), and ours is close to single-tensor. On a GPU the picture
 # changes: each kernel launch costs microseconds, so launching one kernel per *list* of tensors
 # (`foreach`) instead of one per tensor wins there, which is why it is the default on CUDA. On
 # the CPU a launch is cheap, and `foreach` loses by writing each intermediate to a list of new
@@ -436,7 +436,7 @@ checkpoint_dir.cleanup()
 # ## Recap
 #
 # - `foreach=True` and `fused=True` change how a step runs, not what it computes. On the CPU fused
-#   Adam is about 2.5× faster than the single-tensor loop, `foreach` slower; a step is bound by
+#   Adam is several times faster than the single-tensor loop, `foreach` no faster; a step is bound by
 #   memory bandwidth (28 bytes per float32 parameter for fused Adam). Fused rounds differently,
 #   by a bit or two: compare it with a tolerance.
 # - Optimizer state per parameter: SGD 0, momentum 4 bytes, Adam 8, AMSGrad 12 (float32), plus
